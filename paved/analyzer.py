@@ -1,0 +1,478 @@
+"""Drive policy packs over the real Analyzer gRPC protocol, the way the Pulumi CLI does.
+
+Policy evaluation is never re-implemented here: each pack runs in its own process, started as the CLI
+starts it, and judges the recorded resources through `pulumi.runtime.proto.analyzer_pb2_grpc`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import jsonschema
+import yaml
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from paved.recorder import Recording, RecordedResource
+
+# The address handed to a pack as the engine's; packs use it only for logging, and none runs here.
+ENGINE_ADDRESS_PLACEHOLDER = "127.0.0.1:0"
+PORT_TIMEOUT_SECONDS = 120
+RPC_TIMEOUT_SECONDS = 300
+
+LEVEL_NAMES = {
+    analyzer_pb2.ADVISORY: "advisory",
+    analyzer_pb2.MANDATORY: "mandatory",
+    analyzer_pb2.DISABLED: "disabled",
+    analyzer_pb2.REMEDIATE: "remediate",
+}
+LEVELS_BY_NAME = {name: level for level, name in LEVEL_NAMES.items()}
+SEVERITY_NAMES = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+
+
+class PolicyPackError(Exception):
+    """A pack could not be started, configured or run; said plainly, without a traceback."""
+
+
+@dataclass(frozen=True)
+class PolicyViolation:
+    pack: str
+    pack_version: str
+    policy: str
+    level: str
+    severity: str
+    message: str
+    urn: str
+
+
+@dataclass
+class PackResult:
+    name: str
+    version: str
+    policy_count: int
+    violations: list[PolicyViolation] = field(default_factory=list)
+    remediations: list[str] = field(default_factory=list)
+    log: str = ""
+
+
+# -- configuration, merged as the CLI merges it ---------------------------------------------------------
+
+
+def _level_name(value: Any, where: str) -> str:
+    if value not in LEVELS_BY_NAME:
+        raise PolicyPackError(f"{where}: enforcement level {value!r} is not one of {sorted(LEVELS_BY_NAME)}")
+    return value
+
+
+def merge_policy_config(
+    info: analyzer_pb2.AnalyzerInfo, overrides: Sequence[Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per policy `{"enforcementLevel": name, "properties": {...}}`.
+
+    Order, as the CLI: each policy's schema defaults and own level, then the pack's initial config, then
+    each `--policy-pack-config` document. Properties merge one level deep; the key "all" sets every
+    policy's level and is passed on as an entry of its own. The result is validated against each
+    policy's config schema.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, dict[str, Any]] = {}
+    for policy in info.policies:
+        schema = json_format.MessageToDict(policy.configSchema) if policy.HasField("configSchema") else {}
+        schemas[policy.name] = {"type": "object", **schema}
+        defaults = {
+            key: spec["default"]
+            for key, spec in schema.get("properties", {}).items()
+            if isinstance(spec, dict) and "default" in spec
+        }
+        merged[policy.name] = {"enforcementLevel": LEVEL_NAMES[policy.enforcementLevel], "properties": defaults}
+    initial = {name: json_format.MessageToDict(config) for name, config in info.initialConfig.items()}
+    for layer in [_initial_config_layer(initial), *overrides]:
+        _apply_config_layer(merged, layer)
+    for name, entry in merged.items():
+        schema = schemas.get(name)
+        if schema is None:
+            continue
+        try:
+            jsonschema.validate(entry["properties"], schema)
+        except jsonschema.ValidationError as error:
+            raise PolicyPackError(f"config for policy '{name}' is invalid: {error.message}") from None
+    return merged
+
+
+def _initial_config_layer(initial: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for name, config in initial.items():
+        entry: dict[str, Any] = dict(config.get("properties", {}))
+        if "enforcementLevel" in config:
+            entry["enforcementLevel"] = config["enforcementLevel"].lower()
+        layer[name] = entry
+    return layer
+
+
+def _apply_config_layer(merged: dict[str, dict[str, Any]], layer: Mapping[str, Any]) -> None:
+    if "all" in layer:
+        all_level = _level_name(layer["all"], "policy config 'all'")
+        for entry in merged.values():
+            entry["enforcementLevel"] = all_level
+        merged.setdefault("all", {"properties": {}})["enforcementLevel"] = all_level
+    for name, value in layer.items():
+        if name == "all":
+            continue
+        entry = merged.setdefault(name, {"enforcementLevel": "advisory", "properties": {}})
+        if isinstance(value, str):
+            entry["enforcementLevel"] = _level_name(value, f"policy config '{name}'")
+            continue
+        if not isinstance(value, Mapping):
+            raise PolicyPackError(f"policy config '{name}' must be a level or an object, got {value!r}")
+        for key, item in value.items():
+            if key == "enforcementLevel":
+                entry["enforcementLevel"] = _level_name(item, f"policy config '{name}'")
+            else:
+                entry["properties"][key] = item
+
+
+def _configure_request(merged: Mapping[str, Mapping[str, Any]]) -> analyzer_pb2.ConfigureAnalyzerRequest:
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    for name, entry in merged.items():
+        config = request.policyConfig[name]
+        config.enforcementLevel = LEVELS_BY_NAME[entry.get("enforcementLevel", "advisory")]
+        # Always send properties, even empty: the Python SDK reads them unconditionally.
+        config.properties.CopyFrom(_struct(entry.get("properties", {})))
+    return request
+
+
+# -- resources as the engine hands them to analyzers ----------------------------------------------------
+
+
+def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    return struct
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+_DURATION_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def duration_seconds(text: str) -> float:
+    """Go duration text ("1h30m", "10m") in seconds, as the engine converts custom timeouts."""
+    return sum(float(number) * _DURATION_SECONDS[unit] for number, unit in _DURATION_PART.findall(text or ""))
+
+
+def _options(resource: RecordedResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    options = analyzer_pb2.AnalyzerResourceOptions(
+        protect=resource.protect,
+        ignoreChanges=resource.ignore_changes,
+        deleteBeforeReplace=bool(resource.delete_before_replace),
+        deleteBeforeReplaceDefined=resource.delete_before_replace is not None,
+        additionalSecretOutputs=resource.additional_secret_outputs,
+        aliases=resource.aliases,
+        parent=resource.parent,
+    )
+    if resource.custom_timeouts:
+        options.customTimeouts.CopyFrom(
+            analyzer_pb2.AnalyzerResourceOptions.CustomTimeouts(
+                create=duration_seconds(resource.custom_timeouts.get("create", "")),
+                update=duration_seconds(resource.custom_timeouts.get("update", "")),
+                delete=duration_seconds(resource.custom_timeouts.get("delete", "")),
+            )
+        )
+    return options
+
+
+class _ResourceMessages:
+    """Builds the Analyze/AnalyzeStack messages of a recording once, shared by every pack."""
+
+    def __init__(self, recording: Recording):
+        self._by_urn = recording.by_urn()
+        self.resources = recording.resources
+
+    def _provider(self, resource: RecordedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
+        provider = self._by_urn.get(resource.provider_urn)
+        if provider is None:
+            return None
+        return analyzer_pb2.AnalyzerProviderResource(
+            type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+        )
+
+    def analyze_request(self, resource: RecordedResource, properties: Mapping[str, Any]) -> Any:
+        return analyzer_pb2.AnalyzeRequest(
+            type=resource.type,
+            properties=_struct(properties),
+            urn=resource.urn,
+            name=resource.name,
+            options=_options(resource),
+            provider=self._provider(resource),
+        )
+
+    def remediate_request(self, resource: RecordedResource, properties: Mapping[str, Any]) -> Any:
+        return self.analyze_request(resource, properties)
+
+    def stack_request(self, properties_by_urn: Mapping[str, Mapping[str, Any]]) -> Any:
+        return analyzer_pb2.AnalyzeStackRequest(
+            resources=[
+                analyzer_pb2.AnalyzerResource(
+                    type=resource.type,
+                    properties=_struct(properties_by_urn[resource.urn]),
+                    urn=resource.urn,
+                    name=resource.name,
+                    options=_options(resource),
+                    provider=self._provider(resource),
+                    parent=resource.parent,
+                    dependencies=resource.dependencies,
+                    propertyDependencies={
+                        key: analyzer_pb2.AnalyzerPropertyDependencies(urns=urns)
+                        for key, urns in resource.property_dependencies.items()
+                    },
+                )
+                for resource in self.resources
+            ]
+        )
+
+
+# -- pack processes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackContext:
+    project: str
+    stack: str
+    organization: str
+    config: Mapping[str, str]
+    secret_keys: frozenset[str]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _pack_command(pack_dir: Path) -> list[str]:
+    manifest = pack_dir / "PulumiPolicy.yaml"
+    if not manifest.exists():
+        raise PolicyPackError(f"{pack_dir} is not a policy pack: it has no PulumiPolicy.yaml")
+    document = yaml.safe_load(manifest.read_text()) or {}
+    runtime = document.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name == "python":
+        return [_pack_python(pack_dir, runtime), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS_PLACEHOLDER, "."]
+    if runtime_name == "nodejs":
+        entry = pack_dir / "node_modules" / "@pulumi" / "pulumi" / "cmd" / "run-policy-pack"
+        node = shutil.which("node")
+        if node is None or not entry.exists():
+            raise PolicyPackError(f"{pack_dir}: a Node.js pack needs `node` and `npm install` run in the pack")
+        return [node, str(entry), ENGINE_ADDRESS_PLACEHOLDER, "."]
+    raise PolicyPackError(f"{manifest}: runtime {runtime_name!r} is not supported (python or nodejs)")
+
+
+def _pack_python(pack_dir: Path, runtime: Any) -> str:
+    """The pack's own virtualenv when it has one, as the CLI uses; else this interpreter."""
+    options = runtime.get("options", {}) if isinstance(runtime, dict) else {}
+    virtualenv = options.get("virtualenv") if isinstance(options, dict) else None
+    if virtualenv:
+        candidate = pack_dir / virtualenv / "bin" / "python"
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+def _pack_environment(context: StackContext) -> dict[str, str]:
+    # The CLI passes the stack to packs through the environment as well as ConfigureStack.
+    env = dict(os.environ)
+    stack_env = {
+        "PULUMI_CONFIG": json.dumps(dict(context.config)),
+        "PULUMI_PROJECT": context.project,
+        "PULUMI_STACK": context.stack,
+        "PULUMI_DRY_RUN": "true",
+        "PULUMI_ORGANIZATION": context.organization,
+    }
+    env.update(stack_env)
+    env.update({key.replace("PULUMI_", "PULUMI_NODEJS_", 1): value for key, value in stack_env.items()})
+    return env
+
+
+class PolicyPackProcess:
+    """One running pack and its Analyzer stub."""
+
+    def __init__(self, pack_dir: Path, context: StackContext):
+        self.pack_dir = pack_dir
+        self._stderr: list[str] = []
+        self._process = subprocess.Popen(
+            _pack_command(pack_dir),
+            cwd=pack_dir,
+            env=_pack_environment(context),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+
+    def _read_port(self) -> int:
+        assert self._process.stdout is not None and self._process.stderr is not None
+        threading.Thread(target=self._drain, args=(self._process.stderr,), daemon=True).start()
+        line_holder: list[str] = []
+        reader = threading.Thread(target=lambda: line_holder.append(self._process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(PORT_TIMEOUT_SECONDS)
+        line = line_holder[0].strip() if line_holder else ""
+        if not line.isdigit() or not 0 < int(line) < 65536:
+            self.close()
+            raise PolicyPackError(
+                f"policy pack {self.pack_dir} did not print its port (first stdout line {line!r}):\n{self.log}"
+            )
+        threading.Thread(target=self._drain, args=(self._process.stdout,), daemon=True).start()
+        return int(line)
+
+    def _drain(self, stream: Any) -> None:
+        for line in stream:
+            self._stderr.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self._stderr)
+
+    def close(self) -> None:
+        if getattr(self, "_channel", None) is not None:
+            self._channel.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+
+def _call_optional(method: Any, request: Any) -> Any:
+    """Calls the CLI makes but older packs do not implement."""
+    try:
+        return method(request, timeout=RPC_TIMEOUT_SECONDS)
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNIMPLEMENTED:  # type: ignore[attr-defined]
+            return None
+        raise
+
+
+def _violations(
+    response: Any, info: analyzer_pb2.AnalyzerInfo, default_urn: str
+) -> Iterable[PolicyViolation]:
+    for diagnostic in response.diagnostics:
+        yield PolicyViolation(
+            pack=diagnostic.policyPackName or info.name,
+            pack_version=diagnostic.policyPackVersion or info.version,
+            policy=diagnostic.policyName,
+            level=LEVEL_NAMES.get(diagnostic.enforcementLevel, "advisory"),
+            severity=SEVERITY_NAMES.get(diagnostic.severity, ""),
+            message=diagnostic.message,
+            urn=diagnostic.urn or default_urn,
+        )
+
+
+def analyze_with_pack(
+    pack_dir: Path,
+    recording: Recording,
+    context: StackContext,
+    config_overrides: Sequence[Mapping[str, Any]] = (),
+    messages: _ResourceMessages | None = None,
+) -> PackResult:
+    """Run one pack over a recording: the CLI's RPC sequence, from ConfigureStack to AnalyzeStack."""
+    messages = messages or _ResourceMessages(recording)
+    pack = PolicyPackProcess(pack_dir.resolve(), context)
+    try:
+        stub = pack.stub
+        _call_optional(
+            stub.Handshake,
+            analyzer_pb2.AnalyzerHandshakeRequest(
+                engine_address=ENGINE_ADDRESS_PLACEHOLDER,
+                root_directory=str(pack.pack_dir),
+                program_directory=str(pack.pack_dir),
+            ),
+        )
+        _call_optional(
+            stub.ConfigureStack,
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=context.stack,
+                project=context.project,
+                organization=context.organization,
+                dry_run=True,
+                config=dict(context.config),
+                config_secret_keys=sorted(context.secret_keys),
+                tags=dict(context.tags),
+            ),
+        )
+        _call_optional(stub.GetPluginInfo, empty_pb2.Empty())
+        info: analyzer_pb2.AnalyzerInfo = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT_SECONDS)
+        if info.supportsConfig:
+            stub.Configure(
+                _configure_request(merge_policy_config(info, config_overrides)), timeout=RPC_TIMEOUT_SECONDS
+            )
+        result = PackResult(name=info.name, version=info.version, policy_count=len(info.policies))
+        properties_by_urn: dict[str, Mapping[str, Any]] = {}
+        for resource in messages.resources:
+            properties = _remediate(stub, messages, resource, result)
+            properties_by_urn[resource.urn] = properties
+            response = stub.Analyze(messages.analyze_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS)
+            result.violations.extend(_violations(response, info, resource.urn))
+        response = stub.AnalyzeStack(messages.stack_request(properties_by_urn), timeout=RPC_TIMEOUT_SECONDS)
+        result.violations.extend(_violations(response, info, ""))
+        result.log = pack.log
+        return result
+    except grpc.RpcError as error:
+        raise PolicyPackError(
+            f"policy pack {pack_dir} failed: {error.details()}\n{pack.log}"  # type: ignore[attr-defined]
+        ) from None
+    finally:
+        pack.close()
+
+
+def _remediate(stub: Any, messages: _ResourceMessages, resource: RecordedResource, result: PackResult) -> Any:
+    """Remediations rewrite a resource's inputs before it is analyzed, as in the CLI."""
+    properties: Mapping[str, Any] = resource.inputs
+    response = stub.Remediate(messages.remediate_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS)
+    for remediation in response.remediations:
+        if remediation.HasField("properties"):
+            properties = json_format.MessageToDict(remediation.properties)
+            result.remediations.append(f"{remediation.policyName}: {resource.urn}")
+    return properties
+
+
+def analyze(
+    pack_dirs: Sequence[Path],
+    recording: Recording,
+    context: StackContext,
+    config_files: Sequence[Path] = (),
+) -> list[PackResult]:
+    """Every pack in turn. The i-th config file configures the i-th pack, as with the CLI's flags."""
+    if len(config_files) > len(pack_dirs):
+        raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
+    messages = _ResourceMessages(recording)
+    results = []
+    for index, pack_dir in enumerate(pack_dirs):
+        overrides = [_read_config_file(config_files[index])] if index < len(config_files) else []
+        results.append(analyze_with_pack(pack_dir, recording, context, overrides, messages))
+    return results
+
+
+def _read_config_file(path: Path) -> Mapping[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise PolicyPackError(f"cannot read policy pack config {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise PolicyPackError(f"policy pack config {path} must be a JSON object")
+    return document
+

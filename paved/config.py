@@ -1,0 +1,1089 @@
+"""Stack configuration: every `paved:*` key is parsed into typed models before any resource is declared.
+
+A stack file sets only what differs from its environment's preset (`PRESETS`, `APP_PRESETS`). Each section is
+validated on its own and then checked by its model's `violations()` rules, so one bad section never hides the
+problems of another: `load_stack_config` raises a single `ConfigError` that lists every problem, each with its
+camelCase key path (`paved:apps[1].replicas.min`) and a hint.
+"""
+
+import difflib
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar, get_args
+from urllib.parse import urlsplit
+
+import pulumi
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+T = TypeVar("T")
+M = TypeVar("M", bound="ConfigModel")
+
+Environment = Literal["staging", "prod"]
+NatGateways = Literal["single", "perAz"]
+InterfaceEndpoint = Literal["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "kms", "ssm", "ec2"]
+# The only retention periods CloudWatch Logs accepts:
+# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+FlowLogRetentionDays = Literal[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+]
+# WAF rate-based rules count requests over one of these evaluation windows:
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
+RateLimitWindowSeconds = Literal[60, 120, 300, 600]
+
+REFERENCE = "docs/config-reference.md"
+
+
+# --------------------------------------------------------------------------------------------------
+# Problems and the error that reports them
+# --------------------------------------------------------------------------------------------------
+
+
+class ConfigProblem(NamedTuple):
+    path: str
+    message: str
+    hint: str
+
+
+class ConfigError(pulumi.RunError):
+    """Every problem of a stack's configuration; a RunError so Pulumi prints it without a traceback."""
+
+    def __init__(self, stack: str, problems: list[ConfigProblem]) -> None:
+        self.stack = stack
+        self.problems = problems
+        super().__init__(_describe_problems(stack, problems))
+
+
+def _describe_problems(stack: str, problems: list[ConfigProblem]) -> str:
+    count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
+    lines = [f"Invalid configuration for stack '{stack}': {count}"]
+    for problem in problems:
+        lines += [f"  ✗ {problem.path}: {problem.message}", f"      hint: {problem.hint}"]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the section rules may depend on besides their own section."""
+
+    environment: Environment
+    region: str | None
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+# --------------------------------------------------------------------------------------------------
+# Reusable field types. A failing check raises `invalid(...)`, whose hint travels with the pydantic error.
+# --------------------------------------------------------------------------------------------------
+
+_CUSTOM_ERROR = "paved"
+
+
+@dataclass(frozen=True)
+class Hint:
+    """Annotated metadata: the hint shown for any error on this field."""
+
+    text: str
+
+
+def invalid(message: str, hint: str) -> PydanticCustomError:
+    # The message goes through the context so that braces in user input are never read as a template.
+    return PydanticCustomError(_CUSTOM_ERROR, "{message}", {"message": message, "hint": hint})
+
+
+def _matching(pattern: str, what: str, hint: str) -> AfterValidator:
+    regex = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if regex.fullmatch(value) is None:
+            raise invalid(f"{value!r} is not {what}", hint)
+        return value
+
+    return AfterValidator(check)
+
+
+def _distinct(items: list[T]) -> list[T]:
+    duplicates = sorted({str(item) for item in items if items.count(item) > 1})
+    if duplicates:
+        raise invalid(f"duplicate entries: {', '.join(duplicates)}", "list each value once")
+    return items
+
+
+def _network(value: str) -> IPv4Network | IPv6Network:
+    try:
+        if "/" in value:
+            return ip_network(value)  # strict: host bits must be zero
+    except ValueError:
+        pass
+    raise invalid(
+        f"{value!r} is not a CIDR block", "use network notation such as 10.0.0.0/16 (host bits zero)"
+    )
+
+
+def _cidr(value: str) -> str:
+    _network(value)
+    return value
+
+
+def _restricted_cidr(value: str) -> str:
+    if _network(value).prefixlen == 0:
+        raise invalid(
+            f"{value} opens the Kubernetes API endpoint to the whole internet",
+            "list only office/VPN CIDRs, or set publicEndpoint: false and reach the API from inside the VPC",
+        )
+    return value
+
+
+def _vpc_cidr(value: str) -> str:
+    network = _network(value)
+    if network.version != 4 or not 16 <= network.prefixlen <= 20:
+        raise invalid(
+            f"{value} must be an IPv4 network from /16 to /20",
+            "the VPC is split into public, private and database subnets in up to 3 AZs; "
+            "smaller than /20 leaves too few pod IPs (VPC CNI), larger than /16 is not allowed by AWS",
+        )
+    return value
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise invalid(
+            f"{value!r} is not an https:// URL", "SNS must deliver alerts over TLS; use https://..."
+        )
+    return value
+
+
+def _pinned_image(value: str) -> str:
+    """An image is pinned by a digest, or by a tag other than `latest` (a tag can be re-pushed, latest is)."""
+    name, _, digest = value.partition("@")
+    tag = name.rsplit("/", 1)[-1].partition(":")[2]
+    pinned = re.fullmatch(r"sha256:[0-9a-f]{64}", digest) if digest else tag not in ("", "latest")
+    if not name or re.search(r"\s", value) or not pinned:
+        raise invalid(
+            f"{value!r} is not a pinned image",
+            "use an immutable tag such as .../web:1.4.2 or a digest @sha256:<64 hex>; an untagged or "
+            "'latest' image changes under you, so replicas can differ and rollbacks redeploy the wrong code",
+        )
+    return value
+
+
+_QUANTITY = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>[KMGTPE]i|[eE][+-]?\d{1,2}|[mkMGTPE])?")
+_QUANTITY_FACTORS: dict[str, Decimal] = {
+    "": Decimal(1),
+    "m": Decimal("0.001"),
+    **{suffix: Decimal(1000**power) for power, suffix in enumerate("kMGTPE", start=1)},
+    **{f"{suffix}i": Decimal(1024**power) for power, suffix in enumerate("KMGTPE", start=1)},
+}
+
+
+def parse_quantity(text: str) -> Decimal:
+    """A Kubernetes resource quantity ("250m", "1.5", "512Mi", "1e3") in base units (cores or bytes)."""
+    match = _QUANTITY.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a Kubernetes quantity")
+    number, suffix = Decimal(match["number"]), match["suffix"] or ""
+    if suffix[:1] in ("e", "E") and len(suffix) > 1:
+        return number.scaleb(int(suffix[1:]))
+    return number * _QUANTITY_FACTORS[suffix]
+
+
+def _quantity(value: str) -> str:
+    try:
+        parse_quantity(value)
+    except ValueError:
+        raise invalid(
+            f"{value!r} is not a Kubernetes quantity",
+            "use e.g. 250m or 1 for CPU, 512Mi or 1Gi for memory",
+        ) from None
+    return value
+
+
+_REGION_PATTERN = r"[a-z]{2}(?:-gov)?-[a-z]+-\d"
+_ACM_ARN = re.compile(
+    rf"arn:aws[a-z-]*:acm:(?P<region>{_REGION_PATTERN}):\d{{12}}:certificate/[0-9a-f-]{{36}}"
+)
+
+
+def certificate_region(arn: str) -> str:
+    """The region of an ACM certificate ARN (which `AcmArn` has already validated)."""
+    match = _ACM_ARN.fullmatch(arn)
+    if match is None:
+        raise ValueError(f"{arn!r} is not an ACM certificate ARN")
+    return match["region"]
+
+
+def _in_us_east_1(arn: str) -> str:
+    # CloudFront only uses ACM certificates from us-east-1:
+    # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
+    if certificate_region(arn) != "us-east-1":
+        raise invalid(
+            f"certificate is in {certificate_region(arn)}, not us-east-1",
+            "CloudFront only accepts ACM certificates issued in us-east-1; request one there",
+        )
+    return arn
+
+
+Region = Annotated[
+    str, _matching(_REGION_PATTERN, "an AWS region code", "use a region code such as eu-west-1")
+]
+DnsName = Annotated[
+    str,
+    _matching(
+        r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
+        "a DNS name",
+        "use a lowercase fully qualified name such as app.example.com",
+    ),
+]
+AppName = Annotated[
+    str,
+    _matching(
+        r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?",
+        "a DNS-1123 label of at most 40 characters",
+        "use lowercase letters, digits and '-', starting and ending with a letter or digit (it names "
+        "Kubernetes objects and AWS resources)",
+    ),
+]
+UrlPath = Annotated[str, _matching(r"/\S*", "an absolute URL path", "start the path with '/', e.g. /health")]
+EnvVarName = Annotated[
+    str,
+    _matching(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name", "use letters, digits and '_'"),
+]
+AcmArn = Annotated[
+    str,
+    _matching(
+        _ACM_ARN.pattern,
+        "an ACM certificate ARN",
+        "use arn:aws:acm:<region>:<account>:certificate/<id>",
+    ),
+]
+Email = Annotated[str, _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address", "use e.g. ops@example.com")]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+Quantity = Annotated[str, AfterValidator(_quantity)]
+Tags = dict[
+    Annotated[str, StringConstraints(min_length=1, max_length=128)],
+    Annotated[str, StringConstraints(max_length=256)],
+]
+
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+class ConfigModel(BaseModel):
+    """A config section: camelCase keys in YAML, snake_case in Python, immutable, unknown keys rejected."""
+
+    # coerce_numbers_to_str: YAML reads `engineVersion: 17` as a number; accept it as the string "17".
+    model_config = ConfigDict(
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        coerce_numbers_to_str=True,
+    )
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        """Cross-field and per-environment rules; `path` is this model's config key path."""
+        return iter(())
+
+
+class DomainArgs(ConfigModel):
+    name: DnsName
+    hosted_zone_id: (
+        Annotated[
+            str, _matching(r"Z[A-Z0-9]{1,32}", "a Route 53 hosted zone ID", "use e.g. Z0123456789ABCDEFGHIJ")
+        ]
+        | None
+    ) = None
+    certificate_arn: AcmArn | None = None
+    cloudfront_certificate_arn: Annotated[AcmArn, AfterValidator(_in_us_east_1)] | None = None
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.hosted_zone_id is None:
+            # Without a zone we cannot DNS-validate new certificates, so both must be supplied.
+            missing = {
+                "certificateArn": self.certificate_arn,
+                "cloudfrontCertificateArn": self.cloudfront_certificate_arn,
+            }
+            for key in (key for key, arn in missing.items() if arn is None):
+                yield ConfigProblem(
+                    f"{path}.{key}",
+                    "is required when hostedZoneId is not set",
+                    "set hostedZoneId so paved can issue DNS-validated certificates, or supply both "
+                    "certificateArn and cloudfrontCertificateArn",
+                )
+        if self.certificate_arn and ctx.region and certificate_region(self.certificate_arn) != ctx.region:
+            yield ConfigProblem(
+                f"{path}.certificateArn",
+                f"certificate is in {certificate_region(self.certificate_arn)}, not aws:region {ctx.region}",
+                "an Application Load Balancer only uses ACM certificates from its own region",
+            )
+
+
+class AlertsArgs(ConfigModel):
+    emails: Annotated[list[Email], AfterValidator(_distinct)]
+    https_endpoints: Annotated[list[Annotated[str, AfterValidator(_https_url)]], AfterValidator(_distinct)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if ctx.is_prod and not (self.emails or self.https_endpoints):
+            yield ConfigProblem(
+                f"{path}.emails",
+                "prod needs at least one alert subscription",
+                "add an on-call address to emails (or an https endpoint such as your paging tool's webhook); "
+                "alarms nobody receives do not page anyone",
+            )
+
+
+class NetworkArgs(ConfigModel):
+    cidr: Annotated[str, AfterValidator(_vpc_cidr)]
+    az_count: Annotated[int, Field(ge=2, le=3), Hint("use 2 or 3 Availability Zones; prod requires 3")]
+    nat_gateways: NatGateways
+    flow_log_retention_days: Annotated[
+        FlowLogRetentionDays,
+        Hint(
+            "CloudWatch Logs only accepts these retention periods (days): "
+            + ", ".join(map(str, get_args(FlowLogRetentionDays)))
+        ),
+    ]
+    interface_endpoints: Annotated[list[InterfaceEndpoint], AfterValidator(_distinct)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if not ctx.is_prod:
+            return
+        if self.az_count != 3:
+            yield ConfigProblem(
+                f"{path}.azCount",
+                f"prod must span 3 Availability Zones, got {self.az_count}",
+                "set azCount: 3 so losing one AZ leaves two thirds of the capacity (and quorum) running",
+            )
+        if self.nat_gateways != "perAz":
+            yield ConfigProblem(
+                f"{path}.natGateways",
+                f"prod needs one NAT gateway per AZ, got {self.nat_gateways!r}",
+                "set natGateways: perAz; with a single NAT gateway an AZ outage cuts egress for every AZ",
+            )
+
+
+class DatabaseArgs(ConfigModel):
+    instance_class: Annotated[
+        str, _matching(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
+    ]
+    engine_version: Annotated[
+        str,
+        _matching(r"\d{2}(?:\.\d+)?", "a PostgreSQL version", 'use a quoted major version such as "17"'),
+    ]
+    # RDS gp3 storage limits: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html
+    allocated_storage: Annotated[
+        int, Field(ge=20, le=65536), Hint("RDS PostgreSQL gp3 storage is 20 to 65536 GiB")
+    ]
+    max_allocated_storage: Annotated[
+        int, Field(ge=20, le=65536), Hint("storage autoscaling ceiling in GiB, at most 65536")
+    ]
+    multi_az: bool
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html
+    backup_retention_days: Annotated[
+        int,
+        Field(ge=1, le=35),
+        Hint("RDS keeps automated backups for at most 35 days; use AWS Backup for longer retention."),
+    ]
+    deletion_protection: bool
+    read_replicas: Annotated[int, Field(ge=0, le=5), Hint("paved supports 0 to 5 read replicas")]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.max_allocated_storage < self.allocated_storage:
+            yield ConfigProblem(
+                f"{path}.maxAllocatedStorage",
+                f"must be ≥ allocatedStorage ({self.allocated_storage}), got {self.max_allocated_storage}",
+                "storage autoscaling grows the volume up to maxAllocatedStorage, so it cannot be smaller",
+            )
+        if ctx.is_prod and not self.multi_az:
+            yield ConfigProblem(
+                f"{path}.multiAz",
+                "prod databases must be Multi-AZ",
+                "set multiAz: true; a single-AZ instance is down for a whole AZ outage or host failure",
+            )
+        if ctx.is_prod and not self.deletion_protection:
+            yield ConfigProblem(
+                f"{path}.deletionProtection",
+                "prod databases must have deletion protection",
+                "set deletionProtection: true so a mistaken destroy or replacement cannot drop the data",
+            )
+
+
+class CacheArgs(ConfigModel):
+    node_type: Annotated[
+        str, _matching(r"cache\.[a-z0-9]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large")
+    ]
+    replicas_per_shard: Annotated[
+        int, Field(ge=0, le=5), Hint("ElastiCache allows 0 to 5 replicas per shard")
+    ]
+    multi_az: bool
+    snapshot_retention_days: Annotated[
+        int, Field(ge=0, le=35), Hint("ElastiCache keeps snapshots for at most 35 days; 0 disables them")
+    ]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        # Multi-AZ fails over to a replica, so it needs one:
+        # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html
+        if self.multi_az and self.replicas_per_shard < 1:
+            yield ConfigProblem(
+                f"{path}.replicasPerShard",
+                "Multi-AZ needs at least 1 replica per shard, got 0",
+                "set replicasPerShard: 1 or more (AWS rejects Multi-AZ without a replica to fail over to)",
+            )
+        if ctx.is_prod and not self.multi_az:
+            yield ConfigProblem(
+                f"{path}.multiAz",
+                "prod caches must be Multi-AZ",
+                "set multiAz: true (and replicasPerShard ≥ 1) so node and AZ failures fail over",
+            )
+
+
+class ClusterArgs(ConfigModel):
+    version: Annotated[
+        str,
+        _matching(
+            r"1\.\d{2}",
+            "a Kubernetes minor version",
+            'use a quoted EKS version such as "1.33" (unquoted 1.30 is read as the number 1.3)',
+        ),
+    ]
+    node_instance_types: Annotated[
+        list[
+            Annotated[
+                str, _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
+            ]
+        ],
+        Field(min_length=1),
+        AfterValidator(_distinct),
+        Hint("list at least one EC2 instance type for the managed node group"),
+    ]
+    node_min: Annotated[int, Field(ge=1), Hint("the cluster needs at least one node for its system pods")]
+    node_max: Annotated[int, Field(ge=1)]
+    node_desired: Annotated[int, Field(ge=1)]
+    public_endpoint: bool
+    public_access_cidrs: Annotated[
+        list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(_distinct)
+    ]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        order_hint = "EKS node groups require nodeMin ≤ nodeDesired ≤ nodeMax"
+        if self.node_desired < self.node_min:
+            yield ConfigProblem(
+                f"{path}.nodeDesired",
+                f"must be ≥ nodeMin ({self.node_min}), got {self.node_desired}",
+                order_hint,
+            )
+        if self.node_desired > self.node_max:
+            yield ConfigProblem(
+                f"{path}.nodeDesired",
+                f"must be ≤ nodeMax ({self.node_max}), got {self.node_desired}",
+                order_hint,
+            )
+        # With no CIDRs EKS opens the public endpoint to 0.0.0.0/0:
+        # https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
+        if self.public_endpoint and not self.public_access_cidrs:
+            yield ConfigProblem(
+                f"{path}.publicAccessCidrs",
+                "a public endpoint needs at least one allowed CIDR",
+                "EKS would allow 0.0.0.0/0; list your office/VPN CIDRs or set publicEndpoint: false",
+            )
+
+
+class EdgeArgs(ConfigModel):
+    cloudfront: bool
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout
+    idle_timeout_seconds: Annotated[
+        int, Field(ge=1, le=4000), Hint("the ALB idle timeout is 1 to 4000 seconds")
+    ]
+    # A rate-based rule's limit is at least 10 requests per window ("Rate-based rule statement"):
+    # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
+    rate_limit_per_ip: Annotated[
+        int,
+        Field(ge=10, le=2_000_000_000),
+        Hint("AWS WAF rate limits are 10 to 2,000,000,000 requests per window; 600 per 60 s is 10 req/s"),
+    ]
+    rate_limit_window_seconds: RateLimitWindowSeconds
+    ingress_cidrs: Annotated[
+        list[Cidr],
+        Field(min_length=1),
+        AfterValidator(_distinct),
+        Hint("list the source CIDRs allowed in; 0.0.0.0/0 allows everyone"),
+    ]
+
+
+class HealthPaths(ConfigModel):
+    startup: UrlPath
+    readiness: UrlPath
+    liveness: UrlPath
+
+
+class Replicas(ConfigModel):
+    min: Annotated[int, Field(ge=1), Hint("run at least 1 replica")]
+    max: Annotated[int, Field(ge=1)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.min > self.max:
+            yield ConfigProblem(
+                f"{path}.min",
+                f"must be ≤ replicas.max ({self.max}), got {self.min}",
+                "the autoscaler scales between min and max; raise max or lower min",
+            )
+
+
+class Resources(ConfigModel):
+    cpu_request: Quantity
+    cpu_limit: Quantity
+    memory_request: Quantity
+    memory_limit: Quantity
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        for kind, request, limit in (
+            ("cpu", self.cpu_request, self.cpu_limit),
+            ("memory", self.memory_request, self.memory_limit),
+        ):
+            if parse_quantity(limit) < parse_quantity(request):
+                yield ConfigProblem(
+                    f"{path}.{kind}Limit",
+                    f"must be ≥ {kind}Request ({request}), got {limit}",
+                    "Kubernetes rejects a pod whose limit is below its request",
+                )
+
+
+class PodDisruptionBudget(ConfigModel):
+    max_unavailable: Annotated[
+        int,
+        Field(ge=1),
+        Hint("maxUnavailable 0 blocks every node drain, so cluster upgrades and scale-downs hang"),
+    ]
+
+
+_SECRET_LIKE_ENV = re.compile(r"(SECRET|PASSWORD|TOKEN|KEY)$")
+
+
+class AppArgs(ConfigModel):
+    name: AppName
+    image: Annotated[str, AfterValidator(_pinned_image)]
+    port: Annotated[int, Field(ge=1, le=65535), Hint("use a TCP port from 1 to 65535")]
+    health_paths: HealthPaths
+    replicas: Replicas
+    resources: Resources
+    public_path: UrlPath | None = None
+    host: DnsName | None = None
+    websocket: bool
+    env: dict[EnvVarName, str]
+    secrets: Annotated[
+        list[EnvVarName],
+        AfterValidator(_distinct),
+        Hint("secrets lists names (e.g. DATABASE_URL) of values kept in AWS Secrets Manager, never values"),
+    ]
+    pdb: PodDisruptionBudget
+
+    @property
+    def is_public(self) -> bool:
+        """Whether the app receives traffic through the load balancer (a worker does not)."""
+        return self.public_path is not None or self.host is not None
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        yield from self.replicas.violations(f"{path}.replicas", ctx)
+        yield from self.resources.violations(f"{path}.resources", ctx)
+        if ctx.is_prod and self.is_public and self.replicas.min < 2:
+            yield ConfigProblem(
+                f"{path}.replicas.min",
+                f"a public app needs at least 2 replicas in prod, got {self.replicas.min}",
+                "with one replica every deploy, node drain and AZ outage is downtime; set replicas.min: 2",
+            )
+        if self.websocket and not self.is_public:
+            yield ConfigProblem(
+                f"{path}.websocket",
+                "a worker (no publicPath and no host) receives no traffic, so it cannot serve websockets",
+                "remove websocket, or give the app a publicPath or host",
+            )
+        for key in filter(_SECRET_LIKE_ENV.search, (key.upper() for key in self.env)):
+            yield ConfigProblem(
+                f"{path}.env.{key}",
+                f"{key} looks like a secret",
+                f"move it to secrets: [{key}] and store the value in AWS Secrets Manager; env values are "
+                "plain text in the stack file and the pod spec",
+            )
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    environment: Environment
+    region: str
+    dr_region: str | None
+    domain: DomainArgs
+    alerts: AlertsArgs
+    network: NetworkArgs
+    database: DatabaseArgs
+    cache: CacheArgs
+    cluster: ClusterArgs
+    edge: EdgeArgs
+    apps: tuple[AppArgs, ...]
+    tags: Mapping[str, str]  # effective tags: the user's plus `environment` and `managed-by`
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+# --------------------------------------------------------------------------------------------------
+# Presets: production defaults for every key. Staging is prod with its cost-saving differences applied.
+# --------------------------------------------------------------------------------------------------
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """`override` over `base`: dicts merge key by key, anything else (lists included) replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{key: deep_merge(base.get(key), value) for key, value in override.items()}}
+    return override
+
+
+_PROD_PRESET: dict[str, Any] = {
+    "domain": {},
+    "alerts": {"emails": [], "httpsEndpoints": []},
+    "network": {
+        "cidr": "10.0.0.0/16",
+        "azCount": 3,
+        "natGateways": "perAz",
+        "flowLogRetentionDays": 365,
+        "interfaceEndpoints": ["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs"],
+    },
+    "database": {
+        "instanceClass": "db.r7g.large",
+        "engineVersion": "17",
+        "allocatedStorage": 100,
+        "maxAllocatedStorage": 1000,
+        "multiAz": True,
+        "backupRetentionDays": 35,
+        "deletionProtection": True,
+        "readReplicas": 1,
+    },
+    "cache": {
+        "nodeType": "cache.r7g.large",
+        "replicasPerShard": 1,
+        "multiAz": True,
+        "snapshotRetentionDays": 7,
+    },
+    "cluster": {
+        "version": "1.33",
+        "nodeInstanceTypes": ["m7i.large", "m6i.large"],
+        "nodeMin": 3,
+        "nodeMax": 12,
+        "nodeDesired": 3,
+        "publicEndpoint": False,
+        "publicAccessCidrs": [],
+    },
+    "edge": {
+        "cloudfront": True,
+        "idleTimeoutSeconds": 60,
+        "rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
+        "rateLimitWindowSeconds": 60,
+        "ingressCidrs": ["0.0.0.0/0"],
+    },
+    "apps": [],
+    "tags": {},
+}
+_STAGING_DIFFERENCES: dict[str, Any] = {
+    "network": {
+        "cidr": "10.1.0.0/16",
+        "azCount": 2,
+        "natGateways": "single",
+        "flowLogRetentionDays": 30,
+        "interfaceEndpoints": [],
+    },
+    "database": {
+        "instanceClass": "db.t4g.medium",
+        "allocatedStorage": 20,
+        "maxAllocatedStorage": 100,
+        "multiAz": False,
+        "backupRetentionDays": 7,
+        "deletionProtection": False,
+        "readReplicas": 0,
+    },
+    "cache": {
+        "nodeType": "cache.t4g.small",
+        "replicasPerShard": 0,
+        "multiAz": False,
+        "snapshotRetentionDays": 1,
+    },
+    "cluster": {"nodeInstanceTypes": ["t3.large"], "nodeMin": 2, "nodeMax": 4, "nodeDesired": 2},
+}
+PRESETS: dict[Environment, dict[str, Any]] = {
+    "prod": _PROD_PRESET,
+    "staging": deep_merge(_PROD_PRESET, _STAGING_DIFFERENCES),
+}
+
+_PROD_APP_PRESET: dict[str, Any] = {
+    "healthPaths": {"startup": "/health", "readiness": "/health/ready", "liveness": "/health/live"},
+    "replicas": {"min": 2, "max": 10},
+    "resources": {"cpuRequest": "250m", "cpuLimit": "1", "memoryRequest": "512Mi", "memoryLimit": "512Mi"},
+    "websocket": False,
+    "env": {},
+    "secrets": [],
+    "pdb": {"maxUnavailable": 1},
+}
+APP_PRESETS: dict[Environment, dict[str, Any]] = {
+    "prod": _PROD_APP_PRESET,
+    "staging": deep_merge(
+        _PROD_APP_PRESET,
+        {
+            "replicas": {"min": 1, "max": 3},
+            "resources": {
+                "cpuRequest": "100m",
+                "cpuLimit": "500m",
+                "memoryRequest": "256Mi",
+                "memoryLimit": "256Mi",
+            },
+        },
+    ),
+}
+
+SECTION_KEYS = ("environment", "drRegion", *_PROD_PRESET)
+_RESERVED_TAGS = ("environment", "managed-by")
+
+
+# --------------------------------------------------------------------------------------------------
+# Pydantic errors -> ConfigProblems
+# --------------------------------------------------------------------------------------------------
+
+_MESSAGES = {
+    _CUSTOM_ERROR: "{msg}",
+    "missing": "is required",
+    "extra_forbidden": "unknown key",
+    "model_type": "must be a map of keys, got {input}",
+    "dict_type": "must be a map of keys, got {input}",
+    "less_than_equal": "must be ≤ {le}, got {input}",
+    "greater_than_equal": "must be ≥ {ge}, got {input}",
+    "too_short": "must have at least {min_length} item(s), got {actual_length}",
+    "too_long": "must have at most {max_length} item(s), got {actual_length}",
+    "string_too_short": "must have at least {min_length} character(s), got {input}",
+    "string_too_long": "must have at most {max_length} characters",
+}
+_GENERIC_HINTS = {
+    "missing": f"add this key to the stack file (see {REFERENCE})",
+    "literal_error": "use one of {expected}",
+    "bool_type": "use true or false",
+    "bool_parsing": "use true or false",
+    "int_type": "use a whole number",
+    "int_parsing": "use a whole number",
+    "int_from_float": "use a whole number",
+    "string_type": 'use a string; quote it in YAML (e.g. "17")',
+    "list_type": "use a YAML list",
+    "dict_type": "use a YAML map of key: value",
+    "model_type": "use a YAML map of key: value",
+    "less_than_equal": "use a value ≤ {le}",
+    "greater_than_equal": "use a value ≥ {ge}",
+}
+_DEFAULT_HINT = f"see {REFERENCE} for this key's type and allowed values"
+
+
+def _show(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else f"{shown[:57]}..."
+
+
+def _join(path: str, loc: Iterable[str | int]) -> str:
+    return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_nested_model, get_args(annotation))), None)
+
+
+def _walk(
+    model: type[BaseModel] | None, loc: Sequence[str | int]
+) -> tuple[FieldInfo | None, type[BaseModel] | None]:
+    """The deepest field `loc` reaches from `model`, and the model found there (ints are list indexes)."""
+    field = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        found = _fields_by_key(model).get(part) if model else None
+        if found is None:
+            return field, None
+        field, model = found, _nested_model(found.annotation)
+    return field, model
+
+
+def _field_hint(field: FieldInfo | None) -> str | None:
+    hints = (item.text for item in (field.metadata if field else []) if isinstance(item, Hint))
+    return next(hints, None)
+
+
+def _unknown_key_hint(key: str, known: Iterable[str]) -> str:
+    by_lowercase = {name.lower(): name for name in known}
+    close = difflib.get_close_matches(key.lower(), by_lowercase, n=1)
+    if close:
+        return (
+            f"did you mean '{by_lowercase[close[0]]}'? Unknown keys are rejected so typos cannot go unnoticed"
+        )
+    return f"allowed keys: {', '.join(by_lowercase.values()) or 'none'}"
+
+
+def _problem_from(details: ErrorDetails, path: str, root: type[BaseModel] | None) -> ConfigProblem:
+    loc, kind = details["loc"], details["type"]
+    ctx = {**details.get("ctx", {}), "msg": details["msg"], "input": _show(details["input"])}
+    if kind == "extra_forbidden":
+        container = _walk(root, loc[:-1])[1]
+        hint = _unknown_key_hint(str(loc[-1]), _fields_by_key(container) if container else ())
+    else:
+        field = _walk(root, loc)[0]
+        hint = ctx.get("hint") or _field_hint(field) or _GENERIC_HINTS.get(kind, _DEFAULT_HINT).format(**ctx)
+    message = _MESSAGES.get(kind, "{msg}, got {input}").format(**ctx)
+    return ConfigProblem(_join(path, loc), message, str(hint))
+
+
+def _validate(
+    validate: Callable[[Any], T],
+    data: Any,
+    path: str,
+    problems: list[ConfigProblem],
+    root: type[BaseModel] | None = None,
+) -> T | None:
+    """`validate(data)`, or None with its errors appended to `problems` (`root` is the model, for hints)."""
+    try:
+        return validate(data)
+    except ValidationError as error:
+        problems.extend(_problem_from(details, path, root) for details in error.errors())
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------------
+
+_ENVIRONMENT: TypeAdapter[Environment] = TypeAdapter(Environment)
+_REGION: TypeAdapter[str] = TypeAdapter(Region)
+_DR_REGION: TypeAdapter[str | None] = TypeAdapter(Region | None)
+_TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
+
+
+def _decode(value: Any) -> Any:
+    """The Pulumi runtime hands object and list values over as JSON strings."""
+    if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except (ValueError, RecursionError):
+            return value  # left as a string, so validation reports the wrong type
+    return value
+
+
+def _paved_values(raw: Mapping[str, Any], problems: list[ConfigProblem]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace != "paved":
+            continue
+        if name in SECTION_KEYS:
+            values[name] = _decode(value)
+        else:
+            known = [f"paved:{section}" for section in SECTION_KEYS]
+            problems.append(ConfigProblem(str(key), "unknown key", _unknown_key_hint(str(key), known)))
+    return values
+
+
+def _required(
+    values: Mapping[str, Any], key: str, path: str, hint: str, problems: list[ConfigProblem]
+) -> Any:
+    if key not in values:
+        problems.append(ConfigProblem(path, "is required", hint))
+    return values.get(key)
+
+
+def _with_preset(values: Mapping[str, Any], key: str, ctx: RuleContext) -> Any:
+    """The stack file's value for `key` merged over the preset's (a key that is not set keeps the preset)."""
+    preset = PRESETS[ctx.environment][key]
+    return deep_merge(preset, values[key]) if key in values else preset
+
+
+def _section(
+    model: type[M], key: str, values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProblem]
+) -> M | None:
+    path = f"paved:{key}"
+    section = _validate(
+        model.model_validate,
+        _with_preset(values, key, ctx),
+        path,
+        problems,
+        model,
+    )
+    if section is not None:
+        problems.extend(section.violations(path, ctx))
+    return section
+
+
+def _apps(values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProblem]) -> dict[int, AppArgs]:
+    """The apps that parsed, by position; each app is validated on its own so one bad app hides nothing."""
+    items = _with_preset(values, "apps", ctx)
+    if not isinstance(items, list):
+        problems.append(
+            ConfigProblem("paved:apps", f"must be a list of apps, got {_show(items)}", "use a YAML list")
+        )
+        return {}
+    apps: dict[int, AppArgs] = {}
+    for index, item in enumerate(items):
+        path = f"paved:apps[{index}]"
+        app = _validate(
+            AppArgs.model_validate, deep_merge(APP_PRESETS[ctx.environment], item), path, problems, AppArgs
+        )
+        if app is not None:
+            problems.extend(app.violations(path, ctx))
+            apps[index] = app
+    return apps
+
+
+def _dr_region_violations(dr_region: str | None, ctx: RuleContext) -> Iterator[ConfigProblem]:
+    if ctx.is_prod and dr_region is None:
+        yield ConfigProblem(
+            "paved:drRegion",
+            "is required in prod",
+            "set paved:drRegion to a second region (e.g. eu-central-1) for cross-region backup copies",
+        )
+    if dr_region is not None and dr_region == ctx.region:
+        yield ConfigProblem(
+            "paved:drRegion",
+            f"must differ from aws:region ({ctx.region})",
+            "a disaster-recovery copy in the same region is lost with it; pick another region",
+        )
+
+
+def _app_list_violations(apps: Mapping[int, AppArgs], domain: DomainArgs | None) -> Iterator[ConfigProblem]:
+    seen: set[str] = set()
+    for index, app in apps.items():
+        if app.name in seen:
+            yield ConfigProblem(
+                f"paved:apps[{index}].name",
+                f"duplicate app name {app.name!r}",
+                "app names name Kubernetes objects and AWS resources; make each one unique",
+            )
+        seen.add(app.name)
+        if domain and app.host and not (app.host == domain.name or app.host.endswith(f".{domain.name}")):
+            yield ConfigProblem(
+                f"paved:apps[{index}].host",
+                f"{app.host} is not under paved:domain.name ({domain.name})",
+                "the hosted zone and certificates only cover the domain and its subdomains",
+            )
+
+
+def _tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
+    for key in tags:
+        if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
+            yield ConfigProblem(
+                f"paved:tags.{key}",
+                "is a reserved tag key",
+                f"paved sets {', '.join(_RESERVED_TAGS)} itself and AWS reserves the aws: prefix; remove it",
+            )
+
+
+def _parsed(value: T | None) -> T:
+    # Only called once no problem was reported, and every None was reported as a problem.
+    if value is None:
+        raise AssertionError("configuration value missing although no problem was reported")
+    return value
+
+
+def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
+    """Parse a stack's config keys (`paved:*`, `aws:region`); raise one ConfigError listing every problem."""
+    problems: list[ConfigProblem] = []
+    values = _paved_values(raw, problems)
+    environment: Environment | None = _validate(
+        _ENVIRONMENT.validate_python,
+        _required(
+            values, "environment", "paved:environment", "set paved:environment: staging or prod", problems
+        ),
+        "paved:environment",
+        problems,
+    )
+    region = _validate(
+        _REGION.validate_python,
+        _required(
+            raw,
+            "aws:region",
+            "aws:region",
+            "set aws:region, e.g. `pulumi config set aws:region eu-west-1`",
+            problems,
+        ),
+        "aws:region",
+        problems,
+    )
+    # With an invalid environment, the rest is still checked (against the more lenient staging preset).
+    preset: Environment = environment or "staging"
+    ctx = RuleContext(preset, region)
+    dr_region = _validate(_DR_REGION.validate_python, values.get("drRegion"), "paved:drRegion", problems)
+    domain = _section(DomainArgs, "domain", values, ctx, problems)
+    alerts = _section(AlertsArgs, "alerts", values, ctx, problems)
+    network = _section(NetworkArgs, "network", values, ctx, problems)
+    database = _section(DatabaseArgs, "database", values, ctx, problems)
+    cache = _section(CacheArgs, "cache", values, ctx, problems)
+    cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
+    edge = _section(EdgeArgs, "edge", values, ctx, problems)
+    apps = _apps(values, ctx, problems)
+    tags = _validate(
+        _TAGS.validate_python,
+        _with_preset(values, "tags", ctx),
+        "paved:tags",
+        problems,
+    )
+    problems.extend(_dr_region_violations(dr_region, ctx))
+    problems.extend(_app_list_violations(apps, domain))
+    problems.extend(_tag_violations(tags or {}))
+    if problems:
+        raise ConfigError(stack, problems)
+    return StackConfig(
+        environment=ctx.environment,
+        region=_parsed(region),
+        dr_region=dr_region,
+        domain=_parsed(domain),
+        alerts=_parsed(alerts),
+        network=_parsed(network),
+        database=_parsed(database),
+        cache=_parsed(cache),
+        cluster=_parsed(cluster),
+        edge=_parsed(edge),
+        apps=tuple(apps.values()),
+        tags={"environment": ctx.environment, "managed-by": "paved", **_parsed(tags)},
+    )
+
+
+def load_from_pulumi() -> StackConfig:
+    """The running stack's config (the language host passes it in PULUMI_CONFIG; set_all_config adds more)."""
+    raw = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+    return load_stack_config(raw, pulumi.get_stack())
+
+
+def load_stack_file(path: Path, stack: str) -> StackConfig:
+    """Load a Pulumi.<stack>.yaml's `config:` map (for tests and tools)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    config = document.get("config", {}) if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(
+            stack, [ConfigProblem("config", "must be a map of config keys", f"see {REFERENCE}")]
+        )
+    return load_stack_config(config, stack)

@@ -1,0 +1,158 @@
+"""Run a Pulumi Python program offline under the recording monitor, as a first `pulumi preview` would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import yaml
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_in_stack
+
+from paved.recorder import Recording, RecordingEngine, RecordingMonitor
+
+
+class ProjectError(Exception):
+    """The project or stack files cannot be read; said plainly, without a traceback."""
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    name: str
+    main: Path
+    stack_config_dir: Path
+
+    def stack_file(self, stack: str) -> Path:
+        return self.stack_config_dir / f"Pulumi.{stack}.yaml"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A stack's config the way the language host passes it to a program: namespaced keys, string values."""
+
+    values: dict[str, str]
+    secret_keys: frozenset[str]
+
+
+def load_project(directory: Path) -> Project:
+    project_file = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
+    if project_file is None:
+        raise ProjectError(f"no Pulumi.yaml in {directory}")
+    document = yaml.safe_load(project_file.read_text()) or {}
+    runtime = document.get("runtime")
+    runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
+    if runtime_name != "python":
+        raise ProjectError(f"{project_file}: runtime is {runtime_name!r}; paved preview runs Python programs only")
+    main = directory / str(document.get("main", "."))
+    if main.is_dir():
+        main = main / "__main__.py"
+    if not main.exists():
+        raise ProjectError(f"{project_file}: program entry point {main} does not exist")
+    config_dir = directory / str(document.get("stackConfigDir", "."))
+    return Project(directory=directory, name=str(document["name"]), main=main, stack_config_dir=config_dir)
+
+
+def _as_config_string(value: Any) -> str:
+    # Pulumi hands structured config to programs as JSON and scalars as their YAML text.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def load_stack_config(project: Project, stack: str, overrides: Mapping[str, Any] | None = None) -> StackConfig:
+    path = project.stack_file(stack)
+    if not path.exists():
+        raise ProjectError(f"stack '{stack}' has no config file {path}")
+    document = yaml.safe_load(path.read_text()) or {}
+    raw: dict[str, Any] = dict(document.get("config") or {})
+    raw.update(overrides or {})
+    values: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{project.name}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            # Ciphertext cannot be decrypted offline; the program still sees a secret, as it would.
+            secret_keys.add(full_key)
+            value = value["secure"]
+        values[full_key] = _as_config_string(value)
+    return StackConfig(values=values, secret_keys=frozenset(secret_keys))
+
+
+@contextmanager
+def _program_environment(project: Project) -> Iterator[None]:
+    """The process state the Python language host gives a program: cwd and import path at the project."""
+    old_cwd, old_path = os.getcwd(), list(sys.path)
+    os.chdir(project.directory)
+    sys.path.insert(0, str(project.main.parent))
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+
+
+def record(
+    program: Callable[[], Any],
+    *,
+    project: str = "paved",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+    secret_keys: frozenset[str] = frozenset(),
+) -> Recording:
+    """Run `program` inside a fresh Stack under the recording monitor and return what it registered.
+
+    Exceptions from the program propagate after every outstanding registration has finished.
+    """
+    values = dict(config or {})
+    monitor = RecordingMonitor(project, stack, values, set(secret_keys))
+    runtime_settings.reset_options(project=project, stack=stack, preview=True, organization="organization")
+    runtime_settings.configure(
+        runtime_settings.Settings(
+            project=project,
+            stack=stack,
+            monitor=monitor,
+            engine=RecordingEngine(monitor.recording),
+            dry_run=True,
+            organization="organization",
+            root_directory=os.getcwd(),
+        )
+    )
+    pulumi.runtime.set_all_config(values, sorted(secret_keys))
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(run_in_stack(program))
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    return monitor.recording
+
+
+def run_project(
+    directory: Path, stack: str, config_overrides: Mapping[str, Any] | None = None
+) -> Recording:
+    """Run a project's real entry point with one stack's config, as `pulumi preview -s STACK` does."""
+    project = load_project(directory.resolve())
+    stack_config = load_stack_config(project, stack, config_overrides)
+    with _program_environment(project):
+        return record(
+            lambda: runpy.run_path(str(project.main), run_name="__main__"),
+            project=project.name,
+            stack=stack,
+            config=stack_config.values,
+            secret_keys=stack_config.secret_keys,
+        )
+
