@@ -26,6 +26,15 @@ class ProjectError(Exception):
     """The project or stack files cannot be read; said plainly, without a traceback."""
 
 
+class ProgramError(Exception):
+    """The program failed; carries what it had registered by then, so callers can show or test it."""
+
+    def __init__(self, recording: Recording, cause: BaseException):
+        super().__init__(str(cause))
+        self.recording = recording
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class Project:
     directory: Path
@@ -114,7 +123,7 @@ def record(
 ) -> Recording:
     """Run `program` inside a fresh Stack under the recording monitor and return what it registered.
 
-    Exceptions from the program propagate after every outstanding registration has finished.
+    A program exception is raised as ProgramError after every outstanding registration has finished.
     """
     values = dict(config or {})
     monitor = RecordingMonitor(project, stack, values, set(secret_keys))
@@ -135,6 +144,8 @@ def record(
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(run_in_stack(program))
+    except Exception as error:
+        raise ProgramError(monitor.recording, error) from error
     finally:
         loop.close()
         asyncio.set_event_loop(None)

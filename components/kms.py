@@ -1,0 +1,166 @@
+"""Customer managed KMS keys with explicit key policies, and factories for the keys paved needs."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+
+# In a key policy "Resource": "*" means "this key", the only resource a key policy can govern:
+# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html
+_THIS_KEY = "*"
+
+# Condition operator -> {condition key: value(s)}, as in an IAM policy's "Condition" block.
+Conditions = Mapping[str, Mapping[str, pulumi.Input[str] | Sequence[pulumi.Input[str]]]]
+
+
+class AwsContext(NamedTuple):
+    """Where resources land: the partition, region and account of the provider in use."""
+
+    partition: pulumi.Output[str]
+    region: pulumi.Output[str]
+    account: pulumi.Output[str]
+
+    @property
+    def root_principal(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat("arn:", self.partition, ":iam::", self.account, ":root")
+
+
+def aws_context(opts: pulumi.ResourceOptions | None = None) -> AwsContext:
+    """The AwsContext of the provider that resources created with `opts` will use."""
+    invoke = pulumi.InvokeOutputOptions(parent=opts.parent, provider=opts.provider) if opts else None
+    return AwsContext(
+        aws.get_partition_output(opts=invoke).partition,
+        aws.get_region_output(opts=invoke).region,
+        aws.get_caller_identity_output(opts=invoke).account_id,
+    )
+
+
+def _key_policy(
+    root: pulumi.Input[str],
+    service_principals: Sequence[pulumi.Input[str]],
+    service_actions: Sequence[str],
+    service_conditions: Conditions | None,
+) -> pulumi.Output[str]:
+    # The account root statement lets IAM policies in this account govern the key; without it the key
+    # could become unmanageable: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": "kms:*",
+            "Resource": _THIS_KEY,
+        }
+    ]
+    if service_principals:
+        service: dict[str, Any] = {
+            "Sid": "ServiceUse",
+            "Effect": "Allow",
+            "Principal": {"Service": list(service_principals)},
+            "Action": list(service_actions),
+            "Resource": _THIS_KEY,
+        }
+        if service_conditions:
+            service["Condition"] = service_conditions
+        statements.append(service)
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+class KmsKey(pulumi.ComponentResource):
+    """A symmetric key with yearly rotation, a 30-day deletion window and an alias `alias/paved-<name>`.
+
+    The policy lets the account administer the key and grants `service_principals` only `service_actions`,
+    under `service_conditions`. Pass `protect=True` in `opts` to protect the key and its alias.
+    """
+
+    key_arn: pulumi.Output[str]
+    key_id: pulumi.Output[str]
+    alias_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str,
+        service_principals: Sequence[pulumi.Input[str]] = (),
+        service_actions: Sequence[str] = (),
+        service_conditions: Conditions | None = None,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        if bool(service_principals) != bool(service_actions):
+            raise ValueError(f"KmsKey {name!r}: give service_principals and service_actions together")
+        if service_conditions and not service_principals:
+            raise ValueError(f"KmsKey {name!r}: service_conditions need service_principals")
+        super().__init__("paved:kms:KmsKey", name, None, opts)
+        root = aws_context(pulumi.ResourceOptions(parent=self)).root_principal
+        key = aws.kms.Key(
+            name,
+            description=description,
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=_key_policy(root, service_principals, service_actions, service_conditions),
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        alias = aws.kms.Alias(
+            name,
+            name=f"alias/paved-{name}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.key_arn = key.arn
+        self.key_id = key.key_id
+        self.alias_name = alias.name
+        self.register_outputs({"key_arn": self.key_arn, "key_id": self.key_id, "alias_name": self.alias_name})
+
+
+def logs_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> KmsKey:
+    """A key CloudWatch Logs may use for log groups of this account and region only.
+
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+    """
+    partition, region, account = aws_context(opts)
+    return KmsKey(
+        name,
+        description="paved: encrypts CloudWatch Logs log groups",
+        service_principals=[pulumi.Output.concat("logs.", region, ".amazonaws.com")],
+        service_actions=[
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+        ],
+        # Logs puts the log group ARN in the encryption context; this keeps the key to our log groups.
+        service_conditions={
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
+                    "arn:", partition, ":logs:", region, ":", account, ":*"
+                )
+            }
+        },
+        tags=tags,
+        opts=opts,
+    )
+
+
+def alerts_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> KmsKey:
+    """A key for the alerts SNS topic that lets this account's CloudWatch alarms publish to it.
+
+    The AWS managed key aws/sns cannot be used: its policy does not let CloudWatch alarms call kms:Decrypt
+    and kms:GenerateDataKey*, so alarm actions would fail.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse
+    """
+    account = aws_context(opts).account
+    return KmsKey(
+        name,
+        description="paved: encrypts the alerts SNS topic",
+        service_principals=["cloudwatch.amazonaws.com"],
+        service_actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+        # Confused-deputy guard: only alarms of this account may use the key through CloudWatch.
+        service_conditions={"StringEquals": {"aws:SourceAccount": account}},
+        tags=tags,
+        opts=opts,
+    )

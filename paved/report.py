@@ -1,0 +1,188 @@
+"""Render a preview the way `pulumi preview` does: a resource tree, policy violations, outputs, a summary;
+and as `pulumi preview --json` (the CLI's PreviewDigest)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from paved.preview import PreviewResult
+from paved.recorder import Recording, RecordedResource
+from paved.values import UNKNOWN, contains_unknown, for_display, is_secret
+
+NANOSECONDS = 1_000_000_000
+_LEVEL_MARKS = {"mandatory": "❌", "advisory": "⚠", "remediate": "🔧", "disabled": "-"}
+
+
+# -- terminal ---------------------------------------------------------------------------------------------
+
+
+def _tree_rows(recording: Recording) -> Iterator[tuple[str, RecordedResource]]:
+    children: dict[str, list[RecordedResource]] = {}
+    for resource in recording.resources:
+        children.setdefault(resource.parent, []).append(resource)
+
+    def walk(resource: RecordedResource, prefix: str, branch: str) -> Iterator[tuple[str, RecordedResource]]:
+        yield prefix + branch, resource
+        kids = children.get(resource.urn, [])
+        child_prefix = prefix + ("" if not branch else ("│  " if branch == "├─ " else "   "))
+        for index, kid in enumerate(kids):
+            yield from walk(kid, child_prefix, "└─ " if index == len(kids) - 1 else "├─ ")
+
+    for root in children.get("", []):
+        yield from walk(root, "", "")
+
+
+def _display_output(value: Any) -> str:
+    if is_secret(value):
+        return "[secret]"
+    if value == UNKNOWN:
+        return "output<string>"
+    if contains_unknown(value):
+        return f"{for_display(value)} (partly unknown until deployed)"
+    return str(_integral(for_display(value)))
+
+
+def render_text(result: PreviewResult) -> str:
+    lines = [f"Previewing update ({result.stack}) offline: paved preview", ""]
+    recording = result.recording
+    if recording is not None and recording.resources:
+        rows = list(_tree_rows(recording))
+        type_width = max(len(branch + resource.type) for branch, resource in rows) + 2
+        lines.append(f"     {'Type':<{type_width}}{'Name':<40}Plan")
+        for branch, resource in rows:
+            lines.append(f" +   {branch + resource.type:<{type_width}}{resource.name:<40}create")
+        lines.append("")
+    if result.failure:
+        lines += ["Diagnostics:", "  error: " + result.failure.replace("\n", "\n    "), ""]
+    if recording is not None and recording.logs:
+        lines.append("Program messages:")
+        lines += [f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}" for entry in recording.logs]
+        lines.append("")
+    lines += _policy_lines(result)
+    if recording is not None and recording.resources and result.failure is None:
+        outputs = recording.stack_outputs
+        if outputs:
+            lines.append("Outputs:")
+            lines += [f"    {key}: {_display_output(value)}" for key, value in sorted(outputs.items())]
+            lines.append("")
+        lines += _summary_lines(recording)
+    lines.append(f"Duration: {result.duration_seconds:.1f}s")
+    verdict = "failed" if result.exit_code else "succeeded"
+    lines.append(f"Preview {verdict}: {len(result.mandatory_violations)} mandatory, "
+                 f"{len(result.violations) - len(result.mandatory_violations)} other policy violations.")
+    return "\n".join(lines) + "\n"
+
+
+def _policy_lines(result: PreviewResult) -> list[str]:
+    if not result.packs:
+        return []
+    lines = ["Policies:"]
+    for pack in result.packs:
+        mandatory = any(v.level == "mandatory" for v in pack.violations)
+        mark = "❌" if mandatory else ("⚠" if pack.violations else "✅")
+        lines.append(f"    {mark} {pack.name}@v{pack.version} ({pack.policy_count} policies)")
+        for violation in pack.violations:
+            lines.append(f"        - [{violation.level}] {_LEVEL_MARKS.get(violation.level, '')} "
+                         f"{violation.policy}  ({violation.urn or 'stack'})")
+            lines += [f"          {line}" for line in violation.message.splitlines()]
+        lines += [f"        remediated: {item}" for item in pack.remediations]
+    lines.append("")
+    return lines
+
+
+def _summary_lines(recording: Recording) -> list[str]:
+    by_type = Counter(resource.type for resource in recording.resources)
+    lines = ["Resources:", f"    + {len(recording.resources)} to create", "    by type:"]
+    lines += [f"      {count:>4}  {type_}" for type_, count in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines.append("")
+    return lines
+
+
+# -- JSON (PreviewDigest) ---------------------------------------------------------------------------------
+
+
+def _integral(value: Any) -> Any:
+    """Protobuf Structs carry numbers as doubles; print 443.0 as 443, as Go's encoder does."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: _integral(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral(item) for item in value]
+    return value
+
+
+def _new_state(resource: RecordedResource) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "urn": resource.urn,
+        "custom": resource.custom,
+        "type": resource.type,
+        "inputs": _integral(for_display(resource.inputs)),
+    }
+    optional = {
+        "outputs": _integral(for_display(resource.outputs)),
+        "parent": resource.parent,
+        "protect": resource.protect,
+        "provider": resource.provider,
+        "dependencies": resource.dependencies,
+        "propertyDependencies": resource.property_dependencies,
+        "additionalSecretOutputs": resource.additional_secret_outputs,
+        "aliases": resource.aliases,
+        "customTimeouts": resource.custom_timeouts,
+        "retainOnDelete": resource.retain_on_delete,
+        "deleteBeforeReplace": resource.delete_before_replace,
+        "ignoreChanges": resource.ignore_changes,
+    }
+    # Go's `omitempty`: zero values are left out.
+    state.update({key: value for key, value in optional.items() if value})
+    return state
+
+
+def _diagnostics(result: PreviewResult) -> list[dict[str, Any]]:
+    diagnostics: list[dict[str, Any]] = []
+    if result.failure:
+        diagnostics.append({"message": result.failure, "severity": "error"})
+    if result.recording is not None:
+        diagnostics += [
+            {"urn": entry.urn, "message": entry.message, "severity": entry.severity}
+            for entry in result.recording.logs
+        ]
+    # The CLI leaves policy violations out of this document; paved carries them, with fields a reader of
+    # the CLI's format can ignore, so one file answers "what would block this deploy".
+    diagnostics += [
+        {
+            "urn": violation.urn,
+            "prefix": f"{violation.level}: ",
+            "message": f"[{violation.level}]  {violation.pack}@v{violation.pack_version} - "
+            f"{violation.policy}: {violation.message}",
+            "severity": "error" if violation.level == "mandatory" else "warning",
+            "policyPack": violation.pack,
+            "policyPackVersion": violation.pack_version,
+            "policyName": violation.policy,
+            "enforcementLevel": violation.level,
+            "policySeverity": violation.severity,
+        }
+        for violation in result.violations
+    ]
+    return diagnostics
+
+
+def preview_digest(result: PreviewResult) -> dict[str, Any]:
+    resources = result.recording.resources if result.recording else []
+    steps = [
+        {"op": "create", "urn": resource.urn, "newState": _new_state(resource)}
+        | ({"provider": resource.provider} if resource.provider else {})
+        for resource in resources
+    ]
+    digest: dict[str, Any] = {
+        "config": {
+            key: "[secret]" if key in result.secret_keys else value for key, value in result.config.items()
+        },
+        "steps": steps,
+        "diagnostics": _diagnostics(result),
+        "duration": int(result.duration_seconds * NANOSECONDS),
+        "changeSummary": {"create": len(steps)} if steps else {},
+    }
+    return digest
