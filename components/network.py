@@ -1,0 +1,373 @@
+"""The VPC: public, private and isolated subnets per AZ, NAT, flow logs and VPC endpoints."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.kms import AwsContext, aws_context
+from components.subnets import plan_subnets
+from paved.config import NetworkArgs
+
+_ANYWHERE = "0.0.0.0/0"
+_HTTPS = 443
+
+
+@dataclass(frozen=True)
+class _Tier:
+    """How the subnets of one tier are set up."""
+
+    name: str
+    public: bool
+    # Subnet discovery tags for the AWS Load Balancer Controller (and so EKS ingress/services):
+    # https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html#_subnet_tagging
+    tags: Mapping[str, str]
+
+
+_PUBLIC = _Tier("public", public=True, tags={"kubernetes.io/role/elb": "1"})
+_PRIVATE = _Tier("private", public=False, tags={"kubernetes.io/role/internal-elb": "1"})
+_ISOLATED = _Tier("isolated", public=False, tags={})
+
+
+def _zone(names: Sequence[str], index: int) -> str:
+    if index >= len(names):
+        raise ValueError(f"the region has only {len(names)} available AZs, the network needs {index + 1}")
+    return names[index]
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC spread over `args.az_count` AZs, following the layout of `components.subnets.plan_subnets`.
+
+    Public subnets reach the internet through an internet gateway, private subnets through NAT gateways
+    (one in total, or one per AZ), isolated subnets not at all. AWS services are reached through an S3
+    gateway endpoint and the interface endpoints in `args.interface_endpoints`. All traffic is logged to
+    a CloudWatch log group encrypted with `logs_key_arn`.
+    """
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: pulumi.Output[str]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_ids: pulumi.Output[list[str]]
+    isolated_subnet_ids: pulumi.Output[list[str]]
+    availability_zones: pulumi.Output[list[str]]
+    nat_gateway_ids: pulumi.Output[list[str]]
+    flow_log_group_name: pulumi.Output[str]
+    endpoint_security_group_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: NetworkArgs,
+        *,
+        logs_key_arn: pulumi.Input[str],
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:network:Network", name, None, opts)
+        self._name = name
+        self._tags = dict(tags)
+        self._context = aws_context(self._child())
+        plan = plan_subnets(args.cidr, args.az_count)
+        zone_names = aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).names
+        zones = [zone_names.apply(lambda names, i=i: _zone(names, i)) for i in range(args.az_count)]
+
+        self._vpc = aws.ec2.Vpc(
+            name,
+            cidr_block=plan.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # required for private DNS names of interface endpoints
+            tags=self._tagged(name),
+            opts=self._child(),
+        )
+        self._empty_default_security_group()
+        public = self._subnets(_PUBLIC, plan.public, zones)
+        private = self._subnets(_PRIVATE, plan.private, zones)
+        isolated = self._subnets(_ISOLATED, plan.isolated, zones)
+
+        gateway = aws.ec2.InternetGateway(
+            name, vpc_id=self._vpc.id, tags=self._tagged(name), opts=self._child()
+        )
+        self._route_table("public", public, gateway_id=gateway.id)
+        nat_gateways = self._nat_gateways(public, gateway, per_az=args.nat_gateways == "perAz")
+        private_tables = [
+            self._route_table(f"private-{index + 1}", [subnet], nat_gateway_id=nat_gateways[index % len(nat_gateways)].id)
+            for index, subnet in enumerate(private)
+        ]
+        isolated_tables = [
+            self._route_table(f"isolated-{index + 1}", [subnet]) for index, subnet in enumerate(isolated)
+        ]
+        log_group = self._flow_logs(logs_key_arn, args.flow_log_retention_days)
+        self._s3_gateway_endpoint([*private_tables, *isolated_tables])
+        endpoint_group = self._interface_endpoints(args.interface_endpoints, private)
+
+        self.vpc_id = self._vpc.id
+        self.vpc_cidr = self._vpc.cidr_block
+        self.public_subnet_ids = pulumi.Output.all(*(subnet.id for subnet in public))
+        self.private_subnet_ids = pulumi.Output.all(*(subnet.id for subnet in private))
+        self.isolated_subnet_ids = pulumi.Output.all(*(subnet.id for subnet in isolated))
+        self.availability_zones = pulumi.Output.all(*zones)
+        self.nat_gateway_ids = pulumi.Output.all(*(nat.id for nat in nat_gateways))
+        self.flow_log_group_name = log_group.name
+        self.endpoint_security_group_id = endpoint_group.id
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "vpc_cidr": self.vpc_cidr,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "isolated_subnet_ids": self.isolated_subnet_ids,
+                "availability_zones": self.availability_zones,
+                "nat_gateway_ids": self.nat_gateway_ids,
+                "flow_log_group_name": self.flow_log_group_name,
+                "endpoint_security_group_id": self.endpoint_security_group_id,
+            }
+        )
+
+    # ---------------------------------------------------------------------------------------------
+    # Helpers: each declares one kind of child resource
+    # ---------------------------------------------------------------------------------------------
+
+    def _child(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
+
+    def _tagged(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        return {**self._tags, **(extra or {}), "Name": name}
+
+    def _empty_default_security_group(self) -> None:
+        # Managing the default security group without rules removes AWS's allow-all rules, so nothing that
+        # falls back to it gets open network access (CIS AWS Foundations 5.4):
+        # https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html
+        aws.ec2.DefaultSecurityGroup(
+            f"{self._name}-default",
+            vpc_id=self._vpc.id,
+            tags=self._tagged(f"{self._name}-default-deny-all"),
+            opts=self._child(),
+        )
+
+    def _subnets(
+        self, tier: _Tier, cidrs: Sequence[str], zones: Sequence[pulumi.Output[str]]
+    ) -> list[aws.ec2.Subnet]:
+        subnets = []
+        for index, (cidr, zone) in enumerate(zip(cidrs, zones, strict=True)):
+            subnet_name = f"{self._name}-{tier.name}-{index + 1}"
+            subnets.append(
+                aws.ec2.Subnet(
+                    subnet_name,
+                    vpc_id=self._vpc.id,
+                    cidr_block=cidr,
+                    availability_zone=zone,
+                    map_public_ip_on_launch=tier.public,
+                    tags=self._tagged(subnet_name, {"paved/tier": tier.name, **tier.tags}),
+                    opts=self._child(),
+                )
+            )
+        return subnets
+
+    def _route_table(
+        self,
+        label: str,
+        subnets: Sequence[aws.ec2.Subnet],
+        *,
+        gateway_id: pulumi.Input[str] | None = None,
+        nat_gateway_id: pulumi.Input[str] | None = None,
+    ) -> aws.ec2.RouteTable:
+        """A route table for `subnets`, with a default route only if a gateway is given."""
+        table_name = f"{self._name}-{label}"
+        table = aws.ec2.RouteTable(
+            table_name, vpc_id=self._vpc.id, tags=self._tagged(table_name), opts=self._child()
+        )
+        if gateway_id is not None or nat_gateway_id is not None:
+            aws.ec2.Route(
+                f"{table_name}-default",
+                route_table_id=table.id,
+                destination_cidr_block=_ANYWHERE,
+                gateway_id=gateway_id,
+                nat_gateway_id=nat_gateway_id,
+                opts=self._child(),
+            )
+        for subnet, association in ((subnet, subnet._name) for subnet in subnets):
+            aws.ec2.RouteTableAssociation(
+                association, route_table_id=table.id, subnet_id=subnet.id, opts=self._child()
+            )
+        return table
+
+    def _nat_gateways(
+        self, public: Sequence[aws.ec2.Subnet], gateway: aws.ec2.InternetGateway, *, per_az: bool
+    ) -> list[aws.ec2.NatGateway]:
+        # A public NAT gateway and its EIP need the VPC's internet gateway to be attached first:
+        # https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html
+        nat_gateways = []
+        for index, subnet in enumerate(public if per_az else public[:1]):
+            nat_name = f"{self._name}-nat-{index + 1}"
+            address = aws.ec2.Eip(
+                nat_name, domain="vpc", tags=self._tagged(nat_name), opts=self._child([gateway])
+            )
+            nat_gateways.append(
+                aws.ec2.NatGateway(
+                    nat_name,
+                    allocation_id=address.allocation_id,
+                    subnet_id=subnet.id,
+                    connectivity_type="public",
+                    tags=self._tagged(nat_name),
+                    opts=self._child([gateway]),
+                )
+            )
+        return nat_gateways
+
+    def _flow_logs(self, logs_key_arn: pulumi.Input[str], retention_days: int) -> aws.cloudwatch.LogGroup:
+        flow_name = f"{self._name}-flow-logs"
+        log_group = aws.cloudwatch.LogGroup(
+            flow_name,
+            name=f"/paved/{pulumi.get_stack()}/{self._name}/vpc-flow-logs",
+            kms_key_id=logs_key_arn,
+            retention_in_days=retention_days,
+            tags=self._tagged(flow_name),
+            opts=self._child(),
+        )
+        role = aws.iam.Role(
+            flow_name,
+            description="Lets VPC Flow Logs deliver this VPC's flow logs to its log group",
+            assume_role_policy=_flow_logs_trust_policy(self._context),
+            tags=self._tagged(flow_name),
+            opts=self._child(),
+        )
+        policy = aws.iam.RolePolicy(
+            flow_name,
+            role=role.id,
+            policy=_flow_logs_delivery_policy(log_group.arn),
+            opts=self._child(),
+        )
+        aws.ec2.FlowLog(
+            flow_name,
+            vpc_id=self._vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            tags=self._tagged(flow_name),
+            # Without the policy in place the first deliveries would be refused.
+            opts=self._child([policy]),
+        )
+        return log_group
+
+    def _s3_gateway_endpoint(self, route_tables: Sequence[aws.ec2.RouteTable]) -> None:
+        # Keeps S3 traffic (ECR image layers, backups) off the NAT gateways, at no charge:
+        # https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html
+        endpoint_name = f"{self._name}-s3"
+        aws.ec2.VpcEndpoint(
+            endpoint_name,
+            vpc_id=self._vpc.id,
+            service_name=self._service_name("s3"),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[table.id for table in route_tables],
+            tags=self._tagged(endpoint_name),
+            opts=self._child(),
+        )
+
+    def _interface_endpoints(
+        self, services: Sequence[str], private: Sequence[aws.ec2.Subnet]
+    ) -> aws.ec2.SecurityGroup:
+        group = self._endpoint_security_group()
+        for service in services:
+            endpoint_name = f"{self._name}-{service.replace('.', '-')}"
+            aws.ec2.VpcEndpoint(
+                endpoint_name,
+                vpc_id=self._vpc.id,
+                service_name=self._service_name(service),
+                vpc_endpoint_type="Interface",
+                # Private DNS makes the service's regional name resolve to the endpoint, so SDKs use it
+                # unchanged: https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html
+                private_dns_enabled=True,
+                subnet_ids=[subnet.id for subnet in private],
+                security_group_ids=[group.id],
+                tags=self._tagged(endpoint_name),
+                opts=self._child(),
+            )
+        return group
+
+    def _endpoint_security_group(self) -> aws.ec2.SecurityGroup:
+        group_name = f"{self._name}-endpoints"
+        group = aws.ec2.SecurityGroup(
+            group_name,
+            vpc_id=self._vpc.id,
+            description="Interface VPC endpoints: HTTPS from inside the VPC only",
+            tags=self._tagged(group_name),
+            opts=self._child(),
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{group_name}-https-in",
+            security_group_id=group.id,
+            description="HTTPS to AWS service endpoints from the VPC",
+            ip_protocol="tcp",
+            from_port=_HTTPS,
+            to_port=_HTTPS,
+            cidr_ipv4=self._vpc.cidr_block,
+            tags=self._tagged(f"{group_name}-https-in"),
+            opts=self._child(),
+        )
+        # Endpoints only answer connections (security groups are stateful), so egress never needs to
+        # leave the VPC; this replaces the allow-all egress rule a new group would otherwise get.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{group_name}-https-out",
+            security_group_id=group.id,
+            description="HTTPS within the VPC only",
+            ip_protocol="tcp",
+            from_port=_HTTPS,
+            to_port=_HTTPS,
+            cidr_ipv4=self._vpc.cidr_block,
+            tags=self._tagged(f"{group_name}-https-out"),
+            opts=self._child(),
+        )
+        return group
+
+    def _service_name(self, service: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat("com.amazonaws.", self._context.region, ".", service)
+
+
+def _flow_logs_trust_policy(context: AwsContext) -> pulumi.Output[str]:
+    # Confused-deputy guard recommended by AWS: only flow logs of this account may assume the role.
+    # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    flow_log_arns = pulumi.Output.concat(
+        "arn:", context.partition, ":ec2:", context.region, ":", context.account, ":vpc-flow-log/*"
+    )
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": context.account},
+                        "ArnLike": {"aws:SourceArn": flow_log_arns},
+                    },
+                }
+            ],
+        }
+    )
+
+
+def _flow_logs_delivery_policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:
+    # The actions AWS lists, scoped to our log group and its streams. logs:CreateLogGroup is left out
+    # because the group is created here. https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:PutLogEvents",
+                        "logs:DescribeLogGroups",
+                        "logs:DescribeLogStreams",
+                    ],
+                    "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
+                }
+            ],
+        }
+    )

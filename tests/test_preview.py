@@ -1,0 +1,124 @@
+"""`paved preview` end to end: a real policy pack process, driven over the Analyzer gRPC protocol."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pulumi.runtime.proto import analyzer_pb2
+from typer.testing import CliRunner
+
+from paved.analyzer import PolicyPackError, merge_policy_config
+from paved.cli import app
+from paved.preview import PreviewResult, run_preview
+from paved.report import preview_digest, render_text
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE = FIXTURES / "sample_program"
+PACK = FIXTURES / "sample_pack"
+UNTAGGED = "urn:pulumi:dev::demo::aws:s3/bucket:Bucket::untagged"
+
+
+@pytest.fixture(scope="module")
+def judged() -> PreviewResult:
+    return run_preview(SAMPLE, "dev", [PACK])
+
+
+def test_a_mandatory_violation_fails_the_preview(judged: PreviewResult) -> None:
+    [violation] = [v for v in judged.violations if v.policy == "bucket-has-tags"]
+    assert (violation.pack, violation.level, violation.urn) == ("fixture-pack", "mandatory", UNTAGGED)
+    assert "bucket has no tags" in violation.message
+    assert judged.exit_code == 1
+    text = render_text(judged)
+    assert "[mandatory]" in text and "bucket-has-tags" in text and UNTAGGED in text
+
+
+def test_schema_defaults_reach_the_pack(judged: PreviewResult) -> None:
+    prefix = [v for v in judged.violations if v.policy == "bucket-name-prefix"]
+    assert [(v.urn, v.level) for v in prefix] == [(UNTAGGED, "advisory")]
+    assert "'demo-'" in prefix[0].message
+
+
+def test_a_stack_policy_sees_parents_and_dependencies(judged: PreviewResult) -> None:
+    seen = {v.urn: v.message for v in judged.violations if v.policy == "stack-view"}
+    subnet = "urn:pulumi:dev::demo::demo:index:Outer$demo:index:Inner$aws:ec2/subnet:Subnet::inner-subnet"
+    assert "parent=urn:pulumi:dev::demo::demo:index:Outer$demo:index:Inner::inner" in seen[subnet]
+    assert "demo:index:Outer$demo:index:Inner$aws:ec2/vpc:Vpc::inner-vpc" in seen[subnet]
+    assert "inner-vpc" in seen[UNTAGGED]
+
+
+def test_policy_pack_config_changes_levels_and_properties(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"bucket-has-tags": "advisory", "bucket-name-prefix": {"prefix": "other-"}}))
+    result = run_preview(SAMPLE, "dev", [PACK], [config])
+    assert result.exit_code == 0
+    levels = {(v.policy, v.urn): v.level for v in result.violations}
+    assert levels[("bucket-has-tags", UNTAGGED)] == "advisory"
+    prefix_urns = {v.urn for v in result.violations if v.policy == "bucket-name-prefix"}
+    assert prefix_urns == {"urn:pulumi:dev::demo::aws:s3/bucket:Bucket::tagged"}
+
+
+def test_the_all_key_sets_every_level(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"all": "disabled"}))
+    result = run_preview(SAMPLE, "dev", [PACK], [config])
+    assert result.violations == [] and result.exit_code == 0
+
+
+def _info_with_schema() -> analyzer_pb2.AnalyzerInfo:
+    info = analyzer_pb2.AnalyzerInfo(name="p", version="1")
+    policy = info.policies.add(name="limit", enforcementLevel=analyzer_pb2.MANDATORY)
+    policy.configSchema.properties.update({"max": {"type": "number", "default": 3}})
+    info.initialConfig["limit"].properties.update({"max": 5})
+    return info
+
+
+def test_config_merge_order_is_defaults_then_initial_then_files() -> None:
+    info = _info_with_schema()
+    assert merge_policy_config(info, [])["limit"] == {"enforcementLevel": "mandatory", "properties": {"max": 5}}
+    merged = merge_policy_config(info, [{"limit": {"enforcementLevel": "advisory", "max": 9}}])
+    assert merged["limit"] == {"enforcementLevel": "advisory", "properties": {"max": 9}}
+
+
+def test_config_is_validated_against_the_policy_schema() -> None:
+    with pytest.raises(PolicyPackError, match="limit"):
+        merge_policy_config(_info_with_schema(), [{"limit": {"max": "many"}}])
+    with pytest.raises(PolicyPackError, match="enforcement level"):
+        merge_policy_config(_info_with_schema(), [{"limit": "sometimes"}])
+
+
+def test_json_is_a_preview_digest(judged: PreviewResult) -> None:
+    digest = json.loads(json.dumps(preview_digest(judged)))
+    assert set(digest) >= {"config", "steps", "diagnostics", "duration", "changeSummary"}
+    assert digest["changeSummary"] == {"create": len(digest["steps"])}
+    assert isinstance(digest["duration"], int) and digest["duration"] > 0
+    assert digest["config"]["demo:password"] == "[secret]"
+    steps = {step["urn"]: step for step in digest["steps"]}
+    assert all(step["op"] == "create" for step in steps.values())
+    subnet = next(s for s in digest["steps"] if s["newState"]["type"] == "aws:ec2/subnet:Subnet")
+    state = subnet["newState"]
+    assert state["custom"] is True and state["protect"] is True
+    assert state["parent"].endswith("demo:index:Inner::inner")
+    assert list(state["propertyDependencies"]["vpcId"]) == state["dependencies"]
+    assert subnet["provider"].startswith("urn:pulumi:dev::demo::pulumi:providers:aws::default_7_51_1::")
+    secret = next(s for s in digest["steps"] if s["newState"]["type"].endswith("SecretVersion"))
+    assert secret["newState"]["inputs"]["secretString"] == "[secret]"
+    [policy_diag] = [d for d in digest["diagnostics"] if d.get("policyName") == "bucket-has-tags"]
+    assert policy_diag["severity"] == "error" and policy_diag["enforcementLevel"] == "mandatory"
+    assert policy_diag["policyPack"] == "fixture-pack" and policy_diag["urn"] == UNTAGGED
+
+
+def test_cli_exit_code_and_json_file(tmp_path: Path) -> None:
+    out = tmp_path / "preview.json"
+    args = ["preview", "--stack", "dev", "-C", str(SAMPLE), "--policy-pack", str(PACK), "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "bucket-has-tags" in result.output
+    assert json.loads(out.read_text())["steps"]
+
+
+def test_a_missing_stack_is_reported_plainly() -> None:
+    result = run_preview(SAMPLE, "nope", [PACK])
+    assert result.exit_code == 1
+    assert result.failure is not None and "Pulumi.nope.yaml" in result.failure

@@ -1,0 +1,129 @@
+"""The recorder must hand tests and policy packs what the engine would: URNs, providers, unknowns, secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from paved.program import ProgramError, load_project, load_stack_config, record, run_project
+from paved.recorder import Recording
+from paved.values import RESOURCE_SIG, SIG_KEY, UNKNOWN, downgrade_resources, is_secret, reveal
+
+SAMPLE = Path(__file__).parent / "fixtures" / "sample_program"
+STACK_URN = "urn:pulumi:dev::demo::pulumi:pulumi:Stack::demo-dev"
+INNER_URN = "urn:pulumi:dev::demo::demo:index:Outer$demo:index:Inner::inner"
+VPC_URN = "urn:pulumi:dev::demo::demo:index:Outer$demo:index:Inner$aws:ec2/vpc:Vpc::inner-vpc"
+DEFAULT_AWS = "urn:pulumi:dev::demo::pulumi:providers:aws::default_7_51_1"
+
+
+@pytest.fixture(scope="module")
+def sample() -> Recording:
+    return run_project(SAMPLE, "dev")
+
+
+def test_urns_prefix_the_full_parent_type_and_skip_the_stack(sample: Recording) -> None:
+    urns = {resource.urn for resource in sample.resources}
+    assert STACK_URN in urns
+    assert "urn:pulumi:dev::demo::demo:index:Outer::outer" in urns
+    assert INNER_URN in urns
+    assert VPC_URN in urns
+    assert "urn:pulumi:dev::demo::aws:s3/bucket:Bucket::tagged" in urns
+
+
+def test_parents_are_recorded(sample: Recording) -> None:
+    assert sample.one("aws:ec2/vpc:Vpc").parent == INNER_URN
+    assert sample.one("aws:s3/bucket:Bucket", "tagged").parent == STACK_URN
+    assert sample.stack_resource.parent == ""
+
+
+def test_default_provider_is_a_resource_and_the_reference_of_unbound_resources(sample: Recording) -> None:
+    provider = sample.one("pulumi:providers:aws", "default_7_51_1")
+    assert provider.urn == DEFAULT_AWS
+    assert provider.inputs == {"region": "eu-west-1", "version": "7.51.1"}
+    assert sample.one("aws:ec2/vpc:Vpc").provider == f"{DEFAULT_AWS}::{UNKNOWN}"
+
+
+def test_explicit_provider_reference(sample: Recording) -> None:
+    explicit = sample.one("pulumi:providers:aws", "us-east-1")
+    assert explicit.inputs["region"] == "us-east-1"
+    assert sample.one("aws:s3/bucket:Bucket", "untagged").provider_urn == explicit.urn
+
+
+def test_computed_outputs_are_unknown_and_invokes_are_known(sample: Recording) -> None:
+    subnet = sample.one("aws:ec2/subnet:Subnet")
+    assert subnet.inputs["vpcId"] == UNKNOWN
+    assert subnet.inputs["availabilityZone"] == "eu-west-1a"
+    assert sample.stack_outputs["vpcId"] == UNKNOWN
+
+
+def test_dependencies_and_property_dependencies(sample: Recording) -> None:
+    subnet = sample.one("aws:ec2/subnet:Subnet")
+    assert subnet.property_dependencies["vpcId"] == [VPC_URN]
+    assert VPC_URN in subnet.dependencies
+    untagged = sample.one("aws:s3/bucket:Bucket", "untagged")
+    assert VPC_URN in untagged.dependencies  # depends_on a component: the engine sees its children
+
+
+def test_resource_options_are_recorded(sample: Recording) -> None:
+    subnet = sample.one("aws:ec2/subnet:Subnet")
+    assert subnet.protect is True
+    assert subnet.ignore_changes == ["tags"]
+    assert sample.one("aws:ec2/vpc:Vpc").protect is False
+    assert sample.one("aws:s3/bucket:Bucket", "untagged").custom_timeouts == {
+        "create": "10m",
+        "update": "",
+        "delete": "",
+    }
+
+
+def test_secrets_stay_secret(sample: Recording) -> None:
+    secret_string = sample.one("aws:secretsmanager/secretVersion:SecretVersion").inputs["secretString"]
+    assert is_secret(secret_string)
+    assert reveal(secret_string) == "AAABAJ5bQ8mc1o3pvQmQ6E4pZ8c="
+
+
+def test_stack_outputs_and_config_namespaces(sample: Recording) -> None:
+    assert sample.stack_outputs["thing"] == {"a": 1}
+    assert sample.stack_outputs["plain"] == "value"
+    assert sample.one("demo:index:Inner").outputs == {"vpcId": UNKNOWN}
+
+
+def test_stack_config_uses_the_project_namespace_and_marks_secure_keys() -> None:
+    config = load_stack_config(load_project(SAMPLE), "dev")
+    assert config.values["demo:plain"] == "value"
+    assert config.values["demo:thing"] == '{"a": 1}'
+    assert config.secret_keys == {"demo:password"}
+
+
+def test_resource_references_are_downgraded_as_for_analyzers() -> None:
+    custom = {SIG_KEY: RESOURCE_SIG, "urn": "urn:a", "id": UNKNOWN, "packageVersion": ""}
+    component = {SIG_KEY: RESOURCE_SIG, "urn": "urn:component"}
+    assert downgrade_resources({"a": [custom], "b": component}) == {"a": [UNKNOWN], "b": "urn:component"}
+
+
+def test_program_errors_carry_what_was_registered() -> None:
+    def failing() -> None:
+        aws.s3.Bucket("before")
+        raise pulumi.RunError("stop here")
+
+    with pytest.raises(ProgramError) as caught:
+        record(failing, config={"aws:region": "eu-west-1"})
+    assert isinstance(caught.value.cause, pulumi.RunError)
+    assert [r.name for r in caught.value.recording.of_type("aws:s3/bucket:Bucket")] == ["before"]
+
+
+def test_invokes_without_an_offline_answer_fail_loudly() -> None:
+    with pytest.raises(ProgramError, match="cannot run offline"):
+        record(lambda: aws.ec2.get_vpc(default=True), config={"aws:region": "eu-west-1"})
+
+
+def test_duplicate_urns_are_rejected_like_the_engine() -> None:
+    def duplicate() -> None:
+        aws.s3.Bucket("same")
+        aws.s3.Bucket("same")
+
+    with pytest.raises(ProgramError, match="Duplicate resource URN"):
+        record(duplicate, config={"aws:region": "eu-west-1"})
