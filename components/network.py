@@ -91,9 +91,12 @@ class Network(pulumi.ComponentResource):
             name, vpc_id=self._vpc.id, tags=self._tagged(name), opts=self._child()
         )
         self._route_table("public", public, gateway_id=gateway.id)
-        nat_gateways = self._nat_gateways(public, gateway, per_az=args.nat_gateways == "perAz")
+        per_az = args.nat_gateways == "perAz"
+        nat_gateways = self._nat_gateways(public, gateway, per_az=per_az)
         private_tables = [
-            self._route_table(f"private-{index + 1}", [subnet], nat_gateway_id=nat_gateways[index % len(nat_gateways)].id)
+            self._route_table(
+                f"private-{index + 1}", [subnet], nat_gateway_id=nat_gateways[index if per_az else 0].id
+            )
             for index, subnet in enumerate(private)
         ]
         isolated_tables = [
@@ -160,7 +163,7 @@ class Network(pulumi.ComponentResource):
                     cidr_block=cidr,
                     availability_zone=zone,
                     map_public_ip_on_launch=tier.public,
-                    tags=self._tagged(subnet_name, {"paved/tier": tier.name, **tier.tags}),
+                    tags=self._tagged(subnet_name, tier.tags),
                     opts=self._child(),
                 )
             )
@@ -188,9 +191,9 @@ class Network(pulumi.ComponentResource):
                 nat_gateway_id=nat_gateway_id,
                 opts=self._child(),
             )
-        for subnet, association in ((subnet, subnet._name) for subnet in subnets):
+        for index, subnet in enumerate(subnets):
             aws.ec2.RouteTableAssociation(
-                association, route_table_id=table.id, subnet_id=subnet.id, opts=self._child()
+                f"{table_name}-{index + 1}", route_table_id=table.id, subnet_id=subnet.id, opts=self._child()
             )
         return table
 
