@@ -43,3 +43,7 @@ def preview(
     if json_file is not None:
         json_file.write_text(json.dumps(preview_digest(result), indent=2) + "\n")
     raise typer.Exit(result.exit_code)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,234 @@
+"""Alerting: the encrypted SNS topic alarms notify, its subscriptions, and the helper that creates alarms.
+
+Every component creates its alarms through `Alerting.alarm`, so all of them are named `<stack>-<name>`,
+notify on ALARM and on OK, and make their missing-data behaviour an explicit choice.
+"""
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.kms import AwsContext, aws_context
+from paved.config import AlertsArgs
+
+TreatMissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
+Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
+ComparisonOperator = Literal[
+    "GreaterThanOrEqualToThreshold",
+    "GreaterThanThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+
+# Alarm period and evaluation range limits:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+_HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+_ONE_HOUR = 3_600
+_ONE_DAY = 86_400
+_SEVEN_DAYS = 7 * _ONE_DAY
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    """What an alarm watches and when it fires.
+
+    Watch either one metric (`metric_name`, `namespace`, `dimensions`, `period` and exactly one of
+    `statistic` / `extended_statistic` such as "p95") or a metric math expression (`metric_queries`, each
+    query carrying its own period, exactly one with `return_data=True`).
+    """
+
+    description: str
+    comparison_operator: ComparisonOperator
+    threshold: float
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    treat_missing_data: TreatMissingData
+    metric_name: str | None = None
+    namespace: str | None = None
+    dimensions: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    statistic: Statistic | None = None
+    extended_statistic: str | None = None
+    period: int | None = None
+    metric_queries: Sequence[aws.cloudwatch.MetricAlarmMetricQueryArgs] = ()
+
+    def __post_init__(self) -> None:
+        if not self.description.strip():
+            raise ValueError("AlarmSpec.description must say what is wrong when the alarm fires")
+        sources = [self.statistic, self.extended_statistic, self.metric_queries]
+        if sum(1 for source in sources if source) != 1:
+            raise ValueError("AlarmSpec needs exactly one of statistic, extended_statistic or metric_queries")
+        if self.metric_queries:
+            self._check_metric_math()
+        else:
+            self._check_single_metric()
+        self._check_datapoints()
+
+    def _check_single_metric(self) -> None:
+        if not (self.metric_name and self.namespace):
+            raise ValueError("AlarmSpec on a single metric needs metric_name and namespace")
+        if self.period is None:
+            raise ValueError("AlarmSpec on a single metric needs period (seconds)")
+        if self.period not in _HIGH_RESOLUTION_PERIODS and (self.period <= 0 or self.period % 60):
+            raise ValueError(f"AlarmSpec.period must be 10, 20, 30 or a multiple of 60, got {self.period}")
+        window = self.period * self.evaluation_periods
+        limit = _ONE_DAY if self.period < _ONE_HOUR else _SEVEN_DAYS
+        if window > limit:
+            raise ValueError(
+                f"AlarmSpec evaluates {window} s (period × evaluation_periods); CloudWatch allows at most "
+                f"{limit} s for a period of {self.period} s"
+            )
+
+    def _check_metric_math(self) -> None:
+        if self.metric_name or self.namespace or self.dimensions or self.period is not None:
+            raise ValueError(
+                "AlarmSpec with metric_queries takes metric_name, namespace, dimensions and period "
+                "inside the queries, not on the spec"
+            )
+        ids = [query.id for query in self.metric_queries]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"AlarmSpec.metric_queries ids must be unique, got {ids}")
+        returned = [query.id for query in self.metric_queries if query.return_data is True]
+        if len(returned) != 1:
+            raise ValueError(
+                f"exactly one of AlarmSpec.metric_queries must have return_data=True (the value the "
+                f"alarm compares), got {returned or 'none'}"
+            )
+
+    def _check_datapoints(self) -> None:
+        if self.evaluation_periods < 1:
+            raise ValueError(f"AlarmSpec.evaluation_periods must be ≥ 1, got {self.evaluation_periods}")
+        if not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            raise ValueError(
+                f"AlarmSpec.datapoints_to_alarm must be between 1 and evaluation_periods "
+                f"({self.evaluation_periods}), got {self.datapoints_to_alarm}"
+            )
+
+
+def _subscription_suffix(endpoint: str) -> str:
+    # Named after the endpoint rather than its position, so reordering the list replaces nothing.
+    return hashlib.sha256(endpoint.encode()).hexdigest()[:8]
+
+
+def _topic_policy(topic_arn: pulumi.Output[str], context: AwsContext) -> pulumi.Output[str]:
+    # Only the account and this stack's CloudWatch alarms may use the topic; the aws:Source* conditions
+    # guard against the confused-deputy problem:
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
+    alarm_arns = pulumi.Output.concat(
+        "arn:", context.partition, ":cloudwatch:", context.region, ":", context.account,
+        ":alarm:", pulumi.get_stack(), "-*",
+    )  # fmt: skip
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AccountOwner",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": context.root_principal},
+                    "Action": [
+                        "sns:GetTopicAttributes",
+                        "sns:SetTopicAttributes",
+                        "sns:AddPermission",
+                        "sns:RemovePermission",
+                        "sns:DeleteTopic",
+                        "sns:Subscribe",
+                        "sns:ListSubscriptionsByTopic",
+                        "sns:Publish",
+                    ],
+                    "Resource": topic_arn,
+                },
+                {
+                    "Sid": "CloudWatchAlarms",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": topic_arn,
+                    "Condition": {
+                        "StringEquals": {"aws:SourceAccount": context.account},
+                        "ArnLike": {"aws:SourceArn": alarm_arns},
+                    },
+                },
+            ],
+        }
+    )
+
+
+class Alerting(pulumi.ComponentResource):
+    """The alerts SNS topic, encrypted with `kms_key_arn` (use `components.kms.alerts_key`).
+
+    Other components create their alarms with `alerting.alarm("db-cpu", AlarmSpec(...), parent=self)`.
+    """
+
+    topic_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: AlertsArgs,
+        *,
+        kms_key_arn: pulumi.Input[str],
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:observability:Alerting", name, None, opts)
+        self._tags = dict(tags)
+        self._alarm_names: set[str] = set()
+        topic = aws.sns.Topic(
+            name,
+            display_name=f"paved {pulumi.get_stack()} alerts",
+            kms_master_key_id=kms_key_arn,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._policy = aws.sns.TopicPolicy(
+            name,
+            arn=topic.arn,
+            policy=_topic_policy(topic.arn, aws_context(pulumi.ResourceOptions(parent=self))),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        subscriptions = [("email", email) for email in args.emails] + [
+            ("https", url) for url in args.https_endpoints
+        ]
+        for protocol, endpoint in subscriptions:
+            aws.sns.TopicSubscription(
+                f"{name}-{protocol}-{_subscription_suffix(endpoint)}",
+                topic=topic.arn,
+                protocol=protocol,
+                endpoint=endpoint,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        self.topic_arn = topic.arn
+        self.register_outputs({"topic_arn": self.topic_arn})
+
+    def alarm(self, name: str, spec: AlarmSpec, *, parent: pulumi.Resource) -> aws.cloudwatch.MetricAlarm:
+        """A CloudWatch alarm `<stack>-<name>` under `parent` that notifies the topic on ALARM and OK."""
+        if name in self._alarm_names:
+            raise ValueError(f"alarm {name!r} is already defined; alarm names must be unique in a stack")
+        self._alarm_names.add(name)
+        return aws.cloudwatch.MetricAlarm(
+            name,
+            name=f"{pulumi.get_stack()}-{name}",
+            alarm_description=spec.description,
+            comparison_operator=spec.comparison_operator,
+            threshold=spec.threshold,
+            evaluation_periods=spec.evaluation_periods,
+            datapoints_to_alarm=spec.datapoints_to_alarm,
+            treat_missing_data=spec.treat_missing_data,
+            metric_name=spec.metric_name,
+            namespace=spec.namespace,
+            dimensions=dict(spec.dimensions) or None,
+            statistic=spec.statistic,
+            extended_statistic=spec.extended_statistic,
+            period=spec.period,
+            metric_queries=list(spec.metric_queries) or None,
+            actions_enabled=True,
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+            tags=self._tags,
+            # The topic policy must let CloudWatch publish before the alarm can first change state.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._policy]),
+        )

@@ -1,0 +1,171 @@
+"""The rule model: what a rule is, what it returns, and what it may look at.
+
+Pure Python on purpose. Rule modules import only this module and the helpers beside it, never
+pulumi_policy, so they can be unit-tested without the SDK and so `framework.py` stays the one place
+that knows how CrossGuard evaluates policies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar, Generic, Literal, NotRequired, Protocol, TypedDict, TypeVar, Unpack
+
+Severity = Literal["low", "medium", "high", "critical"]
+Enforcement = Literal["advisory", "mandatory"]
+
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+# Policy names become CLI config keys and report ids, so keep them boring and stable.
+KEBAB_CASE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class Status(Enum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non-compliant"
+    NOT_APPLICABLE = "not-applicable"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The outcome of one rule on one resource."""
+
+    status: Status
+    message: str = ""
+
+
+def compliant() -> Finding:
+    return Finding(Status.COMPLIANT)
+
+
+def violation(message: str) -> Finding:
+    return Finding(Status.NON_COMPLIANT, message)
+
+
+def not_applicable(reason: str) -> Finding:
+    return Finding(Status.NOT_APPLICABLE, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceContext:
+    """What a rule may know about the resource besides its properties."""
+
+    resource_type: str
+    urn: str
+    name: str
+
+
+class GraphResource(Protocol):
+    """The part of a stack resource that stack rules may see (pulumi_policy.PolicyResource fits)."""
+
+    @property
+    def resource_type(self) -> str: ...
+
+    @property
+    def urn(self) -> str: ...
+
+    @property
+    def props(self) -> Mapping[str, Any]: ...
+
+
+class StackGraphView(Protocol):
+    def referrers(self, target_urn: str, prop: str, resource_types: Sequence[str]) -> Sequence[GraphResource]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StackContext:
+    """A resource's context inside a whole-stack evaluation, with dependency-graph queries."""
+
+    resource_type: str
+    urn: str
+    name: str
+    graph: StackGraphView
+
+    def referrers(self, prop: str, resource_types: Sequence[str]) -> Sequence[GraphResource]:
+        """Resources of `resource_types` whose input `prop` was built from this resource."""
+        return self.graph.referrers(self.urn, prop, resource_types)
+
+
+CtxT = TypeVar("CtxT", ResourceContext, StackContext)
+Check = Callable[[Mapping[str, Any], CtxT], Finding]
+
+
+@dataclass(frozen=True)
+class Rule(Generic[CtxT]):
+    """One check plus the metadata a user needs to understand and fix a violation."""
+
+    kind: ClassVar[str]
+
+    name: str
+    description: str
+    severity: Severity
+    remediation: str
+    resource_types: tuple[str, ...]
+    check: Check[CtxT] = field(repr=False)
+    checkov: tuple[str, ...] = ()
+    cdk_nag: tuple[str, ...] = ()
+    enforcement: Enforcement | None = None  # None: the pack's default (mandatory)
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        # Fail at import time, not in a user's `pulumi up`, when a rule is declared badly.
+        problems = _metadata_problems(self)
+        if problems:
+            raise ValueError(f"rule {self.name!r}: " + "; ".join(problems))
+
+    def __call__(self, props: Mapping[str, Any], ctx: CtxT) -> Finding:
+        return self.check(props, ctx)
+
+    @property
+    def tags(self) -> list[str]:
+        ids = [f"checkov:{i}" for i in self.checkov] + [f"cdk-nag:{i}" for i in self.cdk_nag]
+        return [f"kind:{self.kind}", *ids]
+
+
+class ResourceRule(Rule[ResourceContext]):
+    """Judges one resource from its own properties."""
+
+    kind = "resource"
+
+
+class StackRule(Rule[StackContext]):
+    """Judges one resource of `resource_types` against the rest of the stack."""
+
+    kind = "stack"
+
+
+def _metadata_problems(rule: Rule[Any]) -> list[str]:
+    checks = [
+        (bool(KEBAB_CASE.match(rule.name)), "name must be kebab-case"),
+        (bool(rule.description.strip()), "description is empty"),
+        (rule.severity in SEVERITIES, f"severity must be one of {SEVERITIES}"),
+        (bool(rule.remediation.strip()), "remediation is empty"),
+        (bool(rule.resource_types), "resource_types is empty"),
+        (bool(rule.checkov or rule.cdk_nag), "needs at least one checkov or cdk-nag id"),
+    ]
+    return [message for ok, message in checks if not ok]
+
+
+class RuleMeta(TypedDict):
+    """The metadata fields of `Rule`, so the decorators below stay type-checked."""
+
+    name: str
+    description: str
+    severity: Severity
+    remediation: str
+    resource_types: tuple[str, ...]
+    checkov: NotRequired[tuple[str, ...]]
+    cdk_nag: NotRequired[tuple[str, ...]]
+    enforcement: NotRequired[Enforcement | None]
+    url: NotRequired[str | None]
+
+
+def resource_rule(**meta: Unpack[RuleMeta]) -> Callable[[Check[ResourceContext]], ResourceRule]:
+    """Decorator: declare a resource rule's metadata right above its check function."""
+    return lambda check: ResourceRule(check=check, **meta)
+
+
+def stack_rule(**meta: Unpack[RuleMeta]) -> Callable[[Check[StackContext]], StackRule]:
+    """Decorator: declare a stack rule's metadata right above its check function."""
+    return lambda check: StackRule(check=check, **meta)
