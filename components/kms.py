@@ -68,7 +68,7 @@ def _key_policy(
 
 
 class KmsKey(pulumi.ComponentResource):
-    """A symmetric key with yearly rotation, a 30-day deletion window and an alias `alias/paved-<name>`.
+    """A symmetric key with yearly rotation, a 30-day deletion window and an alias `alias/paved-<stack>-<name>`.
 
     The policy lets the account administer the key and grants `service_principals` only `service_actions`,
     under `service_conditions`. Pass `protect=True` in `opts` to protect the key and its alias.
@@ -106,7 +106,7 @@ class KmsKey(pulumi.ComponentResource):
         )
         alias = aws.kms.Alias(
             name,
-            name=f"alias/paved-{name}",
+            name=f"alias/paved-{pulumi.get_stack()}-{name}",
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )

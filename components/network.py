@@ -20,14 +20,27 @@ class _Tier:
 
     name: str
     public: bool
-    # Subnet discovery tags for the AWS Load Balancer Controller (and so EKS ingress/services):
-    # https://docs.aws.amazon.com/eks/latest/userguide/network-load-balancing.html#_subnet_tagging
+    # Lets the AWS Load Balancer Controller find where to put internet-facing and internal load balancers:
+    # https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/subnet_discovery/
     tags: Mapping[str, str]
 
 
 _PUBLIC = _Tier("public", public=True, tags={"kubernetes.io/role/elb": "1"})
 _PRIVATE = _Tier("private", public=False, tags={"kubernetes.io/role/internal-elb": "1"})
 _ISOLATED = _Tier("isolated", public=False, tags={})
+
+
+_OUTPUTS = (
+    "vpc_id",
+    "vpc_cidr",
+    "public_subnet_ids",
+    "private_subnet_ids",
+    "isolated_subnet_ids",
+    "availability_zones",
+    "nat_gateway_ids",
+    "flow_log_group_name",
+    "endpoint_security_group_id",
+)
 
 
 def _zone(names: Sequence[str], index: int) -> str:
@@ -87,23 +100,11 @@ class Network(pulumi.ComponentResource):
         private = self._subnets(_PRIVATE, plan.private, zones)
         isolated = self._subnets(_ISOLATED, plan.isolated, zones)
 
-        gateway = aws.ec2.InternetGateway(
-            name, vpc_id=self._vpc.id, tags=self._tagged(name), opts=self._child()
+        nat_gateways, egress_tables = self._routing(
+            public, private, isolated, per_az=args.nat_gateways == "perAz"
         )
-        self._route_table("public", public, gateway_id=gateway.id)
-        per_az = args.nat_gateways == "perAz"
-        nat_gateways = self._nat_gateways(public, gateway, per_az=per_az)
-        private_tables = [
-            self._route_table(
-                f"private-{index + 1}", [subnet], nat_gateway_id=nat_gateways[index if per_az else 0].id
-            )
-            for index, subnet in enumerate(private)
-        ]
-        isolated_tables = [
-            self._route_table(f"isolated-{index + 1}", [subnet]) for index, subnet in enumerate(isolated)
-        ]
         log_group = self._flow_logs(logs_key_arn, args.flow_log_retention_days)
-        self._s3_gateway_endpoint([*private_tables, *isolated_tables])
+        self._s3_gateway_endpoint(egress_tables)
         endpoint_group = self._interface_endpoints(args.interface_endpoints, private)
 
         self.vpc_id = self._vpc.id
@@ -115,19 +116,7 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_ids = pulumi.Output.all(*(nat.id for nat in nat_gateways))
         self.flow_log_group_name = log_group.name
         self.endpoint_security_group_id = endpoint_group.id
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "vpc_cidr": self.vpc_cidr,
-                "public_subnet_ids": self.public_subnet_ids,
-                "private_subnet_ids": self.private_subnet_ids,
-                "isolated_subnet_ids": self.isolated_subnet_ids,
-                "availability_zones": self.availability_zones,
-                "nat_gateway_ids": self.nat_gateway_ids,
-                "flow_log_group_name": self.flow_log_group_name,
-                "endpoint_security_group_id": self.endpoint_security_group_id,
-            }
-        )
+        self.register_outputs({output: getattr(self, output) for output in _OUTPUTS})
 
     # ---------------------------------------------------------------------------------------------
     # Helpers: each declares one kind of child resource
@@ -168,6 +157,32 @@ class Network(pulumi.ComponentResource):
                 )
             )
         return subnets
+
+    def _routing(
+        self,
+        public: Sequence[aws.ec2.Subnet],
+        private: Sequence[aws.ec2.Subnet],
+        isolated: Sequence[aws.ec2.Subnet],
+        *,
+        per_az: bool,
+    ) -> tuple[list[aws.ec2.NatGateway], list[aws.ec2.RouteTable]]:
+        """Internet routes for public and private subnets; returns the NAT gateways and the route tables of
+        the private and isolated subnets (which S3 is routed to)."""
+        gateway = aws.ec2.InternetGateway(
+            self._name, vpc_id=self._vpc.id, tags=self._tagged(self._name), opts=self._child()
+        )
+        self._route_table("public", public, gateway_id=gateway.id)
+        nat_gateways = self._nat_gateways(public, gateway, per_az=per_az)
+        private_tables = [
+            self._route_table(
+                f"private-{index + 1}", [subnet], nat_gateway_id=nat_gateways[index if per_az else 0].id
+            )
+            for index, subnet in enumerate(private)
+        ]
+        isolated_tables = [
+            self._route_table(f"isolated-{index + 1}", [subnet]) for index, subnet in enumerate(isolated)
+        ]
+        return nat_gateways, [*private_tables, *isolated_tables]
 
     def _route_table(
         self,

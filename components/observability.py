@@ -117,10 +117,13 @@ def _topic_policy(topic_arn: pulumi.Output[str], context: AwsContext) -> pulumi.
     # Only the account and this stack's CloudWatch alarms may use the topic; the aws:Source* conditions
     # guard against the confused-deputy problem:
     # https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
-    alarm_arns = pulumi.Output.concat(
-        "arn:", context.partition, ":cloudwatch:", context.region, ":", context.account,
-        ":alarm:", pulumi.get_stack(), "-*",
-    )  # fmt: skip
+    alarm_arns = pulumi.Output.format(
+        "arn:{0}:cloudwatch:{1}:{2}:alarm:{3}-*",
+        context.partition,
+        context.region,
+        context.account,
+        pulumi.get_stack(),
+    )
     return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",

@@ -66,11 +66,16 @@ class GraphResource(Protocol):
     def urn(self) -> str: ...
 
     @property
+    def name(self) -> str: ...
+
+    @property
     def props(self) -> Mapping[str, Any]: ...
 
 
 class StackGraphView(Protocol):
-    def referrers(self, target_urn: str, prop: str, resource_types: Sequence[str]) -> Sequence[GraphResource]: ...
+    def referrers(
+        self, target_urn: str, prop: str, resource_types: Sequence[str]
+    ) -> Sequence[GraphResource]: ...
 
 
 @dataclass(frozen=True, slots=True)

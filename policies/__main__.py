@@ -1,0 +1,4 @@
+from paved_policies.pack import build_policies
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+PolicyPack(name="paved-aws", policies=build_policies(), enforcement_level=EnforcementLevel.MANDATORY)

@@ -1,0 +1,99 @@
+"""The one adapter between our rules and pulumi_policy.
+
+Everything that knows how CrossGuard calls a policy lives here: type filtering, building the
+rule context, turning a Finding into report_violation / not_applicable, and the stack graph.
+Changing the evaluation strategy later (e.g. one shared property read for all rules, one graph
+per stack instead of per policy) is a change to this file only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from paved_policies.graph import StackGraph
+from paved_policies.rule import ResourceContext, ResourceRule, Rule, StackContext, StackRule, Status
+
+_SEVERITY = {
+    "low": Severity.LOW,
+    "medium": Severity.MEDIUM,
+    "high": Severity.HIGH,
+    "critical": Severity.CRITICAL,
+}
+_ENFORCEMENT = {
+    "advisory": EnforcementLevel.ADVISORY,
+    "mandatory": EnforcementLevel.MANDATORY,
+}
+
+
+def to_policy(rule: Rule[Any]) -> Policy:
+    if isinstance(rule, ResourceRule):
+        return _resource_policy(rule)
+    if isinstance(rule, StackRule):
+        return _stack_policy(rule)
+    raise TypeError(f"unsupported rule kind: {type(rule).__name__}")
+
+
+def _policy_kwargs(rule: Rule[Any]) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "enforcement_level": _ENFORCEMENT[rule.enforcement] if rule.enforcement else None,
+        "severity": _SEVERITY[rule.severity],
+        "tags": rule.tags,
+        "remediation_steps": rule.remediation,
+        "url": rule.url,
+    }
+
+
+def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
+    types = frozenset(rule.resource_types)
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        # CrossGuard calls every resource policy for every resource; most are not ours.
+        if args.resource_type not in types:
+            return
+        finding = rule.check(args.props, ResourceContext(args.resource_type, args.urn, args.name))
+        if finding.status is Status.NON_COMPLIANT:
+            report_violation(finding.message, None)
+        elif finding.status is Status.NOT_APPLICABLE:
+            args.not_applicable(finding.message)
+
+    return ResourceValidationPolicy(validate=validate, **_policy_kwargs(rule))
+
+
+def _stack_policy(rule: StackRule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        graph = StackGraph(args.resources)
+        applicable = 0
+        unknown: UnknownValueError | None = None
+        for resource in graph.of_types(rule.resource_types):
+            ctx = StackContext(resource.resource_type, resource.urn, resource.name, graph)
+            try:
+                finding = rule.check(resource.props, ctx)
+            except UnknownValueError as err:
+                # One resource still unknown in preview must not hide violations on the others.
+                unknown = unknown or err
+                continue
+            if finding.status is not Status.NOT_APPLICABLE:
+                applicable += 1
+            if finding.status is Status.NON_COMPLIANT:
+                report_violation(finding.message, resource.urn)
+        if unknown is not None:
+            raise unknown
+        if not applicable:
+            args.not_applicable(f"no {', '.join(rule.resource_types)} in the stack")
+
+    return StackValidationPolicy(validate=validate, **_policy_kwargs(rule))
+

@@ -1,0 +1,56 @@
+"""A reverse index over a stack's dependency graph, for stack rules.
+
+Stack rules correlate resources through the URN-linked dependencies the engine records, never
+through ARN/ID strings: in a first preview every ID is still unknown, but the dependency edges
+(a FlowLog's `vpcId` came from that Vpc) are already there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from paved_policies.rule import GraphResource
+
+
+class LinkedResource(GraphResource, Protocol):
+    """A resource with its dependency edges (pulumi_policy.PolicyResource fits)."""
+
+    @property
+    def dependencies(self) -> Sequence[LinkedResource]: ...
+
+    @property
+    def property_dependencies(self) -> Mapping[str, Sequence[LinkedResource]]: ...
+
+
+class StackGraph:
+    """Who points at whom: target URN -> [(input property or None, source resource)]."""
+
+    def __init__(self, resources: Iterable[LinkedResource]) -> None:
+        self.resources: tuple[LinkedResource, ...] = tuple(resources)
+        self._referrers: dict[str, list[tuple[str | None, GraphResource]]] = defaultdict(list)
+        for source in self.resources:
+            self._index(source)
+
+    def _index(self, source: LinkedResource) -> None:
+        edges = source.property_dependencies
+        if edges:
+            for prop, targets in edges.items():
+                for target in targets:
+                    self._referrers[target.urn].append((prop, source))
+            return
+        # No per-property edges recorded at all (older engines, some SDKs): fall back to the
+        # resource's plain dependencies, which then count for any property.
+        for target in source.dependencies:
+            self._referrers[target.urn].append((None, source))
+
+    def of_types(self, resource_types: Sequence[str]) -> list[LinkedResource]:
+        return [r for r in self.resources if r.resource_type in resource_types]
+
+    def referrers(self, target_urn: str, prop: str, resource_types: Sequence[str]) -> list[GraphResource]:
+        found: dict[str, GraphResource] = {}
+        for edge_prop, source in self._referrers.get(target_urn, ()):
+            if source.resource_type in resource_types and edge_prop in (prop, None):
+                found.setdefault(source.urn, source)
+        return list(found.values())

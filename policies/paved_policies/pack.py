@@ -1,0 +1,29 @@
+"""The pack's table of contents: policy name -> rule, and the built policies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import Policy
+
+from paved_policies.framework import to_policy
+from paved_policies.rule import Rule
+from paved_policies.rules import ALL_RULES
+
+
+def _by_name(rules: Iterable[Rule[Any]]) -> dict[str, Rule[Any]]:
+    index: dict[str, Rule[Any]] = {}
+    for rule in rules:
+        # Policy names must be unique within a pack; catch a clash at import, not in the CLI.
+        if rule.name in index:
+            raise ValueError(f"duplicate policy name {rule.name!r}")
+        index[rule.name] = rule
+    return index
+
+
+RULES: Mapping[str, Rule[Any]] = _by_name(ALL_RULES)
+
+
+def build_policies() -> list[Policy]:
+    return [to_policy(rule) for rule in RULES.values()]

@@ -1,0 +1,93 @@
+"""KMS key rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from paved_policies import iam
+from paved_policies.props import get_bool, get_str, get_text
+from paved_policies.rule import (
+    Finding,
+    ResourceContext,
+    compliant,
+    not_applicable,
+    resource_rule,
+    violation,
+)
+
+KMS_KEY = "aws:kms/key:Key"
+
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+
+
+def _rotation_unsupported_reason(props: Mapping[str, Any]) -> str | None:
+    """Why AWS cannot rotate this key automatically, if it cannot.
+
+    Automatic rotation exists only for symmetric encryption keys whose material KMS generated and
+    holds: not asymmetric or HMAC keys, nor keys in custom (CloudHSM/external) key stores.
+    https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html
+    """
+    # pulumi-aws calls it customerMasterKeySpec; the KMS API and other SDKs call it KeySpec.
+    spec = get_text(props, "customerMasterKeySpec") or get_text(props, "keySpec") or SYMMETRIC_DEFAULT
+    if spec != SYMMETRIC_DEFAULT:
+        return f"{spec} keys cannot be rotated automatically"
+    if get_text(props, "customKeyStoreId") or get_text(props, "xksKeyId"):
+        return "keys in a custom key store cannot be rotated automatically"
+    return None
+
+
+@resource_rule(
+    name="kms-key-rotation-enabled",
+    description="Symmetric KMS keys have automatic key rotation enabled.",
+    severity="medium",
+    remediation="Set enable_key_rotation=True (optionally rotation_period_in_days) on the key.",
+    resource_types=(KMS_KEY,),
+    checkov=("CKV_AWS_7",),
+    cdk_nag=("AwsSolutions-KMS5",),
+    url="https://docs.aws.amazon.com/kms/latest/developerguide/rotate-keys.html",
+)
+def kms_key_rotation_enabled(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    reason = _rotation_unsupported_reason(props)
+    if reason:
+        return not_applicable(reason)
+    if get_bool(props, "enableKeyRotation") is True:
+        return compliant()
+    return violation(f"KMS key '{ctx.name}' does not have enableKeyRotation set to true.")
+
+
+@resource_rule(
+    name="kms-key-policy-no-wildcard-principal",
+    description="KMS keys have an explicit key policy that grants nothing to every principal ('*').",
+    severity="high",
+    remediation=(
+        "Set policy to a JSON key policy whose Allow statements name specific principals (account "
+        "root, roles, service principals). Where '*' is needed, constrain it with a Condition such "
+        "as kms:CallerAccount or kms:ViaService."
+    ),
+    resource_types=(KMS_KEY,),
+    checkov=("CKV_AWS_33", "CKV2_AWS_64"),
+    url="https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html",
+)
+def kms_key_policy_no_wildcard_principal(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    text = get_str(props, "policy")
+    if not text or not text.strip():
+        # Without a policy KMS applies its default one; CKV2_AWS_64 asks for it to be explicit.
+        return violation(f"KMS key '{ctx.name}' has no explicit key policy.")
+    doc = iam.parse_document(text)
+    if doc is None:
+        return violation(f"KMS key '{ctx.name}' policy is not a JSON object.")
+    open_statements = [
+        str(s.get("Sid") or f"#{i}")
+        for i, s in enumerate(iam.statements(doc))
+        if iam.is_allow(s) and iam.grants_everyone(s) and not iam.has_condition(s)
+    ]
+    if not open_statements:
+        return compliant()
+    return violation(
+        f"KMS key '{ctx.name}' policy allows any principal without a condition in statement(s) "
+        + ", ".join(open_statements) + "."
+    )
+
+
+RULES = (kms_key_rotation_enabled, kms_key_policy_no_wildcard_principal)

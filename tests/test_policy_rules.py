@@ -1,0 +1,520 @@
+# pyright: reportMissingImports=false
+# (pytest puts policies/ on sys.path; pyright has no such extraPaths entry in pyproject.toml.)
+"""Tests for the paved-aws CrossGuard pack, run through the real pulumi_policy policy objects.
+
+Props are delivered the way the analyzer delivers them: wrapped by `unknown_checking_proxy`, numbers
+as floats, unknown values as the engine's sentinel strings.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import copy
+import json
+import pkgutil
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import paved_policies.rules as rules_pkg
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from paved_policies.pack import RULES, build_policies
+from paved_policies.rule import ResourceRule, compliant
+from paved_policies.rules import ALL_RULES
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.proxy import (
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+    unknown_checking_proxy,
+)
+
+POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
+POLICIES = {p.name: p for p in build_policies()}
+UNKNOWN = UNKNOWN_STRING_VALUE  # "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+SUBNET = "aws:ec2/subnet:Subnet"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+KMS_KEY = "aws:kms/key:Key"
+TOPIC = "aws:sns/topic:Topic"
+
+EXPECTED_POLICIES = {
+    "vpc-flow-logs-enabled",
+    "security-group-no-public-ingress",
+    "default-security-group-closed",
+    "cloudwatch-log-group-encrypted",
+    "cloudwatch-log-group-retention",
+    "cloudwatch-alarm-has-actions",
+    "kms-key-rotation-enabled",
+    "kms-key-policy-no-wildcard-principal",
+    "sns-topic-encrypted",
+    "subnet-no-public-ip-by-default",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Harness: build analyzer-shaped arguments and collect what the policy reports.
+
+
+@dataclass
+class Outcome:
+    violations: list[tuple[str, str | None]] = field(default_factory=list)
+    not_applicable: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.violations:
+            return "violation"
+        return "n/a" if self.not_applicable is not None else "ok"
+
+    def report(self, message: str, urn: str | None = None) -> None:
+        assert isinstance(message, str) and message
+        self.violations.append((message, urn))
+
+
+def _opts() -> PolicyResourceOptions:
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _urn(resource_type: str, name: str) -> str:
+    return f"urn:pulumi:test::paved::{resource_type}::{name}"
+
+
+def _proxied(props: Mapping[str, Any]) -> Any:
+    return unknown_checking_proxy(copy.deepcopy(dict(props)))
+
+
+def run_resource(policy_name: str, resource_type: str, props: Mapping[str, Any]) -> Outcome:
+    policy = POLICIES[policy_name]
+    assert isinstance(policy, ResourceValidationPolicy)
+    name = "res"
+    urn = _urn(resource_type, name)
+    args = ResourceValidationArgs(resource_type, _proxied(props), urn, name, _opts(), None)
+    outcome = Outcome()
+    try:
+        policy.validate(args, outcome.report)
+    except _NotApplicableError as err:  # what the SDK's Analyze turns into "not applicable"
+        outcome.not_applicable = err.reason or ""
+    return outcome
+
+
+@dataclass
+class Res:
+    resource_type: str
+    name: str
+    props: Mapping[str, Any] = field(default_factory=dict)
+    prop_deps: Mapping[str, list[str]] = field(default_factory=dict)  # property -> names
+    deps: list[str] = field(default_factory=list)  # names
+
+
+def build_stack(specs: list[Res]) -> list[PolicyResource]:
+    """Link resources by URN exactly as the SDK's AnalyzeStack does."""
+    built = {
+        s.name: PolicyResource(s.resource_type, _proxied(s.props), _urn(s.resource_type, s.name), s.name,
+                               _opts(), None, None, [], {})
+        for s in specs
+    }
+    for s in specs:
+        res = built[s.name]
+        res.dependencies.extend(built[d] for d in [*s.deps, *(n for v in s.prop_deps.values() for n in v)])
+        for prop, names in s.prop_deps.items():
+            res.property_dependencies[prop] = [built[n] for n in names]
+    return list(built.values())
+
+
+def run_stack(policy_name: str, specs: list[Res]) -> Outcome:
+    policy = POLICIES[policy_name]
+    assert isinstance(policy, StackValidationPolicy)
+    outcome = Outcome()
+    try:
+        policy.validate(StackValidationArgs(build_stack(specs)), outcome.report)
+    except _NotApplicableError as err:
+        outcome.not_applicable = err.reason or ""
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource policy fixtures: (policy, resource type, props, expected status, message fragment).
+
+
+def ingress(proto: str, from_port: float, to_port: float, cidrs=(), ipv6=()) -> dict[str, Any]:
+    return {"protocol": proto, "fromPort": from_port, "toPort": to_port,
+            "cidrBlocks": list(cidrs), "ipv6CidrBlocks": list(ipv6)}
+
+
+def key_policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+ROOT = {"AWS": "arn:aws:iam::111122223333:root"}
+SG_POLICY = "security-group-no-public-ingress"
+DSG_POLICY = "default-security-group-closed"
+LG_KMS = "cloudwatch-log-group-encrypted"
+LG_RETENTION = "cloudwatch-log-group-retention"
+ALARM_POLICY = "cloudwatch-alarm-has-actions"
+ROTATION = "kms-key-rotation-enabled"
+KEY_POLICY = "kms-key-policy-no-wildcard-principal"
+SNS_POLICY = "sns-topic-encrypted"
+SUBNET_POLICY = "subnet-no-public-ip-by-default"
+WORLD = ["0.0.0.0/0"]
+
+RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+    # id, policy, type, props, expected, fragment
+    ("sg-https-world", SG_POLICY, SG, {"ingress": [ingress("tcp", 443.0, 443.0, WORLD, ["::/0"])]}, "ok", ""),
+    ("sg-web-and-private-ssh", SG_POLICY, SG, {"ingress": [
+        ingress("tcp", 80.0, 80.0, WORLD), ingress("tcp", 22.0, 22.0, ["10.0.0.0/8"])]}, "ok", ""),
+    ("sg-quic", SG_POLICY, SG, {"ingress": [ingress("udp", 443.0, 443.0, WORLD)]}, "ok", ""),
+    ("sg-no-ingress", SG_POLICY, SG, {"egress": [ingress("-1", 0.0, 0.0, WORLD)]}, "ok", ""),
+    ("sg-ssh-world", SG_POLICY, SG, {"ingress": [
+        ingress("tcp", 443.0, 443.0, WORLD), ingress("tcp", 22.0, 22.0, WORLD)]},
+     "violation", "ingress[1]: tcp ports 22-22 from 0.0.0.0/0"),
+    ("sg-rdp-ipv6", SG_POLICY, SG, {"ingress": [ingress("6", 3389.0, 3389.0, ipv6=["::/0"])]},
+     "violation", "::/0"),
+    ("sg-all-traffic", SG_POLICY, SG, {"ingress": [ingress("-1", 0.0, 0.0, WORLD)]},
+     "violation", "protocol -1"),
+    ("sg-80-to-443-range", SG_POLICY, SG, {"ingress": [ingress("tcp", 80.0, 443.0, WORLD)]},
+     "violation", "80-443"),
+    ("sg-icmp-world", SG_POLICY, SG, {"ingress": [ingress("icmp", 8.0, 0.0, WORLD)]},
+     "violation", "protocol icmp"),
+    ("sg-non-canonical-anywhere", SG_POLICY, SG, {"ingress": [ingress("tcp", 22.0, 22.0, ["10.1.2.3/0"])]},
+     "violation", "10.1.2.3/0"),
+    ("sgr-ssh-world", SG_POLICY, SG_RULE, {"type": "ingress", **ingress("tcp", 22.0, 22.0, WORLD)},
+     "violation", "22"),
+    ("sgr-all-named", SG_POLICY, SG_RULE, {"type": "ingress", **ingress("all", 0.0, 65535.0, WORLD)},
+     "violation", "protocol all"),
+    ("sgr-https", SG_POLICY, SG_RULE, {"type": "ingress", **ingress("tcp", 443.0, 443.0, WORLD)}, "ok", ""),
+    ("sgr-egress", SG_POLICY, SG_RULE, {"type": "egress", **ingress("-1", 0.0, 0.0, WORLD)}, "n/a", ""),
+    ("sgi-all-world", SG_POLICY, SG_INGRESS, {"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"},
+     "violation", "-1"),
+    ("sgi-ssh-v6", SG_POLICY, SG_INGRESS, {"ipProtocol": "tcp", "fromPort": 22.0, "toPort": 22.0,
+                                           "cidrIpv6": "::/0"}, "violation", "::/0"),
+    ("sgi-https-v6", SG_POLICY, SG_INGRESS, {"ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0,
+                                             "cidrIpv6": "::/0"}, "ok", ""),
+    ("sgi-from-sg", SG_POLICY, SG_INGRESS, {"ipProtocol": "-1", "referencedSecurityGroupId": "sg-1"},
+     "ok", ""),
+    ("dsg-closed", DSG_POLICY, DEFAULT_SG, {"vpcId": "vpc-1"}, "ok", ""),
+    ("dsg-empty-lists", DSG_POLICY, DEFAULT_SG, {"ingress": [], "egress": []}, "ok", ""),
+    ("dsg-egress", DSG_POLICY, DEFAULT_SG,
+     {"egress": [ingress("-1", 0.0, 0.0, WORLD)]}, "violation", "egress"),
+    ("dsg-ingress", DSG_POLICY, DEFAULT_SG,
+     {"ingress": [{"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "self": True}]}, "violation", "ingress"),
+    ("lg-kms", LG_KMS, LOG_GROUP, {"kmsKeyId": "arn:aws:kms:eu-west-1:1:key/k"}, "ok", ""),
+    ("lg-no-kms", LG_KMS, LOG_GROUP, {"retentionInDays": 30.0}, "violation", "kmsKeyId"),
+    ("lg-blank-kms", LG_KMS, LOG_GROUP, {"kmsKeyId": "  "}, "violation", "kmsKeyId"),
+    ("lg-30-days", LG_RETENTION, LOG_GROUP, {"retentionInDays": 30.0}, "ok", ""),
+    ("lg-delivery", LG_RETENTION, LOG_GROUP, {"logGroupClass": "DELIVERY"}, "ok", ""),
+    ("lg-forever-unset", LG_RETENTION, LOG_GROUP, {}, "violation", "forever"),
+    ("lg-forever-zero", LG_RETENTION, LOG_GROUP, {"retentionInDays": 0.0}, "violation", "0"),
+    ("alarm-sns", ALARM_POLICY, ALARM, {"alarmActions": ["arn:aws:sns:eu-west-1:1:t"]}, "ok", ""),
+    ("alarm-none", ALARM_POLICY, ALARM, {"alarmActions": []}, "violation", "alarmActions"),
+    ("alarm-disabled", ALARM_POLICY, ALARM,
+     {"alarmActions": ["arn:aws:sns:eu-west-1:1:t"], "actionsEnabled": False}, "violation", "actionsEnabled"),
+    ("kms-rotated", ROTATION, KMS_KEY, {"enableKeyRotation": True}, "ok", ""),
+    ("kms-rotated-explicit-spec", ROTATION, KMS_KEY,
+     {"customerMasterKeySpec": "SYMMETRIC_DEFAULT", "enableKeyRotation": True}, "ok", ""),
+    ("kms-not-rotated", ROTATION, KMS_KEY, {}, "violation", "enableKeyRotation"),
+    ("kms-rotation-off", ROTATION, KMS_KEY,
+     {"keySpec": "SYMMETRIC_DEFAULT", "enableKeyRotation": False}, "violation", "enableKeyRotation"),
+    ("kms-asymmetric", ROTATION, KMS_KEY, {"customerMasterKeySpec": "RSA_2048"}, "n/a", ""),
+    ("kms-hmac", ROTATION, KMS_KEY, {"keySpec": "HMAC_256"}, "n/a", ""),
+    ("kms-cloudhsm", ROTATION, KMS_KEY, {"customKeyStoreId": "cks-1"}, "n/a", ""),
+    ("kp-root", KEY_POLICY, KMS_KEY, {"policy": key_policy(
+        {"Sid": "Root", "Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"})},
+     "ok", ""),
+    ("kp-star-with-condition", KEY_POLICY, KMS_KEY, {"policy": key_policy(
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333"}}})}, "ok", ""),
+    ("kp-deny-star", KEY_POLICY, KMS_KEY, {"policy": key_policy(
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"})}, "ok", ""),
+    ("kp-missing", KEY_POLICY, KMS_KEY, {"enableKeyRotation": True}, "violation", "no explicit key policy"),
+    ("kp-star", KEY_POLICY, KMS_KEY, {"policy": key_policy(
+        {"Sid": "Root", "Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"})},
+     "violation", "Open"),
+    ("kp-aws-star-in-list", KEY_POLICY, KMS_KEY, {"policy": json.dumps({"Statement": {
+        "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::1:root", "*"]}, "Action": "kms:*"}})},
+     "violation", "#0"),
+    ("kp-not-principal", KEY_POLICY, KMS_KEY, {"policy": key_policy(
+        {"Effect": "Allow", "NotPrincipal": ROOT, "Action": "kms:*", "Resource": "*"})}, "violation", "#0"),
+    ("kp-not-json", KEY_POLICY, KMS_KEY, {"policy": "{not json"}, "violation", "not a JSON object"),
+    ("sns-kms", SNS_POLICY, TOPIC, {"kmsMasterKeyId": "alias/aws/sns"}, "ok", ""),
+    ("sns-plain", SNS_POLICY, TOPIC, {"name": "alerts"}, "violation", "kmsMasterKeyId"),
+    ("subnet-private", SUBNET_POLICY, SUBNET, {"mapPublicIpOnLaunch": False}, "ok", ""),
+    ("subnet-unset", SUBNET_POLICY, SUBNET, {"cidrBlock": "10.0.0.0/24"}, "ok", ""),
+    ("subnet-elb", SUBNET_POLICY, SUBNET,
+     {"mapPublicIpOnLaunch": True, "tags": {"kubernetes.io/role/elb": "1"}}, "ok", ""),
+    ("subnet-elb-default-tags", SUBNET_POLICY, SUBNET,
+     {"mapPublicIpOnLaunch": True, "tagsAll": {"kubernetes.io/role/elb": ""}}, "ok", ""),
+    ("subnet-public", SUBNET_POLICY, SUBNET,
+     {"mapPublicIpOnLaunch": True, "tags": {"Name": "public"}}, "violation", "mapPublicIpOnLaunch"),
+    ("subnet-internal-elb", SUBNET_POLICY, SUBNET,
+     {"mapPublicIpOnLaunch": True, "tags": {"kubernetes.io/role/internal-elb": "1"}}, "violation", "elb"),
+]
+
+
+@pytest.mark.parametrize(("policy", "rtype", "props", "expected", "fragment"),
+                         [c[1:] for c in RESOURCE_CASES], ids=[c[0] for c in RESOURCE_CASES])
+def test_resource_policy(policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
+                         ) -> None:
+    outcome = run_resource(policy, rtype, props)
+    assert outcome.status == expected, outcome
+    if expected == "violation":
+        assert len(outcome.violations) == 1
+        message, urn = outcome.violations[0]
+        assert fragment in message
+        assert urn is None  # resource policies report against the resource being validated
+
+
+def test_every_policy_has_compliant_and_non_compliant_fixtures() -> None:
+    stack_cases = {"vpc-flow-logs-enabled": {"ok", "violation"}}
+    seen: dict[str, set[str]] = {name: set(s) for name, s in stack_cases.items()}
+    for case in RESOURCE_CASES:
+        seen.setdefault(case[1], set()).add(case[4])
+    assert set(seen) == EXPECTED_POLICIES
+    for name, statuses in seen.items():
+        assert {"ok", "violation"} <= statuses, name
+
+
+@pytest.mark.parametrize(("policy", "rtype"), [
+    ("sns-topic-encrypted", LOG_GROUP),
+    ("cloudwatch-log-group-encrypted", TOPIC),
+    (SG_POLICY, DEFAULT_SG),
+    ("kms-key-rotation-enabled", "aws:kms/replicaKey:ReplicaKey"),
+])
+def test_resource_policy_ignores_other_types(policy: str, rtype: str) -> None:
+    # A resource policy is called for every resource; other types must be neither judged nor marked.
+    outcome = run_resource(policy, rtype, {})
+    assert outcome.violations == [] and outcome.not_applicable is None
+
+
+@pytest.mark.parametrize(("policy", "rtype", "props"), [
+    ("cloudwatch-log-group-encrypted", LOG_GROUP, {"kmsKeyId": UNKNOWN}),
+    ("cloudwatch-log-group-retention", LOG_GROUP, {"retentionInDays": UNKNOWN_NUMBER_VALUE}),
+    (SG_POLICY, SG, {"ingress": [ingress("tcp", 22.0, 22.0, [UNKNOWN])]}),
+    (SG_POLICY, SG, {"ingress": UNKNOWN_ARRAY_VALUE}),
+    ("kms-key-policy-no-wildcard-principal", KMS_KEY, {"policy": UNKNOWN}),
+    ("kms-key-rotation-enabled", KMS_KEY, {"enableKeyRotation": UNKNOWN_BOOLEAN_VALUE}),
+    ("subnet-no-public-ip-by-default", SUBNET, {"mapPublicIpOnLaunch": True, "tags": UNKNOWN_OBJECT_VALUE}),
+])
+def test_unknown_values_defer_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
+    # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
+    with pytest.raises(UnknownValueError):
+        run_resource(policy, rtype, props)
+
+
+def test_rule_functions_are_pure_and_callable_without_the_sdk() -> None:
+    rule = RULES["sns-topic-encrypted"]
+    assert isinstance(rule, ResourceRule)
+    from paved_policies.rule import ResourceContext
+
+    ctx = ResourceContext(TOPIC, _urn(TOPIC, "t"), "t")
+    assert rule({"kmsMasterKeyId": "alias/aws/sns"}, ctx) == compliant()
+    assert rule({}, ctx).message == "SNS topic 't' has no kmsMasterKeyId."
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack policy: vpc-flow-logs-enabled.
+
+FLOW = "vpc-flow-logs-enabled"
+# First preview: every id is unknown, only the dependency edges are known.
+VPC_PROPS = {"cidrBlock": "10.0.0.0/16", "id": UNKNOWN}
+
+
+def test_flow_log_on_vpc_is_compliant_even_with_unknown_ids() -> None:
+    outcome = run_stack(FLOW, [
+        Res(VPC, "main", VPC_PROPS),
+        Res(FLOW_LOG, "fl", {"vpcId": UNKNOWN, "trafficType": "ALL"}, prop_deps={"vpcId": ["main"]}),
+    ])
+    assert outcome.status == "ok", outcome
+
+
+def test_vpc_without_flow_log_is_reported_against_its_urn() -> None:
+    outcome = run_stack(FLOW, [
+        Res(VPC, "covered", VPC_PROPS),
+        Res(VPC, "bare", VPC_PROPS),
+        Res(FLOW_LOG, "fl", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["covered"]}),
+    ])
+    assert [urn for _, urn in outcome.violations] == [_urn(VPC, "bare")]
+    assert "'bare'" in outcome.violations[0][0]
+
+
+def test_subnet_flow_log_does_not_cover_the_vpc() -> None:
+    outcome = run_stack(FLOW, [
+        Res(VPC, "main", VPC_PROPS),
+        Res(SUBNET, "sn", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["main"]}),
+        # Linked to the VPC through depends_on and a tag, but its vpcId is unset: it logs the subnet.
+        Res(FLOW_LOG, "fl", {"subnetId": UNKNOWN, "tags": {"vpc": UNKNOWN}},
+            prop_deps={"subnetId": ["sn"], "tags": ["main"]}, deps=["main"]),
+    ])
+    assert outcome.status == "violation"
+
+
+def test_vpc_id_edge_from_another_type_does_not_count() -> None:
+    outcome = run_stack(FLOW, [
+        Res(VPC, "main", VPC_PROPS),
+        Res(SUBNET, "sn", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["main"]}),
+    ])
+    assert outcome.status == "violation"
+
+
+def test_plain_dependencies_are_used_when_no_property_edges_were_recorded() -> None:
+    outcome = run_stack(FLOW, [
+        Res(VPC, "main", VPC_PROPS),
+        Res(FLOW_LOG, "fl", {"vpcId": "vpc-123"}, deps=["main"]),
+    ])
+    assert outcome.status == "ok"
+
+
+def test_flow_log_policy_not_applicable_without_vpcs() -> None:
+    outcome = run_stack(FLOW, [Res(TOPIC, "t", {"kmsMasterKeyId": "k"})])
+    assert outcome.status == "n/a" and VPC in (outcome.not_applicable or "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness: random, partial, None, wrongly typed and unknown props never crash a policy.
+
+UNKNOWNS = [UNKNOWN_STRING_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_BOOLEAN_VALUE, UNKNOWN_ARRAY_VALUE,
+            UNKNOWN_OBJECT_VALUE]
+# Every property name a rule reads, so random props actually reach the rules' logic.
+KEYS = ["ingress", "egress", "cidrBlocks", "ipv6CidrBlocks", "fromPort", "toPort", "protocol", "type",
+        "cidrIpv4", "cidrIpv6", "ipProtocol", "kmsKeyId", "retentionInDays", "logGroupClass",
+        "alarmActions", "actionsEnabled", "customerMasterKeySpec", "keySpec", "customKeyStoreId",
+        "xksKeyId", "enableKeyRotation", "policy", "kmsMasterKeyId", "mapPublicIpOnLaunch", "tags",
+        "tagsAll", "kubernetes.io/role/elb", "Statement", "Effect", "Principal", "AWS", "Condition",
+        "NotPrincipal", "Sid"]
+INTERESTING = ["0.0.0.0/0", "::/0", "10.0.0.0/8", "0.0.0.0/00", "::/-1", "-1", "all", "tcp", "udp", "icmp",
+               "ingress", "egress", "SYMMETRIC_DEFAULT", "RSA_2048", "DELIVERY", "1", "", "Allow", "*"]
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**70), 2**70), st.sampled_from(INTERESTING + UNKNOWNS), st.text(max_size=8),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    ),
+    max_leaves=12,
+)
+# Policy documents are JSON strings, so feed the key-policy rule random documents too.
+json_docs = values.map(lambda v: json.dumps(v, allow_nan=True))
+props_strategy = st.dictionaries(st.sampled_from(KEYS + ["name", "id"]), st.one_of(values, json_docs),
+                                 max_size=8)
+
+RESOURCE_TARGETS = [
+    (rule.name, rtype)
+    for rule in ALL_RULES
+    if isinstance(rule, ResourceRule)
+    for rtype in rule.resource_types
+]
+
+
+@pytest.mark.parametrize(("policy", "rtype"), RESOURCE_TARGETS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(props=props_strategy)
+def test_resource_policies_never_crash(policy: str, rtype: str, props: dict[str, Any]) -> None:
+    with contextlib.suppress(UnknownValueError):
+        run_resource(policy, rtype, props)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(vpc_props=props_strategy, log_props=props_strategy, linked=st.booleans())
+def test_stack_policy_never_crashes(vpc_props: dict[str, Any], log_props: dict[str, Any], linked: bool
+                                    ) -> None:
+    outcome = run_stack(FLOW, [
+        Res(VPC, "v", vpc_props),
+        Res(FLOW_LOG, "fl", log_props, prop_deps={"vpcId": ["v"]} if linked else {}),
+    ])
+    assert outcome.status == ("ok" if linked else "violation")
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata and pack shape.
+
+
+def test_pack_has_exactly_the_expected_policies() -> None:
+    assert set(POLICIES) == EXPECTED_POLICIES
+    assert len(build_policies()) == len(EXPECTED_POLICIES)  # no duplicates hidden by the dict
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_POLICIES))
+def test_policy_metadata(name: str) -> None:
+    policy = POLICIES[name]
+    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", policy.name)
+    assert policy.description and policy.description.strip()
+    assert policy.severity is not None
+    assert policy.remediation_steps and policy.remediation_steps.strip()
+    assert any(t.startswith(("checkov:CKV", "cdk-nag:")) for t in policy.tags or [])
+    assert policy.url and policy.url.startswith("https://")
+
+
+def test_subnet_policy_is_advisory_and_the_rest_inherit_mandatory() -> None:
+    levels = {name: p.enforcement_level for name, p in POLICIES.items()}
+    assert levels.pop(SUBNET_POLICY) is EnforcementLevel.ADVISORY
+    # None: the pack-level MANDATORY set in policies/__main__.py applies.
+    assert set(levels.values()) == {None}
+
+
+def test_bad_rule_metadata_is_rejected_at_declaration() -> None:
+    with pytest.raises(ValueError, match="kebab-case.*checkov or cdk-nag"):
+        ResourceRule(name="Bad_Name", description="d", severity="high", remediation="r",
+                     resource_types=(TOPIC,), check=lambda props, ctx: compliant())
+
+
+def test_every_rule_module_is_registered() -> None:
+    declared = set()
+    for mod in pkgutil.iter_modules(rules_pkg.__path__):
+        declared |= {r.name for r in import_module(f"{rules_pkg.__name__}.{mod.name}").RULES}
+    assert declared == {r.name for r in ALL_RULES}
+
+
+def test_pack_imports_only_itself_pulumi_policy_and_the_stdlib() -> None:
+    # Under the Pulumi CLI only requirements.txt is installed into the pack's venv.
+    allowed = {"paved_policies", "pulumi_policy", "__future__"} | set(sys.stdlib_module_names)
+    for path in POLICIES_DIR.rglob("*.py"):
+        if "venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+def test_pack_project_files() -> None:
+    manifest = yaml.safe_load((POLICIES_DIR / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
+    assert manifest["version"] == "0.1.0" and manifest["description"]
+    requirements = (POLICIES_DIR / "requirements.txt").read_text().split()
+    assert sorted(requirements) == ["pulumi-policy==1.21.0", "pulumi==3.272.0"]
+    main = (POLICIES_DIR / "__main__.py").read_text()
+    assert 'name="paved-aws"' in main and "EnforcementLevel.MANDATORY" in main
