@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.kms import AwsContext, aws_context
+from components.observability import AlarmSpec, Alerting
 from components.subnets import plan_subnets
 from paved.config import NetworkArgs
 
@@ -74,6 +75,7 @@ class Network(pulumi.ComponentResource):
         args: NetworkArgs,
         *,
         logs_key_arn: pulumi.Input[str],
+        alerting: Alerting,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -103,6 +105,7 @@ class Network(pulumi.ComponentResource):
         nat_gateways, egress_tables = self._routing(
             public, private, isolated, per_az=args.nat_gateways == "perAz"
         )
+        self._nat_alarms(nat_gateways, alerting)
         log_group = self._flow_logs(logs_key_arn, args.flow_log_retention_days)
         self._s3_gateway_endpoint(egress_tables)
         endpoint_group = self._interface_endpoints(args.interface_endpoints, private)
@@ -234,6 +237,29 @@ class Network(pulumi.ComponentResource):
                 )
             )
         return nat_gateways
+
+    def _nat_alarms(self, nat_gateways: Sequence[aws.ec2.NatGateway], alerting: Alerting) -> None:
+        # ErrorPortAllocation > 0 means the gateway ran out of source ports and dropped new connections:
+        # https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-cloudwatch.html
+        # No traffic means no datapoints, which is healthy, hence notBreaching.
+        for index, nat in enumerate(nat_gateways):
+            alerting.alarm(
+                f"{self._name}-nat-{index + 1}-port-allocation-errors",
+                AlarmSpec(
+                    description="NAT gateway could not allocate source ports: outbound connections are failing",
+                    namespace="AWS/NATGateway",
+                    metric_name="ErrorPortAllocation",
+                    dimensions={"NatGatewayId": nat.id},
+                    statistic="Sum",
+                    period=300,
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=0,
+                    treat_missing_data="notBreaching",
+                ),
+                parent=self,
+            )
 
     def _flow_logs(self, logs_key_arn: pulumi.Input[str], retention_days: int) -> aws.cloudwatch.LogGroup:
         flow_name = f"{self._name}-flow-logs"

@@ -76,7 +76,7 @@ def _permissions(props: Mapping[str, Any], resource_type: str) -> Sequence[Permi
 def _is_anywhere(cidr: str) -> bool:
     # A /0 network is every address, whatever bits precede the slash (0.0.0.0/0, ::/0).
     try:
-        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 99
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
     except ValueError:
         return False
 

@@ -1,0 +1,160 @@
+"""The real program, run per stack under first-preview semantics: assertions on recorded inputs."""
+
+from __future__ import annotations
+
+import json
+from ipaddress import ip_network
+from pathlib import Path
+
+import pytest
+
+from components.subnets import plan_subnets
+from paved.config import ConfigError
+from paved.program import ProgramError, run_project
+from paved.recorder import Recording
+from paved.values import UNKNOWN
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBNET = "aws:ec2/subnet:Subnet"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+KEY = "aws:kms/key:Key"
+
+
+@pytest.fixture(scope="module")
+def prod() -> Recording:
+    return run_project(ROOT, "prod")
+
+
+@pytest.fixture(scope="module")
+def staging() -> Recording:
+    return run_project(ROOT, "staging")
+
+
+def _subnets(recording: Recording, tier: str) -> list[dict]:
+    return [r.inputs for r in recording.of_type(SUBNET) if r.name.startswith(f"network-{tier}-")]
+
+
+@pytest.mark.parametrize(("stack", "zones", "nats", "endpoints"), [("prod", 3, 3, 5), ("staging", 2, 1, 0)])
+def test_network_shape_per_environment(stack: str, zones: int, nats: int, endpoints: int, request) -> None:
+    recording: Recording = request.getfixturevalue(stack)
+    for tier in ("public", "private", "isolated"):
+        assert len(_subnets(recording, tier)) == zones
+    assert len(recording.of_type("aws:ec2/natGateway:NatGateway")) == nats
+    interface = [r for r in recording.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.inputs["vpcEndpointType"] == "Interface"]
+    assert len(interface) == endpoints
+    assert all(r.inputs["privateDnsEnabled"] is True for r in interface)
+    [s3] = [r for r in recording.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.inputs["vpcEndpointType"] == "Gateway"]
+    assert s3.inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
+
+
+def test_subnets_follow_the_plan_and_spread_over_zones(prod: Recording) -> None:
+    plan = plan_subnets("10.0.0.0/16", 3)
+    for tier, cidrs in (("public", plan.public), ("private", plan.private), ("isolated", plan.isolated)):
+        subnets = _subnets(prod, tier)
+        assert [s["cidrBlock"] for s in subnets] == list(cidrs)
+        assert sorted(s["availabilityZone"] for s in subnets) == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    networks = [ip_network(r.inputs["cidrBlock"]) for r in prod.of_type(SUBNET)]
+    assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
+
+
+def test_only_public_subnets_assign_public_ips(prod: Recording) -> None:
+    for subnet in prod.of_type(SUBNET):
+        assert subnet.inputs["mapPublicIpOnLaunch"] is subnet.name.startswith("network-public-")
+
+
+def test_private_route_tables_use_their_own_zones_nat_in_prod(prod: Recording) -> None:
+    routes = [r for r in prod.of_type("aws:ec2/route:Route") if r.name.startswith("network-private-")]
+    nat_targets = [r.property_dependencies["natGatewayId"] for r in routes]
+    assert len(routes) == 3 and len({tuple(t) for t in nat_targets}) == 3
+
+
+def test_isolated_subnets_have_no_internet_route(prod: Recording) -> None:
+    assert not [r for r in prod.of_type("aws:ec2/route:Route") if r.name.startswith("network-isolated-")]
+
+
+def test_default_security_group_is_emptied(prod: Recording) -> None:
+    group = prod.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert not group.inputs.get("ingress") and not group.inputs.get("egress")
+
+
+@pytest.mark.parametrize(("stack", "retention"), [("prod", 365), ("staging", 30)])
+def test_flow_logs_go_to_an_encrypted_retained_log_group(stack: str, retention: int, request) -> None:
+    recording: Recording = request.getfixturevalue(stack)
+    flow_log = recording.one("aws:ec2/flowLog:FlowLog")
+    log_group = recording.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
+    assert flow_log.inputs["trafficType"] == "ALL"
+    assert flow_log.property_dependencies["logDestination"] == [log_group.urn]
+    assert flow_log.property_dependencies["vpcId"] == [recording.one("aws:ec2/vpc:Vpc").urn]
+    assert log_group.inputs["retentionInDays"] == retention
+    assert log_group.property_dependencies["kmsKeyId"] == [recording.one(KEY, "logs").urn]
+
+
+def test_endpoint_security_group_admits_https_from_the_vpc_only(prod: Recording) -> None:
+    [ingress] = prod.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert (ingress.inputs["fromPort"], ingress.inputs["toPort"]) == (443, 443)
+    assert ingress.inputs["cidrIpv4"] == "10.0.0.0/16"
+
+
+def test_kms_keys_rotate_and_have_no_wildcard_principal(prod: Recording) -> None:
+    for key in prod.of_type(KEY):
+        assert key.inputs["enableKeyRotation"] is True
+        policy = json.loads(key.inputs["policy"])
+        principals = [statement["Principal"] for statement in policy["Statement"]]
+        assert "*" not in principals and {"AWS": "*"} not in principals
+
+
+def test_aliases_carry_the_stack_name(prod: Recording) -> None:
+    names = sorted(alias.inputs["name"] for alias in prod.of_type("aws:kms/alias:Alias"))
+    assert names == ["alias/paved-prod-alerts", "alias/paved-prod-logs"]
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("prod", True), ("staging", False)])
+def test_keys_are_protected_in_prod_only(stack: str, protected: bool, request) -> None:
+    recording: Recording = request.getfixturevalue(stack)
+    assert [key.protect for key in recording.of_type(KEY)] == [protected, protected]
+
+
+def test_alert_topic_is_encrypted_and_subscribed(prod: Recording) -> None:
+    topic = prod.one("aws:sns/topic:Topic")
+    assert topic.property_dependencies["kmsMasterKeyId"] == [prod.one(KEY, "alerts").urn]
+    [subscription] = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == ("email", "ops@example.com")
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_every_alarm_notifies_the_topic_on_alarm_and_ok(stack: str, request) -> None:
+    recording: Recording = request.getfixturevalue(stack)
+    topic = recording.one("aws:sns/topic:Topic").urn
+    alarms = recording.of_type(ALARM)
+    assert alarms, "each NAT gateway has an alarm"
+    for alarm in alarms:
+        assert alarm.property_dependencies["alarmActions"] == [topic]
+        assert alarm.property_dependencies["okActions"] == [topic]
+        assert alarm.inputs["treatMissingData"] in {"missing", "ignore", "breaching", "notBreaching"}
+        assert alarm.inputs["name"].startswith(f"{stack}-")
+
+
+def test_ids_are_unknown_in_a_first_preview(prod: Recording) -> None:
+    assert prod.stack_outputs["network_vpc_id"] == UNKNOWN
+    assert prod.stack_outputs["network_availability_zones"] == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+
+
+def test_every_child_of_a_component_is_parented(prod: Recording) -> None:
+    components = {r.urn for r in prod.resources if r.type.startswith("paved:")}
+    custom = [r for r in prod.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert all(r.parent in components for r in custom)
+
+
+def test_invalid_config_stops_before_any_resource() -> None:
+    overrides = {
+        "paved:database": {"multiAz": False},
+        "paved:cache": {"snapshotRetentionDays": 40},
+        "paved:network": {"azCount": 5},
+    }
+    with pytest.raises(ProgramError) as caught:
+        run_project(ROOT, "prod", overrides)
+    error = caught.value.cause
+    assert isinstance(error, ConfigError)
+    paths = {problem.path for problem in error.problems}
+    assert {"paved:cache.snapshotRetentionDays", "paved:database.multiAz", "paved:network.azCount"} <= paths
+    assert [r.type for r in caught.value.recording.resources] == ["pulumi:pulumi:Stack"]
