@@ -19,9 +19,7 @@ stateful = pulumi.ResourceOptions(protect=config.is_prod)
 logs_kms = logs_key("logs", tags=tags, opts=stateful)
 alerts_kms = alerts_key("alerts", tags=tags, opts=stateful)
 alerting = Alerting("alerts", config.alerts, kms_key_arn=alerts_kms.key_arn, tags=tags)
-network = Network(
-    "network", config.network, logs_key_arn=logs_kms.key_arn, alerting=alerting, tags=tags
-)
+network = Network("network", config.network, logs_key_arn=logs_kms.key_arn, alerting=alerting, tags=tags)
 
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)

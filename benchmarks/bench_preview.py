@@ -38,8 +38,10 @@ def _median_preview_seconds() -> float:
 def _apps(count: int) -> list[dict[str, Any]]:
     prod = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
     template = prod["paved:apps"][0]
-    return [{**template, "name": f"app{index}", "host": f"app{index}.{prod['paved:domain']['name']}"}
-            for index in range(count)]
+    return [
+        {**template, "name": f"app{index}", "host": f"app{index}.{prod['paved:domain']['name']}"}
+        for index in range(count)
+    ]
 
 
 def _recording_seconds(app_count: int) -> tuple[float, int]:
@@ -59,8 +61,10 @@ def main() -> None:
     for count in (1, 5, 20):
         seconds, resources = _recording_seconds(count)
         print(f"{count:>4}  {resources:>9}  {seconds:>11.3f}  {seconds / base_seconds:>14.2f}")
-    print(f"paved preview --stack prod --policy-pack policies: median of {RUNS} runs "
-          f"{_median_preview_seconds():.2f}s")
+    print(
+        f"paved preview --stack prod --policy-pack policies: median of {RUNS} runs "
+        f"{_median_preview_seconds():.2f}s"
+    )
 
 
 if __name__ == "__main__":

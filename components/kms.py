@@ -68,7 +68,7 @@ def _key_policy(
 
 
 class KmsKey(pulumi.ComponentResource):
-    """A symmetric key with yearly rotation, a 30-day deletion window and an alias `alias/paved-<stack>-<name>`.
+    """A symmetric key: yearly rotation, 30-day deletion window, alias `alias/paved-<stack>-<name>`.
 
     The policy lets the account administer the key and grants `service_principals` only `service_actions`,
     under `service_conditions`. Pass `protect=True` in `opts` to protect the key and its alias.

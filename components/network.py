@@ -246,7 +246,7 @@ class Network(pulumi.ComponentResource):
             alerting.alarm(
                 f"{self._name}-nat-{index + 1}-port-allocation-errors",
                 AlarmSpec(
-                    description="NAT gateway could not allocate source ports: outbound connections are failing",
+                    description="NAT gateway out of source ports: new outbound connections fail",
                     namespace="AWS/NATGateway",
                     metric_name="ErrorPortAllocation",
                     dimensions={"NatGatewayId": nat.id},

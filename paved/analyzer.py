@@ -24,7 +24,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from paved.recorder import Recording, RecordedResource
+from paved.recorder import RecordedResource, Recording
 
 # The address handed to a pack as the engine's; packs use it only for logging, and none runs here.
 ENGINE_ADDRESS_PLACEHOLDER = "127.0.0.1:0"
@@ -101,7 +101,10 @@ def merge_policy_config(
             for key, spec in schema.get("properties", {}).items()
             if isinstance(spec, dict) and "default" in spec
         }
-        merged[policy.name] = {"enforcementLevel": LEVEL_NAMES[policy.enforcementLevel], "properties": defaults}
+        merged[policy.name] = {
+            "enforcementLevel": LEVEL_NAMES[policy.enforcementLevel],
+            "properties": defaults,
+        }
     initial = {name: json_format.MessageToDict(config) for name, config in info.initialConfig.items()}
     for layer in [_initial_config_layer(initial), *overrides]:
         _apply_config_layer(merged, layer)
@@ -273,7 +276,9 @@ def _pack_command(pack_dir: Path) -> list[str]:
         entry = pack_dir / "node_modules" / "@pulumi" / "pulumi" / "cmd" / "run-policy-pack"
         node = shutil.which("node")
         if node is None or not entry.exists():
-            raise PolicyPackError(f"{pack_dir}: a Node.js pack needs `node` and `npm install` run in the pack")
+            raise PolicyPackError(
+                f"{pack_dir}: a Node.js pack needs `node` and `npm install` run in the pack"
+            )
         return [node, str(entry), ENGINE_ADDRESS_PLACEHOLDER, "."]
     raise PolicyPackError(f"{manifest}: runtime {runtime_name!r} is not supported (python or nodejs)")
 
@@ -309,7 +314,7 @@ class PolicyPackProcess:
 
     def __init__(self, pack_dir: Path, context: StackContext):
         self.pack_dir = pack_dir
-        self._stderr: list[str] = []
+        self._output: list[str] = []
         self._process = subprocess.Popen(
             _pack_command(pack_dir),
             cwd=pack_dir,
@@ -323,28 +328,31 @@ class PolicyPackProcess:
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
     def _read_port(self) -> int:
-        assert self._process.stdout is not None and self._process.stderr is not None
-        threading.Thread(target=self._drain, args=(self._process.stderr,), daemon=True).start()
+        stdout, stderr = self._process.stdout, self._process.stderr
+        assert stdout is not None and stderr is not None
+        threading.Thread(target=self._drain, args=(stderr,), daemon=True).start()
         line_holder: list[str] = []
-        reader = threading.Thread(target=lambda: line_holder.append(self._process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader = threading.Thread(target=lambda: line_holder.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(PORT_TIMEOUT_SECONDS)
         line = line_holder[0].strip() if line_holder else ""
         if not line.isdigit() or not 0 < int(line) < 65536:
             self.close()
             raise PolicyPackError(
-                f"policy pack {self.pack_dir} did not print its port (first stdout line {line!r}):\n{self.log}"
+                f"policy pack {self.pack_dir} did not print its port "
+                f"(first stdout line {line!r}):\n{self.log}"
             )
         threading.Thread(target=self._drain, args=(self._process.stdout,), daemon=True).start()
         return int(line)
 
     def _drain(self, stream: Any) -> None:
+        """Keeps the pack from blocking on a full pipe; what it printed is shown if it fails."""
         for line in stream:
-            self._stderr.append(line)
+            self._output.append(line)
 
     @property
     def log(self) -> str:
-        return "".join(self._stderr)
+        return "".join(self._output)
 
     def close(self) -> None:
         if getattr(self, "_channel", None) is not None:
@@ -425,7 +433,9 @@ def analyze_with_pack(
         for resource in messages.resources:
             properties = _remediate(stub, messages, resource, result)
             properties_by_urn[resource.urn] = properties
-            response = stub.Analyze(messages.analyze_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS)
+            response = stub.Analyze(
+                messages.analyze_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS
+            )
             result.violations.extend(_violations(response, info, resource.urn))
         response = stub.AnalyzeStack(messages.stack_request(properties_by_urn), timeout=RPC_TIMEOUT_SECONDS)
         result.violations.extend(_violations(response, info, ""))
@@ -475,4 +485,3 @@ def _read_config_file(path: Path) -> Mapping[str, Any]:
     if not isinstance(document, dict):
         raise PolicyPackError(f"policy pack config {path} must be a JSON object")
     return document
-

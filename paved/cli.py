@@ -21,7 +21,9 @@ def main() -> None:
 
 @app.command()
 def preview(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="Stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml.")],
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="Stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml.")
+    ],
     cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write a `pulumi preview --json` document here.")

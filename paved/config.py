@@ -927,16 +927,41 @@ def _section(
     model: type[M], key: str, values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProblem]
 ) -> M | None:
     path = f"paved:{key}"
-    section = _validate(
-        model.model_validate,
-        _with_preset(values, key, ctx),
-        path,
-        problems,
-        model,
-    )
-    if section is not None:
-        problems.extend(section.violations(path, ctx))
+    data = _with_preset(values, key, ctx)
+    try:
+        section = model.model_validate(data)
+    except ValidationError as error:
+        details = error.errors()
+        problems.extend(_problem_from(detail, path, model) for detail in details)
+        problems.extend(_rules_despite_errors(model, key, data, details, ctx))
+        return None
+    problems.extend(section.violations(path, ctx))
     return section
+
+
+def _rules_despite_errors(
+    model: type[M], key: str, data: Any, details: Sequence[Any], ctx: RuleContext
+) -> list[ConfigProblem]:
+    """The section's rules, judged on the fields that did parse, so one typo hides no other problem.
+
+    Failed keys fall back to their preset value; a rule that names a failed key is dropped, because it
+    would judge a value the stack file does not hold.
+    """
+    if not isinstance(data, Mapping):
+        return []
+    failed = {str(detail["loc"][0]) for detail in details if detail.get("loc")}
+    preset = PRESETS[ctx.environment][key]
+    repaired = {name: value for name, value in data.items() if name not in failed}
+    repaired.update({name: preset[name] for name in failed if name in preset})
+    try:
+        section = model.model_validate(repaired)
+    except ValidationError:
+        return []
+    return [
+        problem
+        for problem in section.violations(f"paved:{key}", ctx)
+        if not any(name in problem.path or name in problem.message for name in failed)
+    ]
 
 
 def _apps(values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProblem]) -> dict[int, AppArgs]:

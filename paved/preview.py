@@ -73,7 +73,12 @@ def run_preview(
     except ProgramError as error:
         result.recording = error.recording
         result.failure = _describe_failure(error.cause)
-    if result.failure is None and result.recording is not None and not result.recording.errors and policy_packs:
+    if (
+        result.failure is None
+        and result.recording is not None
+        and not result.recording.errors
+        and policy_packs
+    ):
         context = StackContext(
             project=project.name,
             stack=stack,

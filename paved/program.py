@@ -55,14 +55,18 @@ class StackConfig:
 
 
 def load_project(directory: Path) -> Project:
-    project_file = next((directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None)
+    project_file = next(
+        (directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None
+    )
     if project_file is None:
         raise ProjectError(f"no Pulumi.yaml in {directory}")
     document = yaml.safe_load(project_file.read_text()) or {}
     runtime = document.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
-        raise ProjectError(f"{project_file}: runtime is {runtime_name!r}; paved preview runs Python programs only")
+        raise ProjectError(
+            f"{project_file}: runtime is {runtime_name!r}; paved preview runs Python programs only"
+        )
     main = directory / str(document.get("main", "."))
     if main.is_dir():
         main = main / "__main__.py"
@@ -81,7 +85,9 @@ def _as_config_string(value: Any) -> str:
     return str(value)
 
 
-def load_stack_config(project: Project, stack: str, overrides: Mapping[str, Any] | None = None) -> StackConfig:
+def load_stack_config(
+    project: Project, stack: str, overrides: Mapping[str, Any] | None = None
+) -> StackConfig:
     path = project.stack_file(stack)
     if not path.exists():
         raise ProjectError(f"stack '{stack}' has no config file {path}")
@@ -152,9 +158,7 @@ def record(
     return monitor.recording
 
 
-def run_project(
-    directory: Path, stack: str, config_overrides: Mapping[str, Any] | None = None
-) -> Recording:
+def run_project(directory: Path, stack: str, config_overrides: Mapping[str, Any] | None = None) -> Recording:
     """Run a project's real entry point with one stack's config, as `pulumi preview -s STACK` does."""
     project = load_project(directory.resolve())
     stack_config = load_stack_config(project, stack, config_overrides)
@@ -166,4 +170,3 @@ def run_project(
             config=stack_config.values,
             secret_keys=stack_config.secret_keys,
         )
-

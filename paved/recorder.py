@@ -64,7 +64,12 @@ def _fake_caller_identity(_args: Mapping[str, Any], region: str) -> dict[str, An
 
 def _fake_partition(_args: Mapping[str, Any], region: str) -> dict[str, Any]:
     partition, dns_suffix = _partition_of(region)
-    return {"id": partition, "partition": partition, "dnsSuffix": dns_suffix, "reverseDnsPrefix": "com.amazonaws"}
+    return {
+        "id": partition,
+        "partition": partition,
+        "dnsSuffix": dns_suffix,
+        "reverseDnsPrefix": "com.amazonaws",
+    }
 
 
 def _fake_region(_args: Mapping[str, Any], region: str) -> dict[str, Any]:
@@ -170,7 +175,9 @@ def _value_to_struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
 
 
 def _version_suffix(version: str) -> str:
-    return "default_" + version.replace(".", "_").replace("-", "_").replace("+", "_") if version else "default"
+    return (
+        "default_" + version.replace(".", "_").replace("-", "_").replace("+", "_") if version else "default"
+    )
 
 
 class RecordingMonitor(MockMonitor):
@@ -258,7 +265,9 @@ class RecordingMonitor(MockMonitor):
                 },
                 protect=request.protect,
                 ignore_changes=list(request.ignoreChanges),
-                delete_before_replace=request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None,
+                delete_before_replace=request.deleteBeforeReplace
+                if request.deleteBeforeReplaceDefined
+                else None,
                 additional_secret_outputs=list(request.additionalSecretOutputs),
                 aliases=list(request.aliasURNs),
                 custom_timeouts=(
@@ -305,7 +314,10 @@ class RecordingMonitor(MockMonitor):
                 "paved.recorder.INVOKE_FAKES or avoid the call"
             )
         answer = fake(_struct_to_value(request.args), self._region_for(request.provider))
-        return resource_pb2.ResourceInvokeResponse(**{"return": _value_to_struct(answer)})
+        response = resource_pb2.ResourceInvokeResponse()
+        # `return` is a Python keyword, so the field is reached by name.
+        getattr(response, "return").CopyFrom(_value_to_struct(answer))
+        return response
 
     def GetDeploymentInfo(self, request: Any) -> Any:
         # Alias specs are left out on purpose: without them the SDK computes alias URNs itself, which
@@ -321,7 +333,13 @@ class RecordingMonitor(MockMonitor):
         )
 
     def SupportsFeature(self, request: Any) -> Any:
-        supported = request.id in {"secrets", "resourceReferences", "deletedWith", "transforms", "invokeTransforms"}
+        supported = request.id in {
+            "secrets",
+            "resourceReferences",
+            "deletedWith",
+            "transforms",
+            "invokeTransforms",
+        }
         return resource_pb2.SupportsFeatureResponse(hasSupport=supported)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from paved.preview import PreviewResult
-from paved.recorder import Recording, RecordedResource
+from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN, contains_unknown, for_display, is_secret
 
 NANOSECONDS = 1_000_000_000
@@ -58,7 +58,10 @@ def render_text(result: PreviewResult) -> str:
         lines += ["Diagnostics:", "  error: " + result.failure.replace("\n", "\n    "), ""]
     if recording is not None and recording.logs:
         lines.append("Program messages:")
-        lines += [f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}" for entry in recording.logs]
+        lines += [
+            f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}"
+            for entry in recording.logs
+        ]
         lines.append("")
     lines += _policy_lines(result)
     if recording is not None and recording.resources and result.failure is None:
@@ -70,8 +73,10 @@ def render_text(result: PreviewResult) -> str:
         lines += _summary_lines(recording)
     lines.append(f"Duration: {result.duration_seconds:.1f}s")
     verdict = "failed" if result.exit_code else "succeeded"
-    lines.append(f"Preview {verdict}: {len(result.mandatory_violations)} mandatory, "
-                 f"{len(result.violations) - len(result.mandatory_violations)} other policy violations.")
+    lines.append(
+        f"Preview {verdict}: {len(result.mandatory_violations)} mandatory, "
+        f"{len(result.violations) - len(result.mandatory_violations)} other policy violations."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -84,8 +89,10 @@ def _policy_lines(result: PreviewResult) -> list[str]:
         mark = "❌" if mandatory else ("⚠" if pack.violations else "✅")
         lines.append(f"    {mark} {pack.name}@v{pack.version} ({pack.policy_count} policies)")
         for violation in pack.violations:
-            lines.append(f"        - [{violation.level}] {_LEVEL_MARKS.get(violation.level, '')} "
-                         f"{violation.policy}  ({violation.urn or 'stack'})")
+            lines.append(
+                f"        - [{violation.level}] {_LEVEL_MARKS.get(violation.level, '')} "
+                f"{violation.policy}  ({violation.urn or 'stack'})"
+            )
             lines += [f"          {line}" for line in violation.message.splitlines()]
         lines += [f"        remediated: {item}" for item in pack.remediations]
     lines.append("")
@@ -95,7 +102,10 @@ def _policy_lines(result: PreviewResult) -> list[str]:
 def _summary_lines(recording: Recording) -> list[str]:
     by_type = Counter(resource.type for resource in recording.resources)
     lines = ["Resources:", f"    + {len(recording.resources)} to create", "    by type:"]
-    lines += [f"      {count:>4}  {type_}" for type_, count in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines += [
+        f"      {count:>4}  {type_}"
+        for type_, count in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
     lines.append("")
     return lines
 

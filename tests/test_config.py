@@ -584,6 +584,7 @@ def test_every_problem_is_reported_in_one_error() -> None:
     assert set(paths_of(raw, "prod")) == {
         "aws:region",
         "paved:network.cidr",
+        "paved:network.azCount",  # a prod rule, judged although cidr failed in the same section
         "paved:database.backupRetentionDays",
         "paved:cache.multiAz",
         "paved:cluster.nodeDesired",

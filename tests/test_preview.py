@@ -76,7 +76,10 @@ def _info_with_schema() -> analyzer_pb2.AnalyzerInfo:
 
 def test_config_merge_order_is_defaults_then_initial_then_files() -> None:
     info = _info_with_schema()
-    assert merge_policy_config(info, [])["limit"] == {"enforcementLevel": "mandatory", "properties": {"max": 5}}
+    assert merge_policy_config(info, [])["limit"] == {
+        "enforcementLevel": "mandatory",
+        "properties": {"max": 5},
+    }
     merged = merge_policy_config(info, [{"limit": {"enforcementLevel": "advisory", "max": 9}}])
     assert merged["limit"] == {"enforcementLevel": "advisory", "properties": {"max": 9}}
 
@@ -122,3 +125,15 @@ def test_a_missing_stack_is_reported_plainly() -> None:
     result = run_preview(SAMPLE, "nope", [PACK])
     assert result.exit_code == 1
     assert result.failure is not None and "Pulumi.nope.yaml" in result.failure
+
+
+def test_config_errors_are_shown_without_a_traceback() -> None:
+    root = Path(__file__).resolve().parent.parent
+    result = run_preview(
+        root, "prod", config_overrides={"paved:network": {"azCount": 2, "cidrr": "10.0.0.0/16"}}
+    )
+    assert result.exit_code == 1
+    text = render_text(result)
+    assert "paved:network.azCount" in text and "paved:network.cidrr" in text and "did you mean" in text
+    assert "Traceback" not in text
+    assert result.recording is not None and len(result.recording.resources) == 1

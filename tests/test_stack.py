@@ -40,10 +40,18 @@ def test_network_shape_per_environment(stack: str, zones: int, nats: int, endpoi
     for tier in ("public", "private", "isolated"):
         assert len(_subnets(recording, tier)) == zones
     assert len(recording.of_type("aws:ec2/natGateway:NatGateway")) == nats
-    interface = [r for r in recording.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.inputs["vpcEndpointType"] == "Interface"]
+    interface = [
+        r
+        for r in recording.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if r.inputs["vpcEndpointType"] == "Interface"
+    ]
     assert len(interface) == endpoints
     assert all(r.inputs["privateDnsEnabled"] is True for r in interface)
-    [s3] = [r for r in recording.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if r.inputs["vpcEndpointType"] == "Gateway"]
+    [s3] = [
+        r
+        for r in recording.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if r.inputs["vpcEndpointType"] == "Gateway"
+    ]
     assert s3.inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
 
 

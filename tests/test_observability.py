@@ -1,0 +1,61 @@
+"""AlarmSpec refuses alarms CloudWatch would reject or that would page nobody usefully."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pulumi_aws as aws
+import pytest
+
+from components.observability import AlarmSpec
+
+VALID = AlarmSpec(
+    description="CPU high",
+    namespace="AWS/RDS",
+    metric_name="CPUUtilization",
+    statistic="Average",
+    period=300,
+    evaluation_periods=3,
+    datapoints_to_alarm=2,
+    comparison_operator="GreaterThanThreshold",
+    threshold=80,
+    treat_missing_data="missing",
+)
+
+
+def test_a_valid_spec_is_accepted() -> None:
+    assert VALID.period == 300
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"statistic": None}, "exactly one of"),
+        ({"extended_statistic": "p95"}, "exactly one of"),
+        ({"period": 45}, "period"),
+        ({"datapoints_to_alarm": 4}, "datapoints"),
+        ({"period": 3600, "evaluation_periods": 200, "datapoints_to_alarm": 1}, "at most"),
+        ({"namespace": None}, "namespace"),
+        ({"description": " "}, "description"),
+    ],
+)
+def test_invalid_specs_are_rejected(changes: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        replace(VALID, **changes)
+
+
+def test_metric_math_needs_exactly_one_returned_expression() -> None:
+    query = aws.cloudwatch.MetricAlarmMetricQueryArgs
+    with pytest.raises(ValueError):
+        AlarmSpec(
+            description="5xx rate",
+            metric_queries=[
+                query(id="a", expression="1", return_data=True),
+                query(id="b", expression="2", return_data=True),
+            ],
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            comparison_operator="GreaterThanThreshold",
+            threshold=5,
+            treat_missing_data="notBreaching",
+        )
