@@ -341,30 +341,24 @@ class Network(pulumi.ComponentResource):
             tags=self._tagged(group_name),
             opts=self._child(),
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{group_name}-https-in",
-            security_group_id=group.id,
-            description="HTTPS to AWS service endpoints from the VPC",
-            ip_protocol="tcp",
-            from_port=_HTTPS,
-            to_port=_HTTPS,
-            cidr_ipv4=self._vpc.cidr_block,
-            tags=self._tagged(f"{group_name}-https-in"),
-            opts=self._child(),
-        )
         # Endpoints only answer connections (security groups are stateful), so egress never needs to
-        # leave the VPC; this replaces the allow-all egress rule a new group would otherwise get.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{group_name}-https-out",
-            security_group_id=group.id,
-            description="HTTPS within the VPC only",
-            ip_protocol="tcp",
-            from_port=_HTTPS,
-            to_port=_HTTPS,
-            cidr_ipv4=self._vpc.cidr_block,
-            tags=self._tagged(f"{group_name}-https-out"),
-            opts=self._child(),
+        # leave the VPC; the egress rule replaces the allow-all egress rule a new group would otherwise get.
+        rules = (
+            (aws.vpc.SecurityGroupIngressRule, "https-in", "HTTPS to AWS service endpoints from the VPC"),
+            (aws.vpc.SecurityGroupEgressRule, "https-out", "HTTPS within the VPC only"),
         )
+        for rule_type, suffix, description in rules:
+            rule_type(
+                f"{group_name}-{suffix}",
+                security_group_id=group.id,
+                description=description,
+                ip_protocol="tcp",
+                from_port=_HTTPS,
+                to_port=_HTTPS,
+                cidr_ipv4=self._vpc.cidr_block,
+                tags=self._tagged(f"{group_name}-{suffix}"),
+                opts=self._child(),
+            )
         return group
 
     def _service_name(self, service: str) -> pulumi.Output[str]:
