@@ -277,7 +277,8 @@ def _pack_command(pack_dir: Path) -> list[str]:
         node = shutil.which("node")
         if node is None or not entry.exists():
             raise PolicyPackError(
-                f"{pack_dir}: a Node.js pack needs `node` and its dependencies installed (`npm ci` in the pack)"
+                f"{pack_dir}: a Node.js pack needs `node` and its dependencies installed "
+                "(`npm ci` in the pack)"
             )
         return [node, str(entry), ENGINE_ADDRESS_PLACEHOLDER, "."]
     raise PolicyPackError(f"{manifest}: runtime {runtime_name!r} is not supported (python or nodejs)")

@@ -1,5 +1,3 @@
-# pyright: reportMissingImports=false
-# (pytest puts policies/ on sys.path; pyright has no such extraPaths entry in pyproject.toml.)
 """Tests for the paved-aws CrossGuard pack, run through the real pulumi_policy policy objects.
 
 Props are delivered the way the analyzer delivers them: wrapped by `unknown_checking_proxy`, numbers
@@ -14,8 +12,9 @@ import copy
 import json
 import pkgutil
 import re
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -210,6 +209,8 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
      "violation", "22"),
     ("sgr-all-named", SG_POLICY, SG_RULE, {"type": "ingress", **ingress("all", 0.0, 65535.0, WORLD)},
      "violation", "protocol all"),
+    ("sgr-inf-port", SG_POLICY, SG_RULE, {"type": "ingress", **ingress("tcp", float("inf"), 443.0, WORLD)},
+     "violation", "tcp ports ?-443"),
     ("sgr-https", SG_POLICY, SG_RULE, {"type": "ingress", **ingress("tcp", 443.0, 443.0, WORLD)}, "ok", ""),
     ("sgr-egress", SG_POLICY, SG_RULE, {"type": "egress", **ingress("-1", 0.0, 0.0, WORLD)}, "n/a", ""),
     ("sgi-all-world", SG_POLICY, SG_INGRESS, {"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"},
@@ -233,8 +234,14 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("lg-delivery", LG_RETENTION, LOG_GROUP, {"logGroupClass": "DELIVERY"}, "ok", ""),
     ("lg-forever-unset", LG_RETENTION, LOG_GROUP, {}, "violation", "forever"),
     ("lg-forever-zero", LG_RETENTION, LOG_GROUP, {"retentionInDays": 0.0}, "violation", "0"),
+    ("lg-nan-retention", LG_RETENTION, LOG_GROUP, {"retentionInDays": float("nan")}, "violation", "unset"),
+    ("lg-fraction-retention", LG_RETENTION, LOG_GROUP, {"retentionInDays": 0.5}, "violation", "unset"),
+    ("lg-bool-retention", LG_RETENTION, LOG_GROUP, {"retentionInDays": True}, "violation", "unset"),
     ("alarm-sns", ALARM_POLICY, ALARM, {"alarmActions": ["arn:aws:sns:eu-west-1:1:t"]}, "ok", ""),
     ("alarm-none", ALARM_POLICY, ALARM, {"alarmActions": []}, "violation", "alarmActions"),
+    # A bare string is not a list of ARNs; its characters must not count as actions.
+    ("alarm-not-a-list", ALARM_POLICY, ALARM, {"alarmActions": "arn:aws:sns:eu-west-1:1:t"},
+     "violation", "alarmActions"),
     ("alarm-disabled", ALARM_POLICY, ALARM,
      {"alarmActions": ["arn:aws:sns:eu-west-1:1:t"], "actionsEnabled": False}, "violation", "actionsEnabled"),
     ("kms-rotated", ROTATION, KMS_KEY, {"enableKeyRotation": True}, "ok", ""),
@@ -415,6 +422,7 @@ INTERESTING = ["0.0.0.0/0", "::/0", "10.0.0.0/8", "0.0.0.0/00", "::/-1", "-1", "
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([float("nan"), float("inf"), -float("inf"), 443.0, 22.5, 0.0, -1.0, 1e300]),
     st.integers(-(2**70), 2**70), st.sampled_from(INTERESTING + UNKNOWNS), st.text(max_size=8),
 )
 values = st.recursive(
@@ -430,6 +438,33 @@ json_docs = values.map(lambda v: json.dumps(v, allow_nan=True))
 props_strategy = st.dictionaries(st.sampled_from(KEYS + ["name", "id"]), st.one_of(values, json_docs),
                                  max_size=8)
 
+
+
+def perturbed(value: Any) -> st.SearchStrategy[Any]:
+    """A realistic value with random parts dropped or swapped for junk, to reach deep rule logic."""
+    if isinstance(value, dict):
+        return st.fixed_dictionaries({}, optional={k: perturbed(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return st.lists(st.one_of(*map(perturbed, value)) if value else values, max_size=3)
+    document = _json_object(value)
+    if document is not None:  # a policy document: perturb its statements too
+        return st.one_of(st.just(value), values, perturbed(document).map(json.dumps))
+    return st.one_of(st.just(value), values)
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def props_for(rtype: str) -> st.SearchStrategy[dict[str, Any]]:
+    fixtures = [case[3] for case in RESOURCE_CASES if case[2] == rtype]
+    return st.one_of(props_strategy, *map(perturbed, fixtures))
+
+
 RESOURCE_TARGETS = [
     (rule.name, rtype)
     for rule in ALL_RULES
@@ -439,9 +474,10 @@ RESOURCE_TARGETS = [
 
 
 @pytest.mark.parametrize(("policy", "rtype"), RESOURCE_TARGETS)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(props=props_strategy)
-def test_resource_policies_never_crash(policy: str, rtype: str, props: dict[str, Any]) -> None:
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_resource_policies_never_crash(policy: str, rtype: str, data: st.DataObject) -> None:
+    props = data.draw(props_for(rtype), label="props")
     with contextlib.suppress(UnknownValueError):
         run_resource(policy, rtype, props)
 
@@ -518,3 +554,68 @@ def test_pack_project_files() -> None:
     assert sorted(requirements) == ["pulumi-policy==1.21.0", "pulumi==3.272.0"]
     main = (POLICIES_DIR / "__main__.py").read_text()
     assert 'name="paved-aws"' in main and "EnforcementLevel.MANDATORY" in main
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: the pack's own __main__.py served over the analyzer gRPC protocol the CLI speaks.
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Iterator[Any]:
+    import grpc
+    from pulumi.runtime.proto import analyzer_pb2_grpc
+
+    proc = subprocess.Popen([sys.executable, "__main__.py"], cwd=POLICIES_DIR, stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())  # PolicyPack prints its port, then serves
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield analyzer_pb2_grpc.AnalyzerStub(channel)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _struct(props: Mapping[str, Any]) -> Any:
+    from google.protobuf import struct_pb2
+
+    message = struct_pb2.Struct()
+    message.update(props)
+    return message
+
+
+def test_pack_serves_policies_over_grpc(analyzer: Any) -> None:
+    from google.protobuf import empty_pb2
+
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "paved-aws"
+    assert {p.name for p in info.policies} == EXPECTED_POLICIES
+
+
+def test_grpc_analyze_reports_with_sdk_wording(analyzer: Any) -> None:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    props = _struct({"ingress": [ingress("tcp", 22, 22, WORLD)], "egress": []})
+    request = analyzer_pb2.AnalyzeRequest(type=SG, properties=props, urn=_urn(SG, "sg"), name="sg")
+    response = analyzer.Analyze(request)
+    [diag] = list(response.diagnostics)
+    assert diag.policyName == SG_POLICY and diag.enforcementLevel == analyzer_pb2.MANDATORY
+    assert "tcp ports 22-22 from 0.0.0.0/0" in diag.message
+
+
+def test_grpc_analyze_stack_correlates_by_urn(analyzer: Any) -> None:
+    from pulumi.runtime.proto import analyzer_pb2
+
+    def res(rtype: str, name: str, props: Mapping[str, Any], **deps: list[str]) -> Any:
+        return analyzer_pb2.AnalyzerResource(
+            type=rtype, urn=_urn(rtype, name), name=name, properties=_struct(props),
+            dependencies=[u for urns in deps.values() for u in urns],
+            propertyDependencies={
+                prop: analyzer_pb2.AnalyzerPropertyDependencies(urns=urns) for prop, urns in deps.items()
+            },
+        )
+
+    resources = [res(VPC, "covered", {}), res(VPC, "bare", {}),
+                 res(FLOW_LOG, "fl", {"vpcId": UNKNOWN}, vpcId=[_urn(VPC, "covered")])]
+    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
+    assert [(d.policyName, d.urn) for d in response.diagnostics] == [(FLOW, _urn(VPC, "bare"))]

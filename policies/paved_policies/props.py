@@ -27,7 +27,7 @@ def get(props: Any, key: str) -> Any:
 
 def as_seq(value: Any) -> Sequence[Any]:
     # A str is a Sequence too; never iterate one as a list of items.
-    if isinstance(value, Sequence):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
         return value
     return ()
 
