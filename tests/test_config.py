@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pulumi.runtime import config as pulumi_config
 
@@ -710,7 +710,6 @@ def _entries(node: Any) -> list[tuple[Any, Any]]:
     return list(node.items()) if isinstance(node, dict) else list(enumerate(node))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stack=st.sampled_from(["staging", "prod"]), data=st.data())
 def test_random_mutations_load_or_raise_config_error(stack: str, data: st.DataObject) -> None:
     raw = shipped(stack)

@@ -78,6 +78,47 @@ def strings(values: Sequence[Any]) -> list[str]:
     return [v for v in values if isinstance(v, str)]
 
 
+def has_value(props: Any, key: str) -> bool:
+    """Whether props[key] is set, counting a value unknown during preview as set.
+
+    During a first preview an unknown is another resource's output (a key ARN, a topic ARN) that
+    the engine fills in on apply, so it answers "is something there?" but nothing about what.
+    Only presence checks may use this; checks on the value itself let the unknown raise.
+    """
+    try:
+        value = get(props, key)
+    except Exception as error:
+        if _is_unknown_read(error):
+            return True
+        raise
+    return bool(value.strip()) if isinstance(value, str) else is_set(value)
+
+
+def has_item(props: Any, key: str) -> bool:
+    """Whether the list at props[key] has a non-blank item, counting unknown items (see has_value)."""
+    try:
+        values = get_seq(props, key)
+    except Exception as error:
+        if _is_unknown_read(error):
+            return True
+        raise
+    for index in range(len(values)):
+        try:
+            item = values[index]
+        except Exception as error:
+            if _is_unknown_read(error):
+                return True
+            raise
+        if isinstance(item, str) and item.strip():
+            return True
+    return False
+
+
+def _is_unknown_read(error: Exception) -> bool:
+    # pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rule code stays SDK-free.
+    return hasattr(error, "unknown_type_sentinel")
+
+
 def is_set(value: Any) -> bool:
     """Whether a property holds something: not None, not an empty string/list/mapping."""
     if value is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from paved_policies.props import get_bool, get_int, get_seq, get_str, get_text, strings
+from paved_policies.props import get_bool, get_int, get_str, has_item, has_value
 from paved_policies.rule import Finding, ResourceContext, compliant, resource_rule, violation
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
@@ -30,7 +30,7 @@ FIXED_RETENTION_CLASSES = frozenset({"DELIVERY"})
     url="https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html",
 )
 def cloudwatch_log_group_encrypted(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    if get_text(props, "kmsKeyId"):
+    if has_value(props, "kmsKeyId"):
         return compliant()
     return violation(f"Log group '{ctx.name}' has no kmsKeyId.")
 
@@ -73,7 +73,7 @@ def cloudwatch_log_group_retention(props: Mapping[str, Any], ctx: ResourceContex
 )
 def cloudwatch_alarm_has_actions(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     problems = []
-    if not any(a.strip() for a in strings(get_seq(props, "alarmActions"))):
+    if not has_item(props, "alarmActions"):
         problems.append("alarmActions is empty")
     # actionsEnabled defaults to true (PutMetricAlarm); only an explicit false silences the alarm.
     if get_bool(props, "actionsEnabled") is False:

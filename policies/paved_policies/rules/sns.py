@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from paved_policies.props import get_text
+from paved_policies.props import has_value
 from paved_policies.rule import Finding, ResourceContext, compliant, resource_rule, violation
 
 TOPIC = "aws:sns/topic:Topic"
@@ -25,7 +25,7 @@ TOPIC = "aws:sns/topic:Topic"
     url="https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html",
 )
 def sns_topic_encrypted(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    if get_text(props, "kmsMasterKeyId"):
+    if has_value(props, "kmsMasterKeyId"):
         return compliant()
     return violation(f"SNS topic '{ctx.name}' has no kmsMasterKeyId.")
 
