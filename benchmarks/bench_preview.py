@@ -1,10 +1,10 @@
 """Preview performance, measured: run with `uv run python benchmarks/bench_preview.py`.
 
 Prints
-- the median wall time of 5 full `paved preview --stack prod --policy-pack policies` runs (new processes,
-  as a user runs it), and
+- the median wall time of 5 full `paved preview --stack prod` runs without and with
+  `--policy-pack policies` (new processes, as a user runs it) and their ratio: the pack's cost, and
 - the in-process recording time of the prod program with 1, 5 and 20 apps in config, with each count's
-  ratio to the 1-app time and per-app growth, so linear growth can be read off.
+  ratio to a separate 1-app measurement (so the 1-app row shows the noise), to read growth off.
 Numbers are reported, never asserted: timings depend on the machine.
 """
 
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = 5
 
 
-def _median_preview_seconds() -> float:
-    command = [sys.executable, "-m", "paved.cli", "preview", "--stack", "prod", "--policy-pack", "policies"]
+def _median_preview_seconds(*extra: str) -> float:
+    command = [sys.executable, "-m", "paved.cli", "preview", "--stack", "prod", *extra]
     timings = []
     for _ in range(RUNS):
         started = time.perf_counter()
@@ -61,10 +61,10 @@ def main() -> None:
     for count in (1, 5, 20):
         seconds, resources = _recording_seconds(count)
         print(f"{count:>4}  {resources:>9}  {seconds:>11.3f}  {seconds / base_seconds:>14.2f}")
-    print(
-        f"paved preview --stack prod --policy-pack policies: median of {RUNS} runs "
-        f"{_median_preview_seconds():.2f}s"
-    )
+    bare = _median_preview_seconds()
+    with_pack = _median_preview_seconds("--policy-pack", "policies")
+    print(f"paved preview --stack prod, median of {RUNS} runs: {bare:.2f}s without a pack, "
+          f"{with_pack:.2f}s with policies/ (ratio {with_pack / bare:.2f})")
 
 
 if __name__ == "__main__":

@@ -263,11 +263,18 @@ class StackContext:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def _pack_command(pack_dir: Path) -> list[str]:
+def _pack_manifest(pack_dir: Path) -> dict[str, Any]:
     manifest = pack_dir / "PulumiPolicy.yaml"
     if not manifest.exists():
         raise PolicyPackError(f"{pack_dir} is not a policy pack: it has no PulumiPolicy.yaml")
     document = yaml.safe_load(manifest.read_text()) or {}
+    if not isinstance(document, dict):
+        raise PolicyPackError(f"{manifest}: expected a mapping")
+    return document
+
+
+def _pack_command(pack_dir: Path, document: Mapping[str, Any]) -> list[str]:
+    manifest = pack_dir / "PulumiPolicy.yaml"
     runtime = document.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name == "python":
@@ -315,9 +322,14 @@ class PolicyPackProcess:
 
     def __init__(self, pack_dir: Path, context: StackContext):
         self.pack_dir = pack_dir
+        manifest = _pack_manifest(pack_dir)
+        # The Python SDK always reports 0.0.1 and leaves the version to PulumiPolicy.yaml, which the
+        # CLI prefers when set (pulumi_policy/policy.py, GetAnalyzerInfo).
+        version = manifest.get("version")
+        self.manifest_version = str(version) if version is not None else None
         self._output: list[str] = []
         self._process = subprocess.Popen(
-            _pack_command(pack_dir),
+            _pack_command(pack_dir, manifest),
             cwd=pack_dir,
             env=_pack_environment(context),
             stdout=subprocess.PIPE,
@@ -376,13 +388,11 @@ def _call_optional(method: Any, request: Any) -> Any:
         raise
 
 
-def _violations(
-    response: Any, info: analyzer_pb2.AnalyzerInfo, default_urn: str
-) -> Iterable[PolicyViolation]:
+def _violations(response: Any, result: PackResult, default_urn: str) -> Iterable[PolicyViolation]:
     for diagnostic in response.diagnostics:
         yield PolicyViolation(
-            pack=diagnostic.policyPackName or info.name,
-            pack_version=diagnostic.policyPackVersion or info.version,
+            pack=diagnostic.policyPackName or result.name,
+            pack_version=result.version,
             policy=diagnostic.policyName,
             level=LEVEL_NAMES.get(diagnostic.enforcementLevel, "advisory"),
             severity=SEVERITY_NAMES.get(diagnostic.severity, ""),
@@ -429,7 +439,9 @@ def analyze_with_pack(
             stub.Configure(
                 _configure_request(merge_policy_config(info, config_overrides)), timeout=RPC_TIMEOUT_SECONDS
             )
-        result = PackResult(name=info.name, version=info.version, policy_count=len(info.policies))
+        result = PackResult(
+            name=info.name, version=pack.manifest_version or info.version, policy_count=len(info.policies)
+        )
         properties_by_urn: dict[str, Mapping[str, Any]] = {}
         for resource in messages.resources:
             properties = _remediate(stub, messages, resource, result)
@@ -437,9 +449,9 @@ def analyze_with_pack(
             response = stub.Analyze(
                 messages.analyze_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS
             )
-            result.violations.extend(_violations(response, info, resource.urn))
+            result.violations.extend(_violations(response, result, resource.urn))
         response = stub.AnalyzeStack(messages.stack_request(properties_by_urn), timeout=RPC_TIMEOUT_SECONDS)
-        result.violations.extend(_violations(response, info, ""))
+        result.violations.extend(_violations(response, result, ""))
         result.log = pack.log
         return result
     except grpc.RpcError as error:

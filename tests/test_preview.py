@@ -112,6 +112,14 @@ def test_json_is_a_preview_digest(judged: PreviewResult) -> None:
     assert policy_diag["policyPack"] == "fixture-pack" and policy_diag["urn"] == UNTAGGED
 
 
+def test_the_pack_version_comes_from_its_manifest(judged: PreviewResult) -> None:
+    # The Python SDK reports 0.0.1 and defers to PulumiPolicy.yaml (version: 0.3.0), as the CLI does.
+    [pack] = judged.packs
+    assert pack.version == "0.3.0"
+    assert {v.pack_version for v in pack.violations} == {"0.3.0"}
+    assert "fixture-pack@v0.3.0" in render_text(judged)
+
+
 def test_cli_exit_code_and_json_file(tmp_path: Path) -> None:
     out = tmp_path / "preview.json"
     args = ["preview", "--stack", "dev", "-C", str(SAMPLE), "--policy-pack", str(PACK), "--json", str(out)]
