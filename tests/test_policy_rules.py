@@ -26,7 +26,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from paved_policies.pack import RULES, build_policies
-from paved_policies.rule import ResourceRule, compliant
+from paved_policies.rule import ResourceRule, StackRule, compliant
 from paved_policies.rules import ALL_RULES
 from pulumi_policy import (
     EnforcementLevel,
@@ -640,3 +640,15 @@ def test_grpc_analyze_stack_correlates_by_urn(analyzer: Any) -> None:
                  res(FLOW_LOG, "fl", {"vpcId": UNKNOWN}, vpcId=[_urn(VPC, "covered")])]
     response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
     assert [(d.policyName, d.urn) for d in response.diagnostics] == [(FLOW, _urn(VPC, "bare"))]
+
+
+def test_readme_lists_every_policy_with_its_level_and_ids() -> None:
+    # README's policy table is the user's map onto checkov / cdk-nag; it must not drift from the code.
+    expected = ["| Policy | Level | checkov / cdk-nag |", "| --- | --- | --- |"]
+    for name, rule in RULES.items():
+        kind = " (stack)" if isinstance(rule, StackRule) else ""
+        checkov = ", ".join(rule.checkov) or "—"
+        cdk_nag = ", ".join(rule.cdk_nag) or "—"
+        expected.append(f"| `{name}`{kind} | {rule.enforcement or 'mandatory'} | {checkov} / {cdk_nag} |")
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "\n".join(expected) + "\n\n" in readme, "README policy table should be:\n" + "\n".join(expected)
