@@ -10,7 +10,7 @@ degrades to "absent" so a rule never crashes on a missing, None or wrongly typed
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -85,38 +85,36 @@ def has_value(props: Any, key: str) -> bool:
     the engine fills in on apply, so it answers "is something there?" but nothing about what.
     Only presence checks may use this; checks on the value itself let the unknown raise.
     """
-    try:
-        value = get(props, key)
-    except Exception as error:
-        if _is_unknown_read(error):
-            return True
-        raise
+    value = _read(lambda: get(props, key))
+    if value is _UNKNOWN:
+        return True
     return bool(value.strip()) if isinstance(value, str) else is_set(value)
 
 
 def has_item(props: Any, key: str) -> bool:
     """Whether the list at props[key] has a non-blank item, counting unknown items (see has_value)."""
-    try:
-        values = get_seq(props, key)
-    except Exception as error:
-        if _is_unknown_read(error):
-            return True
-        raise
+    values = _read(lambda: get_seq(props, key))
+    if values is _UNKNOWN:
+        return True
     for index in range(len(values)):
-        try:
-            item = values[index]
-        except Exception as error:
-            if _is_unknown_read(error):
-                return True
-            raise
-        if isinstance(item, str) and item.strip():
+        item = _read(lambda index=index: values[index])
+        if item is _UNKNOWN or (isinstance(item, str) and item.strip()):
             return True
     return False
 
 
-def _is_unknown_read(error: Exception) -> bool:
-    # pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rule code stays SDK-free.
-    return hasattr(error, "unknown_type_sentinel")
+_UNKNOWN = object()
+
+
+def _read(read: Callable[[], Any]) -> Any:
+    """read(), or _UNKNOWN where it hits a value unknown during preview."""
+    try:
+        return read()
+    except Exception as error:
+        # pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rules stay SDK-free.
+        if hasattr(error, "unknown_type_sentinel"):
+            return _UNKNOWN
+        raise
 
 
 def is_set(value: Any) -> bool:
