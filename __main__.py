@@ -6,29 +6,117 @@ every problem, and nothing is half-built.
 
 import pulumi
 
-from components.kms import alerts_key, logs_key
+from components.backup import Backup
+from components.cache import Cache
+from components.database import Database
 from components.network import Network
 from components.observability import Alerting
+from components.secrets import AppSecrets, Keys, SecretPlacement
 from paved.config import load_from_pulumi
 
 config = load_from_pulumi()
 tags = config.tags
-# Keys guard data that outlives any one deploy: in prod, deleting one needs an explicit unprotect.
-stateful = pulumi.ResourceOptions(protect=config.is_prod)
+# Stateful resources (keys, data stores, vaults) outlive any one deploy: in prod, deleting or replacing one
+# needs an explicit `pulumi state unprotect`.
+protect = config.is_prod
 
-logs_kms = logs_key("logs", tags=tags, opts=stateful)
-alerts_kms = alerts_key("alerts", tags=tags, opts=stateful)
-alerting = Alerting("alerts", config.alerts, kms_key_arn=alerts_kms.key_arn, tags=tags)
-network = Network("network", config.network, logs_key_arn=logs_kms.key_arn, alerting=alerting, tags=tags)
+keys = Keys("keys", dr_region=config.dr_region, protect=protect, tags=tags)
+alerting = Alerting("alerts", config.alerts, kms_key_arn=keys.alerts.key_arn, tags=tags)
+network = Network("network", config.network, logs_key_arn=keys.logs.key_arn, alerting=alerting, tags=tags)
+placement = SecretPlacement(
+    kms_key_arn=keys.secrets.key_arn,
+    dr=keys.dr,
+    # Secrets Manager keeps a deleted secret recoverable for 7 to 30 days.
+    recovery_window_days=30 if config.is_prod else 7,
+    tags=tags,
+)
+clients = {"workloads": network.workload_security_group_id}
+dr_provider = keys.dr.provider if keys.dr else None
+dr_data_key_arn = keys.dr.data_key_arn if keys.dr else None
+
+database = Database(
+    "database",
+    config.database,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.isolated_subnet_ids,
+    client_security_group_ids=clients,
+    data_key_arn=keys.data.key_arn,
+    logs_key_arn=keys.logs.key_arn,
+    secrets=placement,
+    dr_provider=dr_provider,
+    dr_data_key_arn=dr_data_key_arn,
+    alerting=alerting,
+    protect=protect,
+    tags=tags,
+)
+cache = Cache(
+    "cache",
+    config.cache,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.isolated_subnet_ids,
+    client_security_group_ids=clients,
+    data_key_arn=keys.data.key_arn,
+    logs_key_arn=keys.logs.key_arn,
+    secrets=placement,
+    alerting=alerting,
+    protect=protect,
+    tags=tags,
+)
+app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
+backup = (
+    Backup(
+        "backup",
+        config.backup,
+        database_arn=database.instance_arn,
+        data_key_arn=keys.data.key_arn,
+        dr_provider=dr_provider,
+        dr_data_key_arn=dr_data_key_arn,
+        vpc_id=network.vpc_id,
+        restore_subnet_group_name=database.subnet_group_name,
+        protect=protect,
+        tags=tags,
+    )
+    if config.backup.enabled
+    else None
+)
 
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
+pulumi.export("dr_region", config.dr_region)
 pulumi.export("network_vpc_id", network.vpc_id)
 pulumi.export("network_availability_zones", network.availability_zones)
 pulumi.export("network_public_subnet_ids", network.public_subnet_ids)
 pulumi.export("network_private_subnet_ids", network.private_subnet_ids)
 pulumi.export("network_isolated_subnet_ids", network.isolated_subnet_ids)
 pulumi.export("network_flow_log_group_name", network.flow_log_group_name)
+pulumi.export("network_workload_security_group_id", network.workload_security_group_id)
 pulumi.export("alerts_topic_arn", alerting.topic_arn)
-pulumi.export("kms_logs_key_arn", logs_kms.key_arn)
-pulumi.export("kms_alerts_key_arn", alerts_kms.key_arn)
+pulumi.export("kms_logs_key_arn", keys.logs.key_arn)
+pulumi.export("kms_alerts_key_arn", keys.alerts.key_arn)
+pulumi.export("kms_data_key_arn", keys.data.key_arn)
+pulumi.export("kms_secrets_key_arn", keys.secrets.key_arn)
+pulumi.export("database_endpoint", database.endpoint)
+pulumi.export("database_reader_endpoints", database.reader_endpoints)
+pulumi.export("database_proxy_endpoint", database.proxy_endpoint)
+pulumi.export("database_master_secret_arn", database.master_secret_arn)
+pulumi.export("cache_primary_endpoint", cache.primary_endpoint)
+pulumi.export("cache_reader_endpoint", cache.reader_endpoint)
+pulumi.export("cache_auth_secret_arn", cache.auth_secret_arn)
+pulumi.export("secrets_app_secret_arns", app_secrets.secret_arns)
+pulumi.export("backup_vault_arn", backup.vault_arn if backup else None)
+pulumi.export("backup_dr_vault_arn", backup.dr_vault_arn if backup else None)
+# Recovery objectives this stack is built for; README, "Backup and recovery", has the restore paths.
+pulumi.export(
+    "recovery_objectives",
+    {
+        "rpo": "≤ 5 minutes (RDS point-in-time recovery: transaction logs shipped every 5 minutes)",
+        "pitr_days": config.database.backup_retention_days,
+        "rto": "about 1 hour in the primary region (restore to a new instance); "
+        + (
+            "a few hours in the DR region from replicated automated backups"
+            if config.dr_region
+            else "no DR region"
+        ),
+        "restore_tests": "weekly (AWS Backup restore testing)" if config.backup.restore_testing else "none",
+    },
+)

@@ -164,3 +164,16 @@ def alerts_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptio
         tags=tags,
         opts=opts,
     )
+
+
+def account_key(
+    name: str, *, purpose: str, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None
+) -> KmsKey:
+    """A key that AWS services use on this account's behalf: RDS, Performance Insights, ElastiCache,
+    AWS Backup and Secrets Manager all work through grants or the caller's permissions, which the account
+    statement allows, so no service principal needs a statement of its own.
+
+    https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.Keys.html
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
+    """
+    return KmsKey(name, description=f"paved: encrypts {purpose}", tags=tags, opts=opts)

@@ -41,6 +41,7 @@ _OUTPUTS = (
     "nat_gateway_ids",
     "flow_log_group_name",
     "endpoint_security_group_id",
+    "workload_security_group_id",
 )
 
 
@@ -68,6 +69,7 @@ class Network(pulumi.ComponentResource):
     nat_gateway_ids: pulumi.Output[list[str]]
     flow_log_group_name: pulumi.Output[str]
     endpoint_security_group_id: pulumi.Output[str]
+    workload_security_group_id: pulumi.Output[str]
 
     def __init__(
         self,
@@ -119,6 +121,7 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_ids = pulumi.Output.all(*(nat.id for nat in nat_gateways))
         self.flow_log_group_name = log_group.name
         self.endpoint_security_group_id = endpoint_group.id
+        self.workload_security_group_id = self._workload_security_group().id
         self.register_outputs({output: getattr(self, output) for output in _OUTPUTS})
 
     # ---------------------------------------------------------------------------------------------
@@ -360,6 +363,18 @@ class Network(pulumi.ComponentResource):
                 opts=self._child(),
             )
         return group
+
+    def _workload_security_group(self) -> aws.ec2.SecurityGroup:
+        # The identity the data tier trusts: the database, proxy and cache admit this group, and the compute
+        # tier attaches it to what runs the apps. It carries no rules itself.
+        group_name = f"{self._name}-workloads"
+        return aws.ec2.SecurityGroup(
+            group_name,
+            vpc_id=self._vpc.id,
+            description="App workloads: membership grants access to the data tier",
+            tags=self._tagged(group_name),
+            opts=self._child(),
+        )
 
     def _service_name(self, service: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("com.amazonaws.", self._context.region, ".", service)

@@ -40,14 +40,14 @@ NatGateways = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "kms", "ssm", "ec2"]
 # The only retention periods CloudWatch Logs accepts:
 # https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
-FlowLogRetentionDays = Literal[
+LogRetentionDays = Literal[
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
 ]
 # WAF rate-based rules count requests over one of these evaluation windows:
 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
 RateLimitWindowSeconds = Literal[60, 120, 300, 600]
 
-REFERENCE = "docs/config-reference.md"
+REFERENCE = "README.md, Configuration reference"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -282,6 +282,93 @@ Tags = dict[
     Annotated[str, StringConstraints(min_length=1, max_length=128)],
     Annotated[str, StringConstraints(max_length=256)],
 ]
+LogRetention = Annotated[
+    LogRetentionDays,
+    Hint(
+        "CloudWatch Logs only accepts these retention periods (days): "
+        + ", ".join(map(str, get_args(LogRetentionDays)))
+    ),
+]
+Percent = Annotated[int, Field(ge=1, le=100), Hint("use a whole percentage from 1 to 100")]
+Version = Annotated[
+    int, Field(ge=1), Hint("a counter starting at 1: raise it by one to generate and roll out a new value")
+]
+
+_DAY = 24 * 60
+_WEEK = 7 * _DAY
+_WINDOW_BOUND = re.compile(r"(?:(mon|tue|wed|thu|fri|sat|sun):)?([01]\d|2[0-3]):([0-5]\d)")
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Window(NamedTuple):
+    """A UTC window in minutes from Monday 00:00 (a daily window sits on Monday and repeats daily)."""
+
+    start: int
+    end: int  # exclusive; past midnight or the week's end when the window wraps
+    weekly: bool
+
+    @property
+    def minutes(self) -> int:
+        return self.end - self.start
+
+    def overlaps(self, other: "Window") -> bool:
+        step = _WEEK if self.weekly and other.weekly else _DAY
+        return any(
+            self.start < other.end + shift and other.start + shift < self.end
+            for shift in range(-_WEEK, _WEEK + 1, step)
+        )
+
+
+def parse_window(text: str) -> Window:
+    """'hh:mm-hh:mm' (daily) or 'ddd:hh:mm-ddd:hh:mm' (weekly): the UTC formats of RDS and ElastiCache."""
+    parts = text.split("-")
+    bounds = [match for match in map(_WINDOW_BOUND.fullmatch, parts) if match is not None]
+    if len(parts) != 2 or len(bounds) != 2 or bool(bounds[0][1]) != bool(bounds[1][1]):
+        raise ValueError(f"{text!r} is not a window")
+    weekly = bool(bounds[0][1])
+    start, end = (
+        (_DAYS.index(bound[1]) * _DAY if bound[1] else 0) + int(bound[2]) * 60 + int(bound[3])
+        for bound in bounds
+    )
+    if end <= start:
+        end += _WEEK if weekly else _DAY
+    return Window(start, end, weekly)
+
+
+def _window(kind: str, example: str) -> AfterValidator:
+    def check(value: str) -> str:
+        try:
+            parse_window(value)
+        except ValueError:
+            raise invalid(f"{value!r} is not a {kind} window", f"use UTC {example}") from None
+        return value
+
+    return AfterValidator(check)
+
+
+DailyWindow = Annotated[str, _window("daily", "hh:mm-hh:mm, e.g. 02:00-03:00")]
+WeeklyWindow = Annotated[str, _window("weekly", "ddd:hh:mm-ddd:hh:mm, e.g. sun:03:30-sun:04:30")]
+
+
+def window_problems(
+    path: str, windows: Mapping[str, tuple[str, int]], exclusive: tuple[str, str]
+) -> Iterator[ConfigProblem]:
+    """Minimum lengths (key -> (window, minutes)) and the pair of windows that must not overlap."""
+    parsed = {key: parse_window(text) for key, (text, _) in windows.items()}
+    for key, (text, minimum) in windows.items():
+        if parsed[key].minutes < minimum:
+            yield ConfigProblem(
+                f"{path}.{key}",
+                f"{text} is {parsed[key].minutes} minutes long; AWS requires at least {minimum}",
+                f"widen the window to {minimum} minutes or more",
+            )
+    first, second = exclusive
+    if parsed[first].overlaps(parsed[second]):
+        yield ConfigProblem(
+            f"{path}.{second}",
+            f"{windows[second][0]} overlaps {first} {windows[first][0]}",
+            "AWS rejects overlapping backup and maintenance windows; move one of them",
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -357,13 +444,7 @@ class NetworkArgs(ConfigModel):
     cidr: Annotated[str, AfterValidator(_vpc_cidr)]
     az_count: Annotated[int, Field(ge=2, le=3), Hint("use 2 or 3 Availability Zones; prod requires 3")]
     nat_gateways: NatGateways
-    flow_log_retention_days: Annotated[
-        FlowLogRetentionDays,
-        Hint(
-            "CloudWatch Logs only accepts these retention periods (days): "
-            + ", ".join(map(str, get_args(FlowLogRetentionDays)))
-        ),
-    ]
+    flow_log_retention_days: LogRetention
     interface_endpoints: Annotated[list[InterfaceEndpoint], AfterValidator(_distinct)]
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
@@ -383,9 +464,74 @@ class NetworkArgs(ConfigModel):
             )
 
 
+# vCPUs by instance size and GiB of memory per vCPU by family letter, for the EC2-based classes RDS and
+# ElastiCache offer (https://aws.amazon.com/rds/instance-types/); burstable t-classes are listed whole.
+_VCPUS = {
+    "large": 2,
+    "xlarge": 4,
+    "2xlarge": 8,
+    "4xlarge": 16,
+    "8xlarge": 32,
+    "12xlarge": 48,
+    "16xlarge": 64,
+    "24xlarge": 96,
+    "32xlarge": 128,
+    "48xlarge": 192,
+}
+_GIB_PER_VCPU = {"m": 4, "r": 8, "x": 16}
+_BURSTABLE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+
+
+def instance_memory_gib(instance_class: str) -> int | None:
+    """Nominal memory of `db.r7g.large`-style classes; None where paved does not know the family."""
+    _, family, size = instance_class.split(".")
+    if family.startswith("t"):
+        return _BURSTABLE_GIB.get(size)
+    if family[0] in _GIB_PER_VCPU and size in _VCPUS:
+        return _GIB_PER_VCPU[family[0]] * _VCPUS[size]
+    return None
+
+
+def is_burstable(instance_class: str) -> bool:
+    return instance_class.split(".")[1].startswith("t")
+
+
+class DatabaseAlarms(ConfigModel):
+    cpu_percent: Percent
+    free_storage_percent: Annotated[
+        int, Field(ge=1, le=50), Hint("alarm when free storage falls below this share of allocatedStorage")
+    ]
+    freeable_memory_percent: Annotated[
+        int, Field(ge=1, le=50), Hint("alarm when freeable memory falls below this share of instance memory")
+    ]
+    connections_percent: Annotated[
+        int, Field(ge=10, le=100), Hint("alarm when connections exceed this share of max_connections")
+    ]
+    read_latency_ms: Annotated[int, Field(ge=1), Hint("alarm when average read latency exceeds this")]
+    replica_lag_seconds: Annotated[int, Field(ge=1), Hint("alarm when a read replica lags by more than this")]
+    cpu_credit_balance: Annotated[
+        int, Field(ge=0), Hint("burstable (db.t*) classes: alarm when CPU credits fall below this")
+    ]
+
+
+def _insights_retention(days: int) -> int:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+    # (PerformanceInsightsRetentionPeriod: 7, month * 31 for 1 to 23 months, or 731).
+    if days in (7, 731) or (days % 31 == 0 and 1 <= days // 31 <= 23):
+        return days
+    raise invalid(
+        f"{days} is not a Performance Insights retention period",
+        "use 7, a multiple of 31 up to 713, or 731 (465 = 15 months is what Database Insights Advanced uses)",
+    )
+
+
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+MonitoringInterval = Literal[1, 5, 10, 15, 30, 60]
+
+
 class DatabaseArgs(ConfigModel):
     instance_class: Annotated[
-        str, _matching(r"db\.[a-z0-9]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
+        str, _matching(r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
     ]
     engine_version: Annotated[
         str,
@@ -405,15 +551,60 @@ class DatabaseArgs(ConfigModel):
         Field(ge=1, le=35),
         Hint("RDS keeps automated backups for at most 35 days; use AWS Backup for longer retention."),
     ]
+    backup_window: DailyWindow
+    maintenance_window: WeeklyWindow
     deletion_protection: bool
     read_replicas: Annotated[int, Field(ge=0, le=5), Hint("paved supports 0 to 5 read replicas")]
+    blue_green_updates: bool
+    proxy: bool
+    monitoring_interval_seconds: Annotated[
+        MonitoringInterval, Hint("enhanced monitoring samples every 1, 5, 10, 15, 30 or 60 seconds")
+    ]
+    performance_insights_retention_days: Annotated[
+        int,
+        AfterValidator(_insights_retention),
+        Hint("7 (free tier), a multiple of 31 up to 713 (months), or 465 for Database Insights Advanced"),
+    ]
+    slow_query_ms: Annotated[
+        int,
+        Field(ge=0),
+        Hint("log statements slower than this many milliseconds (log_min_duration_statement)"),
+    ]
+    max_connections: Annotated[int, Field(ge=10, le=262143)] | None = None
+    log_retention_days: LogRetention
+    password_version: Version
+    alarms: DatabaseAlarms
+
+    @property
+    def managed_password(self) -> bool:
+        """RDS manages the master password in Secrets Manager, except where AWS forbids it.
+
+        RDS cannot manage the master password for an instance with read replicas or in a Blue/Green
+        deployment ("Limitations for Secrets Manager integration", RDS User Guide:
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-limitations).
+        """
+        return self.read_replicas == 0 and not self.blue_green_updates
+
+    @property
+    def effective_max_connections(self) -> int | None:
+        """max_connections as set, or RDS's default LEAST(DBInstanceClassMemory/9531392, 5000) estimated
+        from the class's nominal memory (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html).
+        """
+        if self.max_connections is not None:
+            return self.max_connections
+        memory = instance_memory_gib(self.instance_class)
+        return None if memory is None else min(memory * 2**30 // 9531392, 5000)
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
-        if self.max_allocated_storage < self.allocated_storage:
+        # "Set the maximum storage threshold to at least 10% more than the current allocated storage":
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
+        if self.max_allocated_storage * 10 < self.allocated_storage * 11:
             yield ConfigProblem(
                 f"{path}.maxAllocatedStorage",
-                f"must be ≥ allocatedStorage ({self.allocated_storage}), got {self.max_allocated_storage}",
-                "storage autoscaling grows the volume up to maxAllocatedStorage, so it cannot be smaller",
+                f"must be at least 10% above allocatedStorage ({self.allocated_storage}), "
+                f"got {self.max_allocated_storage}",
+                f"RDS rejects a smaller autoscaling ceiling; use {-(-self.allocated_storage * 11 // 10)} or "
+                "more (AWS recommends 26% above)",
             )
         if ctx.is_prod and not self.multi_az:
             yield ConfigProblem(
@@ -427,11 +618,72 @@ class DatabaseArgs(ConfigModel):
                 "prod databases must have deletion protection",
                 "set deletionProtection: true so a mistaken destroy or replacement cannot drop the data",
             )
+        if ctx.is_prod and self.backup_retention_days < 14:
+            yield ConfigProblem(
+                f"{path}.backupRetentionDays",
+                f"prod keeps point-in-time recovery for at least 14 days, got {self.backup_retention_days}",
+                "raise backupRetentionDays (the prod preset is 35, the RDS maximum)",
+            )
+        # The provider refuses blue_green_update on an instance with read replicas, and RDS Blue/Green
+        # cannot switch over an instance whose replicas it does not recreate in the green environment.
+        if self.blue_green_updates and self.read_replicas:
+            yield ConfigProblem(
+                f"{path}.blueGreenUpdates",
+                f"blue/green updates cannot be used with read replicas (readReplicas: {self.read_replicas})",
+                "set blueGreenUpdates: false (engine upgrades then follow the runbook in README) or "
+                "readReplicas: 0",
+            )
+        # "You can't use RDS Proxy with blue/green deployments" (Blue/Green limitations):
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-considerations.html
+        if self.blue_green_updates and self.proxy:
+            yield ConfigProblem(
+                f"{path}.blueGreenUpdates",
+                "blue/green updates cannot be used with RDS Proxy (proxy: true)",
+                "set blueGreenUpdates: false, or proxy: false",
+            )
+        if self.effective_max_connections is None:
+            yield ConfigProblem(
+                f"{path}.maxConnections",
+                f"paved does not know the memory of {self.instance_class}, so it cannot derive "
+                "max_connections for the connections alarm",
+                "set maxConnections (it is also written to the parameter group)",
+            )
+        yield from window_problems(
+            path,
+            {"backupWindow": (self.backup_window, 30), "maintenanceWindow": (self.maintenance_window, 30)},
+            ("backupWindow", "maintenanceWindow"),
+        )
+
+
+# maxmemory-policy values: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Engine.html
+MaxmemoryPolicy = Literal[
+    "volatile-lru",
+    "allkeys-lru",
+    "volatile-lfu",
+    "allkeys-lfu",
+    "volatile-random",
+    "allkeys-random",
+    "volatile-ttl",
+    "noeviction",
+]
+
+
+class CacheAlarms(ConfigModel):
+    engine_cpu_percent: Percent
+    memory_percent: Percent
+    evictions: Annotated[int, Field(ge=0), Hint("alarm when more keys than this are evicted in 5 minutes")]
+    connections: Annotated[int, Field(ge=1, le=65000), Hint("alarm when client connections exceed this")]
+    replication_lag_seconds: Annotated[int, Field(ge=1)]
 
 
 class CacheArgs(ConfigModel):
+    engine: Literal["valkey", "redis"]
+    engine_version: Annotated[
+        str, _matching(r"\d+\.\d+", "an engine version", 'use a quoted major.minor version such as "8.0"')
+    ]
     node_type: Annotated[
-        str, _matching(r"cache\.[a-z0-9]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large")
+        str,
+        _matching(r"cache\.[a-z0-9-]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large"),
     ]
     replicas_per_shard: Annotated[
         int, Field(ge=0, le=5), Hint("ElastiCache allows 0 to 5 replicas per shard")
@@ -440,6 +692,12 @@ class CacheArgs(ConfigModel):
     snapshot_retention_days: Annotated[
         int, Field(ge=0, le=35), Hint("ElastiCache keeps snapshots for at most 35 days; 0 disables them")
     ]
+    snapshot_window: DailyWindow
+    maintenance_window: WeeklyWindow
+    maxmemory_policy: MaxmemoryPolicy
+    log_retention_days: LogRetention
+    auth_token_version: Version
+    alarms: CacheAlarms
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         # Multi-AZ fails over to a replica, so it needs one:
@@ -456,6 +714,81 @@ class CacheArgs(ConfigModel):
                 "prod caches must be Multi-AZ",
                 "set multiAz: true (and replicasPerShard ≥ 1) so node and AZ failures fail over",
             )
+        if ctx.is_prod and self.snapshot_retention_days < 7:
+            yield ConfigProblem(
+                f"{path}.snapshotRetentionDays",
+                f"prod keeps cache snapshots for at least 7 days, got {self.snapshot_retention_days}",
+                "set snapshotRetentionDays: 7 or more",
+            )
+        # https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html
+        # (SnapshotWindow: at least 60 minutes; maintenance window: at least 60 minutes).
+        yield from window_problems(
+            path,
+            {
+                "snapshotWindow": (self.snapshot_window, 60),
+                "maintenanceWindow": (self.maintenance_window, 60),
+            },
+            ("snapshotWindow", "maintenanceWindow"),
+        )
+
+
+class SecretArgs(ConfigModel):
+    """An app secret. paved never takes a value from config: it generates one, or leaves it to a human."""
+
+    source: Literal["generated", "external", "cacheUrl"]
+    length: Annotated[int, Field(ge=32, le=4096), Hint("generated secrets are 32 to 4096 characters")]
+    version: Version
+    description: Annotated[str, StringConstraints(max_length=2048)]
+
+
+class BackupArgs(ConfigModel):
+    enabled: bool
+    vault_min_retention_days: Annotated[
+        int, Field(ge=1, le=36500), Hint("AWS Backup vault lock: 1 to 36500 days")
+    ]
+    vault_max_retention_days: Annotated[
+        int, Field(ge=1, le=36500), Hint("AWS Backup vault lock: 1 to 36500 days")
+    ]
+    daily_retention_days: Annotated[int, Field(ge=1, le=36500)]
+    weekly_retention_days: Annotated[int, Field(ge=1, le=36500)]
+    dr_copy_retention_days: Annotated[int, Field(ge=1, le=36500)]
+    restore_testing: bool
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if ctx.is_prod and not self.enabled:
+            yield ConfigProblem(
+                f"{path}.enabled",
+                "prod needs AWS Backup",
+                "set enabled: true: it adds locked cross-region copies and tested restores to RDS's PITR",
+            )
+        if self.restore_testing and not self.enabled:
+            yield ConfigProblem(
+                f"{path}.restoreTesting",
+                "restore testing needs backups",
+                "set enabled: true, or restoreTesting: false",
+            )
+        if self.vault_min_retention_days > self.vault_max_retention_days:
+            yield ConfigProblem(
+                f"{path}.vaultMinRetentionDays",
+                f"must be ≤ vaultMaxRetentionDays ({self.vault_max_retention_days}), "
+                f"got {self.vault_min_retention_days}",
+                "the vault lock keeps every recovery point between the two bounds",
+            )
+        # A locked vault fails every backup or copy job whose retention is outside its bounds:
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html
+        for key, days in (
+            ("dailyRetentionDays", self.daily_retention_days),
+            ("weeklyRetentionDays", self.weekly_retention_days),
+            ("drCopyRetentionDays", self.dr_copy_retention_days),
+        ):
+            if not self.vault_min_retention_days <= days <= self.vault_max_retention_days:
+                yield ConfigProblem(
+                    f"{path}.{key}",
+                    f"{days} days is outside the vault lock's {self.vault_min_retention_days} to "
+                    f"{self.vault_max_retention_days} days",
+                    "AWS Backup fails jobs whose retention is outside the vault lock; change the retention "
+                    "or the lock bounds",
+                )
 
 
 class ClusterArgs(ConfigModel):
@@ -637,6 +970,8 @@ class StackConfig:
     network: NetworkArgs
     database: DatabaseArgs
     cache: CacheArgs
+    backup: BackupArgs
+    secrets: Mapping[str, SecretArgs]
     cluster: ClusterArgs
     edge: EdgeArgs
     apps: tuple[AppArgs, ...]
@@ -676,15 +1011,58 @@ _PROD_PRESET: dict[str, Any] = {
         "maxAllocatedStorage": 1000,
         "multiAz": True,
         "backupRetentionDays": 35,
+        "backupWindow": "02:00-03:00",
+        "maintenanceWindow": "sun:03:30-sun:04:30",
         "deletionProtection": True,
         "readReplicas": 1,
+        "blueGreenUpdates": False,
+        "proxy": True,
+        "monitoringIntervalSeconds": 15,
+        "performanceInsightsRetentionDays": 465,
+        "slowQueryMs": 500,
+        "maxConnections": None,
+        "logRetentionDays": 365,
+        "passwordVersion": 1,
+        "alarms": {
+            "cpuPercent": 80,
+            "freeStoragePercent": 10,
+            "freeableMemoryPercent": 10,
+            "connectionsPercent": 80,
+            "readLatencyMs": 20,
+            "replicaLagSeconds": 60,
+            "cpuCreditBalance": 50,
+        },
     },
     "cache": {
+        "engine": "valkey",
+        "engineVersion": "8.0",
         "nodeType": "cache.r7g.large",
         "replicasPerShard": 1,
         "multiAz": True,
         "snapshotRetentionDays": 7,
+        "snapshotWindow": "00:30-01:30",
+        "maintenanceWindow": "sun:05:00-sun:06:00",
+        "maxmemoryPolicy": "volatile-lru",
+        "logRetentionDays": 365,
+        "authTokenVersion": 1,
+        "alarms": {
+            "engineCpuPercent": 80,
+            "memoryPercent": 85,
+            "evictions": 100,
+            "connections": 5000,
+            "replicationLagSeconds": 30,
+        },
     },
+    "backup": {
+        "enabled": True,
+        "vaultMinRetentionDays": 7,
+        "vaultMaxRetentionDays": 400,
+        "dailyRetentionDays": 35,
+        "weeklyRetentionDays": 365,
+        "drCopyRetentionDays": 35,
+        "restoreTesting": True,
+    },
+    "secrets": {},
     "cluster": {
         "version": "1.33",
         "nodeInstanceTypes": ["m7i.large", "m6i.large"],
@@ -720,13 +1098,19 @@ _STAGING_DIFFERENCES: dict[str, Any] = {
         "backupRetentionDays": 7,
         "deletionProtection": False,
         "readReplicas": 0,
+        "proxy": False,
+        "monitoringIntervalSeconds": 60,
+        "performanceInsightsRetentionDays": 7,
+        "logRetentionDays": 30,
     },
     "cache": {
         "nodeType": "cache.t4g.small",
         "replicasPerShard": 0,
         "multiAz": False,
         "snapshotRetentionDays": 1,
+        "logRetentionDays": 30,
     },
+    "backup": {"enabled": False, "restoreTesting": False},
     "cluster": {"nodeInstanceTypes": ["t3.large"], "nodeMin": 2, "nodeMax": 4, "nodeDesired": 2},
 }
 PRESETS: dict[Environment, dict[str, Any]] = {
@@ -758,6 +1142,8 @@ APP_PRESETS: dict[Environment, dict[str, Any]] = {
         },
     ),
 }
+
+SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}
 
 SECTION_KEYS = ("environment", "drRegion", *_PROD_PRESET)
 _RESERVED_TAGS = ("environment", "managed-by")
@@ -883,6 +1269,7 @@ _ENVIRONMENT: TypeAdapter[Environment] = TypeAdapter(Environment)
 _REGION: TypeAdapter[str] = TypeAdapter(Region)
 _DR_REGION: TypeAdapter[str | None] = TypeAdapter(Region | None)
 _TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
+_ENV_VAR_NAME: TypeAdapter[str] = TypeAdapter(EnvVarName)
 
 
 def _decode(value: Any) -> Any:
@@ -984,6 +1371,45 @@ def _apps(values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProb
     return apps
 
 
+def _secrets(
+    values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProblem]
+) -> dict[str, SecretArgs] | None:
+    items = _with_preset(values, "secrets", ctx)
+    if not isinstance(items, Mapping):
+        problems.append(
+            ConfigProblem(
+                "paved:secrets", f"must be a map of secret names, got {_show(items)}", "use a YAML map"
+            )
+        )
+        return None
+    secrets: dict[str, SecretArgs] = {}
+    for name, item in items.items():
+        path = f"paved:secrets.{name}"
+        _validate(_ENV_VAR_NAME.validate_python, name, path, problems)
+        secret = _validate(
+            SecretArgs.model_validate, deep_merge(SECRET_PRESET, item or {}), path, problems, SecretArgs
+        )
+        if secret is not None:
+            secrets[str(name)] = secret
+    return secrets
+
+
+def _secret_ref_violations(
+    apps: Mapping[int, AppArgs], secrets: Mapping[str, SecretArgs] | None
+) -> Iterator[ConfigProblem]:
+    if secrets is None:
+        return
+    for index, app in apps.items():
+        for position, name in enumerate(app.secrets):
+            if name not in secrets:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].secrets[{position}]",
+                    f"{name} is not declared in paved:secrets",
+                    f"add `{name}: {{}}` (you put the value in Secrets Manager) or "
+                    f"`{name}: {{source: generated}}` to paved:secrets",
+                )
+
+
 def _dr_region_violations(dr_region: str | None, ctx: RuleContext) -> Iterator[ConfigProblem]:
     if ctx.is_prod and dr_region is None:
         yield ConfigProblem(
@@ -1067,6 +1493,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     network = _section(NetworkArgs, "network", values, ctx, problems)
     database = _section(DatabaseArgs, "database", values, ctx, problems)
     cache = _section(CacheArgs, "cache", values, ctx, problems)
+    backup = _section(BackupArgs, "backup", values, ctx, problems)
+    secrets = _secrets(values, ctx, problems)
     cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
     apps = _apps(values, ctx, problems)
@@ -1078,6 +1506,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     )
     problems.extend(_dr_region_violations(dr_region, ctx))
     problems.extend(_app_list_violations(apps, domain))
+    problems.extend(_secret_ref_violations(apps, secrets))
     problems.extend(_tag_violations(tags or {}))
     if problems:
         raise ConfigError(stack, problems)
@@ -1090,6 +1519,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         network=_parsed(network),
         database=_parsed(database),
         cache=_parsed(cache),
+        backup=_parsed(backup),
+        secrets=_parsed(secrets),
         cluster=_parsed(cluster),
         edge=_parsed(edge),
         apps=tuple(apps.values()),

@@ -638,7 +638,7 @@ def test_unknown_keys_are_rejected_with_did_you_mean(mutation: Mutation, path: s
 def test_unknown_key_without_close_match_lists_allowed_keys() -> None:
     (problem,) = problems_of(changed(shipped("prod"), {"paved:cache": {"zzzzzz": 1}}), "prod")
     assert problem.path == "paved:cache.zzzzzz"
-    assert problem.hint.startswith("allowed keys: nodeType, replicasPerShard")
+    assert problem.hint.startswith("allowed keys: engine, engineVersion, nodeType, replicasPerShard")
 
 
 # --- documentation -----------------------------------------------------------------------------------------

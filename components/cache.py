@@ -1,0 +1,252 @@
+"""ElastiCache (Valkey or Redis OSS) for sessions and rate limiting: TLS only, AUTH token, encrypted, watched.
+
+The AUTH token is generated (letters and digits: ElastiCache accepts only a few special characters), handed to
+ElastiCache through the write-only `auth_token_wo`, and kept in the secret `<stack>/<name>/auth-token`.
+Rotate it by raising `paved:cache.authTokenVersion`: with the ROTATE strategy ElastiCache accepts the old
+and the new token until the next change, so apps pick up the new value without a failed connection.
+https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html
+
+Eviction: the preset `maxmemory-policy` is `volatile-lru`, which evicts only keys with a TTL (sessions,
+rate-limit windows) and never keys without one. A job queue such as BullMQ needs `noeviction`
+(https://docs.bullmq.io/guide/going-to-production#max-memory-policy): set `paved:cache.maxmemoryPolicy`.
+"""
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.logs import log_group
+from components.observability import AlarmSpec, Alerting
+from components.secrets import SecretPlacement
+from components.security_groups import port_security_group
+from paved.config import CacheArgs
+
+CACHE_PORT = 6379
+_FIVE_MINUTES = 300
+
+
+class Cache(pulumi.ComponentResource):
+    """A replication group (cluster mode disabled: one shard, a primary and `replicasPerShard` replicas)."""
+
+    primary_endpoint: pulumi.Output[str]
+    reader_endpoint: pulumi.Output[str]
+    auth_secret_arn: pulumi.Output[str]
+    url: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: CacheArgs,
+        *,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        client_security_group_ids: Mapping[str, pulumi.Input[str]],
+        data_key_arn: pulumi.Input[str],
+        logs_key_arn: pulumi.Input[str],
+        secrets: SecretPlacement,
+        alerting: Alerting,
+        protect: bool,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:cache:Cache", name, None, opts)
+        here = pulumi.ResourceOptions(parent=self)
+        group_id = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+        node_count = 1 + args.replicas_per_shard
+
+        group = port_security_group(
+            f"{name}-sg",
+            vpc_id=vpc_id,
+            description="Valkey/Redis: 6379 from the app security groups only",
+            port=CACHE_PORT,
+            sources=client_security_group_ids,
+            tags=tags,
+            parent=self,
+        )
+        subnet_group = aws.elasticache.SubnetGroup(
+            name,
+            description="paved: isolated subnets, no route to the internet",
+            subnet_ids=subnet_ids,
+            tags=dict(tags),
+            opts=here,
+        )
+        parameters = aws.elasticache.ParameterGroup(
+            name,
+            family=f"{args.engine}{args.engine_version.split('.')[0]}",
+            description=f"paved: maxmemory-policy {args.maxmemory_policy}",
+            parameters=[
+                aws.elasticache.ParameterGroupParameterArgs(
+                    name="maxmemory-policy", value=args.maxmemory_policy
+                )
+            ],
+            tags=dict(tags),
+            opts=here,
+        )
+        token = random.RandomPassword(
+            f"{name}-auth-token",
+            length=64,
+            special=False,
+            keepers={"version": str(args.auth_token_version)},
+            opts=here,
+        )
+        secret = secrets.secret(
+            f"{name}-auth-token",
+            path=f"{name}/auth-token",
+            description="AUTH token of the cache (clients connect with TLS and this token)",
+            parent=self,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-auth-token",
+            secret_id=secret.id,
+            secret_string_wo=token.result,
+            secret_string_wo_version=args.auth_token_version,
+            opts=here,
+        )
+        logs = {
+            log_type: log_group(
+                f"{name}-{log_type}",
+                name=f"/paved/{pulumi.get_stack()}/{name}/{log_type}",
+                kms_key_arn=logs_key_arn,
+                retention_days=args.log_retention_days,
+                tags=tags,
+                parent=self,
+            )
+            for log_type in ("slow-log", "engine-log")
+        }
+        replication_group = aws.elasticache.ReplicationGroup(
+            name,
+            replication_group_id=group_id,
+            description=f"paved {pulumi.get_stack()}: sessions and rate limiting",
+            engine=args.engine,
+            engine_version=args.engine_version,
+            node_type=args.node_type,
+            port=CACHE_PORT,
+            num_cache_clusters=node_count,
+            # Failover promotes a replica, so it needs one; Multi-AZ places them in other AZs.
+            # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html
+            automatic_failover_enabled=args.replicas_per_shard > 0,
+            multi_az_enabled=args.multi_az,
+            parameter_group_name=parameters.name,
+            subnet_group_name=subnet_group.name,
+            security_group_ids=[group.id],
+            at_rest_encryption_enabled=True,
+            kms_key_id=data_key_arn,
+            # An AUTH token requires in-transit encryption; "required" refuses plain-text clients.
+            # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
+            transit_encryption_enabled=True,
+            transit_encryption_mode="required",
+            auth_token_wo=token.result,
+            auth_token_wo_version=args.auth_token_version,
+            auth_token_update_strategy="ROTATE",
+            snapshot_retention_limit=args.snapshot_retention_days,
+            snapshot_window=args.snapshot_window,
+            maintenance_window=args.maintenance_window,
+            final_snapshot_identifier=f"{group_id}-final",
+            auto_minor_version_upgrade=True,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=logs[log_type].name,
+                    destination_type="cloudwatch-logs",
+                    log_format="json",
+                    log_type=log_type,
+                )
+                for log_type in logs
+            ],
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+        )
+        self._alarms(alerting, name, args, [f"{group_id}-{index:03d}" for index in range(1, node_count + 1)])
+
+        self.primary_endpoint = replication_group.primary_endpoint_address
+        self.reader_endpoint = replication_group.reader_endpoint_address
+        self.auth_secret_arn = secret.arn
+        self.url = pulumi.Output.secret(
+            pulumi.Output.format("rediss://:{0}@{1}:{2}", token.result, self.primary_endpoint, CACHE_PORT)
+        )
+        self.security_group_id = group.id
+        self.register_outputs(
+            {
+                "primary_endpoint": self.primary_endpoint,
+                "reader_endpoint": self.reader_endpoint,
+                "auth_secret_arn": self.auth_secret_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )
+
+    def _alarms(self, alerting: Alerting, name: str, args: CacheArgs, node_ids: Sequence[str]) -> None:
+        # ElastiCache publishes per node, under CacheClusterId (a replication group's members are named
+        # <group id>-001, -002, ...): https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.html
+        thresholds = args.alarms
+        for index, node_id in enumerate(node_ids, start=1):
+            node = f"Cache node {index}"
+            common = {
+                "namespace": "AWS/ElastiCache",
+                "dimensions": {"CacheClusterId": node_id},
+                "period": _FIVE_MINUTES,
+            }
+            specs = {
+                "cpu": AlarmSpec(
+                    description=f"{node}: engine CPU over {thresholds.engine_cpu_percent}% (15 min)",
+                    metric_name="EngineCPUUtilization",
+                    statistic="Average",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=thresholds.engine_cpu_percent,
+                    evaluation_periods=3,
+                    datapoints_to_alarm=3,
+                    treat_missing_data="missing",
+                    **common,
+                ),
+                "memory": AlarmSpec(
+                    description=f"{node}: memory above {thresholds.memory_percent}% of maxmemory",
+                    metric_name="DatabaseMemoryUsagePercentage",
+                    statistic="Maximum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=thresholds.memory_percent,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    treat_missing_data="missing",
+                    **common,
+                ),
+                "evictions": AlarmSpec(
+                    description=f"{node}: over {thresholds.evictions} keys evicted in 5 min",
+                    metric_name="Evictions",
+                    statistic="Sum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=thresholds.evictions,
+                    evaluation_periods=1,
+                    datapoints_to_alarm=1,
+                    treat_missing_data="notBreaching",  # no datapoint: nothing was evicted
+                    **common,
+                ),
+                "connections": AlarmSpec(
+                    description=f"{node}: more than {thresholds.connections} client connections",
+                    metric_name="CurrConnections",
+                    statistic="Maximum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=thresholds.connections,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    treat_missing_data="missing",
+                    **common,
+                ),
+                # Only replicas report ReplicationLag, and the primary role moves on failover, so every node
+                # gets the alarm and a node with no datapoints (the primary) is fine.
+                "replication-lag": AlarmSpec(
+                    description=f"{node}: replica lag over {thresholds.replication_lag_seconds} s",
+                    metric_name="ReplicationLag",
+                    statistic="Maximum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=thresholds.replication_lag_seconds,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    treat_missing_data="notBreaching",
+                    **common,
+                ),
+            }
+            if len(node_ids) == 1:
+                del specs["replication-lag"]
+            for suffix, spec in specs.items():
+                alerting.alarm(f"{name}-{index}-{suffix}", spec, parent=self)

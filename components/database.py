@@ -1,0 +1,544 @@
+"""RDS PostgreSQL: encrypted, private, TLS-only, backed up with PITR, watched, and pooled through RDS Proxy.
+
+Master credentials, by what AWS allows ("Limitations for Secrets Manager integration", RDS User Guide:
+https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-limitations):
+- no read replicas and no blue/green (the staging preset): RDS manages the password in Secrets Manager,
+  encrypted with the secrets key, and rotates it itself;
+- otherwise (the prod preset has a replica): paved generates the password and hands it to RDS and to a
+  secret `<stack>/database/master` through the write-only arguments `password_wo` and `secret_string_wo`.
+  The generator (`random.RandomPassword`) keeps the value in Pulumi state as an encrypted secret. Rotate by
+  raising `paved:database.passwordVersion`: a new password is generated and written to both.
+
+Apps reach the database through RDS Proxy in prod, with end-to-end IAM authentication
+(`default_auth_scheme = IAM_AUTH`): neither the apps nor the proxy hold a database password. Each app's
+database role needs `GRANT rds_iam` (README, "Database credentials").
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.iam import policy_document, service_role
+from components.kms import aws_context
+from components.logs import log_group
+from components.observability import AlarmSpec, Alerting
+from components.secrets import SecretPlacement
+from components.security_groups import port_rule, port_security_group
+from paved.config import DatabaseArgs, instance_memory_gib, is_burstable
+
+POSTGRES_PORT = 5432
+MASTER_USERNAME = "paved_admin"
+DATABASE_NAME = "app"
+# Characters RDS refuses in a master password: '/', '"', '@' and space
+# (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html, MasterUserPassword).
+_PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
+# Static parameters only change on reboot; the provider must be told, or AWS rejects the modification.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithParamGroups.html
+_STATIC = "pending-reboot"
+# What PostgreSQL logical replication, used by blue/green major-version upgrades, needs: slots above the
+# number of databases, a WAL sender and a worker for each, and worker processes above the logical workers.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-creating.html
+_BLUE_GREEN_PARAMETERS = {
+    "rds.logical_replication": "1",
+    "max_replication_slots": "20",
+    "max_wal_senders": "35",
+    "max_logical_replication_workers": "10",
+    "max_worker_processes": "20",
+}
+_FIVE_MINUTES = 300
+
+
+class Database(pulumi.ComponentResource):
+    """The writer instance, its read replicas, parameter group, subnet group, security group, monitoring role,
+    log groups, RDS Proxy (optional), cross-region automated-backup replication (with a DR region) and alarms.
+    """
+
+    instance_arn: pulumi.Output[str]
+    instance_identifier: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    reader_endpoints: pulumi.Output[list[str]]
+    proxy_endpoint: pulumi.Output[str] | None
+    master_secret_arn: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    subnet_group_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: DatabaseArgs,
+        *,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        client_security_group_ids: Mapping[str, pulumi.Input[str]],
+        data_key_arn: pulumi.Input[str],
+        logs_key_arn: pulumi.Input[str],
+        secrets: SecretPlacement,
+        dr_provider: aws.Provider | None,
+        dr_data_key_arn: pulumi.Input[str] | None,
+        alerting: Alerting,
+        protect: bool,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:database:Database", name, None, opts)
+        self._args = args
+        self._tags = dict(tags)
+        self._identifier = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
+        here = pulumi.ResourceOptions(parent=self)
+        stateful = pulumi.ResourceOptions(parent=self, protect=protect)
+
+        self._group = port_security_group(
+            f"{name}-sg",
+            vpc_id=vpc_id,
+            description="PostgreSQL: 5432 from the app security groups only",
+            port=POSTGRES_PORT,
+            sources=client_security_group_ids,
+            tags=self._tags,
+            parent=self,
+        )
+        subnet_group = aws.rds.SubnetGroup(
+            name,
+            description="paved: isolated subnets, no route to the internet",
+            subnet_ids=subnet_ids,
+            tags=self._tags,
+            opts=here,
+        )
+        parameters = self._parameter_group(name)
+        monitoring_role = service_role(
+            f"{name}-monitoring",
+            service="monitoring.rds.amazonaws.com",
+            description="Lets RDS enhanced monitoring publish OS metrics to CloudWatch Logs",
+            # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+            managed_policy_arns=["iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"],
+            tags=self._tags,
+            parent=self,
+        )
+        replica_identifiers = [
+            f"{self._identifier}-replica-{index}" for index in range(1, args.read_replicas + 1)
+        ]
+        log_groups = [
+            self._log_group(identifier, log_type, logs_key_arn)
+            for identifier in (self._identifier, *replica_identifiers)
+            for log_type in ("postgresql", "upgrade")
+        ]
+        password = None if args.managed_password else self._generated_password(name)
+        retention = args.performance_insights_retention_days
+        primary = aws.rds.Instance(
+            name,
+            identifier=self._identifier,
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=args.instance_class,
+            db_name=DATABASE_NAME,
+            username=MASTER_USERNAME,
+            port=POSTGRES_PORT,
+            allocated_storage=args.allocated_storage,
+            max_allocated_storage=args.max_allocated_storage,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=data_key_arn,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self._group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            iam_database_authentication_enabled=True,
+            multi_az=args.multi_az,
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not protect,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=False,
+            final_snapshot_identifier=f"{self._identifier}-final",
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            monitoring_interval=args.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.arn,
+            blue_green_update=aws.rds.InstanceBlueGreenUpdateArgs(enabled=args.blue_green_updates),
+            manage_master_user_password=True if password is None else None,
+            master_user_secret_kms_key_id=secrets.kms_key_arn if password is None else None,
+            password_wo=password.result if password else None,
+            password_wo_version=args.password_version if password else None,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=data_key_arn,
+            performance_insights_retention_period=retention,
+            # Database Insights Advanced needs Performance Insights kept for at least 465 days (15 months);
+            # shorter retention is the Standard mode.
+            # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DatabaseInsights.html
+            database_insights_mode="advanced" if retention >= 465 else "standard",
+            tags=self._tags,
+            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=log_groups)),
+        )
+        replicas = [
+            self._replica(identifier, primary, parameters, monitoring_role, data_key_arn, stateful)
+            for identifier in replica_identifiers
+        ]
+        self.master_secret_arn = self._master_secret(name, primary, secrets, password)
+        self.proxy_endpoint = None
+        if args.proxy:
+            self.proxy_endpoint = self._proxy(name, primary, vpc_id, subnet_ids, client_security_group_ids)
+        if dr_provider is not None and dr_data_key_arn is not None:
+            # Automated backups (and so PITR) replicated to the DR region, encrypted with a key of that region
+            # (KMS keys are regional); the resource lives in the destination region.
+            # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReplicateBackups.html
+            aws.rds.InstanceAutomatedBackupsReplication(
+                f"{name}-backups-dr",
+                source_db_instance_arn=primary.arn,
+                kms_key_id=dr_data_key_arn,
+                retention_period=args.backup_retention_days,
+                opts=pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=protect),
+            )
+        self._alarms(alerting, name, primary, replicas)
+
+        self.instance_arn = primary.arn
+        self.instance_identifier = primary.identifier
+        self.endpoint = primary.address
+        self.reader_endpoints = pulumi.Output.all(*(replica.address for replica in replicas))
+        self.security_group_id = self._group.id
+        self.subnet_group_name = subnet_group.name
+        self.register_outputs(
+            {
+                "instance_arn": self.instance_arn,
+                "endpoint": self.endpoint,
+                "reader_endpoints": self.reader_endpoints,
+                "proxy_endpoint": self.proxy_endpoint,
+                "master_secret_arn": self.master_secret_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )
+
+    def _parameter_group(self, name: str) -> aws.rds.ParameterGroup:
+        args = self._args
+        parameters: dict[str, tuple[str, str]] = {
+            # Refuse unencrypted connections (the default from PostgreSQL 15 on; stated, not assumed).
+            "rds.force_ssl": ("1", "immediate"),
+            "shared_preload_libraries": ("pg_stat_statements", _STATIC),
+            "pg_stat_statements.track": ("top", "immediate"),
+            "log_min_duration_statement": (str(args.slow_query_ms), "immediate"),
+            "log_lock_waits": ("1", "immediate"),
+        }
+        if args.max_connections is not None:
+            parameters["max_connections"] = (str(args.max_connections), _STATIC)
+        if args.blue_green_updates:
+            parameters.update({key: (value, _STATIC) for key, value in _BLUE_GREEN_PARAMETERS.items()})
+        return aws.rds.ParameterGroup(
+            name,
+            family=f"postgres{args.engine_version.split('.')[0]}",
+            description="paved: TLS only, pg_stat_statements, slow-query and lock-wait logging",
+            parameters=[
+                aws.rds.ParameterGroupParameterArgs(name=key, value=value, apply_method=method)
+                for key, (value, method) in parameters.items()
+            ],
+            tags=self._tags,
+            # A new major version needs a new family: create the new group before dropping the old one.
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _log_group(
+        self, identifier: str, log_type: str, logs_key_arn: pulumi.Input[str]
+    ) -> aws.cloudwatch.LogGroup:
+        # RDS publishes to /aws/rds/instance/<id>/<type> and would create the group itself, unencrypted and
+        # kept forever; creating it first gives it our key and retention.
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html
+        return log_group(
+            f"{identifier}-{log_type}",
+            name=f"/aws/rds/instance/{identifier}/{log_type}",
+            kms_key_arn=logs_key_arn,
+            retention_days=self._args.log_retention_days,
+            tags=self._tags,
+            parent=self,
+        )
+
+    def _generated_password(self, name: str) -> random.RandomPassword:
+        return random.RandomPassword(
+            f"{name}-master",
+            length=40,
+            override_special=_PASSWORD_SPECIALS,
+            keepers={"version": str(self._args.password_version)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _master_secret(
+        self,
+        name: str,
+        primary: aws.rds.Instance,
+        secrets: SecretPlacement,
+        password: random.RandomPassword | None,
+    ) -> pulumi.Output[str]:
+        if password is None:
+            return primary.master_user_secrets.apply(
+                lambda found: (found[0].secret_arn or "") if found else ""
+            )
+        secret = secrets.secret(
+            f"{name}-master",
+            path=f"{name}/master",
+            description="PostgreSQL master credentials: break-glass only, apps use IAM-authenticated roles",
+            parent=self,
+        )
+        value = pulumi.Output.all(password.result, primary.address).apply(
+            lambda parts: json.dumps(
+                {
+                    "engine": "postgres",
+                    "username": MASTER_USERNAME,
+                    "password": parts[0],
+                    "host": parts[1],
+                    "port": POSTGRES_PORT,
+                    "dbname": DATABASE_NAME,
+                }
+            )
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-master",
+            secret_id=secret.id,
+            secret_string_wo=pulumi.Output.secret(value),
+            secret_string_wo_version=self._args.password_version,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return secret.arn
+
+    def _replica(
+        self,
+        identifier: str,
+        primary: aws.rds.Instance,
+        parameters: aws.rds.ParameterGroup,
+        monitoring_role: aws.iam.Role,
+        data_key_arn: pulumi.Input[str],
+        stateful: pulumi.ResourceOptions,
+    ) -> aws.rds.Instance:
+        args = self._args
+        return aws.rds.Instance(
+            identifier.removeprefix(f"{pulumi.get_project()}-{pulumi.get_stack()}-"),
+            identifier=identifier,
+            replicate_source_db=primary.identifier,
+            instance_class=args.instance_class,
+            max_allocated_storage=args.max_allocated_storage,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=data_key_arn,
+            vpc_security_group_ids=[self._group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            iam_database_authentication_enabled=True,
+            maintenance_window=args.maintenance_window,
+            copy_tags_to_snapshot=True,
+            deletion_protection=args.deletion_protection,
+            # RDS takes no final snapshot of a read replica; the writer's backups cover its data.
+            skip_final_snapshot=True,
+            auto_minor_version_upgrade=True,
+            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
+            monitoring_interval=args.monitoring_interval_seconds,
+            monitoring_role_arn=monitoring_role.arn,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=data_key_arn,
+            performance_insights_retention_period=args.performance_insights_retention_days,
+            # No database_insights_mode: CreateDBInstanceReadReplica does not take it, so a replica runs in
+            # Standard mode. https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html
+            tags=self._tags,
+            opts=stateful,
+        )
+
+    def _proxy(
+        self,
+        name: str,
+        primary: aws.rds.Instance,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        client_security_group_ids: Mapping[str, pulumi.Input[str]],
+    ) -> pulumi.Output[str]:
+        proxy_name = f"{name}-proxy"
+        group = port_security_group(
+            proxy_name + "-sg",
+            vpc_id=vpc_id,
+            description="RDS Proxy: 5432 from the app security groups, 5432 to the database",
+            port=POSTGRES_PORT,
+            sources=client_security_group_ids,
+            tags=self._tags,
+            parent=self,
+        )
+        port_rule(
+            group,
+            f"{proxy_name}-to-db",
+            direction="to",
+            port=POSTGRES_PORT,
+            peer_id=self._group.id,
+            tags=self._tags,
+            parent=self,
+        )
+        port_rule(
+            self._group,
+            f"{name}-from-proxy",
+            direction="from",
+            port=POSTGRES_PORT,
+            peer_id=group.id,
+            tags=self._tags,
+            parent=self,
+        )
+        context = aws_context(pulumi.ResourceOptions(parent=self))
+        # End-to-end IAM: the proxy connects as the calling user with an IAM token, so its role may connect
+        # as any database user of this instance only.
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-auth.html
+        connect = pulumi.Output.concat(
+            "arn:",
+            context.partition,
+            ":rds-db:",
+            context.region,
+            ":",
+            context.account,
+            ":dbuser:",
+            primary.resource_id,
+            "/*",
+        )
+        role = service_role(
+            proxy_name,
+            service="rds.amazonaws.com",
+            description="Lets RDS Proxy connect to the database with IAM authentication",
+            inline_policy=policy_document(
+                {"Effect": "Allow", "Action": "rds-db:connect", "Resource": connect}
+            ),
+            tags=self._tags,
+            parent=self,
+        )
+        proxy = aws.rds.Proxy(
+            proxy_name,
+            name=f"{self._identifier}-proxy",
+            engine_family="POSTGRESQL",
+            default_auth_scheme="IAM_AUTH",
+            require_tls=True,
+            idle_client_timeout=1800,
+            debug_logging=False,
+            role_arn=role.arn,
+            vpc_subnet_ids=subnet_ids,
+            vpc_security_group_ids=[group.id],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        target_group = aws.rds.ProxyDefaultTargetGroup(
+            proxy_name,
+            db_proxy_name=proxy.name,
+            connection_pool_config=aws.rds.ProxyDefaultTargetGroupConnectionPoolConfigArgs(
+                max_connections_percent=90,  # leaves room for admin sessions and the replicas' WAL senders
+                max_idle_connections_percent=50,
+                connection_borrow_timeout=120,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.rds.ProxyTarget(
+            proxy_name,
+            db_proxy_name=proxy.name,
+            target_group_name=target_group.name,
+            db_instance_identifier=primary.identifier,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return proxy.endpoint
+
+    def _alarms(
+        self, alerting: Alerting, name: str, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance]
+    ) -> None:
+        args, thresholds = self._args, self._args.alarms
+        # Missing data means the instance is not reporting (stopped, failing over): RDS events cover that,
+        # so these alarms keep their state instead of flapping.
+        watch = {"DBInstanceIdentifier": primary.identifier}
+        common = {
+            "namespace": "AWS/RDS",
+            "dimensions": watch,
+            "period": _FIVE_MINUTES,
+            "treat_missing_data": "missing",
+        }
+        specs = {
+            "cpu": AlarmSpec(
+                description=f"Database CPU above {thresholds.cpu_percent}% for 15 minutes",
+                metric_name="CPUUtilization",
+                statistic="Average",
+                comparison_operator="GreaterThanThreshold",
+                threshold=thresholds.cpu_percent,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                **common,
+            ),
+            # Bytes, against the configured size: storage autoscaling grows the volume when 10% is left, so
+            # this fires when growth cannot keep up or maxAllocatedStorage is reached.
+            "free-storage": AlarmSpec(
+                description=f"Database free storage below {thresholds.free_storage_percent}% of "
+                f"{args.allocated_storage} GiB",
+                metric_name="FreeStorageSpace",
+                statistic="Minimum",
+                comparison_operator="LessThanThreshold",
+                threshold=args.allocated_storage * 2**30 * thresholds.free_storage_percent / 100,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                **common,
+            ),
+            "read-latency": AlarmSpec(
+                description=f"Database read latency above {thresholds.read_latency_ms} ms for 15 minutes",
+                metric_name="ReadLatency",
+                statistic="Average",
+                comparison_operator="GreaterThanThreshold",
+                threshold=thresholds.read_latency_ms / 1000,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                **common,
+            ),
+        }
+        memory_gib = instance_memory_gib(args.instance_class)
+        if memory_gib is not None:
+            specs["freeable-memory"] = AlarmSpec(
+                description=f"Database freeable memory below {thresholds.freeable_memory_percent}% of "
+                f"{memory_gib} GiB",
+                metric_name="FreeableMemory",
+                statistic="Minimum",
+                comparison_operator="LessThanThreshold",
+                threshold=memory_gib * 2**30 * thresholds.freeable_memory_percent / 100,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                **common,
+            )
+        max_connections = args.effective_max_connections
+        if max_connections is not None:
+            specs["connections"] = AlarmSpec(
+                description=f"Database connections above {thresholds.connections_percent}% of "
+                f"max_connections ({max_connections})",
+                metric_name="DatabaseConnections",
+                statistic="Maximum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=max_connections * thresholds.connections_percent // 100,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                **common,
+            )
+        if is_burstable(args.instance_class):
+            # Only burstable classes earn CPU credits; at zero they are throttled to baseline.
+            specs["cpu-credits"] = AlarmSpec(
+                description=f"Database CPU credit balance below {thresholds.cpu_credit_balance}",
+                metric_name="CPUCreditBalance",
+                statistic="Minimum",
+                comparison_operator="LessThanThreshold",
+                threshold=thresholds.cpu_credit_balance,
+                evaluation_periods=1,
+                datapoints_to_alarm=1,
+                **common,
+            )
+        for suffix, spec in specs.items():
+            alerting.alarm(f"{name}-{suffix}", spec, parent=self)
+        for index, replica in enumerate(replicas, start=1):
+            alerting.alarm(
+                f"{name}-replica-{index}-lag",
+                AlarmSpec(
+                    description=f"Replica {index} lags over {thresholds.replica_lag_seconds} s",
+                    namespace="AWS/RDS",
+                    dimensions={"DBInstanceIdentifier": replica.identifier},
+                    period=_FIVE_MINUTES,
+                    treat_missing_data="missing",
+                    metric_name="ReplicaLag",
+                    statistic="Maximum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=thresholds.replica_lag_seconds,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                ),
+                parent=self,
+            )

@@ -1,0 +1,64 @@
+"""Security groups for data stores: one port, open only to the named security groups, no egress."""
+
+from collections.abc import Mapping
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+
+def port_security_group(
+    name: str,
+    *,
+    vpc_id: pulumi.Input[str],
+    description: str,
+    port: int,
+    sources: Mapping[str, pulumi.Input[str]],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.ec2.SecurityGroup:
+    """A group admitting TCP `port` from each source security group (`rule name -> group id`).
+
+    The group has no egress rules: a data store only answers connections, and security groups are stateful.
+    Rules are separate resources, so other components can add sources without replacing the group.
+    """
+    here = pulumi.ResourceOptions(parent=parent)
+    group = aws.ec2.SecurityGroup(
+        name, vpc_id=vpc_id, description=description, tags={**tags, "Name": name}, opts=here
+    )
+    for source_name, source_id in sources.items():
+        port_rule(
+            group,
+            f"{name}-from-{source_name}",
+            direction="from",
+            port=port,
+            peer_id=source_id,
+            tags=tags,
+            parent=parent,
+        )
+    return group
+
+
+def port_rule(
+    group: aws.ec2.SecurityGroup,
+    name: str,
+    *,
+    direction: Literal["from", "to"],
+    port: int,
+    peer_id: pulumi.Input[str],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule:
+    """TCP `port` from (ingress) or to (egress) the security group `peer_id`."""
+    rule_type = aws.vpc.SecurityGroupIngressRule if direction == "from" else aws.vpc.SecurityGroupEgressRule
+    return rule_type(
+        name,
+        security_group_id=group.id,
+        description=f"TCP {port} {direction} {name}",
+        ip_protocol="tcp",
+        from_port=port,
+        to_port=port,
+        referenced_security_group_id=peer_id,
+        tags={**tags, "Name": name},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
