@@ -3,13 +3,14 @@ and as `pulumi preview --json` (the CLI's PreviewDigest)."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from paved.preview import PreviewResult
 from paved.recorder import RecordedResource, Recording
-from paved.values import UNKNOWN, contains_unknown, for_display, is_secret
+from paved.values import UNKNOWN, for_display, is_secret
 
 NANOSECONDS = 1_000_000_000
 _LEVEL_MARKS = {"mandatory": "❌", "advisory": "⚠", "remediate": "🔧", "disabled": "-"}
@@ -34,14 +35,22 @@ def _tree_rows(recording: Recording) -> Iterator[tuple[str, RecordedResource]]:
         yield from walk(root, "", "")
 
 
-def _display_output(value: Any) -> str:
+def _readable(value: Any) -> Any:
+    """An output as `pulumi preview` shows it: secrets masked, unknowns (even nested) as output<string>."""
     if is_secret(value):
         return "[secret]"
     if value == UNKNOWN:
         return "output<string>"
-    if contains_unknown(value):
-        return f"{for_display(value)} (partly unknown until deployed)"
-    return str(_integral(for_display(value)))
+    if isinstance(value, Mapping):
+        return {key: _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    return _integral(value)
+
+
+def _display_output(value: Any) -> str:
+    shown = _readable(value)
+    return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
 
 
 def render_text(result: PreviewResult) -> str:

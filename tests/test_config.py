@@ -17,13 +17,17 @@ from pulumi.runtime import config as pulumi_config
 from paved.config import (
     APP_PRESETS,
     PRESETS,
+    SECTION_KEYS,
     AlertsArgs,
     AppArgs,
+    BackupArgs,
+    CacheAlarms,
     CacheArgs,
     ClusterArgs,
     ConfigError,
     ConfigModel,
     ConfigProblem,
+    DatabaseAlarms,
     DatabaseArgs,
     DomainArgs,
     EdgeArgs,
@@ -33,6 +37,7 @@ from paved.config import (
     PodDisruptionBudget,
     Replicas,
     Resources,
+    SecretArgs,
     deep_merge,
     load_from_pulumi,
     load_stack_config,
@@ -651,7 +656,11 @@ def test_reference_documents_every_key() -> None:
         AlertsArgs,
         NetworkArgs,
         DatabaseArgs,
+        DatabaseAlarms,
         CacheArgs,
+        CacheAlarms,
+        BackupArgs,
+        SecretArgs,
         ClusterArgs,
         EdgeArgs,
         AppArgs,
@@ -661,7 +670,7 @@ def test_reference_documents_every_key() -> None:
         PodDisruptionBudget,
     ]
     keys = {field.alias for model in models for field in model.model_fields.values()}
-    keys |= {f"paved:{key}" for key in ("environment", "drRegion", "tags", "apps")} | {"aws:region"}
+    keys |= {f"paved:{key}" for key in SECTION_KEYS} | {"aws:region"}
     missing = sorted(
         key for key in keys if not re.search(rf"`[^`]*\b{re.escape(str(key))}\b[^`]*`", reference)
     )
