@@ -155,7 +155,7 @@ class Database(pulumi.ComponentResource):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{self._identifier}-final",
             auto_minor_version_upgrade=True,
-            allow_major_version_upgrade=False,
+            allow_major_version_upgrade=args.allow_major_version_upgrade,
             enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
             monitoring_interval=args.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn,

@@ -556,6 +556,7 @@ class DatabaseArgs(ConfigModel):
     deletion_protection: bool
     read_replicas: Annotated[int, Field(ge=0, le=5), Hint("paved supports 0 to 5 read replicas")]
     blue_green_updates: bool
+    allow_major_version_upgrade: bool
     proxy: bool
     monitoring_interval_seconds: Annotated[
         MonitoringInterval, Hint("enhanced monitoring samples every 1, 5, 10, 15, 30 or 60 seconds")
@@ -1016,6 +1017,7 @@ _PROD_PRESET: dict[str, Any] = {
         "deletionProtection": True,
         "readReplicas": 1,
         "blueGreenUpdates": False,
+        "allowMajorVersionUpgrade": False,
         "proxy": True,
         "monitoringIntervalSeconds": 15,
         "performanceInsightsRetentionDays": 465,
