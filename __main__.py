@@ -8,6 +8,7 @@ import pulumi
 
 from components.backup import Backup
 from components.cache import Cache
+from components.data_stores import DataStoreContext
 from components.database import Database
 from components.network import Network
 from components.observability import Alerting
@@ -30,38 +31,23 @@ placement = SecretPlacement(
     recovery_window_days=30 if config.is_prod else 7,
     tags=tags,
 )
-clients = {"workloads": network.workload_security_group_id}
 dr_provider = keys.dr.provider if keys.dr else None
 dr_data_key_arn = keys.dr.data_key_arn if keys.dr else None
-
+data_stores = DataStoreContext(
+    vpc_id=network.vpc_id,
+    subnet_ids=network.isolated_subnet_ids,
+    client_security_group_ids={"workloads": network.workload_security_group_id},
+    data_key_arn=keys.data.key_arn,
+    logs_key_arn=keys.logs.key_arn,
+    secrets=placement,
+    alerting=alerting,
+    protect=protect,
+    tags=tags,
+)
 database = Database(
-    "database",
-    config.database,
-    vpc_id=network.vpc_id,
-    subnet_ids=network.isolated_subnet_ids,
-    client_security_group_ids=clients,
-    data_key_arn=keys.data.key_arn,
-    logs_key_arn=keys.logs.key_arn,
-    secrets=placement,
-    dr_provider=dr_provider,
-    dr_data_key_arn=dr_data_key_arn,
-    alerting=alerting,
-    protect=protect,
-    tags=tags,
+    "database", config.database, store=data_stores, dr_provider=dr_provider, dr_data_key_arn=dr_data_key_arn
 )
-cache = Cache(
-    "cache",
-    config.cache,
-    vpc_id=network.vpc_id,
-    subnet_ids=network.isolated_subnet_ids,
-    client_security_group_ids=clients,
-    data_key_arn=keys.data.key_arn,
-    logs_key_arn=keys.logs.key_arn,
-    secrets=placement,
-    alerting=alerting,
-    protect=protect,
-    tags=tags,
-)
+cache = Cache("cache", config.cache, store=data_stores)
 app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
 backup = (
     Backup(

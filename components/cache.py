@@ -11,20 +11,19 @@ rate-limit windows) and never keys without one. A job queue such as BullMQ needs
 (https://docs.bullmq.io/guide/going-to-production#max-memory-policy): set `paved:cache.maxmemoryPolicy`.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.data_stores import DataStoreContext
 from components.logs import log_group
-from components.observability import AlarmSpec, Alerting
-from components.secrets import SecretPlacement
+from components.observability import Alerting, Threshold
 from components.security_groups import port_security_group
 from paved.config import CacheArgs
 
 CACHE_PORT = 6379
-_FIVE_MINUTES = 300
 
 
 class Cache(pulumi.ComponentResource):
@@ -41,15 +40,7 @@ class Cache(pulumi.ComponentResource):
         name: str,
         args: CacheArgs,
         *,
-        vpc_id: pulumi.Input[str],
-        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-        client_security_group_ids: Mapping[str, pulumi.Input[str]],
-        data_key_arn: pulumi.Input[str],
-        logs_key_arn: pulumi.Input[str],
-        secrets: SecretPlacement,
-        alerting: Alerting,
-        protect: bool,
-        tags: Mapping[str, str],
+        store: DataStoreContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:cache:Cache", name, None, opts)
@@ -59,18 +50,18 @@ class Cache(pulumi.ComponentResource):
 
         group = port_security_group(
             f"{name}-sg",
-            vpc_id=vpc_id,
+            vpc_id=store.vpc_id,
             description="Valkey/Redis: 6379 from the app security groups only",
             port=CACHE_PORT,
-            sources=client_security_group_ids,
-            tags=tags,
+            sources=store.client_security_group_ids,
+            tags=store.tags,
             parent=self,
         )
         subnet_group = aws.elasticache.SubnetGroup(
             name,
             description="paved: isolated subnets, no route to the internet",
-            subnet_ids=subnet_ids,
-            tags=dict(tags),
+            subnet_ids=store.subnet_ids,
+            tags=dict(store.tags),
             opts=here,
         )
         parameters = aws.elasticache.ParameterGroup(
@@ -82,7 +73,7 @@ class Cache(pulumi.ComponentResource):
                     name="maxmemory-policy", value=args.maxmemory_policy
                 )
             ],
-            tags=dict(tags),
+            tags=dict(store.tags),
             opts=here,
         )
         token = random.RandomPassword(
@@ -92,7 +83,7 @@ class Cache(pulumi.ComponentResource):
             keepers={"version": str(args.auth_token_version)},
             opts=here,
         )
-        secret = secrets.secret(
+        secret = store.secrets.secret(
             f"{name}-auth-token",
             path=f"{name}/auth-token",
             description="AUTH token of the cache (clients connect with TLS and this token)",
@@ -109,9 +100,9 @@ class Cache(pulumi.ComponentResource):
             log_type: log_group(
                 f"{name}-{log_type}",
                 name=f"/paved/{pulumi.get_stack()}/{name}/{log_type}",
-                kms_key_arn=logs_key_arn,
+                kms_key_arn=store.logs_key_arn,
                 retention_days=args.log_retention_days,
-                tags=tags,
+                tags=store.tags,
                 parent=self,
             )
             for log_type in ("slow-log", "engine-log")
@@ -133,7 +124,7 @@ class Cache(pulumi.ComponentResource):
             subnet_group_name=subnet_group.name,
             security_group_ids=[group.id],
             at_rest_encryption_enabled=True,
-            kms_key_id=data_key_arn,
+            kms_key_id=store.data_key_arn,
             # An AUTH token requires in-transit encryption; "required" refuses plain-text clients.
             # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
             transit_encryption_enabled=True,
@@ -155,10 +146,12 @@ class Cache(pulumi.ComponentResource):
                 )
                 for log_type in logs
             ],
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            tags=dict(store.tags),
+            opts=pulumi.ResourceOptions(parent=self, protect=store.protect),
         )
-        self._alarms(alerting, name, args, [f"{group_id}-{index:03d}" for index in range(1, node_count + 1)])
+        self._alarms(
+            store.alerting, name, args, [f"{group_id}-{index:03d}" for index in range(1, node_count + 1)]
+        )
 
         self.primary_endpoint = replication_group.primary_endpoint_address
         self.reader_endpoint = replication_group.reader_endpoint_address
@@ -179,74 +172,70 @@ class Cache(pulumi.ComponentResource):
     def _alarms(self, alerting: Alerting, name: str, args: CacheArgs, node_ids: Sequence[str]) -> None:
         # ElastiCache publishes per node, under CacheClusterId (a replication group's members are named
         # <group id>-001, -002, ...): https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.html
-        thresholds = args.alarms
+        limits = args.alarms
         for index, node_id in enumerate(node_ids, start=1):
             node = f"Cache node {index}"
-            common = {
-                "namespace": "AWS/ElastiCache",
-                "dimensions": {"CacheClusterId": node_id},
-                "period": _FIVE_MINUTES,
-            }
-            specs = {
-                "cpu": AlarmSpec(
-                    description=f"{node}: engine CPU over {thresholds.engine_cpu_percent}% (15 min)",
+            thresholds = [
+                Threshold(
+                    suffix="cpu",
+                    description=f"{node}: engine CPU over {limits.engine_cpu_percent}% (15 min)",
                     metric_name="EngineCPUUtilization",
                     statistic="Average",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=thresholds.engine_cpu_percent,
-                    evaluation_periods=3,
-                    datapoints_to_alarm=3,
+                    threshold=limits.engine_cpu_percent,
+                    periods=3,
                     treat_missing_data="missing",
-                    **common,
                 ),
-                "memory": AlarmSpec(
-                    description=f"{node}: memory above {thresholds.memory_percent}% of maxmemory",
+                Threshold(
+                    suffix="memory",
+                    description=f"{node}: memory over {limits.memory_percent}% of maxmemory",
                     metric_name="DatabaseMemoryUsagePercentage",
                     statistic="Maximum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=thresholds.memory_percent,
-                    evaluation_periods=2,
-                    datapoints_to_alarm=2,
+                    threshold=limits.memory_percent,
+                    periods=2,
                     treat_missing_data="missing",
-                    **common,
                 ),
-                "evictions": AlarmSpec(
-                    description=f"{node}: over {thresholds.evictions} keys evicted in 5 min",
+                Threshold(
+                    suffix="evictions",
+                    description=f"{node}: over {limits.evictions} keys evicted in 5 min",
                     metric_name="Evictions",
                     statistic="Sum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=thresholds.evictions,
-                    evaluation_periods=1,
-                    datapoints_to_alarm=1,
+                    threshold=limits.evictions,
+                    periods=1,
                     treat_missing_data="notBreaching",  # no datapoint: nothing was evicted
-                    **common,
                 ),
-                "connections": AlarmSpec(
-                    description=f"{node}: more than {thresholds.connections} client connections",
+                Threshold(
+                    suffix="connections",
+                    description=f"{node}: over {limits.connections} client connections",
                     metric_name="CurrConnections",
                     statistic="Maximum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=thresholds.connections,
-                    evaluation_periods=2,
-                    datapoints_to_alarm=2,
+                    threshold=limits.connections,
+                    periods=2,
                     treat_missing_data="missing",
-                    **common,
                 ),
-                # Only replicas report ReplicationLag, and the primary role moves on failover, so every node
-                # gets the alarm and a node with no datapoints (the primary) is fine.
-                "replication-lag": AlarmSpec(
-                    description=f"{node}: replica lag over {thresholds.replication_lag_seconds} s",
-                    metric_name="ReplicationLag",
-                    statistic="Maximum",
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=thresholds.replication_lag_seconds,
-                    evaluation_periods=2,
-                    datapoints_to_alarm=2,
-                    treat_missing_data="notBreaching",
-                    **common,
-                ),
-            }
-            if len(node_ids) == 1:
-                del specs["replication-lag"]
-            for suffix, spec in specs.items():
-                alerting.alarm(f"{name}-{index}-{suffix}", spec, parent=self)
+            ]
+            if len(node_ids) > 1:
+                # Only replicas report ReplicationLag, and the primary role moves on failover, so every
+                # node gets the alarm and a node without datapoints (the primary) is fine.
+                thresholds.append(
+                    Threshold(
+                        suffix="replication-lag",
+                        description=f"{node}: replica lag over {limits.replication_lag_seconds} s",
+                        metric_name="ReplicationLag",
+                        statistic="Maximum",
+                        comparison_operator="GreaterThanThreshold",
+                        threshold=limits.replication_lag_seconds,
+                        periods=2,
+                        treat_missing_data="notBreaching",
+                    )
+                )
+            alerting.threshold_alarms(
+                f"{name}-{index}",
+                thresholds,
+                namespace="AWS/ElastiCache",
+                dimensions={"CacheClusterId": node_id},
+                parent=self,
+            )

@@ -15,17 +15,17 @@ database role needs `GRANT rds_iam` (README, "Database credentials").
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from components.data_stores import DataStoreContext
 from components.iam import policy_document, service_role
 from components.kms import aws_context
 from components.logs import log_group
-from components.observability import AlarmSpec, Alerting
-from components.secrets import SecretPlacement
+from components.observability import Threshold
 from components.security_groups import port_rule, port_security_group
 from paved.config import DatabaseArgs, instance_memory_gib, is_burstable
 
@@ -48,7 +48,6 @@ _BLUE_GREEN_PARAMETERS = {
     "max_logical_replication_workers": "10",
     "max_worker_processes": "20",
 }
-_FIVE_MINUTES = 300
 
 
 class Database(pulumi.ComponentResource):
@@ -70,39 +69,32 @@ class Database(pulumi.ComponentResource):
         name: str,
         args: DatabaseArgs,
         *,
-        vpc_id: pulumi.Input[str],
-        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-        client_security_group_ids: Mapping[str, pulumi.Input[str]],
-        data_key_arn: pulumi.Input[str],
-        logs_key_arn: pulumi.Input[str],
-        secrets: SecretPlacement,
+        store: DataStoreContext,
         dr_provider: aws.Provider | None,
         dr_data_key_arn: pulumi.Input[str] | None,
-        alerting: Alerting,
-        protect: bool,
-        tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:database:Database", name, None, opts)
         self._args = args
-        self._tags = dict(tags)
+        self._store = store
+        self._tags = dict(store.tags)
         self._identifier = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         here = pulumi.ResourceOptions(parent=self)
-        stateful = pulumi.ResourceOptions(parent=self, protect=protect)
+        stateful = pulumi.ResourceOptions(parent=self, protect=store.protect)
 
         self._group = port_security_group(
             f"{name}-sg",
-            vpc_id=vpc_id,
+            vpc_id=store.vpc_id,
             description="PostgreSQL: 5432 from the app security groups only",
             port=POSTGRES_PORT,
-            sources=client_security_group_ids,
+            sources=store.client_security_group_ids,
             tags=self._tags,
             parent=self,
         )
         subnet_group = aws.rds.SubnetGroup(
             name,
             description="paved: isolated subnets, no route to the internet",
-            subnet_ids=subnet_ids,
+            subnet_ids=store.subnet_ids,
             tags=self._tags,
             opts=here,
         )
@@ -120,7 +112,7 @@ class Database(pulumi.ComponentResource):
             f"{self._identifier}-replica-{index}" for index in range(1, args.read_replicas + 1)
         ]
         log_groups = [
-            self._log_group(identifier, log_type, logs_key_arn)
+            self._log_group(identifier, log_type)
             for identifier in (self._identifier, *replica_identifiers)
             for log_type in ("postgresql", "upgrade")
         ]
@@ -139,7 +131,7 @@ class Database(pulumi.ComponentResource):
             max_allocated_storage=args.max_allocated_storage,
             storage_type="gp3",
             storage_encrypted=True,
-            kms_key_id=data_key_arn,
+            kms_key_id=store.data_key_arn,
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[self._group.id],
             parameter_group_name=parameters.name,
@@ -150,7 +142,7 @@ class Database(pulumi.ComponentResource):
             backup_window=args.backup_window,
             maintenance_window=args.maintenance_window,
             copy_tags_to_snapshot=True,
-            delete_automated_backups=not protect,
+            delete_automated_backups=not store.protect,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{self._identifier}-final",
@@ -161,11 +153,11 @@ class Database(pulumi.ComponentResource):
             monitoring_role_arn=monitoring_role.arn,
             blue_green_update=aws.rds.InstanceBlueGreenUpdateArgs(enabled=args.blue_green_updates),
             manage_master_user_password=True if password is None else None,
-            master_user_secret_kms_key_id=secrets.kms_key_arn if password is None else None,
+            master_user_secret_kms_key_id=store.secrets.kms_key_arn if password is None else None,
             password_wo=password.result if password else None,
             password_wo_version=args.password_version if password else None,
             performance_insights_enabled=True,
-            performance_insights_kms_key_id=data_key_arn,
+            performance_insights_kms_key_id=store.data_key_arn,
             performance_insights_retention_period=retention,
             # Database Insights Advanced needs Performance Insights kept for at least 465 days (15 months);
             # shorter retention is the Standard mode.
@@ -175,13 +167,13 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=log_groups)),
         )
         replicas = [
-            self._replica(identifier, primary, parameters, monitoring_role, data_key_arn, stateful)
+            self._replica(identifier, primary, parameters, monitoring_role, stateful)
             for identifier in replica_identifiers
         ]
-        self.master_secret_arn = self._master_secret(name, primary, secrets, password)
+        self.master_secret_arn = self._master_secret(name, primary, password)
         self.proxy_endpoint = None
         if args.proxy:
-            self.proxy_endpoint = self._proxy(name, primary, vpc_id, subnet_ids, client_security_group_ids)
+            self.proxy_endpoint = self._proxy(name, primary)
         if dr_provider is not None and dr_data_key_arn is not None:
             # Automated backups (and so PITR) replicated to the DR region, encrypted with a key of that region
             # (KMS keys are regional); the resource lives in the destination region.
@@ -191,9 +183,9 @@ class Database(pulumi.ComponentResource):
                 source_db_instance_arn=primary.arn,
                 kms_key_id=dr_data_key_arn,
                 retention_period=args.backup_retention_days,
-                opts=pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=protect),
+                opts=pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=store.protect),
             )
-        self._alarms(alerting, name, primary, replicas)
+        self._alarms(name, primary, replicas)
 
         self.instance_arn = primary.arn
         self.instance_identifier = primary.identifier
@@ -239,16 +231,14 @@ class Database(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _log_group(
-        self, identifier: str, log_type: str, logs_key_arn: pulumi.Input[str]
-    ) -> aws.cloudwatch.LogGroup:
+    def _log_group(self, identifier: str, log_type: str) -> aws.cloudwatch.LogGroup:
         # RDS publishes to /aws/rds/instance/<id>/<type> and would create the group itself, unencrypted and
         # kept forever; creating it first gives it our key and retention.
         # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html
         return log_group(
             f"{identifier}-{log_type}",
             name=f"/aws/rds/instance/{identifier}/{log_type}",
-            kms_key_arn=logs_key_arn,
+            kms_key_arn=self._store.logs_key_arn,
             retention_days=self._args.log_retention_days,
             tags=self._tags,
             parent=self,
@@ -267,14 +257,13 @@ class Database(pulumi.ComponentResource):
         self,
         name: str,
         primary: aws.rds.Instance,
-        secrets: SecretPlacement,
         password: random.RandomPassword | None,
     ) -> pulumi.Output[str]:
         if password is None:
             return primary.master_user_secrets.apply(
                 lambda found: (found[0].secret_arn or "") if found else ""
             )
-        secret = secrets.secret(
+        secret = self._store.secrets.secret(
             f"{name}-master",
             path=f"{name}/master",
             description="PostgreSQL master credentials: break-glass only, apps use IAM-authenticated roles",
@@ -307,7 +296,6 @@ class Database(pulumi.ComponentResource):
         primary: aws.rds.Instance,
         parameters: aws.rds.ParameterGroup,
         monitoring_role: aws.iam.Role,
-        data_key_arn: pulumi.Input[str],
         stateful: pulumi.ResourceOptions,
     ) -> aws.rds.Instance:
         args = self._args
@@ -319,7 +307,7 @@ class Database(pulumi.ComponentResource):
             max_allocated_storage=args.max_allocated_storage,
             storage_type="gp3",
             storage_encrypted=True,
-            kms_key_id=data_key_arn,
+            kms_key_id=self._store.data_key_arn,
             vpc_security_group_ids=[self._group.id],
             parameter_group_name=parameters.name,
             publicly_accessible=False,
@@ -334,7 +322,7 @@ class Database(pulumi.ComponentResource):
             monitoring_interval=args.monitoring_interval_seconds,
             monitoring_role_arn=monitoring_role.arn,
             performance_insights_enabled=True,
-            performance_insights_kms_key_id=data_key_arn,
+            performance_insights_kms_key_id=self._store.data_key_arn,
             performance_insights_retention_period=args.performance_insights_retention_days,
             # No database_insights_mode: CreateDBInstanceReadReplica does not take it, so a replica runs in
             # Standard mode. https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html
@@ -346,17 +334,14 @@ class Database(pulumi.ComponentResource):
         self,
         name: str,
         primary: aws.rds.Instance,
-        vpc_id: pulumi.Input[str],
-        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
-        client_security_group_ids: Mapping[str, pulumi.Input[str]],
     ) -> pulumi.Output[str]:
         proxy_name = f"{name}-proxy"
         group = port_security_group(
             proxy_name + "-sg",
-            vpc_id=vpc_id,
+            vpc_id=self._store.vpc_id,
             description="RDS Proxy: 5432 from the app security groups, 5432 to the database",
             port=POSTGRES_PORT,
-            sources=client_security_group_ids,
+            sources=self._store.client_security_group_ids,
             tags=self._tags,
             parent=self,
         )
@@ -412,7 +397,7 @@ class Database(pulumi.ComponentResource):
             idle_client_timeout=1800,
             debug_logging=False,
             role_arn=role.arn,
-            vpc_subnet_ids=subnet_ids,
+            vpc_subnet_ids=self._store.subnet_ids,
             vpc_security_group_ids=[group.id],
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -436,109 +421,112 @@ class Database(pulumi.ComponentResource):
         )
         return proxy.endpoint
 
-    def _alarms(
-        self, alerting: Alerting, name: str, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance]
-    ) -> None:
-        args, thresholds = self._args, self._args.alarms
+    def _alarms(self, name: str, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance]) -> None:
+        args, limits, alerting = self._args, self._args.alarms, self._store.alerting
         # Missing data means the instance is not reporting (stopped, failing over): RDS events cover that,
         # so these alarms keep their state instead of flapping.
-        watch = {"DBInstanceIdentifier": primary.identifier}
-        common = {
-            "namespace": "AWS/RDS",
-            "dimensions": watch,
-            "period": _FIVE_MINUTES,
-            "treat_missing_data": "missing",
-        }
-        specs = {
-            "cpu": AlarmSpec(
-                description=f"Database CPU above {thresholds.cpu_percent}% for 15 minutes",
+        above, below = "GreaterThanThreshold", "LessThanThreshold"
+        thresholds = [
+            Threshold(
+                suffix="cpu",
+                description=f"Database CPU above {limits.cpu_percent}% for 15 minutes",
                 metric_name="CPUUtilization",
                 statistic="Average",
-                comparison_operator="GreaterThanThreshold",
-                threshold=thresholds.cpu_percent,
-                evaluation_periods=3,
-                datapoints_to_alarm=3,
-                **common,
+                comparison_operator=above,
+                threshold=limits.cpu_percent,
+                periods=3,
+                treat_missing_data="missing",
             ),
             # Bytes, against the configured size: storage autoscaling grows the volume when 10% is left, so
             # this fires when growth cannot keep up or maxAllocatedStorage is reached.
-            "free-storage": AlarmSpec(
-                description=f"Database free storage below {thresholds.free_storage_percent}% of "
+            Threshold(
+                suffix="free-storage",
+                description=f"Database free storage below {limits.free_storage_percent}% of "
                 f"{args.allocated_storage} GiB",
                 metric_name="FreeStorageSpace",
                 statistic="Minimum",
-                comparison_operator="LessThanThreshold",
-                threshold=args.allocated_storage * 2**30 * thresholds.free_storage_percent / 100,
-                evaluation_periods=1,
-                datapoints_to_alarm=1,
-                **common,
+                comparison_operator=below,
+                threshold=args.allocated_storage * 2**30 * limits.free_storage_percent / 100,
+                periods=1,
+                treat_missing_data="missing",
             ),
-            "read-latency": AlarmSpec(
-                description=f"Database read latency above {thresholds.read_latency_ms} ms for 15 minutes",
+            Threshold(
+                suffix="read-latency",
+                description=f"Database read latency above {limits.read_latency_ms} ms for 15 minutes",
                 metric_name="ReadLatency",
                 statistic="Average",
-                comparison_operator="GreaterThanThreshold",
-                threshold=thresholds.read_latency_ms / 1000,
-                evaluation_periods=3,
-                datapoints_to_alarm=3,
-                **common,
+                comparison_operator=above,
+                threshold=limits.read_latency_ms / 1000,  # the metric is in seconds
+                periods=3,
+                treat_missing_data="missing",
             ),
-        }
+        ]
         memory_gib = instance_memory_gib(args.instance_class)
         if memory_gib is not None:
-            specs["freeable-memory"] = AlarmSpec(
-                description=f"Database freeable memory below {thresholds.freeable_memory_percent}% of "
-                f"{memory_gib} GiB",
-                metric_name="FreeableMemory",
-                statistic="Minimum",
-                comparison_operator="LessThanThreshold",
-                threshold=memory_gib * 2**30 * thresholds.freeable_memory_percent / 100,
-                evaluation_periods=3,
-                datapoints_to_alarm=3,
-                **common,
+            thresholds.append(
+                Threshold(
+                    suffix="freeable-memory",
+                    description=f"Database freeable memory below {limits.freeable_memory_percent}% of "
+                    f"{memory_gib} GiB",
+                    metric_name="FreeableMemory",
+                    statistic="Minimum",
+                    comparison_operator=below,
+                    threshold=memory_gib * 2**30 * limits.freeable_memory_percent / 100,
+                    periods=3,
+                    treat_missing_data="missing",
+                )
             )
         max_connections = args.effective_max_connections
         if max_connections is not None:
-            specs["connections"] = AlarmSpec(
-                description=f"Database connections above {thresholds.connections_percent}% of "
-                f"max_connections ({max_connections})",
-                metric_name="DatabaseConnections",
-                statistic="Maximum",
-                comparison_operator="GreaterThanThreshold",
-                threshold=max_connections * thresholds.connections_percent // 100,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
-                **common,
+            thresholds.append(
+                Threshold(
+                    suffix="connections",
+                    description=f"Database connections above {limits.connections_percent}% of "
+                    f"max_connections ({max_connections})",
+                    metric_name="DatabaseConnections",
+                    statistic="Maximum",
+                    comparison_operator=above,
+                    threshold=max_connections * limits.connections_percent // 100,
+                    periods=2,
+                    treat_missing_data="missing",
+                )
             )
         if is_burstable(args.instance_class):
             # Only burstable classes earn CPU credits; at zero they are throttled to baseline.
-            specs["cpu-credits"] = AlarmSpec(
-                description=f"Database CPU credit balance below {thresholds.cpu_credit_balance}",
-                metric_name="CPUCreditBalance",
-                statistic="Minimum",
-                comparison_operator="LessThanThreshold",
-                threshold=thresholds.cpu_credit_balance,
-                evaluation_periods=1,
-                datapoints_to_alarm=1,
-                **common,
-            )
-        for suffix, spec in specs.items():
-            alerting.alarm(f"{name}-{suffix}", spec, parent=self)
-        for index, replica in enumerate(replicas, start=1):
-            alerting.alarm(
-                f"{name}-replica-{index}-lag",
-                AlarmSpec(
-                    description=f"Replica {index} lags over {thresholds.replica_lag_seconds} s",
-                    namespace="AWS/RDS",
-                    dimensions={"DBInstanceIdentifier": replica.identifier},
-                    period=_FIVE_MINUTES,
+            thresholds.append(
+                Threshold(
+                    suffix="cpu-credits",
+                    description=f"Database CPU credit balance below {limits.cpu_credit_balance}",
+                    metric_name="CPUCreditBalance",
+                    statistic="Minimum",
+                    comparison_operator=below,
+                    threshold=limits.cpu_credit_balance,
+                    periods=1,
                     treat_missing_data="missing",
-                    metric_name="ReplicaLag",
-                    statistic="Maximum",
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=thresholds.replica_lag_seconds,
-                    evaluation_periods=2,
-                    datapoints_to_alarm=2,
-                ),
+                )
+            )
+        alerting.threshold_alarms(
+            name,
+            thresholds,
+            namespace="AWS/RDS",
+            dimensions={"DBInstanceIdentifier": primary.identifier},
+            parent=self,
+        )
+        lag = Threshold(
+            suffix="lag",
+            description=f"Read replica lags over {limits.replica_lag_seconds} s",
+            metric_name="ReplicaLag",
+            statistic="Maximum",
+            comparison_operator=above,
+            threshold=limits.replica_lag_seconds,
+            periods=2,
+            treat_missing_data="missing",
+        )
+        for index, replica in enumerate(replicas, start=1):
+            alerting.threshold_alarms(
+                f"{name}-replica-{index}",
+                [lag],
+                namespace="AWS/RDS",
+                dimensions={"DBInstanceIdentifier": replica.identifier},
                 parent=self,
             )

@@ -160,6 +160,38 @@ def _topic_policy(topic_arn: pulumi.Output[str], context: AwsContext) -> pulumi.
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Threshold:
+    """A metric against a threshold, breaching in every one of `periods` consecutive 5-minute periods.
+
+    The compact form most component alarms take; `spec` turns it into an AlarmSpec for one resource.
+    """
+
+    suffix: str
+    description: str
+    metric_name: str
+    statistic: Statistic
+    comparison_operator: ComparisonOperator
+    threshold: float
+    periods: int
+    treat_missing_data: TreatMissingData
+
+    def spec(self, namespace: str, dimensions: Mapping[str, pulumi.Input[str]]) -> AlarmSpec:
+        return AlarmSpec(
+            description=self.description,
+            namespace=namespace,
+            dimensions=dimensions,
+            metric_name=self.metric_name,
+            statistic=self.statistic,
+            period=300,
+            comparison_operator=self.comparison_operator,
+            threshold=self.threshold,
+            evaluation_periods=self.periods,
+            datapoints_to_alarm=self.periods,
+            treat_missing_data=self.treat_missing_data,
+        )
+
+
 class Alerting(pulumi.ComponentResource):
     """The alerts SNS topic, encrypted with `kms_key_arn` (use `components.kms.alerts_key`).
 
@@ -206,6 +238,21 @@ class Alerting(pulumi.ComponentResource):
             )
         self.topic_arn = topic.arn
         self.register_outputs({"topic_arn": self.topic_arn})
+
+    def threshold_alarms(
+        self,
+        prefix: str,
+        thresholds: Sequence[Threshold],
+        *,
+        namespace: str,
+        dimensions: Mapping[str, pulumi.Input[str]],
+        parent: pulumi.Resource,
+    ) -> list[aws.cloudwatch.MetricAlarm]:
+        """One alarm `<stack>-<prefix>-<suffix>` per threshold, all on the same resource's metrics."""
+        return [
+            self.alarm(f"{prefix}-{threshold.suffix}", threshold.spec(namespace, dimensions), parent=parent)
+            for threshold in thresholds
+        ]
 
     def alarm(self, name: str, spec: AlarmSpec, *, parent: pulumi.Resource) -> aws.cloudwatch.MetricAlarm:
         """A CloudWatch alarm `<stack>-<name>` under `parent` that notifies the topic on ALARM and OK."""
