@@ -20,7 +20,6 @@ import pulumi_random as random
 from components.data_stores import DataStoreContext
 from components.logs import log_group
 from components.observability import Alerting, Threshold
-from components.security_groups import port_security_group
 from paved.config import CacheArgs
 
 CACHE_PORT = 6379
@@ -48,13 +47,10 @@ class Cache(pulumi.ComponentResource):
         group_id = f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}"
         node_count = 1 + args.replicas_per_shard
 
-        group = port_security_group(
+        group = store.client_security_group(
             f"{name}-sg",
-            vpc_id=store.vpc_id,
             description="Valkey/Redis: 6379 from the app security groups only",
             port=CACHE_PORT,
-            sources=store.client_security_group_ids,
-            tags=store.tags,
             parent=self,
         )
         subnet_group = aws.elasticache.SubnetGroup(

@@ -4,9 +4,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from components.observability import Alerting
 from components.secrets import SecretPlacement
+from components.security_groups import port_security_group
 
 
 @dataclass(frozen=True)
@@ -23,3 +25,17 @@ class DataStoreContext:
     alerting: Alerting
     protect: bool
     tags: Mapping[str, str]
+
+    def client_security_group(
+        self, name: str, *, description: str, port: int, parent: pulumi.Resource
+    ) -> aws.ec2.SecurityGroup:
+        """A security group admitting `port` from the trusted clients only (see port_security_group)."""
+        return port_security_group(
+            name,
+            vpc_id=self.vpc_id,
+            description=description,
+            port=port,
+            sources=self.client_security_group_ids,
+            tags=self.tags,
+            parent=parent,
+        )

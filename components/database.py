@@ -26,7 +26,7 @@ from components.iam import policy_document, service_role
 from components.kms import aws_context
 from components.logs import log_group
 from components.observability import Threshold
-from components.security_groups import port_rule, port_security_group
+from components.security_groups import port_rule
 from paved.config import DatabaseArgs, instance_memory_gib, is_burstable
 
 POSTGRES_PORT = 5432
@@ -82,13 +82,10 @@ class Database(pulumi.ComponentResource):
         here = pulumi.ResourceOptions(parent=self)
         stateful = pulumi.ResourceOptions(parent=self, protect=store.protect)
 
-        self._group = port_security_group(
+        self._group = self._store.client_security_group(
             f"{name}-sg",
-            vpc_id=store.vpc_id,
             description="PostgreSQL: 5432 from the app security groups only",
             port=POSTGRES_PORT,
-            sources=store.client_security_group_ids,
-            tags=self._tags,
             parent=self,
         )
         subnet_group = aws.rds.SubnetGroup(
@@ -336,13 +333,10 @@ class Database(pulumi.ComponentResource):
         primary: aws.rds.Instance,
     ) -> pulumi.Output[str]:
         proxy_name = f"{name}-proxy"
-        group = port_security_group(
+        group = self._store.client_security_group(
             proxy_name + "-sg",
-            vpc_id=self._store.vpc_id,
             description="RDS Proxy: 5432 from the app security groups, 5432 to the database",
             port=POSTGRES_PORT,
-            sources=self._store.client_security_group_ids,
-            tags=self._tags,
             parent=self,
         )
         port_rule(
