@@ -111,6 +111,9 @@ class Rule(Generic[CtxT]):
     checkov: tuple[str, ...] = ()
     cdk_nag: tuple[str, ...] = ()
     enforcement: Enforcement | None = None  # None: the pack's default (mandatory)
+    # Level in non-prod stacks, for cost-driven HA rules (Multi-AZ, replicas, deletion protection);
+    # None: the same as in prod.
+    staging_enforcement: Enforcement | None = None
     url: str | None = None
 
     def __post_init__(self) -> None:
@@ -163,6 +166,7 @@ class RuleMeta(TypedDict):
     checkov: NotRequired[tuple[str, ...]]
     cdk_nag: NotRequired[tuple[str, ...]]
     enforcement: NotRequired[Enforcement | None]
+    staging_enforcement: NotRequired[Enforcement | None]
     url: NotRequired[str | None]
 
 
