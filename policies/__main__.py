@@ -1,4 +1,11 @@
+import os
+
+from paved_policies.environment import detect
 from paved_policies.pack import build_policies
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-PolicyPack(name="paved-aws", policies=build_policies(), enforcement_level=EnforcementLevel.MANDATORY)
+PolicyPack(
+    name="paved-aws",
+    policies=build_policies(detect(os.environ)),
+    enforcement_level=EnforcementLevel.MANDATORY,
+)

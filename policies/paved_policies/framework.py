@@ -22,8 +22,17 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from paved_policies.environment import Environment
 from paved_policies.graph import StackGraph
-from paved_policies.rule import ResourceContext, ResourceRule, Rule, StackContext, StackRule, Status
+from paved_policies.rule import (
+    Enforcement,
+    ResourceContext,
+    ResourceRule,
+    Rule,
+    StackContext,
+    StackRule,
+    Status,
+)
 
 _SEVERITY = {
     "low": Severity.LOW,
@@ -37,19 +46,28 @@ _ENFORCEMENT = {
 }
 
 
-def to_policy(rule: Rule[Any]) -> Policy:
+def to_policy(rule: Rule[Any], environment: Environment = "prod") -> Policy:
+    kwargs = _policy_kwargs(rule, environment)
     if isinstance(rule, ResourceRule):
-        return _resource_policy(rule)
+        return _resource_policy(rule, kwargs)
     if isinstance(rule, StackRule):
-        return _stack_policy(rule)
+        return _stack_policy(rule, kwargs)
     raise TypeError(f"unsupported rule kind: {type(rule).__name__}")
 
 
-def _policy_kwargs(rule: Rule[Any]) -> dict[str, Any]:
+def enforcement_for(rule: Rule[Any], environment: Environment) -> Enforcement | None:
+    """The rule's level in `environment`; None means the pack's default (mandatory)."""
+    if environment != "prod" and rule.staging_enforcement is not None:
+        return rule.staging_enforcement
+    return rule.enforcement
+
+
+def _policy_kwargs(rule: Rule[Any], environment: Environment) -> dict[str, Any]:
+    level = enforcement_for(rule, environment)
     return {
         "name": rule.name,
         "description": rule.description,
-        "enforcement_level": _ENFORCEMENT[rule.enforcement] if rule.enforcement else None,
+        "enforcement_level": _ENFORCEMENT[level] if level else None,
         "severity": _SEVERITY[rule.severity],
         "tags": rule.tags,
         "remediation_steps": rule.remediation,
@@ -57,7 +75,7 @@ def _policy_kwargs(rule: Rule[Any]) -> dict[str, Any]:
     }
 
 
-def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
+def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceValidationPolicy:
     types = frozenset(rule.resource_types)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -70,10 +88,10 @@ def _resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
         elif finding.status is Status.NOT_APPLICABLE:
             args.not_applicable(finding.message)
 
-    return ResourceValidationPolicy(validate=validate, **_policy_kwargs(rule))
+    return ResourceValidationPolicy(validate=validate, **kwargs)
 
 
-def _stack_policy(rule: StackRule) -> StackValidationPolicy:
+def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = StackGraph(args.resources)
         applicable = 0
@@ -95,5 +113,5 @@ def _stack_policy(rule: StackRule) -> StackValidationPolicy:
         if not applicable:
             args.not_applicable(f"no {', '.join(rule.resource_types)} in the stack")
 
-    return StackValidationPolicy(validate=validate, **_policy_kwargs(rule))
+    return StackValidationPolicy(validate=validate, **kwargs)
 

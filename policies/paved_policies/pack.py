@@ -7,6 +7,7 @@ from typing import Any
 
 from pulumi_policy import Policy
 
+from paved_policies.environment import Environment
 from paved_policies.framework import to_policy
 from paved_policies.rule import Rule
 from paved_policies.rules import ALL_RULES
@@ -25,5 +26,5 @@ def _by_name(rules: Iterable[Rule[Any]]) -> dict[str, Rule[Any]]:
 RULES: Mapping[str, Rule[Any]] = _by_name(ALL_RULES)
 
 
-def build_policies() -> list[Policy]:
-    return [to_policy(rule) for rule in RULES.values()]
+def build_policies(environment: Environment = "prod") -> list[Policy]:
+    return [to_policy(rule, environment) for rule in RULES.values()]
