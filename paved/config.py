@@ -843,6 +843,34 @@ class ClusterArgs(ConfigModel):
             )
 
 
+# CloudFront quota "maximum length of the Content-Security-Policy header value": 1783 characters
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html).
+_CSP_MAX_LENGTH = 1783
+
+
+def _content_security_policy(value: str) -> str:
+    if not value.strip() or re.search(r"[\r\n\x00-\x1f]", value):
+        raise invalid(
+            "the Content-Security-Policy must be one non-empty line",
+            "write the directives on one line separated by '; ' (a header value cannot contain newlines)",
+        )
+    if len(value) > _CSP_MAX_LENGTH:
+        raise invalid(
+            f"the Content-Security-Policy is {len(value)} characters; CloudFront allows {_CSP_MAX_LENGTH}",
+            "shorten it, e.g. by moving inline hashes to nonces",
+        )
+    return value
+
+
+def _https_origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise invalid(
+            f"{value!r} is not an https origin", "use scheme and host only, e.g. https://app.example.com"
+        )
+    return value.rstrip("/")
+
+
 class EdgeArgs(ConfigModel):
     cloudfront: bool
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout
@@ -857,11 +885,45 @@ class EdgeArgs(ConfigModel):
         Hint("AWS WAF rate limits are 10 to 2,000,000,000 requests per window; 600 per 60 s is 10 req/s"),
     ]
     rate_limit_window_seconds: RateLimitWindowSeconds
+    # Viewers allowed in: the ALB's security group without CloudFront, a WAF IP-set rule on the
+    # CloudFront web ACL with it (the ALB then admits CloudFront only).
     ingress_cidrs: Annotated[
         list[Cidr],
         Field(min_length=1),
         AfterValidator(_distinct),
         Hint("list the source CIDRs allowed in; 0.0.0.0/0 allows everyone"),
+    ]
+    geo_block_countries: Annotated[
+        list[Annotated[str, _matching(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 code", "use e.g. KP")]],
+        AfterValidator(_distinct),
+    ]
+    upload_paths: Annotated[
+        list[UrlPath],
+        AfterValidator(_distinct),
+        Hint("path prefixes that accept request bodies over 8 KB (WAF counts them instead of blocking)"),
+    ]
+    asset_paths: Annotated[
+        list[UrlPath],
+        AfterValidator(_distinct),
+        Hint("path patterns CloudFront serves from the assets bucket, e.g. /_next/static/*"),
+    ]
+    content_security_policy: Annotated[str, AfterValidator(_content_security_policy)]
+    cors_allowed_origins: Annotated[
+        list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(_distinct)
+    ]
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+    access_log_retention_days: Annotated[
+        int, Field(ge=1, le=3653), Hint("days to keep access logs: 1 to 3653")
+    ]
+    waf_log_retention_days: LogRetention
+    deregistration_delay_seconds: Annotated[
+        int,
+        Field(ge=0, le=3600),
+        Hint("the ALB waits 0 to 3600 s for in-flight requests of a removed target"),
+    ]
+    origin_secret_version: Version
+    blocked_requests_alarm: Annotated[
+        int, Field(ge=1), Hint("alarm when WAF blocks more requests than this in 5 minutes")
     ]
 
 
@@ -1080,6 +1142,21 @@ _PROD_PRESET: dict[str, Any] = {
         "rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
         "rateLimitWindowSeconds": 60,
         "ingressCidrs": ["0.0.0.0/0"],
+        "geoBlockCountries": [],
+        "uploadPaths": [],
+        "assetPaths": ["/_next/static/*", "/static/*"],
+        "contentSecurityPolicy": (
+            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; connect-src 'self' wss:; frame-ancestors 'none'; base-uri 'self'; "
+            "form-action 'self'; object-src 'none'; upgrade-insecure-requests"
+        ),
+        "corsAllowedOrigins": [],
+        "priceClass": "PriceClass_All",
+        "accessLogRetentionDays": 365,
+        "wafLogRetentionDays": 365,
+        "deregistrationDelaySeconds": 30,
+        "originSecretVersion": 1,
+        "blockedRequestsAlarm": 1000,
     },
     "apps": [],
     "tags": {},
@@ -1114,6 +1191,7 @@ _STAGING_DIFFERENCES: dict[str, Any] = {
     },
     "backup": {"enabled": False, "restoreTesting": False},
     "cluster": {"nodeInstanceTypes": ["t3.large"], "nodeMin": 2, "nodeMax": 4, "nodeDesired": 2},
+    "edge": {"priceClass": "PriceClass_100", "accessLogRetentionDays": 30, "wafLogRetentionDays": 30},
 }
 PRESETS: dict[Environment, dict[str, Any]] = {
     "prod": _PROD_PRESET,
