@@ -12,6 +12,7 @@ Two engine rules the SDK's stock mock monitor gets wrong are implemented here:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -83,11 +84,40 @@ def _fake_region(_args: Mapping[str, Any], region: str) -> dict[str, Any]:
     }
 
 
+# AWS-managed prefix lists a program may look up by name, with their documented maximum entries (the weight
+# they count for against security group rule quotas):
+# https://docs.aws.amazon.com/vpc/latest/userguide/working-with-aws-managed-prefix-lists.html
+_AWS_MANAGED_PREFIX_LISTS = {"com.amazonaws.global.cloudfront.origin-facing": 55}
+
+
+def _fake_managed_prefix_list(args: Mapping[str, Any], region: str) -> dict[str, Any]:
+    name = args.get("name")
+    if name not in _AWS_MANAGED_PREFIX_LISTS:
+        raise UnsupportedInvokeError(
+            f"aws.ec2.get_managed_prefix_list({name!r}) cannot run offline: only AWS-managed lists "
+            f"({', '.join(_AWS_MANAGED_PREFIX_LISTS)}) have a preview answer"
+        )
+    partition, _ = _partition_of(region)
+    list_id = "pl-" + hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:17]
+    return {
+        "id": list_id,
+        "name": name,
+        "arn": f"arn:{partition}:ec2:{region}:aws:prefix-list/{list_id}",
+        "addressFamily": "IPv4",
+        "maxEntries": _AWS_MANAGED_PREFIX_LISTS[name],
+        "ownerId": "AWS",
+        "entries": [],
+        "tags": {},
+        "version": 1,
+    }
+
+
 INVOKE_FAKES: dict[str, InvokeFake] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _fake_availability_zones,
     "aws:index/getCallerIdentity:getCallerIdentity": _fake_caller_identity,
     "aws:index/getPartition:getPartition": _fake_partition,
     "aws:index/getRegion:getRegion": _fake_region,
+    "aws:ec2/getManagedPrefixList:getManagedPrefixList": _fake_managed_prefix_list,
 }
 
 

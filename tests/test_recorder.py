@@ -120,6 +120,19 @@ def test_invokes_without_an_offline_answer_fail_loudly() -> None:
         record(lambda: aws.ec2.get_vpc(default=True), config={"aws:region": "eu-west-1"})
 
 
+def test_only_aws_managed_prefix_lists_have_a_preview_answer() -> None:
+    found: dict[str, object] = {}
+
+    def lookup() -> None:
+        cloudfront = aws.ec2.get_managed_prefix_list(name="com.amazonaws.global.cloudfront.origin-facing")
+        found.update(id=cloudfront.id, entries=cloudfront.max_entries)
+
+    record(lookup, config={"aws:region": "eu-west-1"})
+    assert str(found["id"]).startswith("pl-") and found["entries"] == 55
+    with pytest.raises(ProgramError, match="only AWS-managed lists"):
+        record(lambda: aws.ec2.get_managed_prefix_list(name="my-office"), config={"aws:region": "eu-west-1"})
+
+
 def test_duplicate_urns_are_rejected_like_the_engine() -> None:
     def duplicate() -> None:
         aws.s3.Bucket("same")
