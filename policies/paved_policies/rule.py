@@ -150,7 +150,6 @@ def _metadata_problems(rule: Rule[Any]) -> list[str]:
         (rule.severity in SEVERITIES, f"severity must be one of {SEVERITIES}"),
         (bool(rule.remediation.strip()), "remediation is empty"),
         (bool(rule.resource_types), "resource_types is empty"),
-        (bool(rule.checkov or rule.cdk_nag), "needs at least one checkov or cdk-nag id"),
     ]
     return [message for ok, message in checks if not ok]
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from paved_policies.rule import Rule
-from paved_policies.rules import cloudwatch, kms, security_groups, sns, vpc
+from paved_policies.rules import (
+    backup,
+    cloudwatch,
+    elasticache,
+    kms,
+    rds,
+    secretsmanager,
+    security_groups,
+    sns,
+    vpc,
+)
 
 ALL_RULES: tuple[Rule[Any], ...] = (
     *vpc.RULES,
@@ -13,4 +23,8 @@ ALL_RULES: tuple[Rule[Any], ...] = (
     *cloudwatch.RULES,
     *kms.RULES,
     *sns.RULES,
+    *rds.RULES,
+    *elasticache.RULES,
+    *secretsmanager.RULES,
+    *backup.RULES,
 )

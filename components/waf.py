@@ -1,0 +1,462 @@
+"""WAF: one web ACL builder for both scopes (REGIONAL in front of the ALB, CLOUDFRONT in us-east-1).
+
+Each ACL carries the AWS managed baseline groups, size limits that match what WAF can inspect, and, where the
+ACL sees the viewer's own address (`client_ip_rules`), the per-IP rate limit, IP reputation, geo block and the
+`ingressCidrs` allow-list. Behind CloudFront the ALB's ACL sees CloudFront's addresses, so those rules would
+limit or block CloudFront itself; they go on the CLOUDFRONT ACL only.
+
+Every ACL logs to its own KMS-encrypted log group `aws-waf-logs-<stack>-<name>` (WAF requires the prefix:
+https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html) with the `authorization` and
+`cookie` headers redacted, and alarms when it blocks more than `blockedRequestsAlarm` requests in 5 minutes.
+
+No CloudWatch Logs resource policy is declared: on PutLoggingConfiguration WAF adds one to the log group
+itself ("For an Amazon CloudWatch Logs log group, AWS WAF creates a resource policy on the log group",
+https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html), provided the deployer may
+call logs:CreateLogDelivery, logs:PutResourcePolicy, logs:DescribeResourcePolicies and logs:DescribeLogGroups
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-CWL.html).
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Network, ip_network
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.kms import aws_context
+from components.logs import log_group
+from components.observability import Alerting, Threshold
+from paved.config import EdgeArgs
+
+Scope = Literal["REGIONAL", "CLOUDFRONT"]
+
+# Documented capacity (WCU) of each AWS managed group used here:
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html (Common 700,
+# KnownBadInputs 200), aws-managed-rule-groups-use-case.html (SQLi 200, Linux 200),
+# aws-managed-rule-groups-ip-rep.html (AmazonIpReputationList 25). None of them carries an extra fee.
+MANAGED_GROUP_WCU: Mapping[str, int] = {
+    "AWSManagedRulesCommonRuleSet": 700,
+    "AWSManagedRulesKnownBadInputsRuleSet": 200,
+    "AWSManagedRulesSQLiRuleSet": 200,
+    "AWSManagedRulesLinuxRuleSet": 200,
+    "AWSManagedRulesAmazonIpReputationList": 25,
+}
+CLIENT_IP_MANAGED_GROUPS = frozenset({"AWSManagedRulesAmazonIpReputationList"})
+
+# A web ACL may use up to 1,500 WCU at the base price; "additional fees apply for every 500 WCU beyond the
+# default 1,500": https://aws.amazon.com/about-aws/whats-new/2023/04/aws-waf-web-acl-capacity-units-limits/
+DEFAULT_CAPACITY_WCU = 1_500
+
+# Base WCU of the statements the custom rules use (rule statement pages of the WAF developer guide,
+# waf-rule-statements-match.html, waf-rule-statement-type-string-match.html,
+# waf-rule-statement-type-rate-based.html): logical AND / OR / NOT statements cost only what they nest, and
+# every text transformation other than NONE adds 10.
+_WCU_SIZE_CONSTRAINT = 1
+_WCU_STARTS_WITH = 2
+_WCU_LABEL_MATCH = 1
+_WCU_GEO_MATCH = 1
+_WCU_IP_SET = 1
+_WCU_RATE_BASED = 2
+_WCU_TEXT_TRANSFORMATION = 10
+
+# The body bytes the protected resource forwards to WAF: fixed at 8 KB for an ALB, 16 KB by default for
+# CloudFront (pinned below through association_config):
+# https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-setting-body-inspection-limit.html
+BODY_INSPECTION_LIMIT_BYTES: Mapping[Scope, int] = {"REGIONAL": 8_192, "CLOUDFRONT": 16_384}
+MAX_URI_PATH_BYTES = 2_048
+
+# The Common rule set's SizeRestrictions_BODY rule (bodies over 8 KB) labels what it matches, also in Count:
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
+SIZE_RESTRICTIONS_BODY_RULE = "SizeRestrictions_BODY"
+SIZE_RESTRICTIONS_BODY_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestrictions_Body"
+# Our own label, added by the upload-path rule; without a prefix a label match stays in this ACL's namespace:
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-label-match.html
+UPLOAD_PATH_LABEL = "paved:upload-path"
+# Upload paths are compared after URL decoding and path normalisation, so `/uploads/../admin` or
+# `/upl%6Fads/..` cannot borrow the upload exemption.
+_UPLOAD_PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH")
+
+# WAF IP sets take every CIDR except /0 (https://docs.aws.amazon.com/waf/latest/APIReference/API_IPSet.html),
+# so an address family open to all is written as its two halves.
+_WHOLE_FAMILY = {4: ("0.0.0.0/1", "128.0.0.0/1"), 6: ("::/1", "8000::/1")}
+
+
+@dataclass(frozen=True)
+class _Rule:
+    name: str
+    statement: aws.wafv2.WebAclRuleStatementArgs
+    wcu: int
+    action: Literal["block", "count"] | None = None  # None: a managed group (override_action instead)
+    labels: Sequence[str] = ()
+
+
+def rules_wcu(*, scope: Scope, client_ip_rules: bool, args: EdgeArgs) -> dict[str, int]:
+    """The WCU of each rule the ACL gets, by rule name (the same plan `WebAcl` builds)."""
+    return {rule.name: rule.wcu for rule in _plan(scope, client_ip_rules, args, ip_set_arns={})}
+
+
+def _visibility(metric_name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
+    return aws.wafv2.WebAclRuleVisibilityConfigArgs(
+        cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=metric_name
+    )
+
+
+def _managed(name: str, *, count_rules: Sequence[str] = ()) -> _Rule:
+    overrides = [
+        aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideArgs(
+            name=rule,
+            action_to_use=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseArgs(
+                count=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverrideActionToUseCountArgs()
+            ),
+        )
+        for rule in count_rules
+    ]
+    statement = aws.wafv2.WebAclRuleStatementArgs(
+        managed_rule_group_statement=aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgs(
+            name=name, vendor_name="AWS", rule_action_overrides=overrides or None
+        )
+    )
+    return _Rule(name=f"AWS-{name}", statement=statement, wcu=MANAGED_GROUP_WCU[name])
+
+
+def _label(key: str) -> aws.wafv2.WebAclRuleStatementArgs:
+    return aws.wafv2.WebAclRuleStatementArgs(
+        label_match_statement=aws.wafv2.WebAclRuleStatementLabelMatchStatementArgs(scope="LABEL", key=key)
+    )
+
+
+def _not(statement: aws.wafv2.WebAclRuleStatementArgs) -> aws.wafv2.WebAclRuleStatementArgs:
+    return aws.wafv2.WebAclRuleStatementArgs(
+        not_statement=aws.wafv2.WebAclRuleStatementNotStatementArgs(statement=statement)
+    )
+
+
+def _any(statements: Sequence[aws.wafv2.WebAclRuleStatementArgs]) -> aws.wafv2.WebAclRuleStatementArgs:
+    if len(statements) == 1:
+        return statements[0]
+    return aws.wafv2.WebAclRuleStatementArgs(
+        or_statement=aws.wafv2.WebAclRuleStatementOrStatementArgs(statements=list(statements))
+    )
+
+
+def _all(statements: Sequence[aws.wafv2.WebAclRuleStatementArgs]) -> aws.wafv2.WebAclRuleStatementArgs:
+    return aws.wafv2.WebAclRuleStatementArgs(
+        and_statement=aws.wafv2.WebAclRuleStatementAndStatementArgs(statements=list(statements))
+    )
+
+
+def _size_greater_than(
+    size: int, field: aws.wafv2.WebAclRuleStatementSizeConstraintStatementFieldToMatchArgs
+) -> aws.wafv2.WebAclRuleStatementArgs:
+    return aws.wafv2.WebAclRuleStatementArgs(
+        size_constraint_statement=aws.wafv2.WebAclRuleStatementSizeConstraintStatementArgs(
+            comparison_operator="GT",
+            size=size,
+            field_to_match=field,
+            text_transformations=[
+                aws.wafv2.WebAclRuleStatementSizeConstraintStatementTextTransformationArgs(
+                    priority=0, type="NONE"
+                )
+            ],
+        )
+    )
+
+
+def _starts_with(path: str) -> aws.wafv2.WebAclRuleStatementArgs:
+    return aws.wafv2.WebAclRuleStatementArgs(
+        byte_match_statement=aws.wafv2.WebAclRuleStatementByteMatchStatementArgs(
+            positional_constraint="STARTS_WITH",
+            search_string=path,
+            field_to_match=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+                uri_path=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchUriPathArgs()
+            ),
+            text_transformations=[
+                aws.wafv2.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=i, type=kind)
+                for i, kind in enumerate(_UPLOAD_PATH_TRANSFORMATIONS)
+            ],
+        )
+    )
+
+
+def _allow_list(cidrs: Sequence[str]) -> dict[str, list[str]]:
+    """`ingressCidrs` split by family (`IPV4` / `IPV6`), with a /0 written as its two /1 halves."""
+    families: dict[str, list[str]] = {}
+    for cidr in cidrs:
+        network = ip_network(cidr)
+        version = 4 if isinstance(network, IPv4Network) else 6
+        entries = list(_WHOLE_FAMILY[version]) if network.prefixlen == 0 else [str(network)]
+        families.setdefault(f"IPV{version}", []).extend(entries)
+    return families
+
+
+def _needs_allow_list(args: EdgeArgs) -> bool:
+    return list(args.ingress_cidrs) != ["0.0.0.0/0"]
+
+
+def _client_ip_rules(args: EdgeArgs, ip_set_arns: Mapping[str, pulumi.Input[str]]) -> list[_Rule]:
+    rules: list[_Rule] = []
+    if _needs_allow_list(args):
+        families = sorted(_allow_list(args.ingress_cidrs))
+        allowed = _any(
+            [
+                aws.wafv2.WebAclRuleStatementArgs(
+                    ip_set_reference_statement=aws.wafv2.WebAclRuleStatementIpSetReferenceStatementArgs(
+                        arn=ip_set_arns.get(family, "")
+                    )
+                )
+                for family in families
+            ]
+        )
+        rules.append(_Rule("ingress-allow-list", _not(allowed), _WCU_IP_SET * len(families), action="block"))
+    if args.geo_block_countries:
+        geo = aws.wafv2.WebAclRuleStatementArgs(
+            geo_match_statement=aws.wafv2.WebAclRuleStatementGeoMatchStatementArgs(
+                country_codes=list(args.geo_block_countries)
+            )
+        )
+        rules.append(_Rule("geo-block", geo, _WCU_GEO_MATCH, action="block"))
+    rate = aws.wafv2.WebAclRuleStatementArgs(
+        rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+            aggregate_key_type="IP",
+            limit=args.rate_limit_per_ip,
+            evaluation_window_sec=args.rate_limit_window_seconds,
+        )
+    )
+    rules.append(_Rule("rate-limit-per-ip", rate, _WCU_RATE_BASED, action="block"))
+    rules.append(_managed("AWSManagedRulesAmazonIpReputationList"))
+    return rules
+
+
+def _plan(
+    scope: Scope, client_ip_rules: bool, args: EdgeArgs, ip_set_arns: Mapping[str, pulumi.Input[str]]
+) -> list[_Rule]:
+    """The ACL's rules in evaluation order (the list index is the priority)."""
+    rules = _client_ip_rules(args, ip_set_arns) if client_ip_rules else []
+    uploads = list(args.upload_paths)
+    not_upload: list[aws.wafv2.WebAclRuleStatementArgs] = []
+    if uploads:
+        # Counts (never blocks) and labels requests to an upload path, so the size rules below can exempt
+        # them with one label match instead of repeating the path comparison.
+        per_path = _WCU_STARTS_WITH + _WCU_TEXT_TRANSFORMATION * len(_UPLOAD_PATH_TRANSFORMATIONS)
+        rules.append(
+            _Rule(
+                "upload-path",
+                _any([_starts_with(path) for path in uploads]),
+                per_path * len(uploads),
+                action="count",
+                labels=[UPLOAD_PATH_LABEL],
+            )
+        )
+        not_upload = [_not(_label(UPLOAD_PATH_LABEL))]
+    uri_path = aws.wafv2.WebAclRuleStatementSizeConstraintStatementFieldToMatchArgs(
+        uri_path=aws.wafv2.WebAclRuleStatementSizeConstraintStatementFieldToMatchUriPathArgs()
+    )
+    rules.append(
+        _Rule(
+            "uri-path-size", _size_greater_than(MAX_URI_PATH_BYTES, uri_path), _WCU_SIZE_CONSTRAINT, "block"
+        )
+    )
+    # WAF only ever sees the first BODY_INSPECTION_LIMIT_BYTES of a body, so with CONTINUE a "larger than the
+    # limit" constraint could never match and NO_MATCH would wave every oversized body through. MATCH blocks
+    # a body WAF cannot fully inspect, so no payload hides past the inspected window; upload paths are
+    # exempt, and there the managed groups judge the first bytes only.
+    # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-oversize-handling.html
+    body = aws.wafv2.WebAclRuleStatementSizeConstraintStatementFieldToMatchArgs(
+        body=aws.wafv2.WebAclRuleStatementSizeConstraintStatementFieldToMatchBodyArgs(
+            oversize_handling="MATCH"
+        )
+    )
+    too_large = _size_greater_than(BODY_INSPECTION_LIMIT_BYTES[scope], body)
+    rules.append(
+        _Rule(
+            "body-size",
+            _all([too_large, *not_upload]) if not_upload else too_large,
+            _WCU_SIZE_CONSTRAINT + _WCU_LABEL_MATCH * len(not_upload),
+            action="block",
+        )
+    )
+    if uploads:
+        # SizeRestrictions_BODY only counts (and labels); this rule blocks what it labelled, except on the
+        # upload paths. It must run after the Common rule set, which adds the label.
+        rules.append(_managed("AWSManagedRulesCommonRuleSet", count_rules=[SIZE_RESTRICTIONS_BODY_RULE]))
+        rules.append(
+            _Rule(
+                "body-size-except-uploads",
+                _all([_label(SIZE_RESTRICTIONS_BODY_LABEL), *not_upload]),
+                _WCU_LABEL_MATCH * 2,
+                action="block",
+            )
+        )
+    else:
+        rules.append(_managed("AWSManagedRulesCommonRuleSet"))
+    rules += [
+        _managed("AWSManagedRulesKnownBadInputsRuleSet"),
+        _managed("AWSManagedRulesSQLiRuleSet"),
+        _managed("AWSManagedRulesLinuxRuleSet"),
+    ]
+    return rules
+
+
+def _rule_args(priority: int, rule: _Rule) -> aws.wafv2.WebAclRuleArgs:
+    if rule.action is None:
+        action, override = (
+            None,
+            aws.wafv2.WebAclRuleOverrideActionArgs(none=aws.wafv2.WebAclRuleOverrideActionNoneArgs()),
+        )
+    elif rule.action == "count":
+        action, override = aws.wafv2.WebAclRuleActionArgs(count=aws.wafv2.WebAclRuleActionCountArgs()), None
+    else:
+        action, override = aws.wafv2.WebAclRuleActionArgs(block=aws.wafv2.WebAclRuleActionBlockArgs()), None
+    return aws.wafv2.WebAclRuleArgs(
+        name=rule.name,
+        priority=priority,
+        statement=rule.statement,
+        action=action,
+        override_action=override,
+        rule_labels=[aws.wafv2.WebAclRuleRuleLabelArgs(name=label) for label in rule.labels] or None,
+        visibility_config=_visibility(rule.name),
+    )
+
+
+class WebAcl(pulumi.ComponentResource):
+    """A WAFv2 web ACL `paved-<stack>-<name>` with its log group, logging configuration and blocked alarm.
+
+    For CLOUDFRONT pass `opts` with a us-east-1 provider (and a key and Alerting in us-east-1): the ACL, its
+    log group and its metrics all live there. Attach a REGIONAL ACL with `associate`.
+    """
+
+    web_acl_arn: pulumi.Output[str]
+    web_acl_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: EdgeArgs,
+        *,
+        scope: Scope,
+        client_ip_rules: bool,
+        logs_key_arn: pulumi.Input[str],
+        alerting: Alerting,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        total = sum(rules_wcu(scope=scope, client_ip_rules=client_ip_rules, args=args).values())
+        if total > DEFAULT_CAPACITY_WCU:
+            raise ValueError(
+                f"WebAcl {name!r} needs {total} WCU, over the {DEFAULT_CAPACITY_WCU} WAF includes in "
+                "its base price; list fewer uploadPaths"
+            )
+        super().__init__("paved:waf:WebAcl", name, None, opts)
+        self._name = name
+        self._scope = scope
+        here = pulumi.ResourceOptions(parent=self)
+        acl_name = f"paved-{pulumi.get_stack()}-{name}"
+        ip_set_arns: dict[str, pulumi.Input[str]] = {}
+        if client_ip_rules and _needs_allow_list(args):
+            for family, addresses in sorted(_allow_list(args.ingress_cidrs).items()):
+                ip_set = aws.wafv2.IpSet(
+                    f"{name}-ingress-{family.lower()}",
+                    name=f"{acl_name}-ingress-{family.lower()}",
+                    description=f"paved: {family} sources admitted by {acl_name} (paved:edge.ingressCidrs)",
+                    scope=scope,
+                    ip_address_version=family,
+                    addresses=addresses,
+                    tags=dict(tags),
+                    opts=here,
+                )
+                ip_set_arns[family] = ip_set.arn
+        rules = _plan(scope, client_ip_rules, args, ip_set_arns)
+        association_config = None
+        if scope == "CLOUDFRONT":
+            # Pins the body CloudFront forwards to the 16 KB default that the body-size rule assumes; larger
+            # limits cost extra per request.
+            association_config = aws.wafv2.WebAclAssociationConfigArgs(
+                request_bodies=[
+                    aws.wafv2.WebAclAssociationConfigRequestBodyArgs(
+                        cloudfront=aws.wafv2.WebAclAssociationConfigRequestBodyCloudfrontArgs(
+                            default_size_inspection_limit="KB_16"
+                        )
+                    )
+                ]
+            )
+        acl = aws.wafv2.WebAcl(
+            name,
+            name=acl_name,
+            description=f"paved {pulumi.get_stack()} {name} ({scope})",
+            scope=scope,
+            default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
+            rules=[_rule_args(priority, rule) for priority, rule in enumerate(rules)],
+            association_config=association_config,
+            visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
+                cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=acl_name
+            ),
+            tags=dict(tags),
+            opts=here,
+        )
+        group = log_group(
+            f"{name}-logs",
+            name=f"aws-waf-logs-{pulumi.get_stack()}-{name}",
+            kms_key_arn=logs_key_arn,
+            retention_days=args.waf_log_retention_days,
+            tags=tags,
+            parent=self,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            name,
+            resource_arn=acl.arn,
+            log_destination_configs=[group.arn],
+            # Credentials and session cookies never reach the logs.
+            redacted_fields=[
+                aws.wafv2.WebAclLoggingConfigurationRedactedFieldArgs(
+                    single_header=aws.wafv2.WebAclLoggingConfigurationRedactedFieldSingleHeaderArgs(
+                        name=header
+                    )
+                )
+                for header in ("authorization", "cookie")
+            ],
+            opts=here,
+        )
+        # Web ACL totals carry Rule=ALL; only regional ACLs add a Region dimension, CloudFront metrics are
+        # reported in us-east-1 without one. https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html
+        dimensions: dict[str, pulumi.Input[str]] = {"WebACL": acl.name, "Rule": "ALL"}
+        if scope == "REGIONAL":
+            dimensions["Region"] = aws_context(here).region
+        alerting.threshold_alarms(
+            name,
+            [
+                Threshold(
+                    suffix="blocked-requests",
+                    description=(
+                        f"WAF {acl_name} blocked more than {args.blocked_requests_alarm} requests in "
+                        "5 minutes: an attack, or a rule blocking real users (check the WAF logs)"
+                    ),
+                    metric_name="BlockedRequests",
+                    statistic="Sum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=args.blocked_requests_alarm,
+                    periods=1,
+                    # WAF publishes no datapoint while it blocks nothing.
+                    treat_missing_data="notBreaching",
+                )
+            ],
+            namespace="AWS/WAFV2",
+            dimensions=dimensions,
+            parent=self,
+        )
+        self.web_acl_arn = acl.arn
+        self.web_acl_id = acl.id
+        self.register_outputs({"web_acl_arn": self.web_acl_arn, "web_acl_id": self.web_acl_id})
+
+    def associate(self, name: str, resource_arn: pulumi.Input[str]) -> aws.wafv2.WebAclAssociation:
+        """Attach this REGIONAL ACL to a resource (an ALB); a CloudFront distribution names the ACL itself."""
+        if self._scope != "REGIONAL":
+            raise ValueError(
+                f"WebAcl {self._name!r} is CLOUDFRONT: set the distribution's web_acl_id to its ARN instead"
+            )
+        return aws.wafv2.WebAclAssociation(
+            name,
+            resource_arn=resource_arn,
+            web_acl_arn=self.web_acl_arn,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

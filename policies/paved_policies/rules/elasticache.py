@@ -1,0 +1,217 @@
+"""ElastiCache (Redis OSS / Valkey) replication group rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from paved_policies.props import as_seq, get, get_bool, get_int, get_text, has_item, has_value
+from paved_policies.rule import Finding, ResourceContext, compliant, resource_rule, violation
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+
+# 7 days of daily snapshots: a week to notice a bad write and restore before it. AWS allows 0-35.
+MIN_SNAPSHOT_RETENTION_DAYS = 7
+# The subnet group ElastiCache falls back to: the default VPC's subnets.
+DEFAULT_SUBNET_GROUP = "default"
+
+
+def _name(ctx: ResourceContext) -> str:
+    return f"Replication group '{ctx.name}'"
+
+
+@resource_rule(
+    name="elasticache-transit-encryption",
+    description="ElastiCache replication groups require TLS for every connection.",
+    severity="high",
+    remediation=(
+        "Set transit_encryption_enabled=True and leave transit_encryption_mode unset or 'required' "
+        "('preferred' still accepts plaintext clients; use it only while migrating)."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    checkov=("CKV_AWS_30",),
+    cdk_nag=("AwsSolutions-AEC3", "ElastiCacheRedisClusterEncryption"),
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html",
+)
+def elasticache_transit_encryption(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    if get_bool(props, "transitEncryptionEnabled") is not True:
+        return violation(f"{_name(ctx)} does not set transitEncryptionEnabled to true.")
+    mode = get_text(props, "transitEncryptionMode")
+    if mode is not None and mode.lower() != "required":
+        return violation(f"{_name(ctx)} has transitEncryptionMode '{mode}', which accepts plaintext clients.")
+    return compliant()
+
+
+@resource_rule(
+    name="elasticache-at-rest-encryption-cmk",
+    description="ElastiCache replication groups encrypt data at rest with a customer managed KMS key.",
+    severity="high",
+    remediation=(
+        "Set at_rest_encryption_enabled=True and kms_key_id to a customer managed KMS key ARN; both can "
+        "only be chosen when the group is created."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    checkov=("CKV_AWS_29", "CKV_AWS_191"),
+    cdk_nag=("AwsSolutions-AEC3", "ElastiCacheRedisClusterEncryption"),
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/at-rest-encryption.html",
+)
+def elasticache_at_rest_encryption_cmk(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    problems = []
+    # atRestEncryptionEnabled defaults to true only for Valkey; for Redis OSS (the default engine,
+    # pulumi-aws ReplicationGroup docs) it defaults to false, so there it must be set explicitly.
+    enabled = get_bool(props, "atRestEncryptionEnabled")
+    if enabled is False:
+        problems.append("atRestEncryptionEnabled is false")
+    elif enabled is None and (get_text(props, "engine") or "redis").lower() != "valkey":
+        problems.append("atRestEncryptionEnabled is unset, which means false for Redis OSS")
+    if not has_value(props, "kmsKeyId"):
+        problems.append("kmsKeyId is unset, so ElastiCache would use an AWS owned key")
+    if not problems:
+        return compliant()
+    return violation(f"{_name(ctx)}: {' and '.join(problems)}.")
+
+
+@resource_rule(
+    name="elasticache-auth",
+    description="ElastiCache replication groups authenticate clients (AUTH token or RBAC user groups).",
+    severity="high",
+    remediation=(
+        "Set auth_token_wo (with auth_token_wo_version) to a token kept in Secrets Manager, or "
+        "user_group_ids for role-based access control. Both need transit encryption."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    checkov=("CKV_AWS_31",),
+    cdk_nag=("AwsSolutions-AEC6", "ElastiCacheRedisClusterRedisAuth"),
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html",
+)
+def elasticache_auth(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    if has_value(props, "authToken") or has_value(props, "authTokenWo") or has_item(props, "userGroupIds"):
+        return compliant()
+    return violation(f"{_name(ctx)} lets any client in: no authToken, authTokenWo or userGroupIds.")
+
+
+@resource_rule(
+    name="elasticache-automatic-failover",
+    description="ElastiCache replication groups span AZs with automatic failover.",
+    severity="medium",
+    remediation=(
+        "Set automatic_failover_enabled=True and multi_az_enabled=True with at least one replica "
+        "(num_cache_clusters >= 2, or replicas_per_node_group >= 1) in another AZ."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    checkov=("CKV2_AWS_50",),
+    cdk_nag=("AwsSolutions-AEC4", "ElastiCacheRedisClusterMultiAZ"),
+    staging_enforcement="advisory",
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html",
+)
+def elasticache_automatic_failover(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    # Both default to false.
+    missing = [
+        key for key in ("automaticFailoverEnabled", "multiAzEnabled") if get_bool(props, key) is not True
+    ]
+    if not missing:
+        return compliant()
+    return violation(f"{_name(ctx)} does not set {' and '.join(missing)} to true.")
+
+
+@resource_rule(
+    name="elasticache-snapshot-retention",
+    description=f"ElastiCache keeps automatic snapshots for at least {MIN_SNAPSHOT_RETENTION_DAYS} days.",
+    severity="medium",
+    remediation=(
+        f"Set snapshot_retention_limit to {MIN_SNAPSHOT_RETENTION_DAYS} or more days (0, the default, "
+        "turns automatic backups off) and a snapshot_window."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    # cdk-nag's rule asks for 15 days; checkov's CKV_AWS_134 (> 0) covers only aws_elasticache_cluster.
+    cdk_nag=("ElastiCacheRedisClusterAutomaticBackup",),
+    staging_enforcement="advisory",
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups-automatic.html",
+)
+def elasticache_snapshot_retention(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    days = get_int(props, "snapshotRetentionLimit")
+    if days is not None and days >= MIN_SNAPSHOT_RETENTION_DAYS:
+        return compliant()
+    shown = "unset (no automatic backups)" if days is None else f"{days} days"
+    return violation(
+        f"{_name(ctx)} keeps snapshots for {shown}; at least {MIN_SNAPSHOT_RETENTION_DAYS} days are "
+        "required (snapshotRetentionLimit)."
+    )
+
+
+@resource_rule(
+    name="elasticache-not-default-subnet-group",
+    description="ElastiCache replication groups use their own subnet group, not the default VPC's.",
+    severity="medium",
+    remediation=(
+        "Create an aws.elasticache.SubnetGroup of private subnets and pass its name as subnet_group_name."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    checkov=("CKV_AWS_323",),
+    cdk_nag=("AwsSolutions-AEC1", "ElastiCacheClusterInVPC"),
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/SubnetGroups.html",
+)
+def elasticache_not_default_subnet_group(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    if not has_value(props, "subnetGroupName"):
+        return violation(f"{_name(ctx)} has no subnetGroupName, so it lands in the default subnet group.")
+    # An unknown name is a SubnetGroup resource's output: a group the program declares, which is never
+    # the 'default' group (ElastiCache creates that one itself).
+    name = _read(lambda: get_text(props, "subnetGroupName"))
+    if isinstance(name, str) and name.lower() == DEFAULT_SUBNET_GROUP:
+        return violation(f"{_name(ctx)} uses the '{DEFAULT_SUBNET_GROUP}' subnet group.")
+    return compliant()
+
+
+@resource_rule(
+    name="elasticache-log-delivery",
+    description="ElastiCache replication groups deliver their slow and engine logs to a log destination.",
+    severity="low",
+    remediation=(
+        "Add log_delivery_configurations for log_type 'slow-log' (and 'engine-log') with destination_type "
+        "'cloudwatch-logs' or 'kinesis-firehose'."
+    ),
+    resource_types=(REPLICATION_GROUP,),
+    # Neither checkov nor cdk-nag checks ElastiCache log delivery.
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Log_Delivery.html",
+)
+def elasticache_log_delivery(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    if _has_entry(props, "logDeliveryConfigurations"):
+        return compliant()
+    return violation(f"{_name(ctx)} delivers no logs (logDeliveryConfigurations is empty).")
+
+
+_UNKNOWN = object()
+
+
+def _read(read: Callable[[], Any]) -> Any:
+    """read(), or _UNKNOWN where it hits a value unknown during preview (as props.has_value does)."""
+    try:
+        return read()
+    except Exception as error:
+        if hasattr(error, "unknown_type_sentinel"):  # pulumi_policy's UnknownValueError
+            return _UNKNOWN
+        raise
+
+
+def _has_entry(props: Mapping[str, Any], key: str) -> bool:
+    """Whether the list at props[key] holds a non-empty mapping, counting unknowns as present."""
+    entries = _read(lambda: get(props, key))
+    if entries is _UNKNOWN:
+        return True
+    seq = as_seq(entries)
+    for index in range(len(seq)):
+        entry = _read(lambda index=index: seq[index])
+        if entry is _UNKNOWN or (isinstance(entry, Mapping) and len(entry) > 0):
+            return True
+    return False
+
+
+RULES = (
+    elasticache_transit_encryption,
+    elasticache_at_rest_encryption_cmk,
+    elasticache_auth,
+    elasticache_automatic_failover,
+    elasticache_snapshot_retention,
+    elasticache_not_default_subnet_group,
+    elasticache_log_delivery,
+)
