@@ -8,11 +8,14 @@ import pulumi
 
 from components.backup import Backup
 from components.cache import Cache
+from components.certificates import DnsCertificate
 from components.data_stores import DataStoreContext
 from components.database import Database
+from components.edge import LoadBalancer
 from components.network import Network
 from components.observability import Alerting
 from components.secrets import AppSecrets, Keys, SecretPlacement
+from components.waf import WebAcl
 from paved.config import load_from_pulumi
 
 config = load_from_pulumi()
@@ -48,6 +51,38 @@ database = Database(
     "database", config.database, store=data_stores, dr_provider=dr_provider, dr_data_key_arn=dr_data_key_arn
 )
 cache = Cache("cache", config.cache, store=data_stores)
+# The ALB certificate: DNS-validated in the stack's zone, or the one from config (DomainArgs needs one).
+if config.domain.hosted_zone_id is not None:
+    certificate = DnsCertificate(
+        "certificate", domain=config.domain.name, zone_id=config.domain.hosted_zone_id, tags=tags
+    )
+    alb_certificate_arn: pulumi.Input[str] = certificate.certificate_arn
+else:
+    alb_certificate_arn = str(config.domain.certificate_arn)
+load_balancer = LoadBalancer(
+    "alb",
+    config.edge,
+    config.apps,
+    vpc_id=network.vpc_id,
+    subnet_ids=network.public_subnet_ids,
+    workload_security_group_id=network.workload_security_group_id,
+    certificate_arn=alb_certificate_arn,
+    secrets=placement,
+    alerting=alerting,
+    protect=protect,
+    tags=tags,
+)
+# Behind CloudFront the ALB sees CloudFront's addresses, so client-IP rules belong on the CloudFront ACL.
+alb_waf = WebAcl(
+    "alb-waf",
+    config.edge,
+    scope="REGIONAL",
+    client_ip_rules=not config.edge.cloudfront,
+    logs_key_arn=keys.logs.key_arn,
+    alerting=alerting,
+    tags=tags,
+)
+alb_waf.associate("alb", load_balancer.alb_arn)
 app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
 backup = (
     Backup(
@@ -89,6 +124,10 @@ pulumi.export("cache_primary_endpoint", cache.primary_endpoint)
 pulumi.export("cache_reader_endpoint", cache.reader_endpoint)
 pulumi.export("cache_auth_secret_arn", cache.auth_secret_arn)
 pulumi.export("secrets_app_secret_arns", app_secrets.secret_arns)
+pulumi.export("edge_alb_dns_name", load_balancer.alb_dns_name)
+pulumi.export("edge_alb_target_group_arns", load_balancer.target_group_arns)
+pulumi.export("edge_alb_log_bucket", load_balancer.log_bucket_name)
+pulumi.export("edge_alb_web_acl_arn", alb_waf.web_acl_arn)
 pulumi.export("backup_vault_arn", backup.vault_arn if backup else None)
 pulumi.export("backup_dr_vault_arn", backup.dr_vault_arn if backup else None)
 # Recovery objectives this stack is built for; README, "Backup and recovery", has the restore paths.

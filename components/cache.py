@@ -83,6 +83,7 @@ class Cache(pulumi.ComponentResource):
             f"{name}-auth-token",
             path=f"{name}/auth-token",
             description="AUTH token of the cache (clients connect with TLS and this token)",
+            rotation="raise paved:cache.authTokenVersion",
             parent=self,
         )
         aws.secretsmanager.SecretVersion(

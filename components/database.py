@@ -264,6 +264,7 @@ class Database(pulumi.ComponentResource):
             f"{name}-master",
             path=f"{name}/master",
             description="PostgreSQL master credentials: break-glass only, apps use IAM-authenticated roles",
+            rotation="raise paved:database.passwordVersion",
             parent=self,
         )
         value = pulumi.Output.all(password.result, primary.address).apply(

@@ -107,6 +107,14 @@ def account_only_policy(account: pulumi.Input[str]) -> pulumi.Output[str]:
     )
 
 
+ROTATION_TAG = "paved:rotation"
+_ROTATION_BY_SOURCE = {
+    "generated": "raise paved:secrets.{name}.version",
+    "external": "its owner puts a new value",
+    "cacheUrl": "follows paved:cache.authTokenVersion",
+}
+
+
 @dataclass(frozen=True)
 class SecretPlacement:
     """Where a stack's secrets live and how they are kept: shared by every component that makes one."""
@@ -117,9 +125,13 @@ class SecretPlacement:
     tags: Mapping[str, str]
 
     def secret(
-        self, name: str, *, path: str, description: str, parent: pulumi.Resource
+        self, name: str, *, path: str, description: str, rotation: str, parent: pulumi.Resource
     ) -> aws.secretsmanager.Secret:
-        """A secret `<stack>/<path>`: the secrets CMK, a DR-region replica with the DR key, account-only."""
+        """A secret `<stack>/<path>`: the secrets CMK, a DR-region replica with the DR key, account-only.
+
+        `rotation` says how the value is rotated where no rotation function applies; it becomes the
+        `paved:rotation` tag that the pack's secretsmanager-rotation policy reads.
+        """
         replicas = (
             [aws.secretsmanager.SecretReplicaArgs(region=self.dr.name, kms_key_id=self.dr.secrets_key_arn)]
             if self.dr
@@ -133,7 +145,7 @@ class SecretPlacement:
             recovery_window_in_days=self.recovery_window_days,
             replicas=replicas,
             policy=account_only_policy(aws_context(pulumi.ResourceOptions(parent=parent)).account),
-            tags=dict(self.tags),
+            tags={**self.tags, ROTATION_TAG: rotation},
             opts=pulumi.ResourceOptions(parent=parent),
         )
 
@@ -160,6 +172,7 @@ class AppSecrets(pulumi.ComponentResource):
                 resource_name,
                 path=f"app/{env_name}",
                 description=spec.description or f"{env_name} for the apps of this stack",
+                rotation=_ROTATION_BY_SOURCE[spec.source].format(name=env_name),
                 parent=self,
             )
             self._set_value(resource_name, secret, spec, cache_url)

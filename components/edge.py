@@ -1,0 +1,427 @@
+"""The internet-facing Application Load Balancer: TLS 1.2+ only, strict HTTP parsing, access logs, WAF-ready,
+one target group per public app, and alarms on errors, latency and health.
+
+With CloudFront in front, the ALB admits only CloudFront's origin-facing addresses on 443, and forwards only
+requests that carry CloudFront's secret origin header; everything else gets a fixed 403. The header value is
+generated, kept in Secrets Manager (`<stack>/edge/origin-secret`) and rotated by raising
+`paved:edge.originSecretVersion` (CloudFront and the ALB rules change in the same update; requests in
+flight during that minute may see a 403).
+"""
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.buckets import SecureBucket, alb_log_delivery_statement
+from components.kms import aws_context
+from components.observability import AlarmSpec, Alerting, Threshold
+from components.secrets import SecretPlacement
+from components.security_groups import port_rule
+from paved.config import AppArgs, EdgeArgs
+
+HTTPS = 443
+HTTP = 80
+ORIGIN_HEADER = "X-Origin-Verify"
+CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# TLS 1.3 and 1.2 with forward-secret AEAD ciphers only; the provider's default is the 2016 policy.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+
+
+def public_apps(apps: Sequence[AppArgs]) -> list[AppArgs]:
+    """Apps the ALB routes to, most specific first: a longer path, then a host, wins a tie.
+
+    ALB evaluates listener rules by priority, so `/api/*` must come before a host's catch-all `/*`.
+    """
+    routed = [app for app in apps if app.is_public]
+    return sorted(routed, key=lambda app: (-len(app.public_path or ""), app.host is None))
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    alb_arn: pulumi.Output[str]
+    alb_dns_name: pulumi.Output[str]
+    alb_zone_id: pulumi.Output[str]
+    security_group_id: pulumi.Output[str]
+    target_group_arns: dict[str, pulumi.Output[str]]
+    origin_secret: pulumi.Output[str]
+    log_bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: EdgeArgs,
+        apps: Sequence[AppArgs],
+        *,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        workload_security_group_id: pulumi.Input[str],
+        certificate_arn: pulumi.Input[str],
+        secrets: SecretPlacement,
+        alerting: Alerting,
+        protect: bool,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:edge:LoadBalancer", name, None, opts)
+        self._name = name
+        self._args = args
+        self._tags = dict(tags)
+        here = pulumi.ResourceOptions(parent=self)
+        routed = public_apps(apps)
+        context = aws_context(here)
+
+        log_bucket = SecureBucket(
+            f"{name}-logs",
+            purpose="ALB access logs",
+            kms_key_arn=None,  # ALB log delivery supports SSE-S3 only
+            expire_days=args.access_log_retention_days,
+            extra_statements=lambda bucket_arn: [
+                alb_log_delivery_statement(bucket_arn, context.account, context.partition)
+            ],
+            protect=protect,
+            tags=self._tags,
+            opts=here,
+        )
+        group = self._security_group(vpc_id, workload_security_group_id, routed)
+        alb = aws.lb.LoadBalancer(
+            name,
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[group.id],
+            subnets=subnet_ids,
+            # Reject requests with malformed headers and ambiguous framing (request smuggling):
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html
+            drop_invalid_header_fields=True,
+            desync_mitigation_mode="strictest",
+            enable_http2=True,
+            idle_timeout=args.idle_timeout_seconds,
+            enable_deletion_protection=protect,
+            access_logs=aws.lb.LoadBalancerAccessLogsArgs(bucket=log_bucket.bucket_name, enabled=True),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[log_bucket.policy]),
+        )
+        self.origin_secret = self._origin_secret(secrets)
+        listener = aws.lb.Listener(
+            f"{name}-https",
+            load_balancer_arn=alb.arn,
+            port=HTTPS,
+            protocol="HTTPS",
+            ssl_policy=SSL_POLICY,
+            certificate_arn=certificate_arn,
+            default_actions=[_forbidden()],
+            tags=self._tags,
+            opts=here,
+        )
+        if not args.cloudfront:
+            aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=HTTP,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port=str(HTTPS), status_code="HTTP_301"
+                        ),
+                    )
+                ],
+                tags=self._tags,
+                opts=here,
+            )
+        target_groups = {app.name: self._target_group(app, vpc_id) for app in routed}
+        for priority, app in enumerate(routed, start=1):
+            self._route(app, priority * 10, listener, target_groups[app.name])
+        self._alarms(alerting, alb, target_groups)
+        self.target_group_arns = {app: group.arn for app, group in target_groups.items()}
+
+        self.alb_arn = alb.arn
+        self.alb_dns_name = alb.dns_name
+        self.alb_zone_id = alb.zone_id
+        self.security_group_id = group.id
+        self.log_bucket_name = log_bucket.bucket_name
+        self.register_outputs(
+            {
+                "alb_arn": self.alb_arn,
+                "alb_dns_name": self.alb_dns_name,
+                "security_group_id": self.security_group_id,
+                "target_group_arns": self.target_group_arns,
+            }
+        )
+
+    def _security_group(
+        self, vpc_id: pulumi.Input[str], workload_group_id: pulumi.Input[str], routed: Sequence[AppArgs]
+    ) -> aws.ec2.SecurityGroup:
+        group_name = f"{self._name}-sg"
+        group = aws.ec2.SecurityGroup(
+            group_name,
+            vpc_id=vpc_id,
+            description="ALB: HTTPS from CloudFront (or the allowed CIDRs); app ports to the workloads",
+            tags={**self._tags, "Name": group_name},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if self._args.cloudfront:
+            # One rule referencing the managed list: it weighs 55 of the default 60 rules per group.
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/LocationsOfEdgeServers.html
+            prefix_list = aws.ec2.get_managed_prefix_list_output(
+                name=CLOUDFRONT_PREFIX_LIST, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
+            self._ingress(group, "cloudfront", HTTPS, prefix_list_id=prefix_list.id)
+        else:
+            for index, cidr in enumerate(self._args.ingress_cidrs):
+                for port in (HTTPS, HTTP):
+                    self._ingress(group, f"cidr-{index}-{port}", port, cidr=cidr)
+        for port in sorted({app.port for app in routed}):
+            port_rule(
+                group,
+                f"{group_name}-to-workloads-{port}",
+                direction="to",
+                port=port,
+                peer_id=workload_group_id,
+                tags=self._tags,
+                parent=self,
+            )
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-workloads-from-alb-{port}",
+                security_group_id=workload_group_id,
+                description=f"TCP {port} from the ALB",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=group.id,
+                tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return group
+
+    def _ingress(
+        self,
+        group: aws.ec2.SecurityGroup,
+        suffix: str,
+        port: int,
+        *,
+        cidr: str | None = None,
+        prefix_list_id: pulumi.Input[str] | None = None,
+    ) -> None:
+        ipv6 = cidr is not None and ":" in cidr
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-sg-{suffix}",
+            security_group_id=group.id,
+            description=f"TCP {port} from {cidr or 'CloudFront origin-facing addresses'}",
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            cidr_ipv4=cidr if cidr and not ipv6 else None,
+            cidr_ipv6=cidr if ipv6 else None,
+            prefix_list_id=prefix_list_id,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _origin_secret(self, secrets: SecretPlacement) -> pulumi.Output[str]:
+        here = pulumi.ResourceOptions(parent=self)
+        version = self._args.origin_secret_version
+        value = random.RandomPassword(
+            f"{self._name}-origin-secret",
+            length=48,
+            special=False,
+            keepers={"version": str(version)},
+            opts=here,
+        )
+        secret = secrets.secret(
+            f"{self._name}-origin-secret",
+            path=f"{self._name}/origin-secret",
+            description=f"Value of the {ORIGIN_HEADER} header CloudFront sends to the ALB",
+            rotation="raise paved:edge.originSecretVersion",
+            parent=self,
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._name}-origin-secret",
+            secret_id=secret.id,
+            secret_string_wo=value.result,
+            secret_string_wo_version=version,
+            opts=here,
+        )
+        return pulumi.Output.secret(value.result)
+
+    def _target_group(self, app: AppArgs, vpc_id: pulumi.Input[str]) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            f"{self._name}-{app.name}",
+            port=app.port,
+            protocol="HTTP",
+            target_type="ip",  # pods are registered directly (TargetGroupBinding, issue #5)
+            vpc_id=vpc_id,
+            # Time for in-flight requests after a pod is deregistered; the pod's preStop hook and
+            # terminationGracePeriodSeconds must cover it.
+            deregistration_delay=self._args.deregistration_delay_seconds,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                path=app.health_paths.readiness,
+                port="traffic-port",
+                matcher="200-299",
+                interval=15,
+                timeout=5,
+                healthy_threshold=2,
+                unhealthy_threshold=3,
+            ),
+            # WebSocket connections stay on their target anyway; the cookie keeps Socket.IO's HTTP
+            # long-polling handshake, which spans several requests, on one pod.
+            stickiness=aws.lb.TargetGroupStickinessArgs(
+                type="lb_cookie", cookie_duration=86_400, enabled=True
+            )
+            if app.websocket
+            else None,
+            tags={**self._tags, "app": app.name},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _route(
+        self, app: AppArgs, priority: int, listener: aws.lb.Listener, target_group: aws.lb.TargetGroup
+    ) -> None:
+        conditions = []
+        if app.host:
+            conditions.append(
+                aws.lb.ListenerRuleConditionArgs(
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[app.host])
+                )
+            )
+        if app.public_path:
+            conditions.append(
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[app.public_path])
+                )
+            )
+        if self._args.cloudfront:
+            conditions.append(
+                aws.lb.ListenerRuleConditionArgs(
+                    http_header=aws.lb.ListenerRuleConditionHttpHeaderArgs(
+                        http_header_name=ORIGIN_HEADER, values=[self.origin_secret]
+                    )
+                )
+            )
+        aws.lb.ListenerRule(
+            f"{self._name}-{app.name}",
+            listener_arn=listener.arn,
+            priority=priority,
+            conditions=conditions,
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _alarms(
+        self, alerting: Alerting, alb: aws.lb.LoadBalancer, target_groups: Mapping[str, aws.lb.TargetGroup]
+    ) -> None:
+        if not target_groups:
+            return
+        dimensions = {"LoadBalancer": alb.arn_suffix}
+
+        def metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=query_id,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace="AWS/ApplicationELB",
+                    metric_name=metric_name,
+                    dimensions=dimensions,
+                    period=300,
+                    stat="Sum",
+                ),
+            )
+
+        alerting.alarm(
+            f"{self._name}-target-5xx-rate",
+            AlarmSpec(
+                description="More than 5% of requests answered 5XX by the apps (5 minutes, twice)",
+                metric_queries=[
+                    metric("errors", "HTTPCode_Target_5XX_Count"),
+                    metric("requests", "RequestCount"),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="rate",
+                        expression="100 * FILL(errors, 0) / requests",
+                        label="Target 5XX %",
+                        return_data=True,
+                    ),
+                ],
+                comparison_operator="GreaterThanThreshold",
+                threshold=5,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                treat_missing_data="notBreaching",  # no requests: nothing failed
+            ),
+            parent=self,
+        )
+        alerting.threshold_alarms(
+            self._name,
+            [
+                Threshold(
+                    suffix="elb-5xx",
+                    description="The load balancer itself answered 5XX more than 10 times in 5 minutes",
+                    metric_name="HTTPCode_ELB_5XX_Count",
+                    statistic="Sum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=10,
+                    periods=1,
+                    treat_missing_data="notBreaching",
+                ),
+                Threshold(
+                    suffix="rejected-connections",
+                    description="The load balancer rejected connections (it hit its connection limit)",
+                    metric_name="RejectedConnectionCount",
+                    statistic="Sum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=0,
+                    periods=1,
+                    treat_missing_data="notBreaching",
+                ),
+            ],
+            namespace="AWS/ApplicationELB",
+            dimensions=dimensions,
+            parent=self,
+        )
+        alerting.alarm(
+            f"{self._name}-p95-latency",
+            AlarmSpec(
+                description="p95 target response time above 2 s for 15 minutes",
+                namespace="AWS/ApplicationELB",
+                metric_name="TargetResponseTime",
+                dimensions=dimensions,
+                extended_statistic="p95",
+                period=300,
+                comparison_operator="GreaterThanThreshold",
+                threshold=2,
+                evaluation_periods=3,
+                datapoints_to_alarm=3,
+                treat_missing_data="notBreaching",
+            ),
+            parent=self,
+        )
+        for app, target_group in target_groups.items():
+            alerting.alarm(
+                f"{self._name}-{app}-unhealthy",
+                AlarmSpec(
+                    description=f"{app}: a target failed its readiness check for 10 minutes",
+                    namespace="AWS/ApplicationELB",
+                    metric_name="UnHealthyHostCount",
+                    dimensions={**dimensions, "TargetGroup": target_group.arn_suffix},
+                    statistic="Maximum",
+                    period=300,
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=0,
+                    evaluation_periods=2,
+                    datapoints_to_alarm=2,
+                    treat_missing_data="missing",
+                ),
+                parent=self,
+            )
+
+
+def _forbidden() -> aws.lb.ListenerDefaultActionArgs:
+    return aws.lb.ListenerDefaultActionArgs(
+        type="fixed-response",
+        fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+            content_type="text/plain", message_body="Forbidden", status_code="403"
+        ),
+    )

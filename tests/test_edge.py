@@ -1,0 +1,158 @@
+"""The load balancer, its certificate and its regional WAF, as recorded for the real stacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from components.edge import SSL_POLICY, public_apps
+from paved.config import load_stack_file
+from paved.program import run_project
+from paved.recorder import RecordedResource, Recording
+from paved.values import is_secret
+
+ROOT = Path(__file__).resolve().parent.parent
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+RULE = "aws:lb/listenerRule:ListenerRule"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+@pytest.fixture(scope="module")
+def prod() -> Recording:
+    return run_project(ROOT, "prod")
+
+
+@pytest.fixture(scope="module")
+def without_cloudfront() -> Recording:
+    return run_project(
+        ROOT, "staging", {"paved:edge": {"cloudfront": False, "ingressCidrs": ["203.0.113.0/24"]}}
+    )
+
+
+def test_alb_attributes(prod: Recording) -> None:
+    alb = prod.one(ALB, "alb")
+    inputs = alb.inputs
+    assert (inputs["internal"], inputs["loadBalancerType"]) == (False, "application")
+    assert inputs["dropInvalidHeaderFields"] is True
+    assert inputs["desyncMitigationMode"] == "strictest"
+    assert inputs["enableHttp2"] is True
+    assert inputs["idleTimeout"] == 300  # prod stack override, long enough for websockets
+    assert inputs["enableDeletionProtection"] is True and alb.protect
+    assert inputs["accessLogs"]["enabled"] is True
+    public = {r.urn for r in prod.of_type("aws:ec2/subnet:Subnet") if "-public-" in r.name}
+    assert set(alb.property_dependencies["subnets"]) == public
+    # Access logs can only be switched on once the bucket policy lets ELB deliver.
+    policy = prod.one("aws:s3/bucketPolicy:BucketPolicy", "alb-logs")
+    assert policy.urn in alb.dependencies
+
+
+def test_access_log_bucket_is_sse_s3(prod: Recording) -> None:
+    # ALB access logs support SSE-S3 only:
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
+    encryption = prod.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    rule = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert rule["sseAlgorithm"] == "AES256" and "kmsMasterKeyId" not in rule
+
+
+def test_https_only_with_a_tls13_policy_and_a_fixed_403_default(prod: Recording) -> None:
+    [listener] = prod.of_type(LISTENER)
+    assert (listener.inputs["port"], listener.inputs["protocol"]) == (443, "HTTPS")
+    assert listener.inputs["sslPolicy"] == SSL_POLICY and "TLS13" in SSL_POLICY
+    [default] = listener.inputs["defaultActions"]
+    assert default["type"] == "fixed-response" and default["fixedResponse"]["statusCode"] == "403"
+    certificate = prod.one("aws:acm/certificateValidation:CertificateValidation", "certificate")
+    assert listener.property_dependencies["certificateArn"] == [certificate.urn]
+
+
+def test_behind_cloudfront_only_the_origin_facing_list_may_connect(prod: Recording) -> None:
+    rules = [r for r in prod.of_type(INGRESS) if r.name.startswith("alb-sg-")]
+    assert [r.inputs["fromPort"] for r in rules] == [443]
+    [rule] = rules
+    assert rule.inputs["prefixListId"].startswith("pl-")
+    assert not {"cidrIpv4", "cidrIpv6"} & set(rule.inputs)
+    # One rule referencing the list weighs 55 of the 60 rules a security group may have by default.
+    assert len(rules) * 55 <= 60
+
+
+def test_every_route_requires_the_secret_origin_header(prod: Recording) -> None:
+    routes = prod.of_type(RULE)
+    assert {r.name for r in routes} == {"alb-web", "alb-api"}
+    for route in routes:
+        [header] = [c["httpHeader"] for c in route.inputs["conditions"] if "httpHeader" in c]
+        assert header["httpHeaderName"] == "X-Origin-Verify"
+        assert all(is_secret(value) for value in header["values"])
+
+
+def test_more_specific_paths_win(prod: Recording) -> None:
+    priorities = {r.name: r.inputs["priority"] for r in prod.of_type(RULE)}
+    # /api/* must be tried before the web app's host catch-all /*.
+    assert priorities["alb-api"] < priorities["alb-web"]
+    apps = load_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml", "prod").apps
+    assert [app.name for app in public_apps(apps)] == ["api", "web"]
+
+
+def _target_group(recording: Recording, app: str) -> RecordedResource:
+    return recording.one(TARGET_GROUP, f"alb-{app}")
+
+
+def test_target_groups_use_ip_targets_readiness_checks_and_graceful_deregistration(prod: Recording) -> None:
+    assert {r.name for r in prod.of_type(TARGET_GROUP)} == {"alb-web", "alb-api"}  # the worker gets none
+    for app in ("web", "api"):
+        inputs = _target_group(prod, app).inputs
+        assert inputs["targetType"] == "ip" and inputs["port"] == 3000
+        assert inputs["deregistrationDelay"] == 30
+        check = inputs["healthCheck"]
+        assert check["path"] == "/health/ready" and check["matcher"] == "200-299"
+        assert check["healthyThreshold"] == 2 and check["unhealthyThreshold"] == 3
+    assert _target_group(prod, "api").inputs["stickiness"]["type"] == "lb_cookie"  # websocket app
+    assert "stickiness" not in _target_group(prod, "web").inputs
+
+
+def test_regional_waf_is_associated_through_the_alb_resource(prod: Recording) -> None:
+    association = prod.one("aws:wafv2/webAclAssociation:WebAclAssociation")
+    assert association.property_dependencies["resourceArn"] == [prod.one(ALB, "alb").urn]
+    acl = prod.one("aws:wafv2/webAcl:WebAcl")
+    assert acl.inputs["scope"] == "REGIONAL"
+    names = {rule["name"] for rule in acl.inputs["rules"]}
+    # Behind CloudFront the per-IP rules move to the CloudFront ACL.
+    assert not any("rate" in name.lower() for name in names)
+
+
+def test_alb_alarms_notify(prod: Recording) -> None:
+    alarms = {r.name: r.inputs for r in prod.of_type(ALARM) if r.name.startswith("alb-")}
+    expected = {
+        "alb-target-5xx-rate",
+        "alb-elb-5xx",
+        "alb-rejected-connections",
+        "alb-p95-latency",
+        "alb-web-unhealthy",
+        "alb-api-unhealthy",
+    }
+    assert expected <= set(alarms)
+    assert alarms["alb-p95-latency"]["extendedStatistic"] == "p95"
+    assert alarms["alb-p95-latency"]["threshold"] == 2
+    rate = alarms["alb-target-5xx-rate"]
+    assert [q["id"] for q in rate["metricQueries"]][-1] == "rate" and rate["threshold"] == 5
+    assert all(inputs["alarmActions"] for inputs in alarms.values())
+
+
+def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudfront: Recording) -> None:
+    listeners = {r.inputs["port"]: r.inputs for r in without_cloudfront.of_type(LISTENER)}
+    [redirect] = listeners[80]["defaultActions"]
+    assert redirect["type"] == "redirect"
+    assert (redirect["redirect"]["protocol"], redirect["redirect"]["statusCode"]) == ("HTTPS", "HTTP_301")
+    rules = [r for r in without_cloudfront.of_type(INGRESS) if r.name.startswith("alb-sg-")]
+    assert {(r.inputs["cidrIpv4"], r.inputs["fromPort"]) for r in rules} == {
+        ("203.0.113.0/24", 443),
+        ("203.0.113.0/24", 80),
+    }
+    for route in without_cloudfront.of_type(RULE):
+        assert not any("httpHeader" in c for c in route.inputs["conditions"])
+    acl = without_cloudfront.one("aws:wafv2/webAcl:WebAcl")
+    assert any("rate" in rule["name"].lower() for rule in acl.inputs["rules"])
