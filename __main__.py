@@ -5,13 +5,16 @@ every problem, and nothing is half-built.
 """
 
 import pulumi
+import pulumi_aws as aws
 
 from components.backup import Backup
 from components.cache import Cache
+from components.cdn import Cdn
 from components.certificates import DnsCertificate
 from components.data_stores import DataStoreContext
 from components.database import Database
 from components.edge import LoadBalancer
+from components.kms import alerts_key, logs_key
 from components.network import Network
 from components.observability import Alerting
 from components.secrets import AppSecrets, Keys, SecretPlacement
@@ -83,6 +86,60 @@ alb_waf = WebAcl(
     tags=tags,
 )
 alb_waf.associate("alb", load_balancer.alb_arn)
+
+cdn = None
+if config.edge.cloudfront:
+    # CloudFront's certificate, its WAF, its log delivery and its metrics all live in us-east-1, and so do
+    # the key and topic its alarms need.
+    us_east_1 = aws.Provider("us-east-1", region="us-east-1")
+    in_us_east_1 = pulumi.ResourceOptions(provider=us_east_1)
+    global_logs = logs_key(
+        "logs-global", tags=tags, opts=pulumi.ResourceOptions(provider=us_east_1, protect=protect)
+    )
+    global_alerts = alerts_key(
+        "alerts-global", tags=tags, opts=pulumi.ResourceOptions(provider=us_east_1, protect=protect)
+    )
+    global_alerting = Alerting(
+        "alerts-global", config.alerts, kms_key_arn=global_alerts.key_arn, tags=tags, opts=in_us_east_1
+    )
+    if config.domain.hosted_zone_id is not None:
+        cdn_certificate_arn: pulumi.Input[str] = DnsCertificate(
+            "cdn-certificate",
+            domain=config.domain.name,
+            zone_id=config.domain.hosted_zone_id,
+            validation_fqdn=certificate.validation_fqdn,
+            tags=tags,
+            opts=in_us_east_1,
+        ).certificate_arn
+    else:
+        cdn_certificate_arn = str(config.domain.cloudfront_certificate_arn)
+    cdn_waf = WebAcl(
+        "cdn-waf",
+        config.edge,
+        scope="CLOUDFRONT",
+        client_ip_rules=True,
+        logs_key_arn=global_logs.key_arn,
+        alerting=global_alerting,
+        tags=tags,
+        opts=in_us_east_1,
+    )
+    cdn = Cdn(
+        "cdn",
+        config.edge,
+        config.apps,
+        domain=config.domain.name,
+        hosted_zone_id=config.domain.hosted_zone_id,
+        certificate_arn=cdn_certificate_arn,
+        web_acl_arn=cdn_waf.web_acl_arn,
+        alb_dns_name=load_balancer.alb_dns_name,
+        alb_zone_id=load_balancer.alb_zone_id,
+        origin_secret=load_balancer.origin_secret,
+        global_provider=us_east_1,
+        global_logs_key_arn=global_logs.key_arn,
+        global_alerting=global_alerting,
+        protect=protect,
+        tags=tags,
+    )
 app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
 backup = (
     Backup(
@@ -128,6 +185,8 @@ pulumi.export("edge_alb_dns_name", load_balancer.alb_dns_name)
 pulumi.export("edge_alb_target_group_arns", load_balancer.target_group_arns)
 pulumi.export("edge_alb_log_bucket", load_balancer.log_bucket_name)
 pulumi.export("edge_alb_web_acl_arn", alb_waf.web_acl_arn)
+pulumi.export("cdn_distribution_domain_name", cdn.distribution_domain_name if cdn else None)
+pulumi.export("cdn_assets_bucket", cdn.assets_bucket_name if cdn else None)
 pulumi.export("backup_vault_arn", backup.vault_arn if backup else None)
 pulumi.export("backup_dr_vault_arn", backup.dr_vault_arn if backup else None)
 # Recovery objectives this stack is built for; README, "Backup and recovery", has the restore paths.

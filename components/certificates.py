@@ -50,6 +50,9 @@ class DnsCertificate(pulumi.ComponentResource):
                 type=option.resource_record_type,
                 records=[option.resource_record_value],
                 ttl=300,
+                # ACM asks for the same CNAME again for any certificate of this domain in this account
+                # (an older or hand-made one may have written it already).
+                allow_overwrite=True,
                 opts=pulumi.ResourceOptions(parent=self),
             ).fqdn
         validation = aws.acm.CertificateValidation(

@@ -304,8 +304,8 @@ class Database(pulumi.ComponentResource):
             instance_class=args.instance_class,
             max_allocated_storage=args.max_allocated_storage,
             storage_type="gp3",
-            storage_encrypted=True,
-            kms_key_id=self._store.data_key_arn,
+            # A same-region replica is always encrypted with its source's key, and RDS refuses a KmsKeyId
+            # for it: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html
             vpc_security_group_ids=[self._group.id],
             parameter_group_name=parameters.name,
             publicly_accessible=False,

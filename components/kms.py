@@ -86,6 +86,7 @@ class KmsKey(pulumi.ComponentResource):
         service_principals: Sequence[pulumi.Input[str]] = (),
         service_actions: Sequence[str] = (),
         service_conditions: Conditions | None = None,
+        separate_policy: bool = False,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -95,15 +96,27 @@ class KmsKey(pulumi.ComponentResource):
             raise ValueError(f"KmsKey {name!r}: service_conditions need service_principals")
         super().__init__("paved:kms:KmsKey", name, None, opts)
         root = aws_context(pulumi.ResourceOptions(parent=self)).root_principal
+        # A service statement conditioned on a resource that itself depends on this key (CloudFront reading
+        # a KMS-encrypted bucket) would form a cycle; such keys get their policy as a separate resource.
+        policy = _key_policy(root, service_principals, service_actions, service_conditions)
         key = aws.kms.Key(
             name,
             description=description,
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=_key_policy(root, service_principals, service_actions, service_conditions),
+            policy=None if separate_policy else policy,
             tags=dict(tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if separate_policy:
+            # Until then AWS applies its default key policy, which is our account statement alone:
+            # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+            aws.kms.KeyPolicy(
+                name,
+                key_id=key.key_id,
+                policy=policy,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         alias = aws.kms.Alias(
             name,
             name=f"alias/paved-{pulumi.get_stack()}-{name}",

@@ -14,12 +14,14 @@ def log_group(
     retention_days: int,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    provider: aws.Provider | None = None,
 ) -> aws.cloudwatch.LogGroup:
+    """`provider` places the group in another region than its parent's (CloudFront logs: us-east-1)."""
     return aws.cloudwatch.LogGroup(
         resource_name,
         name=name,
         kms_key_id=kms_key_arn,
         retention_in_days=retention_days,
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )

@@ -5,10 +5,29 @@ the default keeps the whole suite inside CI's time budget as the policy pack gro
 """
 
 import os
+from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from paved.program import run_project
+from paved.recorder import Recording
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("default", max_examples=40, **_COMMON)
 settings.register_profile("thorough", max_examples=400, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="session")
+def shipped_recordings() -> Callable[[str], Recording]:
+    """The real program recorded once per stack for the whole session; tests only read recordings."""
+    cache: dict[str, Recording] = {}
+
+    def get(stack: str) -> Recording:
+        if stack not in cache:
+            cache[stack] = run_project(Path(__file__).resolve().parent.parent, stack)
+        return cache[stack]
+
+    return get

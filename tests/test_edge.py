@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 @pytest.fixture(scope="module")
-def prod() -> Recording:
-    return run_project(ROOT, "prod")
+def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("prod")
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_access_log_bucket_is_sse_s3(prod: Recording) -> None:
     # ALB access logs support SSE-S3 only:
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
     encryption = prod.one(
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "alb-logs"
     )
     rule = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert rule["sseAlgorithm"] == "AES256" and "kmsMasterKeyId" not in rule
@@ -117,7 +118,7 @@ def test_target_groups_use_ip_targets_readiness_checks_and_graceful_deregistrati
 def test_regional_waf_is_associated_through_the_alb_resource(prod: Recording) -> None:
     association = prod.one("aws:wafv2/webAclAssociation:WebAclAssociation")
     assert association.property_dependencies["resourceArn"] == [prod.one(ALB, "alb").urn]
-    acl = prod.one("aws:wafv2/webAcl:WebAcl")
+    acl = prod.one("aws:wafv2/webAcl:WebAcl", "alb-waf")
     assert acl.inputs["scope"] == "REGIONAL"
     names = {rule["name"] for rule in acl.inputs["rules"]}
     # Behind CloudFront the per-IP rules move to the CloudFront ACL.
@@ -154,5 +155,5 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
     }
     for route in without_cloudfront.of_type(RULE):
         assert not any("httpHeader" in c for c in route.inputs["conditions"])
-    acl = without_cloudfront.one("aws:wafv2/webAcl:WebAcl")
+    acl = without_cloudfront.one("aws:wafv2/webAcl:WebAcl", "alb-waf")
     assert any("rate" in rule["name"].lower() for rule in acl.inputs["rules"])

@@ -74,6 +74,7 @@ BASE_POLICIES = {
     "cloudwatch-alarm-has-actions",
     "kms-key-rotation-enabled",
     "kms-key-policy-no-wildcard-principal",
+    "kms-key-has-explicit-policy",
     "sns-topic-encrypted",
     "subnet-no-public-ip-by-default",
 }
@@ -291,7 +292,10 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
          "Condition": {"StringEquals": {"kms:CallerAccount": "111122223333"}}})}, "ok", ""),
     ("kp-deny-star", KEY_POLICY, KMS_KEY, {"policy": key_policy(
         {"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"})}, "ok", ""),
-    ("kp-missing", KEY_POLICY, KMS_KEY, {"enableKeyRotation": True}, "violation", "no explicit key policy"),
+    ("kp-missing", KEY_POLICY, KMS_KEY, {"enableKeyRotation": True}, "n/a", "kms-key-has-explicit-policy"),
+    ("kp-resource-star", KEY_POLICY, "aws:kms/keyPolicy:KeyPolicy", {"policy": key_policy(
+        {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"})},
+     "violation", "allows any principal"),
     ("kp-star", KEY_POLICY, KMS_KEY, {"policy": key_policy(
         {"Sid": "Root", "Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"},
         {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"})},
@@ -331,7 +335,10 @@ def test_resource_policy(policy: str, rtype: str, props: dict[str, Any], expecte
 
 
 def test_every_policy_has_compliant_and_non_compliant_fixtures() -> None:
-    stack_cases = {"vpc-flow-logs-enabled": {"ok", "violation"}}
+    stack_cases = {
+        "vpc-flow-logs-enabled": {"ok", "violation"},
+        "kms-key-has-explicit-policy": {"ok", "violation"},
+    }
     seen: dict[str, set[str]] = {name: set(s) for name, s in stack_cases.items()}
     for case in RESOURCE_CASES:
         seen.setdefault(case[1], set()).add(case[4])
@@ -687,3 +694,16 @@ def test_readme_lists_every_policy_with_its_level_and_ids() -> None:
         expected.append(f"| `{name}`{kind} | {rule.enforcement or 'mandatory'} | {checkov} / {cdk_nag} |")
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert "\n".join(expected) + "\n\n" in readme, "README policy table should be:\n" + "\n".join(expected)
+
+
+def test_a_key_needs_an_inline_policy_or_a_key_policy_resource() -> None:
+    policy = "kms-key-has-explicit-policy"
+    bare = Res(KMS_KEY, "bare", {"enableKeyRotation": True})
+    inline = Res(KMS_KEY, "inline", {"policy": key_policy({"Effect": "Allow", "Principal": {"AWS": "x"}})})
+    separate = Res(KMS_KEY, "separate", {"enableKeyRotation": True})
+    # First preview: the KeyPolicy's keyId is unknown, only its dependency on the key is recorded.
+    attached = Res("aws:kms/keyPolicy:KeyPolicy", "kp", {"keyId": UNKNOWN, "policy": UNKNOWN},
+                   prop_deps={"keyId": ["separate"]})
+    outcome = run_stack(policy, [bare, inline, separate, attached])
+    assert [urn for _, urn in outcome.violations] == [_urn(KMS_KEY, "bare")]
+    assert run_stack(policy, [inline, separate, attached]).status == "ok"

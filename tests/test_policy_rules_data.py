@@ -7,7 +7,7 @@ with props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+from paved.recorder import Recording
 from tests.test_policy_rules import POLICIES, Res, perturbed, props_strategy, run_resource, run_stack, values
 
 UNKNOWN = UNKNOWN_STRING_VALUE
@@ -129,7 +130,14 @@ def but(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
 CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     # rds-storage-encrypted-cmk
     ("enc-primary", "rds-storage-encrypted-cmk", INSTANCE, PRIMARY, "ok", ""),
-    ("enc-replica-inherits-key", "rds-storage-encrypted-cmk", INSTANCE, REPLICA, "ok", ""),
+    (
+        "enc-replica-inherits-key",
+        "rds-storage-encrypted-cmk",
+        INSTANCE,
+        REPLICA,
+        "n/a",
+        "inherits the encryption",
+    ),
     ("enc-aurora", "rds-storage-encrypted-cmk", CLUSTER, AURORA, "ok", ""),
     (
         "enc-unencrypted",
@@ -965,10 +973,10 @@ def _plain(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module", params=["prod", "staging"])
-def recorded(request: pytest.FixtureRequest) -> tuple[str, list[Res]]:
-    from paved.program import run_project
-
-    recording = run_project(ROOT, request.param)
+def recorded(
+    request: pytest.FixtureRequest, shipped_recordings: Callable[[str], Recording]
+) -> tuple[str, list[Res]]:
+    recording = shipped_recordings(request.param)
     by_urn = {r.urn: r.name for r in recording.resources}
     specs = [
         Res(

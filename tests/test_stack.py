@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -21,13 +22,13 @@ KEY = "aws:kms/key:Key"
 
 
 @pytest.fixture(scope="module")
-def prod() -> Recording:
-    return run_project(ROOT, "prod")
+def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("prod")
 
 
 @pytest.fixture(scope="module")
-def staging() -> Recording:
-    return run_project(ROOT, "staging")
+def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("staging")
 
 
 def _subnets(recording: Recording, tier: str) -> list[dict]:
@@ -110,6 +111,8 @@ def test_endpoint_security_group_admits_https_from_the_vpc_only(prod: Recording)
 def test_kms_keys_rotate_and_have_no_wildcard_principal(prod: Recording) -> None:
     for key in prod.of_type(KEY):
         assert key.inputs["enableKeyRotation"] is True
+        if key.name == "cdn-assets":
+            continue  # its policy is a separate KeyPolicy naming the distribution (tests/test_cdn.py)
         policy = json.loads(key.inputs["policy"])
         principals = [statement["Principal"] for statement in policy["Statement"]]
         assert "*" not in principals and {"AWS": "*"} not in principals
@@ -117,33 +120,52 @@ def test_kms_keys_rotate_and_have_no_wildcard_principal(prod: Recording) -> None
 
 def test_aliases_carry_the_stack_name(prod: Recording) -> None:
     names = sorted(alias.inputs["name"] for alias in prod.of_type("aws:kms/alias:Alias"))
-    purposes = ["alerts", "data", "data-dr", "logs", "secrets", "secrets-dr"]
+    purposes = [
+        "alerts",
+        "alerts-global",
+        "cdn-assets",
+        "data",
+        "data-dr",
+        "logs",
+        "logs-global",
+        "secrets",
+        "secrets-dr",
+    ]
     assert names == [f"alias/paved-prod-{purpose}" for purpose in purposes]
 
 
-@pytest.mark.parametrize(("stack", "protected", "count"), [("prod", True, 6), ("staging", False, 4)])
+@pytest.mark.parametrize(("stack", "protected", "count"), [("prod", True, 9), ("staging", False, 7)])
 def test_keys_are_protected_in_prod_only(stack: str, protected: bool, count: int, request) -> None:
-    # Staging has no DR region, so no DR-region keys.
+    # Staging has no DR region, so no DR-region keys; both have us-east-1 keys for CloudFront's side.
     recording: Recording = request.getfixturevalue(stack)
     assert [key.protect for key in recording.of_type(KEY)] == [protected] * count
 
 
 def test_alert_topic_is_encrypted_and_subscribed(prod: Recording) -> None:
-    topic = prod.one("aws:sns/topic:Topic")
-    assert topic.property_dependencies["kmsMasterKeyId"] == [prod.one(KEY, "alerts").urn]
-    [subscription] = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
-    assert (subscription.inputs["protocol"], subscription.inputs["endpoint"]) == ("email", "ops@example.com")
+    # One topic in the stack's region, one in us-east-1 where CloudFront and its WAF publish metrics.
+    for name in ("alerts", "alerts-global"):
+        topic = prod.one("aws:sns/topic:Topic", name)
+        assert topic.property_dependencies["kmsMasterKeyId"] == [prod.one(KEY, name).urn]
+    subscriptions = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert {(s.inputs["protocol"], s.inputs["endpoint"]) for s in subscriptions} == {
+        ("email", "ops@example.com")
+    }
+    assert len(subscriptions) == 2
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(stack: str, request) -> None:
     recording: Recording = request.getfixturevalue(stack)
-    topic = recording.one("aws:sns/topic:Topic").urn
+    topics = {recording.one("aws:sns/topic:Topic", name).urn for name in ("alerts", "alerts-global")}
     alarms = recording.of_type(ALARM)
     assert alarms, "each NAT gateway has an alarm"
     for alarm in alarms:
-        assert alarm.property_dependencies["alarmActions"] == [topic]
+        [topic] = alarm.property_dependencies["alarmActions"]
+        assert topic in topics
         assert alarm.property_dependencies["okActions"] == [topic]
+        # An alarm notifies the topic of its own region: us-east-1 for CloudFront and its WAF.
+        in_us_east_1 = alarm.name.startswith(("cdn-", "cdn-waf"))
+        assert topic.endswith("alerts-global") == in_us_east_1, alarm.name
         assert alarm.inputs["treatMissingData"] in {"missing", "ignore", "breaching", "notBreaching"}
         assert alarm.inputs["name"].startswith(f"{stack}-")
 

@@ -6,17 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from paved_policies import iam
-from paved_policies.props import get_bool, get_str, get_text
+from paved_policies.props import get_bool, get_str, get_text, has_value
 from paved_policies.rule import (
     Finding,
     ResourceContext,
+    StackContext,
     compliant,
     not_applicable,
     resource_rule,
+    stack_rule,
     violation,
 )
 
 KMS_KEY = "aws:kms/key:Key"
+KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 
@@ -65,15 +68,18 @@ def kms_key_rotation_enabled(props: Mapping[str, Any], ctx: ResourceContext) -> 
         "root, roles, service principals). Where '*' is needed, constrain it with a Condition such "
         "as kms:CallerAccount or kms:ViaService."
     ),
-    resource_types=(KMS_KEY,),
-    checkov=("CKV_AWS_33", "CKV2_AWS_64"),
+    resource_types=(KMS_KEY, KEY_POLICY),
+    checkov=("CKV_AWS_33",),
     url="https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html",
 )
 def kms_key_policy_no_wildcard_principal(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     text = get_str(props, "policy")
     if not text or not text.strip():
-        # Without a policy KMS applies its default one; CKV2_AWS_64 asks for it to be explicit.
-        return violation(f"KMS key '{ctx.name}' has no explicit key policy.")
+        if ctx.resource_type == KMS_KEY:
+            return not_applicable(
+                f"KMS key '{ctx.name}' has no inline policy (see kms-key-has-explicit-policy)."
+            )
+        return violation(f"Key policy '{ctx.name}' is empty.")
     doc = iam.parse_document(text)
     if doc is None:
         return violation(f"KMS key '{ctx.name}' policy is not a JSON object.")
@@ -86,8 +92,28 @@ def kms_key_policy_no_wildcard_principal(props: Mapping[str, Any], ctx: Resource
         return compliant()
     return violation(
         f"KMS key '{ctx.name}' policy allows any principal without a condition in statement(s) "
-        + ", ".join(open_statements) + "."
+        + ", ".join(open_statements)
+        + "."
     )
 
 
-RULES = (kms_key_rotation_enabled, kms_key_policy_no_wildcard_principal)
+@stack_rule(
+    name="kms-key-has-explicit-policy",
+    description="KMS keys have an explicit key policy, inline or as a separate aws.kms.KeyPolicy resource.",
+    severity="medium",
+    remediation=(
+        "Set the key's policy, or declare an aws.kms.KeyPolicy for it (needed when the policy names a "
+        "resource that depends on the key, such as a CloudFront distribution reading an encrypted bucket)."
+    ),
+    resource_types=(KMS_KEY,),
+    checkov=("CKV2_AWS_64",),
+    url="https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html",
+)
+def kms_key_has_explicit_policy(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    # Correlated through the keyId property dependency, so it holds while the key ID is still unknown.
+    if has_value(props, "policy") or ctx.referrers("keyId", (KEY_POLICY,)):
+        return compliant()
+    return violation(f"KMS key '{ctx.name}' has no explicit key policy; KMS would apply its default one.")
+
+
+RULES = (kms_key_rotation_enabled, kms_key_policy_no_wildcard_principal, kms_key_has_explicit_policy)

@@ -76,13 +76,19 @@ def _kind(ctx: ResourceContext | StackContext) -> str:
     url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Overview.Encryption.html",
 )
 def rds_storage_encrypted_cmk(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    source = get_str(props, "replicateSourceDb")
+    if source and not source.startswith("arn:"):
+        # A replica in its source's region is always encrypted with the source's key, and RDS refuses a
+        # KmsKeyId for it (CreateDBInstanceReadReplica, KmsKeyId): it is judged through its source.
+        if get_bool(props, "storageEncrypted") is False:
+            return violation(f"{_kind(ctx)} '{ctx.name}': storageEncrypted is false.")
+        return not_applicable(f"{_kind(ctx)} '{ctx.name}' inherits the encryption of its source {source}.")
     problems = []
-    # storageEncrypted defaults to false for instances and non-serverless clusters.
-    if get_bool(props, "storageEncrypted") is not True:
+    # storageEncrypted defaults to false for instances and non-serverless clusters; the provider ignores
+    # it on a cross-region replica (named by ARN), which is encrypted by giving it a key of its region.
+    if not source and get_bool(props, "storageEncrypted") is not True:
         problems.append("storageEncrypted is not true")
-    # A replica in the source's region always uses the source's key, so it has no key of its own to
-    # declare (cross-region replicas do set one; CreateDBInstanceReadReplica KmsKeyId).
-    if not _is_replica(props, ctx) and not has_value(props, "kmsKeyId"):
+    if not has_value(props, "kmsKeyId"):
         problems.append("kmsKeyId is unset, so RDS would use the AWS managed aws/rds key")
     if not problems:
         return compliant()

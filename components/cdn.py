@@ -1,0 +1,358 @@
+"""CloudFront in front of the ALB and the static-assets bucket: HTTPS only, security headers, WAF, logs.
+
+- The default behaviour goes to the ALB, uncached, with every viewer header, cookie and query string
+  (managed AllViewer policy, which also carries the WebSocket upgrade headers). CloudFront connects to
+  `origin.<domain>` and forwards the viewer's Host, so the ALB's certificate (the domain and `*.domain`)
+  must cover every app host, which DomainArgs guarantees.
+- Asset paths go to the KMS-encrypted bucket through origin access control, cached (CachingOptimized) and
+  compressed. CloudFront compresses only what its cache policy allows, so uncached app responses must be
+  compressed by the apps themselves (README).
+- The bucket policy and the key policy both name this distribution's ARN. The distribution needs the
+  bucket, so both policies take the ARN through a deferred output and are separate resources created
+  after the distribution: key -> bucket -> distribution -> (key policy, bucket policy).
+"""
+
+from collections.abc import Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buckets import SecureBucket, cloudfront_read_statement
+from components.edge import ORIGIN_HEADER
+from components.kms import KmsKey
+from components.logs import log_group
+from components.observability import Alerting, Threshold
+from paved.config import AppArgs, EdgeArgs
+
+# AWS managed policies, by their fixed IDs:
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-origin-request-policies.html
+ALL_VIEWER = "216adef6-5c7f-47e4-b989-5492eafa07d3"
+# Hosted zone of every CloudFront alias target:
+# https://docs.aws.amazon.com/Route53/latest/APIReference/API_AliasTarget.html
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+MINIMUM_TLS = "TLSv1.2_2021"
+_ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+_READ_METHODS = ["GET", "HEAD"]
+_ONE_YEAR = 31_536_000
+
+
+def viewer_hosts(domain: str, apps: Sequence[AppArgs]) -> list[str]:
+    """The names the distribution answers: every app host, or the bare domain when no app names one."""
+    hosts = sorted({app.host for app in apps if app.host})
+    return hosts or [domain]
+
+
+class Cdn(pulumi.ComponentResource):
+    distribution_id: pulumi.Output[str]
+    distribution_domain_name: pulumi.Output[str]
+    assets_bucket_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: EdgeArgs,
+        apps: Sequence[AppArgs],
+        *,
+        domain: str,
+        hosted_zone_id: str | None,
+        certificate_arn: pulumi.Input[str],
+        web_acl_arn: pulumi.Input[str],
+        alb_dns_name: pulumi.Input[str],
+        alb_zone_id: pulumi.Input[str],
+        origin_secret: pulumi.Input[str],
+        global_provider: aws.Provider,
+        global_logs_key_arn: pulumi.Input[str],
+        global_alerting: Alerting,
+        protect: bool,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:cdn:Cdn", name, None, opts)
+        self._tags = dict(tags)
+        here = pulumi.ResourceOptions(parent=self)
+        distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
+        key = KmsKey(
+            f"{name}-assets",
+            description="paved: encrypts the static-assets bucket that CloudFront serves",
+            service_principals=["cloudfront.amazonaws.com"],
+            service_actions=["kms:Decrypt"],
+            # Only this distribution may decrypt, through OAC:
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
+            service_conditions={"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            separate_policy=True,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+        )
+        bucket = SecureBucket(
+            f"{name}-assets",
+            purpose="static assets served by CloudFront",
+            kms_key_arn=key.key_arn,
+            expire_days=None,
+            extra_statements=lambda bucket_arn: [cloudfront_read_statement(bucket_arn, distribution_arn)],
+            protect=protect,
+            tags=self._tags,
+            opts=here,
+        )
+        access = aws.cloudfront.OriginAccessControl(
+            f"{name}-assets",
+            description="CloudFront signs every request to the assets bucket",
+            origin_access_control_origin_type="s3",
+            signing_behavior="always",
+            signing_protocol="sigv4",
+            opts=here,
+        )
+        headers = self._response_headers(name, args)
+        origin_host = f"origin.{domain}"
+        distribution = aws.cloudfront.Distribution(
+            name,
+            enabled=True,
+            comment=f"paved {pulumi.get_stack()}",
+            aliases=viewer_hosts(domain, apps),
+            is_ipv6_enabled=True,
+            http_version="http2and3",
+            price_class=args.price_class,
+            web_acl_id=web_acl_arn,
+            viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=MINIMUM_TLS,
+            ),
+            origins=[
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="alb",
+                    domain_name=origin_host,
+                    custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                        http_port=80,
+                        https_port=443,
+                        origin_protocol_policy="https-only",
+                        origin_ssl_protocols=["TLSv1.2"],
+                        origin_read_timeout=60,
+                    ),
+                    custom_headers=[
+                        aws.cloudfront.DistributionOriginCustomHeaderArgs(
+                            name=ORIGIN_HEADER, value=origin_secret
+                        )
+                    ],
+                ),
+                aws.cloudfront.DistributionOriginArgs(
+                    origin_id="assets",
+                    domain_name=bucket.regional_domain_name,
+                    origin_access_control_id=access.id,
+                ),
+            ],
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id="alb",
+                viewer_protocol_policy="redirect-to-https",
+                allowed_methods=_ALL_METHODS,
+                cached_methods=_READ_METHODS,
+                cache_policy_id=CACHING_DISABLED,
+                origin_request_policy_id=ALL_VIEWER,
+                response_headers_policy_id=headers.id,
+                compress=False,  # CachingDisabled does not let CloudFront compress; the apps do
+            ),
+            ordered_cache_behaviors=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=path,
+                    target_origin_id="assets",
+                    viewer_protocol_policy="redirect-to-https",
+                    allowed_methods=["GET", "HEAD", "OPTIONS"],
+                    cached_methods=_READ_METHODS,
+                    cache_policy_id=CACHING_OPTIMIZED,
+                    response_headers_policy_id=headers.id,
+                    compress=True,
+                )
+                for path in args.asset_paths
+            ],
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                # Geo blocking is a WAF rule (geoBlockCountries), where it is logged and counted.
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type="none"
+                )
+            ),
+            tags=self._tags,
+            opts=here,
+        )
+        resolve_distribution_arn(distribution.arn)
+        self._logging(name, distribution, args, global_provider, global_logs_key_arn)
+        if hosted_zone_id is not None:
+            self._dns(
+                name, hosted_zone_id, origin_host, alb_dns_name, alb_zone_id, distribution, domain, apps
+            )
+        global_alerting.threshold_alarms(
+            name,
+            [
+                Threshold(
+                    suffix="5xx-rate",
+                    description="More than 5% of CloudFront responses are 5XX (10 minutes)",
+                    metric_name="5xxErrorRate",
+                    statistic="Average",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=5,
+                    periods=2,
+                    treat_missing_data="notBreaching",
+                ),
+                Threshold(
+                    suffix="4xx-rate",
+                    description="More than 20% of CloudFront responses are 4XX (15 minutes)",
+                    metric_name="4xxErrorRate",
+                    statistic="Average",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=20,
+                    periods=3,
+                    treat_missing_data="notBreaching",
+                ),
+            ],
+            # CloudFront publishes to us-east-1 with Region "Global":
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html
+            namespace="AWS/CloudFront",
+            dimensions={"DistributionId": distribution.id, "Region": "Global"},
+            parent=self,
+        )
+        self.distribution_id = distribution.id
+        self.distribution_domain_name = distribution.domain_name
+        self.assets_bucket_name = bucket.bucket_name
+        self.register_outputs(
+            {
+                "distribution_id": self.distribution_id,
+                "distribution_domain_name": self.distribution_domain_name,
+                "assets_bucket_name": self.assets_bucket_name,
+            }
+        )
+
+    def _response_headers(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:
+        cors = None
+        if args.cors_allowed_origins:
+            cors = aws.cloudfront.ResponseHeadersPolicyCorsConfigArgs(
+                access_control_allow_credentials=False,
+                access_control_allow_headers=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlAllowHeadersArgs(
+                    items=["Authorization", "Content-Type"]
+                ),
+                access_control_allow_methods=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlAllowMethodsArgs(
+                    items=_ALL_METHODS
+                ),
+                access_control_allow_origins=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlAllowOriginsArgs(
+                    items=list(args.cors_allowed_origins)
+                ),
+                access_control_max_age_sec=600,
+                origin_override=True,
+            )
+        return aws.cloudfront.ResponseHeadersPolicy(
+            f"{name}-security-headers",
+            comment="paved: HSTS, CSP, no sniffing, no framing, strict referrer, no powerful features",
+            security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                    access_control_max_age_sec=_ONE_YEAR, include_subdomains=True, preload=True, override=True
+                ),
+                content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+                    content_security_policy=args.content_security_policy, override=True
+                ),
+                content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
+                    override=True
+                ),
+                frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
+                    frame_option="DENY", override=True
+                ),
+                referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                    referrer_policy="strict-origin-when-cross-origin", override=True
+                ),
+            ),
+            custom_headers_config=aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgs(
+                items=[
+                    aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs(
+                        header="Permissions-Policy",
+                        value="camera=(), microphone=(), geolocation=(), payment=()",
+                        override=True,
+                    )
+                ]
+            ),
+            cors_config=cors,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _logging(
+        self,
+        name: str,
+        distribution: aws.cloudfront.Distribution,
+        args: EdgeArgs,
+        provider: aws.Provider,
+        logs_key_arn: pulumi.Input[str],
+    ) -> None:
+        # Standard logging v2 (CloudWatch vended logs): no ACL-enabled bucket needed. CloudFront is global
+        # and its delivery source lives in us-east-1:
+        # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html
+        in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=provider)
+        group = log_group(
+            f"{name}-access-logs",
+            name=f"/paved/{pulumi.get_stack()}/{name}/access-logs",
+            kms_key_arn=logs_key_arn,
+            retention_days=args.waf_log_retention_days,
+            tags=self._tags,
+            parent=self,
+            provider=provider,
+        )
+        source = aws.cloudwatch.LogDeliverySource(
+            f"{name}-access-logs",
+            name=f"{pulumi.get_stack()}-{name}-access-logs",
+            log_type="ACCESS_LOGS",
+            resource_arn=distribution.arn,
+            opts=in_us_east_1,
+        )
+        destination = aws.cloudwatch.LogDeliveryDestination(
+            f"{name}-access-logs",
+            name=f"{pulumi.get_stack()}-{name}-access-logs",
+            output_format="json",
+            delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
+                destination_resource_arn=group.arn
+            ),
+            opts=in_us_east_1,
+        )
+        aws.cloudwatch.LogDelivery(
+            f"{name}-access-logs",
+            delivery_source_name=source.name,
+            delivery_destination_arn=destination.arn,
+            opts=in_us_east_1,
+        )
+
+    def _dns(
+        self,
+        name: str,
+        zone_id: str,
+        origin_host: str,
+        alb_dns_name: pulumi.Input[str],
+        alb_zone_id: pulumi.Input[str],
+        distribution: aws.cloudfront.Distribution,
+        domain: str,
+        apps: Sequence[AppArgs],
+    ) -> None:
+        here = pulumi.ResourceOptions(parent=self)
+        aws.route53.Record(
+            f"{name}-origin",
+            zone_id=zone_id,
+            name=origin_host,
+            type="A",
+            aliases=[
+                aws.route53.RecordAliasArgs(
+                    name=alb_dns_name, zone_id=alb_zone_id, evaluate_target_health=True
+                )
+            ],
+            opts=here,
+        )
+        for host in viewer_hosts(domain, apps):
+            for record_type in ("A", "AAAA"):
+                aws.route53.Record(
+                    f"{name}-{host}-{record_type.lower()}",
+                    zone_id=zone_id,
+                    name=host,
+                    type=record_type,
+                    aliases=[
+                        aws.route53.RecordAliasArgs(
+                            name=distribution.domain_name,
+                            zone_id=CLOUDFRONT_ZONE_ID,
+                            evaluate_target_health=False,
+                        )
+                    ],
+                    opts=here,
+                )
