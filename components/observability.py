@@ -212,6 +212,8 @@ class Alerting(pulumi.ComponentResource):
         super().__init__("paved:observability:Alerting", name, None, opts)
         self._tags = dict(tags)
         self._alarm_names: set[str] = set()
+        # Alarms must live in the topic's region: CloudWatch only notifies topics of its own region.
+        self._provider = opts.provider if opts else None
         topic = aws.sns.Topic(
             name,
             display_name=f"paved {pulumi.get_stack()} alerts",
@@ -280,5 +282,5 @@ class Alerting(pulumi.ComponentResource):
             ok_actions=[self.topic_arn],
             tags=self._tags,
             # The topic policy must let CloudWatch publish before the alarm can first change state.
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._policy]),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._policy], provider=self._provider),
         )

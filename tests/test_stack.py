@@ -166,6 +166,8 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(stack: str, request) -> 
         # An alarm notifies the topic of its own region: us-east-1 for CloudFront and its WAF.
         in_us_east_1 = alarm.name.startswith(("cdn-", "cdn-waf"))
         assert topic.endswith("alerts-global") == in_us_east_1, alarm.name
+        # ...and lives in that region, since CloudWatch only notifies topics of its own region.
+        assert ("::us-east-1::" in alarm.provider) == in_us_east_1, alarm.name
         assert alarm.inputs["treatMissingData"] in {"missing", "ignore", "breaching", "notBreaching"}
         assert alarm.inputs["name"].startswith(f"{stack}-")
 

@@ -1,0 +1,144 @@
+"""CloudFront and its us-east-1 side, as recorded for the prod stack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.cdn import CACHING_DISABLED, CACHING_OPTIMIZED, MINIMUM_TLS
+from paved.config import load_stack_config
+from paved.recorder import Recording
+from paved.values import is_secret
+
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+
+
+@pytest.fixture(scope="module")
+def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("prod")
+
+
+def _distribution(prod: Recording) -> dict[str, Any]:
+    return prod.one(DISTRIBUTION, "cdn").inputs
+
+
+def test_every_behavior_is_https_and_tls_minimums_hold(prod: Recording) -> None:
+    inputs = _distribution(prod)
+    behaviors = [inputs["defaultCacheBehavior"], *inputs["orderedCacheBehaviors"]]
+    assert all(b["viewerProtocolPolicy"] == "redirect-to-https" for b in behaviors)
+    certificate = inputs["viewerCertificate"]
+    assert certificate["minimumProtocolVersion"] == MINIMUM_TLS == "TLSv1.2_2021"
+    assert certificate["sslSupportMethod"] == "sni-only"
+    assert (inputs["httpVersion"], inputs["isIpv6Enabled"]) == ("http2and3", True)
+    [alb] = [o for o in inputs["origins"] if o["originId"] == "alb"]
+    custom = alb["customOriginConfig"]
+    assert (custom["originProtocolPolicy"], custom["originSslProtocols"]) == ("https-only", ["TLSv1.2"])
+    assert alb["domainName"] == "origin.example.com"
+
+
+def test_the_origin_secret_header_is_never_plain(prod: Recording) -> None:
+    [alb] = [o for o in _distribution(prod)["origins"] if o["originId"] == "alb"]
+    [header] = alb["customHeaders"]
+    assert header["name"] == "X-Origin-Verify" and is_secret(header["value"])
+
+
+def test_app_traffic_is_uncached_and_assets_are_cached_and_compressed(prod: Recording) -> None:
+    inputs = _distribution(prod)
+    default = inputs["defaultCacheBehavior"]
+    assert (default["targetOriginId"], default["cachePolicyId"]) == ("alb", CACHING_DISABLED)
+    assert default["compress"] is False
+    assets = {b["pathPattern"]: b for b in inputs["orderedCacheBehaviors"]}
+    assert set(assets) == {"/_next/static/*", "/static/*"}
+    for behavior in assets.values():
+        assert (behavior["targetOriginId"], behavior["cachePolicyId"]) == ("assets", CACHING_OPTIMIZED)
+        assert behavior["compress"] is True
+    [bucket_origin] = [o for o in inputs["origins"] if o["originId"] == "assets"]
+    access = prod.one("aws:cloudfront/originAccessControl:OriginAccessControl")
+    assert prod.one(DISTRIBUTION, "cdn").property_dependencies["origins"]
+    assert access.inputs["signingBehavior"] == "always" and "originAccessControlId" in bucket_origin
+
+
+def test_waf_certificate_and_logs_live_in_us_east_1(prod: Recording) -> None:
+    distribution = prod.one(DISTRIBUTION, "cdn")
+    acl = prod.one("aws:wafv2/webAcl:WebAcl", "cdn-waf")
+    assert acl.inputs["scope"] == "CLOUDFRONT" and "::us-east-1::" in acl.provider
+    assert acl.urn in distribution.property_dependencies["webAclId"]
+    certificate = prod.one("aws:acm/certificate:Certificate", "cdn-certificate")
+    assert "::us-east-1::" in certificate.provider
+    assert "::us-east-1::" not in prod.one("aws:acm/certificate:Certificate", "certificate").provider
+    for resource_type in (
+        "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+        "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
+        "aws:cloudwatch/logDelivery:LogDelivery",
+    ):
+        assert "::us-east-1::" in prod.one(resource_type).provider
+    provider = prod.one("pulumi:providers:aws", "us-east-1")
+    assert provider.inputs["region"] == "us-east-1"
+
+
+def test_response_headers_policy(prod: Recording) -> None:
+    policy = prod.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs
+    security = policy["securityHeadersConfig"]
+    hsts = security["strictTransportSecurity"]
+    assert (hsts["accessControlMaxAgeSec"], hsts["includeSubdomains"], hsts["preload"]) == (
+        31_536_000,
+        True,
+        True,
+    )
+    assert security["frameOptions"]["frameOption"] == "DENY"
+    assert security["contentTypeOptions"]["override"] is True
+    assert security["contentSecurityPolicy"]["contentSecurityPolicy"].startswith("default-src 'self'")
+    assert "corsConfig" not in policy  # no CORS origins configured
+
+
+def test_the_assets_key_trusts_only_this_distribution(prod: Recording) -> None:
+    key = prod.one("aws:kms/key:Key", "cdn-assets")
+    assert "policy" not in key.inputs  # the separate KeyPolicy breaks the key -> bucket -> CDN cycle
+    key_policy = prod.one("aws:kms/keyPolicy:KeyPolicy", "cdn-assets")
+    assert key_policy.property_dependencies["keyId"] == [key.urn]
+    assert prod.one(DISTRIBUTION, "cdn").urn in key_policy.property_dependencies["policy"]
+    bucket_policy = prod.one("aws:s3/bucketPolicy:BucketPolicy", "cdn-assets")
+    assert prod.one(DISTRIBUTION, "cdn").urn in bucket_policy.property_dependencies["policy"]
+
+
+def test_dns_aliases_point_at_cloudfront_and_origin_at_the_alb(prod: Recording) -> None:
+    records = {r.name: r.inputs for r in prod.of_type("aws:route53/record:Record")}
+    assert records["cdn-origin"]["name"] == "origin.example.com"
+    for record_type in ("a", "aaaa"):
+        alias = records[f"cdn-app.example.com-{record_type}"]["aliases"][0]
+        assert alias["zoneId"] == "Z2FDTNDATAQYW2"
+
+
+def test_cloudfront_alarms_use_the_us_east_1_topic(prod: Recording) -> None:
+    alarms = {
+        r.name: r for r in prod.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if r.name.startswith("cdn-")
+    }
+    assert {"cdn-5xx-rate", "cdn-4xx-rate"} <= set(alarms)
+    topic = prod.one("aws:sns/topic:Topic", "alerts-global")
+    for alarm in alarms.values():
+        assert alarm.property_dependencies["alarmActions"] == [topic.urn]
+        assert "::us-east-1::" in alarm.provider
+
+
+@pytest.mark.parametrize(
+    ("csp", "fragment"),
+    [
+        ("default-src 'self';\nscript-src 'self'", "one non-empty line"),
+        ("x" * 1784, "CloudFront allows 1783"),
+    ],
+)
+def test_bad_content_security_policies_are_rejected_with_the_key_path(csp: str, fragment: str) -> None:
+    from paved.config import ConfigError
+
+    raw = {
+        "aws:region": "eu-west-1",
+        "paved:environment": "staging",
+        "paved:domain": {"name": "example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"},
+        "paved:edge": {"contentSecurityPolicy": csp},
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, "staging")
+    [problem] = caught.value.problems
+    assert problem.path == "paved:edge.contentSecurityPolicy" and fragment in problem.message
