@@ -155,6 +155,8 @@ def record(
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+        # The stack's config must not leak into whatever runs next in this process.
+        pulumi.runtime.set_all_config({}, [])
     return monitor.recording
 
 
