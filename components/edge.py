@@ -3,7 +3,7 @@ one target group per public app, and alarms on errors, latency and health.
 
 With CloudFront in front, the ALB admits only CloudFront's origin-facing addresses on 443, and forwards only
 requests that carry CloudFront's secret origin header; everything else gets a fixed 403. The header value is
-generated, kept in Secrets Manager (`<stack>/edge/origin-secret`) and rotated by raising
+generated, kept in Secrets Manager (`<stack>/alb/origin-secret`) and rotated by raising
 `paved:edge.originSecretVersion` (CloudFront and the ALB rules change in the same update; requests in
 flight during that minute may see a 403).
 """
