@@ -142,3 +142,37 @@ def test_bad_content_security_policies_are_rejected_with_the_key_path(csp: str, 
         load_stack_config(raw, "staging")
     [problem] = caught.value.problems
     assert problem.path == "paved:edge.contentSecurityPolicy" and fragment in problem.message
+
+
+def test_every_bucket_but_the_alb_log_bucket_is_kms_encrypted(prod: Recording) -> None:
+    configs = prod.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    assert {c.name for c in configs} == {"alb-logs", "cdn-assets"}
+    for config in configs:
+        default = config.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        if config.name == "alb-logs":
+            assert default["sseAlgorithm"] == "AES256"  # ALB log delivery supports SSE-S3 only
+        else:
+            assert default["sseAlgorithm"] == "aws:kms"
+            assert config.property_dependencies["rules"] == [prod.one("aws:kms/key:Key", "cdn-assets").urn]
+
+
+def test_cors_block_appears_only_with_allowed_origins(shipped_recordings: Callable[[str], Recording]) -> None:
+    from pathlib import Path
+
+    from paved.program import run_project
+
+    root = Path(__file__).resolve().parent.parent
+    edge = {"corsAllowedOrigins": ["https://admin.example.com"], "ingressCidrs": ["203.0.113.0/24"]}
+    recording = run_project(root, "staging", {"paved:edge": edge})
+    policy = recording.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs
+    origins = policy["corsConfig"]["accessControlAllowOrigins"]["items"]
+    assert origins == ["https://admin.example.com"]
+    assert policy["corsConfig"]["accessControlAllowCredentials"] is False
+    assert (
+        "corsConfig"
+        not in shipped_recordings("staging")
+        .one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+        .inputs
+    )
