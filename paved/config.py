@@ -897,10 +897,16 @@ class EdgeArgs(ConfigModel):
         list[Annotated[str, _matching(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 code", "use e.g. KP")]],
         AfterValidator(_distinct),
     ]
+    # Each upload path costs the web ACL 22 WCU (components/waf.py); five keep the busiest ACL (client-IP
+    # rules, geo block, IPv4 and IPv6 allow-lists) inside the 1,500 WCU WAF includes in its base price.
     upload_paths: Annotated[
         list[UrlPath],
+        Field(max_length=5),
         AfterValidator(_distinct),
-        Hint("path prefixes that accept request bodies over 8 KB (WAF counts them instead of blocking)"),
+        Hint(
+            "at most 5 path prefixes that accept request bodies over 8 KB (WAF counts them instead of "
+            "blocking); each costs 22 of the web ACL's 1,500 WCU, so group uploads under a common prefix"
+        ),
     ]
     asset_paths: Annotated[
         list[UrlPath],

@@ -330,8 +330,9 @@ def test_the_configured_cloudfront_acl_costs_what_its_rules_cost() -> None:
 def test_too_many_upload_paths_are_refused_before_anything_is_declared() -> None:
     from components.waf import WebAcl
 
+    # Config caps uploadPaths at 5; the component's own check is the net for args built around config.
     paths = [f"/upload{i}" for i in range(10)]
-    args = _edge(CONFIGURED | {"uploadPaths": paths})
+    args = _edge(CONFIGURED).model_copy(update={"upload_paths": paths})
     assert sum(rules_wcu(scope="CLOUDFRONT", client_ip_rules=True, args=args).values()) > DEFAULT_CAPACITY_WCU
     with pytest.raises(ValueError, match="WCU"):
         WebAcl(
@@ -364,3 +365,24 @@ def test_blocked_requests_alarm_notifies(recording: Recording, name: str, region
     assert alarm.property_dependencies["dimensions"] == [_acl(recording, name).urn]
     assert dimensions.get("Region") == region
     assert set(dimensions) == {"WebACL", "Rule"} | ({"Region"} if region else set())
+
+
+def test_the_largest_config_allowed_fits_the_base_capacity() -> None:
+    # paved:edge.uploadPaths is capped at 5 in config so that WebAcl never refuses a valid stack.
+    from components.waf import DEFAULT_CAPACITY_WCU, rules_wcu
+    from paved.config import PRESETS, EdgeArgs
+
+    busiest = EdgeArgs.model_validate(
+        PRESETS["prod"]["edge"]
+        | {
+            "uploadPaths": [f"/upload{i}" for i in range(5)],
+            "geoBlockCountries": ["KP", "IR"],
+            "ingressCidrs": ["203.0.113.0/24", "2001:db8::/32"],
+        }
+    )
+    for scope in ("REGIONAL", "CLOUDFRONT"):
+        assert (
+            sum(rules_wcu(scope=scope, client_ip_rules=True, args=busiest).values()) <= DEFAULT_CAPACITY_WCU
+        )
+    with pytest.raises(ValueError, match="at most 5"):
+        EdgeArgs.model_validate(PRESETS["prod"]["edge"] | {"uploadPaths": [f"/u{i}" for i in range(6)]})
