@@ -135,6 +135,7 @@ if config.edge.cloudfront:
         alb_zone_id=load_balancer.alb_zone_id,
         origin_secret=load_balancer.origin_secret,
         global_provider=us_east_1,
+        dr_provider=dr_provider,
         global_logs_key_arn=global_logs.key_arn,
         global_alerting=global_alerting,
         protect=protect,

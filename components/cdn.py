@@ -19,6 +19,7 @@ import pulumi_aws as aws
 
 from components.buckets import SecureBucket, cloudfront_read_statement
 from components.edge import ORIGIN_HEADER
+from components.iam import policy_document, service_role
 from components.kms import KmsKey
 from components.logs import log_group
 from components.observability import Alerting, Threshold
@@ -64,6 +65,7 @@ class Cdn(pulumi.ComponentResource):
         alb_zone_id: pulumi.Input[str],
         origin_secret: pulumi.Input[str],
         global_provider: aws.Provider,
+        dr_provider: aws.Provider | None,
         global_logs_key_arn: pulumi.Input[str],
         global_alerting: Alerting,
         protect: bool,
@@ -74,28 +76,11 @@ class Cdn(pulumi.ComponentResource):
         self._tags = dict(tags)
         here = pulumi.ResourceOptions(parent=self)
         distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
-        key = KmsKey(
-            f"{name}-assets",
-            description="paved: encrypts the static-assets bucket that CloudFront serves",
-            service_principals=["cloudfront.amazonaws.com"],
-            service_actions=["kms:Decrypt"],
-            # Only this distribution may decrypt, through OAC:
-            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
-            service_conditions={"StringEquals": {"AWS:SourceArn": distribution_arn}},
-            separate_policy=True,
-            tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
-        )
-        bucket = SecureBucket(
-            f"{name}-assets",
-            purpose="static assets served by CloudFront",
-            kms_key_arn=key.key_arn,
-            expire_days=None,
-            extra_statements=lambda bucket_arn: [cloudfront_read_statement(bucket_arn, distribution_arn)],
-            protect=protect,
-            tags=self._tags,
-            opts=here,
-        )
+        key, bucket = self._assets_store(f"{name}-assets", distribution_arn, protect, None)
+        failover = None
+        if args.assets_failover and dr_provider is not None:
+            failover = self._assets_store(f"{name}-assets-dr", distribution_arn, protect, dr_provider)
+            self._replicate(name, (key, bucket), failover)
         access = aws.cloudfront.OriginAccessControl(
             f"{name}-assets",
             description="CloudFront signs every request to the assets bucket",
@@ -142,7 +127,34 @@ class Cdn(pulumi.ComponentResource):
                     domain_name=bucket.regional_domain_name,
                     origin_access_control_id=access.id,
                 ),
+                *(
+                    [
+                        aws.cloudfront.DistributionOriginArgs(
+                            origin_id="assets-dr",
+                            domain_name=failover[1].regional_domain_name,
+                            origin_access_control_id=access.id,
+                        )
+                    ]
+                    if failover
+                    else []
+                ),
             ],
+            # Assets fail over to the DR-region replica when the primary bucket errors:
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html
+            origin_groups=[
+                aws.cloudfront.DistributionOriginGroupArgs(
+                    origin_id="assets-group",
+                    failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(
+                        status_codes=[500, 502, 503, 504]
+                    ),
+                    members=[
+                        aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="assets"),
+                        aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="assets-dr"),
+                    ],
+                )
+            ]
+            if failover
+            else None,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id="alb",
                 viewer_protocol_policy="redirect-to-https",
@@ -156,7 +168,8 @@ class Cdn(pulumi.ComponentResource):
             ordered_cache_behaviors=[
                 aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
                     path_pattern=path,
-                    target_origin_id="assets",
+                    # Origin groups fail over only GET, HEAD and OPTIONS, which is all this behavior allows.
+                    target_origin_id="assets-group" if failover else "assets",
                     viewer_protocol_policy="redirect-to-https",
                     allowed_methods=["GET", "HEAD", "OPTIONS"],
                     cached_methods=_READ_METHODS,
@@ -220,6 +233,104 @@ class Cdn(pulumi.ComponentResource):
                 "distribution_domain_name": self.distribution_domain_name,
                 "assets_bucket_name": self.assets_bucket_name,
             }
+        )
+
+    def _assets_store(
+        self,
+        name: str,
+        distribution_arn: pulumi.Output[str],
+        protect: bool,
+        provider: aws.Provider | None,
+    ) -> tuple[KmsKey, SecureBucket]:
+        """A KMS key and a bucket only this distribution may read (through OAC), in `provider`'s region."""
+        key = KmsKey(
+            name,
+            description="paved: encrypts a static-assets bucket that CloudFront serves",
+            service_principals=["cloudfront.amazonaws.com"],
+            service_actions=["kms:Decrypt"],
+            # Only this distribution may decrypt, through OAC:
+            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
+            service_conditions={"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            separate_policy=True,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, provider=provider),
+        )
+        bucket = SecureBucket(
+            name,
+            purpose="static assets served by CloudFront",
+            kms_key_arn=key.key_arn,
+            expire_days=None,
+            extra_statements=lambda bucket_arn: [cloudfront_read_statement(bucket_arn, distribution_arn)],
+            protect=protect,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        return key, bucket
+
+    def _replicate(
+        self, name: str, source: tuple[KmsKey, SecureBucket], destination: tuple[KmsKey, SecureBucket]
+    ) -> None:
+        (source_key, source_bucket), (target_key, target_bucket) = source, destination
+        # The permissions S3 replication needs for KMS-encrypted objects, scoped to these two buckets and
+        # keys: https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-config-for-kms-objects.html
+        policy = policy_document(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                "Resource": source_bucket.bucket_arn,
+            },
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionTagging",
+                ],
+                "Resource": pulumi.Output.concat(source_bucket.bucket_arn, "/*"),
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                "Resource": pulumi.Output.concat(target_bucket.bucket_arn, "/*"),
+            },
+            {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": source_key.key_arn},
+            {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": target_key.key_arn},
+        )
+        role = service_role(
+            f"{name}-assets-replication",
+            service="s3.amazonaws.com",
+            description="Lets S3 replicate the assets bucket to the DR region",
+            inline_policy=policy,
+            tags=self._tags,
+            parent=self,
+        )
+        aws.s3.BucketReplicationConfig(
+            f"{name}-assets",
+            bucket=source_bucket.bucket_name,
+            role=role.arn,
+            rules=[
+                aws.s3.BucketReplicationConfigRuleArgs(
+                    id="dr-region",
+                    status="Enabled",
+                    filter=aws.s3.BucketReplicationConfigRuleFilterArgs(),
+                    delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
+                        status="Enabled"
+                    ),
+                    source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                        sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                            status="Enabled"
+                        )
+                    ),
+                    destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                        bucket=target_bucket.bucket_arn,
+                        encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                            replica_kms_key_id=target_key.key_arn
+                        ),
+                    ),
+                )
+            ],
+            # Replication needs versioning on both buckets, which each SecureBucket turns on.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_bucket, target_bucket]),
         )
 
     def _response_headers(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:

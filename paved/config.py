@@ -918,6 +918,7 @@ class EdgeArgs(ConfigModel):
         list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(_distinct)
     ]
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+    assets_failover: bool
     access_log_retention_days: Annotated[
         int, Field(ge=1, le=3653), Hint("days to keep access logs: 1 to 3653")
     ]
@@ -1158,6 +1159,7 @@ _PROD_PRESET: dict[str, Any] = {
         ),
         "corsAllowedOrigins": [],
         "priceClass": "PriceClass_All",
+        "assetsFailover": True,
         "accessLogRetentionDays": 365,
         "wafLogRetentionDays": 365,
         "deregistrationDelaySeconds": 30,
@@ -1197,7 +1199,12 @@ _STAGING_DIFFERENCES: dict[str, Any] = {
     },
     "backup": {"enabled": False, "restoreTesting": False},
     "cluster": {"nodeInstanceTypes": ["t3.large"], "nodeMin": 2, "nodeMax": 4, "nodeDesired": 2},
-    "edge": {"priceClass": "PriceClass_100", "accessLogRetentionDays": 30, "wafLogRetentionDays": 30},
+    "edge": {
+        "priceClass": "PriceClass_100",
+        "accessLogRetentionDays": 30,
+        "wafLogRetentionDays": 30,
+        "assetsFailover": False,
+    },
 }
 PRESETS: dict[Environment, dict[str, Any]] = {
     "prod": _PROD_PRESET,
@@ -1591,6 +1598,14 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         problems,
     )
     problems.extend(_dr_region_violations(dr_region, ctx))
+    if edge is not None and edge.cloudfront and edge.assets_failover and dr_region is None:
+        problems.append(
+            ConfigProblem(
+                "paved:edge.assetsFailover",
+                "an assets failover bucket needs paved:drRegion",
+                "set paved:drRegion (the failover bucket lives there) or assetsFailover: false",
+            )
+        )
     problems.extend(_app_list_violations(apps, domain))
     problems.extend(_secret_ref_violations(apps, secrets))
     problems.extend(_tag_violations(tags or {}))

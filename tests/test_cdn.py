@@ -52,7 +52,7 @@ def test_app_traffic_is_uncached_and_assets_are_cached_and_compressed(prod: Reco
     assets = {b["pathPattern"]: b for b in inputs["orderedCacheBehaviors"]}
     assert set(assets) == {"/_next/static/*", "/static/*"}
     for behavior in assets.values():
-        assert (behavior["targetOriginId"], behavior["cachePolicyId"]) == ("assets", CACHING_OPTIMIZED)
+        assert (behavior["targetOriginId"], behavior["cachePolicyId"]) == ("assets-group", CACHING_OPTIMIZED)
         assert behavior["compress"] is True
     [bucket_origin] = [o for o in inputs["origins"] if o["originId"] == "assets"]
     access = prod.one("aws:cloudfront/originAccessControl:OriginAccessControl")
@@ -148,14 +148,14 @@ def test_every_bucket_but_the_alb_log_bucket_is_kms_encrypted(prod: Recording) -
     configs = prod.of_type(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
-    assert {c.name for c in configs} == {"alb-logs", "cdn-assets"}
+    assert {c.name for c in configs} == {"alb-logs", "cdn-assets", "cdn-assets-dr"}
     for config in configs:
         default = config.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
         if config.name == "alb-logs":
             assert default["sseAlgorithm"] == "AES256"  # ALB log delivery supports SSE-S3 only
         else:
             assert default["sseAlgorithm"] == "aws:kms"
-            assert config.property_dependencies["rules"] == [prod.one("aws:kms/key:Key", "cdn-assets").urn]
+            assert config.property_dependencies["rules"] == [prod.one("aws:kms/key:Key", config.name).urn]
 
 
 def test_cors_block_appears_only_with_allowed_origins(shipped_recordings: Callable[[str], Recording]) -> None:
@@ -176,3 +176,46 @@ def test_cors_block_appears_only_with_allowed_origins(shipped_recordings: Callab
         .one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
         .inputs
     )
+
+
+def test_assets_fail_over_to_a_dr_region_replica(prod: Recording) -> None:
+    inputs = _distribution(prod)
+    [group] = inputs["originGroups"]
+    assert [m["originId"] for m in group["members"]] == ["assets", "assets-dr"]
+    assert set(group["failoverCriteria"]["statusCodes"]) == {500, 502, 503, 504}
+    assert {b["targetOriginId"] for b in inputs["orderedCacheBehaviors"]} == {"assets-group"}
+    # Origin groups only fail over GET, HEAD and OPTIONS:
+    # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html
+    assert all(
+        set(b["allowedMethods"]) <= {"GET", "HEAD", "OPTIONS"} for b in inputs["orderedCacheBehaviors"]
+    )
+    dr_bucket = prod.one("aws:s3/bucket:Bucket", "cdn-assets-dr")
+    dr_key = prod.one("aws:kms/key:Key", "cdn-assets-dr")
+    assert "::dr::" in dr_bucket.provider and "::dr::" in dr_key.provider
+    assert "::dr::" not in prod.one("aws:s3/bucket:Bucket", "cdn-assets").provider
+    replication = prod.one("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert replication.property_dependencies["bucket"] == [prod.one("aws:s3/bucket:Bucket", "cdn-assets").urn]
+    rule = replication.inputs["rules"][0]
+    assert rule["status"] == "Enabled"
+    assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"]["status"] == "Enabled"
+    assert set(replication.property_dependencies["rules"]) == {dr_bucket.urn, dr_key.urn}
+    assert dr_key.protect and dr_bucket.protect
+
+
+def test_staging_has_no_assets_failover_and_failover_needs_a_dr_region(
+    shipped_recordings: Callable[[str], Recording],
+) -> None:
+    from paved.config import ConfigError
+
+    staging = shipped_recordings("staging")
+    assert "originGroups" not in staging.one(DISTRIBUTION, "cdn").inputs
+    assert not staging.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    raw = {
+        "aws:region": "eu-west-1",
+        "paved:environment": "staging",
+        "paved:domain": {"name": "example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"},
+        "paved:edge": {"assetsFailover": True},
+    }
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, "staging")
+    assert [p.path for p in caught.value.problems] == ["paved:edge.assetsFailover"]

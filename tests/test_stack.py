@@ -111,8 +111,8 @@ def test_endpoint_security_group_admits_https_from_the_vpc_only(prod: Recording)
 def test_kms_keys_rotate_and_have_no_wildcard_principal(prod: Recording) -> None:
     for key in prod.of_type(KEY):
         assert key.inputs["enableKeyRotation"] is True
-        if key.name == "cdn-assets":
-            continue  # its policy is a separate KeyPolicy naming the distribution (tests/test_cdn.py)
+        if key.name in ("cdn-assets", "cdn-assets-dr"):
+            continue  # their policies are separate KeyPolicies naming the distribution (tests/test_cdn.py)
         policy = json.loads(key.inputs["policy"])
         principals = [statement["Principal"] for statement in policy["Statement"]]
         assert "*" not in principals and {"AWS": "*"} not in principals
@@ -124,6 +124,7 @@ def test_aliases_carry_the_stack_name(prod: Recording) -> None:
         "alerts",
         "alerts-global",
         "cdn-assets",
+        "cdn-assets-dr",
         "data",
         "data-dr",
         "logs",
@@ -134,7 +135,7 @@ def test_aliases_carry_the_stack_name(prod: Recording) -> None:
     assert names == [f"alias/paved-prod-{purpose}" for purpose in purposes]
 
 
-@pytest.mark.parametrize(("stack", "protected", "count"), [("prod", True, 9), ("staging", False, 7)])
+@pytest.mark.parametrize(("stack", "protected", "count"), [("prod", True, 10), ("staging", False, 7)])
 def test_keys_are_protected_in_prod_only(stack: str, protected: bool, count: int, request) -> None:
     # Staging has no DR region, so no DR-region keys; both have us-east-1 keys for CloudFront's side.
     recording: Recording = request.getfixturevalue(stack)
