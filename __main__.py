@@ -8,17 +8,21 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup import Backup
-from components.cache import Cache
+from components.cache import CACHE_PORT, Cache
 from components.cdn import Cdn
 from components.certificates import DnsCertificate
+from components.cluster import Cluster
+from components.controllers import Controllers
 from components.data_stores import DataStoreContext
-from components.database import Database
+from components.database import POSTGRES_PORT, Database
 from components.edge import LoadBalancer
 from components.kms import alerts_key, logs_key
 from components.network import Network
 from components.observability import Alerting
 from components.secrets import AppSecrets, Keys, SecretPlacement
+from components.subnets import plan_subnets
 from components.waf import WebAcl
+from components.workload import Workload, WorkloadContext
 from paved.config import load_from_pulumi
 
 config = load_from_pulumi()
@@ -142,6 +146,48 @@ if config.edge.cloudfront:
         tags=tags,
     )
 app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
+cluster = Cluster(
+    "cluster",
+    config.cluster,
+    subnet_ids=network.private_subnet_ids,
+    workload_security_group_id=network.workload_security_group_id,
+    secrets_key_arn=keys.secrets.key_arn,
+    logs_key_arn=keys.logs.key_arn,
+    alerting=alerting,
+    protect=protect,
+    tags=tags,
+)
+controllers = Controllers(
+    "controllers",
+    cluster=cluster,
+    kubernetes_version=config.cluster.version,
+    vpc_id=network.vpc_id,
+    target_group_arns=load_balancer.target_group_arns,
+    tags=tags,
+)
+subnet_plan = plan_subnets(config.network.cidr, config.network.az_count)
+workload_context = WorkloadContext(
+    provider=cluster.provider,
+    depends_on=[*cluster.ready, *controllers.ready],
+    kubernetes_version=config.cluster.version,
+    cluster_name=cluster.cluster_name,
+    oidc_provider_arn=cluster.oidc_provider_arn,
+    oidc_issuer=cluster.oidc_issuer,
+    region=config.region,
+    vpc_cidr=subnet_plan.vpc_cidr,
+    load_balancer_cidrs=subnet_plan.public,
+    data_store_ports=[POSTGRES_PORT, CACHE_PORT],
+    secrets_key_arn=keys.secrets.key_arn,
+    secret_arns=app_secrets.secret_arns,
+    secret_names=app_secrets.secret_names,
+    deregistration_delay_seconds=config.edge.deregistration_delay_seconds,
+    alerting=alerting,
+    tags=tags,
+)
+workloads = [
+    Workload(app, workload_context, target_group_arn=load_balancer.target_group_arns.get(app.name))
+    for app in config.apps
+]
 backup = (
     Backup(
         "backup",
@@ -188,6 +234,10 @@ pulumi.export("edge_alb_log_bucket", load_balancer.log_bucket_name)
 pulumi.export("edge_alb_web_acl_arn", alb_waf.web_acl_arn)
 pulumi.export("cdn_distribution_domain_name", cdn.distribution_domain_name if cdn else None)
 pulumi.export("cdn_assets_bucket", cdn.assets_bucket_name if cdn else None)
+pulumi.export("cluster_name", cluster.cluster_name)
+pulumi.export("cluster_endpoint", cluster.cluster_endpoint)
+pulumi.export("cluster_kubeconfig", cluster.kubeconfig)
+pulumi.export("workload_namespaces", {workload.app_name: workload.namespace for workload in workloads})
 pulumi.export("backup_vault_arn", backup.vault_arn if backup else None)
 pulumi.export("backup_dr_vault_arn", backup.dr_vault_arn if backup else None)
 # Recovery objectives this stack is built for; README, "Backup and recovery", has the restore paths.

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import aws_context
+from components.kms import AwsContext, aws_context
 
 
 def service_role(
@@ -19,27 +19,74 @@ def service_role(
     description: str,
     managed_policy_arns: Sequence[str] = (),
     inline_policy: pulumi.Input[str] | None = None,
+    source_account_guard: bool = True,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> aws.iam.Role:
     """A role only `service` may assume, and only on behalf of this account.
 
     `managed_policy_arns` are partition-relative (`iam::aws:policy/...`); the partition is filled in.
+    `source_account_guard=False` is for services that document an unconditioned trust policy (EKS, EC2):
+    they do not send aws:SourceAccount when they assume the role, so the condition would lock them out.
     """
     context = aws_context(pulumi.ResourceOptions(parent=parent))
-    trust = pulumi.Output.json_dumps(
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account_guard:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": context.account}}
+    trust = policy_document(statement)
+    return _role(name, description, trust, managed_policy_arns, inline_policy, tags, context, parent)
+
+
+def pod_identity_role(
+    name: str,
+    *,
+    cluster_name: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    description: str,
+    managed_policy_arns: Sequence[str] = (),
+    inline_policy: pulumi.Input[str] | None = None,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
+    """A role that EKS Pod Identity hands to one service account of one cluster, and to nothing else.
+
+    Pod Identity tags the session with the cluster, namespace and service account; the trust policy matches
+    all three: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
+    """
+    context = aws_context(pulumi.ResourceOptions(parent=parent))
+    trust = policy_document(
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": context.account}},
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {
+                    "aws:SourceAccount": context.account,
+                    "aws:RequestTag/eks-cluster-name": cluster_name,
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
                 }
-            ],
+            },
         }
     )
+    return _role(name, description, trust, managed_policy_arns, inline_policy, tags, context, parent)
+
+
+def _role(
+    name: str,
+    description: str,
+    trust: pulumi.Input[str],
+    managed_policy_arns: Sequence[str],
+    inline_policy: pulumi.Input[str] | None,
+    tags: Mapping[str, str],
+    context: AwsContext,
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
     here = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(name, description=description, assume_role_policy=trust, tags=dict(tags), opts=here)
     for index, policy in enumerate(managed_policy_arns):

@@ -41,6 +41,7 @@ def _key_policy(
     service_principals: Sequence[pulumi.Input[str]],
     service_actions: Sequence[str],
     service_conditions: Conditions | None,
+    extra_statements: Sequence[Mapping[str, Any]],
 ) -> pulumi.Output[str]:
     # The account root statement lets IAM policies in this account govern the key; without it the key
     # could become unmanageable: https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
@@ -64,6 +65,7 @@ def _key_policy(
         if service_conditions:
             service["Condition"] = service_conditions
         statements.append(service)
+    statements.extend(dict(statement) for statement in extra_statements)
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
@@ -71,7 +73,8 @@ class KmsKey(pulumi.ComponentResource):
     """A symmetric key: yearly rotation, 30-day deletion window, alias `alias/paved-<stack>-<name>`.
 
     The policy lets the account administer the key and grants `service_principals` only `service_actions`,
-    under `service_conditions`. Pass `protect=True` in `opts` to protect the key and its alias.
+    under `service_conditions`; `extra_statements` are for principals that are not services (service-linked
+    roles). Pass `protect=True` in `opts` to protect the key and its alias.
     """
 
     key_arn: pulumi.Output[str]
@@ -86,6 +89,7 @@ class KmsKey(pulumi.ComponentResource):
         service_principals: Sequence[pulumi.Input[str]] = (),
         service_actions: Sequence[str] = (),
         service_conditions: Conditions | None = None,
+        extra_statements: Sequence[Mapping[str, Any]] = (),
         separate_policy: bool = False,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -98,7 +102,7 @@ class KmsKey(pulumi.ComponentResource):
         root = aws_context(pulumi.ResourceOptions(parent=self)).root_principal
         # A service statement conditioned on a resource that itself depends on this key (CloudFront reading
         # a KMS-encrypted bucket) would form a cycle; such keys get their policy as a separate resource.
-        policy = _key_policy(root, service_principals, service_actions, service_conditions)
+        policy = _key_policy(root, service_principals, service_actions, service_conditions, extra_statements)
         key = aws.kms.Key(
             name,
             description=description,

@@ -139,7 +139,7 @@ class SecretPlacement:
         )
         return aws.secretsmanager.Secret(
             name,
-            name=f"{pulumi.get_stack()}/{path}",
+            name=secret_name(path),
             description=description,
             kms_key_id=self.kms_key_arn,
             recovery_window_in_days=self.recovery_window_days,
@@ -150,10 +150,16 @@ class SecretPlacement:
         )
 
 
+def secret_name(path: str) -> str:
+    """The Secrets Manager name of a paved secret: `<stack>/<path>`."""
+    return f"{pulumi.get_stack()}/{path}"
+
+
 class AppSecrets(pulumi.ComponentResource):
     """The secrets apps declare in `paved:secrets`, named `<stack>/app/<NAME>`."""
 
     secret_arns: dict[str, pulumi.Output[str]]
+    secret_names: dict[str, str]
 
     def __init__(
         self,
@@ -166,17 +172,19 @@ class AppSecrets(pulumi.ComponentResource):
     ) -> None:
         super().__init__("paved:secrets:AppSecrets", name, None, opts)
         self.secret_arns = {}
+        self.secret_names = {}
         for env_name, spec in secrets.items():
             resource_name = env_name.lower().replace("_", "-")
             secret = placement.secret(
                 resource_name,
-                path=f"app/{env_name}",
+                path=f"app/{env_name}",  # keep in step with secret_names below
                 description=spec.description or f"{env_name} for the apps of this stack",
                 rotation=_ROTATION_BY_SOURCE[spec.source].format(name=env_name),
                 parent=self,
             )
             self._set_value(resource_name, secret, spec, cache_url)
             self.secret_arns[env_name] = secret.arn
+            self.secret_names[env_name] = secret_name(f"app/{env_name}")
         self.register_outputs({"secret_arns": self.secret_arns})
 
     def _set_value(

@@ -792,21 +792,78 @@ class BackupArgs(ConfigModel):
                 )
 
 
+# EKS versions in standard support (docs/aws-facts/compute.md has the calendar); extended support costs six
+# times as much per cluster hour, so paved offers only these.
+# https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
+EKS_VERSIONS = ("1.34", "1.35", "1.36")
+# The managed addons paved installs, in the order they may start: the first three run before any node, and
+# vpc-cni takes its credentials from the Pod Identity agent.
+EKS_ADDONS = (
+    "eks-pod-identity-agent",
+    "vpc-cni",
+    "kube-proxy",
+    "coredns",
+    "aws-ebs-csi-driver",
+    "amazon-cloudwatch-observability",
+)
+AddonName = Literal[
+    "vpc-cni",
+    "kube-proxy",
+    "eks-pod-identity-agent",
+    "coredns",
+    "aws-ebs-csi-driver",
+    "amazon-cloudwatch-observability",
+]
+InstanceType = Annotated[
+    str, _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
+]
+IamRoleArn = Annotated[
+    str,
+    _matching(
+        r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+",
+        "an IAM role ARN",
+        "use arn:aws:iam::<account>:role/<name> (access entries take roles, not users or groups here)",
+    ),
+]
+AddonVersion = Annotated[
+    str, _matching(r"v\d+\.\d+\.\d+-eksbuild\.\d+", "an EKS addon version", "use e.g. v1.19.2-eksbuild.1")
+]
+
+
+def is_graviton(instance_type: str) -> bool:
+    """Whether an instance type is Arm (Graviton): a `g` after the generation digit (m7g, t4g, c7gn)."""
+    return re.fullmatch(r"[a-z]+\d+g[a-z]*", instance_type.split(".")[0]) is not None
+
+
+class SpotNodes(ConfigModel):
+    enabled: bool
+    instance_types: Annotated[
+        list[InstanceType],
+        Field(min_length=2),
+        AfterValidator(_distinct),
+        Hint("spot capacity runs out per instance type: list at least two of the same size"),
+    ]
+    min: Annotated[int, Field(ge=0)]
+    max: Annotated[int, Field(ge=1)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.min > self.max:
+            yield ConfigProblem(
+                f"{path}.min", f"must be ≤ spot.max ({self.max}), got {self.min}", "raise max or lower min"
+            )
+
+
 class ClusterArgs(ConfigModel):
     version: Annotated[
         str,
         _matching(
             r"1\.\d{2}",
             "a Kubernetes minor version",
-            'use a quoted EKS version such as "1.33" (unquoted 1.30 is read as the number 1.3)',
+            'use a quoted EKS version such as "1.34" (unquoted 1.30 is read as the number 1.3)',
         ),
     ]
     node_instance_types: Annotated[
-        list[
-            Annotated[
-                str, _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
-            ]
-        ],
+        list[InstanceType],
         Field(min_length=1),
         AfterValidator(_distinct),
         Hint("list at least one EC2 instance type for the managed node group"),
@@ -814,12 +871,43 @@ class ClusterArgs(ConfigModel):
     node_min: Annotated[int, Field(ge=1), Hint("the cluster needs at least one node for its system pods")]
     node_max: Annotated[int, Field(ge=1)]
     node_desired: Annotated[int, Field(ge=1)]
+    node_volume_gib: Annotated[
+        int, Field(ge=20, le=16384), Hint("a gp3 root volume from 20 GiB (images and logs) to 16384 GiB")
+    ]
+    spot: SpotNodes
     public_endpoint: bool
     public_access_cidrs: Annotated[
         list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(_distinct)
     ]
+    admin_role_arns: Annotated[
+        list[IamRoleArn],
+        Field(min_length=1),
+        AfterValidator(_distinct),
+        Hint(
+            "list the IAM roles that get cluster-admin through EKS access entries, including the role that "
+            "runs `pulumi up`: nobody else can reach the Kubernetes API, so its objects could not be applied"
+        ),
+    ]
+    log_retention_days: LogRetention
+    create_autoscaling_service_role: Annotated[
+        bool,
+        Hint(
+            "true only in an account that has never used EC2 Auto Scaling (no AWSServiceRoleForAutoScaling); "
+            "creating it where it exists fails"
+        ),
+    ]
+    addon_versions: Annotated[
+        dict[AddonName, AddonVersion],
+        Hint("pin an addon, e.g. vpc-cni: v1.19.2-eksbuild.1; others take EKS's default for the version"),
+    ]
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.version not in EKS_VERSIONS:
+            yield ConfigProblem(
+                f"{path}.version",
+                f"EKS version {self.version} is not in standard support",
+                f"use one of {', '.join(EKS_VERSIONS)}; older versions cost extended-support fees",
+            )
         order_hint = "EKS node groups require nodeMin ≤ nodeDesired ≤ nodeMax"
         if self.node_desired < self.node_min:
             yield ConfigProblem(
@@ -833,6 +921,21 @@ class ClusterArgs(ConfigModel):
                 f"must be ≤ nodeMax ({self.node_max}), got {self.node_desired}",
                 order_hint,
             )
+        yield from self.spot.violations(f"{path}.spot", ctx)
+        # One launch template and AMI type serve both node groups, so they share one CPU architecture.
+        groups = [("nodeInstanceTypes", self.node_instance_types)]
+        if self.spot.enabled:
+            groups.append(("spot.instanceTypes", self.spot.instance_types))
+        graviton = is_graviton(self.node_instance_types[0])
+        for key, types in groups:
+            for index, instance_type in enumerate(types):
+                if is_graviton(instance_type) != graviton:
+                    yield ConfigProblem(
+                        f"{path}.{key}[{index}]",
+                        f"{instance_type} is {'Arm' if not graviton else 'x86'}, unlike "
+                        f"{self.node_instance_types[0]}",
+                        "use instance types of one architecture: all Graviton (m7g, c7g...) or all x86",
+                    )
         # With no CIDRs EKS opens the public endpoint to 0.0.0.0/0:
         # https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
         if self.public_endpoint and not self.public_access_cidrs:
@@ -1000,6 +1103,16 @@ class AppArgs(ConfigModel):
         Hint("secrets lists names (e.g. DATABASE_URL) of values kept in AWS Secrets Manager, never values"),
     ]
     pdb: PodDisruptionBudget
+    shutdown_seconds: Annotated[
+        int,
+        Field(ge=1, le=600),
+        Hint("seconds the app needs after SIGTERM to finish in-flight work and close connections"),
+    ]
+    writable_paths: Annotated[
+        list[UrlPath],
+        AfterValidator(_distinct),
+        Hint("the root filesystem is read-only; list the directories the app writes to, e.g. /tmp"),
+    ]
 
     @property
     def is_public(self) -> bool:
@@ -1135,13 +1248,24 @@ _PROD_PRESET: dict[str, Any] = {
     },
     "secrets": {},
     "cluster": {
-        "version": "1.33",
+        "version": "1.36",
         "nodeInstanceTypes": ["m7i.large", "m6i.large"],
         "nodeMin": 3,
         "nodeMax": 12,
         "nodeDesired": 3,
+        "nodeVolumeGib": 50,
+        "spot": {
+            "enabled": False,
+            "instanceTypes": ["m7i.large", "m6i.large", "m5.large"],
+            "min": 0,
+            "max": 10,
+        },
         "publicEndpoint": False,
         "publicAccessCidrs": [],
+        "adminRoleArns": [],
+        "logRetentionDays": 365,
+        "addonVersions": {},
+        "createAutoscalingServiceRole": False,
     },
     "edge": {
         "cloudfront": True,
@@ -1198,7 +1322,13 @@ _STAGING_DIFFERENCES: dict[str, Any] = {
         "logRetentionDays": 30,
     },
     "backup": {"enabled": False, "restoreTesting": False},
-    "cluster": {"nodeInstanceTypes": ["t3.large"], "nodeMin": 2, "nodeMax": 4, "nodeDesired": 2},
+    "cluster": {
+        "nodeInstanceTypes": ["t3.large"],
+        "nodeMin": 2,
+        "nodeMax": 4,
+        "nodeDesired": 2,
+        "logRetentionDays": 30,
+    },
     "edge": {
         "priceClass": "PriceClass_100",
         "accessLogRetentionDays": 30,
@@ -1219,6 +1349,8 @@ _PROD_APP_PRESET: dict[str, Any] = {
     "env": {},
     "secrets": [],
     "pdb": {"maxUnavailable": 1},
+    "shutdownSeconds": 30,
+    "writablePaths": ["/tmp"],
 }
 APP_PRESETS: dict[Environment, dict[str, Any]] = {
     "prod": _PROD_APP_PRESET,

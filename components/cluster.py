@@ -1,0 +1,538 @@
+"""EKS: a private control plane, managed node groups, managed addons, and the Kubernetes provider.
+
+Facts and sources for every setting are in docs/aws-facts/compute.md.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.iam import pod_identity_role, policy_document, service_role
+from components.kms import KmsKey, aws_context
+from components.logs import log_group
+from components.observability import Alerting, Threshold
+from paved.config import EKS_ADDONS, ClusterArgs, is_graviton
+
+# Every control-plane log type EKS has:
+# https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Labels the node groups put on their nodes; README, "Compute tier", documents them.
+CAPACITY_LABEL = "paved.dev/capacity"
+# Addons that only run DaemonSets on the host network, so they can (and vpc-cni must) exist before any
+# node; the others run Deployments and wait for a node group, or the first `pulumi up` times out.
+_BEFORE_NODES = ("eks-pod-identity-agent", "vpc-cni", "kube-proxy")
+# Addons that call AWS APIs: (namespace, service account, AWS managed policy) of their Pod Identity role.
+_ADDON_IDENTITIES = {
+    "vpc-cni": ("kube-system", "aws-node", "AmazonEKS_CNI_Policy"),
+    "aws-ebs-csi-driver": ("kube-system", "ebs-csi-controller-sa", "service-role/AmazonEBSCSIDriverPolicy"),
+    "amazon-cloudwatch-observability": (
+        "amazon-cloudwatch",
+        "cloudwatch-agent",
+        "CloudWatchAgentServerPolicy",
+    ),
+}
+# Container Insights log groups that the CloudWatch agent would otherwise create without retention or KMS:
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-setup-logs-FluentBit.html
+_CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+
+
+def _kubeconfig(
+    name: pulumi.Input[str],
+    endpoint: pulumi.Input[str],
+    ca_data: pulumi.Input[str],
+    region: pulumi.Input[str],
+) -> pulumi.Output[str]:
+    """A kubeconfig that fetches a short-lived token with `aws eks get-token`; no credential is stored."""
+    return pulumi.Output.json_dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {"name": "eks", "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
+            "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "aws"}}],
+            "current-context": "eks",
+            "users": [
+                {
+                    "name": "aws",
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                name,
+                                "--region",
+                                region,
+                                "--output",
+                                "json",
+                            ],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class _NodePlacement(NamedTuple):
+    cluster: aws.eks.Cluster
+    subnet_ids: pulumi.Input[Sequence[str]]
+    role: aws.iam.Role
+    template: aws.ec2.LaunchTemplate
+    depends_on: Sequence[pulumi.Resource]
+
+
+class Cluster(pulumi.ComponentResource):
+    """An EKS cluster whose API is private (unless config allows deployer CIDRs), with secrets envelope
+    encryption, every control-plane log, API-mode access entries, IMDSv2-only nodes on encrypted gp3
+    volumes, and the managed addons, each with its own Pod Identity role where it calls AWS."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
+    cluster_endpoint: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    provider: k8s.Provider
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        args: ClusterArgs,
+        *,
+        subnet_ids: pulumi.Input[Sequence[str]],
+        workload_security_group_id: pulumi.Input[str],
+        secrets_key_arn: pulumi.Input[str],
+        logs_key_arn: pulumi.Input[str],
+        alerting: Alerting,
+        protect: bool,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:cluster:Cluster", name, None, opts)
+        self._name = name
+        self._args = args
+        self._tags = dict(tags)
+        self._context = aws_context(pulumi.ResourceOptions(parent=self))
+        cluster_name = f"paved-{pulumi.get_stack()}"
+        logs = log_group(
+            f"{name}-control-plane",
+            # EKS writes to this fixed name; creating it first is how it gets retention and KMS.
+            name=f"/aws/eks/{cluster_name}/cluster",
+            kms_key_arn=logs_key_arn,
+            retention_days=args.log_retention_days,
+            tags=self._tags,
+            parent=self,
+        )
+        for stream in _CONTAINER_INSIGHTS_LOGS:
+            log_group(
+                f"{name}-insights-{stream}",
+                name=f"/aws/containerinsights/{cluster_name}/{stream}",
+                kms_key_arn=logs_key_arn,
+                retention_days=args.log_retention_days,
+                tags=self._tags,
+                parent=self,
+            )
+        cluster = self._cluster(cluster_name, subnet_ids, secrets_key_arn, logs, protect)
+        self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
+        self.cluster_endpoint = cluster.endpoint
+        self.cluster_security_group_id = cluster.vpc_config.apply(
+            lambda config: config.cluster_security_group_id or ""
+        )
+        admins = self._access_entries(cluster)
+        issuer = cluster.identities.apply(
+            lambda ids: (ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else ""
+        )
+        # IRSA, for what must act as one service account (External Secrets reading an app's secrets with
+        # that app's token); controllers and addons use Pod Identity. Thumbprints are optional since 2024.
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=self._tags,
+            opts=self._here(),
+        )
+        self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer = issuer.apply(lambda url: url.removeprefix("https://"))
+        agent = self._addon(cluster, "eks-pod-identity-agent")
+        # vpc-cni crash-loops on a new node until the agent can hand it its credentials.
+        early_addons = [agent, *(self._addon(cluster, addon, [agent]) for addon in _BEFORE_NODES[1:])]
+        node_role = self._node_role()
+        self.node_role_arn = node_role.arn
+        template = self._launch_template(workload_security_group_id, protect)
+        node_groups = self._node_groups(cluster, subnet_ids, node_role, template, depends_on=early_addons)
+        late_addons = [
+            self._addon(cluster, addon, depends_on=node_groups)
+            for addon in EKS_ADDONS
+            if addon not in _BEFORE_NODES
+        ]
+        self._alarms(alerting, cluster)
+        self.kubeconfig = pulumi.Output.secret(
+            _kubeconfig(
+                cluster.name, cluster.endpoint, cluster.certificate_authority.data, self._context.region
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-kubernetes",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=admins),
+        )
+        # Kubernetes objects wait for nodes and for every addon, CoreDNS and the agents included.
+        self.ready = [*node_groups, *early_addons, *late_addons]
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_arn": self.cluster_arn,
+                "cluster_endpoint": self.cluster_endpoint,
+                "cluster_security_group_id": self.cluster_security_group_id,
+                "node_role_arn": self.node_role_arn,
+                "oidc_provider_arn": self.oidc_provider_arn,
+            }
+        )
+
+    def _here(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
+
+    def _cluster(
+        self,
+        cluster_name: str,
+        subnet_ids: pulumi.Input[Sequence[str]],
+        secrets_key_arn: pulumi.Input[str],
+        logs: aws.cloudwatch.LogGroup,
+        protect: bool,
+    ) -> aws.eks.Cluster:
+        # EKS needs these on the envelope key, besides the managed policy:
+        # https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html
+        encryption = policy_document(
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                "Resource": secrets_key_arn,
+            }
+        )
+        role = service_role(
+            f"{self._name}-control-plane",
+            service="eks.amazonaws.com",
+            description="EKS control plane",
+            managed_policy_arns=["iam::aws:policy/AmazonEKSClusterPolicy"],
+            inline_policy=encryption,
+            source_account_guard=False,
+            tags=self._tags,
+            parent=self,
+        )
+        args = self._args
+        return aws.eks.Cluster(
+            self._name,
+            name=cluster_name,
+            version=args.version,
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=args.public_endpoint,
+                public_access_cidrs=args.public_access_cidrs if args.public_endpoint else None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # Who administers the cluster is the access entries below, not whoever ran the first `up`.
+                bootstrap_cluster_creator_admin_permissions=False,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=secrets_key_arn),
+                resources=["secrets"],
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOGS),
+            # paved installs vpc-cni, kube-proxy and CoreDNS as managed addons, so EKS must not install
+            # unmanaged copies first.
+            bootstrap_self_managed_addons=False,
+            # At the end of standard support EKS upgrades the cluster rather than billing extended support
+            # (six times the hourly price); README says how to plan upgrades before that.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            deletion_protection=protect,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[logs]),
+        )
+
+    def _access_entries(self, cluster: aws.eks.Cluster) -> list[pulumi.Resource]:
+        associations: list[pulumi.Resource] = []
+        for index, role_arn in enumerate(self._args.admin_role_arns):
+            entry = aws.eks.AccessEntry(
+                f"{self._name}-admin-{index}",
+                cluster_name=cluster.name,
+                principal_arn=role_arn,
+                type="STANDARD",
+                tags=self._tags,
+                opts=self._here(),
+            )
+            associations.append(
+                aws.eks.AccessPolicyAssociation(
+                    f"{self._name}-admin-{index}",
+                    cluster_name=cluster.name,
+                    principal_arn=entry.principal_arn,
+                    policy_arn=CLUSTER_ADMIN_POLICY,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=self._here(),
+                )
+            )
+        return associations
+
+    def _addon_role(
+        self, cluster: aws.eks.Cluster, addon: str
+    ) -> aws.eks.AddonPodIdentityAssociationArgs | None:
+        """The Pod Identity role of an addon that calls AWS APIs; None for the others."""
+        if addon not in _ADDON_IDENTITIES:
+            return None
+        namespace, service_account, policy = _ADDON_IDENTITIES[addon]
+        role = pod_identity_role(
+            f"{self._name}-{addon}",
+            cluster_name=cluster.name,
+            namespace=namespace,
+            service_account=service_account,
+            description=f"EKS addon {addon}",
+            managed_policy_arns=[f"iam::aws:policy/{policy}"],
+            tags=self._tags,
+            parent=self,
+        )
+        return aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
+
+    def _addon(
+        self, cluster: aws.eks.Cluster, addon: str, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> aws.eks.Addon:
+        configuration: dict[str, Any] = {}
+        if addon == "vpc-cni":
+            # NetworkPolicy objects do nothing until the CNI's network policy agent is on:
+            # https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
+            configuration = {"enableNetworkPolicy": "true"}
+        association = self._addon_role(cluster, addon)
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=cluster.name,
+            addon_name=addon,
+            # Unpinned addons get EKS's default version for the cluster's Kubernetes version.
+            addon_version=self._args.addon_versions.get(addon),  # type: ignore[call-overload]
+            configuration_values=json.dumps(configuration) if configuration else None,
+            pod_identity_associations=[association] if association else None,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._tags,
+            opts=self._here(depends_on),
+        )
+
+    def _node_role(self) -> aws.iam.Role:
+        # The CNI policy is not here: vpc-cni gets it through its own Pod Identity role.
+        return service_role(
+            f"{self._name}-nodes",
+            service="ec2.amazonaws.com",
+            description="EKS managed nodes",
+            managed_policy_arns=[
+                "iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                "iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+            ],
+            source_account_guard=False,
+            tags=self._tags,
+            parent=self,
+        )
+
+    def _volume_key(self, protect: bool) -> KmsKey:
+        # Auto Scaling launches the nodes, so its service-linked role must be able to use the key:
+        # https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html
+        scaling_role = pulumi.Output.concat(
+            "arn:",
+            self._context.partition,
+            ":iam::",
+            self._context.account,
+            ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling",
+        )
+        # A key policy naming a role that does not exist is rejected, so a new account creates it first.
+        role_opts = None
+        if self._args.create_autoscaling_service_role:
+            role = aws.iam.ServiceLinkedRole(
+                f"{self._name}-autoscaling", aws_service_name="autoscaling.amazonaws.com", opts=self._here()
+            )
+            role_opts = [role]
+        return KmsKey(
+            f"{self._name}-volumes",
+            description="paved: encrypts the EKS nodes' EBS volumes",
+            extra_statements=[
+                {
+                    "Sid": "AutoScalingUse",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": scaling_role},
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "AutoScalingAttachVolumes",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": scaling_role},
+                    "Action": "kms:CreateGrant",
+                    "Resource": "*",
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
+                },
+            ],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=role_opts),
+        )
+
+    def _launch_template(
+        self, workload_security_group_id: pulumi.Input[str], protect: bool
+    ) -> aws.ec2.LaunchTemplate:
+        key = self._volume_key(protect)
+        # No instance profile, key pair or user data: EKS adds the node role's profile and bootstrap itself,
+        # and rejects a template with an instance profile.
+        return aws.ec2.LaunchTemplate(
+            f"{self._name}-nodes",
+            description="EKS managed nodes: IMDSv2 only, encrypted gp3 root volume, no SSH",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                # Two hops: the CloudWatch agent reads instance metadata from inside its container
+                # (https://github.com/aws/amazon-cloudwatch-agent/pull/480). App pods still cannot reach
+                # IMDS: their NetworkPolicies allow no egress to port 80, and they get credentials from
+                # Pod Identity or IRSA, never from the node role.
+                http_put_response_hop_limit=2,
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    # The root device of the Amazon Linux 2023 EKS AMIs.
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=self._args.node_volume_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        kms_key_id=key.key_arn,
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            # The cluster security group keeps node <-> control plane traffic working (EKS only adds it
+            # when a template names no groups); the workload group is what the data stores admit.
+            vpc_security_group_ids=[self.cluster_security_group_id, workload_security_group_id],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=self._tags)
+                for kind in ("instance", "volume", "network-interface")
+            ],
+            update_default_version=True,
+            tags=self._tags,
+            opts=self._here(),
+        )
+
+    def _node_groups(
+        self,
+        cluster: aws.eks.Cluster,
+        subnet_ids: pulumi.Input[Sequence[str]],
+        role: aws.iam.Role,
+        template: aws.ec2.LaunchTemplate,
+        depends_on: Sequence[pulumi.Resource],
+    ) -> list[aws.eks.NodeGroup]:
+        args = self._args
+        groups = {"on-demand": (args.node_instance_types, (args.node_min, args.node_desired, args.node_max))}
+        if args.spot.enabled:
+            groups["spot"] = (args.spot.instance_types, (args.spot.min, args.spot.min, args.spot.max))
+        placement = _NodePlacement(cluster, subnet_ids, role, template, depends_on)
+        return [
+            self._node_group(placement, capacity, types, sizes) for capacity, (types, sizes) in groups.items()
+        ]
+
+    def _node_group(
+        self,
+        placement: "_NodePlacement",
+        capacity: str,
+        instance_types: Sequence[str],
+        sizes: tuple[int, int, int],
+    ) -> aws.eks.NodeGroup:
+        cluster, subnet_ids, role, template, depends_on = placement
+        minimum, desired, maximum = sizes
+        spot = capacity == "spot"
+        return aws.eks.NodeGroup(
+            f"{self._name}-{capacity}",
+            cluster_name=cluster.name,
+            node_role_arn=role.arn,
+            subnet_ids=subnet_ids,
+            capacity_type="SPOT" if spot else "ON_DEMAND",
+            instance_types=list(instance_types),
+            ami_type="AL2023_ARM_64_STANDARD" if is_graviton(instance_types[0]) else "AL2023_x86_64_STANDARD",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=minimum, desired_size=desired, max_size=maximum
+            ),
+            # A third of the nodes at a time: upgrades finish in a few rounds and PDBs keep apps up.
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable_percentage=33),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
+            labels={CAPACITY_LABEL: capacity},
+            # Spot nodes can be reclaimed with two minutes' notice: pods land there only when on-demand
+            # nodes are full.
+            taints=[aws.eks.NodeGroupTaintArgs(key=CAPACITY_LABEL, value="spot", effect="PREFER_NO_SCHEDULE")]
+            if spot
+            else None,
+            node_repair_config=aws.eks.NodeGroupNodeRepairConfigArgs(enabled=True),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[role, *depends_on],
+                # The cluster autoscaler owns the desired size between min and max.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+
+    def _alarms(self, alerting: Alerting, cluster: aws.eks.Cluster) -> None:
+        # Container Insights metrics (amazon-cloudwatch-observability addon):
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html
+        thresholds = [
+            Threshold(
+                suffix="node-cpu",
+                description="EKS nodes average above 80% CPU: pods are throttled; is the autoscaler at max?",
+                metric_name="node_cpu_utilization",
+                statistic="Average",
+                comparison_operator="GreaterThanThreshold",
+                threshold=80,
+                periods=3,
+                treat_missing_data="missing",
+            ),
+            Threshold(
+                suffix="node-memory",
+                description="EKS nodes average above 85% memory: pods risk eviction and OOM kills",
+                metric_name="node_memory_utilization",
+                statistic="Average",
+                comparison_operator="GreaterThanThreshold",
+                threshold=85,
+                periods=3,
+                treat_missing_data="missing",
+            ),
+            Threshold(
+                suffix="failed-nodes",
+                description="An EKS node is failing (NotReady or unhealthy)",
+                metric_name="cluster_failed_node_count",
+                statistic="Maximum",
+                comparison_operator="GreaterThanThreshold",
+                threshold=0,
+                periods=2,
+                treat_missing_data="notBreaching",
+            ),
+        ]
+        alerting.threshold_alarms(
+            self._name,
+            thresholds,
+            namespace="ContainerInsights",
+            dimensions={"ClusterName": cluster.name},
+            parent=self,
+        )

@@ -1,0 +1,272 @@
+"""In-cluster controllers, installed from pinned Helm charts with values typed here:
+
+- aws-load-balancer-controller binds pods to the ALB target groups (TargetGroupBinding); it creates no
+  load balancers of its own.
+- external-secrets syncs each app's Secrets Manager secrets into a Kubernetes Secret.
+- metrics-server feeds the HorizontalPodAutoscalers.
+- cluster-autoscaler resizes the managed node groups within their configured bounds (README, "Compute
+  tier", says why not Karpenter).
+
+Each controller that calls AWS has its own Pod Identity role. Chart facts and sources are in
+docs/aws-facts/controllers.md.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.cluster import Cluster
+from components.iam import pod_identity_role, policy_document
+from components.kms import aws_context
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    version: str
+    repository: str
+    namespace: str
+    service_account: str
+
+
+LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller",
+    "1.14.1",
+    "https://aws.github.io/eks-charts",
+    "kube-system",
+    "aws-load-balancer-controller",
+)
+EXTERNAL_SECRETS = Chart(
+    "external-secrets", "0.19.2", "https://charts.external-secrets.io", "external-secrets", "external-secrets"
+)
+METRICS_SERVER = Chart(
+    "metrics-server",
+    "3.13.0",
+    "https://kubernetes-sigs.github.io/metrics-server/",
+    "kube-system",
+    "metrics-server",
+)
+CLUSTER_AUTOSCALER = Chart(
+    "cluster-autoscaler",
+    "9.50.1",
+    "https://kubernetes.github.io/autoscaler",
+    "kube-system",
+    "cluster-autoscaler",
+)
+CHARTS = (LOAD_BALANCER_CONTROLLER, EXTERNAL_SECRETS, METRICS_SERVER, CLUSTER_AUTOSCALER)
+
+
+class Controllers(pulumi.ComponentResource):
+    """The four controllers; `ready` lists the releases whose webhooks and CRDs apps depend on."""
+
+    ready: list[pulumi.Resource]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: Cluster,
+        kubernetes_version: str,
+        vpc_id: pulumi.Input[str],
+        target_group_arns: Mapping[str, pulumi.Input[str]],
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:cluster:Controllers", name, None, opts)
+        self._cluster = cluster
+        self._tags = dict(tags)
+        self._context = aws_context(pulumi.ResourceOptions(parent=self))
+        load_balancer = self._release(
+            LOAD_BALANCER_CONTROLLER,
+            {
+                "clusterName": cluster.cluster_name,
+                # Given, not looked up from instance metadata.
+                "region": self._context.region,
+                "vpcId": vpc_id,
+                "replicaCount": 2,
+                # Only TargetGroupBindings: no IngressClass, and Services of type LoadBalancer are not
+                # rewritten to NLBs.
+                "createIngressClassResource": False,
+                "enableServiceMutatorWebhook": False,
+                "podDisruptionBudget": {"maxUnavailable": 1},
+            },
+            self._load_balancer_policies(target_group_arns),
+        )
+        external_secrets = self._release(
+            EXTERNAL_SECRETS,
+            {
+                "installCRDs": True,
+                "replicaCount": 2,
+                "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+            },
+            # It reads each app's secrets with that app's own IRSA role (components/workload.py).
+            policies=[],
+        )
+        metrics = self._release(
+            METRICS_SERVER,
+            {"replicas": 2, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
+            policies=[],
+        )
+        self._release(
+            CLUSTER_AUTOSCALER,
+            {
+                "autoDiscovery": {"clusterName": cluster.cluster_name},
+                "awsRegion": self._context.region,
+                # The autoscaler's minor version must match the cluster's.
+                "image": {"tag": f"v{kubernetes_version}.0"},
+                "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER.service_account}},
+                "extraArgs": {
+                    "balance-similar-node-groups": True,
+                    "skip-nodes-with-system-pods": False,
+                    "expander": "least-waste",
+                },
+            },
+            [self._autoscaler_policy()],
+        )
+        self.ready = [load_balancer, external_secrets, metrics]
+        self.register_outputs({})
+
+    def _release(
+        self, chart: Chart, values: Mapping[str, Any], policies: Sequence[pulumi.Input[str]]
+    ) -> k8s.helm.v3.Release:
+        """The chart's release; with `policies`, a Pod Identity role holding them for its service account."""
+        depends_on: list[pulumi.Resource] = list(self._cluster.ready)
+        if policies:
+            role = pod_identity_role(
+                chart.name,
+                cluster_name=self._cluster.cluster_name,
+                namespace=chart.namespace,
+                service_account=chart.service_account,
+                description=f"{chart.name} controller",
+                tags=self._tags,
+                parent=self,
+            )
+            depends_on.extend(
+                aws.iam.RolePolicy(
+                    f"{chart.name}-{index}",
+                    role=role.id,
+                    policy=policy,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                for index, policy in enumerate(policies)
+            )
+            depends_on.append(
+                aws.eks.PodIdentityAssociation(
+                    chart.name,
+                    cluster_name=self._cluster.cluster_name,
+                    namespace=chart.namespace,
+                    service_account=chart.service_account,
+                    role_arn=role.arn,
+                    tags=self._tags,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        service_account = {"serviceAccount": {"create": True, "name": chart.service_account}}
+        return k8s.helm.v3.Release(
+            chart.name,
+            name=chart.name,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            namespace=chart.namespace,
+            create_namespace=chart.namespace != "kube-system",
+            values={**service_account, **values},
+            # Wait until the controller's pods are ready: its webhooks reject objects until then.
+            skip_await=False,
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=self._cluster.provider, depends_on=depends_on),
+        )
+
+    def _load_balancer_policies(
+        self, target_group_arns: Mapping[str, pulumi.Input[str]]
+    ) -> list[pulumi.Output[str]]:
+        """The slice of the controller's upstream policy (components/data/) that TargetGroupBinding uses;
+        the target groups are a policy of their own, so the rest can be judged before they exist."""
+        describe = policy_document(
+            {
+                # Describe calls have no resource-level permissions.
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DescribeAvailabilityZones",
+                    "ec2:DescribeInstances",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                    "elasticloadbalancing:DescribeListeners",
+                    "elasticloadbalancing:DescribeLoadBalancers",
+                    "elasticloadbalancing:DescribeTags",
+                    "elasticloadbalancing:DescribeTargetGroupAttributes",
+                    "elasticloadbalancing:DescribeTargetGroups",
+                    "elasticloadbalancing:DescribeTargetHealth",
+                ],
+                "Resource": "*",
+            }
+        )
+        register = policy_document(
+            {
+                "Effect": "Allow",
+                "Action": ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                "Resource": sorted_values(target_group_arns),
+            }
+        )
+        return [describe, register]
+
+    def _autoscaler_policy(self) -> pulumi.Output[str]:
+        # https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md
+        partition, region, account = self._context
+        return policy_document(
+            {
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:SetDesiredCapacity",
+                    "autoscaling:TerminateInstanceInAutoScalingGroup",
+                ],
+                "Resource": "*",
+                # Only this cluster's node groups: EKS tags their Auto Scaling groups with this key.
+                "Condition": self._cluster.cluster_name.apply(
+                    lambda cluster: {
+                        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}
+                    }
+                ),
+            },
+            {
+                # Describe calls have no resource-level permissions.
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "eks:DescribeNodegroup",
+                "Resource": pulumi.Output.concat(
+                    "arn:",
+                    partition,
+                    ":eks:",
+                    region,
+                    ":",
+                    account,
+                    ":nodegroup/",
+                    self._cluster.cluster_name,
+                    "/*",
+                ),
+            },
+        )
+
+
+def sorted_values(by_name: Mapping[str, pulumi.Input[str]]) -> Sequence[pulumi.Input[str]]:
+    return [by_name[name] for name in sorted(by_name)]

@@ -1,0 +1,379 @@
+"""The EKS cluster, its nodes, addons and controllers, as recorded for the real stacks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from components.cluster import CAPACITY_LABEL, CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOGS
+from components.controllers import CHARTS
+from paved.config import EKS_VERSIONS, ConfigError, load_stack_config, load_stack_file
+from paved.recorder import RecordedResource, Recording
+from paved.values import UNKNOWN
+
+ROOT = Path(__file__).resolve().parent.parent
+CLUSTER = "aws:eks/cluster:Cluster"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ADDON = "aws:eks/addon:Addon"
+TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+KEY = "aws:kms/key:Key"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+STACKS = ("prod", "staging")
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def recording(request: pytest.FixtureRequest, shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings(request.param)
+
+
+@pytest.fixture(scope="module")
+def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("prod")
+
+
+@pytest.fixture(scope="module")
+def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("staging")
+
+
+def _config(recording: Recording):
+    return load_stack_file(ROOT / "stacks" / f"Pulumi.{recording.stack}.yaml", recording.stack)
+
+
+def _role_of(recording: Recording, urn_dependency: list[str]) -> RecordedResource:
+    [role] = [r for r in recording.of_type(ROLE) if r.urn in urn_dependency]
+    return role
+
+
+# --- control plane ------------------------------------------------------------------------------------------
+
+
+def test_cluster_is_private_encrypted_logged_and_api_authenticated(recording: Recording) -> None:
+    config = _config(recording).cluster
+    cluster = recording.one(CLUSTER)
+    inputs = cluster.inputs
+    assert inputs["version"] == config.version in EKS_VERSIONS
+    vpc = inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is config.public_endpoint
+    if config.public_endpoint:
+        assert vpc["publicAccessCidrs"] == config.public_access_cidrs
+        assert not {"0.0.0.0/0", "::/0"} & set(vpc["publicAccessCidrs"])
+    else:
+        assert "publicAccessCidrs" not in vpc
+    assert inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    assert inputs["encryptionConfig"]["resources"] == ["secrets"]
+    secrets_key = recording.one(KEY, "secrets")
+    assert cluster.property_dependencies["encryptionConfig"] == [secrets_key.urn]
+    assert inputs["enabledClusterLogTypes"] == list(CONTROL_PLANE_LOGS)
+    assert len(CONTROL_PLANE_LOGS) == 5
+    assert inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+    assert inputs["bootstrapSelfManagedAddons"] is False
+
+
+def test_cluster_is_protected_in_prod_only(prod: Recording, staging: Recording) -> None:
+    for recording, protected in ((prod, True), (staging, False)):
+        cluster = recording.one(CLUSTER)
+        assert (cluster.protect, cluster.inputs["deletionProtection"]) == (protected, protected)
+
+
+def test_staging_opens_its_endpoint_only_to_the_office(staging: Recording) -> None:
+    vpc = staging.one(CLUSTER).inputs["vpcConfig"]
+    assert (vpc["endpointPublicAccess"], vpc["publicAccessCidrs"]) == (True, ["203.0.113.0/24"])
+
+
+def test_control_plane_log_group_exists_first_with_retention_and_kms(recording: Recording) -> None:
+    cluster = recording.one(CLUSTER)
+    name = cluster.inputs["name"]
+    [group] = [g for g in recording.of_type(LOG_GROUP) if g.inputs["name"] == f"/aws/eks/{name}/cluster"]
+    assert group.urn in cluster.dependencies
+    assert group.inputs["retentionInDays"] == _config(recording).cluster.log_retention_days
+    assert group.property_dependencies["kmsKeyId"] == [recording.one(KEY, "logs").urn]
+    insights = {
+        g.inputs["name"] for g in recording.of_type(LOG_GROUP) if "containerinsights" in g.inputs["name"]
+    }
+    assert insights == {
+        f"/aws/containerinsights/{name}/{s}" for s in ("application", "dataplane", "host", "performance")
+    }
+
+
+def test_admin_roles_get_cluster_admin_through_access_entries(recording: Recording) -> None:
+    roles = _config(recording).cluster.admin_role_arns
+    entries = recording.of_type("aws:eks/accessEntry:AccessEntry")
+    associations = recording.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(roles)
+    assert {e.inputs["type"] for e in entries} == {"STANDARD"}
+    for association in associations:
+        assert association.inputs["policyArn"] == CLUSTER_ADMIN_POLICY
+        assert association.inputs["accessScope"] == {"type": "cluster"}
+        # The association waits for its entry (the principal comes from the entry's output).
+        assert {e.urn for e in entries} & set(association.property_dependencies["principalArn"])
+    assert len(associations) == len(roles)
+
+
+def test_control_plane_role_may_use_only_the_secrets_key(prod: Recording) -> None:
+    policy = prod.one(ROLE_POLICY, "cluster-control-plane")
+    assert policy.property_dependencies["policy"] == [prod.one(KEY, "secrets").urn]
+    trust = json.loads(prod.one(ROLE, "cluster-control-plane").inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "eks.amazonaws.com"}
+
+
+# --- nodes --------------------------------------------------------------------------------------------------
+
+
+def test_launch_template_requires_imdsv2_and_encrypts_gp3_with_a_cmk(recording: Recording) -> None:
+    template = recording.one(TEMPLATE)
+    inputs = template.inputs
+    metadata = inputs["metadataOptions"]
+    assert (metadata["httpTokens"], metadata["httpEndpoint"]) == ("required", "enabled")
+    # 2 only for the CloudWatch agent (components/cluster.py says why); never more.
+    assert metadata["httpPutResponseHopLimit"] <= 2
+    [device] = inputs["blockDeviceMappings"]
+    ebs = device["ebs"]
+    assert (device["deviceName"], ebs["volumeType"], ebs["encrypted"]) == ("/dev/xvda", "gp3", "true")
+    assert ebs["volumeSize"] == _config(recording).cluster.node_volume_gib
+    assert template.property_dependencies["blockDeviceMappings"] == [
+        recording.one(KEY, "cluster-volumes").urn
+    ]
+    # EKS rejects a template with an instance profile; no key pair means no SSH.
+    for forbidden in ("iamInstanceProfile", "keyName", "userData", "imageId"):
+        assert forbidden not in inputs
+    groups = set(template.property_dependencies["vpcSecurityGroupIds"])
+    workloads = recording.one("aws:ec2/securityGroup:SecurityGroup", "network-workloads")
+    assert {recording.one(CLUSTER).urn, workloads.urn} == groups
+
+
+def test_volume_key_lets_auto_scaling_launch_encrypted_nodes(prod: Recording) -> None:
+    policy = json.loads(prod.one(KEY, "cluster-volumes").inputs["policy"])
+    by_sid = {statement.get("Sid"): statement for statement in policy["Statement"]}
+    role = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    for sid in ("AutoScalingUse", "AutoScalingAttachVolumes"):
+        assert by_sid[sid]["Principal"]["AWS"].endswith(role)
+    assert by_sid["AutoScalingAttachVolumes"]["Action"] == "kms:CreateGrant"
+    assert by_sid["AutoScalingAttachVolumes"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": True}}
+    assert prod.one(KEY, "cluster-volumes").protect is True
+
+
+def test_node_groups_use_the_template_and_never_allow_ssh(recording: Recording) -> None:
+    config = _config(recording).cluster
+    groups = {g.inputs["labels"][CAPACITY_LABEL]: g for g in recording.of_type(NODE_GROUP)}
+    assert set(groups) == ({"on-demand", "spot"} if config.spot.enabled else {"on-demand"})
+    template = recording.one(TEMPLATE)
+    for group in groups.values():
+        inputs = group.inputs
+        assert "remoteAccess" not in inputs and "diskSize" not in inputs
+        assert group.property_dependencies["launchTemplate"] == [template.urn]
+        assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
+        assert group.ignore_changes == ["scalingConfig.desiredSize"]
+        assert group.property_dependencies["subnetIds"]  # the private subnets, from the network
+    on_demand = groups["on-demand"].inputs
+    assert on_demand["capacityType"] == "ON_DEMAND"
+    assert on_demand["instanceTypes"] == config.node_instance_types
+    assert on_demand["scalingConfig"] == {
+        "minSize": config.node_min,
+        "desiredSize": config.node_desired,
+        "maxSize": config.node_max,
+    }
+    assert "taints" not in on_demand
+
+
+def test_staging_spot_group_is_tainted_to_be_used_last(staging: Recording) -> None:
+    [spot] = [g for g in staging.of_type(NODE_GROUP) if g.inputs["capacityType"] == "SPOT"]
+    assert spot.inputs["instanceTypes"] == ["t3.large", "t3a.large"]
+    assert spot.inputs["taints"] == [{"key": CAPACITY_LABEL, "value": "spot", "effect": "PREFER_NO_SCHEDULE"}]
+    assert spot.inputs["scalingConfig"]["maxSize"] == 4
+
+
+def test_node_role_has_no_cni_permissions(prod: Recording) -> None:
+    node_role = prod.one(ROLE, "cluster-nodes")
+    attached = [a for a in prod.of_type(ATTACHMENT) if a.property_dependencies.get("role") == [node_role.urn]]
+    arns = [a.inputs["policyArn"] for a in attached]
+    assert len(arns) == 2 and all(arn == UNKNOWN or "CNI" not in arn for arn in arns)
+
+
+# --- addons -------------------------------------------------------------------------------------------------
+
+
+def test_pod_running_addons_wait_for_nodes_and_nodes_wait_for_networking(recording: Recording) -> None:
+    addons = {a.inputs["addonName"]: a for a in recording.of_type(ADDON)}
+    assert set(addons) == {
+        "vpc-cni",
+        "kube-proxy",
+        "eks-pod-identity-agent",
+        "coredns",
+        "aws-ebs-csi-driver",
+        "amazon-cloudwatch-observability",
+    }
+    node_groups = {g.urn for g in recording.of_type(NODE_GROUP)}
+    for name in ("coredns", "aws-ebs-csi-driver", "amazon-cloudwatch-observability"):
+        assert node_groups <= set(addons[name].dependencies), name
+    for group in recording.of_type(NODE_GROUP):
+        for name in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+            assert addons[name].urn in group.dependencies
+    assert addons["eks-pod-identity-agent"].urn in addons["vpc-cni"].dependencies
+
+
+def test_network_policy_enforcement_is_on(recording: Recording) -> None:
+    [cni] = [a for a in recording.of_type(ADDON) if a.inputs["addonName"] == "vpc-cni"]
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+
+
+def test_aws_calling_addons_have_their_own_pod_identity_roles(prod: Recording) -> None:
+    expected = {
+        "vpc-cni": "aws-node",
+        "aws-ebs-csi-driver": "ebs-csi-controller-sa",
+        "amazon-cloudwatch-observability": "cloudwatch-agent",
+    }
+    for addon in prod.of_type(ADDON):
+        name = addon.inputs["addonName"]
+        associations = addon.inputs.get("podIdentityAssociations")
+        if name not in expected:
+            assert associations is None, name
+            continue
+        [association] = associations
+        assert association["serviceAccount"] == expected[name]
+        role = _role_of(prod, addon.property_dependencies["podIdentityAssociations"])
+        trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+        assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert (
+            trust["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == expected[name]
+        )
+
+
+def test_addon_versions_from_config_else_the_eks_default() -> None:
+    raw = yaml_config("staging")
+    raw["paved:cluster"]["addonVersions"] = {"vpc-cni": "v1.20.1-eksbuild.3"}
+    config = load_stack_config(raw, "staging")
+    assert config.cluster.addon_versions == {"vpc-cni": "v1.20.1-eksbuild.3"}
+    raw["paved:cluster"]["addonVersions"] = {"vpc-cni": "latest", "istio": "v1.0.0-eksbuild.1"}
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(raw, "staging")
+    paths = [problem.path for problem in error.value.problems]
+    assert "paved:cluster.addonVersions.vpc-cni" in paths
+    assert any(path.startswith("paved:cluster.addonVersions") and "istio" in path for path in paths)
+
+
+# --- controllers --------------------------------------------------------------------------------------------
+
+
+def test_helm_charts_are_pinned_and_wait_for_the_cluster(recording: Recording) -> None:
+    releases = {r.inputs["chart"]: r for r in recording.of_type(RELEASE)}
+    assert set(releases) == {chart.name for chart in CHARTS}
+    node_groups = {g.urn for g in recording.of_type(NODE_GROUP)}
+    for chart in CHARTS:
+        release = releases[chart.name]
+        assert re.fullmatch(r"\d+\.\d+\.\d+", release.inputs["version"]), chart.name
+        assert release.inputs["version"] == chart.version
+        assert release.inputs["repositoryOpts"]["repo"].startswith("https://")
+        assert release.inputs["namespace"] == chart.namespace
+        assert release.inputs["skipAwait"] is False
+        assert node_groups <= set(release.dependencies)
+
+
+def test_load_balancer_controller_is_told_its_region_and_vpc_and_makes_no_load_balancers(
+    prod: Recording,
+) -> None:
+    values = prod.one(RELEASE, "aws-load-balancer-controller").inputs["values"]
+    assert values["region"] == "eu-west-1"
+    assert prod.one(RELEASE, "aws-load-balancer-controller").property_dependencies["values"]
+    assert values["createIngressClassResource"] is False
+    assert values["enableServiceMutatorWebhook"] is False
+
+
+def _statements(policy: RecordedResource) -> list[dict]:
+    return json.loads(policy.inputs["policy"])["Statement"]
+
+
+@pytest.mark.parametrize("policy", ["aws-load-balancer-controller-0", "cluster-autoscaler-0"])
+def test_controller_policies_use_star_only_where_aws_has_no_resource_scope(
+    prod: Recording, policy: str
+) -> None:
+    for statement in _statements(prod.one(ROLE_POLICY, policy)):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if statement["Resource"] == "*" and "Condition" not in statement:
+            # Describe/Get calls have no resource-level permissions in IAM.
+            assert all(re.match(r"[a-z0-9]+:(Describe|Get)", action) for action in actions), actions
+
+
+def test_load_balancer_controller_registers_targets_only_in_our_target_groups(prod: Recording) -> None:
+    # The target group ARNs are unknown in preview, so the policy is judged by what it depends on.
+    policy = prod.one(ROLE_POLICY, "aws-load-balancer-controller-1")
+    target_groups = {t.urn for t in prod.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert set(policy.property_dependencies["policy"]) == target_groups
+    describe = _statements(prod.one(ROLE_POLICY, "aws-load-balancer-controller-0"))
+    assert not any("RegisterTargets" in str(statement["Action"]) for statement in describe)
+
+
+def test_load_balancer_controller_actions_exist_in_the_upstream_policy(prod: Recording) -> None:
+    upstream = json.loads(
+        (ROOT / "components" / "data" / "aws-load-balancer-controller-iam-policy.json").read_text()
+    )
+    known = {
+        action
+        for statement in upstream["Statement"]
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    ours = {
+        action
+        for statement in _statements(prod.one(ROLE_POLICY, "aws-load-balancer-controller-0"))
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    ours |= {"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"}
+    assert ours <= known, ours - known
+
+
+def test_cluster_alarms_notify(prod: Recording) -> None:
+    names = {a.name for a in prod.of_type(ALARM)}
+    assert {"cluster-node-cpu", "cluster-node-memory", "cluster-failed-nodes"} <= names
+    for name in ("cluster-node-cpu", "cluster-failed-nodes"):
+        alarm = prod.one(ALARM, name)
+        assert alarm.inputs["namespace"] == "ContainerInsights"
+        assert alarm.property_dependencies["dimensions"] == [prod.one(CLUSTER).urn]
+
+
+# --- config -------------------------------------------------------------------------------------------------
+
+
+def yaml_config(stack: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"version": "1.29"}, "paved:cluster.version"),
+        ({"nodeInstanceTypes": ["m7g.large", "m7i.large"]}, "paved:cluster.nodeInstanceTypes[1]"),
+        ({"spot": {"min": 5, "max": 2}}, "paved:cluster.spot.min"),
+        ({"spot": {"instanceTypes": ["t3.large"]}}, "paved:cluster.spot.instanceTypes"),
+        ({"adminRoleArns": []}, "paved:cluster.adminRoleArns"),
+        ({"adminRoleArns": ["arn:aws:iam::123456789012:user/alice"]}, "paved:cluster.adminRoleArns[0]"),
+        ({"nodeVolumeGib": 8}, "paved:cluster.nodeVolumeGib"),
+        ({"publicAccessCidrs": ["0.0.0.0/0"]}, "paved:cluster.publicAccessCidrs[0]"),
+    ],
+)
+def test_invalid_cluster_config_names_the_key(changes: dict, path: str) -> None:
+    raw = yaml_config("staging")
+    cluster = raw["paved:cluster"]
+    for key, value in changes.items():
+        cluster[key] = {**cluster.get(key, {}), **value} if isinstance(value, dict) else value
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(raw, "staging")
+    assert path in [problem.path for problem in error.value.problems], error.value
