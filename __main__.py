@@ -236,7 +236,6 @@ pulumi.export("cdn_distribution_domain_name", cdn.distribution_domain_name if cd
 pulumi.export("cdn_assets_bucket", cdn.assets_bucket_name if cdn else None)
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("cluster_endpoint", cluster.cluster_endpoint)
-pulumi.export("cluster_kubeconfig", cluster.kubeconfig)
 pulumi.export("workload_namespaces", {workload.app_name: workload.namespace for workload in workloads})
 pulumi.export("backup_vault_arn", backup.vault_arn if backup else None)
 pulumi.export("backup_dr_vault_arn", backup.dr_vault_arn if backup else None)

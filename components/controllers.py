@@ -35,13 +35,13 @@ class Chart:
 
 LOAD_BALANCER_CONTROLLER = Chart(
     "aws-load-balancer-controller",
-    "1.14.1",
+    "3.6.0",
     "https://aws.github.io/eks-charts",
     "kube-system",
     "aws-load-balancer-controller",
 )
 EXTERNAL_SECRETS = Chart(
-    "external-secrets", "0.19.2", "https://charts.external-secrets.io", "external-secrets", "external-secrets"
+    "external-secrets", "2.12.0", "https://charts.external-secrets.io", "external-secrets", "external-secrets"
 )
 METRICS_SERVER = Chart(
     "metrics-server",
@@ -56,6 +56,40 @@ CLUSTER_AUTOSCALER = Chart(
     "https://kubernetes.github.io/autoscaler",
     "kube-system",
     "cluster-autoscaler",
+)
+# What the load balancer controller reads (upstream iam_policy.json, v3.x: docs/aws-facts/controllers.md).
+_EC2_READS = (
+    "DescribeAccountAttributes",
+    "DescribeAddresses",
+    "DescribeAvailabilityZones",
+    "DescribeCoipPools",
+    "DescribeInstances",
+    "DescribeInternetGateways",
+    "DescribeIpamPools",
+    "DescribeNetworkInterfaces",
+    "DescribeRouteTables",
+    "DescribeSecurityGroups",
+    "DescribeSubnets",
+    "DescribeTags",
+    "DescribeVpcPeeringConnections",
+    "DescribeVpcs",
+    "GetCoipPoolUsage",
+    "GetSecurityGroupsForVpc",
+)
+_ELB_READS = (
+    "DescribeCapacityReservation",
+    "DescribeListenerAttributes",
+    "DescribeListenerCertificates",
+    "DescribeListeners",
+    "DescribeLoadBalancerAttributes",
+    "DescribeLoadBalancers",
+    "DescribeRules",
+    "DescribeSSLPolicies",
+    "DescribeTags",
+    "DescribeTargetGroupAttributes",
+    "DescribeTargetGroups",
+    "DescribeTargetHealth",
+    "DescribeTrustStores",
 )
 CHARTS = (LOAD_BALANCER_CONTROLLER, EXTERNAL_SECRETS, METRICS_SERVER, CLUSTER_AUTOSCALER)
 
@@ -188,21 +222,13 @@ class Controllers(pulumi.ComponentResource):
         the target groups are a policy of their own, so the rest can be judged before they exist."""
         describe = policy_document(
             {
-                # Describe calls have no resource-level permissions.
+                # The read-only statement of the upstream policy for v3.6 (docs/aws-facts/controllers.md, 4):
+                # the controller stops reconciling when one of these is denied. Describe and Get calls have no
+                # resource-level permissions.
                 "Effect": "Allow",
                 "Action": [
-                    "ec2:DescribeAvailabilityZones",
-                    "ec2:DescribeInstances",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeVpcs",
-                    "elasticloadbalancing:DescribeListeners",
-                    "elasticloadbalancing:DescribeLoadBalancers",
-                    "elasticloadbalancing:DescribeTags",
-                    "elasticloadbalancing:DescribeTargetGroupAttributes",
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    "elasticloadbalancing:DescribeTargetHealth",
+                    *(f"ec2:{action}" for action in _EC2_READS),
+                    *(f"elasticloadbalancing:{action}" for action in _ELB_READS),
                 ],
                 "Resource": "*",
             }

@@ -1262,7 +1262,6 @@ _PROD_PRESET: dict[str, Any] = {
         },
         "publicEndpoint": False,
         "publicAccessCidrs": [],
-        "adminRoleArns": [],
         "logRetentionDays": 365,
         "addonVersions": {},
         "createAutoscalingServiceRole": False,

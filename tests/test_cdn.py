@@ -136,6 +136,7 @@ def test_bad_content_security_policies_are_rejected_with_the_key_path(csp: str, 
         "aws:region": "eu-west-1",
         "paved:environment": "staging",
         "paved:domain": {"name": "example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"},
+        "paved:cluster": {"adminRoleArns": ["arn:aws:iam::123456789012:role/deploy"]},
         "paved:edge": {"contentSecurityPolicy": csp},
     }
     with pytest.raises(ConfigError) as caught:
@@ -214,6 +215,7 @@ def test_staging_has_no_assets_failover_and_failover_needs_a_dr_region(
         "aws:region": "eu-west-1",
         "paved:environment": "staging",
         "paved:domain": {"name": "example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"},
+        "paved:cluster": {"adminRoleArns": ["arn:aws:iam::123456789012:role/deploy"]},
         "paved:edge": {"assetsFailover": True},
     }
     with pytest.raises(ConfigError) as caught:

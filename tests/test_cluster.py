@@ -316,28 +316,6 @@ def test_load_balancer_controller_registers_targets_only_in_our_target_groups(pr
     assert not any("RegisterTargets" in str(statement["Action"]) for statement in describe)
 
 
-def test_load_balancer_controller_actions_exist_in_the_upstream_policy(prod: Recording) -> None:
-    upstream = json.loads(
-        (ROOT / "components" / "data" / "aws-load-balancer-controller-iam-policy.json").read_text()
-    )
-    known = {
-        action
-        for statement in upstream["Statement"]
-        for action in (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-    }
-    ours = {
-        action
-        for statement in _statements(prod.one(ROLE_POLICY, "aws-load-balancer-controller-0"))
-        for action in (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-    }
-    ours |= {"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"}
-    assert ours <= known, ours - known
-
-
 def test_cluster_alarms_notify(prod: Recording) -> None:
     names = {a.name for a in prod.of_type(ALARM)}
     assert {"cluster-node-cpu", "cluster-node-memory", "cluster-failed-nodes"} <= names

@@ -125,6 +125,7 @@ def test_aliases_carry_the_stack_name(prod: Recording) -> None:
         "alerts-global",
         "cdn-assets",
         "cdn-assets-dr",
+        "cluster-volumes",
         "data",
         "data-dr",
         "logs",
@@ -135,7 +136,7 @@ def test_aliases_carry_the_stack_name(prod: Recording) -> None:
     assert names == [f"alias/paved-prod-{purpose}" for purpose in purposes]
 
 
-@pytest.mark.parametrize(("stack", "protected", "count"), [("prod", True, 10), ("staging", False, 7)])
+@pytest.mark.parametrize(("stack", "protected", "count"), [("prod", True, 11), ("staging", False, 8)])
 def test_keys_are_protected_in_prod_only(stack: str, protected: bool, count: int, request) -> None:
     # Staging has no DR region, so no DR-region keys; both have us-east-1 keys for CloudFront's side.
     recording: Recording = request.getfixturevalue(stack)

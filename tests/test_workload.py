@@ -1,0 +1,339 @@
+"""The apps on EKS, as recorded for the real stacks, checked against Kubernetes' own schemas."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.workload import APP_UID, prestop_seconds
+from paved.config import ConfigError, StackConfig, load_stack_config, load_stack_file, parse_quantity
+from paved.recorder import RecordedResource, Recording
+from paved.values import is_unknown, reveal
+
+ROOT = Path(__file__).resolve().parent.parent
+CRDS = ROOT / "tests" / "fixtures" / "crds"
+STACKS = ("prod", "staging")
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SERVICE = "kubernetes:core/v1:Service"
+BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+# Custom resources and the CRD schema files they are validated against (tests/fixtures/crds/README.md).
+CUSTOM_RESOURCE_SCHEMAS = {
+    BINDING: "targetgroupbindings.elbv2.k8s.aws.yaml",
+    EXTERNAL_SECRET: "externalsecrets.external-secrets.io.v1.openapiv3schema.json",
+}
+# Exempt from CRD validation: the SecretStore CRD inlines every provider's schema (about 570,000 characters),
+# too large to vendor (tests/fixtures/crds/README.md); test_apps_read_only_their_own_secrets checks its spec.
+EXEMPT_CUSTOM_RESOURCES = {SECRET_STORE}
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def recording(request: pytest.FixtureRequest, shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings(request.param)
+
+
+def _config(recording: Recording) -> StackConfig:
+    return load_stack_file(ROOT / "stacks" / f"Pulumi.{recording.stack}.yaml", recording.stack)
+
+
+def _manifest(value: Any) -> Any:
+    """Recorded inputs as a manifest: whole-number floats back to ints (the wire form has only floats),
+    secrets revealed, and preview unknowns (another resource's output) as a placeholder string."""
+    value = reveal(value)
+    if isinstance(value, dict):
+        return {key: _manifest(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_manifest(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if is_unknown(value):
+        return "unknown-until-apply"
+    return value
+
+
+def _kubernetes_objects(recording: Recording) -> list[RecordedResource]:
+    return [
+        r
+        for r in recording.resources
+        if r.type.startswith("kubernetes:") and r.type != "kubernetes:helm.sh/v3:Release" and r.custom
+    ]
+
+
+def _by_app(recording: Recording, type_: str) -> dict[str, RecordedResource]:
+    return {
+        r.inputs["metadata"]["namespace"]: r
+        for r in recording.of_type(type_)
+        if r.inputs["metadata"].get("name")
+    }
+
+
+# --- schemas ------------------------------------------------------------------------------------------------
+
+
+def test_every_built_in_object_passes_strict_kubernetes_validation(recording: Recording) -> None:
+    version = f"{_config(recording).cluster.version}.0"
+    built_in = [
+        r
+        for r in _kubernetes_objects(recording)
+        if r.type not in CUSTOM_RESOURCE_SCHEMAS and r.type not in EXEMPT_CUSTOM_RESOURCES
+    ]
+    assert {r.type for r in built_in} >= {DEPLOYMENT, HPA, PDB, NETWORK_POLICY, NAMESPACE, SERVICE}
+    for resource in built_in:
+        manifest = _manifest(resource.inputs)
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_strict_validation_catches_a_misspelt_field() -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "x", "imagee": "y"}]}}},
+    }
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.36.0", strict=True)
+
+
+def _crd_schema(file_name: str) -> dict[str, Any]:
+    document = (CRDS / file_name).read_text()
+    if file_name.endswith(".json"):
+        return json.loads(document)
+    crd = yaml.safe_load(document)
+    [served] = [v for v in crd["spec"]["versions"] if v["storage"]]
+    return served["schema"]["openAPIV3Schema"]
+
+
+def test_custom_resources_match_their_crd_schemas(recording: Recording) -> None:
+    customs = [r for r in _kubernetes_objects(recording) if r.type in CUSTOM_RESOURCE_SCHEMAS]
+    assert {r.type for r in customs} == set(CUSTOM_RESOURCE_SCHEMAS)
+    for resource in customs:
+        schema = _crd_schema(CUSTOM_RESOURCE_SCHEMAS[resource.type])
+        jsonschema.validate(_manifest(resource.inputs), schema)
+
+
+def test_crd_schema_rejects_an_unknown_target_type() -> None:
+    schema = _crd_schema(CUSTOM_RESOURCE_SCHEMAS[BINDING])
+    binding = {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "spec": {"serviceRef": {"name": "x", "port": 80}, "targetGroupARN": "arn", "targetType": "pod"},
+    }
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(binding, schema)
+
+
+# --- pods ---------------------------------------------------------------------------------------------------
+
+
+def test_every_container_has_resources_probes_and_a_locked_down_context(recording: Recording) -> None:
+    apps = {app.name: app for app in _config(recording).apps}
+    deployments = _by_app(recording, DEPLOYMENT)
+    assert set(deployments) == set(apps)
+    for name, deployment in deployments.items():
+        app = apps[name]
+        pod = deployment.inputs["spec"]["template"]["spec"]
+        assert pod["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": APP_UID,
+            "runAsGroup": APP_UID,
+            "fsGroup": APP_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
+        assert pod["automountServiceAccountToken"] is False
+        [container] = pod["containers"]
+        assert container["image"] == app.image
+        assert container["securityContext"] == {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        resources = container["resources"]
+        assert resources["requests"] == {
+            "cpu": app.resources.cpu_request,
+            "memory": app.resources.memory_request,
+        }
+        assert resources["limits"] == {"cpu": app.resources.cpu_limit, "memory": app.resources.memory_limit}
+        for kind in ("cpu", "memory"):
+            assert parse_quantity(resources["limits"][kind]) >= parse_quantity(resources["requests"][kind])
+        probes = {
+            probe: container[f"{probe}Probe"]["httpGet"]["path"]
+            for probe in ("startup", "readiness", "liveness")
+        }
+        assert probes == app.health_paths.model_dump()
+        mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
+        assert mounts == set(app.writable_paths)
+        assert all("emptyDir" in volume for volume in pod["volumes"])
+
+
+def test_rollouts_never_drop_capacity_and_leave_the_count_to_the_autoscaler(recording: Recording) -> None:
+    for deployment in recording.of_type(DEPLOYMENT):
+        spec = deployment.inputs["spec"]
+        assert "replicas" not in spec
+        rolling = spec["strategy"]["rollingUpdate"]
+        assert rolling["maxUnavailable"] == 0
+        assert rolling["maxSurge"] == "25%"  # rounds up: at least one extra pod
+
+
+def test_prestop_outlasts_the_deregistration_delay(recording: Recording) -> None:
+    config = _config(recording)
+    delay = config.edge.deregistration_delay_seconds
+    deployments = _by_app(recording, DEPLOYMENT)
+    groups = {g.inputs["tags"]["app"]: g for g in recording.of_type(TARGET_GROUP)}
+    for app in config.apps:
+        pod = deployments[app.name].inputs["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        if app.is_public:
+            sleep = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+            assert sleep > groups[app.name].inputs["deregistrationDelay"] == delay
+            assert sleep == prestop_seconds(app, delay)
+            assert pod["terminationGracePeriodSeconds"] == sleep + app.shutdown_seconds
+        else:
+            assert "lifecycle" not in container
+            assert pod["terminationGracePeriodSeconds"] == app.shutdown_seconds
+
+
+def test_every_deployment_has_an_hpa_a_pdb_and_network_policies(recording: Recording) -> None:
+    config = _config(recording)
+    hpas, pdbs = _by_app(recording, HPA), _by_app(recording, PDB)
+    policies = [p for p in recording.of_type(NETWORK_POLICY)]
+    for app in config.apps:
+        hpa = hpas[app.name].inputs["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": app.name}
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (app.replicas.min, app.replicas.max)
+        assert {m["resource"]["name"] for m in hpa["metrics"]} == {"cpu", "memory"}
+        assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
+        covering = [p for p in policies if p.inputs["metadata"]["namespace"] == app.name]
+        deny = [p for p in covering if p.inputs["spec"]["podSelector"] == {}]
+        assert deny and deny[0].inputs["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        assert any(
+            p.inputs["spec"]["podSelector"].get("matchLabels") == {"app.kubernetes.io/name": app.name}
+            for p in covering
+        )
+        pdb = pdbs[app.name].inputs["spec"]
+        assert pdb["selector"]["matchLabels"] == {"app.kubernetes.io/name": app.name}
+
+
+def test_disruption_budgets_never_block_a_drain(recording: Recording) -> None:
+    for pdb in recording.of_type(PDB):
+        spec = pdb.inputs["spec"]
+        # maxUnavailable ≥ 1 always lets one pod go, even at min replicas; minAvailable could block.
+        assert "minAvailable" not in spec
+        assert spec["maxUnavailable"] >= 1
+        assert spec["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+def test_namespaces_enforce_the_restricted_pod_security_standard(recording: Recording) -> None:
+    version = f"v{_config(recording).cluster.version}"
+    for namespace in recording.of_type(NAMESPACE):
+        labels = namespace.inputs["metadata"]["labels"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+            assert labels[f"pod-security.kubernetes.io/{mode}-version"] == version
+        assert namespace.inputs["metadata"]["name"] != "default"
+
+
+def test_network_policies_allow_only_what_apps_need(recording: Recording) -> None:
+    config = _config(recording)
+    for app in config.apps:
+        [policy] = [
+            p
+            for p in recording.of_type(NETWORK_POLICY)
+            if p.inputs["metadata"]["namespace"] == app.name and p.inputs["spec"]["podSelector"] != {}
+        ]
+        spec = _manifest(policy.inputs["spec"])
+        egress_ports = sorted(port["port"] for rule in spec["egress"] for port in rule["ports"])
+        assert egress_ports == [53, 53, 443, 5432, 6379]
+        # Instance metadata (169.254.169.254:80) is unreachable: no egress rule admits port 80.
+        assert 80 not in egress_ports
+        if app.is_public:
+            [ingress] = spec["ingress"]
+            assert [port["port"] for port in ingress["ports"]] == [app.port]
+            cidrs = [peer["ipBlock"]["cidr"] for peer in ingress["from"]]
+            assert cidrs and all(not cidr.startswith("0.0.0.0") for cidr in cidrs)
+        else:
+            assert spec.get("ingress", []) == []
+
+
+# --- traffic and identity -----------------------------------------------------------------------------------
+
+
+def test_public_apps_are_bound_to_their_target_group_and_workers_are_not(recording: Recording) -> None:
+    config = _config(recording)
+    bindings, services = _by_app(recording, BINDING), _by_app(recording, SERVICE)
+    groups = {g.inputs["tags"]["app"]: g for g in recording.of_type(TARGET_GROUP)}
+    assert set(bindings) == set(services) == {app.name for app in config.apps if app.is_public}
+    for name, binding in bindings.items():
+        spec = binding.inputs["spec"]
+        assert spec["targetType"] == "ip"
+        assert binding.property_dependencies["spec"] == [groups[name].urn]
+        assert spec["serviceRef"] == {"name": name, "port": services[name].inputs["spec"]["ports"][0]["port"]}
+        assert services[name].inputs["spec"]["type"] == "ClusterIP"
+
+
+def test_apps_read_only_their_own_secrets(recording: Recording) -> None:
+    config = _config(recording)
+    secrets = {r.name: r for r in recording.of_type("aws:secretsmanager/secret:Secret")}
+    for app in config.apps:
+        if not app.secrets:
+            assert not [r for r in recording.of_type("aws:iam/role:Role") if r.name == f"{app.name}-secrets"]
+            continue
+        policy = recording.one("aws:iam/rolePolicy:RolePolicy", f"{app.name}-secrets")
+        expected = {secrets[name.lower().replace("_", "-")].urn for name in app.secrets}
+        assert expected <= set(policy.property_dependencies["policy"])
+        others = {r.urn for n, r in secrets.items() if n.upper().replace("-", "_") not in app.secrets}
+        assert not others & set(policy.property_dependencies["policy"])
+        store = _by_app(recording, SECRET_STORE)[app.name].inputs["spec"]["provider"]["aws"]
+        assert store["auth"] == {"jwt": {"serviceAccountRef": {"name": app.name}}}
+        external = _by_app(recording, EXTERNAL_SECRET)[app.name].inputs["spec"]
+        assert [item["secretKey"] for item in external["data"]] == app.secrets
+        assert all(
+            item["remoteRef"]["key"] == f"{recording.stack}/app/{item['secretKey']}"
+            for item in external["data"]
+        )
+
+
+def test_workloads_wait_for_the_controllers_webhooks(recording: Recording) -> None:
+    releases = {r.name: r.urn for r in recording.of_type("kubernetes:helm.sh/v3:Release")}
+    for resource in recording.of_type(NAMESPACE):
+        assert {releases["aws-load-balancer-controller"], releases["external-secrets"]} <= set(
+            resource.dependencies
+        )
+
+
+# --- config -------------------------------------------------------------------------------------------------
+
+
+def _raw(stack: str) -> dict:
+    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        ({"resources": {"cpuRequest": "2", "cpuLimit": "1"}}, "paved:apps[0].resources.cpuLimit"),
+        ({"replicas": {"min": 5, "max": 2}}, "paved:apps[0].replicas.min"),
+        ({"healthPaths": {"readiness": "health"}}, "paved:apps[0].healthPaths.readiness"),
+        ({"writablePaths": ["tmp"]}, "paved:apps[0].writablePaths[0]"),
+        ({"shutdownSeconds": 0}, "paved:apps[0].shutdownSeconds"),
+    ],
+)
+def test_invalid_app_config_names_the_key(changes: dict, path: str) -> None:
+    raw = _raw("staging")
+    raw["paved:apps"][0].update(changes)
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(raw, "staging")
+    assert path in [problem.path for problem in error.value.problems], error.value
