@@ -409,6 +409,7 @@ class Cdn(pulumi.ComponentResource):
             name=f"{pulumi.get_stack()}-{name}-access-logs",
             log_type="ACCESS_LOGS",
             resource_arn=distribution.arn,
+            tags=self._tags,
             opts=in_us_east_1,
         )
         destination = aws.cloudwatch.LogDeliveryDestination(
@@ -418,12 +419,14 @@ class Cdn(pulumi.ComponentResource):
             delivery_destination_configuration=aws.cloudwatch.LogDeliveryDestinationDeliveryDestinationConfigurationArgs(
                 destination_resource_arn=group.arn
             ),
+            tags=self._tags,
             opts=in_us_east_1,
         )
         aws.cloudwatch.LogDelivery(
             f"{name}-access-logs",
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
+            tags=self._tags,
             opts=in_us_east_1,
         )
 

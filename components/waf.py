@@ -77,6 +77,12 @@ UPLOAD_PATH_LABEL = "paved:upload-path"
 # `/upl%6Fads/..` cannot borrow the upload exemption.
 _UPLOAD_PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH")
 
+# An ACL without client-IP rules sits behind CloudFront and sees only its addresses, so it has no per-IP
+# rate limit; this tag says where viewers are rate-limited instead (the policy pack's wafv2-rate-based-rule
+# reads it). Tag values allow letters, digits, spaces and + - = . _ : / @ only.
+RATE_LIMIT_TAG = "paved:rate-limit"
+RATE_LIMIT_UPSTREAM = "upstream: per viewer IP on the CloudFront web ACL"
+
 # WAF IP sets take every CIDR except /0 (https://docs.aws.amazon.com/waf/latest/APIReference/API_IPSet.html),
 # so an address family open to all is written as its two halves.
 _WHOLE_FAMILY = {4: ("0.0.0.0/1", "128.0.0.0/1"), 6: ("::/1", "8000::/1")}
@@ -391,7 +397,7 @@ class WebAcl(pulumi.ComponentResource):
             visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
                 cloudwatch_metrics_enabled=True, sampled_requests_enabled=True, metric_name=acl_name
             ),
-            tags=dict(tags),
+            tags=dict(tags) if client_ip_rules else {**tags, RATE_LIMIT_TAG: RATE_LIMIT_UPSTREAM},
             opts=here,
         )
         group = log_group(

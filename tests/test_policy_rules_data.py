@@ -27,7 +27,16 @@ from pulumi_policy.proxy import (
 )
 
 from paved.recorder import Recording
-from tests.test_policy_rules import POLICIES, Res, perturbed, props_strategy, run_resource, run_stack, values
+from tests.test_policy_rules import (
+    POLICIES,
+    Res,
+    assert_outcome,
+    perturbed,
+    props_strategy,
+    run_resource,
+    run_stack,
+    values,
+)
 
 UNKNOWN = UNKNOWN_STRING_VALUE
 ROOT = Path(__file__).resolve().parent.parent
@@ -594,12 +603,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
 def test_resource_policy(
     policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
 ) -> None:
-    outcome = run_resource(policy, rtype, props)
-    assert outcome.status == expected, outcome
-    if expected == "violation":
-        [(message, urn)] = outcome.violations
-        assert fragment in message
-        assert urn is None
+    assert_outcome(run_resource(policy, rtype, props), expected, fragment)
 
 
 @pytest.mark.parametrize(

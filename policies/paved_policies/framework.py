@@ -8,11 +8,14 @@ per stack instead of per policy) is a change to this file only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -25,6 +28,7 @@ from pulumi_policy.proxy import UnknownValueError
 from paved_policies.environment import Environment
 from paved_policies.graph import StackGraph
 from paved_policies.rule import (
+    NO_CONFIG,
     Enforcement,
     ResourceContext,
     ResourceRule,
@@ -72,7 +76,21 @@ def _policy_kwargs(rule: Rule[Any], environment: Environment) -> dict[str, Any]:
         "tags": rule.tags,
         "remediation_steps": rule.remediation,
         "url": rule.url,
+        # The schema's defaults reach the pack through Configure (the CLI merges them in); rule_config
+        # applies them again for callers that send no config at all.
+        "config_schema": (
+            PolicyConfigSchema({key: dict(spec) for key, spec in rule.config_schema.items()})
+            if rule.config_schema
+            else None
+        ),
     }
+
+
+def rule_config(rule: Rule[Any], configured: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The rule's schema defaults overlaid with what `--policy-pack-config` set for it."""
+    if not rule.config_schema:
+        return NO_CONFIG
+    return MappingProxyType({**rule.config_defaults, **(configured or {})})
 
 
 def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceValidationPolicy:
@@ -82,7 +100,15 @@ def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceVali
         # CrossGuard calls every resource policy for every resource; most are not ours.
         if args.resource_type not in types:
             return
-        finding = rule.check(args.props, ResourceContext(args.resource_type, args.urn, args.name))
+        ctx = ResourceContext(
+            args.resource_type,
+            args.urn,
+            args.name,
+            protect=bool(args.opts.protect),
+            provider=args.provider.props if args.provider is not None else NO_CONFIG,
+            config=rule_config(rule, args.get_config()),
+        )
+        finding = rule.check(args.props, ctx)
         if finding.status is Status.NON_COMPLIANT:
             report_violation(finding.message, None)
         elif finding.status is Status.NOT_APPLICABLE:
@@ -94,10 +120,11 @@ def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceVali
 def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         graph = StackGraph(args.resources)
+        config = rule_config(rule, args.get_config())
         applicable = 0
         unknown: UnknownValueError | None = None
         for resource in graph.of_types(rule.resource_types):
-            ctx = StackContext(resource.resource_type, resource.urn, resource.name, graph)
+            ctx = StackContext(resource.resource_type, resource.urn, resource.name, graph, config)
             try:
                 finding = rule.check(resource.props, ctx)
             except UnknownValueError as err:

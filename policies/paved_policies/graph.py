@@ -29,6 +29,7 @@ class StackGraph:
 
     def __init__(self, resources: Iterable[LinkedResource]) -> None:
         self.resources: tuple[LinkedResource, ...] = tuple(resources)
+        self._by_urn = {r.urn: r for r in self.resources}
         self._referrers: dict[str, list[tuple[str | None, GraphResource]]] = defaultdict(list)
         for source in self.resources:
             self._index(source)
@@ -53,4 +54,18 @@ class StackGraph:
         for edge_prop, source in self._referrers.get(target_urn, ()):
             if source.resource_type in resource_types and edge_prop in (prop, None):
                 found.setdefault(source.urn, source)
+        return list(found.values())
+
+    def dependencies(self, source_urn: str, prop: str, resource_types: Sequence[str]) -> list[GraphResource]:
+        """The other direction: resources of `resource_types` that `source_urn`'s input `prop` came from."""
+        source = self._by_urn.get(source_urn)
+        if source is None:
+            return []
+        edges = source.property_dependencies
+        # The same fallback as _index: without per-property edges, plain dependencies count for any property.
+        targets = edges.get(prop, ()) if edges else source.dependencies
+        found: dict[str, GraphResource] = {}
+        for target in targets:
+            if target.resource_type in resource_types:
+                found.setdefault(target.urn, target)
         return list(found.values())

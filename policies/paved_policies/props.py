@@ -10,9 +10,11 @@ degrades to "absent" so a rule never crashes on a missing, None or wrongly typed
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -73,6 +75,18 @@ def get_map(props: Any, key: str) -> Mapping[str, Any]:
     return as_map(get(props, key))
 
 
+def get_tag(props: Any, tag: str) -> str | None:
+    """The non-blank value of a tag, from `tags`, else `tagsAll` (provider default tags merged in).
+
+    `tags` first: `tagsAll` may still be unknown in preview.
+    """
+    for key in ("tags", "tagsAll"):
+        value = get_map(props, key).get(tag)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def strings(values: Sequence[Any]) -> list[str]:
     """The str items of a sequence, skipping None and wrongly typed items."""
     return [v for v in values if isinstance(v, str)]
@@ -85,35 +99,36 @@ def has_value(props: Any, key: str) -> bool:
     the engine fills in on apply, so it answers "is something there?" but nothing about what.
     Only presence checks may use this; checks on the value itself let the unknown raise.
     """
-    value = _read(lambda: get(props, key))
-    if value is _UNKNOWN:
+    value = peek(lambda: get(props, key))
+    if value is UNKNOWN:
         return True
     return bool(value.strip()) if isinstance(value, str) else is_set(value)
 
 
 def has_item(props: Any, key: str) -> bool:
     """Whether the list at props[key] has a non-blank item, counting unknown items (see has_value)."""
-    values = _read(lambda: get_seq(props, key))
-    if values is _UNKNOWN:
+    values = peek(lambda: get_seq(props, key))
+    if values is UNKNOWN:
         return True
     for index in range(len(values)):
-        item = _read(lambda index=index: values[index])
-        if item is _UNKNOWN or (isinstance(item, str) and item.strip()):
+        item = peek(lambda index=index: values[index])
+        if item is UNKNOWN or (isinstance(item, str) and item.strip()):
             return True
     return False
 
 
-_UNKNOWN = object()
+# What `peek` returns for a value that is unknown during preview.
+UNKNOWN = object()
 
 
-def _read(read: Callable[[], Any]) -> Any:
-    """read(), or _UNKNOWN where it hits a value unknown during preview."""
+def peek(read: Callable[[], Any]) -> Any:
+    """read(), or UNKNOWN where it hits a value unknown during preview (for presence checks)."""
     try:
         return read()
     except Exception as error:
         # pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rules stay SDK-free.
         if hasattr(error, "unknown_type_sentinel"):
-            return _UNKNOWN
+            return UNKNOWN
         raise
 
 
@@ -124,3 +139,52 @@ def is_set(value: Any) -> bool:
     if isinstance(value, str | Sequence | Mapping):
         return len(value) > 0
     return True
+
+
+def keys_of(value: Any) -> frozenset[str]:
+    """The str keys of a mapping, read without touching its values (`key in proxy` reads the value)."""
+    return frozenset(k for k in value if isinstance(k, str)) if isinstance(value, Mapping) else frozenset()
+
+
+def find_values(value: Any, key: str, depth: int = 8) -> Iterator[Any]:
+    """Every value held under `key` at any depth of nested mappings and lists, UNKNOWN for unknown ones.
+
+    For properties whose shape changed between resource versions (a single `rule` object on one, a
+    `rules` list on the other): the rule looks for the field, not for the path. Any unknown on the way may
+    be a mapping holding the key (the engine sends one sentinel for every type), so it yields UNKNOWN too:
+    start the search at the property that should hold the key, not at the whole resource.
+    """
+    if depth < 0:
+        return
+    if isinstance(value, Mapping):
+        children = [(name, peek(lambda name=name: value[name])) for name in list(value)]
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        children = [(None, peek(lambda index=index: value[index])) for index in range(len(value))]
+    else:
+        return
+    for name, item in children:
+        if name == key or item is UNKNOWN:
+            yield item
+        else:
+            yield from find_values(item, key, depth - 1)
+
+
+def any_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
+    """Whether test(item) holds for some item.
+
+    An item whose test meets a value unknown during preview does not end the search: another item may
+    settle it. Only when none does is the first unknown re-raised, for the SDK to report "can't run
+    policy during preview".
+    """
+    deferred: Exception | None = None
+    for item in items:
+        try:
+            if test(item):
+                return True
+        except Exception as error:
+            if not hasattr(error, "unknown_type_sentinel"):
+                raise
+            deferred = deferred or error
+    if deferred is not None:
+        raise deferred
+    return False

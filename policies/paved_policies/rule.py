@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, ClassVar, Generic, Literal, NotRequired, Protocol, TypedDict, TypeVar, Unpack
 
 Severity = Literal["low", "medium", "high", "critical"]
@@ -47,13 +48,25 @@ def not_applicable(reason: str) -> Finding:
     return Finding(Status.NOT_APPLICABLE, reason)
 
 
+NO_CONFIG: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceContext:
-    """What a rule may know about the resource besides its properties."""
+    """What a rule may know about the resource besides its properties.
+
+    `protect` is the Pulumi resource option (the only deletion option the Analyzer protocol carries:
+    retainOnDelete never reaches a policy pack). `provider` holds the properties of the resource's
+    provider (its default tags, region...), empty when the engine sent none. `config` is the rule's
+    configuration: its schema defaults overlaid with `--policy-pack-config`.
+    """
 
     resource_type: str
     urn: str
     name: str
+    protect: bool = False
+    provider: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
+    config: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
 
 
 class GraphResource(Protocol):
@@ -77,6 +90,10 @@ class StackGraphView(Protocol):
         self, target_urn: str, prop: str, resource_types: Sequence[str]
     ) -> Sequence[GraphResource]: ...
 
+    def dependencies(
+        self, source_urn: str, prop: str, resource_types: Sequence[str]
+    ) -> Sequence[GraphResource]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class StackContext:
@@ -86,10 +103,15 @@ class StackContext:
     urn: str
     name: str
     graph: StackGraphView
+    config: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
 
     def referrers(self, prop: str, resource_types: Sequence[str]) -> Sequence[GraphResource]:
         """Resources of `resource_types` whose input `prop` was built from this resource."""
         return self.graph.referrers(self.urn, prop, resource_types)
+
+    def dependencies(self, prop: str, resource_types: Sequence[str]) -> Sequence[GraphResource]:
+        """Resources of `resource_types` that this resource's input `prop` was built from."""
+        return self.graph.dependencies(self.urn, prop, resource_types)
 
 
 CtxT = TypeVar("CtxT", ResourceContext, StackContext)
@@ -115,6 +137,9 @@ class Rule(Generic[CtxT]):
     # None: the same as in prod.
     staging_enforcement: Enforcement | None = None
     url: str | None = None
+    # JSON schema of each configuration property, with a "default"; `--policy-pack-config` sets them
+    # per policy, e.g. {"aws-required-tags": {"requiredTags": ["environment", "owner"]}}.
+    config_schema: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         # Fail at import time, not in a user's `pulumi up`, when a rule is declared badly.
@@ -124,6 +149,10 @@ class Rule(Generic[CtxT]):
 
     def __call__(self, props: Mapping[str, Any], ctx: CtxT) -> Finding:
         return self.check(props, ctx)
+
+    @property
+    def config_defaults(self) -> dict[str, Any]:
+        return {key: spec["default"] for key, spec in self.config_schema.items()}
 
     @property
     def tags(self) -> list[str]:
@@ -150,6 +179,10 @@ def _metadata_problems(rule: Rule[Any]) -> list[str]:
         (rule.severity in SEVERITIES, f"severity must be one of {SEVERITIES}"),
         (bool(rule.remediation.strip()), "remediation is empty"),
         (bool(rule.resource_types), "resource_types is empty"),
+        (
+            all(isinstance(spec, Mapping) and "default" in spec for spec in rule.config_schema.values()),
+            "every config property needs a default",
+        ),
     ]
     return [message for ok, message in checks if not ok]
 
@@ -167,6 +200,7 @@ class RuleMeta(TypedDict):
     enforcement: NotRequired[Enforcement | None]
     staging_enforcement: NotRequired[Enforcement | None]
     url: NotRequired[str | None]
+    config_schema: NotRequired[Mapping[str, Mapping[str, Any]]]
 
 
 def resource_rule(**meta: Unpack[RuleMeta]) -> Callable[[Check[ResourceContext]], ResourceRule]:

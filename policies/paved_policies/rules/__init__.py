@@ -7,14 +7,20 @@ from typing import Any
 from paved_policies.rule import Rule
 from paved_policies.rules import (
     backup,
+    cloudfront,
     cloudwatch,
     elasticache,
+    elbv2,
     kms,
+    protection,
     rds,
+    s3,
     secretsmanager,
     security_groups,
     sns,
+    tags,
     vpc,
+    wafv2,
 )
 
 ALL_RULES: tuple[Rule[Any], ...] = (
@@ -27,4 +33,10 @@ ALL_RULES: tuple[Rule[Any], ...] = (
     *elasticache.RULES,
     *secretsmanager.RULES,
     *backup.RULES,
+    *s3.RULES,
+    *elbv2.RULES,
+    *wafv2.RULES,
+    *cloudfront.RULES,
+    *tags.RULES,
+    *protection.RULES,
 )

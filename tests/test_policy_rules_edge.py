@@ -1,0 +1,1636 @@
+"""Tests for the edge and cross-cutting policies: S3, ELBv2, WAFv2, CloudFront, required tags, protection.
+
+Same harness as tests/test_policy_rules.py: every policy runs through the real pulumi_policy objects with
+props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as the engine's sentinels. Stack
+fixtures are first previews: every ARN and id unknown, only the dependency edges known.
+
+`PYTHONPATH=policies uv run python -m tests.test_policy_rules_edge` regenerates
+policies/paved_policies/aws_taggable.py from the installed pulumi-aws.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from paved_policies.aws_taggable import TAGGABLE_TYPES
+from paved_policies.pack import RULES
+from paved_policies.rule import ResourceRule, Rule, StackRule, compliant
+from paved_policies.rules import cloudfront, elbv2, protection, s3, tags, wafv2
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyProviderResource,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.proxy import (
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+    unknown_checking_proxy,
+)
+
+from paved.analyzer import StackContext, analyze_with_pack
+from paved.recorder import RecordedResource, Recording
+from tests.test_policy_rules import (
+    POLICIES,
+    Outcome,
+    Res,
+    _urn,
+    assert_outcome,
+    perturbed,
+    props_strategy,
+    run_resource,
+    run_stack,
+    values,
+)
+from tests.test_policy_rules_data import _plain, but
+
+ROOT = Path(__file__).resolve().parent.parent
+UNKNOWN = UNKNOWN_STRING_VALUE
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+SSE_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+ALB_LB = "aws:alb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+ALB_LISTENER = "aws:alb/listener:Listener"
+LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+ALB_TARGET_GROUP = "aws:alb/targetGroup:TargetGroup"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
+RULE_GROUP_ASSOCIATION = "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
+HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
+LOG_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
+LOG_DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+KMS_KEY = "aws:kms/key:Key"
+QUEUE = "aws:sqs/queue:Queue"
+ASG = "aws:autoscaling/group:Group"
+
+EDGE_RULES: tuple[Rule[Any], ...] = (
+    *s3.RULES,
+    *elbv2.RULES,
+    *wafv2.RULES,
+    *cloudfront.RULES,
+    *tags.RULES,
+    *protection.RULES,
+)
+EDGE_POLICIES = {rule.name for rule in EDGE_RULES}
+TAGS = {"environment": "prod", "team": "platform"}
+
+
+def run_with(
+    policy_name: str,
+    resource_type: str,
+    props: Mapping[str, Any],
+    *,
+    protect: bool = False,
+    provider: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """run_resource with the resource options, provider and policy config the engine may send too."""
+    policy = POLICIES[policy_name]
+    assert isinstance(policy, ResourceValidationPolicy)
+    opts = PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+    provider_resource = (
+        PolicyProviderResource(
+            "pulumi:providers:aws", unknown_checking_proxy(copy.deepcopy(dict(provider))), "urn:p", "p"
+        )
+        if provider is not None
+        else None
+    )
+    urn = _urn(resource_type, "res")
+    args = ResourceValidationArgs(
+        resource_type,
+        unknown_checking_proxy(copy.deepcopy(dict(props))),
+        urn,
+        "res",
+        opts,
+        provider_resource,
+        config,
+    )
+    outcome = Outcome()
+    try:
+        policy.validate(args, outcome.report)
+    except _NotApplicableError as err:
+        outcome.not_applicable = err.reason or ""
+    return outcome
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixtures, shaped as paved's own components declare them (a first preview: other resources' ids unknown).
+
+ALB: dict[str, Any] = {
+    "loadBalancerType": "application",
+    "internal": False,
+    "dropInvalidHeaderFields": True,
+    "desyncMitigationMode": "strictest",
+    "enableDeletionProtection": True,
+    "accessLogs": {"enabled": True, "bucket": UNKNOWN},
+    "securityGroups": [UNKNOWN],
+    "subnets": UNKNOWN,
+    "tags": TAGS,
+}
+NLB: dict[str, Any] = {
+    "loadBalancerType": "network",
+    "enableDeletionProtection": True,
+    "accessLogs": {"enabled": True, "bucket": "nlb-logs"},
+}
+GWLB: dict[str, Any] = {"loadBalancerType": "gateway", "enableDeletionProtection": True}
+HTTPS_LISTENER: dict[str, Any] = {
+    "protocol": "HTTPS",
+    "port": 443.0,
+    "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "certificateArn": UNKNOWN,
+    "loadBalancerArn": UNKNOWN,
+    "defaultActions": [{"type": "fixed-response", "fixedResponse": {"statusCode": "403"}}],
+}
+REDIRECT = {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+FORWARD = {"type": "forward", "targetGroupArn": UNKNOWN}
+HTTP_LISTENER: dict[str, Any] = {
+    "protocol": "HTTP",
+    "port": 80.0,
+    "loadBalancerArn": UNKNOWN,
+    "defaultActions": [REDIRECT],
+}
+TARGET: dict[str, Any] = {
+    "protocol": "HTTP",
+    "port": 3000.0,
+    "targetType": "ip",
+    "vpcId": UNKNOWN,
+    "healthCheck": {"enabled": True, "protocol": "HTTP", "path": "/health/ready", "matcher": "200-299"},
+}
+
+VISIBLE = {"cloudwatchMetricsEnabled": True, "sampledRequestsEnabled": True, "metricName": "m"}
+
+
+def managed(name: str, *, override: str = "none", visible: Mapping[str, Any] = VISIBLE) -> dict[str, Any]:
+    return {
+        "name": f"AWS-{name}",
+        "statement": {"managedRuleGroupStatement": {"vendorName": "AWS", "name": name}},
+        "overrideAction": {override: {}},
+        "visibilityConfig": dict(visible),
+    }
+
+
+RATE_RULE: dict[str, Any] = {
+    "name": "rate-limit-per-ip",
+    "statement": {"rateBasedStatement": {"limit": 600.0, "aggregateKeyType": "IP"}},
+    "action": {"block": {}},
+    "visibilityConfig": VISIBLE,
+}
+COMMON = "AWSManagedRulesCommonRuleSet"
+BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
+ACL: dict[str, Any] = {
+    "scope": "CLOUDFRONT",
+    "defaultAction": {"allow": {}},
+    "visibilityConfig": VISIBLE,
+    "rules": [RATE_RULE, managed(COMMON), managed(BAD_INPUTS)],
+    "tags": TAGS,
+}
+# The WAF API's own JSON, as `ruleJson` takes it.
+ACL_RULE_JSON = json.dumps(
+    [
+        {
+            "Name": "AWS-Common",
+            "Priority": 0,
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": COMMON}},
+            "OverrideAction": {"None": {}},
+            "VisibilityConfig": {
+                "CloudWatchMetricsEnabled": True,
+                "SampledRequestsEnabled": True,
+                "MetricName": "common",
+            },
+        },
+        {
+            "Name": "AWS-BadInputs",
+            "Priority": 1,
+            "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": BAD_INPUTS}},
+            "OverrideAction": {"None": {}},
+            "VisibilityConfig": {
+                "CloudWatchMetricsEnabled": True,
+                "SampledRequestsEnabled": True,
+                "MetricName": "bad",
+            },
+        },
+    ]
+)
+
+MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+BEHAVIOR = {
+    "targetOriginId": "alb",
+    "viewerProtocolPolicy": "redirect-to-https",
+    "responseHeadersPolicyId": UNKNOWN,
+    "cachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+}
+ALB_ORIGIN = {
+    "originId": "alb",
+    "domainName": "origin.example.com",
+    "customOriginConfig": {
+        "originProtocolPolicy": "https-only",
+        "originSslProtocols": ["TLSv1.2"],
+        "httpPort": 80.0,
+        "httpsPort": 443.0,
+    },
+}
+ASSETS_ORIGIN = {"originId": "assets", "domainName": UNKNOWN, "originAccessControlId": UNKNOWN}
+DIST: dict[str, Any] = {
+    "enabled": True,
+    "webAclId": UNKNOWN,
+    "viewerCertificate": {
+        "acmCertificateArn": UNKNOWN,
+        "sslSupportMethod": "sni-only",
+        "minimumProtocolVersion": "TLSv1.2_2021",
+    },
+    "defaultCacheBehavior": BEHAVIOR,
+    "orderedCacheBehaviors": [
+        {**BEHAVIOR, "pathPattern": "/static/*", "targetOriginId": "assets"},
+    ],
+    "origins": [ALB_ORIGIN, ASSETS_ORIGIN],
+    "tags": TAGS,
+}
+HSTS_POLICY: dict[str, Any] = {
+    "securityHeadersConfig": {
+        "strictTransportSecurity": {
+            "accessControlMaxAgeSec": 31536000.0,
+            "includeSubdomains": True,
+            "override": True,
+        }
+    }
+}
+
+
+def origin_change(**changes: Any) -> dict[str, Any]:
+    """DIST with the custom (ALB) origin changed."""
+    return but(DIST, origins=[but(ALB_ORIGIN, **changes), ASSETS_ORIGIN])
+
+
+def custom_config(**changes: Any) -> dict[str, Any]:
+    return origin_change(customOriginConfig=but(ALB_ORIGIN["customOriginConfig"], **changes))
+
+
+# (id, policy, type, props, expected, message fragment)
+CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+    # elb-listener-tls12-policy
+    ("tls-res-2021", "elb-listener-tls12-policy", LISTENER, HTTPS_LISTENER, "ok", ""),
+    (
+        "tls-fs-1-2",
+        "elb-listener-tls12-policy",
+        ALB_LISTENER,
+        but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-FS-1-2-Res-2020-10"),
+        "ok",
+        "",
+    ),
+    (
+        "tls-nlb-tls13-1-3",
+        "elb-listener-tls12-policy",
+        LISTENER,
+        but(HTTPS_LISTENER, protocol="TLS", sslPolicy="ELBSecurityPolicy-TLS13-1-3-2021-06"),
+        "ok",
+        "",
+    ),
+    (
+        "tls-2016",
+        "elb-listener-tls12-policy",
+        LISTENER,
+        but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-2016-08"),
+        "violation",
+        "older than TLS 1.2",
+    ),
+    (
+        # TLS 1.3 added, TLS 1.0 still accepted.
+        "tls13-1-0",
+        "elb-listener-tls12-policy",
+        LISTENER,
+        but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-TLS13-1-0-2021-06"),
+        "violation",
+        "TLS13-1-0",
+    ),
+    (
+        "tls-unset",
+        "elb-listener-tls12-policy",
+        ALB_LISTENER,
+        but(HTTPS_LISTENER, sslPolicy=...),
+        "violation",
+        "ELBSecurityPolicy-2016-08",
+    ),
+    ("tls-http", "elb-listener-tls12-policy", LISTENER, HTTP_LISTENER, "n/a", ""),
+    # alb-drop-invalid-header-fields
+    ("headers-drop", "alb-drop-invalid-header-fields", LB, ALB, "ok", ""),
+    (
+        "headers-default",
+        "alb-drop-invalid-header-fields",
+        ALB_LB,
+        but(ALB, dropInvalidHeaderFields=..., loadBalancerType=...),
+        "violation",
+        "dropInvalidHeaderFields",
+    ),
+    ("headers-nlb", "alb-drop-invalid-header-fields", LB, NLB, "n/a", ""),
+    # alb-desync-mitigation
+    ("desync-strictest", "alb-desync-mitigation", LB, ALB, "ok", ""),
+    ("desync-default", "alb-desync-mitigation", LB, but(ALB, desyncMitigationMode=...), "ok", ""),
+    (
+        "desync-monitor",
+        "alb-desync-mitigation",
+        ALB_LB,
+        but(ALB, desyncMitigationMode="monitor"),
+        "violation",
+        "monitor",
+    ),
+    ("desync-nlb", "alb-desync-mitigation", LB, NLB, "n/a", ""),
+    # elb-access-logs
+    ("logs-alb", "elb-access-logs", LB, ALB, "ok", ""),
+    ("logs-nlb", "elb-access-logs", LB, NLB, "ok", ""),
+    (
+        "logs-bucket-but-disabled",
+        "elb-access-logs",
+        LB,
+        but(ALB, accessLogs={"bucket": "logs"}),
+        "violation",
+        "accessLogs",
+    ),
+    ("logs-unset", "elb-access-logs", ALB_LB, but(ALB, accessLogs=...), "violation", "access logs"),
+    ("logs-gwlb", "elb-access-logs", LB, GWLB, "n/a", ""),
+    # elb-deletion-protection
+    ("delete-protected", "elb-deletion-protection", LB, ALB, "ok", ""),
+    ("delete-gwlb", "elb-deletion-protection", LB, GWLB, "ok", ""),
+    (
+        "delete-unprotected",
+        "elb-deletion-protection",
+        ALB_LB,
+        but(ALB, enableDeletionProtection=False),
+        "violation",
+        "enableDeletionProtection",
+    ),
+    # elb-target-group-health-check
+    ("hc-ready-path", "elb-target-group-health-check", TARGET_GROUP, TARGET, "ok", ""),
+    (
+        "hc-tcp-default",
+        "elb-target-group-health-check",
+        TARGET_GROUP,
+        {"protocol": "TCP", "port": 443.0, "targetType": "ip"},
+        "ok",
+        "",
+    ),
+    (
+        "hc-lambda-on",
+        "elb-target-group-health-check",
+        ALB_TARGET_GROUP,
+        {"targetType": "lambda", "healthCheck": {"enabled": True}},
+        "ok",
+        "",
+    ),
+    (
+        "hc-no-path",
+        "elb-target-group-health-check",
+        TARGET_GROUP,
+        but(TARGET, healthCheck=...),
+        "violation",
+        "without a path",
+    ),
+    (
+        "hc-off",
+        "elb-target-group-health-check",
+        ALB_TARGET_GROUP,
+        but(TARGET, healthCheck={"enabled": False, "path": "/"}),
+        "violation",
+        "off",
+    ),
+    (
+        "hc-lambda-default",
+        "elb-target-group-health-check",
+        TARGET_GROUP,
+        {"targetType": "lambda"},
+        "violation",
+        "Lambda",
+    ),
+    (
+        "hc-alb-target-no-path",
+        "elb-target-group-health-check",
+        TARGET_GROUP,
+        {"protocol": "TCP", "targetType": "alb", "port": 80.0},
+        "violation",
+        "HTTP",
+    ),
+    # wafv2-visibility-metrics
+    ("vis-acl", "wafv2-visibility-metrics", WEB_ACL, ACL, "ok", ""),
+    (
+        "vis-rule-json",
+        "wafv2-visibility-metrics",
+        WEB_ACL,
+        but(ACL, rules=..., ruleJson=ACL_RULE_JSON),
+        "ok",
+        "",
+    ),
+    (
+        "vis-rule-resource",
+        "wafv2-visibility-metrics",
+        WEB_ACL_RULE,
+        {**RATE_RULE, "webAclArn": UNKNOWN},
+        "ok",
+        "",
+    ),
+    (
+        "vis-acl-off",
+        "wafv2-visibility-metrics",
+        WEB_ACL,
+        but(ACL, visibilityConfig={**VISIBLE, "sampledRequestsEnabled": False}),
+        "violation",
+        "the ACL: sampledRequestsEnabled",
+    ),
+    (
+        "vis-rule-off",
+        "wafv2-visibility-metrics",
+        WEB_ACL,
+        but(ACL, rules=[RATE_RULE, managed(COMMON, visible={"metricName": "x"})]),
+        "violation",
+        "AWS-AWSManagedRulesCommonRuleSet",
+    ),
+    (
+        "vis-association-unset",
+        "wafv2-visibility-metrics",
+        RULE_GROUP_ASSOCIATION,
+        {"ruleName": "r", "webAclArn": UNKNOWN, "managedRuleGroup": {"name": COMMON, "vendorName": "AWS"}},
+        "violation",
+        "cloudwatchMetricsEnabled",
+    ),
+    # cloudfront-viewer-https
+    ("viewer-redirect", "cloudfront-viewer-https", DISTRIBUTION, DIST, "ok", ""),
+    (
+        "viewer-ordered-allow-all",
+        "cloudfront-viewer-https",
+        DISTRIBUTION,
+        but(
+            DIST,
+            orderedCacheBehaviors=[
+                {**BEHAVIOR, "pathPattern": "/img/*", "viewerProtocolPolicy": "allow-all"}
+            ],
+        ),
+        "violation",
+        "behavior '/img/*' (allow-all)",
+    ),
+    (
+        "viewer-default-unset",
+        "cloudfront-viewer-https",
+        DISTRIBUTION,
+        but(DIST, defaultCacheBehavior=but(BEHAVIOR, viewerProtocolPolicy=...)),
+        "violation",
+        "default behavior (unset)",
+    ),
+    # cloudfront-viewer-tls
+    ("viewer-tls-2021", "cloudfront-viewer-tls", DISTRIBUTION, DIST, "ok", ""),
+    (
+        "viewer-tls13",
+        "cloudfront-viewer-tls",
+        DISTRIBUTION,
+        but(DIST, viewerCertificate={"iamCertificateId": "c", "minimumProtocolVersion": "TLSv1.3_2025"}),
+        "ok",
+        "",
+    ),
+    (
+        "viewer-tls-2018",
+        "cloudfront-viewer-tls",
+        DISTRIBUTION,
+        but(DIST, viewerCertificate={"acmCertificateArn": UNKNOWN, "minimumProtocolVersion": "TLSv1.2_2018"}),
+        "violation",
+        "TLSv1.2_2018",
+    ),
+    (
+        "viewer-default-certificate",
+        "cloudfront-viewer-tls",
+        DISTRIBUTION,
+        but(DIST, viewerCertificate={"cloudfrontDefaultCertificate": True}),
+        "violation",
+        "default *.cloudfront.net certificate",
+    ),
+    (
+        "viewer-tls-unset",
+        "cloudfront-viewer-tls",
+        DISTRIBUTION,
+        but(DIST, viewerCertificate={"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c"}),
+        "violation",
+        "unset",
+    ),
+    # cloudfront-waf-attached
+    ("cf-waf", "cloudfront-waf-attached", DISTRIBUTION, DIST, "ok", ""),
+    ("cf-no-waf", "cloudfront-waf-attached", DISTRIBUTION, but(DIST, webAclId=""), "violation", "webAclId"),
+    # cloudfront-s3-origin-oac
+    ("oac-unknown-bucket", "cloudfront-s3-origin-oac", DISTRIBUTION, DIST, "ok", ""),
+    (
+        "oac-oai",
+        "cloudfront-s3-origin-oac",
+        DISTRIBUTION,
+        but(
+            DIST,
+            origins=[
+                {"originId": "s3", "domainName": UNKNOWN, "s3OriginConfig": {"originAccessIdentity": UNKNOWN}}
+            ],
+        ),
+        "violation",
+        "legacy origin access identity",
+    ),
+    (
+        "oac-public-bucket",
+        "cloudfront-s3-origin-oac",
+        DISTRIBUTION,
+        but(DIST, origins=[{"originId": "s3", "domainName": "assets.s3.eu-west-1.amazonaws.com"}]),
+        "violation",
+        "without origin access control",
+    ),
+    (
+        "oac-website-endpoint-is-custom",
+        "cloudfront-s3-origin-oac",
+        DISTRIBUTION,
+        but(DIST, origins=[{"originId": "site", "domainName": "site.s3-website.eu-west-1.amazonaws.com"}]),
+        "ok",
+        "",
+    ),
+    # cloudfront-custom-origin-https
+    ("origin-https", "cloudfront-custom-origin-https", DISTRIBUTION, DIST, "ok", ""),
+    (
+        "origin-match-viewer",
+        "cloudfront-custom-origin-https",
+        DISTRIBUTION,
+        custom_config(originProtocolPolicy="match-viewer"),
+        "violation",
+        "match-viewer",
+    ),
+    (
+        "origin-tls1",
+        "cloudfront-custom-origin-https",
+        DISTRIBUTION,
+        custom_config(originSslProtocols=["TLSv1", "TLSv1.2"]),
+        "violation",
+        "TLSv1",
+    ),
+    # aws-required-tags (default config: environment)
+    ("tags-set", "aws-required-tags", QUEUE, {"tags": TAGS}, "ok", ""),
+    ("tags-value-unknown", "aws-required-tags", QUEUE, {"tags": {"environment": UNKNOWN}}, "ok", ""),
+    (
+        "tags-asg-list",
+        "aws-required-tags",
+        ASG,
+        {"tags": [{"key": "environment", "value": "prod", "propagateAtLaunch": True}]},
+        "ok",
+        "",
+    ),
+    (
+        "tags-all-known",
+        "aws-required-tags",
+        QUEUE,
+        {"tags": {}, "tagsAll": {"environment": "prod"}},
+        "ok",
+        "",
+    ),
+    ("tags-none", "aws-required-tags", QUEUE, {"name": "q"}, "violation", "environment"),
+    ("tags-blank", "aws-required-tags", QUEUE, {"tags": {"environment": " "}}, "violation", "environment"),
+    (
+        "tags-all-unknown",
+        "aws-required-tags",
+        QUEUE,
+        {"tags": {"team": "x"}, "tagsAll": UNKNOWN_OBJECT_VALUE},
+        "violation",
+        "Queue 'res' lacks the tag(s) environment",
+    ),
+    # stateful-resources-protected (run_resource sends protect=False)
+    (
+        "unprotected-db",
+        "stateful-resources-protected",
+        RDS_INSTANCE,
+        {"engine": "postgres"},
+        "violation",
+        "DB instance",
+    ),
+    ("unprotected-bucket", "stateful-resources-protected", BUCKET_V2, {}, "violation", "bucket 'res'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "rtype", "props", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_resource_policy(
+    policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
+) -> None:
+    assert_outcome(run_resource(policy, rtype, props), expected, fragment)
+
+
+@pytest.mark.parametrize(
+    ("policy", "rtype", "props"),
+    [
+        ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, sslPolicy=UNKNOWN)),
+        ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, protocol=UNKNOWN)),
+        ("alb-drop-invalid-header-fields", LB, but(ALB, loadBalancerType=UNKNOWN)),
+        ("alb-desync-mitigation", LB, but(ALB, desyncMitigationMode=UNKNOWN)),
+        ("elb-deletion-protection", LB, but(ALB, enableDeletionProtection=UNKNOWN_BOOLEAN_VALUE)),
+        ("elb-target-group-health-check", TARGET_GROUP, but(TARGET, healthCheck=UNKNOWN_OBJECT_VALUE)),
+        ("wafv2-visibility-metrics", WEB_ACL, but(ACL, rules=UNKNOWN_ARRAY_VALUE)),
+        ("cloudfront-viewer-https", DISTRIBUTION, but(DIST, orderedCacheBehaviors=[UNKNOWN_OBJECT_VALUE])),
+        (
+            "cloudfront-viewer-tls",
+            DISTRIBUTION,
+            but(DIST, viewerCertificate={"acmCertificateArn": "a", "minimumProtocolVersion": UNKNOWN}),
+        ),
+        # An S3-looking origin without OAC whose domain is still unknown: it may be a bucket.
+        (
+            "cloudfront-s3-origin-oac",
+            DISTRIBUTION,
+            but(DIST, origins=[{"originId": "x", "domainName": UNKNOWN}]),
+        ),
+        ("cloudfront-custom-origin-https", DISTRIBUTION, custom_config(originProtocolPolicy=UNKNOWN)),
+        ("aws-required-tags", QUEUE, {"tags": UNKNOWN_OBJECT_VALUE}),
+    ],
+)
+def test_value_checks_defer_unknowns_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
+    # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
+    with pytest.raises(UnknownValueError):
+        run_resource(policy, rtype, props)
+
+
+@pytest.mark.parametrize(
+    ("policy", "rtype", "props"),
+    [
+        ("elb-access-logs", LB, ALB),  # bucket unknown
+        ("cloudfront-waf-attached", DISTRIBUTION, DIST),  # web ACL ARN unknown
+        ("cloudfront-viewer-tls", DISTRIBUTION, DIST),  # certificate ARN unknown
+        ("cloudfront-s3-origin-oac", DISTRIBUTION, DIST),  # OAC id and bucket domain unknown
+    ],
+)
+def test_presence_checks_count_a_preview_unknown_as_set(
+    policy: str, rtype: str, props: dict[str, Any]
+) -> None:
+    assert run_resource(policy, rtype, props).status == "ok"
+
+
+@pytest.mark.parametrize(
+    ("policy", "rtype"),
+    [
+        ("elb-listener-tls12-policy", LB),
+        ("alb-drop-invalid-header-fields", LISTENER),
+        ("cloudfront-viewer-https", WEB_ACL),
+        ("wafv2-visibility-metrics", DISTRIBUTION),
+        ("stateful-resources-protected", QUEUE),
+        ("aws-required-tags", "aws:s3/bucketPolicy:BucketPolicy"),  # takes no tags
+    ],
+)
+def test_resource_policies_ignore_other_types(policy: str, rtype: str) -> None:
+    outcome = run_resource(policy, rtype, {})
+    assert outcome.violations == [] and outcome.not_applicable is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Required tags: configuration, provider default tags, the taggable types.
+
+TAGS_POLICY = "aws-required-tags"
+
+
+def test_required_tags_come_from_the_pack_config() -> None:
+    props = {"tags": {"environment": "prod"}}
+    outcome = run_with(
+        TAGS_POLICY, QUEUE, props, config={"requiredTags": ["environment", "owner", "cost-center"]}
+    )
+    [(message, _)] = outcome.violations
+    assert "owner, cost-center" in message
+    assert run_with(TAGS_POLICY, QUEUE, {}, config={"requiredTags": []}).status == "n/a"
+    # Junk in the list (the CLI validates the schema, direct callers may not) is skipped, not a crash.
+    assert (
+        run_with(TAGS_POLICY, QUEUE, props, config={"requiredTags": ["environment", 3, None, " "]}).status
+        == "ok"
+    )
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        {"region": "eu-west-1", "defaultTags": {"tags": {"environment": "prod"}}},
+        # A default provider's settings come from stack config, objects as JSON text.
+        {"region": "eu-west-1", "defaultTags": json.dumps({"tags": {"environment": "prod"}})},
+    ],
+)
+def test_provider_default_tags_count(provider: dict[str, Any]) -> None:
+    assert run_with(TAGS_POLICY, QUEUE, {"tags": {"team": "x"}}, provider=provider).status == "ok"
+
+
+def test_an_unknown_provider_default_tags_value_defers_to_the_sdk() -> None:
+    with pytest.raises(UnknownValueError):
+        run_with(TAGS_POLICY, QUEUE, {}, provider={"defaultTags": UNKNOWN})
+    # Not read at all when the resource's own tags already carry every required key.
+    assert run_with(TAGS_POLICY, QUEUE, {"tags": TAGS}, provider={"defaultTags": UNKNOWN}).status == "ok"
+
+
+def test_required_tags_config_schema() -> None:
+    rule = RULES[TAGS_POLICY]
+    schema = {"type": "object", "properties": dict(rule.config_schema)}
+    jsonschema.validate({"requiredTags": ["environment", "owner"]}, schema)
+    for bad in (["environment", "environment"], [""], "environment", [3]):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"requiredTags": bad}, schema)
+    policy = POLICIES[TAGS_POLICY]
+    assert policy.config_schema is not None
+    assert policy.config_schema.properties["requiredTags"]["default"] == ["environment"]
+
+
+def test_policy_pack_config_sets_the_required_tags_end_to_end() -> None:
+    """`--policy-pack-config` through the real Analyzer protocol, as `paved preview` drives it."""
+
+    def resource(name: str, resource_tags: dict[str, str]) -> RecordedResource:
+        return RecordedResource(_urn(QUEUE, name), QUEUE, name, True, "", {"tags": resource_tags})
+
+    recording = Recording(
+        "paved",
+        "prod",
+        [resource("owned", {"environment": "p", "owner": "me"}), resource("unowned", {"environment": "p"})],
+    )
+    context = StackContext(
+        project="paved", stack="prod", organization="o", config={}, secret_keys=frozenset()
+    )
+    result = analyze_with_pack(
+        ROOT / "policies", recording, context, [{TAGS_POLICY: {"requiredTags": ["environment", "owner"]}}]
+    )
+    found = [(v.policy, v.urn, v.level) for v in result.violations]
+    assert found == [(TAGS_POLICY, _urn(QUEUE, "unowned"), "mandatory")]
+
+
+def _taggable_types_in(package: Path) -> list[str]:
+    """Every resource type token of pulumi-aws whose resource takes a `tags` input."""
+    token = re.compile(r"super\(\w+, __self__\).__init__\(\s*'(aws:[^']+)'")
+    found = set()
+    for source in package.rglob("*.py"):
+        text = source.read_text()
+        if '__props__.__dict__["tags"] = tags' in text:
+            found.update(token.findall(text))
+    return sorted(found)
+
+
+def _pulumi_aws_dir() -> Path:
+    import pulumi_aws
+
+    return Path(pulumi_aws.__file__).parent
+
+
+def test_taggable_types_match_the_installed_provider() -> None:
+    assert list(TAGGABLE_TYPES) == _taggable_types_in(_pulumi_aws_dir()), (
+        "regenerate: PYTHONPATH=policies uv run python -m tests.test_policy_rules_edge"
+    )
+    assert {BUCKET, LB, ALB_LB, DISTRIBUTION, WEB_ACL, QUEUE, ASG} <= set(TAGGABLE_TYPES)
+    assert not {PAB, BUCKET_POLICY, WAF_ASSOCIATION, WAF_LOGGING} & set(TAGGABLE_TYPES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stateful protection: Pulumi's `protect` option, which the Analyzer protocol carries.
+
+PROTECTION = "stateful-resources-protected"
+
+
+@pytest.mark.parametrize(
+    "rtype",
+    [
+        RDS_INSTANCE,
+        "aws:rds/cluster:Cluster",
+        REPLICATION_GROUP,
+        KMS_KEY,
+        "aws:kms/replicaKey:ReplicaKey",
+        BUCKET,
+    ],
+)
+def test_protected_stateful_resources_pass(rtype: str) -> None:
+    assert run_with(PROTECTION, rtype, {}, protect=True).status == "ok"
+    assert run_with(PROTECTION, rtype, {}, protect=False).status == "violation"
+
+
+def test_cost_and_protection_rules_relax_in_staging_only() -> None:
+    relaxed = {r.name for r in EDGE_RULES if r.staging_enforcement == "advisory"}
+    assert relaxed == {"elb-deletion-protection", PROTECTION}
+    assert all(r.enforcement is None for r in EDGE_RULES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stack policies.
+
+TLS_DENY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+def bucket_policy(*statements: Mapping[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def secure_bucket(
+    name: str = "b",
+    *,
+    bucket_type: str = BUCKET,
+    block: Mapping[str, Any] | None = None,
+    encryption: str | None = "aws:kms",
+    encryption_type: str = SSE,
+    versioning: str | None = "Enabled",
+    policy: str | None = bucket_policy(TLS_DENY),
+    ownership: str | None = "BucketOwnerEnforced",
+) -> list[Res]:
+    """A bucket and its companions as SecureBucket declares them; None leaves a companion out."""
+    flags = {flag: True for flag in s3.BLOCK_FLAGS} if block is None else dict(block)
+    companions = [
+        (PAB, flags) if block != {} else None,
+        (encryption_type, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": encryption}}]})
+        if encryption
+        else None,
+        (VERSIONING, {"versioningConfiguration": {"status": versioning}}) if versioning else None,
+        (BUCKET_POLICY, {"policy": policy}) if policy else None,
+        (OWNERSHIP, {"rule": {"objectOwnership": ownership}}) if ownership else None,
+    ]
+    return [Res(bucket_type, name, {"tags": TAGS, "forceDestroy": False})] + [
+        Res(rtype, f"{name}-{index}", {"bucket": UNKNOWN, **props}, prop_deps={"bucket": [name]})
+        for index, (rtype, props) in enumerate(c for c in companions if c)
+    ]
+
+
+def with_deps(rtype: str, name: str, props: Mapping[str, Any], **deps: list[str]) -> Res:
+    return Res(rtype, name, props, prop_deps=deps)
+
+
+def alb_stack(*extra: Res, alb: Mapping[str, Any] = ALB) -> list[Res]:
+    return [Res(LB, "alb", alb), *extra]
+
+
+def acl_stack(acl: Mapping[str, Any], *extra: Res) -> list[Res]:
+    return [Res(WEB_ACL, "acl", acl), *extra]
+
+
+def cdn_stack(dist: Mapping[str, Any], *extra: Res) -> list[Res]:
+    return [Res(DISTRIBUTION, "cdn", dist), *extra]
+
+
+LOG_SOURCE_RES = with_deps(
+    LOG_SOURCE, "src", {"resourceArn": UNKNOWN, "logType": "ACCESS_LOGS"}, resourceArn=["cdn"]
+)
+LOG_DELIVERY_RES = with_deps(
+    LOG_DELIVERY, "delivery", {"deliverySourceName": UNKNOWN}, deliverySourceName=["src"]
+)
+HSTS_DIST = with_deps(
+    DISTRIBUTION, "cdn", DIST, defaultCacheBehavior=["headers"], orderedCacheBehaviors=["headers"]
+)
+WAF_ASSOCIATION_RES = with_deps(
+    WAF_ASSOCIATION, "assoc", {"resourceArn": UNKNOWN, "webAclArn": UNKNOWN}, resourceArn=["alb"]
+)
+HTTP_LISTENER_RES = Res(LISTENER, "http", HTTP_LISTENER)
+
+# (id, policy, resources, expected status, the names of the resources reported)
+STACK_CASES: list[tuple[str, str, list[Res], str, list[str]]] = [
+    # s3-public-access-block
+    ("block-all-four", "s3-public-access-block", secure_bucket(), "ok", []),
+    ("block-v2-bucket", "s3-public-access-block", secure_bucket(bucket_type=BUCKET_V2), "ok", []),
+    ("block-missing", "s3-public-access-block", secure_bucket(block={}), "violation", ["b"]),
+    (
+        "block-three-of-four",
+        "s3-public-access-block",
+        secure_bucket(block={f: True for f in s3.BLOCK_FLAGS[:3]}),
+        "violation",
+        ["b"],
+    ),
+    # s3-default-encryption
+    ("sse-kms", "s3-default-encryption", secure_bucket(), "ok", []),
+    (
+        "sse-s3-v2-resource",
+        "s3-default-encryption",
+        secure_bucket(encryption="AES256", encryption_type=SSE_V2),
+        "ok",
+        [],
+    ),
+    ("sse-algorithm-unknown", "s3-default-encryption", secure_bucket(encryption=UNKNOWN), "ok", []),
+    (
+        "sse-inline",
+        "s3-default-encryption",
+        [
+            Res(
+                BUCKET,
+                "b",
+                {
+                    "serverSideEncryptionConfiguration": {
+                        "rule": {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}
+                    }
+                },
+            )
+        ],
+        "ok",
+        [],
+    ),
+    ("sse-missing", "s3-default-encryption", secure_bucket(encryption=None), "violation", ["b"]),
+    # s3-versioning-enabled
+    ("versioning-on", "s3-versioning-enabled", secure_bucket(), "ok", []),
+    (
+        "versioning-inline-v2",
+        "s3-versioning-enabled",
+        [Res(BUCKET_V2, "b", {"versionings": [{"enabled": True}]})],
+        "ok",
+        [],
+    ),
+    (
+        "versioning-suspended",
+        "s3-versioning-enabled",
+        secure_bucket(versioning="Suspended"),
+        "violation",
+        ["b"],
+    ),
+    ("versioning-missing", "s3-versioning-enabled", secure_bucket(versioning=None), "violation", ["b"]),
+    # s3-tls-only-policy
+    ("tls-deny", "s3-tls-only-policy", secure_bucket(), "ok", []),
+    (
+        "tls-deny-list-and-bool",
+        "s3-tls-only-policy",
+        secure_bucket(
+            policy=bucket_policy(
+                {
+                    **TLS_DENY,
+                    "Principal": {"AWS": ["*"]},
+                    "Action": ["*"],
+                    "Condition": {"BoolIfExists": {"AWS:SecureTransport": [False]}},
+                }
+            )
+        ),
+        "ok",
+        [],
+    ),
+    ("tls-inline", "s3-tls-only-policy", [Res(BUCKET, "b", {"policy": bucket_policy(TLS_DENY)})], "ok", []),
+    ("tls-no-policy", "s3-tls-only-policy", secure_bucket(policy=None), "violation", ["b"]),
+    (
+        "tls-allow-only",
+        "s3-tls-only-policy",
+        secure_bucket(policy=bucket_policy({**TLS_DENY, "Effect": "Allow"})),
+        "violation",
+        ["b"],
+    ),
+    (
+        "tls-deny-get-only",
+        "s3-tls-only-policy",
+        secure_bucket(policy=bucket_policy({**TLS_DENY, "Action": "s3:GetObject"})),
+        "violation",
+        ["b"],
+    ),
+    # s3-bucket-owner-enforced
+    ("owner-enforced", "s3-bucket-owner-enforced", secure_bucket(), "ok", []),
+    (
+        "owner-preferred",
+        "s3-bucket-owner-enforced",
+        secure_bucket(ownership="BucketOwnerPreferred"),
+        "violation",
+        ["b"],
+    ),
+    ("owner-missing", "s3-bucket-owner-enforced", secure_bucket(ownership=None), "violation", ["b"]),
+    # elb-http-redirects-to-https
+    ("http-redirects", "elb-http-redirects-to-https", [HTTP_LISTENER_RES], "ok", []),
+    (
+        "http-redirect-rule",
+        "elb-http-redirects-to-https",
+        [HTTP_LISTENER_RES, with_deps(LISTENER_RULE, "rule", {"actions": [REDIRECT]}, listenerArn=["http"])],
+        "ok",
+        [],
+    ),
+    (
+        "http-forwards",
+        "elb-http-redirects-to-https",
+        [Res(ALB_LISTENER, "http", but(HTTP_LISTENER, defaultActions=[FORWARD]))],
+        "violation",
+        ["http"],
+    ),
+    (
+        "http-redirect-to-http",
+        "elb-http-redirects-to-https",
+        [
+            Res(
+                LISTENER,
+                "http",
+                but(HTTP_LISTENER, defaultActions=[{"type": "redirect", "redirect": {"port": "8080"}}]),
+            )
+        ],
+        "violation",
+        ["http"],
+    ),
+    (
+        "http-forwarding-rule",
+        "elb-http-redirects-to-https",
+        [HTTP_LISTENER_RES, with_deps(LISTENER_RULE, "rule", {"actions": [FORWARD]}, listenerArn=["http"])],
+        "violation",
+        ["http"],
+    ),
+    (
+        "http-only-https-listeners",
+        "elb-http-redirects-to-https",
+        [Res(LISTENER, "https", HTTPS_LISTENER)],
+        "n/a",
+        [],
+    ),
+    (
+        "http-protocol-unset",
+        "elb-http-redirects-to-https",
+        [Res(LISTENER, "l", but(HTTP_LISTENER, protocol=...))],
+        "n/a",
+        [],
+    ),
+    # alb-waf-associated
+    ("waf-associated", "alb-waf-associated", alb_stack(WAF_ASSOCIATION_RES), "ok", []),
+    ("waf-missing", "alb-waf-associated", alb_stack(), "violation", ["alb"]),
+    (
+        "waf-association-of-another-alb",
+        "alb-waf-associated",
+        [
+            Res(ALB_LB, "alb", ALB),
+            Res(ALB_LB, "other", ALB),
+            with_deps(WAF_ASSOCIATION, "assoc", {"resourceArn": UNKNOWN}, resourceArn=["other"]),
+        ],
+        "violation",
+        ["alb"],
+    ),
+    ("waf-internal-alb", "alb-waf-associated", alb_stack(alb=but(ALB, internal=True)), "n/a", []),
+    ("waf-nlb", "alb-waf-associated", alb_stack(alb=NLB), "n/a", []),
+    # wafv2-managed-baseline-rules
+    ("baseline-inline", "wafv2-managed-baseline-rules", acl_stack(ACL), "ok", []),
+    (
+        "baseline-rule-json",
+        "wafv2-managed-baseline-rules",
+        acl_stack(but(ACL, rules=..., ruleJson=ACL_RULE_JSON)),
+        "ok",
+        [],
+    ),
+    (
+        "baseline-association-resources",
+        "wafv2-managed-baseline-rules",
+        acl_stack(
+            but(ACL, rules=[RATE_RULE]),
+            *[
+                with_deps(
+                    RULE_GROUP_ASSOCIATION,
+                    f"group-{i}",
+                    {
+                        "ruleName": group,
+                        "webAclArn": UNKNOWN,
+                        "overrideAction": "none",
+                        "managedRuleGroup": {"name": group, "vendorName": "AWS"},
+                    },
+                    webAclArn=["acl"],
+                )
+                for i, group in enumerate((COMMON, BAD_INPUTS))
+            ],
+        ),
+        "ok",
+        [],
+    ),
+    (
+        "baseline-missing-bad-inputs",
+        "wafv2-managed-baseline-rules",
+        acl_stack(but(ACL, rules=[managed(COMMON)])),
+        "violation",
+        ["acl"],
+    ),
+    (
+        "baseline-group-counts-only",
+        "wafv2-managed-baseline-rules",
+        acl_stack(but(ACL, rules=[managed(COMMON, override="count"), managed(BAD_INPUTS)])),
+        "violation",
+        ["acl"],
+    ),
+    # wafv2-rate-based-rule
+    ("rate-inline", "wafv2-rate-based-rule", acl_stack(ACL), "ok", []),
+    (
+        "rate-rule-resource",
+        "wafv2-rate-based-rule",
+        acl_stack(
+            but(ACL, rules=[]),
+            with_deps(WEB_ACL_RULE, "rate", {**RATE_RULE, "webAclArn": UNKNOWN}, webAclArn=["acl"]),
+        ),
+        "ok",
+        [],
+    ),
+    (
+        "rate-upstream-tag",
+        "wafv2-rate-based-rule",
+        acl_stack(
+            but(ACL, rules=[managed(COMMON)], tags={**TAGS, wafv2.RATE_LIMIT_TAG: "upstream: CloudFront"})
+        ),
+        "ok",
+        [],
+    ),
+    (
+        "rate-missing",
+        "wafv2-rate-based-rule",
+        acl_stack(but(ACL, rules=[managed(COMMON), managed(BAD_INPUTS)])),
+        "violation",
+        ["acl"],
+    ),
+    (
+        "rate-counts-only",
+        "wafv2-rate-based-rule",
+        acl_stack(but(ACL, rules=[{**RATE_RULE, "action": {"count": {}}}])),
+        "violation",
+        ["acl"],
+    ),
+    # wafv2-logging-enabled
+    (
+        "waf-logged",
+        "wafv2-logging-enabled",
+        acl_stack(ACL, with_deps(WAF_LOGGING, "log", {"resourceArn": UNKNOWN}, resourceArn=["acl"])),
+        "ok",
+        [],
+    ),
+    ("waf-not-logged", "wafv2-logging-enabled", acl_stack(ACL), "violation", ["acl"]),
+    # cloudfront-access-logging
+    ("cf-logs-v2", "cloudfront-access-logging", cdn_stack(DIST, LOG_SOURCE_RES, LOG_DELIVERY_RES), "ok", []),
+    (
+        "cf-logs-legacy",
+        "cloudfront-access-logging",
+        cdn_stack(but(DIST, loggingConfig={"bucket": "logs.s3.amazonaws.com"})),
+        "ok",
+        [],
+    ),
+    (
+        "cf-logs-source-without-delivery",
+        "cloudfront-access-logging",
+        cdn_stack(DIST, LOG_SOURCE_RES),
+        "violation",
+        ["cdn"],
+    ),
+    (
+        "cf-logs-wrong-type",
+        "cloudfront-access-logging",
+        cdn_stack(
+            DIST,
+            with_deps(LOG_SOURCE, "src", {"logType": "CONNECTION_LOGS"}, resourceArn=["cdn"]),
+            LOG_DELIVERY_RES,
+        ),
+        "violation",
+        ["cdn"],
+    ),
+    ("cf-no-logs", "cloudfront-access-logging", cdn_stack(DIST), "violation", ["cdn"]),
+    # cloudfront-hsts-headers
+    (
+        "hsts-own-policy",
+        "cloudfront-hsts-headers",
+        [HSTS_DIST, Res(HEADERS_POLICY, "headers", HSTS_POLICY)],
+        "ok",
+        [],
+    ),
+    (
+        "hsts-managed-policy",
+        "cloudfront-hsts-headers",
+        cdn_stack(
+            but(DIST, defaultCacheBehavior={**BEHAVIOR, "responseHeadersPolicyId": MANAGED_SECURITY_HEADERS})
+        ),
+        "ok",
+        [],
+    ),
+    (
+        "hsts-short-max-age",
+        "cloudfront-hsts-headers",
+        [
+            HSTS_DIST,
+            Res(
+                HEADERS_POLICY,
+                "headers",
+                {"securityHeadersConfig": {"strictTransportSecurity": {"accessControlMaxAgeSec": 300.0}}},
+            ),
+        ],
+        "violation",
+        ["cdn"],
+    ),
+    (
+        "hsts-policy-without-hsts",
+        "cloudfront-hsts-headers",
+        [
+            HSTS_DIST,
+            Res(
+                HEADERS_POLICY,
+                "headers",
+                {"securityHeadersConfig": {"frameOptions": {"frameOption": "DENY"}}},
+            ),
+        ],
+        "violation",
+        ["cdn"],
+    ),
+    (
+        "hsts-no-policy",
+        "cloudfront-hsts-headers",
+        cdn_stack(but(DIST, defaultCacheBehavior=but(BEHAVIOR, responseHeadersPolicyId=...))),
+        "violation",
+        ["cdn"],
+    ),
+    (
+        "hsts-foreign-policy-id",
+        "cloudfront-hsts-headers",
+        cdn_stack(
+            but(
+                DIST,
+                defaultCacheBehavior={
+                    **BEHAVIOR,
+                    "responseHeadersPolicyId": "5cc3b908-e619-4b99-88e5-2cf7f45965bd",
+                },
+            )
+        ),
+        "violation",
+        ["cdn"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("policy", "specs", "expected", "reported"), [c[1:] for c in STACK_CASES], ids=[c[0] for c in STACK_CASES]
+)
+def test_stack_policy(policy: str, specs: list[Res], expected: str, reported: list[str]) -> None:
+    outcome = run_stack(policy, specs)
+    assert outcome.status == expected, outcome
+    by_name = {_urn(s.resource_type, s.name): s.name for s in specs}
+    assert [by_name.get(urn or "") for _, urn in outcome.violations] == reported
+
+
+def test_a_secure_bucket_beside_a_bare_one() -> None:
+    specs = secure_bucket("good") + [Res(BUCKET, "bare", {"tags": TAGS})]
+    for rule in s3.RULES:
+        outcome = run_stack(rule.name, specs)
+        assert [urn for _, urn in outcome.violations] == [_urn(BUCKET, "bare")], rule.name
+
+
+def test_a_bucket_policy_unknown_in_preview_defers_but_still_reports_the_others() -> None:
+    # The policy names its own bucket's ARN, so it is unknown until the bucket exists.
+    specs = secure_bucket("new", policy=UNKNOWN) + [Res(BUCKET, "bare", {})]
+    with pytest.raises(UnknownValueError):
+        run_stack("s3-tls-only-policy", specs)
+    # Known elsewhere: an inline TLS-only policy settles it whatever the companion says.
+    inline = [Res(BUCKET, "b", {"policy": bucket_policy(TLS_DENY)}), *secure_bucket(policy=UNKNOWN)[1:]]
+    assert run_stack("s3-tls-only-policy", inline).status == "ok"
+
+
+def test_literal_bucket_names_record_no_dependency_and_do_not_count() -> None:
+    specs = [Res(BUCKET, "b", {}), Res(PAB, "pab", {"bucket": "b", **{f: True for f in s3.BLOCK_FLAGS}})]
+    assert run_stack("s3-public-access-block", specs).status == "violation"
+
+
+def test_stack_policies_are_not_applicable_without_their_resources() -> None:
+    for rule in EDGE_RULES:
+        if isinstance(rule, StackRule):
+            assert run_stack(rule.name, [Res(QUEUE, "q", {})]).status == "n/a", rule.name
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata.
+
+
+def test_every_edge_policy_has_compliant_and_non_compliant_fixtures() -> None:
+    seen: dict[str, set[str]] = {}
+    for case in CASES:
+        seen.setdefault(case[1], set()).add(case[4])
+    for case in STACK_CASES:
+        seen.setdefault(case[1], set()).add(case[3])
+    seen[PROTECTION].add("ok")  # test_protected_stateful_resources_pass
+    assert set(seen) == EDGE_POLICIES
+    for name, statuses in seen.items():
+        assert {"ok", "violation"} <= statuses, name
+    stack_policies = {name for name in EDGE_POLICIES if isinstance(RULES[name], StackRule)}
+    assert stack_policies == {case[1] for case in STACK_CASES}
+
+
+def test_a_config_property_without_a_default_is_rejected_at_declaration() -> None:
+    with pytest.raises(ValueError, match="needs a default"):
+        ResourceRule(
+            name="demo",
+            description="d",
+            severity="low",
+            remediation="r",
+            resource_types=(QUEUE,),
+            check=lambda props, ctx: compliant(),
+            config_schema={"limit": {"type": "integer"}},
+        )
+
+
+def test_dependencies_fall_back_to_plain_dependencies_without_property_edges() -> None:
+    # Older engines record no per-property edges: the distribution's plain dependency still names it.
+    specs = [Res(DISTRIBUTION, "cdn", DIST, deps=["headers"]), Res(HEADERS_POLICY, "headers", HSTS_POLICY)]
+    assert run_stack("cloudfront-hsts-headers", specs).status == "ok"
+
+
+def test_elbv2_rules_match_both_module_tokens() -> None:
+    for rule in elbv2.RULES:
+        lb_types = {t for t in rule.resource_types if t.startswith("aws:lb/")}
+        assert {t.replace("aws:lb/", "aws:alb/") for t in lb_types} == set(rule.resource_types) - lb_types
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness: random, partial, None, wrongly typed and unknown props never crash an edge policy.
+
+EDGE_KEYS = sorted(
+    {key for case in CASES for key in case[3]}
+    | {key for case in STACK_CASES for spec in case[2] for key in spec.props}
+    | {
+        "redirect",
+        "protocol",
+        "healthCheck",
+        "path",
+        "enabled",
+        "rules",
+        "statement",
+        "overrideAction",
+        "action",
+        "visibilityConfig",
+        "managedRuleGroupStatement",
+        "rateBasedStatement",
+        "vendorName",
+        "name",
+        "cloudwatchMetricsEnabled",
+        "sampledRequestsEnabled",
+        "viewerProtocolPolicy",
+        "originAccessControlId",
+        "customOriginConfig",
+        "s3OriginConfig",
+        "originAccessIdentity",
+        "originProtocolPolicy",
+        "originSslProtocols",
+        "minimumProtocolVersion",
+        "cloudfrontDefaultCertificate",
+        "securityHeadersConfig",
+        "strictTransportSecurity",
+        "accessControlMaxAgeSec",
+        "defaultTags",
+        "key",
+        "value",
+        "tags",
+        "tagsAll",
+        "versioning",
+        "versionings",
+        "sseAlgorithm",
+        "objectOwnership",
+        "versioningConfiguration",
+        "status",
+        wafv2.RATE_LIMIT_TAG,
+        "environment",
+    }
+)
+INTERESTING = [
+    "HTTP",
+    "HTTPS",
+    "TLS",
+    "TCP",
+    "redirect",
+    "forward",
+    "application",
+    "network",
+    "gateway",
+    "lambda",
+    "alb",
+    "monitor",
+    "strictest",
+    "count",
+    "none",
+    "AWS",
+    COMMON,
+    BAD_INPUTS,
+    "allow-all",
+    "https-only",
+    "redirect-to-https",
+    "match-viewer",
+    "TLSv1",
+    "TLSv1.2",
+    "TLSv1.2_2021",
+    "TLSv1.2_2018",
+    "TLSv1_2016",
+    "ELBSecurityPolicy-2016-08",
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "Enabled",
+    "Suspended",
+    "BucketOwnerEnforced",
+    "AES256",
+    "aws:kms",
+    "ACCESS_LOGS",
+    MANAGED_SECURITY_HEADERS,
+    "bucket.s3.amazonaws.com",
+    ACL_RULE_JSON,
+    bucket_policy(TLS_DENY),
+    "environment",
+    "",
+    " ",
+    UNKNOWN,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+]
+edge_values = st.one_of(values, st.sampled_from(INTERESTING))
+edge_props = st.one_of(props_strategy, st.dictionaries(st.sampled_from(EDGE_KEYS), edge_values, max_size=10))
+
+# Realistic starting points per type, perturbed by hypothesis to reach the rules' deeper branches.
+BASE_FIXTURES: dict[str, list[dict[str, Any]]] = {}
+for _case in CASES:
+    BASE_FIXTURES.setdefault(_case[2], []).append(_case[3])
+for _case in STACK_CASES:
+    for _spec in _case[2]:
+        BASE_FIXTURES.setdefault(_spec.resource_type, []).append(dict(_spec.props))
+
+
+@functools.cache
+def _edge_props_for(rtype: str) -> st.SearchStrategy[dict[str, Any]]:
+    fixtures = BASE_FIXTURES.get(rtype) or [{"tags": TAGS}]
+    return st.one_of(edge_props, *map(perturbed, fixtures[:6]))
+
+
+# Per policy, the types it judges: the policy is drawn first, so required tags (hundreds of types) get
+# no more draws than a one-type policy.
+EDGE_RESOURCE_TARGETS = [(r.name, r.resource_types) for r in EDGE_RULES if isinstance(r, ResourceRule)]
+
+
+# One test draws the policy too, so the fuzz budget is shared rather than multiplied by the pack's size
+# (HYPOTHESIS_PROFILE=thorough gives every policy many more draws).
+@settings(max_examples=settings().max_examples * 4)
+@given(target=st.sampled_from(EDGE_RESOURCE_TARGETS), data=st.data())
+def test_edge_resource_policies_never_crash(target: tuple[str, tuple[str, ...]], data: st.DataObject) -> None:
+    policy, rtypes = target
+    rtype = data.draw(st.sampled_from(rtypes), label="type")
+    props = data.draw(_edge_props_for(rtype), label="props")
+    provider = data.draw(
+        st.none() | st.fixed_dictionaries({}, optional={"defaultTags": edge_values}), label="provider"
+    )
+    config = data.draw(st.none() | st.fixed_dictionaries({"requiredTags": edge_values}), label="config")
+    with contextlib.suppress(UnknownValueError):
+        outcome = run_with(
+            policy, rtype, props, protect=data.draw(st.booleans()), provider=provider, config=config
+        )
+        assert len(outcome.violations) <= 1
+
+
+# (policy, judged type, other type, the property linking them, whether the judged resource points at the
+# other one rather than the other way round)
+EDGE_STACK_TARGETS = [
+    ("s3-public-access-block", BUCKET, PAB, "bucket", False),
+    ("s3-default-encryption", BUCKET_V2, SSE_V2, "bucket", False),
+    ("s3-versioning-enabled", BUCKET, VERSIONING, "bucket", False),
+    ("s3-tls-only-policy", BUCKET, BUCKET_POLICY, "bucket", False),
+    ("s3-bucket-owner-enforced", BUCKET, OWNERSHIP, "bucket", False),
+    ("elb-http-redirects-to-https", LISTENER, LISTENER_RULE, "listenerArn", False),
+    ("alb-waf-associated", LB, WAF_ASSOCIATION, "resourceArn", False),
+    ("wafv2-managed-baseline-rules", WEB_ACL, RULE_GROUP_ASSOCIATION, "webAclArn", False),
+    ("wafv2-rate-based-rule", WEB_ACL, WEB_ACL_RULE, "webAclArn", False),
+    ("wafv2-logging-enabled", WEB_ACL, WAF_LOGGING, "resourceArn", False),
+    ("cloudfront-access-logging", DISTRIBUTION, LOG_SOURCE, "resourceArn", False),
+    ("cloudfront-hsts-headers", DISTRIBUTION, HEADERS_POLICY, "defaultCacheBehavior", True),
+]
+
+
+@settings(max_examples=settings().max_examples * 2)
+@given(target=st.sampled_from(EDGE_STACK_TARGETS), data=st.data())
+def test_edge_stack_policies_never_crash(
+    target: tuple[str, str, str, str, bool], data: st.DataObject
+) -> None:
+    policy, judged_type, other_type, prop, forward = target
+    judged = data.draw(_edge_props_for(judged_type), label="judged")
+    other = data.draw(_edge_props_for(other_type), label="other")
+    linked = {prop: ["other" if forward else "judged"]} if data.draw(st.booleans(), label="linked") else {}
+    specs = [
+        Res(judged_type, "judged", judged, prop_deps=linked if forward else {}),
+        Res(other_type, "other", other, prop_deps={} if forward else linked),
+    ]
+    with contextlib.suppress(UnknownValueError):
+        outcome = run_stack(policy, specs)
+        assert outcome.status in ("ok", "violation", "n/a")
+        assert all(urn == _urn(judged_type, "judged") for _, urn in outcome.violations)
+
+
+# ---------------------------------------------------------------------------------------------
+# Our own stacks, as recorded in a first preview.
+
+# (stack, policy, resource name) of every violation the stacks are expected to have: staging is not
+# protected and its ALB has no deletion protection, both advisory there (staging_enforcement).
+STAGING_UNPROTECTED = {
+    "alb-logs",
+    "cdn-assets",
+    "data",
+    "secrets",
+    "logs",
+    "alerts",
+    "alerts-global",
+    "logs-global",
+    "database",
+    "cache",
+    "cluster-volumes",
+}
+EXPECTED_FINDINGS = {("staging", PROTECTION, name) for name in STAGING_UNPROTECTED} | {
+    ("staging", "elb-deletion-protection", "alb"),
+}
+# Policies that cannot run in a first preview: the bucket policies name their bucket's ARN.
+EXPECTED_UNKNOWN = {"s3-tls-only-policy"}
+
+
+def _options(resource: RecordedResource) -> PolicyResourceOptions:
+    return PolicyResourceOptions(resource.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def _linked(recording: Recording) -> list[PolicyResource]:
+    """The recording's custom resources as the SDK's AnalyzeStack links them, with options and providers."""
+    by_urn = recording.by_urn()
+    built: dict[str, PolicyResource] = {}
+    for r in recording.resources:
+        provider = by_urn.get(r.provider_urn)
+        built[r.urn] = PolicyResource(
+            r.type,
+            unknown_checking_proxy(_plain(r.inputs)),
+            r.urn,
+            r.name,
+            _options(r),
+            PolicyProviderResource(
+                provider.type, unknown_checking_proxy(_plain(provider.inputs)), provider.urn, provider.name
+            )
+            if provider
+            else None,
+            None,
+            [],
+            {},
+        )
+    for r in recording.resources:
+        resource = built[r.urn]
+        resource.dependencies.extend(built[u] for u in r.dependencies if u in built)
+        for prop, urns in r.property_dependencies.items():
+            resource.property_dependencies[prop] = [built[u] for u in urns if u in built]
+    return [built[r.urn] for r in recording.resources if r.custom]
+
+
+def _judge(rule: Rule[Any], resources: list[PolicyResource]) -> tuple[set[str], bool]:
+    """The URNs `rule` reports among our resources, and whether it met a value unknown in preview."""
+    policy = POLICIES[rule.name]
+    assert isinstance(policy, StackValidationPolicy | ResourceValidationPolicy)
+    calls: list[tuple[Any, str]]  # (validation args, the URN a violation without one is about)
+    if isinstance(policy, StackValidationPolicy):
+        calls = [(StackValidationArgs(resources), "")]
+    else:
+        calls = [
+            (ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider), r.urn)
+            for r in resources
+            if r.resource_type in rule.resource_types
+        ]
+    found: set[str] = set()
+    unknown = False
+    for args, about in calls:
+        outcome = Outcome()
+        try:
+            policy.validate(args, outcome.report)
+        except UnknownValueError:
+            unknown = True
+        except _NotApplicableError:
+            pass
+        found |= {urn or about for _, urn in outcome.violations}
+    return found, unknown
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_our_stacks_pass_the_edge_policies(
+    stack: str, shipped_recordings: Callable[[str], Recording]
+) -> None:
+    resources = _linked(shipped_recordings(stack))
+    findings: set[tuple[str, str, str]] = set()
+    unknown: set[str] = set()
+    for rule in EDGE_RULES:
+        found, met_unknown = _judge(rule, resources)
+        findings |= {(stack, rule.name, urn.rsplit("::", 1)[-1]) for urn in found}
+        if met_unknown:
+            unknown.add(rule.name)
+    assert findings == {f for f in EXPECTED_FINDINGS if f[0] == stack}
+    assert unknown == EXPECTED_UNKNOWN
+
+
+def _write_taggable_module() -> None:
+    types = _taggable_types_in(_pulumi_aws_dir())
+    target = ROOT / "policies" / "paved_policies" / "aws_taggable.py"
+    head = target.read_text().split("TAGGABLE_TYPES", 1)[0]
+    body = "".join(f'    "{t}",\n' for t in types)
+    target.write_text(f"{head}TAGGABLE_TYPES: tuple[str, ...] = (\n{body})\n")
+    print(f"{target}: {len(types)} taggable types", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    _write_taggable_module()
