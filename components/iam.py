@@ -77,6 +77,40 @@ def pod_identity_role(
     return _role(name, description, trust, managed_policy_arns, inline_policy, tags, context, parent)
 
 
+def service_account_role(
+    name: str,
+    *,
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    description: str,
+    inline_policy: pulumi.Input[str],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.iam.Role:
+    """An IRSA role: only tokens of one service account, issued by the cluster's OIDC provider for STS.
+
+    `oidc_issuer` is the issuer URL without `https://`.
+    https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html
+    """
+    subject = f"system:serviceaccount:{namespace}:{service_account}"
+    trust = pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
+        lambda values: policy_document(
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": values[0]},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{values[1]}:sub": subject, f"{values[1]}:aud": "sts.amazonaws.com"}
+                },
+            }
+        )
+    )
+    context = aws_context(pulumi.ResourceOptions(parent=parent))
+    return _role(name, description, trust, (), inline_policy, tags, context, parent)
+
+
 def _role(
     name: str,
     description: str,

@@ -11,10 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.iam import policy_document
+from components.iam import policy_document, service_account_role
 from components.observability import Alerting, Threshold
 from paved.config import AppArgs
 
@@ -60,7 +59,7 @@ class WorkloadContext:
 
 def labels_of(app: AppArgs) -> dict[str, str]:
     """The recommended labels: https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/"""
-    tag = app.image.rsplit("@", 1)[0].rsplit(":", 1)[-1] if "@" not in app.image else "digest"
+    tag = "digest" if "@" in app.image else app.image.rsplit(":", 1)[-1]
     return {
         "app.kubernetes.io/name": app.name,
         "app.kubernetes.io/instance": f"{app.name}-{pulumi.get_stack()}",
@@ -143,21 +142,6 @@ class Workload(pulumi.ComponentResource):
         """An IRSA role that reads this app's secrets and nothing else; External Secrets assumes it with a
         token of the app's service account, so one namespace can never read another app's secrets."""
         context, name = self._context, self._app.name
-        trust = pulumi.Output.all(context.oidc_provider_arn, context.oidc_issuer).apply(
-            lambda values: policy_document(
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": values[0]},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{values[1]}:sub": f"system:serviceaccount:{name}:{name}",
-                            f"{values[1]}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            )
-        )
         access = policy_document(
             {
                 "Effect": "Allow",
@@ -174,15 +158,17 @@ class Workload(pulumi.ComponentResource):
                 },
             },
         )
-        here = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
+        role = service_account_role(
             f"{name}-secrets",
+            oidc_provider_arn=context.oidc_provider_arn,
+            oidc_issuer=context.oidc_issuer,
+            namespace=name,
+            service_account=name,
             description=f"App {name}: reads its own secrets",
-            assume_role_policy=trust,
-            tags=dict(context.tags),
-            opts=here,
+            inline_policy=access,
+            tags=context.tags,
+            parent=self,
         )
-        aws.iam.RolePolicy(f"{name}-secrets", role=role.id, policy=access, opts=here)
         return role.arn
 
     def _service_account(self) -> core.ServiceAccount:

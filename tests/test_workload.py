@@ -292,6 +292,10 @@ def test_apps_read_only_their_own_secrets(recording: Recording) -> None:
             assert not [r for r in recording.of_type("aws:iam/role:Role") if r.name == f"{app.name}-secrets"]
             continue
         policy = recording.one("aws:iam/rolePolicy:RolePolicy", f"{app.name}-secrets")
+        # Trusted through the cluster's OIDC provider (IRSA); the issuer is unknown until the cluster exists.
+        oidc = recording.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+        role = recording.one("aws:iam/role:Role", f"{app.name}-secrets")
+        assert oidc.urn in role.property_dependencies["assumeRolePolicy"]
         expected = {secrets[name.lower().replace("_", "-")].urn for name in app.secrets}
         assert expected <= set(policy.property_dependencies["policy"])
         others = {r.urn for n, r in secrets.items() if n.upper().replace("-", "_") not in app.secrets}
