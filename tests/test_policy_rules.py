@@ -25,6 +25,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from paved_policies.framework import enforcement_for
 from paved_policies.pack import RULES, build_policies
 from paved_policies.rule import ResourceRule, StackRule, compliant
 from paved_policies.rules import ALL_RULES
@@ -136,7 +137,39 @@ EDGE_POLICIES = {
     "aws-required-tags",
     "stateful-resources-protected",
 }
-EXPECTED_POLICIES = BASE_POLICIES | DATA_POLICIES | EDGE_POLICIES
+# Fixtures for these live in tests/test_policy_rules_eks.py.
+EKS_POLICIES = {
+    "eks-endpoint-not-public",
+    "eks-control-plane-logging",
+    "eks-secrets-encryption",
+    "eks-supported-version",
+    "eks-node-group-no-open-ssh",
+    "eks-node-imdsv2-required",
+    "eks-access-entries-auth",
+}
+# Fixtures for these live in tests/test_policy_rules_kubernetes.py.
+KUBERNETES_POLICIES = {
+    "k8s-container-resources",
+    "k8s-readiness-probe",
+    "k8s-liveness-probe",
+    "k8s-run-as-non-root",
+    "k8s-read-only-root-filesystem",
+    "k8s-no-privilege-escalation",
+    "k8s-drop-all-capabilities",
+    "k8s-image-tag-pinned",
+    "k8s-no-host-path-volumes",
+    "k8s-no-host-namespaces",
+    "k8s-not-default-namespace",
+    "k8s-no-load-balancer-service",
+    "k8s-deployment-has-hpa",
+    "k8s-deployment-has-pdb",
+    "k8s-network-policy-coverage",
+}
+# The pack's own report of exemptions, beside the rules; tests/test_policy_exemptions.py covers it.
+EXEMPTIONS_POLICY = "paved-exemptions"
+EXPECTED_POLICIES = (
+    BASE_POLICIES | DATA_POLICIES | EDGE_POLICIES | EKS_POLICIES | KUBERNETES_POLICIES | {EXEMPTIONS_POLICY}
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,7 +640,7 @@ def test_policy_metadata(name: str) -> None:
 
 def test_advisory_policies_are_the_declared_ones_and_the_rest_inherit_mandatory() -> None:
     levels = {name: p.enforcement_level for name, p in POLICIES.items()}
-    for advisory in (SUBNET_POLICY, "secretsmanager-rotation"):
+    for advisory in (SUBNET_POLICY, "secretsmanager-rotation", EXEMPTIONS_POLICY):
         assert levels.pop(advisory) is EnforcementLevel.ADVISORY
     # None: the pack-level MANDATORY set in policies/__main__.py applies.
     assert set(levels.values()) == {None}
@@ -627,8 +660,8 @@ def test_every_rule_module_is_registered() -> None:
 
 
 def test_pack_imports_only_itself_pulumi_policy_and_the_stdlib() -> None:
-    # Under the Pulumi CLI only requirements.txt is installed into the pack's venv.
-    allowed = {"paved_policies", "pulumi_policy", "__future__"} | set(sys.stdlib_module_names)
+    # Under the Pulumi CLI only requirements.txt (pulumi-policy and pulumi) is installed into the pack's venv.
+    allowed = {"paved_policies", "pulumi_policy", "pulumi", "__future__"} | set(sys.stdlib_module_names)
     for path in POLICIES_DIR.rglob("*.py"):
         if "venv" in path.parts:
             continue
@@ -714,16 +747,28 @@ def test_grpc_analyze_stack_correlates_by_urn(analyzer: Any) -> None:
     assert [(d.policyName, d.urn) for d in response.diagnostics] == [(FLOW, _urn(VPC, "bare"))]
 
 
-def test_readme_lists_every_policy_with_its_level_and_ids() -> None:
-    # README's policy table is the user's map onto checkov / cdk-nag; it must not drift from the code.
-    expected = ["| Policy | Level | checkov / cdk-nag |", "| --- | --- | --- |"]
+def readme_policy_table() -> str:
+    """README's policy table (`PYTHONPATH=policies uv run python -m tests.test_policy_rules` prints it)."""
+    lines = [
+        "| Policy | Service | What it checks | Prod | Staging | checkov / cdk-nag |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for name, rule in RULES.items():
         kind = " (stack)" if isinstance(rule, StackRule) else ""
-        checkov = ", ".join(rule.checkov) or "—"
-        cdk_nag = ", ".join(rule.cdk_nag) or "—"
-        expected.append(f"| `{name}`{kind} | {rule.enforcement or 'mandatory'} | {checkov} / {cdk_nag} |")
+        service = rule.check.__module__.rsplit(".", 1)[-1]
+        ids = f"{', '.join(rule.checkov) or '—'} / {', '.join(rule.cdk_nag) or '—'}"
+        prod, staging = (enforcement_for(rule, env) or "mandatory" for env in ("prod", "staging"))
+        lines.append(f"| `{name}`{kind} | {service} | {rule.description} | {prod} | {staging} | {ids} |")
+    report = POLICIES[EXEMPTIONS_POLICY]
+    levels = "advisory | advisory"
+    lines.append(f"| `{EXEMPTIONS_POLICY}` (stack) | pack | {report.description} | {levels} | — / — |")
+    return "\n".join(lines) + "\n\n"
+
+
+def test_readme_lists_every_policy_with_its_levels_and_ids() -> None:
+    # README's policy table is the user's map onto checkov / cdk-nag; it must not drift from the code.
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert "\n".join(expected) + "\n\n" in readme, "README policy table should be:\n" + "\n".join(expected)
+    assert readme_policy_table() in readme, "README policy table should be:\n" + readme_policy_table()
 
 
 def test_a_key_needs_an_inline_policy_or_a_key_policy_resource() -> None:
@@ -737,3 +782,7 @@ def test_a_key_needs_an_inline_policy_or_a_key_policy_resource() -> None:
     outcome = run_stack(policy, [bare, inline, separate, attached])
     assert [urn for _, urn in outcome.violations] == [_urn(KMS_KEY, "bare")]
     assert run_stack(policy, [inline, separate, attached]).status == "ok"
+
+
+if __name__ == "__main__":
+    print(readme_policy_table(), end="")

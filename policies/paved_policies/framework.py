@@ -1,9 +1,8 @@
 """The one adapter between our rules and pulumi_policy.
 
 Everything that knows how CrossGuard calls a policy lives here: type filtering, building the
-rule context, turning a Finding into report_violation / not_applicable, and the stack graph.
-Changing the evaluation strategy later (e.g. one shared property read for all rules, one graph
-per stack instead of per policy) is a change to this file only.
+rule context, exemptions, turning a Finding into report_violation / not_applicable, and the stack
+graph. How the SDK is driven to evaluate them fast is `dispatch.py`'s business.
 """
 
 from __future__ import annotations
@@ -25,17 +24,37 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from paved_policies.dispatch import shared_stack
 from paved_policies.environment import Environment
+from paved_policies.exemptions import (
+    AWS_NAMES_TAG,
+    AWS_REASON_TAG,
+    EXEMPTIONS_CONFIG,
+    EXEMPTIONS_SCHEMA,
+    K8S_NAMES_ANNOTATION,
+    K8S_REASON_ANNOTATION,
+    LEDGER,
+    Exemption,
+    Record,
+    Refusal,
+    describe,
+    exemption_for,
+    unknown_names,
+)
 from paved_policies.graph import StackGraph
 from paved_policies.rule import (
     NO_CONFIG,
+    CtxT,
     Enforcement,
+    Finding,
     ResourceContext,
     ResourceRule,
     Rule,
     StackContext,
     StackRule,
     Status,
+    not_applicable,
+    violation,
 )
 
 _SEVERITY = {
@@ -78,37 +97,63 @@ def _policy_kwargs(rule: Rule[Any], environment: Environment) -> dict[str, Any]:
         "url": rule.url,
         # The schema's defaults reach the pack through Configure (the CLI merges them in); rule_config
         # applies them again for callers that send no config at all.
-        "config_schema": (
-            PolicyConfigSchema({key: dict(spec) for key, spec in rule.config_schema.items()})
-            if rule.config_schema
-            else None
+        "config_schema": PolicyConfigSchema(
+            {
+                **{key: dict(spec) for key, spec in rule.config_schema.items()},
+                EXEMPTIONS_CONFIG: dict(EXEMPTIONS_SCHEMA),
+            }
         ),
     }
 
 
 def rule_config(rule: Rule[Any], configured: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """The rule's schema defaults overlaid with what `--policy-pack-config` set for it."""
+    """The rule's schema defaults overlaid with what `--policy-pack-config` set for it (exemptions aside)."""
     if not rule.config_schema:
         return NO_CONFIG
-    return MappingProxyType({**rule.config_defaults, **(configured or {})})
+    own = {key: value for key, value in (configured or {}).items() if key in rule.config_schema}
+    return MappingProxyType({**rule.config_defaults, **own})
+
+
+def _judged(
+    rule: Rule[CtxT], props: Any, ctx: CtxT, urn: str, configured: Mapping[str, Any] | None
+) -> Finding:
+    """The rule's finding on one resource, with any exemption for it applied and recorded."""
+    exemption = exemption_for(
+        rule.name, ctx.resource_type, urn, props, (configured or {}).get(EXEMPTIONS_CONFIG)
+    )
+    if isinstance(exemption, Exemption):
+        try:
+            finding = rule.check(props, ctx)
+        except UnknownValueError as err:
+            finding = violation(f"not checkable in preview ({err.message}).")
+        if finding.status is Status.NOT_APPLICABLE:
+            return finding
+        would_have_said = finding.message if finding.status is Status.NON_COMPLIANT else None
+        LEDGER.record(Record(rule.name, urn, exemption, would_have_said))
+        return not_applicable(f"exempt: {exemption.reason}")
+    finding = rule.check(props, ctx)
+    if isinstance(exemption, Refusal) and finding.status is Status.NON_COMPLIANT:
+        return violation(f"{finding.message} (exemption refused: {exemption.problem})")
+    return finding
 
 
 def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceValidationPolicy:
     types = frozenset(rule.resource_types)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        # CrossGuard calls every resource policy for every resource; most are not ours.
+        # The plain SDK calls every resource policy for every resource; most are not ours.
         if args.resource_type not in types:
             return
+        configured = args.get_config()
         ctx = ResourceContext(
             args.resource_type,
             args.urn,
             args.name,
             protect=bool(args.opts.protect),
             provider=args.provider.props if args.provider is not None else NO_CONFIG,
-            config=rule_config(rule, args.get_config()),
+            config=rule_config(rule, configured),
         )
-        finding = rule.check(args.props, ctx)
+        finding = _judged(rule, args.props, ctx, args.urn, configured)
         if finding.status is Status.NON_COMPLIANT:
             report_violation(finding.message, None)
         elif finding.status is Status.NOT_APPLICABLE:
@@ -119,14 +164,15 @@ def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceVali
 
 def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        graph = StackGraph(args.resources)
-        config = rule_config(rule, args.get_config())
+        graph = shared_stack(lambda: StackGraph(args.resources))
+        configured = args.get_config()
+        config = rule_config(rule, configured)
         applicable = 0
         unknown: UnknownValueError | None = None
         for resource in graph.of_types(rule.resource_types):
             ctx = StackContext(resource.resource_type, resource.urn, resource.name, graph, config)
             try:
-                finding = rule.check(resource.props, ctx)
+                finding = _judged(rule, resource.props, ctx, resource.urn, configured)
             except UnknownValueError as err:
                 # One resource still unknown in preview must not hide violations on the others.
                 unknown = unknown or err
@@ -142,3 +188,43 @@ def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPol
 
     return StackValidationPolicy(validate=validate, **kwargs)
 
+
+EXEMPTIONS_POLICY = "paved-exemptions"
+
+
+def exemptions_policy(policy_names: frozenset[str]) -> StackValidationPolicy:
+    """The advisory report of every exemption the pack granted or could not make sense of; runs last."""
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        graph = shared_stack(lambda: StackGraph(args.resources))
+        reported = 0
+        for record in LEDGER.records():
+            report_violation(describe(record), record.urn)
+            reported += 1
+        for resource in graph.resources:
+            for name in unknown_names(resource.props, resource.resource_type, policy_names):
+                report_violation(
+                    f"'{resource.name}' is exempted from '{name}', which is not a policy of this pack: "
+                    "a typo or a renamed policy.",
+                    resource.urn,
+                )
+                reported += 1
+        if not reported:
+            args.not_applicable("no resource is exempted from any policy")
+
+    return StackValidationPolicy(
+        name=EXEMPTIONS_POLICY,
+        description="Reports every exemption: which policy let which resource off, why, and if it still must",
+        validate=validate,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        severity=Severity.LOW,
+        tags=["kind:stack"],
+        remediation_steps=(
+            "Nothing to fix: this lists exemptions so they are seen. Remove an exemption the report says is "
+            f"no longer needed; correct names it does not recognise. Exempt a resource with the tags "
+            f"'{AWS_NAMES_TAG}' (policy names, space- or '/'-separated) and '{AWS_REASON_TAG}' (Kubernetes: "
+            f"annotations '{K8S_NAMES_ANNOTATION}', '{K8S_REASON_ANNOTATION}'), or in a policy's config: "
+            '{"<policy>": {"exemptions": [{"urn": "<fnmatch pattern>", "reason": "..."}]}}.'
+        ),
+        url="https://www.pulumi.com/docs/iac/crossguard/configuration/",
+    )

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pulumi_policy import Policy
-
+from paved_policies.dispatch import PolicyList
 from paved_policies.environment import Environment
-from paved_policies.framework import to_policy
+from paved_policies.framework import exemptions_policy, to_policy
 from paved_policies.rule import Rule
 from paved_policies.rules import ALL_RULES
 
@@ -26,5 +25,8 @@ def _by_name(rules: Iterable[Rule[Any]]) -> dict[str, Rule[Any]]:
 RULES: Mapping[str, Rule[Any]] = _by_name(ALL_RULES)
 
 
-def build_policies(environment: Environment = "prod") -> list[Policy]:
-    return [to_policy(rule, environment) for rule in RULES.values()]
+def build_policies(environment: Environment = "prod") -> PolicyList:
+    """Every rule as a policy, then the exemptions report, which must run after all of them."""
+    policies = [to_policy(rule, environment) for rule in RULES.values()]
+    report = exemptions_policy(frozenset(RULES))
+    return PolicyList([*policies, report], {name: rule.resource_types for name, rule in RULES.items()})
