@@ -200,7 +200,7 @@ def _options(resource: RecordedResource) -> analyzer_pb2.AnalyzerResourceOptions
     return options
 
 
-class _ResourceMessages:
+class ResourceMessages:
     """Builds the Analyze/AnalyzeStack messages of a recording once, shared by every pack."""
 
     def __init__(self, recording: Recording):
@@ -224,9 +224,6 @@ class _ResourceMessages:
             options=_options(resource),
             provider=self._provider(resource),
         )
-
-    def remediate_request(self, resource: RecordedResource, properties: Mapping[str, Any]) -> Any:
-        return self.analyze_request(resource, properties)
 
     def stack_request(self, properties_by_urn: Mapping[str, Mapping[str, Any]]) -> Any:
         return analyzer_pb2.AnalyzeStackRequest(
@@ -364,6 +361,10 @@ class PolicyPackProcess:
             self._output.append(line)
 
     @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
     def log(self) -> str:
         return "".join(self._output)
 
@@ -401,15 +402,10 @@ def _violations(response: Any, result: PackResult, default_urn: str) -> Iterable
         )
 
 
-def analyze_with_pack(
-    pack_dir: Path,
-    recording: Recording,
-    context: StackContext,
-    config_overrides: Sequence[Mapping[str, Any]] = (),
-    messages: _ResourceMessages | None = None,
-) -> PackResult:
-    """Run one pack over a recording: the CLI's RPC sequence, from ConfigureStack to AnalyzeStack."""
-    messages = messages or _ResourceMessages(recording)
+def start_pack(
+    pack_dir: Path, context: StackContext, config_overrides: Sequence[Mapping[str, Any]] = ()
+) -> tuple[PolicyPackProcess, PackResult]:
+    """Start a pack and configure it as the CLI does before the first resource: Handshake to Configure."""
     pack = PolicyPackProcess(pack_dir.resolve(), context)
     try:
         stub = pack.stub
@@ -439,33 +435,62 @@ def analyze_with_pack(
             stub.Configure(
                 _configure_request(merge_policy_config(info, config_overrides)), timeout=RPC_TIMEOUT_SECONDS
             )
-        result = PackResult(
-            name=info.name, version=pack.manifest_version or info.version, policy_count=len(info.policies)
-        )
-        properties_by_urn: dict[str, Mapping[str, Any]] = {}
-        for resource in messages.resources:
-            properties = _remediate(stub, messages, resource, result)
-            properties_by_urn[resource.urn] = properties
-            response = stub.Analyze(
-                messages.analyze_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS
-            )
-            result.violations.extend(_violations(response, result, resource.urn))
-        response = stub.AnalyzeStack(messages.stack_request(properties_by_urn), timeout=RPC_TIMEOUT_SECONDS)
-        result.violations.extend(_violations(response, result, ""))
-        result.log = pack.log
-        return result
     except grpc.RpcError as error:
+        pack.close()
         raise PolicyPackError(
             f"policy pack {pack_dir} failed: {error.details()}\n{pack.log}"  # type: ignore[attr-defined]
         ) from None
+    except BaseException:
+        pack.close()
+        raise
+    result = PackResult(
+        name=info.name, version=pack.manifest_version or info.version, policy_count=len(info.policies)
+    )
+    return pack, result
+
+
+def judge(pack: PolicyPackProcess, messages: ResourceMessages, result: PackResult) -> PackResult:
+    """The engine's per-resource Remediate then Analyze, and the one AnalyzeStack, into `result`."""
+    stub = pack.stub
+    try:
+        properties_by_urn: dict[str, Mapping[str, Any]] = {}
+        for resource in messages.resources:
+            request = messages.analyze_request(resource, resource.inputs)
+            properties = _remediate(stub, request, resource, result)
+            properties_by_urn[resource.urn] = properties
+            if properties is not resource.inputs:
+                request = messages.analyze_request(resource, properties)
+            response = stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
+            result.violations.extend(_violations(response, result, resource.urn))
+        response = stub.AnalyzeStack(messages.stack_request(properties_by_urn), timeout=RPC_TIMEOUT_SECONDS)
+        result.violations.extend(_violations(response, result, ""))
+    except grpc.RpcError as error:
+        raise PolicyPackError(
+            f"policy pack {pack.pack_dir} failed: {error.details()}\n{pack.log}"  # type: ignore[attr-defined]
+        ) from None
+    result.log = pack.log
+    return result
+
+
+def analyze_with_pack(
+    pack_dir: Path,
+    recording: Recording,
+    context: StackContext,
+    config_overrides: Sequence[Mapping[str, Any]] = (),
+    messages: ResourceMessages | None = None,
+) -> PackResult:
+    """Run one pack over a recording: the CLI's RPC sequence, from ConfigureStack to AnalyzeStack."""
+    pack, result = start_pack(pack_dir, context, config_overrides)
+    try:
+        return judge(pack, messages or ResourceMessages(recording), result)
     finally:
         pack.close()
 
 
-def _remediate(stub: Any, messages: _ResourceMessages, resource: RecordedResource, result: PackResult) -> Any:
+def _remediate(stub: Any, request: Any, resource: RecordedResource, result: PackResult) -> Mapping[str, Any]:
     """Remediations rewrite a resource's inputs before it is analyzed, as in the CLI."""
     properties: Mapping[str, Any] = resource.inputs
-    response = stub.Remediate(messages.remediate_request(resource, properties), timeout=RPC_TIMEOUT_SECONDS)
+    response = stub.Remediate(request, timeout=RPC_TIMEOUT_SECONDS)
     for remediation in response.remediations:
         if remediation.HasField("properties"):
             properties = json_format.MessageToDict(remediation.properties)
@@ -482,7 +507,7 @@ def analyze(
     """Every pack in turn. The i-th config file configures the i-th pack, as with the CLI's flags."""
     if len(config_files) > len(pack_dirs):
         raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
-    messages = _ResourceMessages(recording)
+    messages = ResourceMessages(recording)
     results = []
     for index, pack_dir in enumerate(pack_dirs):
         overrides = [_read_config_file(config_files[index])] if index < len(config_files) else []

@@ -30,6 +30,10 @@ class StackGraph:
     def __init__(self, resources: Iterable[LinkedResource]) -> None:
         self.resources: tuple[LinkedResource, ...] = tuple(resources)
         self._by_urn = {r.urn: r for r in self.resources}
+        self._position = {r.urn: index for index, r in enumerate(self.resources)}
+        self._by_type: dict[str, list[LinkedResource]] = defaultdict(list)
+        for resource in self.resources:
+            self._by_type[resource.resource_type].append(resource)
         self._referrers: dict[str, list[tuple[str | None, GraphResource]]] = defaultdict(list)
         for source in self.resources:
             self._index(source)
@@ -47,7 +51,10 @@ class StackGraph:
             self._referrers[target.urn].append((None, source))
 
     def of_types(self, resource_types: Sequence[str]) -> list[LinkedResource]:
-        return [r for r in self.resources if r.resource_type in resource_types]
+        """The stack's resources of these types, in stack order."""
+        found = [r for t in set(resource_types) for r in self._by_type.get(t, ())]
+        found.sort(key=lambda r: self._position[r.urn])
+        return found
 
     def referrers(self, target_urn: str, prop: str, resource_types: Sequence[str]) -> list[GraphResource]:
         found: dict[str, GraphResource] = {}

@@ -1,0 +1,120 @@
+"""Policy pack throughput, measured: run with `uv run python benchmarks/bench_policy_throughput.py [N]`.
+
+The synthetic stack is paved's own prod program (AWS networking, data, edge, EKS and Kubernetes resources),
+copied until it holds N resources (5,000 by default): every copy gets its own URNs and keeps its
+dependency edges, and all copies share the stack and provider resources, as one big program would.
+
+The pack is started and configured exactly as `paved preview` does (paved.analyzer.start_pack), then timed
+over the engine's sequence: Remediate and Analyze for every resource, then one AnalyzeStack, over the real
+Analyzer gRPC protocol. Two ways to read it:
+- wall-clock resources/s, with this Python client building and parsing every message on the same two
+  cores (the CLI's client is Go, and cheaper);
+- resources per second of the pack process's own CPU time: what the pack can do when the client is cheap.
+Each is printed for the dispatching servicer (paved_policies/dispatch.py) and for the plain SDK
+(PAVED_PLAIN_SDK=1), with their ratios and the ratio to the 450 resources/s target of issue #6.
+Nothing is asserted: timings depend on the machine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+from paved.analyzer import ResourceMessages, StackContext, judge, start_pack
+from paved.program import run_project
+from paved.recorder import RecordedResource, Recording
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_PER_SECOND = 450
+SHARED_TYPE_PREFIX = "pulumi:"  # the stack and its providers: one of each, whatever the stack's size
+
+
+def _renamed(urn: str, copy: int) -> str:
+    return f"{urn}-copy{copy}" if urn and SHARED_TYPE_PREFIX not in urn.split("::")[2] else urn
+
+
+def synthetic_stack(template: Recording, size: int) -> Recording:
+    shared = [r for r in template.resources if r.type.startswith(SHARED_TYPE_PREFIX)]
+    own = [r for r in template.resources if not r.type.startswith(SHARED_TYPE_PREFIX)]
+    stack = Recording(project=template.project, stack=template.stack, resources=list(shared))
+    copy = 0
+    while len(stack.resources) < size:
+        for resource in own[: size - len(stack.resources)]:
+            stack.resources.append(_copied(resource, copy))
+        copy += 1
+    return stack
+
+
+def _copied(resource: RecordedResource, copy: int) -> RecordedResource:
+    return dataclasses.replace(
+        resource,
+        urn=_renamed(resource.urn, copy),
+        name=f"{resource.name}-copy{copy}",
+        parent=_renamed(resource.parent, copy),
+        dependencies=[_renamed(urn, copy) for urn in resource.dependencies],
+        property_dependencies={
+            key: [_renamed(urn, copy) for urn in urns] for key, urns in resource.property_dependencies.items()
+        },
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(stack: Recording, context: StackContext, plain_sdk: bool) -> tuple[float, float, int]:
+    """(wall seconds, pack CPU seconds, violations) of one judged pass over `stack`."""
+    variable = "PAVED_PLAIN_SDK"
+    saved = os.environ.pop(variable, None)
+    if plain_sdk:
+        os.environ[variable] = "1"
+    try:
+        pack, result = start_pack(ROOT / "policies", context)
+    finally:
+        os.environ.pop(variable, None)
+        if saved is not None:
+            os.environ[variable] = saved
+    try:
+        messages = ResourceMessages(stack)
+        pid = pack.pid
+        cpu_before, started = _cpu_seconds(pid), time.perf_counter()
+        judge(pack, messages, result)
+        return time.perf_counter() - started, _cpu_seconds(pid) - cpu_before, len(result.violations)
+    finally:
+        pack.close()
+
+
+def main() -> None:
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    template = run_project(ROOT, "prod")
+    stack = synthetic_stack(template, size)
+    context = StackContext(
+        project=template.project,
+        stack="prod",
+        organization="organization",
+        config={},
+        secret_keys=frozenset(),
+    )
+    types = {r.type for r in stack.resources}
+    print(f"synthetic stack: {len(stack.resources)} resources of {len(types)} types")
+    print("servicer      wall_s  res/s  x_target  pack_cpu_s  res/cpu_s  x_target  violations")
+    rates = {}
+    for label, plain in (("dispatching", False), ("plain SDK", True)):
+        wall, cpu, violations = measure(stack, context, plain)
+        rates[label] = (len(stack.resources) / wall, len(stack.resources) / cpu)
+        per_wall, per_cpu = rates[label]
+        print(
+            f"{label:12s} {wall:7.2f} {per_wall:6.0f} {per_wall / TARGET_PER_SECOND:9.2f} {cpu:11.2f} "
+            f"{per_cpu:10.0f} {per_cpu / TARGET_PER_SECOND:9.2f} {violations:11d}"
+        )
+    speedup_wall = rates["dispatching"][0] / rates["plain SDK"][0]
+    speedup_cpu = rates["dispatching"][1] / rates["plain SDK"][1]
+    print(f"dispatching / plain SDK: {speedup_wall:.1f}x wall-clock, {speedup_cpu:.1f}x pack CPU")
+
+
+if __name__ == "__main__":
+    main()
