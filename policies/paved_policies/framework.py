@@ -54,6 +54,7 @@ from paved_policies.rule import (
     StackRule,
     Status,
     not_applicable,
+    provider_props,
     violation,
 )
 
@@ -170,7 +171,9 @@ def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPol
         applicable = 0
         unknown: UnknownValueError | None = None
         for resource in graph.of_types(rule.resource_types):
-            ctx = StackContext(resource.resource_type, resource.urn, resource.name, graph, config)
+            ctx = StackContext(
+                resource.resource_type, resource.urn, resource.name, graph, config, provider_props(resource)
+            )
             try:
                 finding = _judged(rule, resource.props, ctx, resource.urn, configured)
             except UnknownValueError as err:

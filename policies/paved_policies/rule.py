@@ -84,8 +84,20 @@ class GraphResource(Protocol):
     @property
     def props(self) -> Mapping[str, Any]: ...
 
+    @property
+    def provider(self) -> Any:
+        """The resource's provider (its `props` are the provider's inputs), None when the engine sent none."""
+        ...
+
+
+def provider_props(resource: GraphResource) -> Mapping[str, Any]:
+    props = getattr(resource.provider, "props", None)
+    return props if isinstance(props, Mapping) else NO_CONFIG
+
 
 class StackGraphView(Protocol):
+    def of_types(self, resource_types: Sequence[str]) -> Sequence[GraphResource]: ...
+
     def referrers(
         self, target_urn: str, prop: str, resource_types: Sequence[str]
     ) -> Sequence[GraphResource]: ...
@@ -104,6 +116,11 @@ class StackContext:
     name: str
     graph: StackGraphView
     config: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
+    provider: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
+
+    def of_types(self, resource_types: Sequence[str]) -> Sequence[GraphResource]:
+        """Every resource of `resource_types` in the stack, for rules that match by name or labels."""
+        return self.graph.of_types(resource_types)
 
     def referrers(self, prop: str, resource_types: Sequence[str]) -> Sequence[GraphResource]:
         """Resources of `resource_types` whose input `prop` was built from this resource."""

@@ -46,6 +46,7 @@ from paved_policies.rule import (
     StackContext,
     compliant,
     not_applicable,
+    provider_props,
     resource_rule,
     stack_rule,
     violation,
@@ -636,34 +637,19 @@ def k8s_no_load_balancer_service(props: Mapping[str, Any], ctx: ResourceContext)
 # typical program, so known in a first preview), or else by a recorded dependency edge.
 
 
-def _stack_resources(ctx: StackContext, resource_types: Sequence[str]) -> list[GraphResource]:
-    """Every resource of `resource_types` in the stack.
-
-    The StackGraphView protocol answers edge queries only; matching by name and labels needs every resource
-    of a type, which the framework's graph (graph.StackGraph) lists with `of_types`.
-    """
-    of_types: Callable[[Sequence[str]], Iterable[GraphResource]] | None = getattr(ctx.graph, "of_types", None)
-    return list(of_types(resource_types)) if of_types is not None else []
-
-
-def _provider_props(resource: Any) -> Mapping[str, Any]:
-    """The resource's provider properties (pulumi_policy.PolicyResource.provider), empty if none."""
-    return as_map(getattr(getattr(resource, "provider", None), "props", None))
-
-
-def _stack_namespace(resource: Any) -> str:
-    return _namespace(resource.props, _provider_props(resource))
+def _stack_namespace(resource: GraphResource | _Judged) -> str:
+    provider = resource.provider_props if isinstance(resource, _Judged) else provider_props(resource)
+    return _namespace(resource.props, provider)
 
 
 class _Judged:
-    """The resource a stack rule judges, with its provider (StackContext carries neither)."""
+    """The resource a stack rule judges, as its companions' tests see it."""
 
     def __init__(self, props: Mapping[str, Any], ctx: StackContext) -> None:
         self.props = props
         self.resource_type = ctx.resource_type
         self.urn = ctx.urn
-        found = [r for r in _stack_resources(ctx, (ctx.resource_type,)) if r.urn == ctx.urn]
-        self.provider = getattr(found[0], "provider", None) if found else None
+        self.provider_props = ctx.provider
 
 
 def _matches(test: Callable[[GraphResource], bool], linked: set[str]) -> Callable[[GraphResource], bool]:
@@ -690,7 +676,7 @@ def _companions(
     """Whether some resource of `resource_types` passes test(candidate, judged)."""
     judged = _Judged(props, ctx)
     linked = {r.urn for r in ctx.referrers("spec", resource_types)}
-    candidates = _stack_resources(ctx, resource_types)
+    candidates = list(ctx.of_types(resource_types))
     # Edge-linked resources first: they settle it without reading values that may be unknown.
     candidates.sort(key=lambda r: r.urn not in linked)
     return any_of(candidates, _matches(lambda candidate: test(candidate, judged), linked))
