@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from paved_policies.props import UNKNOWN, as_map, as_seq, get_map, get_tag, peek
+from paved_policies.props import UNKNOWN, as_map, as_seq, get, get_map, get_tag, peek
 
 AWS_NAMES_TAG = "paved:exempt"
 AWS_REASON_TAG = "paved:exempt-reason"
@@ -88,13 +88,26 @@ def _labelled(props: Mapping[str, Any], resource_type: str) -> tuple[str | None,
             annotation(K8S_REASON_ANNOTATION),
             f"annotation {K8S_NAMES_ANNOTATION}",
         )
-    names = peek(lambda: get_tag(props, AWS_NAMES_TAG))
-    reason = peek(lambda: get_tag(props, AWS_REASON_TAG))
+    names = peek(lambda: _aws_tag(props, AWS_NAMES_TAG))
+    reason = peek(lambda: _aws_tag(props, AWS_REASON_TAG))
     return (
         None if names is UNKNOWN else names,
         None if reason is UNKNOWN else reason,
         f"tag {AWS_NAMES_TAG}",
     )
+
+
+def _aws_tag(props: Mapping[str, Any], key: str) -> str | None:
+    """get_tag, and the list of {key, value, propagateAtLaunch} that Auto Scaling groups take as `tags`."""
+    value = get_tag(props, key)
+    if value is not None:
+        return value
+    for item in as_seq(get(props, "tags")):
+        item = as_map(item)
+        if item.get("key") == key:
+            value = item.get("value")
+            return value.strip() if isinstance(value, str) and value.strip() else None
+    return None
 
 
 def named_policies(names: str) -> frozenset[str]:
@@ -178,6 +191,16 @@ def describe(record: Record) -> str:
     return f"{granted} Without it: {record.would_have_said}"
 
 
-def unknown_names(props: Mapping[str, Any], resource_type: str, known: frozenset[str]) -> list[str]:
-    """Names in the resource's exemption labels that this pack does not have: typos, renamed policies."""
-    return sorted(labelled_policies(props, resource_type) - known)
+def label_problems(
+    props: Mapping[str, Any], resource_type: str, policy_types: Mapping[str, frozenset[str]]
+) -> list[str]:
+    """What is wrong with the names in the resource's exemption labels: a policy this pack does not have
+    (a typo, a renamed policy), or one that never judges this type, so the exemption does nothing."""
+    problems = []
+    for name in sorted(labelled_policies(props, resource_type)):
+        types = policy_types.get(name)
+        if types is None:
+            problems.append(f"'{name}', which is not a policy of this pack: a typo or a renamed policy.")
+        elif resource_type not in types:
+            problems.append(f"'{name}', which does not judge {resource_type}: the exemption has no effect.")
+    return problems

@@ -39,7 +39,7 @@ from paved_policies.exemptions import (
     Refusal,
     describe,
     exemption_for,
-    unknown_names,
+    label_problems,
 )
 from paved_policies.graph import StackGraph
 from paved_policies.rule import (
@@ -170,7 +170,8 @@ def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPol
         config = rule_config(rule, configured)
         applicable = 0
         unknown: UnknownValueError | None = None
-        for resource in graph.of_types(rule.resource_types):
+        resources = graph.of_types(rule.resource_types)
+        for resource in resources:
             ctx = StackContext(
                 resource.resource_type, resource.urn, resource.name, graph, config, provider_props(resource)
             )
@@ -187,7 +188,12 @@ def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPol
         if unknown is not None:
             raise unknown
         if not applicable:
-            args.not_applicable(f"no {', '.join(rule.resource_types)} in the stack")
+            types = ", ".join(rule.resource_types)
+            args.not_applicable(
+                f"no {types} in the stack"
+                if not resources
+                else f"every {types} in the stack is exempt or not applicable"
+            )
 
     return StackValidationPolicy(validate=validate, **kwargs)
 
@@ -195,7 +201,7 @@ def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPol
 EXEMPTIONS_POLICY = "paved-exemptions"
 
 
-def exemptions_policy(policy_names: frozenset[str]) -> StackValidationPolicy:
+def exemptions_policy(policy_types: Mapping[str, frozenset[str]]) -> StackValidationPolicy:
     """The advisory report of every exemption the pack granted or could not make sense of; runs last."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -205,12 +211,8 @@ def exemptions_policy(policy_names: frozenset[str]) -> StackValidationPolicy:
             report_violation(describe(record), record.urn)
             reported += 1
         for resource in graph.resources:
-            for name in unknown_names(resource.props, resource.resource_type, policy_names):
-                report_violation(
-                    f"'{resource.name}' is exempted from '{name}', which is not a policy of this pack: "
-                    "a typo or a renamed policy.",
-                    resource.urn,
-                )
+            for problem in label_problems(resource.props, resource.resource_type, policy_types):
+                report_violation(f"'{resource.name}' is exempted from {problem}", resource.urn)
                 reported += 1
         if not reported:
             args.not_applicable("no resource is exempted from any policy")
