@@ -201,19 +201,32 @@ def _options(resource: RecordedResource) -> analyzer_pb2.AnalyzerResourceOptions
 
 
 class ResourceMessages:
-    """Builds the Analyze/AnalyzeStack messages of a recording once, shared by every pack."""
+    """Builds the Analyze/AnalyzeStack messages of a recording, shared by every pack.
+
+    Struct messages are slow to build from Python values, so each provider's is built once, and
+    AnalyzeStack reuses the properties each resource was analyzed with.
+    """
 
     def __init__(self, recording: Recording):
         self._by_urn = recording.by_urn()
         self.resources = recording.resources
+        self._providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
 
     def _provider(self, resource: RecordedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
-        provider = self._by_urn.get(resource.provider_urn)
-        if provider is None:
-            return None
-        return analyzer_pb2.AnalyzerProviderResource(
-            type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
-        )
+        urn = resource.provider_urn
+        if urn not in self._providers:
+            provider = self._by_urn.get(urn)
+            self._providers[urn] = (
+                None
+                if provider is None
+                else analyzer_pb2.AnalyzerProviderResource(
+                    type=provider.type,
+                    properties=_struct(provider.inputs),
+                    urn=provider.urn,
+                    name=provider.name,
+                )
+            )
+        return self._providers[urn]
 
     def analyze_request(self, resource: RecordedResource, properties: Mapping[str, Any]) -> Any:
         return analyzer_pb2.AnalyzeRequest(
@@ -225,12 +238,13 @@ class ResourceMessages:
             provider=self._provider(resource),
         )
 
-    def stack_request(self, properties_by_urn: Mapping[str, Mapping[str, Any]]) -> Any:
+    def stack_request(self, properties_by_urn: Mapping[str, struct_pb2.Struct | Mapping[str, Any]]) -> Any:
+        """Every resource with its final properties: a Struct already built for Analyze, or plain values."""
         return analyzer_pb2.AnalyzeStackRequest(
             resources=[
                 analyzer_pb2.AnalyzerResource(
                     type=resource.type,
-                    properties=_struct(properties_by_urn[resource.urn]),
+                    properties=_as_struct(properties_by_urn[resource.urn]),
                     urn=resource.urn,
                     name=resource.name,
                     options=_options(resource),
@@ -245,6 +259,10 @@ class ResourceMessages:
                 for resource in self.resources
             ]
         )
+
+
+def _as_struct(properties: struct_pb2.Struct | Mapping[str, Any]) -> struct_pb2.Struct:
+    return properties if isinstance(properties, struct_pb2.Struct) else _struct(properties)
 
 
 # -- pack processes -------------------------------------------------------------------------------------
@@ -453,16 +471,16 @@ def judge(pack: PolicyPackProcess, messages: ResourceMessages, result: PackResul
     """The engine's per-resource Remediate then Analyze, and the one AnalyzeStack, into `result`."""
     stub = pack.stub
     try:
-        properties_by_urn: dict[str, Mapping[str, Any]] = {}
+        analyzed: dict[str, struct_pb2.Struct] = {}
         for resource in messages.resources:
             request = messages.analyze_request(resource, resource.inputs)
             properties = _remediate(stub, request, resource, result)
-            properties_by_urn[resource.urn] = properties
             if properties is not resource.inputs:
                 request = messages.analyze_request(resource, properties)
+            analyzed[resource.urn] = request.properties
             response = stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
             result.violations.extend(_violations(response, result, resource.urn))
-        response = stub.AnalyzeStack(messages.stack_request(properties_by_urn), timeout=RPC_TIMEOUT_SECONDS)
+        response = stub.AnalyzeStack(messages.stack_request(analyzed), timeout=RPC_TIMEOUT_SECONDS)
         result.violations.extend(_violations(response, result, ""))
     except grpc.RpcError as error:
         raise PolicyPackError(
