@@ -25,6 +25,7 @@ STACK_URN = "urn:pulumi:prod::badprogram::"
 # (policy, resource name) -> a fragment of the message that shows the policy fired for the designed fault.
 EXPECTED: dict[tuple[str, str], str] = {
     ("rds-not-public", "public-db"): "publiclyAccessible",
+    ("rds-not-public", "public-aurora"): "Aurora DB instance 'public-aurora' has publiclyAccessible",
     ("rds-storage-encrypted-cmk", "public-db"): "storageEncrypted",
     ("rds-no-plaintext-password", "public-db"): "password",
     ("rds-final-snapshot", "public-db"): "skipFinalSnapshot",
@@ -152,11 +153,3 @@ def test_the_text_report_names_the_violations_and_the_failure(run: Run) -> None:
     other = len(run.violations) - mandatory
     assert f"Preview failed: {mandatory} mandatory, {other} other policy violations." in lines
 
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="pack gap: rds-not-public judges aws:rds/instance:Instance only, not Aurora's ClusterInstance "
-    "(nor a Multi-AZ DB Cluster), though both take publiclyAccessible",
-)
-def test_a_public_aurora_instance_is_caught(run: Run) -> None:
-    assert ("rds-not-public", "public-aurora") in run.mandatory

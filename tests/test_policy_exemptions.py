@@ -74,7 +74,9 @@ def exempt_tags(names: str, reason: str | None = REASON, **extra: str) -> dict[s
 
 
 def open_sg(tags: Mapping[str, str] | None = None, rules: list[dict[str, Any]] = SSH_WORLD) -> dict[str, Any]:
-    props: dict[str, Any] = {"ingress": copy.deepcopy(rules), "egress": []}
+    # Described, so security-group-descriptions has nothing to add to what these tests look at.
+    described = [{**rule, "description": "from anywhere"} for rule in copy.deepcopy(rules)]
+    props: dict[str, Any] = {"description": "exemption test group", "ingress": described, "egress": []}
     if tags is not None:
         props["tags"] = dict(tags)
     return props

@@ -60,6 +60,10 @@ SUBNET = "aws:ec2/subnet:Subnet"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+LB = "aws:lb/loadBalancer:LoadBalancer"
+ALB = "aws:alb/loadBalancer:LoadBalancer"
+CLASSIC_ELB = "aws:elb/loadBalancer:LoadBalancer"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -69,6 +73,8 @@ TOPIC = "aws:sns/topic:Topic"
 BASE_POLICIES = {
     "vpc-flow-logs-enabled",
     "security-group-no-public-ingress",
+    "security-group-public-web-lb-only",
+    "security-group-descriptions",
     "default-security-group-closed",
     "cloudwatch-log-group-encrypted",
     "cloudwatch-log-group-retention",
@@ -271,12 +277,18 @@ def ingress(proto: str, from_port: float, to_port: float, cidrs=(), ipv6=()) -> 
             "cidrBlocks": list(cidrs), "ipv6CidrBlocks": list(ipv6)}
 
 
+def described(rule: dict[str, Any], description: str) -> dict[str, Any]:
+    return {**rule, "description": description}
+
+
 def key_policy(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 ROOT = {"AWS": "arn:aws:iam::111122223333:root"}
 SG_POLICY = "security-group-no-public-ingress"
+SG_WEB = "security-group-public-web-lb-only"
+SG_DESC = "security-group-descriptions"
 DSG_POLICY = "default-security-group-closed"
 LG_KMS = "cloudwatch-log-group-encrypted"
 LG_RETENTION = "cloudwatch-log-group-retention"
@@ -323,6 +335,33 @@ RESOURCE_CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
                                              "cidrIpv6": "::/0"}, "ok", ""),
     ("sgi-from-sg", SG_POLICY, SG_INGRESS, {"ipProtocol": "-1", "referencedSecurityGroupId": "sg-1"},
      "ok", ""),
+    ("desc-group-and-rules", SG_DESC, SG, {"description": "ALB: HTTPS from the office", "ingress": [
+        described(ingress("tcp", 443.0, 443.0, ["198.51.100.0/24"]), "HTTPS from the office")],
+        "egress": [described(ingress("tcp", 3000.0, 3000.0, ["10.0.0.0/16"]), "to the app")]}, "ok", ""),
+    ("desc-no-rules", SG_DESC, SG, {"description": "restore tests: no traffic"}, "ok", ""),
+    # What the SDK sends when the program gives none: SecurityGroupArgs defaults it.
+    ("desc-provider-default", SG_DESC, SG, {"description": "Managed by Pulumi"},
+     "violation", "default description 'Managed by Pulumi'"),
+    ("desc-group-unset", SG_DESC, SG, {"ingress": []}, "violation", "the group has no description"),
+    ("desc-group-blank", SG_DESC, SG, {"description": "  "}, "violation", "no description"),
+    ("desc-inline-rule", SG_DESC, SG, {"description": "web", "ingress": [
+        described(ingress("tcp", 443.0, 443.0, WORLD), "HTTPS"), ingress("tcp", 80.0, 80.0, WORLD)],
+        "egress": [described(ingress("-1", 0.0, 0.0, WORLD), " ")]},
+     "violation", "ingress[1] has no description; egress[0] has no description"),
+    ("desc-sgr", SG_DESC, SG_RULE, {"type": "ingress", "description": "HTTPS",
+                                    **ingress("tcp", 443.0, 443.0, WORLD)}, "ok", ""),
+    ("desc-sgr-missing", SG_DESC, SG_RULE, {"type": "egress", **ingress("-1", 0.0, 0.0, WORLD)},
+     "violation", "'res' has no description"),
+    ("desc-sgi", SG_DESC, SG_INGRESS, {"ipProtocol": "tcp", "fromPort": 5432.0, "toPort": 5432.0,
+                                       "referencedSecurityGroupId": UNKNOWN, "description": "from the app"},
+     "ok", ""),
+    ("desc-sgi-blank", SG_DESC, SG_INGRESS, {"ipProtocol": "-1", "description": ""},
+     "violation", "no description"),
+    ("desc-sge", SG_DESC, SG_EGRESS, {"ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0,
+                                      "cidrIpv4": "10.0.0.0/16", "description": "HTTPS in the VPC"},
+     "ok", ""),
+    ("desc-sge-missing", SG_DESC, SG_EGRESS, {"ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0,
+                                              "cidrIpv4": "10.0.0.0/16"}, "violation", "no description"),
     ("dsg-closed", DSG_POLICY, DEFAULT_SG, {"vpcId": "vpc-1"}, "ok", ""),
     ("dsg-empty-lists", DSG_POLICY, DEFAULT_SG, {"ingress": [], "egress": []}, "ok", ""),
     ("dsg-egress", DSG_POLICY, DEFAULT_SG,
@@ -403,6 +442,7 @@ def test_every_policy_has_compliant_and_non_compliant_fixtures() -> None:
     stack_cases = {
         "vpc-flow-logs-enabled": {"ok", "violation"},
         "kms-key-has-explicit-policy": {"ok", "violation"},
+        SG_WEB: {"ok", "violation"},  # the security-group-public-web-lb-only tests below
     }
     seen: dict[str, set[str]] = {name: set(s) for name, s in stack_cases.items()}
     for case in RESOURCE_CASES:
@@ -416,6 +456,7 @@ def test_every_policy_has_compliant_and_non_compliant_fixtures() -> None:
     ("sns-topic-encrypted", LOG_GROUP),
     ("cloudwatch-log-group-encrypted", TOPIC),
     (SG_POLICY, DEFAULT_SG),
+    (SG_DESC, DEFAULT_SG),
     ("kms-key-rotation-enabled", "aws:kms/replicaKey:ReplicaKey"),
 ])
 def test_resource_policy_ignores_other_types(policy: str, rtype: str) -> None:
@@ -431,6 +472,9 @@ def test_resource_policy_ignores_other_types(policy: str, rtype: str) -> None:
     ("kms-key-policy-no-wildcard-principal", KMS_KEY, {"policy": UNKNOWN}),
     ("kms-key-rotation-enabled", KMS_KEY, {"enableKeyRotation": UNKNOWN_BOOLEAN_VALUE}),
     ("subnet-no-public-ip-by-default", SUBNET, {"mapPublicIpOnLaunch": True, "tags": UNKNOWN_OBJECT_VALUE}),
+    # Whether a rule still unknown in preview will have a description cannot be told.
+    (SG_DESC, SG, {"description": "web", "ingress": [UNKNOWN_OBJECT_VALUE]}),
+    (SG_DESC, SG, {"description": "web", "egress": UNKNOWN_ARRAY_VALUE}),
 ])
 def test_unknown_values_defer_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
     # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
@@ -444,6 +488,8 @@ def test_unknown_values_defer_to_the_sdk(policy: str, rtype: str, props: dict[st
     ("cloudwatch-alarm-has-actions", ALARM, {"alarmActions": [UNKNOWN]}),
     ("cloudwatch-alarm-has-actions", ALARM, {"alarmActions": ["", UNKNOWN]}),
     ("cloudwatch-alarm-has-actions", ALARM, {"alarmActions": UNKNOWN_ARRAY_VALUE}),
+    (SG_DESC, SG, {"description": UNKNOWN, "ingress": [described(ingress("tcp", 22.0, 22.0), UNKNOWN)]}),
+    (SG_DESC, SG_INGRESS, {"ipProtocol": "-1", "description": UNKNOWN}),
 ])
 def test_presence_checks_count_a_preview_unknown_as_set(
     policy: str, rtype: str, props: dict[str, Any]
@@ -531,6 +577,128 @@ def test_flow_log_policy_not_applicable_without_vpcs() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Stack policy: security-group-public-web-lb-only. A first preview: every id unknown, only edges known.
+
+GROUP = {"description": "ALB: web from anywhere", "vpcId": UNKNOWN}
+WEB_WORLD = {"ingress": [described(ingress("tcp", 443.0, 443.0, WORLD, ["::/0"]), "HTTPS")]}
+
+
+def web_rule(name: str, group: str | None, port: float = 443.0, **props: Any) -> Res:
+    """A standalone SecurityGroupIngressRule opening `port` to 0.0.0.0/0 on `group`."""
+    return Res(SG_INGRESS, name,
+               {"securityGroupId": UNKNOWN if group else "sg-0123456789abcdef0", "ipProtocol": "tcp",
+                "fromPort": port, "toPort": port, "cidrIpv4": "0.0.0.0/0", **props},
+               prop_deps={"securityGroupId": [group]} if group else {})
+
+
+def balancer(name: str, group: str, rtype: str = LB, **props: Any) -> Res:
+    return Res(rtype, name, {"securityGroups": [UNKNOWN], **props}, prop_deps={"securityGroups": [group]})
+
+
+@pytest.mark.parametrize("rtype", [LB, ALB, CLASSIC_ELB])
+@pytest.mark.parametrize("internal", [{}, {"internal": False}])
+def test_public_web_on_an_internet_facing_load_balancer_group_is_compliant(
+    rtype: str, internal: dict[str, Any]
+) -> None:
+    outcome = run_stack(SG_WEB, [
+        Res(SG, "alb-sg", {**GROUP, **WEB_WORLD}),
+        web_rule("alb-http", "alb-sg", 80.0),
+        Res(SG_RULE, "alb-http6", {"type": "ingress", "securityGroupId": UNKNOWN,
+                                   **ingress("tcp", 80.0, 80.0, ipv6=["::/0"])},
+            prop_deps={"securityGroupId": ["alb-sg"]}),
+        balancer("alb", "alb-sg", rtype, **internal),
+    ])
+    assert outcome.status == "ok", outcome
+
+
+def test_public_web_on_a_group_no_load_balancer_uses_is_reported_against_each_opener() -> None:
+    outcome = run_stack(SG_WEB, [
+        Res(SG, "app-sg", {**GROUP, **WEB_WORLD}),
+        web_rule("app-http", "app-sg", 80.0),
+        Res(SG_RULE, "app-quic", {"type": "ingress", "securityGroupId": UNKNOWN,
+                                  **ingress("udp", 443.0, 443.0, WORLD)},
+            prop_deps={"securityGroupId": ["app-sg"]}),
+        # The ALB in the stack uses another group: it does not make app-sg's 80/443 a load balancer's.
+        Res(SG, "alb-sg", {**GROUP, **WEB_WORLD}),
+        balancer("alb", "alb-sg"),
+    ])
+    assert {urn for _, urn in outcome.violations} == {
+        _urn(SG, "app-sg"), _urn(SG_INGRESS, "app-http"), _urn(SG_RULE, "app-quic")}
+    assert len(outcome.violations) == 3
+    messages = {urn: message for message, urn in outcome.violations}
+    assert "ingress[0]: tcp ports 443-443 from 0.0.0.0/0, ::/0" in messages[_urn(SG, "app-sg")]
+    assert "no internet-facing load balancer uses" in messages[_urn(SG_INGRESS, "app-http")]
+    assert "udp ports 443-443" in messages[_urn(SG_RULE, "app-quic")]
+
+
+def test_an_internal_load_balancer_does_not_justify_public_web_ingress() -> None:
+    outcome = run_stack(SG_WEB, [
+        Res(SG, "internal-sg", {**GROUP, **WEB_WORLD}),
+        balancer("internal-alb", "internal-sg", internal=True),
+    ])
+    assert [urn for _, urn in outcome.violations] == [_urn(SG, "internal-sg")]
+
+
+def test_a_load_balancer_linked_through_another_property_does_not_count() -> None:
+    outcome = run_stack(SG_WEB, [
+        Res(SG, "alb-sg", {**GROUP, **WEB_WORLD}),
+        Res(LB, "alb", {"securityGroups": ["sg-0123456789abcdef0"], "tags": {"sg": UNKNOWN}},
+            prop_deps={"tags": ["alb-sg"], "securityGroups": []}),
+    ])
+    assert outcome.status == "violation"
+
+
+def test_a_rule_on_a_literal_group_id_cannot_be_linked_to_a_load_balancer() -> None:
+    outcome = run_stack(SG_WEB, [web_rule("imported-https", None)])
+    [(message, urn)] = outcome.violations
+    assert urn == _urn(SG_INGRESS, "imported-https")
+    assert "not built from a security group of this stack" in message
+
+
+def test_plain_dependencies_link_a_load_balancer_when_no_property_edges_were_recorded() -> None:
+    outcome = run_stack(SG_WEB, [
+        Res(SG, "alb-sg", {**GROUP, **WEB_WORLD}),
+        Res(LB, "alb", {"securityGroups": ["sg-1"]}, deps=["alb-sg"]),
+    ])
+    assert outcome.status == "ok", outcome
+
+
+def test_groups_without_public_web_ingress_comply_and_egress_rules_are_not_applicable() -> None:
+    outcome = run_stack(SG_WEB, [
+        Res(SG, "office-sg", {**GROUP, "ingress": [ingress("tcp", 443.0, 443.0, ["198.51.100.0/24"])]}),
+        # paved's own ALB: HTTPS from the CloudFront origin-facing prefix list, no CIDR.
+        Res(SG_INGRESS, "from-cloudfront",
+            {"securityGroupId": UNKNOWN, "ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0,
+             "prefixListId": "pl-0123456789abcdef0"},
+            prop_deps={"securityGroupId": ["office-sg"]}),
+        # Not judged by the resource rule either: ports beyond 80/443 are security-group-no-public-ingress's.
+        Res(SG, "ssh-sg", {**GROUP, "ingress": [ingress("tcp", 22.0, 22.0, WORLD)]}),
+    ])
+    assert outcome.status == "ok", outcome
+    egress_only = run_stack(SG_WEB, [
+        Res(SG_RULE, "out", {"type": "egress", **ingress("-1", 0.0, 0.0, WORLD)}),
+    ])
+    assert egress_only.status == "n/a"
+
+
+def test_an_unknown_internal_flag_defers_unless_another_balancer_settles_it() -> None:
+    group = Res(SG, "alb-sg", {**GROUP, **WEB_WORLD})
+    unknown = balancer("alb", "alb-sg", internal=UNKNOWN_BOOLEAN_VALUE)
+    with pytest.raises(UnknownValueError):
+        run_stack(SG_WEB, [group, unknown])
+    public = balancer("nlb", "alb-sg", ALB, internal=False)
+    assert run_stack(SG_WEB, [group, unknown, public]).status == "ok"
+
+
+def test_an_unknown_source_defers_but_the_other_openers_are_still_judged() -> None:
+    with pytest.raises(UnknownValueError):
+        run_stack(SG_WEB, [
+            Res(SG, "new-sg", GROUP),
+            web_rule("new-https", "new-sg", cidrIpv4=UNKNOWN),
+        ])
+
+
+# ---------------------------------------------------------------------------------------------
 # Robustness: random, partial, None, wrongly typed and unknown props never crash a policy.
 
 UNKNOWNS = [UNKNOWN_STRING_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_BOOLEAN_VALUE, UNKNOWN_ARRAY_VALUE,
@@ -541,9 +709,10 @@ KEYS = ["ingress", "egress", "cidrBlocks", "ipv6CidrBlocks", "fromPort", "toPort
         "alarmActions", "actionsEnabled", "customerMasterKeySpec", "keySpec", "customKeyStoreId",
         "xksKeyId", "enableKeyRotation", "policy", "kmsMasterKeyId", "mapPublicIpOnLaunch", "tags",
         "tagsAll", "kubernetes.io/role/elb", "Statement", "Effect", "Principal", "AWS", "Condition",
-        "NotPrincipal", "Sid"]
+        "NotPrincipal", "Sid", "description", "internal", "securityGroupId", "securityGroups"]
 INTERESTING = ["0.0.0.0/0", "::/0", "10.0.0.0/8", "0.0.0.0/00", "::/-1", "-1", "all", "tcp", "udp", "icmp",
-               "ingress", "egress", "SYMMETRIC_DEFAULT", "RSA_2048", "DELIVERY", "1", "", "Allow", "*"]
+               "ingress", "egress", "SYMMETRIC_DEFAULT", "RSA_2048", "DELIVERY", "1", "", "Allow", "*",
+               "Managed by Pulumi"]
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
@@ -615,6 +784,22 @@ def test_stack_policy_never_crashes(vpc_props: dict[str, Any], log_props: dict[s
         Res(FLOW_LOG, "fl", log_props, prop_deps={"vpcId": ["v"]} if linked else {}),
     ])
     assert outcome.status == ("ok" if linked else "violation")
+
+
+@given(group_props=props_strategy, rule_props=props_strategy, lb_props=props_strategy,
+       linked=st.booleans(), rule_type=st.sampled_from([SG_RULE, SG_INGRESS]))
+def test_public_web_stack_policy_never_crashes(
+    group_props: dict[str, Any], rule_props: dict[str, Any], lb_props: dict[str, Any], linked: bool,
+    rule_type: str,
+) -> None:
+    edges = {"securityGroupId": ["g"]} if linked else {}
+    with contextlib.suppress(UnknownValueError):
+        outcome = run_stack(SG_WEB, [
+            Res(SG, "g", group_props),
+            Res(rule_type, "r", rule_props, prop_deps=edges),
+            Res(LB, "lb", lb_props, prop_deps={"securityGroups": ["g"]} if linked else {}),
+        ])
+        assert len(outcome.violations) <= 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -721,7 +906,8 @@ def test_pack_serves_policies_over_grpc(analyzer: Any) -> None:
 def test_grpc_analyze_reports_with_sdk_wording(analyzer: Any) -> None:
     from pulumi.runtime.proto import analyzer_pb2
 
-    props = _struct({"ingress": [ingress("tcp", 22, 22, WORLD)], "egress": [], "tags": {"environment": "t"}})
+    props = _struct({"description": "ssh", "ingress": [described(ingress("tcp", 22, 22, WORLD), "ssh")],
+                     "egress": [], "tags": {"environment": "t"}})
     request = analyzer_pb2.AnalyzeRequest(type=SG, properties=props, urn=_urn(SG, "sg"), name="sg")
     response = analyzer.Analyze(request)
     [diag] = list(response.diagnostics)

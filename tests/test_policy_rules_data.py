@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 PG = "aws:rds/parameterGroup:ParameterGroup"
 CPG = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
@@ -105,6 +106,33 @@ AURORA: dict[str, Any] = {
     "iamDatabaseAuthenticationEnabled": True,
     "enabledCloudwatchLogsExports": ["postgresql"],
     "copyTagsToSnapshot": True,
+}
+# An Aurora instance of that cluster: public access, monitoring, PI and upgrades are set per instance.
+AURORA_INSTANCE: dict[str, Any] = {
+    "clusterIdentifier": UNKNOWN,
+    "engine": "aurora-postgresql",
+    "instanceClass": "db.r7g.large",
+    "publiclyAccessible": False,
+    "monitoringInterval": 60.0,
+    "monitoringRoleArn": UNKNOWN,
+    "performanceInsightsEnabled": True,
+    "performanceInsightsKmsKeyId": UNKNOWN,
+    "autoMinorVersionUpgrade": True,
+}
+# A Multi-AZ DB cluster (engine postgres or mysql): its instances are not resources, the cluster has it all.
+MULTI_AZ_CLUSTER: dict[str, Any] = {
+    **AURORA,
+    "engine": "postgres",
+    "dbClusterInstanceClass": "db.m6gd.large",
+    "allocatedStorage": 100.0,
+    "storageType": "io1",
+    "iops": 1000.0,
+    "dbSubnetGroupName": UNKNOWN,
+    "publiclyAccessible": False,
+    "monitoringInterval": 30.0,
+    "monitoringRoleArn": UNKNOWN,
+    "performanceInsightsEnabled": True,
+    "performanceInsightsKmsKeyId": KEY_ARN,
 }
 CACHE: dict[str, Any] = {
     "engine": "valkey",
@@ -185,6 +213,67 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("public-unset", "rds-not-public", INSTANCE, {}, "ok", ""),
     ("public-yes", "rds-not-public", INSTANCE, but(PRIMARY, publiclyAccessible=True), "violation", "public"),
     ("public-replica", "rds-not-public", INSTANCE, but(REPLICA, publiclyAccessible=True), "violation", ""),
+    ("public-aurora-instance-no", "rds-not-public", CLUSTER_INSTANCE, AURORA_INSTANCE, "ok", ""),
+    # The provider sends PubliclyAccessible=false for an unset ClusterInstance ("Default `false`").
+    (
+        "public-aurora-instance-unset",
+        "rds-not-public",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, publiclyAccessible=...),
+        "ok",
+        "",
+    ),
+    (
+        "public-aurora-instance-yes",
+        "rds-not-public",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, publiclyAccessible=True),
+        "violation",
+        "Aurora DB instance 'res' has publiclyAccessible set to true",
+    ),
+    ("public-aurora-cluster", "rds-not-public", CLUSTER, AURORA, "n/a", "on each of its instances"),
+    ("public-multi-az-no", "rds-not-public", CLUSTER, MULTI_AZ_CLUSTER, "ok", ""),
+    (
+        "public-multi-az-yes",
+        "rds-not-public",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, publiclyAccessible=True),
+        "violation",
+        "DB cluster 'res' has publiclyAccessible set to true",
+    ),
+    (
+        "public-multi-az-unset-own-subnets",
+        "rds-not-public",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, publiclyAccessible=..., dbSubnetGroupName="db-private"),
+        "ok",
+        "",
+    ),
+    # Unset on a Multi-AZ DB cluster: RDS makes it public with the default subnet group, or none.
+    (
+        "public-multi-az-unset-default-subnets",
+        "rds-not-public",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, publiclyAccessible=..., dbSubnetGroupName="default"),
+        "violation",
+        "the default DB subnet group",
+    ),
+    (
+        "public-multi-az-unset-no-subnets",
+        "rds-not-public",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, publiclyAccessible=..., dbSubnetGroupName=...),
+        "violation",
+        "no DB subnet group",
+    ),
+    (
+        "public-multi-az-by-instance-class",
+        "rds-not-public",
+        CLUSTER,
+        {"dbClusterInstanceClass": "db.m6gd.large", "publiclyAccessible": True},
+        "violation",
+        "publiclyAccessible",
+    ),
     # rds-backup-retention
     ("retention-35", "rds-backup-retention", INSTANCE, PRIMARY, "ok", ""),
     ("retention-14-cluster", "rds-backup-retention", CLUSTER, AURORA, "ok", ""),
@@ -343,6 +432,25 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
         "monitoringInterval",
     ),
     ("mon-unset", "rds-enhanced-monitoring", INSTANCE, {}, "violation", "monitoringInterval"),
+    ("mon-aurora-instance", "rds-enhanced-monitoring", CLUSTER_INSTANCE, AURORA_INSTANCE, "ok", ""),
+    (
+        "mon-aurora-instance-unset",
+        "rds-enhanced-monitoring",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, monitoringInterval=...),
+        "violation",
+        "Aurora DB instance 'res' has no Enhanced Monitoring",
+    ),
+    ("mon-aurora-cluster", "rds-enhanced-monitoring", CLUSTER, AURORA, "n/a", "monitoringInterval"),
+    ("mon-multi-az", "rds-enhanced-monitoring", CLUSTER, MULTI_AZ_CLUSTER, "ok", ""),
+    (
+        "mon-multi-az-off",
+        "rds-enhanced-monitoring",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, monitoringInterval=0.0),
+        "violation",
+        "DB cluster 'res' has no Enhanced Monitoring",
+    ),
     # rds-performance-insights-cmk
     ("pi-cmk", "rds-performance-insights-cmk", INSTANCE, PRIMARY, "ok", ""),
     (
@@ -361,6 +469,33 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
         "violation",
         "performanceInsightsKmsKeyId",
     ),
+    ("pi-aurora-instance", "rds-performance-insights-cmk", CLUSTER_INSTANCE, AURORA_INSTANCE, "ok", ""),
+    (
+        "pi-aurora-instance-off",
+        "rds-performance-insights-cmk",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, performanceInsightsEnabled=...),
+        "violation",
+        "Aurora DB instance 'res' does not enable performanceInsightsEnabled",
+    ),
+    (
+        "pi-aurora-instance-aws-key",
+        "rds-performance-insights-cmk",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, performanceInsightsKmsKeyId=" "),
+        "violation",
+        "performanceInsightsKmsKeyId",
+    ),
+    ("pi-aurora-cluster", "rds-performance-insights-cmk", CLUSTER, AURORA, "n/a", "Aurora"),
+    ("pi-multi-az", "rds-performance-insights-cmk", CLUSTER, MULTI_AZ_CLUSTER, "ok", ""),
+    (
+        "pi-multi-az-off",
+        "rds-performance-insights-cmk",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, performanceInsightsEnabled=False),
+        "violation",
+        "DB cluster 'res'",
+    ),
     # rds-auto-minor-upgrade
     ("minor-on", "rds-auto-minor-upgrade", INSTANCE, PRIMARY, "ok", ""),
     ("minor-default", "rds-auto-minor-upgrade", INSTANCE, {}, "ok", ""),
@@ -371,6 +506,31 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
         but(PRIMARY, autoMinorVersionUpgrade=False),
         "violation",
         "autoMinorVersionUpgrade",
+    ),
+    (
+        "minor-aurora-instance-default",
+        "rds-auto-minor-upgrade",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, autoMinorVersionUpgrade=...),
+        "ok",
+        "",
+    ),
+    (
+        "minor-aurora-instance-off",
+        "rds-auto-minor-upgrade",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, autoMinorVersionUpgrade=False),
+        "violation",
+        "Aurora DB instance 'res' sets autoMinorVersionUpgrade to false",
+    ),
+    ("minor-cluster-default", "rds-auto-minor-upgrade", CLUSTER, AURORA, "ok", ""),
+    (
+        "minor-cluster-off",
+        "rds-auto-minor-upgrade",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, autoMinorVersionUpgrade=False),
+        "violation",
+        "DB cluster 'res' sets autoMinorVersionUpgrade to false",
     ),
     # rds-copy-tags-to-snapshot
     ("tags-on", "rds-copy-tags-to-snapshot", CLUSTER, AURORA, "ok", ""),
@@ -615,6 +775,20 @@ def test_resource_policy(
         ("rds-iam-auth", INSTANCE, but(PRIMARY, engine=UNKNOWN)),
         ("rds-log-exports", INSTANCE, but(PRIMARY, enabledCloudwatchLogsExports=[UNKNOWN])),
         ("rds-enhanced-monitoring", INSTANCE, but(PRIMARY, monitoringInterval=UNKNOWN_NUMBER_VALUE)),
+        ("rds-not-public", CLUSTER_INSTANCE, but(AURORA_INSTANCE, publiclyAccessible=UNKNOWN_BOOLEAN_VALUE)),
+        ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, publiclyAccessible=UNKNOWN_BOOLEAN_VALUE)),
+        # Aurora or Multi-AZ: the engine decides where public access is set.
+        ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, engine=UNKNOWN, publiclyAccessible=...)),
+        (
+            "rds-enhanced-monitoring",
+            CLUSTER_INSTANCE,
+            but(AURORA_INSTANCE, monitoringInterval=UNKNOWN_NUMBER_VALUE),
+        ),
+        (
+            "rds-auto-minor-upgrade",
+            CLUSTER,
+            but(MULTI_AZ_CLUSTER, autoMinorVersionUpgrade=UNKNOWN_BOOLEAN_VALUE),
+        ),
         ("rds-force-ssl", PG, {"family": UNKNOWN, "parameters": FORCE_SSL_ON}),
         (
             "rds-force-ssl",
@@ -637,6 +811,9 @@ def test_value_checks_defer_unknowns_to_the_sdk(policy: str, rtype: str, props: 
     [
         ("rds-storage-encrypted-cmk", INSTANCE, PRIMARY),  # kmsKeyId unknown
         ("rds-performance-insights-cmk", INSTANCE, PRIMARY),
+        ("rds-performance-insights-cmk", CLUSTER_INSTANCE, AURORA_INSTANCE),  # key ARN unknown
+        # A subnet group built from a SubnetGroup resource is not 'default'.
+        ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, publiclyAccessible=...)),
         (
             "rds-backup-retention",
             INSTANCE,
@@ -665,7 +842,8 @@ def test_a_plaintext_password_from_another_resource_is_still_a_violation() -> No
 @pytest.mark.parametrize(
     ("policy", "rtype"),
     [
-        ("rds-not-public", CLUSTER),
+        ("rds-not-public", PG),
+        ("rds-enhanced-monitoring", CPG),
         ("rds-multi-az", PG),
         ("rds-force-ssl", INSTANCE),
         ("elasticache-auth", INSTANCE),
@@ -895,7 +1073,8 @@ DATA_RESOURCE_TARGETS = [
 # Realistic starting points per type, perturbed by hypothesis to reach the rules' deeper branches.
 BASE_FIXTURES: dict[str, list[dict[str, Any]]] = {
     INSTANCE: [PRIMARY, REPLICA],
-    CLUSTER: [AURORA],
+    CLUSTER: [AURORA, MULTI_AZ_CLUSTER],
+    CLUSTER_INSTANCE: [AURORA_INSTANCE],
     PG: [{"family": "postgres17", "parameters": FORCE_SSL_ON}],
     CPG: [{"family": "aurora-postgresql16", "parameters": FORCE_SSL_ON}],
     RG: [CACHE],

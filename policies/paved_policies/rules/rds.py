@@ -1,7 +1,12 @@
-"""RDS rules: DB instances, DB clusters and PostgreSQL parameter groups.
+"""RDS rules: DB instances, DB clusters, Aurora instances and PostgreSQL parameter groups.
 
 Read replicas (`replicateSourceDb` set) take their storage, backups and credentials from the source
 instance, so the rules about those judge the primary and mark the replica not applicable.
+
+Public access, Enhanced Monitoring, Performance Insights and minor upgrades are settings of each DB
+instance: of an `rds.Instance`, of each Aurora `rds.ClusterInstance`, and of a Multi-AZ DB cluster as a
+whole (engine mysql or postgres: its instances are not separate resources). An Aurora `rds.Cluster` is not
+judged for them; its ClusterInstances are.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from paved_policies.props import (
+    UNKNOWN,
     as_int,
     get,
     get_bool,
@@ -19,6 +25,7 @@ from paved_policies.props import (
     get_text,
     has_item,
     has_value,
+    peek,
     strings,
 )
 from paved_policies.rule import (
@@ -34,6 +41,7 @@ from paved_policies.rule import (
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
+CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
 CLUSTER_PARAMETER_GROUP = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
 BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
@@ -50,6 +58,9 @@ POSTGRES_ENGINES = frozenset({"postgres", "aurora-postgresql"})
 # Parameter group families for RDS / Aurora PostgreSQL: postgres17, aurora-postgresql16, ...
 POSTGRES_FAMILIES = ("postgres", "aurora-postgresql")
 FORCE_SSL = "rds.force_ssl"
+# rds.Cluster `engine`: "aurora-mysql, aurora-postgresql, mysql, postgres. (Note that mysql and postgres
+# are Multi-AZ RDS clusters)" (pulumi-aws 7.51.1 rds/cluster.py).
+MULTI_AZ_CLUSTER_ENGINES = frozenset({"mysql", "postgres"})
 
 
 def _is_replica(props: Mapping[str, Any], ctx: ResourceContext | StackContext) -> bool:
@@ -58,7 +69,26 @@ def _is_replica(props: Mapping[str, Any], ctx: ResourceContext | StackContext) -
 
 
 def _kind(ctx: ResourceContext | StackContext) -> str:
-    return "DB cluster" if ctx.resource_type == CLUSTER else "DB instance"
+    kinds = {CLUSTER: "DB cluster", CLUSTER_INSTANCE: "Aurora DB instance"}
+    return kinds.get(ctx.resource_type, "DB instance")
+
+
+def _is_multi_az_cluster(props: Mapping[str, Any]) -> bool:
+    """A Multi-AZ DB cluster (RDS for MySQL/PostgreSQL with two readable standbys), not an Aurora cluster."""
+    engine = (get_text(props, "engine") or "").lower()
+    if engine:
+        return engine in MULTI_AZ_CLUSTER_ENGINES
+    # engine is required; without it, dbClusterInstanceClass is "Required for Multi-AZ DB cluster" only.
+    return has_value(props, "dbClusterInstanceClass")
+
+
+def _set_per_instance(props: Mapping[str, Any], ctx: ResourceContext, setting: str) -> Finding | None:
+    """Not applicable to an Aurora DB cluster, whose ClusterInstances carry `setting`; None otherwise."""
+    if ctx.resource_type == CLUSTER and not _is_multi_az_cluster(props):
+        return not_applicable(
+            f"an Aurora DB cluster sets {setting} on each of its instances ({CLUSTER_INSTANCE}), judged there"
+        )
+    return None
 
 
 @resource_rule(
@@ -97,22 +127,43 @@ def rds_storage_encrypted_cmk(props: Mapping[str, Any], ctx: ResourceContext) ->
 
 @resource_rule(
     name="rds-not-public",
-    description="RDS DB instances are not publicly accessible.",
+    description="RDS DB instances, Aurora instances and Multi-AZ DB clusters are not publicly accessible.",
     severity="critical",
     remediation=(
-        "Set publicly_accessible=False and place the instance in a DB subnet group of private subnets; "
-        "reach it through a bastion, SSM port forwarding, RDS Proxy or a VPN."
+        "Set publicly_accessible=False (on each Aurora cluster instance; on a Multi-AZ DB cluster, together "
+        "with a db_subnet_group_name other than 'default') and use a DB subnet group of private subnets; "
+        "reach the database through a bastion, SSM port forwarding, RDS Proxy or a VPN."
     ),
-    resource_types=(INSTANCE,),
+    resource_types=(INSTANCE, CLUSTER_INSTANCE, CLUSTER),
+    # checkov CKV_AWS_17 covers aws_db_instance and aws_rds_cluster_instance.
     checkov=("CKV_AWS_17",),
     cdk_nag=("RDSInstancePublicAccess",),
     url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html",
 )
 def rds_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    # publiclyAccessible defaults to false (CreateDBInstance PubliclyAccessible, in a non-default VPC).
-    if get_bool(props, "publiclyAccessible") is not True:
+    public = get_bool(props, "publiclyAccessible")
+    if public is True:
+        return violation(f"{_kind(ctx)} '{ctx.name}' has publiclyAccessible set to true.")
+    if ctx.resource_type != CLUSTER:
+        # Unset is private: pulumi-aws documents "Default `false`" for Instance and ClusterInstance, and the
+        # provider sends PubliclyAccessible=false on create.
         return compliant()
-    return violation(f"DB instance '{ctx.name}' has publiclyAccessible set to true.")
+    not_multi_az = _set_per_instance(props, ctx, "publiclyAccessible")
+    if not_multi_az:
+        # CreateDBCluster PubliclyAccessible: "Valid for Cluster Type: Multi-AZ DB clusters only".
+        return not_multi_az
+    if public is False:
+        return compliant()
+    # No provider default on a cluster: RDS makes it public when the DB subnet group is unset or 'default'
+    # (pulumi-aws rds.Cluster publicly_accessible; CreateDBCluster PubliclyAccessible,
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html).
+    subnet_group = peek(lambda: get_text(props, "dbSubnetGroupName"))
+    if subnet_group is UNKNOWN or (subnet_group and subnet_group.lower() != "default"):
+        return compliant()
+    return violation(
+        f"DB cluster '{ctx.name}' leaves publiclyAccessible unset with "
+        f"{'the default' if subnet_group else 'no'} DB subnet group, so RDS makes it public."
+    )
 
 
 @resource_rule(
@@ -283,65 +334,86 @@ def rds_log_exports(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
 
 @resource_rule(
     name="rds-enhanced-monitoring",
-    description="RDS DB instances publish Enhanced Monitoring OS metrics.",
+    description=(
+        "RDS DB instances, Aurora instances and Multi-AZ DB clusters publish Enhanced Monitoring OS metrics."
+    ),
     severity="low",
     remediation=(
         "Set monitoring_interval to 1, 5, 10, 15, 30 or 60 seconds and monitoring_role_arn to a role "
-        "with the AmazonRDSEnhancedMonitoringRole policy."
+        "with the AmazonRDSEnhancedMonitoringRole policy (on each Aurora cluster instance; on the cluster "
+        "for a Multi-AZ DB cluster)."
     ),
-    resource_types=(INSTANCE,),
+    # checkov CKV_AWS_118 covers aws_db_instance and aws_rds_cluster_instance.
+    resource_types=(INSTANCE, CLUSTER_INSTANCE, CLUSTER),
     checkov=("CKV_AWS_118",),
     cdk_nag=("RDSEnhancedMonitoringEnabled",),
     url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.html",
 )
 def rds_enhanced_monitoring(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    # 0 (the default) disables Enhanced Monitoring.
+    aurora = _set_per_instance(props, ctx, "monitoringInterval")
+    if aurora:
+        return aurora
+    # 0 (the default on Instance, ClusterInstance and Cluster) disables Enhanced Monitoring.
     interval = get_int(props, "monitoringInterval")
     if interval is not None and interval > 0:
         return compliant()
     return violation(
-        f"DB instance '{ctx.name}' has no Enhanced Monitoring (monitoringInterval is unset or 0)."
+        f"{_kind(ctx)} '{ctx.name}' has no Enhanced Monitoring (monitoringInterval is unset or 0)."
     )
 
 
 @resource_rule(
     name="rds-performance-insights-cmk",
-    description="RDS DB instances enable Performance Insights encrypted with a customer managed KMS key.",
+    description=(
+        "RDS DB instances, Aurora instances and Multi-AZ DB clusters enable Performance Insights encrypted "
+        "with a customer managed KMS key."
+    ),
     severity="low",
     remediation=(
         "Set performance_insights_enabled=True and performance_insights_kms_key_id to a customer "
-        "managed KMS key ARN (the key cannot be changed once set)."
+        "managed KMS key ARN (the key cannot be changed once set). On Aurora, set both on each cluster "
+        "instance, to the same values as any cluster-level Performance Insights settings."
     ),
-    resource_types=(INSTANCE,),
+    # Both checkov ids cover aws_db_instance and aws_rds_cluster_instance.
+    resource_types=(INSTANCE, CLUSTER_INSTANCE, CLUSTER),
     checkov=("CKV_AWS_353", "CKV_AWS_354"),
     url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PerfInsights.Enabling.html",
 )
 def rds_performance_insights_cmk(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    aurora = _set_per_instance(props, ctx, "performanceInsightsEnabled")
+    if aurora:
+        return aurora
     if get_bool(props, "performanceInsightsEnabled") is not True:
-        return violation(f"DB instance '{ctx.name}' does not enable performanceInsightsEnabled.")
+        return violation(f"{_kind(ctx)} '{ctx.name}' does not enable performanceInsightsEnabled.")
     if has_value(props, "performanceInsightsKmsKeyId"):
         return compliant()
     return violation(
-        f"DB instance '{ctx.name}' has no performanceInsightsKmsKeyId, so Performance Insights uses the "
+        f"{_kind(ctx)} '{ctx.name}' has no performanceInsightsKmsKeyId, so Performance Insights uses the "
         "AWS managed key."
     )
 
 
 @resource_rule(
     name="rds-auto-minor-upgrade",
-    description="RDS DB instances apply minor engine upgrades automatically in the maintenance window.",
+    description=(
+        "RDS DB instances, Aurora instances and DB clusters apply minor engine upgrades automatically in "
+        "the maintenance window."
+    ),
     severity="low",
     remediation="Leave auto_minor_version_upgrade at its default True and set a maintenance_window.",
-    resource_types=(INSTANCE,),
+    # checkov CKV_AWS_226 covers aws_db_instance and aws_rds_cluster_instance; the cluster-level setting
+    # exists for Aurora and Multi-AZ DB clusters alike (CreateDBCluster AutoMinorVersionUpgrade).
+    resource_types=(INSTANCE, CLUSTER_INSTANCE, CLUSTER),
     checkov=("CKV_AWS_226",),
     cdk_nag=("RDSAutomaticMinorVersionUpgradeEnabled",),
     url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.Maintenance.html",
 )
 def rds_auto_minor_upgrade(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    # autoMinorVersionUpgrade defaults to true (CreateDBInstance); only an explicit false opts out.
+    # autoMinorVersionUpgrade defaults to true (pulumi-aws Instance, ClusterInstance "Default `true`",
+    # Cluster "Defaults to `true`"); only an explicit false opts out.
     if get_bool(props, "autoMinorVersionUpgrade") is not False:
         return compliant()
-    return violation(f"DB instance '{ctx.name}' sets autoMinorVersionUpgrade to false.")
+    return violation(f"{_kind(ctx)} '{ctx.name}' sets autoMinorVersionUpgrade to false.")
 
 
 @resource_rule(

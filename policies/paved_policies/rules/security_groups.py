@@ -4,6 +4,12 @@ The same inbound permission can be written three ways in pulumi-aws: inline in a
 `ingress` list, as an `ec2.SecurityGroupRule` (type "ingress"), or as a
 `vpc.SecurityGroupIngressRule`. Each shape is normalized to `Permission`, and one evaluator judges
 all of them, so the three cannot drift apart.
+
+Traffic from anywhere is judged in two steps. `security-group-no-public-ingress` looks at one resource:
+nothing but ports 80/443 may be open to the internet. `security-group-public-web-lb-only` looks at the
+stack: 80/443 from anywhere only on a group that an internet-facing load balancer uses, found through the
+dependency graph (the balancer's `securityGroups` and a rule's `securityGroupId` were built from the
+group), because a group's id is unknown in a first preview.
 """
 
 from __future__ import annotations
@@ -13,20 +19,47 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paved_policies.props import get, get_int, get_seq, get_str, is_set, strings
+from paved_policies.props import (
+    UNKNOWN,
+    any_of,
+    get,
+    get_bool,
+    get_int,
+    get_seq,
+    get_str,
+    has_value,
+    is_set,
+    peek,
+    strings,
+)
 from paved_policies.rule import (
     Finding,
+    GraphResource,
     ResourceContext,
+    StackContext,
     compliant,
     not_applicable,
     resource_rule,
+    stack_rule,
     violation,
 )
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+# Load balancers that take security groups: ALB/NLB under both type tokens, and the Classic ELB. Each
+# has `securityGroups` and `internal` (false, internet-facing, unless set: pulumi-aws lb.LoadBalancer
+# "Defaults to `false`"; CreateLoadBalancer Scheme defaults to internet-facing).
+LOAD_BALANCERS = (
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:alb/loadBalancer:LoadBalancer",
+    "aws:elb/loadBalancer:LoadBalancer",
+)
+# What pulumi-aws's SecurityGroupArgs puts in `description` when none is given (ec2/security_group.py:
+# "Defaults to `Managed by Pulumi`"): it says nothing about the group.
+PROVIDER_DEFAULT_DESCRIPTION = "Managed by Pulumi"
 
 # Web traffic is what internet-facing load balancers exist to receive. UDP 443 is HTTP/3 (QUIC).
 WEB_PORTS = frozenset({80, 443})
@@ -97,19 +130,33 @@ def _describe(perm: Permission) -> str:
     return f"protocol {perm.protocol or '<unset>'}"
 
 
+def _public_sources(perm: Permission) -> list[str]:
+    return [c for c in perm.sources if _is_anywhere(c)]
+
+
 def _public_exposures(perms: Sequence[Permission]) -> list[str]:
     exposures = []
     for perm in perms:
-        public = [c for c in perm.sources if _is_anywhere(c)]
+        public = _public_sources(perm)
         if public and not _only_web_ports(perm):
             exposures.append(f"{perm.label}: {_describe(perm)} from {', '.join(public)}")
     return exposures
 
 
+def _public_web(perms: Sequence[Permission]) -> list[str]:
+    """The permissions that open only port 80 or 443 to anywhere: what load balancers may do."""
+    return [
+        f"{perm.label}: {_describe(perm)} from {', '.join(_public_sources(perm))}"
+        for perm in perms
+        if _public_sources(perm) and _only_web_ports(perm)
+    ]
+
+
 @resource_rule(
     name="security-group-no-public-ingress",
     description=(
-        "Security groups allow inbound traffic from anywhere (0.0.0.0/0, ::/0) only on ports 80 and 443."
+        "Security groups allow inbound traffic from anywhere (0.0.0.0/0, ::/0) only on ports 80 and 443 "
+        "(and those only on internet-facing load balancers: security-group-public-web-lb-only)."
     ),
     severity="high",
     remediation=(
@@ -118,7 +165,8 @@ def _public_exposures(perms: Sequence[Permission]) -> list[str]:
         "services only through a load balancer listening on 80/443."
     ),
     resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
-    checkov=("CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_260", "CKV_AWS_277"),
+    # CKV_AWS_260 (port 80 from 0.0.0.0/0) belongs to security-group-public-web-lb-only, which judges 80.
+    checkov=("CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_277"),
     cdk_nag=("AwsSolutions-EC23", "EC2RestrictedSSH"),
     url="https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",
 )
@@ -130,6 +178,111 @@ def security_group_no_public_ingress(props: Mapping[str, Any], ctx: ResourceCont
     if not exposures:
         return compliant()
     return violation("Open to the internet beyond ports 80/443: " + "; ".join(exposures) + ".")
+
+
+def _groups_of(ctx: StackContext) -> list[str]:
+    """The URNs of the security groups this resource opens: itself, or the group its securityGroupId names."""
+    if ctx.resource_type == SECURITY_GROUP:
+        return [ctx.urn]
+    return [group.urn for group in ctx.dependencies("securityGroupId", (SECURITY_GROUP,))]
+
+
+def _internet_facing(balancer: GraphResource) -> bool:
+    # A value check: an `internal` still unknown in preview raises, and any_of lets another balancer decide.
+    return get_bool(balancer.props, "internal") is not True
+
+
+def _fronts_the_internet(ctx: StackContext, group_urn: str) -> bool:
+    """Whether an internet-facing load balancer's `securityGroups` was built from this group."""
+    balancers = ctx.graph.referrers(group_urn, "securityGroups", LOAD_BALANCERS)
+    return any_of(balancers, _internet_facing)
+
+
+@stack_rule(
+    name="security-group-public-web-lb-only",
+    description=(
+        "Only security groups of internet-facing load balancers accept ports 80/443 from anywhere "
+        "(0.0.0.0/0, ::/0)."
+    ),
+    severity="high",
+    remediation=(
+        "Serve the internet through a load balancer (internal=False) whose security_groups list the group "
+        "opening 80/443 to 0.0.0.0/0 or ::/0; give instances, tasks and pods a group that admits the "
+        "balancer's security group instead. Pass group.id (an output), not a literal id, to the balancer "
+        "and to standalone rules' security_group_id, so the link is recorded in the dependency graph."
+    ),
+    resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
+    checkov=("CKV_AWS_260",),
+    cdk_nag=("AwsSolutions-EC23",),
+    # Internet-facing balancers admit 0.0.0.0/0 on the listener port, internal ones the VPC CIDR:
+    url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-update-security-groups.html",
+)
+def security_group_public_web_lb_only(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    perms = _permissions(props, ctx.resource_type)
+    if perms is None:
+        return not_applicable("not an ingress rule")
+    exposures = _public_web(perms)
+    if not exposures:
+        return compliant()
+    groups = _groups_of(ctx)
+    if not groups:
+        return violation(
+            f"'{ctx.name}' opens {'; '.join(exposures)}, but its securityGroupId was not built from a "
+            "security group of this stack, so no internet-facing load balancer can be linked to it."
+        )
+    if any_of(groups, lambda group: _fronts_the_internet(ctx, group)):
+        return compliant()
+    return violation(
+        f"'{ctx.name}' opens {'; '.join(exposures)} on a security group that no internet-facing load "
+        "balancer uses (no LoadBalancer with internal unset or false lists it in securityGroups)."
+    )
+
+
+def _description_problem(value: Any) -> str | None:
+    """Why a description does not describe, or None when it does (a preview unknown counts as given)."""
+    if value is UNKNOWN:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return "no description"
+    if value.strip() == PROVIDER_DEFAULT_DESCRIPTION:
+        return f"the provider's default description '{PROVIDER_DEFAULT_DESCRIPTION}'"
+    return None
+
+
+@resource_rule(
+    name="security-group-descriptions",
+    description="Security groups and each of their ingress and egress rules have a description.",
+    severity="low",
+    remediation=(
+        "Give the SecurityGroup a description saying what it is for (not the provider's default "
+        f"'{PROVIDER_DEFAULT_DESCRIPTION}'; it cannot be changed without replacing the group), and every "
+        "inline ingress/egress entry, SecurityGroupRule, SecurityGroupIngressRule and "
+        "SecurityGroupEgressRule a description of what the rule admits and why."
+    ),
+    resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE, EGRESS_RULE),
+    checkov=("CKV_AWS_23",),
+    cdk_nag=("AwsSolutions-EC27",),
+    # The Description field of a group (CreateSecurityGroup) and of each rule (IpRange, UserIdGroupPair...).
+    url="https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",
+)
+def security_group_descriptions(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    if ctx.resource_type != SECURITY_GROUP:
+        # A presence check: a description built from another output is there, whatever it will say.
+        if has_value(props, "description"):
+            return compliant()
+        return violation(f"Security group rule '{ctx.name}' has no description.")
+    problems = []
+    group = _description_problem(peek(lambda: get(props, "description")))
+    if group:
+        problems.append(f"the group has {group}")
+    for direction in ("ingress", "egress"):
+        # An entry still unknown in preview raises: whether it will have a description cannot be told.
+        for index, entry in enumerate(get_seq(props, direction)):
+            if not has_value(entry, "description"):
+                problems.append(f"{direction}[{index}] has no description")
+    if not problems:
+        return compliant()
+    return violation(f"Security group '{ctx.name}': {'; '.join(problems)}.")
 
 
 @resource_rule(
@@ -153,4 +306,9 @@ def default_security_group_closed(props: Mapping[str, Any], ctx: ResourceContext
     return violation(f"Default security group '{ctx.name}' has {' and '.join(open_directions)} rules.")
 
 
-RULES = (security_group_no_public_ingress, default_security_group_closed)
+RULES = (
+    security_group_no_public_ingress,
+    security_group_public_web_lb_only,
+    security_group_descriptions,
+    default_security_group_closed,
+)
