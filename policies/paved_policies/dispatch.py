@@ -4,12 +4,11 @@ pulumi_policy 1.21's servicer (pulumi_policy/policy.py) pays per policy, not per
 - `Analyze` decodes the resource's properties and provider again for every resource policy and builds its
   arguments, even for policies that judge other types (which then return at once);
 - `AnalyzeStack` decodes every resource of the stack and relinks the whole dependency graph again for every
-  stack policy.
-That made our pack about 115 resources/s (benchmarks/bench_policy_throughput.py).
-
-- `Remediate` (which the engine sends before every `Analyze`) walks every policy to say it has no
-  remediation;
-- and each of the three re-reads the stack's config from the environment into the Pulumi runtime.
+  stack policy;
+- `Remediate`, which the engine sends before every `Analyze`, decodes the resource to find that no policy
+  remediates;
+- all three re-read the stack's config from the environment into the Pulumi runtime.
+With the plain SDK our pack judges 60-70 resources/s (benchmarks/bench_policy_throughput.py).
 
 The changes below leave the SDK's own loop in charge of each policy's name, enforcement level, config,
 violations, "not applicable" and preview-unknown diagnostics:
