@@ -129,6 +129,7 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
     def __init__(self, name: str, version: str, policies: list[Policy], *args: Any, **kwargs: Any):
         super().__init__(name, version, policies, *args, **kwargs)
         self._dispatch = policies if isinstance(policies, PolicyList) else None
+        self._remediates = self._dispatch is None or bool(self._dispatch.remediating())
         self._runtime_configured = False
 
     def _configure_runtime_settings(self) -> None:
@@ -137,7 +138,7 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
             self._runtime_configured = True
 
     def Remediate(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method name
-        if self._dispatch is not None and not self._dispatch.remediating():
+        if not self._remediates:
             # The SDK would decode the resource only to find that no policy remediates it.
             return analyzer_pb2.RemediateResponse()
         return super().Remediate(request, context)
