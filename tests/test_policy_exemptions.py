@@ -1,7 +1,7 @@
 """Tests for exemptions: a resource let off a named policy by tag, annotation or config, with a reason, and
 the advisory `paved-exemptions` report that keeps every exemption visible (issue #6, "Exemptions").
 
-Same harness as tests/test_policy_rules.py: every policy runs through the real pulumi_policy objects with
+The shared harness (tests/policy_harness.py): every policy runs through the real pulumi_policy objects with
 props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as the engine's sentinels. The last
 tests drive the pack's own process over the Analyzer protocol, as `paved preview` does.
 """
@@ -19,26 +19,13 @@ from paved_policies.exemptions import EXEMPTIONS_SCHEMA, LEDGER, Record
 from paved_policies.framework import EXEMPTIONS_POLICY, rule_config
 from paved_policies.pack import RULES
 from paved_policies.rule import NO_CONFIG
-from pulumi_policy import StackValidationArgs, StackValidationPolicy
-from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy import StackValidationPolicy
 from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, UnknownValueError
 
 from paved.analyzer import PackResult, StackContext, analyze_with_pack
 from paved.recorder import RecordedResource, Recording
-from tests.test_policy_rules import (
-    POLICIES,
-    SG,
-    VPC,
-    WORLD,
-    Outcome,
-    Res,
-    _urn,
-    build_stack,
-    ingress,
-    run_resource,
-    run_stack,
-)
-from tests.test_policy_rules_edge import run_with
+from tests.policy_harness import POLICIES, Outcome, Res, run_resource, run_stack, urn_of
+from tests.test_policy_rules import SG, VPC, WORLD, ingress
 
 ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = UNKNOWN_STRING_VALUE
@@ -87,18 +74,6 @@ def only_record() -> Record:
     return record
 
 
-def run_stack_with(policy_name: str, specs: list[Res], config: Mapping[str, Any]) -> Outcome:
-    """run_stack with the policy config the engine sends from `--policy-pack-config`."""
-    policy = POLICIES[policy_name]
-    assert isinstance(policy, StackValidationPolicy)
-    outcome = Outcome()
-    try:
-        policy.validate(StackValidationArgs(build_stack(specs), config), outcome.report)
-    except _NotApplicableError as err:
-        outcome.not_applicable = err.reason or ""
-    return outcome
-
-
 def report(specs: list[Res]) -> Outcome:
     """What `paved-exemptions` says after the policies ran: it reads the ledger and the stack's labels."""
     return run_stack(EXEMPTIONS_POLICY, specs)
@@ -112,13 +87,13 @@ def test_a_tag_exempts_an_open_security_group_and_the_report_says_what_it_hides(
     outcome = run_resource(SG_POLICY, SG, open_sg(exempt_tags(SG_POLICY)))
     assert outcome.status == "n/a" and outcome.not_applicable == f"exempt: {REASON}"
     record = only_record()
-    assert (record.policy, record.urn) == (SG_POLICY, _urn(SG, "res"))
+    assert (record.policy, record.urn) == (SG_POLICY, urn_of(SG, "res"))
     assert record.exemption.reason == REASON and record.exemption.source == "tag paved:exempt"
     assert record.would_have_said is not None and SSH_MESSAGE in record.would_have_said
 
     reported = report([Res(SG, "res", open_sg(exempt_tags(SG_POLICY)))])
     [(message, urn)] = reported.violations
-    assert urn == _urn(SG, "res")
+    assert urn == urn_of(SG, "res")
     assert f"exempt from '{SG_POLICY}'" in message and REASON in message
     assert "Without it: " in message and SSH_MESSAGE in message
 
@@ -128,7 +103,7 @@ def test_an_exemption_on_a_compliant_resource_is_reported_as_no_longer_needed() 
     assert outcome.not_applicable == f"exempt: {REASON}"
     assert only_record().would_have_said is None
     [(message, urn)] = report([]).violations
-    assert urn == _urn(SG, "res")
+    assert urn == urn_of(SG, "res")
     assert "complies now: remove the exemption" in message and "Without it" not in message
 
 
@@ -207,7 +182,7 @@ def exemptions(*entries: Mapping[str, Any]) -> dict[str, Any]:
 
 def test_a_config_pattern_exempts_the_urns_it_matches() -> None:
     config = exemptions({"urn": "*::aws:ec2/securityGroup:SecurityGroup::r?s", "reason": "imported"})
-    outcome = run_with(SG_POLICY, SG, open_sg(), config=config)
+    outcome = run_resource(SG_POLICY, SG, open_sg(), config=config)
     assert outcome.not_applicable == "exempt: imported"
     record = only_record()
     assert record.exemption.source == "config pattern '*::aws:ec2/securityGroup:SecurityGroup::r?s'"
@@ -219,7 +194,7 @@ def test_a_config_pattern_that_does_not_match_leaves_the_violation() -> None:
         {"urn": "*::legacy-*", "reason": "imported"},
         {"urn": "*::aws:ec2/securityGroup:SecurityGroup::RES", "reason": "case matters"},
     )
-    outcome = run_with(SG_POLICY, SG, open_sg(), config=config)
+    outcome = run_resource(SG_POLICY, SG, open_sg(), config=config)
     [(message, _)] = outcome.violations
     assert SSH_MESSAGE in message and "exemption" not in message
     assert LEDGER.records() == []
@@ -227,7 +202,7 @@ def test_a_config_pattern_that_does_not_match_leaves_the_violation() -> None:
 
 def test_a_config_pattern_without_a_reason_is_refused() -> None:
     config = exemptions({"urn": "*::res"}, {"urn": "*", "reason": "later entries are not consulted"})
-    [(message, _)] = run_with(SG_POLICY, SG, open_sg(), config=config).violations
+    [(message, _)] = run_resource(SG_POLICY, SG, open_sg(), config=config).violations
     assert SSH_MESSAGE in message
     assert "(exemption refused: the config exemption '*::res' has no reason)" in message
     assert LEDGER.records() == []
@@ -235,7 +210,7 @@ def test_a_config_pattern_without_a_reason_is_refused() -> None:
 
 def test_config_of_another_policy_does_not_exempt() -> None:
     config = {TAGS_POLICY: exemptions({"urn": "*", "reason": "wrong level"})}
-    assert run_with(SG_POLICY, SG, open_sg(), config=config).status == "violation"
+    assert run_resource(SG_POLICY, SG, open_sg(), config=config).status == "violation"
 
 
 def test_rule_config_leaves_the_exemptions_out_of_the_rule_own_config() -> None:
@@ -251,10 +226,12 @@ def test_rule_config_leaves_the_exemptions_out_of_the_rule_own_config() -> None:
 def test_required_tags_config_still_works_beside_exemptions() -> None:
     tags = {"tags": {"environment": "prod"}}
     config = {"requiredTags": ["environment", "owner"], **exemptions({"urn": "*::other", "reason": "r"})}
-    [(message, _)] = run_with(TAGS_POLICY, QUEUE, tags, config=config).violations
+    [(message, _)] = run_resource(TAGS_POLICY, QUEUE, tags, config=config).violations
     assert "owner" in message
     config["exemptions"] = [{"urn": "*::res", "reason": "owned by the vendor"}]
-    assert run_with(TAGS_POLICY, QUEUE, tags, config=config).not_applicable == "exempt: owned by the vendor"
+    assert (
+        run_resource(TAGS_POLICY, QUEUE, tags, config=config).not_applicable == "exempt: owned by the vendor"
+    )
     assert "lacks the tag(s) owner" in (only_record().would_have_said or "")
 
 
@@ -316,9 +293,9 @@ def test_a_tag_exempts_a_vpc_from_the_flow_log_stack_policy() -> None:
     exempted = Res(VPC, "sandbox", {"tags": exempt_tags(FLOW, reason="throwaway sandbox")})
     bare = Res(VPC, "bare", {})
     outcome = run_stack(FLOW, [exempted, bare])
-    assert [urn for _, urn in outcome.violations] == [_urn(VPC, "bare")]
+    assert [urn for _, urn in outcome.violations] == [urn_of(VPC, "bare")]
     record = only_record()
-    assert (record.policy, record.urn) == (FLOW, _urn(VPC, "sandbox"))
+    assert (record.policy, record.urn) == (FLOW, urn_of(VPC, "sandbox"))
     assert record.would_have_said == f"VPC 'sandbox' has no {FLOW_LOG} whose vpcId is this VPC."
 
 
@@ -326,7 +303,7 @@ def test_an_exemption_on_the_only_vpc_leaves_no_violation() -> None:
     outcome = run_stack(FLOW, [Res(VPC, "sandbox", {"tags": exempt_tags(FLOW)})])
     assert outcome.violations == [] and outcome.status == "n/a"
     assert outcome.not_applicable == f"every {VPC} in the stack is exempt or not applicable"
-    assert only_record().urn == _urn(VPC, "sandbox")
+    assert only_record().urn == urn_of(VPC, "sandbox")
 
 
 def test_a_stack_policy_exemption_on_a_covered_vpc_is_no_longer_needed() -> None:
@@ -338,10 +315,10 @@ def test_a_stack_policy_exemption_on_a_covered_vpc_is_no_longer_needed() -> None
 
 def test_a_config_pattern_exempts_on_a_stack_policy() -> None:
     specs = [Res(VPC, "legacy-1", {}), Res(VPC, "legacy-2", {}), Res(VPC, "new", {})]
-    outcome = run_stack_with(FLOW, specs, exemptions({"urn": "*::legacy-*", "reason": "imported"}))
-    assert [urn for _, urn in outcome.violations] == [_urn(VPC, "new")]
-    assert [r.urn for r in LEDGER.records()] == [_urn(VPC, "legacy-1"), _urn(VPC, "legacy-2")]
-    refused = run_stack_with(FLOW, specs[:1], exemptions({"urn": "*::legacy-*", "reason": ""}))
+    outcome = run_stack(FLOW, specs, config=exemptions({"urn": "*::legacy-*", "reason": "imported"}))
+    assert [urn for _, urn in outcome.violations] == [urn_of(VPC, "new")]
+    assert [r.urn for r in LEDGER.records()] == [urn_of(VPC, "legacy-1"), urn_of(VPC, "legacy-2")]
+    refused = run_stack(FLOW, specs[:1], config=exemptions({"urn": "*::legacy-*", "reason": ""}))
     [(message, _)] = refused.violations
     assert "exemption refused" in message
 
@@ -402,9 +379,9 @@ def test_the_report_names_labels_of_policies_the_pack_does_not_have() -> None:
     ]
     unknown = "'{}' is exempted from '{}', which is not a policy of this pack: a typo or a renamed policy."
     assert sorted(report(specs).violations) == [
-        (unknown.format("sg", EXEMPTIONS_POLICY), _urn(SG, "sg")),
-        (unknown.format("sg", typo), _urn(SG, "sg")),
-        (unknown.format("web", "k8s-no-such-rule"), _urn(DEPLOYMENT, "web")),
+        (unknown.format("sg", EXEMPTIONS_POLICY), urn_of(SG, "sg")),
+        (unknown.format("sg", typo), urn_of(SG, "sg")),
+        (unknown.format("web", "k8s-no-such-rule"), urn_of(DEPLOYMENT, "web")),
     ]
 
 
@@ -414,7 +391,7 @@ def test_the_report_names_exemptions_from_policies_that_never_judge_the_type() -
     assert outcome.violations == [
         (
             f"'sg' is exempted from '{FLOW}', which does not judge {SG}: the exemption has no effect.",
-            _urn(SG, "sg"),
+            urn_of(SG, "sg"),
         )
     ]
 
@@ -424,8 +401,8 @@ def test_the_ledger_reports_a_resource_analysed_twice_once() -> None:
         run_resource(SG_POLICY, SG, open_sg(exempt_tags(SG_POLICY)))
     run_resource(TAGS_POLICY, SG, open_sg(exempt_tags(f"{SG_POLICY} {TAGS_POLICY}")))
     assert [(r.policy, r.urn) for r in LEDGER.records()] == [
-        (SG_POLICY, _urn(SG, "res")),
-        (TAGS_POLICY, _urn(SG, "res")),
+        (SG_POLICY, urn_of(SG, "res")),
+        (TAGS_POLICY, urn_of(SG, "res")),
     ]
     assert len(report([]).violations) == 2
 
@@ -487,7 +464,7 @@ def preview() -> PackResult:
     """One pack process: SGs exempted by tag, by config, refused, and plain, then AnalyzeStack."""
 
     def sg(name: str, tags: Mapping[str, str]) -> RecordedResource:
-        return RecordedResource(_urn(SG, name), SG, name, True, "", open_sg(tags))
+        return RecordedResource(urn_of(SG, name), SG, name, True, "", open_sg(tags))
 
     recording = Recording(
         "paved",
@@ -509,8 +486,8 @@ def preview() -> PackResult:
 
 def test_end_to_end_a_tag_exemption_is_advisory_not_mandatory(preview: PackResult) -> None:
     found = {(v.policy, v.urn, v.level) for v in preview.violations}
-    assert (SG_POLICY, _urn(SG, "bastion"), "mandatory") not in found
-    [bastion] = [v for v in preview.violations if v.urn == _urn(SG, "bastion")]
+    assert (SG_POLICY, urn_of(SG, "bastion"), "mandatory") not in found
+    [bastion] = [v for v in preview.violations if v.urn == urn_of(SG, "bastion")]
     assert (bastion.policy, bastion.level) == (EXEMPTIONS_POLICY, "advisory")
     assert f"exempt from '{SG_POLICY}' by tag paved:exempt: {REASON}." in bastion.message
     assert SSH_MESSAGE in bastion.message
@@ -526,7 +503,7 @@ def test_end_to_end_a_config_exemption_and_what_stands(preview: PackResult) -> N
         (SG_POLICY, "plain", "mandatory"),
         (SG_POLICY, "typo", "mandatory"),
     ]
-    [imported] = [v for v in preview.violations if v.urn == _urn(SG, "imported")]
+    [imported] = [v for v in preview.violations if v.urn == urn_of(SG, "imported")]
     assert "by config pattern '*::imported': vendor-managed." in imported.message
-    [refused] = [v for v in preview.violations if v.urn == _urn(SG, "no-reason")]
+    [refused] = [v for v in preview.violations if v.urn == urn_of(SG, "no-reason")]
     assert "exemption refused" in refused.message

@@ -1,45 +1,39 @@
-"""Tests for the data-tier policies: RDS, ElastiCache, Secrets Manager and AWS Backup.
+"""The data-tier families: RDS, ElastiCache, Secrets Manager and AWS Backup.
 
-Same harness as tests/test_policy_rules.py: every policy runs through the real pulumi_policy objects
-with props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as the engine's sentinels.
+Fixtures and the tests only this family needs; tests/test_policy_pack.py runs the tables below with every
+other family's, through tests/policy_harness.py (the real pulumi_policy objects, props behind the SDK's
+unknown-checking proxy, numbers as floats, unknowns as the engine's sentinels).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from paved_policies.pack import RULES
-from paved_policies.rule import ResourceRule, Rule, StackRule
 from paved_policies.rules import backup, elasticache, rds, secretsmanager
 from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
     UnknownValueError,
 )
 
-from paved.recorder import Recording
-from tests.test_policy_rules import (
-    POLICIES,
+from tests.policy_harness import (
+    UNKNOWN,
+    UNKNOWNS,
+    Deferral,
+    Family,
+    OtherType,
+    PreviewUnknown,
     Res,
-    assert_outcome,
-    perturbed,
-    props_strategy,
+    ResourceCase,
+    StackCase,
+    StackFuzzTarget,
+    but,
     run_resource,
     run_stack,
-    values,
 )
-
-UNKNOWN = UNKNOWN_STRING_VALUE
-ROOT = Path(__file__).resolve().parent.parent
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -54,8 +48,6 @@ VAULT = "aws:backup/vault:Vault"
 VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/k"
 
-DATA_RULES: tuple[Rule[Any], ...] = (*rds.RULES, *elasticache.RULES, *secretsmanager.RULES, *backup.RULES)
-DATA_POLICIES = {rule.name for rule in DATA_RULES}
 
 # A primary as paved's prod stack declares it, in a first preview: ARNs from other resources unknown.
 PRIMARY: dict[str, Any] = {
@@ -156,15 +148,8 @@ CACHE: dict[str, Any] = {
 }
 FORCE_SSL_ON = [{"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"}]
 
-
-def but(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
-    """base with keys changed; a value of ... removes the key."""
-    merged = {**base, **changes}
-    return {k: v for k, v in merged.items() if v is not ...}
-
-
 # (id, policy, type, props, expected, message fragment)
-CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+RESOURCE_CASES: list[ResourceCase] = [
     # rds-storage-encrypted-cmk
     ("enc-primary", "rds-storage-encrypted-cmk", INSTANCE, PRIMARY, "ok", ""),
     (
@@ -756,104 +741,72 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
     ("vault-aws-key", "backup-vault-cmk", VAULT, {"name": "v", "kmsKeyArn": ""}, "violation", "kmsKeyArn"),
 ]
 
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_resource_policy(
-    policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
-) -> None:
-    assert_outcome(run_resource(policy, rtype, props), expected, fragment)
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props"),
-    [
-        ("rds-storage-encrypted-cmk", INSTANCE, but(PRIMARY, storageEncrypted=UNKNOWN_BOOLEAN_VALUE)),
-        ("rds-backup-retention", INSTANCE, but(PRIMARY, backupRetentionPeriod=UNKNOWN_NUMBER_VALUE)),
-        ("rds-multi-az", INSTANCE, but(PRIMARY, multiAz=UNKNOWN_BOOLEAN_VALUE)),
-        ("rds-iam-auth", INSTANCE, but(PRIMARY, engine=UNKNOWN)),
-        ("rds-log-exports", INSTANCE, but(PRIMARY, enabledCloudwatchLogsExports=[UNKNOWN])),
-        ("rds-enhanced-monitoring", INSTANCE, but(PRIMARY, monitoringInterval=UNKNOWN_NUMBER_VALUE)),
-        ("rds-not-public", CLUSTER_INSTANCE, but(AURORA_INSTANCE, publiclyAccessible=UNKNOWN_BOOLEAN_VALUE)),
-        ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, publiclyAccessible=UNKNOWN_BOOLEAN_VALUE)),
-        # Aurora or Multi-AZ: the engine decides where public access is set.
-        ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, engine=UNKNOWN, publiclyAccessible=...)),
-        (
-            "rds-enhanced-monitoring",
-            CLUSTER_INSTANCE,
-            but(AURORA_INSTANCE, monitoringInterval=UNKNOWN_NUMBER_VALUE),
-        ),
-        (
-            "rds-auto-minor-upgrade",
-            CLUSTER,
-            but(MULTI_AZ_CLUSTER, autoMinorVersionUpgrade=UNKNOWN_BOOLEAN_VALUE),
-        ),
-        ("rds-force-ssl", PG, {"family": UNKNOWN, "parameters": FORCE_SSL_ON}),
-        (
-            "rds-force-ssl",
-            PG,
-            {"family": "postgres17", "parameters": [{"name": "rds.force_ssl", "value": UNKNOWN}]},
-        ),
-        ("elasticache-transit-encryption", RG, but(CACHE, transitEncryptionMode=UNKNOWN)),
-        ("elasticache-snapshot-retention", RG, but(CACHE, snapshotRetentionLimit=UNKNOWN_NUMBER_VALUE)),
-        ("elasticache-automatic-failover", RG, but(CACHE, multiAzEnabled=UNKNOWN_BOOLEAN_VALUE)),
-    ],
-)
-def test_value_checks_defer_unknowns_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
-    # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
-    with pytest.raises(UnknownValueError):
-        run_resource(policy, rtype, props)
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props"),
-    [
-        ("rds-storage-encrypted-cmk", INSTANCE, PRIMARY),  # kmsKeyId unknown
-        ("rds-performance-insights-cmk", INSTANCE, PRIMARY),
-        ("rds-performance-insights-cmk", CLUSTER_INSTANCE, AURORA_INSTANCE),  # key ARN unknown
-        # A subnet group built from a SubnetGroup resource is not 'default'.
-        ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, publiclyAccessible=...)),
-        (
-            "rds-backup-retention",
-            INSTANCE,
-            but(REPLICA, replicateSourceDb=UNKNOWN),
-        ),  # replica of a new primary
-        ("elasticache-at-rest-encryption-cmk", RG, CACHE),
-        ("elasticache-auth", RG, CACHE),
-        ("elasticache-auth", RG, but(CACHE, authTokenWo=..., userGroupIds=UNKNOWN_ARRAY_VALUE)),
-        ("elasticache-not-default-subnet-group", RG, CACHE),
-        ("elasticache-log-delivery", RG, but(CACHE, logDeliveryConfigurations=[UNKNOWN_OBJECT_VALUE])),
-        ("secretsmanager-cmk", SECRET, {"kmsKeyId": UNKNOWN}),
-        ("backup-vault-cmk", VAULT, {"kmsKeyArn": UNKNOWN}),
-    ],
-)
-def test_presence_checks_count_a_preview_unknown_as_set(
-    policy: str, rtype: str, props: dict[str, Any]
-) -> None:
-    assert run_resource(policy, rtype, props).status in ("ok", "n/a")
+# Pack-wide in tests/test_policy_pack.py: an unknown the SDK must report as "can't run during preview".
+DEFERRALS: list[Deferral] = [
+    ("rds-storage-encrypted-cmk", INSTANCE, but(PRIMARY, storageEncrypted=UNKNOWN_BOOLEAN_VALUE)),
+    ("rds-backup-retention", INSTANCE, but(PRIMARY, backupRetentionPeriod=UNKNOWN_NUMBER_VALUE)),
+    ("rds-multi-az", INSTANCE, but(PRIMARY, multiAz=UNKNOWN_BOOLEAN_VALUE)),
+    ("rds-iam-auth", INSTANCE, but(PRIMARY, engine=UNKNOWN)),
+    ("rds-log-exports", INSTANCE, but(PRIMARY, enabledCloudwatchLogsExports=[UNKNOWN])),
+    ("rds-enhanced-monitoring", INSTANCE, but(PRIMARY, monitoringInterval=UNKNOWN_NUMBER_VALUE)),
+    ("rds-not-public", CLUSTER_INSTANCE, but(AURORA_INSTANCE, publiclyAccessible=UNKNOWN_BOOLEAN_VALUE)),
+    ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, publiclyAccessible=UNKNOWN_BOOLEAN_VALUE)),
+    # Aurora or Multi-AZ: the engine decides where public access is set.
+    ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, engine=UNKNOWN, publiclyAccessible=...)),
+    (
+        "rds-enhanced-monitoring",
+        CLUSTER_INSTANCE,
+        but(AURORA_INSTANCE, monitoringInterval=UNKNOWN_NUMBER_VALUE),
+    ),
+    (
+        "rds-auto-minor-upgrade",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, autoMinorVersionUpgrade=UNKNOWN_BOOLEAN_VALUE),
+    ),
+    ("rds-force-ssl", PG, {"family": UNKNOWN, "parameters": FORCE_SSL_ON}),
+    (
+        "rds-force-ssl",
+        PG,
+        {"family": "postgres17", "parameters": [{"name": "rds.force_ssl", "value": UNKNOWN}]},
+    ),
+    ("elasticache-transit-encryption", RG, but(CACHE, transitEncryptionMode=UNKNOWN)),
+    ("elasticache-snapshot-retention", RG, but(CACHE, snapshotRetentionLimit=UNKNOWN_NUMBER_VALUE)),
+    ("elasticache-automatic-failover", RG, but(CACHE, multiAzEnabled=UNKNOWN_BOOLEAN_VALUE)),
+]
+PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
+    ("rds-storage-encrypted-cmk", INSTANCE, PRIMARY, "ok"),  # kmsKeyId unknown
+    ("rds-performance-insights-cmk", INSTANCE, PRIMARY, "ok"),
+    ("rds-performance-insights-cmk", CLUSTER_INSTANCE, AURORA_INSTANCE, "ok"),  # key ARN unknown
+    # A subnet group built from a SubnetGroup resource is not 'default'.
+    ("rds-not-public", CLUSTER, but(MULTI_AZ_CLUSTER, publiclyAccessible=...), "ok"),
+    (
+        "rds-backup-retention",
+        INSTANCE,
+        but(REPLICA, replicateSourceDb=UNKNOWN),
+        "n/a",
+    ),  # replica of a new primary
+    ("elasticache-at-rest-encryption-cmk", RG, CACHE, "ok"),
+    ("elasticache-auth", RG, CACHE, "ok"),
+    ("elasticache-auth", RG, but(CACHE, authTokenWo=..., userGroupIds=UNKNOWN_ARRAY_VALUE), "ok"),
+    ("elasticache-not-default-subnet-group", RG, CACHE, "ok"),
+    ("elasticache-log-delivery", RG, but(CACHE, logDeliveryConfigurations=[UNKNOWN_OBJECT_VALUE]), "ok"),
+    ("secretsmanager-cmk", SECRET, {"kmsKeyId": UNKNOWN}, "ok"),
+    ("backup-vault-cmk", VAULT, {"kmsKeyArn": UNKNOWN}, "ok"),
+]
+OTHER_TYPES: list[OtherType] = [
+    ("rds-not-public", PG),
+    ("rds-enhanced-monitoring", CPG),
+    ("rds-multi-az", PG),
+    ("rds-force-ssl", INSTANCE),
+    ("elasticache-auth", INSTANCE),
+    ("secretsmanager-cmk", VAULT),
+    ("backup-vault-cmk", SECRET),
+]
 
 
 def test_a_plaintext_password_from_another_resource_is_still_a_violation() -> None:
     # Unknown in preview (a RandomPassword's result), but it would be stored in the state all the same.
     assert run_resource("rds-no-plaintext-password", INSTANCE, but(PRIMARY, password=UNKNOWN)).violations
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype"),
-    [
-        ("rds-not-public", PG),
-        ("rds-enhanced-monitoring", CPG),
-        ("rds-multi-az", PG),
-        ("rds-force-ssl", INSTANCE),
-        ("elasticache-auth", INSTANCE),
-        ("secretsmanager-cmk", VAULT),
-        ("backup-vault-cmk", SECRET),
-    ],
-)
-def test_resource_policies_ignore_other_types(policy: str, rtype: str) -> None:
-    outcome = run_resource(policy, rtype, {})
-    assert outcome.violations == [] and outcome.not_applicable is None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -873,20 +826,44 @@ def _replication(name: str, source: str) -> Res:
     )
 
 
-def test_cross_region_backup_replicated_primary_is_compliant() -> None:
-    outcome = run_stack(
+ROTATED_SECRETS = [
+    Res(SECRET, "rotated", {"kmsKeyId": UNKNOWN}),
+    Res(
+        ROTATION,
+        "rotation",
+        {"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN},
+        prop_deps={"secretId": ["rotated"]},
+    ),
+    Res(SECRET, "bumped", {"tags": {"paved:rotation": "version-bump"}}),
+    Res(SECRET, "default-tags", {"tags": {}, "tagsAll": {"paved:rotation": "rds-managed"}}),
+]
+LOCKED_VAULT = [
+    Res(VAULT, "locked", {"kmsKeyArn": UNKNOWN, "name": "locked"}),
+    Res(
+        VAULT_LOCK,
+        "lock",
+        {"backupVaultName": "locked", "minRetentionDays": 7.0},
+        prop_deps={"backupVaultName": ["locked"]},
+    ),
+]
+
+OK_OR_NA = frozenset({"ok", "n/a"})
+
+STACK_CASES: list[StackCase] = [
+    # rds-cross-region-backup
+    (
+        "xregion-replicated-primary",
         XREGION,
         [
             Res(INSTANCE, "db", PRIMARY),
             Res(INSTANCE, "db-replica", REPLICA, prop_deps={"replicateSourceDb": ["db"]}),
             _replication("db-dr", "db"),
         ],
-    )
-    assert outcome.status == "ok", outcome
-
-
-def test_cross_region_backup_missing_is_reported_against_the_primary() -> None:
-    outcome = run_stack(
+        "ok",
+        [],
+    ),
+    (
+        "xregion-missing-is-reported-against-the-primary",
         XREGION,
         [
             Res(INSTANCE, "covered", PRIMARY),
@@ -900,20 +877,46 @@ def test_cross_region_backup_missing_is_reported_against_the_primary() -> None:
                 prop_deps={"kmsKeyId": ["bare"]},
             ),
         ],
-    )
-    assert [urn for _, urn in outcome.violations] == [_urn(INSTANCE, "bare")]
-    assert "'bare'" in outcome.violations[0][0]
-
-
-def test_cross_region_backup_not_applicable_to_replicas_and_other_engines() -> None:
-    outcome = run_stack(
+        "violation",
+        ["bare"],
+    ),
+    (
+        "xregion-replicas-and-other-engines",
         XREGION,
         [
             Res(INSTANCE, "replica", REPLICA),
             Res(INSTANCE, "mysql", {"engine": "mysql", "backupRetentionPeriod": 14.0}),
         ],
-    )
-    assert outcome.status == "n/a"
+        "n/a",
+        [],
+    ),
+    # secretsmanager-rotation: a SecretRotation, or a paved:rotation tag saying how it rotates
+    ("rotation-by-resource-or-tag", SECRET_ROTATION, ROTATED_SECRETS, "ok", []),
+    (
+        "rotation-blank-tag",
+        SECRET_ROTATION,
+        [*ROTATED_SECRETS, Res(SECRET, "bare", {"tags": {"paved:rotation": "  "}})],
+        "violation",
+        ["bare"],
+    ),
+    ("rotation-no-secrets", SECRET_ROTATION, [Res(VAULT, "v")], "n/a", []),
+    # backup-vault-locked
+    ("vault-locked", VAULT_LOCKED, LOCKED_VAULT, "ok", []),
+    (
+        "vault-lock-must-reference-the-vault-by-name",
+        VAULT_LOCKED,
+        [
+            *LOCKED_VAULT,
+            Res(VAULT, "open", {"kmsKeyArn": UNKNOWN, "name": "open"}),
+            # A literal name records no dependency: the pack cannot tell it locks 'open'.
+            Res(
+                VAULT_LOCK, "literal", {"backupVaultName": "open"}, prop_deps={"backupVaultName": []}, deps=[]
+            ),
+        ],
+        "violation",
+        ["open"],
+    ),
+]
 
 
 def test_cross_region_backup_unknown_engine_defers_but_still_reports_the_others() -> None:
@@ -923,107 +926,15 @@ def test_cross_region_backup_unknown_engine_defers_but_still_reports_the_others(
         )
 
 
-def test_secret_rotation_by_rotation_resource_or_tag() -> None:
-    outcome = run_stack(
-        SECRET_ROTATION,
-        [
-            Res(SECRET, "rotated", {"kmsKeyId": UNKNOWN}),
-            Res(
-                ROTATION,
-                "rotation",
-                {"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN},
-                prop_deps={"secretId": ["rotated"]},
-            ),
-            Res(SECRET, "bumped", {"tags": {"paved:rotation": "version-bump"}}),
-            Res(SECRET, "default-tags", {"tags": {}, "tagsAll": {"paved:rotation": "rds-managed"}}),
-            Res(SECRET, "bare", {"tags": {"paved:rotation": "  "}}),
-        ],
-    )
-    assert [urn for _, urn in outcome.violations] == [_urn(SECRET, "bare")]
-
-
-def test_secret_rotation_is_advisory_and_not_applicable_without_secrets() -> None:
-    assert RULES[SECRET_ROTATION].enforcement == "advisory"
-    assert run_stack(SECRET_ROTATION, [Res(VAULT, "v")]).status == "n/a"
-
-
-def test_vault_lock_must_reference_the_vault_by_name() -> None:
-    outcome = run_stack(
-        VAULT_LOCKED,
-        [
-            Res(VAULT, "locked", {"kmsKeyArn": UNKNOWN, "name": "locked"}),
-            Res(
-                VAULT_LOCK,
-                "lock",
-                {"backupVaultName": "locked", "minRetentionDays": 7.0},
-                prop_deps={"backupVaultName": ["locked"]},
-            ),
-            Res(VAULT, "open", {"kmsKeyArn": UNKNOWN, "name": "open"}),
-            # A literal name records no dependency: the pack cannot tell it locks 'open'.
-            Res(
-                VAULT_LOCK, "literal", {"backupVaultName": "open"}, prop_deps={"backupVaultName": []}, deps=[]
-            ),
-        ],
-    )
-    assert [urn for _, urn in outcome.violations] == [_urn(VAULT, "open")]
-
-
-def _urn(rtype: str, name: str) -> str:
-    return f"urn:pulumi:test::paved::{rtype}::{name}"
-
-
-STACK_CASES: dict[str, set[str]] = {
-    XREGION: {"ok", "violation", "n/a"},
-    SECRET_ROTATION: {"ok", "violation"},
-    VAULT_LOCKED: {"ok", "violation"},
-}
-
-
-def test_every_data_policy_has_compliant_and_non_compliant_fixtures() -> None:
-    seen: dict[str, set[str]] = {name: set(statuses) for name, statuses in STACK_CASES.items()}
-    for case in CASES:
-        seen.setdefault(case[1], set()).add(case[4])
-    assert set(seen) == DATA_POLICIES
-    for name, statuses in seen.items():
-        assert {"ok", "violation"} <= statuses, name
-    assert {name for name in DATA_POLICIES if isinstance(RULES[name], StackRule)} == set(STACK_CASES)
-
-
-# ---------------------------------------------------------------------------------------------
-# Metadata.
-
-
-def test_data_policies_are_registered_in_the_pack() -> None:
-    assert set(POLICIES) >= DATA_POLICIES
-
-
-@pytest.mark.parametrize("name", sorted(DATA_POLICIES))
-def test_policy_metadata(name: str) -> None:
-    policy = POLICIES[name]
-    assert policy.description and policy.remediation_steps and policy.severity is not None
-    assert all(t.startswith(("kind:", "checkov:CKV", "cdk-nag:")) for t in policy.tags or [])
-    assert policy.url and policy.url.startswith("https://docs.aws.amazon.com/")
-
-
-def test_cost_driven_rules_relax_in_staging_only() -> None:
-    relaxed = {r.name for r in DATA_RULES if r.staging_enforcement == "advisory"}
-    assert relaxed == {
-        "rds-deletion-protection",
-        "rds-multi-az",
-        "rds-backup-retention",
-        XREGION,
-        "elasticache-automatic-failover",
-        "elasticache-snapshot-retention",
-    }
-    assert {r.name for r in DATA_RULES if r.enforcement is not None} == {SECRET_ROTATION}
-
-
-# ---------------------------------------------------------------------------------------------
-# Robustness: random, partial, None, wrongly typed and unknown props never crash a data policy.
-
-DATA_KEYS = sorted(
-    {key for case in CASES for key in case[3]}
-    | {
+FAMILY = Family(
+    name="data",
+    rules=(*rds.RULES, *elasticache.RULES, *secretsmanager.RULES, *backup.RULES),
+    resource_cases=RESOURCE_CASES,
+    stack_cases=STACK_CASES,
+    deferrals=DEFERRALS,
+    preview_unknowns=PREVIEW_UNKNOWNS,
+    other_types=OTHER_TYPES,
+    fuzz_keys=[
         "password",
         "masterPassword",
         "passwordWo",
@@ -1035,173 +946,35 @@ DATA_KEYS = sorted(
         "name",
         "value",
         "paved:rotation",
-    }
+    ],
+    fuzz_values=[
+        "postgres",
+        "aurora-postgresql",
+        "mysql",
+        "oracle-ee",
+        "postgres17",
+        "rds.force_ssl",
+        "1",
+        "0",
+        "required",
+        "preferred",
+        "default",
+        "valkey",
+        "redis",
+        "",
+        " ",
+        *UNKNOWNS,
+    ],
+    fuzz_fixtures={
+        PG: [{"family": "postgres17", "parameters": FORCE_SSL_ON}],
+        CPG: [{"family": "aurora-postgresql16", "parameters": FORCE_SSL_ON}],
+        SECRET: [{"kmsKeyId": KEY_ARN, "tags": {"paved:rotation": "version-bump"}}],
+        VAULT: [{"kmsKeyArn": KEY_ARN, "name": "v"}],
+    },
+    # A linked referrer always satisfies the rule (when the resource is judged at all).
+    stack_fuzz=[
+        StackFuzzTarget(XREGION, INSTANCE, BACKUP_REPLICATION, "sourceDbInstanceArn", when_linked=OK_OR_NA),
+        StackFuzzTarget(SECRET_ROTATION, SECRET, ROTATION, "secretId", when_linked=OK_OR_NA),
+        StackFuzzTarget(VAULT_LOCKED, VAULT, VAULT_LOCK, "backupVaultName", when_linked=OK_OR_NA),
+    ],
 )
-INTERESTING = [
-    "postgres",
-    "aurora-postgresql",
-    "mysql",
-    "oracle-ee",
-    "postgres17",
-    "rds.force_ssl",
-    "1",
-    "0",
-    "required",
-    "preferred",
-    "default",
-    "valkey",
-    "redis",
-    "",
-    " ",
-    UNKNOWN,
-    UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_BOOLEAN_VALUE,
-    UNKNOWN_NUMBER_VALUE,
-    UNKNOWN_OBJECT_VALUE,
-]
-data_values = st.one_of(values, st.sampled_from(INTERESTING))
-data_props = st.one_of(props_strategy, st.dictionaries(st.sampled_from(DATA_KEYS), data_values, max_size=10))
-
-DATA_RESOURCE_TARGETS = [
-    (rule.name, rtype)
-    for rule in DATA_RULES
-    if isinstance(rule, ResourceRule)
-    for rtype in rule.resource_types
-]
-
-
-# Realistic starting points per type, perturbed by hypothesis to reach the rules' deeper branches.
-BASE_FIXTURES: dict[str, list[dict[str, Any]]] = {
-    INSTANCE: [PRIMARY, REPLICA],
-    CLUSTER: [AURORA, MULTI_AZ_CLUSTER],
-    CLUSTER_INSTANCE: [AURORA_INSTANCE],
-    PG: [{"family": "postgres17", "parameters": FORCE_SSL_ON}],
-    CPG: [{"family": "aurora-postgresql16", "parameters": FORCE_SSL_ON}],
-    RG: [CACHE],
-    SECRET: [{"kmsKeyId": KEY_ARN, "tags": {"paved:rotation": "version-bump"}}],
-    VAULT: [{"kmsKeyArn": KEY_ARN, "name": "v"}],
-}
-
-
-def _data_props_for(rtype: str) -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(data_props, *map(perturbed, BASE_FIXTURES[rtype]))
-
-
-# One test draws the policy too, so the fuzz budget is shared rather than multiplied by the pack's size
-# (HYPOTHESIS_PROFILE=thorough gives every policy many more draws).
-@settings(max_examples=settings().max_examples * 5)
-@given(target=st.sampled_from(DATA_RESOURCE_TARGETS), data=st.data())
-def test_data_resource_policies_never_crash(target: tuple[str, str], data: st.DataObject) -> None:
-    policy, rtype = target
-    props = data.draw(_data_props_for(rtype), label="props")
-    with contextlib.suppress(UnknownValueError):
-        outcome = run_resource(policy, rtype, props)
-        assert len(outcome.violations) <= 1
-
-
-# (policy, judged type, referrer type, referring property)
-STACK_TARGETS = [
-    (XREGION, INSTANCE, BACKUP_REPLICATION, "sourceDbInstanceArn"),
-    (SECRET_ROTATION, SECRET, ROTATION, "secretId"),
-    (VAULT_LOCKED, VAULT, VAULT_LOCK, "backupVaultName"),
-]
-
-
-@pytest.mark.parametrize(("policy", "rtype", "referrer", "prop"), STACK_TARGETS)
-@given(data=st.data())
-def test_data_stack_policies_never_crash(
-    policy: str, rtype: str, referrer: str, prop: str, data: st.DataObject
-) -> None:
-    judged = data.draw(st.one_of(data_props, *map(perturbed, [PRIMARY, REPLICA])), label="judged")
-    other = data.draw(data_props, label="referrer")
-    linked = data.draw(st.booleans(), label="linked")
-    with contextlib.suppress(UnknownValueError):
-        outcome = run_stack(
-            policy,
-            [
-                Res(rtype, "judged", judged),
-                Res(referrer, "ref", other, prop_deps={prop: ["judged"]} if linked else {}),
-            ],
-        )
-        # A linked referrer always satisfies the rule (when the resource is judged at all).
-        if linked:
-            assert outcome.status in ("ok", "n/a")
-
-
-# ---------------------------------------------------------------------------------------------
-# Our own stacks, as recorded in a first preview: no data-tier violation beyond the expected ones.
-
-# (stack, policy, resource name) of every violation the stacks are expected to have, with its reason.
-EXPECTED_FINDINGS = {
-    # paved's own secrets carry a paved:rotation tag saying how they rotate, so none is reported.
-    # Staging is single-AZ with 7 days of backups and no DR copy: advisory there (staging_enforcement).
-    ("staging", "rds-backup-retention", "database"),
-    ("staging", "rds-deletion-protection", "database"),
-    ("staging", "rds-multi-az", "database"),
-    ("staging", XREGION, "database"),
-    ("staging", "elasticache-automatic-failover", "cache"),
-    ("staging", "elasticache-snapshot-retention", "cache"),
-}
-
-
-def _plain(value: Any) -> Any:
-    """Inputs as the analyzer receives them: secret wrappers replaced by their values."""
-    if isinstance(value, dict):
-        if "4dabf18193072939515e22adb298388d" in value:
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-@pytest.fixture(scope="module", params=["prod", "staging"])
-def recorded(
-    request: pytest.FixtureRequest, shipped_recordings: Callable[[str], Recording]
-) -> tuple[str, list[Res]]:
-    recording = shipped_recordings(request.param)
-    by_urn = {r.urn: r.name for r in recording.resources}
-    specs = [
-        Res(
-            r.type,
-            r.name,
-            _plain(r.inputs),
-            prop_deps={p: [by_urn[u] for u in urns] for p, urns in r.property_dependencies.items()},
-        )
-        for r in recording.resources
-        if r.custom
-    ]
-    return request.param, specs
-
-
-def test_our_stacks_pass_the_data_policies(recorded: tuple[str, list[Res]]) -> None:
-    stack, specs = recorded
-    found = set()
-    for rule in DATA_RULES:
-        if isinstance(rule, StackRule):
-            # The harness links resources by name, and names repeat across types ('database'): keep
-            # the judged resources and their referrers, with edges to judged resources only.
-            judged = [
-                Res(s.resource_type, s.name, s.props) for s in specs if s.resource_type in rule.resource_types
-            ]
-            names = {s.name for s in judged}
-            referrers = [
-                Res(
-                    s.resource_type,
-                    f"{s.name}@{s.resource_type}",  # names repeat across types (secret / secret version)
-                    s.props,
-                    prop_deps={p: [n for n in targets if n in names] for p, targets in s.prop_deps.items()},
-                )
-                for s in specs
-                if s.resource_type not in rule.resource_types
-                and any(set(targets) & names for targets in s.prop_deps.values())
-            ]
-            if judged:
-                outcome = run_stack(rule.name, judged + referrers)
-                found |= {(stack, rule.name, urn.rsplit("::", 1)[-1]) for _, urn in outcome.violations if urn}
-            continue
-        for spec in specs:
-            in_scope = spec.resource_type in rule.resource_types
-            if in_scope and run_resource(rule.name, spec.resource_type, spec.props).violations:
-                found.add((stack, rule.name, spec.name))
-    assert found == {f for f in EXPECTED_FINDINGS if f[0] == stack}

@@ -1,8 +1,9 @@
-"""Tests for the edge and cross-cutting policies: S3, ELBv2, WAFv2, CloudFront, required tags, protection.
+"""The edge and cross-cutting families: S3, ELBv2, WAFv2, CloudFront, required tags, stateful protection.
 
-Same harness as tests/test_policy_rules.py: every policy runs through the real pulumi_policy objects with
-props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as the engine's sentinels. Stack
-fixtures are first previews: every ARN and id unknown, only the dependency edges known.
+Fixtures and the tests only these families need; tests/test_policy_pack.py runs the tables below with
+every other family's, through tests/policy_harness.py (the real pulumi_policy objects, props behind the
+SDK's unknown-checking proxy, numbers as floats, unknowns as the engine's sentinels). Stack fixtures are
+first previews: every ARN and id unknown, only the dependency edges known.
 
 `PYTHONPATH=policies uv run python -m tests.test_policy_rules_edge` regenerates
 policies/paved_policies/aws_taggable.py from the installed pulumi-aws.
@@ -10,62 +11,47 @@ policies/paved_policies/aws_taggable.py from the installed pulumi-aws.
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import functools
 import json
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from paved_policies.aws_taggable import TAGGABLE_TYPES
 from paved_policies.pack import RULES
-from paved_policies.rule import ResourceRule, Rule, StackRule, compliant
+from paved_policies.rule import ResourceRule, compliant
 from paved_policies.rules import cloudfront, elbv2, protection, s3, tags, wafv2
-from pulumi_policy import (
-    PolicyCustomTimeouts,
-    PolicyProviderResource,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
     UnknownValueError,
-    unknown_checking_proxy,
 )
 
 from paved.analyzer import StackContext, analyze_with_pack
 from paved.recorder import RecordedResource, Recording
-from tests.test_policy_rules import (
+from tests.policy_harness import (
     POLICIES,
-    Outcome,
+    UNKNOWN,
+    UNKNOWNS,
+    Deferral,
+    Family,
+    OtherType,
+    PreviewUnknown,
     Res,
-    _urn,
-    assert_outcome,
-    perturbed,
-    props_strategy,
+    ResourceCase,
+    StackCase,
+    StackFuzzTarget,
+    but,
     run_resource,
     run_stack,
-    values,
+    urn_of,
 )
-from tests.test_policy_rules_data import _plain, but
 
 ROOT = Path(__file__).resolve().parent.parent
-UNKNOWN = UNKNOWN_STRING_VALUE
 
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
@@ -97,55 +83,7 @@ KMS_KEY = "aws:kms/key:Key"
 QUEUE = "aws:sqs/queue:Queue"
 ASG = "aws:autoscaling/group:Group"
 
-EDGE_RULES: tuple[Rule[Any], ...] = (
-    *s3.RULES,
-    *elbv2.RULES,
-    *wafv2.RULES,
-    *cloudfront.RULES,
-    *tags.RULES,
-    *protection.RULES,
-)
-EDGE_POLICIES = {rule.name for rule in EDGE_RULES}
 TAGS = {"environment": "prod", "team": "platform"}
-
-
-def run_with(
-    policy_name: str,
-    resource_type: str,
-    props: Mapping[str, Any],
-    *,
-    protect: bool = False,
-    provider: Mapping[str, Any] | None = None,
-    config: Mapping[str, Any] | None = None,
-) -> Outcome:
-    """run_resource with the resource options, provider and policy config the engine may send too."""
-    policy = POLICIES[policy_name]
-    assert isinstance(policy, ResourceValidationPolicy)
-    opts = PolicyResourceOptions(protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
-    provider_resource = (
-        PolicyProviderResource(
-            "pulumi:providers:aws", unknown_checking_proxy(copy.deepcopy(dict(provider))), "urn:p", "p"
-        )
-        if provider is not None
-        else None
-    )
-    urn = _urn(resource_type, "res")
-    args = ResourceValidationArgs(
-        resource_type,
-        unknown_checking_proxy(copy.deepcopy(dict(props))),
-        urn,
-        "res",
-        opts,
-        provider_resource,
-        config,
-    )
-    outcome = Outcome()
-    try:
-        policy.validate(args, outcome.report)
-    except _NotApplicableError as err:
-        outcome.not_applicable = err.reason or ""
-    return outcome
-
 
 # ---------------------------------------------------------------------------------------------
 # Fixtures, shaped as paved's own components declare them (a first preview: other resources' ids unknown).
@@ -300,7 +238,7 @@ def custom_config(**changes: Any) -> dict[str, Any]:
 
 
 # (id, policy, type, props, expected, message fragment)
-CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+RESOURCE_CASES: list[ResourceCase] = [
     # elb-listener-tls12-policy
     ("tls-res-2021", "elb-listener-tls12-policy", LISTENER, HTTPS_LISTENER, "ok", ""),
     (
@@ -635,76 +573,44 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_resource_policy(
-    policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
-) -> None:
-    assert_outcome(run_resource(policy, rtype, props), expected, fragment)
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props"),
-    [
-        ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, sslPolicy=UNKNOWN)),
-        ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, protocol=UNKNOWN)),
-        ("alb-drop-invalid-header-fields", LB, but(ALB, loadBalancerType=UNKNOWN)),
-        ("alb-desync-mitigation", LB, but(ALB, desyncMitigationMode=UNKNOWN)),
-        ("elb-deletion-protection", LB, but(ALB, enableDeletionProtection=UNKNOWN_BOOLEAN_VALUE)),
-        ("elb-target-group-health-check", TARGET_GROUP, but(TARGET, healthCheck=UNKNOWN_OBJECT_VALUE)),
-        ("wafv2-visibility-metrics", WEB_ACL, but(ACL, rules=UNKNOWN_ARRAY_VALUE)),
-        ("cloudfront-viewer-https", DISTRIBUTION, but(DIST, orderedCacheBehaviors=[UNKNOWN_OBJECT_VALUE])),
-        (
-            "cloudfront-viewer-tls",
-            DISTRIBUTION,
-            but(DIST, viewerCertificate={"acmCertificateArn": "a", "minimumProtocolVersion": UNKNOWN}),
-        ),
-        # An S3-looking origin without OAC whose domain is still unknown: it may be a bucket.
-        (
-            "cloudfront-s3-origin-oac",
-            DISTRIBUTION,
-            but(DIST, origins=[{"originId": "x", "domainName": UNKNOWN}]),
-        ),
-        ("cloudfront-custom-origin-https", DISTRIBUTION, custom_config(originProtocolPolicy=UNKNOWN)),
-        ("aws-required-tags", QUEUE, {"tags": UNKNOWN_OBJECT_VALUE}),
-    ],
-)
-def test_value_checks_defer_unknowns_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
-    # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
-    with pytest.raises(UnknownValueError):
-        run_resource(policy, rtype, props)
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props"),
-    [
-        ("elb-access-logs", LB, ALB),  # bucket unknown
-        ("cloudfront-waf-attached", DISTRIBUTION, DIST),  # web ACL ARN unknown
-        ("cloudfront-viewer-tls", DISTRIBUTION, DIST),  # certificate ARN unknown
-        ("cloudfront-s3-origin-oac", DISTRIBUTION, DIST),  # OAC id and bucket domain unknown
-    ],
-)
-def test_presence_checks_count_a_preview_unknown_as_set(
-    policy: str, rtype: str, props: dict[str, Any]
-) -> None:
-    assert run_resource(policy, rtype, props).status == "ok"
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype"),
-    [
-        ("elb-listener-tls12-policy", LB),
-        ("alb-drop-invalid-header-fields", LISTENER),
-        ("cloudfront-viewer-https", WEB_ACL),
-        ("wafv2-visibility-metrics", DISTRIBUTION),
-        ("stateful-resources-protected", QUEUE),
-        ("aws-required-tags", "aws:s3/bucketPolicy:BucketPolicy"),  # takes no tags
-    ],
-)
-def test_resource_policies_ignore_other_types(policy: str, rtype: str) -> None:
-    outcome = run_resource(policy, rtype, {})
-    assert outcome.violations == [] and outcome.not_applicable is None
+# Pack-wide in tests/test_policy_pack.py: an unknown the SDK must report as "can't run during preview".
+DEFERRALS: list[Deferral] = [
+    ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, sslPolicy=UNKNOWN)),
+    ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, protocol=UNKNOWN)),
+    ("alb-drop-invalid-header-fields", LB, but(ALB, loadBalancerType=UNKNOWN)),
+    ("alb-desync-mitigation", LB, but(ALB, desyncMitigationMode=UNKNOWN)),
+    ("elb-deletion-protection", LB, but(ALB, enableDeletionProtection=UNKNOWN_BOOLEAN_VALUE)),
+    ("elb-target-group-health-check", TARGET_GROUP, but(TARGET, healthCheck=UNKNOWN_OBJECT_VALUE)),
+    ("wafv2-visibility-metrics", WEB_ACL, but(ACL, rules=UNKNOWN_ARRAY_VALUE)),
+    ("cloudfront-viewer-https", DISTRIBUTION, but(DIST, orderedCacheBehaviors=[UNKNOWN_OBJECT_VALUE])),
+    (
+        "cloudfront-viewer-tls",
+        DISTRIBUTION,
+        but(DIST, viewerCertificate={"acmCertificateArn": "a", "minimumProtocolVersion": UNKNOWN}),
+    ),
+    # An S3-looking origin without OAC whose domain is still unknown: it may be a bucket.
+    (
+        "cloudfront-s3-origin-oac",
+        DISTRIBUTION,
+        but(DIST, origins=[{"originId": "x", "domainName": UNKNOWN}]),
+    ),
+    ("cloudfront-custom-origin-https", DISTRIBUTION, custom_config(originProtocolPolicy=UNKNOWN)),
+    ("aws-required-tags", QUEUE, {"tags": UNKNOWN_OBJECT_VALUE}),
+]
+PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
+    ("elb-access-logs", LB, ALB, "ok"),  # bucket unknown
+    ("cloudfront-waf-attached", DISTRIBUTION, DIST, "ok"),  # web ACL ARN unknown
+    ("cloudfront-viewer-tls", DISTRIBUTION, DIST, "ok"),  # certificate ARN unknown
+    ("cloudfront-s3-origin-oac", DISTRIBUTION, DIST, "ok"),  # OAC id and bucket domain unknown
+]
+OTHER_TYPES: list[OtherType] = [
+    ("elb-listener-tls12-policy", LB),
+    ("alb-drop-invalid-header-fields", LISTENER),
+    ("cloudfront-viewer-https", WEB_ACL),
+    ("wafv2-visibility-metrics", DISTRIBUTION),
+    ("stateful-resources-protected", QUEUE),
+    ("aws-required-tags", "aws:s3/bucketPolicy:BucketPolicy"),  # takes no tags
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -715,15 +621,15 @@ TAGS_POLICY = "aws-required-tags"
 
 def test_required_tags_come_from_the_pack_config() -> None:
     props = {"tags": {"environment": "prod"}}
-    outcome = run_with(
+    outcome = run_resource(
         TAGS_POLICY, QUEUE, props, config={"requiredTags": ["environment", "owner", "cost-center"]}
     )
     [(message, _)] = outcome.violations
     assert "owner, cost-center" in message
-    assert run_with(TAGS_POLICY, QUEUE, {}, config={"requiredTags": []}).status == "n/a"
+    assert run_resource(TAGS_POLICY, QUEUE, {}, config={"requiredTags": []}).status == "n/a"
     # Junk in the list (the CLI validates the schema, direct callers may not) is skipped, not a crash.
     assert (
-        run_with(TAGS_POLICY, QUEUE, props, config={"requiredTags": ["environment", 3, None, " "]}).status
+        run_resource(TAGS_POLICY, QUEUE, props, config={"requiredTags": ["environment", 3, None, " "]}).status
         == "ok"
     )
 
@@ -737,14 +643,14 @@ def test_required_tags_come_from_the_pack_config() -> None:
     ],
 )
 def test_provider_default_tags_count(provider: dict[str, Any]) -> None:
-    assert run_with(TAGS_POLICY, QUEUE, {"tags": {"team": "x"}}, provider=provider).status == "ok"
+    assert run_resource(TAGS_POLICY, QUEUE, {"tags": {"team": "x"}}, provider=provider).status == "ok"
 
 
 def test_an_unknown_provider_default_tags_value_defers_to_the_sdk() -> None:
     with pytest.raises(UnknownValueError):
-        run_with(TAGS_POLICY, QUEUE, {}, provider={"defaultTags": UNKNOWN})
+        run_resource(TAGS_POLICY, QUEUE, {}, provider={"defaultTags": UNKNOWN})
     # Not read at all when the resource's own tags already carry every required key.
-    assert run_with(TAGS_POLICY, QUEUE, {"tags": TAGS}, provider={"defaultTags": UNKNOWN}).status == "ok"
+    assert run_resource(TAGS_POLICY, QUEUE, {"tags": TAGS}, provider={"defaultTags": UNKNOWN}).status == "ok"
 
 
 def test_required_tags_config_schema() -> None:
@@ -763,7 +669,7 @@ def test_policy_pack_config_sets_the_required_tags_end_to_end() -> None:
     """`--policy-pack-config` through the real Analyzer protocol, as `paved preview` drives it."""
 
     def resource(name: str, resource_tags: dict[str, str]) -> RecordedResource:
-        return RecordedResource(_urn(QUEUE, name), QUEUE, name, True, "", {"tags": resource_tags})
+        return RecordedResource(urn_of(QUEUE, name), QUEUE, name, True, "", {"tags": resource_tags})
 
     recording = Recording(
         "paved",
@@ -777,7 +683,7 @@ def test_policy_pack_config_sets_the_required_tags_end_to_end() -> None:
         ROOT / "policies", recording, context, [{TAGS_POLICY: {"requiredTags": ["environment", "owner"]}}]
     )
     found = [(v.policy, v.urn, v.level) for v in result.violations]
-    assert found == [(TAGS_POLICY, _urn(QUEUE, "unowned"), "mandatory")]
+    assert found == [(TAGS_POLICY, urn_of(QUEUE, "unowned"), "mandatory")]
 
 
 def _taggable_types_in(package: Path) -> list[str]:
@@ -823,14 +729,8 @@ PROTECTION = "stateful-resources-protected"
     ],
 )
 def test_protected_stateful_resources_pass(rtype: str) -> None:
-    assert run_with(PROTECTION, rtype, {}, protect=True).status == "ok"
-    assert run_with(PROTECTION, rtype, {}, protect=False).status == "violation"
-
-
-def test_cost_and_protection_rules_relax_in_staging_only() -> None:
-    relaxed = {r.name for r in EDGE_RULES if r.staging_enforcement == "advisory"}
-    assert relaxed == {"elb-deletion-protection", PROTECTION}
-    assert all(r.enforcement is None for r in EDGE_RULES)
+    assert run_resource(PROTECTION, rtype, {}, protect=True).status == "ok"
+    assert run_resource(PROTECTION, rtype, {}, protect=False).status == "violation"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -909,7 +809,7 @@ WAF_ASSOCIATION_RES = with_deps(
 HTTP_LISTENER_RES = Res(LISTENER, "http", HTTP_LISTENER)
 
 # (id, policy, resources, expected status, the names of the resources reported)
-STACK_CASES: list[tuple[str, str, list[Res], str, list[str]]] = [
+STACK_CASES: list[StackCase] = [
     # s3-public-access-block
     ("block-all-four", "s3-public-access-block", secure_bucket(), "ok", []),
     ("block-v2-bucket", "s3-public-access-block", secure_bucket(bucket_type=BUCKET_V2), "ok", []),
@@ -1264,21 +1164,11 @@ STACK_CASES: list[tuple[str, str, list[Res], str, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policy", "specs", "expected", "reported"), [c[1:] for c in STACK_CASES], ids=[c[0] for c in STACK_CASES]
-)
-def test_stack_policy(policy: str, specs: list[Res], expected: str, reported: list[str]) -> None:
-    outcome = run_stack(policy, specs)
-    assert outcome.status == expected, outcome
-    by_name = {_urn(s.resource_type, s.name): s.name for s in specs}
-    assert [by_name.get(urn or "") for _, urn in outcome.violations] == reported
-
-
 def test_a_secure_bucket_beside_a_bare_one() -> None:
     specs = secure_bucket("good") + [Res(BUCKET, "bare", {"tags": TAGS})]
     for rule in s3.RULES:
         outcome = run_stack(rule.name, specs)
-        assert [urn for _, urn in outcome.violations] == [_urn(BUCKET, "bare")], rule.name
+        assert [urn for _, urn in outcome.violations] == [urn_of(BUCKET, "bare")], rule.name
 
 
 def test_a_bucket_policy_unknown_in_preview_defers_but_still_reports_the_others() -> None:
@@ -1294,30 +1184,6 @@ def test_a_bucket_policy_unknown_in_preview_defers_but_still_reports_the_others(
 def test_literal_bucket_names_record_no_dependency_and_do_not_count() -> None:
     specs = [Res(BUCKET, "b", {}), Res(PAB, "pab", {"bucket": "b", **{f: True for f in s3.BLOCK_FLAGS}})]
     assert run_stack("s3-public-access-block", specs).status == "violation"
-
-
-def test_stack_policies_are_not_applicable_without_their_resources() -> None:
-    for rule in EDGE_RULES:
-        if isinstance(rule, StackRule):
-            assert run_stack(rule.name, [Res(QUEUE, "q", {})]).status == "n/a", rule.name
-
-
-# ---------------------------------------------------------------------------------------------
-# Metadata.
-
-
-def test_every_edge_policy_has_compliant_and_non_compliant_fixtures() -> None:
-    seen: dict[str, set[str]] = {}
-    for case in CASES:
-        seen.setdefault(case[1], set()).add(case[4])
-    for case in STACK_CASES:
-        seen.setdefault(case[1], set()).add(case[3])
-    seen[PROTECTION].add("ok")  # test_protected_stateful_resources_pass
-    assert set(seen) == EDGE_POLICIES
-    for name, statuses in seen.items():
-        assert {"ok", "violation"} <= statuses, name
-    stack_policies = {name for name in EDGE_POLICIES if isinstance(RULES[name], StackRule)}
-    assert stack_policies == {case[1] for case in STACK_CASES}
 
 
 def test_a_config_property_without_a_default_is_rejected_at_declaration() -> None:
@@ -1345,282 +1211,125 @@ def test_elbv2_rules_match_both_module_tokens() -> None:
         assert {t.replace("aws:lb/", "aws:alb/") for t in lb_types} == set(rule.resource_types) - lb_types
 
 
-# ---------------------------------------------------------------------------------------------
-# Robustness: random, partial, None, wrongly typed and unknown props never crash an edge policy.
-
-EDGE_KEYS = sorted(
-    {key for case in CASES for key in case[3]}
-    | {key for case in STACK_CASES for spec in case[2] for key in spec.props}
-    | {
-        "redirect",
-        "protocol",
-        "healthCheck",
-        "path",
-        "enabled",
-        "rules",
-        "statement",
-        "overrideAction",
-        "action",
-        "visibilityConfig",
-        "managedRuleGroupStatement",
-        "rateBasedStatement",
-        "vendorName",
-        "name",
-        "cloudwatchMetricsEnabled",
-        "sampledRequestsEnabled",
-        "viewerProtocolPolicy",
-        "originAccessControlId",
-        "customOriginConfig",
-        "s3OriginConfig",
-        "originAccessIdentity",
-        "originProtocolPolicy",
-        "originSslProtocols",
-        "minimumProtocolVersion",
-        "cloudfrontDefaultCertificate",
-        "securityHeadersConfig",
-        "strictTransportSecurity",
-        "accessControlMaxAgeSec",
-        "defaultTags",
-        "key",
-        "value",
-        "tags",
-        "tagsAll",
-        "versioning",
-        "versionings",
-        "sseAlgorithm",
-        "objectOwnership",
-        "versioningConfiguration",
-        "status",
-        wafv2.RATE_LIMIT_TAG,
-        "environment",
-    }
-)
-INTERESTING = [
-    "HTTP",
-    "HTTPS",
-    "TLS",
-    "TCP",
+# Property names the edge rules read below the top level of the fixtures, for the fuzz tests.
+FUZZ_KEYS = [
     "redirect",
-    "forward",
-    "application",
-    "network",
-    "gateway",
-    "lambda",
-    "alb",
-    "monitor",
-    "strictest",
-    "count",
-    "none",
-    "AWS",
-    COMMON,
-    BAD_INPUTS,
-    "allow-all",
-    "https-only",
-    "redirect-to-https",
-    "match-viewer",
-    "TLSv1",
-    "TLSv1.2",
-    "TLSv1.2_2021",
-    "TLSv1.2_2018",
-    "TLSv1_2016",
-    "ELBSecurityPolicy-2016-08",
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "Enabled",
-    "Suspended",
-    "BucketOwnerEnforced",
-    "AES256",
-    "aws:kms",
-    "ACCESS_LOGS",
-    MANAGED_SECURITY_HEADERS,
-    "bucket.s3.amazonaws.com",
-    ACL_RULE_JSON,
-    bucket_policy(TLS_DENY),
+    "protocol",
+    "healthCheck",
+    "path",
+    "enabled",
+    "rules",
+    "statement",
+    "overrideAction",
+    "action",
+    "visibilityConfig",
+    "managedRuleGroupStatement",
+    "rateBasedStatement",
+    "vendorName",
+    "name",
+    "cloudwatchMetricsEnabled",
+    "sampledRequestsEnabled",
+    "viewerProtocolPolicy",
+    "originAccessControlId",
+    "customOriginConfig",
+    "s3OriginConfig",
+    "originAccessIdentity",
+    "originProtocolPolicy",
+    "originSslProtocols",
+    "minimumProtocolVersion",
+    "cloudfrontDefaultCertificate",
+    "securityHeadersConfig",
+    "strictTransportSecurity",
+    "accessControlMaxAgeSec",
+    "defaultTags",
+    "key",
+    "value",
+    "tags",
+    "tagsAll",
+    "versioning",
+    "versionings",
+    "sseAlgorithm",
+    "objectOwnership",
+    "versioningConfiguration",
+    "status",
+    wafv2.RATE_LIMIT_TAG,
     "environment",
-    "",
-    " ",
-    UNKNOWN,
-    UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_BOOLEAN_VALUE,
-    UNKNOWN_OBJECT_VALUE,
-]
-edge_values = st.one_of(values, st.sampled_from(INTERESTING))
-edge_props = st.one_of(props_strategy, st.dictionaries(st.sampled_from(EDGE_KEYS), edge_values, max_size=10))
-
-# Realistic starting points per type, perturbed by hypothesis to reach the rules' deeper branches.
-BASE_FIXTURES: dict[str, list[dict[str, Any]]] = {}
-for _case in CASES:
-    BASE_FIXTURES.setdefault(_case[2], []).append(_case[3])
-for _case in STACK_CASES:
-    for _spec in _case[2]:
-        BASE_FIXTURES.setdefault(_spec.resource_type, []).append(dict(_spec.props))
-
-
-@functools.cache
-def _edge_props_for(rtype: str) -> st.SearchStrategy[dict[str, Any]]:
-    fixtures = BASE_FIXTURES.get(rtype) or [{"tags": TAGS}]
-    return st.one_of(edge_props, *map(perturbed, fixtures[:6]))
-
-
-# Per policy, the types it judges: the policy is drawn first, so required tags (hundreds of types) get
-# no more draws than a one-type policy.
-EDGE_RESOURCE_TARGETS = [(r.name, r.resource_types) for r in EDGE_RULES if isinstance(r, ResourceRule)]
-
-
-# One test draws the policy too, so the fuzz budget is shared rather than multiplied by the pack's size
-# (HYPOTHESIS_PROFILE=thorough gives every policy many more draws).
-@settings(max_examples=settings().max_examples * 4)
-@given(target=st.sampled_from(EDGE_RESOURCE_TARGETS), data=st.data())
-def test_edge_resource_policies_never_crash(target: tuple[str, tuple[str, ...]], data: st.DataObject) -> None:
-    policy, rtypes = target
-    rtype = data.draw(st.sampled_from(rtypes), label="type")
-    props = data.draw(_edge_props_for(rtype), label="props")
-    provider = data.draw(
-        st.none() | st.fixed_dictionaries({}, optional={"defaultTags": edge_values}), label="provider"
-    )
-    config = data.draw(st.none() | st.fixed_dictionaries({"requiredTags": edge_values}), label="config")
-    with contextlib.suppress(UnknownValueError):
-        outcome = run_with(
-            policy, rtype, props, protect=data.draw(st.booleans()), provider=provider, config=config
-        )
-        assert len(outcome.violations) <= 1
-
-
-# (policy, judged type, other type, the property linking them, whether the judged resource points at the
-# other one rather than the other way round)
-EDGE_STACK_TARGETS = [
-    ("s3-public-access-block", BUCKET, PAB, "bucket", False),
-    ("s3-default-encryption", BUCKET_V2, SSE_V2, "bucket", False),
-    ("s3-versioning-enabled", BUCKET, VERSIONING, "bucket", False),
-    ("s3-tls-only-policy", BUCKET, BUCKET_POLICY, "bucket", False),
-    ("s3-bucket-owner-enforced", BUCKET, OWNERSHIP, "bucket", False),
-    ("elb-http-redirects-to-https", LISTENER, LISTENER_RULE, "listenerArn", False),
-    ("alb-waf-associated", LB, WAF_ASSOCIATION, "resourceArn", False),
-    ("wafv2-managed-baseline-rules", WEB_ACL, RULE_GROUP_ASSOCIATION, "webAclArn", False),
-    ("wafv2-rate-based-rule", WEB_ACL, WEB_ACL_RULE, "webAclArn", False),
-    ("wafv2-logging-enabled", WEB_ACL, WAF_LOGGING, "resourceArn", False),
-    ("cloudfront-access-logging", DISTRIBUTION, LOG_SOURCE, "resourceArn", False),
-    ("cloudfront-hsts-headers", DISTRIBUTION, HEADERS_POLICY, "defaultCacheBehavior", True),
 ]
 
-
-@settings(max_examples=settings().max_examples * 2)
-@given(target=st.sampled_from(EDGE_STACK_TARGETS), data=st.data())
-def test_edge_stack_policies_never_crash(
-    target: tuple[str, str, str, str, bool], data: st.DataObject
-) -> None:
-    policy, judged_type, other_type, prop, forward = target
-    judged = data.draw(_edge_props_for(judged_type), label="judged")
-    other = data.draw(_edge_props_for(other_type), label="other")
-    linked = {prop: ["other" if forward else "judged"]} if data.draw(st.booleans(), label="linked") else {}
-    specs = [
-        Res(judged_type, "judged", judged, prop_deps=linked if forward else {}),
-        Res(other_type, "other", other, prop_deps={} if forward else linked),
-    ]
-    with contextlib.suppress(UnknownValueError):
-        outcome = run_stack(policy, specs)
-        assert outcome.status in ("ok", "violation", "n/a")
-        assert all(urn == _urn(judged_type, "judged") for _, urn in outcome.violations)
-
-
-# ---------------------------------------------------------------------------------------------
-# Our own stacks, as recorded in a first preview.
-
-# (stack, policy, resource name) of every violation the stacks are expected to have: staging is not
-# protected and its ALB has no deletion protection, both advisory there (staging_enforcement).
-STAGING_UNPROTECTED = {
-    "alb-logs",
-    "cdn-assets",
-    "data",
-    "secrets",
-    "logs",
-    "alerts",
-    "alerts-global",
-    "logs-global",
-    "database",
-    "cache",
-    "cluster-volumes",
-}
-EXPECTED_FINDINGS = {("staging", PROTECTION, name) for name in STAGING_UNPROTECTED} | {
-    ("staging", "elb-deletion-protection", "alb"),
-}
-# Policies that cannot run in a first preview: the bucket policies name their bucket's ARN.
-EXPECTED_UNKNOWN = {"s3-tls-only-policy"}
-
-
-def _options(resource: RecordedResource) -> PolicyResourceOptions:
-    return PolicyResourceOptions(resource.protect, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
-
-
-def _linked(recording: Recording) -> list[PolicyResource]:
-    """The recording's custom resources as the SDK's AnalyzeStack links them, with options and providers."""
-    by_urn = recording.by_urn()
-    built: dict[str, PolicyResource] = {}
-    for r in recording.resources:
-        provider = by_urn.get(r.provider_urn)
-        built[r.urn] = PolicyResource(
-            r.type,
-            unknown_checking_proxy(_plain(r.inputs)),
-            r.urn,
-            r.name,
-            _options(r),
-            PolicyProviderResource(
-                provider.type, unknown_checking_proxy(_plain(provider.inputs)), provider.urn, provider.name
-            )
-            if provider
-            else None,
-            None,
-            [],
-            {},
-        )
-    for r in recording.resources:
-        resource = built[r.urn]
-        resource.dependencies.extend(built[u] for u in r.dependencies if u in built)
-        for prop, urns in r.property_dependencies.items():
-            resource.property_dependencies[prop] = [built[u] for u in urns if u in built]
-    return [built[r.urn] for r in recording.resources if r.custom]
-
-
-def _judge(rule: Rule[Any], resources: list[PolicyResource]) -> tuple[set[str], bool]:
-    """The URNs `rule` reports among our resources, and whether it met a value unknown in preview."""
-    policy = POLICIES[rule.name]
-    assert isinstance(policy, StackValidationPolicy | ResourceValidationPolicy)
-    calls: list[tuple[Any, str]]  # (validation args, the URN a violation without one is about)
-    if isinstance(policy, StackValidationPolicy):
-        calls = [(StackValidationArgs(resources), "")]
-    else:
-        calls = [
-            (ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider), r.urn)
-            for r in resources
-            if r.resource_type in rule.resource_types
-        ]
-    found: set[str] = set()
-    unknown = False
-    for args, about in calls:
-        outcome = Outcome()
-        try:
-            policy.validate(args, outcome.report)
-        except UnknownValueError:
-            unknown = True
-        except _NotApplicableError:
-            pass
-        found |= {urn or about for _, urn in outcome.violations}
-    return found, unknown
-
-
-@pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_our_stacks_pass_the_edge_policies(
-    stack: str, shipped_recordings: Callable[[str], Recording]
-) -> None:
-    resources = _linked(shipped_recordings(stack))
-    findings: set[tuple[str, str, str]] = set()
-    unknown: set[str] = set()
-    for rule in EDGE_RULES:
-        found, met_unknown = _judge(rule, resources)
-        findings |= {(stack, rule.name, urn.rsplit("::", 1)[-1]) for urn in found}
-        if met_unknown:
-            unknown.add(rule.name)
-    assert findings == {f for f in EXPECTED_FINDINGS if f[0] == stack}
-    assert unknown == EXPECTED_UNKNOWN
+FAMILY = Family(
+    name="edge",
+    rules=(*s3.RULES, *elbv2.RULES, *wafv2.RULES, *cloudfront.RULES, *tags.RULES, *protection.RULES),
+    resource_cases=RESOURCE_CASES,
+    stack_cases=STACK_CASES,
+    deferrals=DEFERRALS,
+    preview_unknowns=PREVIEW_UNKNOWNS,
+    other_types=OTHER_TYPES,
+    # A table row carries no resource options (protect is false), so only a violation can stand there.
+    covered_elsewhere={PROTECTION: ("ok", test_protected_stateful_resources_pass)},
+    fuzz_keys=FUZZ_KEYS,
+    fuzz_values=[
+        "HTTP",
+        "HTTPS",
+        "TLS",
+        "TCP",
+        "redirect",
+        "forward",
+        "application",
+        "network",
+        "gateway",
+        "lambda",
+        "alb",
+        "monitor",
+        "strictest",
+        "count",
+        "none",
+        "AWS",
+        COMMON,
+        BAD_INPUTS,
+        "allow-all",
+        "https-only",
+        "redirect-to-https",
+        "match-viewer",
+        "TLSv1",
+        "TLSv1.2",
+        "TLSv1.2_2021",
+        "TLSv1.2_2018",
+        "TLSv1_2016",
+        "ELBSecurityPolicy-2016-08",
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "Enabled",
+        "Suspended",
+        "BucketOwnerEnforced",
+        "AES256",
+        "aws:kms",
+        "ACCESS_LOGS",
+        MANAGED_SECURITY_HEADERS,
+        "bucket.s3.amazonaws.com",
+        ACL_RULE_JSON,
+        bucket_policy(TLS_DENY),
+        "environment",
+        "",
+        " ",
+        *UNKNOWNS,
+    ],
+    stack_fuzz=[
+        StackFuzzTarget("s3-public-access-block", BUCKET, PAB, "bucket"),
+        StackFuzzTarget("s3-default-encryption", BUCKET_V2, SSE_V2, "bucket"),
+        StackFuzzTarget("s3-versioning-enabled", BUCKET, VERSIONING, "bucket"),
+        StackFuzzTarget("s3-tls-only-policy", BUCKET, BUCKET_POLICY, "bucket"),
+        StackFuzzTarget("s3-bucket-owner-enforced", BUCKET, OWNERSHIP, "bucket"),
+        StackFuzzTarget("elb-http-redirects-to-https", LISTENER, LISTENER_RULE, "listenerArn"),
+        StackFuzzTarget("alb-waf-associated", LB, WAF_ASSOCIATION, "resourceArn"),
+        StackFuzzTarget("wafv2-managed-baseline-rules", WEB_ACL, RULE_GROUP_ASSOCIATION, "webAclArn"),
+        StackFuzzTarget("wafv2-rate-based-rule", WEB_ACL, WEB_ACL_RULE, "webAclArn"),
+        StackFuzzTarget("wafv2-logging-enabled", WEB_ACL, WAF_LOGGING, "resourceArn"),
+        StackFuzzTarget("cloudfront-access-logging", DISTRIBUTION, LOG_SOURCE, "resourceArn"),
+        # The distribution names its response headers policy, not the other way round.
+        StackFuzzTarget(
+            "cloudfront-hsts-headers", DISTRIBUTION, HEADERS_POLICY, "defaultCacheBehavior", forward=True
+        ),
+    ],
+)
 
 
 def _write_taggable_module() -> None:

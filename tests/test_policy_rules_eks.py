@@ -1,21 +1,17 @@
-"""Tests for the EKS policies: clusters, managed node groups and the launch templates nodes start from.
+"""The EKS family: clusters, managed node groups and the launch templates nodes start from.
 
-Same harness as tests/test_policy_rules.py: every policy runs through the real pulumi_policy objects with
-props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as the engine's sentinels. The
-fixtures are shaped like what components/cluster.py sends in a first preview (ids and ARNs unknown).
+Fixtures and the tests only this family needs; tests/test_policy_pack.py runs the tables below with every
+other family's, through tests/policy_harness.py (the real pulumi_policy objects, props behind the SDK's
+unknown-checking proxy, numbers as floats, unknowns as the engine's sentinels). The fixtures are shaped
+like what components/cluster.py sends in a first preview (ids and ARNs unknown).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-from collections.abc import Callable
 from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from paved_policies.pack import RULES
 from paved_policies.rule import ResourceContext, ResourceRule
 from paved_policies.rules import eks
@@ -23,26 +19,21 @@ from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
-    UnknownValueError,
 )
 
 from paved.config import EKS_VERSIONS
-from paved.recorder import Recording
-from tests.test_policy_rules import (
-    EKS_POLICIES,
+from tests.policy_harness import (
     POLICIES,
-    _urn,
-    assert_outcome,
-    perturbed,
-    props_strategy,
+    UNKNOWN,
+    UNKNOWNS,
+    Deferral,
+    Family,
+    OtherType,
+    ResourceCase,
+    but,
     run_resource,
-    values,
+    urn_of,
 )
-from tests.test_policy_rules_data import but
-from tests.test_policy_rules_edge import _judge, _linked, run_with
-
-UNKNOWN = UNKNOWN_STRING_VALUE
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -138,7 +129,7 @@ def metadata(**options: Any) -> dict[str, Any]:
 
 
 # (id, policy, type, props, expected, message fragment)
-CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+RESOURCE_CASES: list[ResourceCase] = [
     # eks-endpoint-not-public
     ("endpoint-private", ENDPOINT, CLUSTER, CLUSTER_PROPS, "ok", ""),
     ("endpoint-office-range", ENDPOINT, CLUSTER, STAGING_CLUSTER, "ok", ""),
@@ -376,65 +367,42 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_resource_policy(
-    policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
-) -> None:
-    assert_outcome(run_resource(policy, rtype, props), expected, fragment)
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props"),
-    [
-        (ENDPOINT, CLUSTER, cluster(vpcConfig=UNKNOWN_OBJECT_VALUE)),
-        (ENDPOINT, CLUSTER, cluster(vpcConfig=but(OFFICE_VPC, endpointPublicAccess=UNKNOWN_BOOLEAN_VALUE))),
-        (ENDPOINT, CLUSTER, cluster(vpcConfig=but(OFFICE_VPC, publicAccessCidrs=UNKNOWN_ARRAY_VALUE))),
-        # The unknown CIDR (say a NAT gateway's address) may be anything, 0.0.0.0/0 included.
-        (ENDPOINT, CLUSTER, public("203.0.113.0/24", UNKNOWN)),
-        (ENDPOINT, CLUSTER, public(UNKNOWN)),
-        (LOGGING, CLUSTER, cluster(enabledClusterLogTypes=UNKNOWN_ARRAY_VALUE)),
-        (LOGGING, CLUSTER, cluster(enabledClusterLogTypes=["api", "audit", UNKNOWN])),
-        (SECRETS, CLUSTER, cluster(encryptionConfig=UNKNOWN_OBJECT_VALUE)),
-        (
-            SECRETS,
-            CLUSTER,
-            cluster(encryptionConfig={"resources": UNKNOWN_ARRAY_VALUE, "provider": {"keyArn": "k"}}),
-        ),
-        (SECRETS, CLUSTER, cluster(encryptionConfig=[UNKNOWN_OBJECT_VALUE])),
-        (VERSION, CLUSTER, cluster(version=UNKNOWN)),
-        (SSH, NODE_GROUP, but(NODES, remoteAccess=UNKNOWN_OBJECT_VALUE)),
-        (IMDS, LAUNCH_TEMPLATE, but(TEMPLATE, metadataOptions=UNKNOWN_OBJECT_VALUE)),
-        (IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint="enabled", httpTokens=UNKNOWN)),
-        (IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint=UNKNOWN, httpTokens="optional")),
-        (AUTH, CLUSTER, cluster(accessConfig=UNKNOWN_OBJECT_VALUE)),
-        (AUTH, CLUSTER, cluster(accessConfig={"authenticationMode": UNKNOWN})),
-    ],
-)
-def test_value_checks_defer_unknowns_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
-    # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
-    with pytest.raises(UnknownValueError):
-        run_resource(policy, rtype, props)
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype"),
-    [
-        (ENDPOINT, NODE_GROUP),
-        (LOGGING, LAUNCH_TEMPLATE),
-        (SECRETS, QUEUE),
-        (VERSION, NODE_GROUP),
-        (SSH, CLUSTER),
-        # EC2 instances are not EKS nodes' launch path; they are not judged here (see eks.py).
-        (IMDS, INSTANCE),
-        (IMDS, CLUSTER),
-        (AUTH, NODE_GROUP),
-    ],
-)
-def test_resource_policies_ignore_other_types(policy: str, rtype: str) -> None:
-    outcome = run_resource(policy, rtype, {"metadataOptions": {"httpTokens": "optional"}})
-    assert outcome.violations == [] and outcome.not_applicable is None
+# Pack-wide in tests/test_policy_pack.py: an unknown the SDK must report as "can't run during preview".
+DEFERRALS: list[Deferral] = [
+    (ENDPOINT, CLUSTER, cluster(vpcConfig=UNKNOWN_OBJECT_VALUE)),
+    (ENDPOINT, CLUSTER, cluster(vpcConfig=but(OFFICE_VPC, endpointPublicAccess=UNKNOWN_BOOLEAN_VALUE))),
+    (ENDPOINT, CLUSTER, cluster(vpcConfig=but(OFFICE_VPC, publicAccessCidrs=UNKNOWN_ARRAY_VALUE))),
+    # The unknown CIDR (say a NAT gateway's address) may be anything, 0.0.0.0/0 included.
+    (ENDPOINT, CLUSTER, public("203.0.113.0/24", UNKNOWN)),
+    (ENDPOINT, CLUSTER, public(UNKNOWN)),
+    (LOGGING, CLUSTER, cluster(enabledClusterLogTypes=UNKNOWN_ARRAY_VALUE)),
+    (LOGGING, CLUSTER, cluster(enabledClusterLogTypes=["api", "audit", UNKNOWN])),
+    (SECRETS, CLUSTER, cluster(encryptionConfig=UNKNOWN_OBJECT_VALUE)),
+    (
+        SECRETS,
+        CLUSTER,
+        cluster(encryptionConfig={"resources": UNKNOWN_ARRAY_VALUE, "provider": {"keyArn": "k"}}),
+    ),
+    (SECRETS, CLUSTER, cluster(encryptionConfig=[UNKNOWN_OBJECT_VALUE])),
+    (VERSION, CLUSTER, cluster(version=UNKNOWN)),
+    (SSH, NODE_GROUP, but(NODES, remoteAccess=UNKNOWN_OBJECT_VALUE)),
+    (IMDS, LAUNCH_TEMPLATE, but(TEMPLATE, metadataOptions=UNKNOWN_OBJECT_VALUE)),
+    (IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint="enabled", httpTokens=UNKNOWN)),
+    (IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint=UNKNOWN, httpTokens="optional")),
+    (AUTH, CLUSTER, cluster(accessConfig=UNKNOWN_OBJECT_VALUE)),
+    (AUTH, CLUSTER, cluster(accessConfig={"authenticationMode": UNKNOWN})),
+]
+OTHER_TYPES: list[OtherType] = [
+    (ENDPOINT, NODE_GROUP),
+    (LOGGING, LAUNCH_TEMPLATE),
+    (SECRETS, QUEUE),
+    (VERSION, NODE_GROUP),
+    (SSH, CLUSTER),
+    # EC2 instances are not EKS nodes' launch path; they are not judged here (see eks.py).
+    (IMDS, INSTANCE),
+    (IMDS, CLUSTER),
+    (AUTH, NODE_GROUP),
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,15 +418,15 @@ def test_the_default_versions_are_paveds_own() -> None:
 
 def test_supported_versions_come_from_the_pack_config() -> None:
     newer = {"supportedVersions": ["1.35", "1.36", "1.37"]}
-    assert run_with(VERSION, CLUSTER, cluster(version="1.37"), config=newer).status == "ok"
+    assert run_resource(VERSION, CLUSTER, cluster(version="1.37"), config=newer).status == "ok"
     assert run_resource(VERSION, CLUSTER, cluster(version="1.37")).status == "violation"
-    outcome = run_with(VERSION, CLUSTER, cluster(version="1.34"), config=newer)
+    outcome = run_resource(VERSION, CLUSTER, cluster(version="1.34"), config=newer)
     [(message, _)] = outcome.violations
     assert "1.35, 1.36, 1.37" in message
     # Junk in the list (the CLI validates the schema, direct callers may not) is skipped, not a crash.
     junk = {"supportedVersions": ["1.36", 3, None, " ", "latest"]}
-    assert run_with(VERSION, CLUSTER, CLUSTER_PROPS, config=junk).status == "ok"
-    assert run_with(VERSION, CLUSTER, CLUSTER_PROPS, config={"supportedVersions": []}).status == "n/a"
+    assert run_resource(VERSION, CLUSTER, CLUSTER_PROPS, config=junk).status == "ok"
+    assert run_resource(VERSION, CLUSTER, CLUSTER_PROPS, config={"supportedVersions": []}).status == "n/a"
 
 
 def test_supported_versions_config_schema() -> None:
@@ -472,22 +440,13 @@ def test_supported_versions_config_schema() -> None:
 def test_rules_are_callable_without_the_sdk() -> None:
     rule = RULES[VERSION]
     assert isinstance(rule, ResourceRule)
-    ctx = ResourceContext(CLUSTER, _urn(CLUSTER, "c"), "c", config={"supportedVersions": ["1.36"]})
+    ctx = ResourceContext(CLUSTER, urn_of(CLUSTER, "c"), "c", config={"supportedVersions": ["1.36"]})
     assert rule({"version": "1.36"}, ctx).status.value == "compliant"
     assert "1.35" in rule({"version": "1.35"}, ctx).message
 
 
 # ---------------------------------------------------------------------------------------------
 # Metadata.
-
-
-def test_every_eks_policy_has_compliant_and_non_compliant_fixtures() -> None:
-    seen: dict[str, set[str]] = {}
-    for case in CASES:
-        seen.setdefault(case[1], set()).add(case[4])
-    assert set(seen) == EKS_POLICIES == {rule.name for rule in eks.RULES}
-    for name, statuses in seen.items():
-        assert {"ok", "violation"} <= statuses, name
 
 
 def test_eks_policies_name_only_verified_equivalents() -> None:
@@ -498,99 +457,57 @@ def test_eks_policies_name_only_verified_equivalents() -> None:
     assert ids[IMDS] == (("CKV_AWS_79",), ())
 
 
-# ---------------------------------------------------------------------------------------------
-# Robustness: random, partial, None, wrongly typed and unknown props never crash an EKS policy.
-
-EKS_KEYS = [
-    "vpcConfig",
-    "endpointPublicAccess",
-    "endpointPrivateAccess",
-    "publicAccessCidrs",
-    "enabledClusterLogTypes",
-    "encryptionConfig",
-    "resources",
-    "provider",
-    "keyArn",
-    "version",
-    "remoteAccess",
-    "ec2SshKey",
-    "sourceSecurityGroupIds",
-    "launchTemplate",
-    "id",
-    "name",
-    "metadataOptions",
-    "httpTokens",
-    "httpEndpoint",
-    "accessConfig",
-    "authenticationMode",
-]
-INTERESTING = [
-    "0.0.0.0/0",
-    "::/0",
-    "10.0.0.0/8",
-    "0.0.0.0/1",
-    "128.0.0.0/1",
-    "10.1.2.3/0",
-    "not-a-cidr",
-    *LOG_TYPES,
-    "secrets",
-    "1.36",
-    "1.33",
-    " 1.35 ",
-    "required",
-    "optional",
-    "disabled",
-    "enabled",
-    "API",
-    "CONFIG_MAP",
-    "API_AND_CONFIG_MAP",
-    "",
-    " ",
-    UNKNOWN,
-    UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_BOOLEAN_VALUE,
-    UNKNOWN_OBJECT_VALUE,
-]
-eks_values = st.one_of(
-    values, st.sampled_from(INTERESTING), st.lists(st.sampled_from(INTERESTING), max_size=4)
+FAMILY = Family(
+    name="eks",
+    rules=eks.RULES,
+    resource_cases=RESOURCE_CASES,
+    deferrals=DEFERRALS,
+    other_types=OTHER_TYPES,
+    fuzz_keys=[
+        "vpcConfig",
+        "endpointPublicAccess",
+        "endpointPrivateAccess",
+        "publicAccessCidrs",
+        "enabledClusterLogTypes",
+        "encryptionConfig",
+        "resources",
+        "provider",
+        "keyArn",
+        "version",
+        "remoteAccess",
+        "ec2SshKey",
+        "sourceSecurityGroupIds",
+        "launchTemplate",
+        "id",
+        "name",
+        "metadataOptions",
+        "httpTokens",
+        "httpEndpoint",
+        "accessConfig",
+        "authenticationMode",
+    ],
+    fuzz_values=[
+        "0.0.0.0/0",
+        "::/0",
+        "10.0.0.0/8",
+        "0.0.0.0/1",
+        "128.0.0.0/1",
+        "10.1.2.3/0",
+        "not-a-cidr",
+        *LOG_TYPES,
+        "secrets",
+        "1.36",
+        "1.33",
+        " 1.35 ",
+        "required",
+        "optional",
+        "disabled",
+        "enabled",
+        "API",
+        "CONFIG_MAP",
+        "API_AND_CONFIG_MAP",
+        "",
+        " ",
+        *UNKNOWNS,
+    ],
 )
-eks_props = st.one_of(props_strategy, st.dictionaries(st.sampled_from(EKS_KEYS), eks_values, max_size=8))
-
-FIXTURES: dict[str, list[dict[str, Any]]] = {}
-for _case in CASES:
-    FIXTURES.setdefault(_case[2], []).append(_case[3])
-
-
-@functools.cache
-def _props_for(rtype: str) -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(eks_props, *map(perturbed, FIXTURES[rtype][:8]))
-
-
-EKS_TARGETS = [(rule.name, rule.resource_types) for rule in eks.RULES if isinstance(rule, ResourceRule)]
-
-
-@settings(max_examples=settings().max_examples * 3)
-@given(target=st.sampled_from(EKS_TARGETS), data=st.data())
-def test_eks_policies_never_crash(target: tuple[str, tuple[str, ...]], data: st.DataObject) -> None:
-    policy, rtypes = target
-    rtype = data.draw(st.sampled_from(rtypes), label="type")
-    props = data.draw(_props_for(rtype), label="props")
-    config = data.draw(st.none() | st.fixed_dictionaries({"supportedVersions": eks_values}), label="config")
-    with contextlib.suppress(UnknownValueError):
-        outcome = run_with(policy, rtype, props, config=config)
-        assert outcome.status in ("ok", "violation", "n/a")
-        assert len(outcome.violations) <= 1
-
-
-# ---------------------------------------------------------------------------------------------
-# Our own stacks, as recorded in a first preview: no EKS finding, and nothing left to preview unknowns.
-
-
-@pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_our_stacks_pass_the_eks_policies(stack: str, shipped_recordings: Callable[[str], Recording]) -> None:
-    resources = _linked(shipped_recordings(stack))
-    judged_types = {t for rule in eks.RULES for t in rule.resource_types}
-    assert {r.resource_type for r in resources} >= judged_types  # the stack has every judged type
-    for rule in eks.RULES:
-        found, met_unknown = _judge(rule, resources)
-        assert (found, met_unknown) == (set(), False), rule.name

@@ -1,69 +1,55 @@
-"""Tests for the Kubernetes policies: container hardening, resources, probes, images, namespaces, Services,
-and the companions of a workload (HPA, PDB, NetworkPolicy).
+"""The Kubernetes family: container hardening, resources, probes, images, namespaces, Services, and the
+companions of a workload (HPA, PDB, NetworkPolicy).
 
-Same harness as tests/test_policy_rules.py: every policy runs through the real pulumi_policy objects with
-props wrapped by `unknown_checking_proxy`, numbers as floats, unknowns as the engine's sentinels. The
-fixtures are shaped like what components/workload.py sends (manifests with literal names, labels and
-namespaces, so known in a first preview).
+Fixtures and the tests only this family needs; tests/test_policy_pack.py runs the tables below with every
+other family's, through tests/policy_harness.py (the real pulumi_policy objects, props behind the SDK's
+unknown-checking proxy, numbers as floats, unknowns as the engine's sentinels). The fixtures are shaped
+like what components/workload.py sends (manifests with literal names, labels and namespaces, so known in a
+first preview).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import functools
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi_kubernetes
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from paved_policies.pack import RULES
-from paved_policies.rule import ResourceContext, ResourceRule, StackRule
+from paved_policies.rule import ResourceContext, ResourceRule
 from paved_policies.rules import kubernetes as k8s
-from pulumi_policy import (
-    PolicyProviderResource,
-    PolicyResource,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy import StackValidationArgs, StackValidationPolicy
 from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_OBJECT_VALUE,
-    UNKNOWN_STRING_VALUE,
     UnknownValueError,
-    unknown_checking_proxy,
 )
 
-from paved.recorder import Recording
-from tests.test_policy_rules import (
-    KUBERNETES_POLICIES,
+from tests.policy_harness import (
     POLICIES,
+    UNKNOWN,
+    UNKNOWNS,
+    Deferral,
+    Family,
+    OtherType,
     Outcome,
+    PreviewUnknown,
     Res,
-    _urn,
+    ResourceCase,
+    StackCase,
+    StackFuzzTarget,
     assert_outcome,
     build_stack,
-    perturbed,
-    props_strategy,
+    but,
     run_resource,
     run_stack,
-    values,
+    urn_of,
 )
-from tests.test_policy_rules_data import but
-from tests.test_policy_rules_edge import _linked, run_with
-
-UNKNOWN = UNKNOWN_STRING_VALUE
 
 POD = "kubernetes:core/v1:Pod"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -84,8 +70,6 @@ PDB_V1BETA1 = "kubernetes:policy/v1beta1:PodDisruptionBudget"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
-QUEUE = "aws:sqs/queue:Queue"
 
 RESOURCES = "k8s-container-resources"
 READINESS = "k8s-readiness-probe"
@@ -238,7 +222,7 @@ SERVICE_ACCOUNT_PROPS = {"metadata": metadata(), "automountServiceAccountToken":
 
 
 # (id, policy, type, props, expected, message fragment)
-CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
+RESOURCE_CASES: list[ResourceCase] = [
     # k8s-container-resources
     ("res-paved", RESOURCES, DEPLOYMENT, DEPLOY, "ok", ""),
     (
@@ -633,13 +617,69 @@ CASES: list[tuple[str, str, str, dict[str, Any], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
-def test_resource_policy(
-    policy: str, rtype: str, props: dict[str, Any], expected: str, fragment: str
-) -> None:
-    assert_outcome(run_resource(policy, rtype, props), expected, fragment)
+# Pack-wide in tests/test_policy_pack.py: an unknown the SDK must report as "can't run during preview".
+DEFERRALS: list[Deferral] = [
+    (RESOURCES, DEPLOYMENT, workload(pod=pod(containers=UNKNOWN_ARRAY_VALUE))),
+    (
+        RESOURCES,
+        DEPLOYMENT,
+        running(resources(requests={"cpu": "1", "memory": "1Gi"}, limits=UNKNOWN_OBJECT_VALUE)),
+    ),
+    (RESOURCES, DEPLOYMENT, workload(pod=pod(initContainers=[UNKNOWN_OBJECT_VALUE]))),
+    (READINESS, DEPLOYMENT, but(DEPLOY, spec={"template": {"spec": UNKNOWN_OBJECT_VALUE}})),
+    (READINESS, STATEFUL_SET, but(DEPLOY, spec=UNKNOWN_OBJECT_VALUE)),
+    (IMAGE, CRON_JOB, but(DEPLOY, spec={"jobTemplate": UNKNOWN_OBJECT_VALUE})),
+    (LIVENESS, POD, workload(POD, pod(restartPolicy=UNKNOWN))),
+    (NON_ROOT, DEPLOYMENT, running(security(runAsNonRoot=UNKNOWN_BOOLEAN_VALUE), securityContext={})),
+    (NON_ROOT, DEPLOYMENT, running(security(runAsUser=UNKNOWN_NUMBER_VALUE))),
+    (READ_ONLY, DEPLOYMENT, running(security(readOnlyRootFilesystem=UNKNOWN_BOOLEAN_VALUE))),
+    (READ_ONLY, DEPLOYMENT, workload(pod=pod(os={"name": UNKNOWN}))),
+    (ESCALATION, DEPLOYMENT, running(security(allowPrivilegeEscalation=UNKNOWN_BOOLEAN_VALUE))),
+    (ESCALATION, DEPLOYMENT, running(security(privileged=UNKNOWN_BOOLEAN_VALUE))),
+    (CAPABILITIES, DEPLOYMENT, running(security(capabilities={"drop": [UNKNOWN]}))),
+    (
+        CAPABILITIES,
+        DEPLOYMENT,
+        running(security(capabilities={"drop": ["ALL"], "add": UNKNOWN_ARRAY_VALUE})),
+    ),
+    (IMAGE, DEPLOYMENT, running(container(image=UNKNOWN))),
+    (HOST_PATH, DEPLOYMENT, workload(pod=pod(volumes=UNKNOWN_ARRAY_VALUE))),
+    (HOST_PATH, DEPLOYMENT, workload(pod=pod(volumes=[UNKNOWN_OBJECT_VALUE]))),
+    (HOST_NAMESPACES, DEPLOYMENT, workload(pod=pod(hostNetwork=UNKNOWN_BOOLEAN_VALUE))),
+    (DEFAULT_NS, CONFIG_MAP, but(CONFIG_MAP_PROPS, metadata={"name": "env", "namespace": UNKNOWN})),
+    (DEFAULT_NS, SERVICE, {"metadata": UNKNOWN_OBJECT_VALUE}),
+    (LOAD_BALANCER, SERVICE, but(SERVICE_PROPS, spec={"type": UNKNOWN})),
+]
+PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
+    (
+        RESOURCES,
+        DEPLOYMENT,
+        running(resources(requests={"cpu": UNKNOWN, "memory": UNKNOWN}, limits={"memory": UNKNOWN})),
+        "ok",
+    ),
+    (READINESS, DEPLOYMENT, running(container(readinessProbe=UNKNOWN_OBJECT_VALUE)), "ok"),
+    (LIVENESS, DEPLOYMENT, running(container(livenessProbe={"httpGet": UNKNOWN_OBJECT_VALUE})), "ok"),
+    # A hostPath volume whose path is unknown is still a hostPath volume.
+    (
+        HOST_PATH,
+        DEPLOYMENT,
+        workload(pod=pod(volumes=[{"name": "h", "hostPath": UNKNOWN_OBJECT_VALUE}])),
+        "violation",
+    ),
+    # Another item settles it: ALL is dropped whatever the unknown one is.
+    (CAPABILITIES, DEPLOYMENT, running(security(capabilities={"drop": [UNKNOWN, "ALL"]})), "ok"),
+]
+OTHER_TYPES: list[OtherType] = [
+    (RESOURCES, SERVICE),
+    (READINESS, JOB),  # runs to completion
+    (LIVENESS, CRON_JOB),
+    (IMAGE, HELM_RELEASE),  # opaque
+    (HOST_PATH, CONFIG_MAP),
+    (DEFAULT_NS, NAMESPACE),  # cluster-scoped
+    (DEFAULT_NS, TARGET_GROUP_BINDING),  # a custom resource: its scope is unknown to the pack
+    (DEFAULT_NS, "kubernetes:apps/v1:DeploymentPatch"),
+    (LOAD_BALANCER, DEPLOYMENT),
+]
 
 
 def test_every_container_problem_is_in_one_message() -> None:
@@ -659,65 +699,25 @@ def test_every_container_problem_is_in_one_message() -> None:
 def test_the_provider_namespace_applies_to_resources_without_one(
     provider: dict[str, Any], expected: str
 ) -> None:
-    outcome = run_with(
+    outcome = run_resource(
         DEFAULT_NS, CONFIG_MAP, but(CONFIG_MAP_PROPS, metadata={"name": "env"}), provider=provider
     )
     assert outcome.status == expected
     # metadata.namespace wins over the provider's.
     assert (
-        run_with(DEFAULT_NS, CONFIG_MAP, CONFIG_MAP_PROPS, provider={"namespace": "default"}).status == "ok"
+        run_resource(DEFAULT_NS, CONFIG_MAP, CONFIG_MAP_PROPS, provider={"namespace": "default"}).status
+        == "ok"
     )
 
 
 def test_a_default_provider_namespace_is_named_in_the_message() -> None:
-    outcome = run_with(DEFAULT_NS, POD, workload(POD, namespace=None), provider={"namespace": "default"})
+    outcome = run_resource(DEFAULT_NS, POD, workload(POD, namespace=None), provider={"namespace": "default"})
     assert_outcome(outcome, "violation", "its provider's namespace is 'default'")
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype", "props"),
-    [
-        (RESOURCES, DEPLOYMENT, workload(pod=pod(containers=UNKNOWN_ARRAY_VALUE))),
-        (
-            RESOURCES,
-            DEPLOYMENT,
-            running(resources(requests={"cpu": "1", "memory": "1Gi"}, limits=UNKNOWN_OBJECT_VALUE)),
-        ),
-        (RESOURCES, DEPLOYMENT, workload(pod=pod(initContainers=[UNKNOWN_OBJECT_VALUE]))),
-        (READINESS, DEPLOYMENT, but(DEPLOY, spec={"template": {"spec": UNKNOWN_OBJECT_VALUE}})),
-        (READINESS, STATEFUL_SET, but(DEPLOY, spec=UNKNOWN_OBJECT_VALUE)),
-        (IMAGE, CRON_JOB, but(DEPLOY, spec={"jobTemplate": UNKNOWN_OBJECT_VALUE})),
-        (LIVENESS, POD, workload(POD, pod(restartPolicy=UNKNOWN))),
-        (NON_ROOT, DEPLOYMENT, running(security(runAsNonRoot=UNKNOWN_BOOLEAN_VALUE), securityContext={})),
-        (NON_ROOT, DEPLOYMENT, running(security(runAsUser=UNKNOWN_NUMBER_VALUE))),
-        (READ_ONLY, DEPLOYMENT, running(security(readOnlyRootFilesystem=UNKNOWN_BOOLEAN_VALUE))),
-        (READ_ONLY, DEPLOYMENT, workload(pod=pod(os={"name": UNKNOWN}))),
-        (ESCALATION, DEPLOYMENT, running(security(allowPrivilegeEscalation=UNKNOWN_BOOLEAN_VALUE))),
-        (ESCALATION, DEPLOYMENT, running(security(privileged=UNKNOWN_BOOLEAN_VALUE))),
-        (CAPABILITIES, DEPLOYMENT, running(security(capabilities={"drop": [UNKNOWN]}))),
-        (
-            CAPABILITIES,
-            DEPLOYMENT,
-            running(security(capabilities={"drop": ["ALL"], "add": UNKNOWN_ARRAY_VALUE})),
-        ),
-        (IMAGE, DEPLOYMENT, running(container(image=UNKNOWN))),
-        (HOST_PATH, DEPLOYMENT, workload(pod=pod(volumes=UNKNOWN_ARRAY_VALUE))),
-        (HOST_PATH, DEPLOYMENT, workload(pod=pod(volumes=[UNKNOWN_OBJECT_VALUE]))),
-        (HOST_NAMESPACES, DEPLOYMENT, workload(pod=pod(hostNetwork=UNKNOWN_BOOLEAN_VALUE))),
-        (DEFAULT_NS, CONFIG_MAP, but(CONFIG_MAP_PROPS, metadata={"name": "env", "namespace": UNKNOWN})),
-        (DEFAULT_NS, SERVICE, {"metadata": UNKNOWN_OBJECT_VALUE}),
-        (LOAD_BALANCER, SERVICE, but(SERVICE_PROPS, spec={"type": UNKNOWN})),
-    ],
-)
-def test_value_checks_defer_unknowns_to_the_sdk(policy: str, rtype: str, props: dict[str, Any]) -> None:
-    # The SDK reports UnknownValueError as an advisory "can't run policy during preview".
-    with pytest.raises(UnknownValueError):
-        run_resource(policy, rtype, props)
 
 
 def test_an_unknown_provider_namespace_defers_to_the_sdk() -> None:
     with pytest.raises(UnknownValueError):
-        run_with(DEFAULT_NS, POD, workload(POD, namespace=None), provider={"namespace": UNKNOWN})
+        run_resource(DEFAULT_NS, POD, workload(POD, namespace=None), provider={"namespace": UNKNOWN})
 
 
 @pytest.mark.parametrize(
@@ -753,57 +753,10 @@ def test_a_definite_violation_is_reported_beside_an_unknown(
     assert_outcome(run_resource(policy, DEPLOYMENT, props), "violation", fragment)
 
 
-@pytest.mark.parametrize(
-    ("policy", "props", "expected"),
-    [
-        (
-            RESOURCES,
-            running(resources(requests={"cpu": UNKNOWN, "memory": UNKNOWN}, limits={"memory": UNKNOWN})),
-            "ok",
-        ),
-        (READINESS, running(container(readinessProbe=UNKNOWN_OBJECT_VALUE)), "ok"),
-        (LIVENESS, running(container(livenessProbe={"httpGet": UNKNOWN_OBJECT_VALUE})), "ok"),
-        # A hostPath volume whose path is unknown is still a hostPath volume.
-        (
-            HOST_PATH,
-            workload(pod=pod(volumes=[{"name": "h", "hostPath": UNKNOWN_OBJECT_VALUE}])),
-            "violation",
-        ),
-        # Another item settles it: ALL is dropped whatever the unknown one is.
-        (CAPABILITIES, running(security(capabilities={"drop": [UNKNOWN, "ALL"]})), "ok"),
-    ],
-)
-def test_presence_checks_count_a_preview_unknown_as_set(
-    policy: str, props: dict[str, Any], expected: str
-) -> None:
-    assert run_resource(policy, DEPLOYMENT, props).status == expected
-
-
-@pytest.mark.parametrize(
-    ("policy", "rtype"),
-    [
-        (RESOURCES, SERVICE),
-        (READINESS, JOB),  # runs to completion
-        (LIVENESS, CRON_JOB),
-        (IMAGE, HELM_RELEASE),  # opaque
-        (HOST_PATH, CONFIG_MAP),
-        (DEFAULT_NS, NAMESPACE),  # cluster-scoped
-        (DEFAULT_NS, TARGET_GROUP_BINDING),  # a custom resource: its scope is unknown to the pack
-        (DEFAULT_NS, "kubernetes:apps/v1:DeploymentPatch"),
-        (LOAD_BALANCER, DEPLOYMENT),
-    ],
-)
-def test_resource_policies_ignore_other_types(policy: str, rtype: str) -> None:
-    outcome = run_resource(
-        policy, rtype, {"metadata": {"namespace": "default"}, "spec": {"type": "LoadBalancer"}}
-    )
-    assert outcome.violations == [] and outcome.not_applicable is None
-
-
 def test_rules_are_callable_without_the_sdk() -> None:
     rule = RULES[IMAGE]
     assert isinstance(rule, ResourceRule)
-    ctx = ResourceContext(DEPLOYMENT, _urn(DEPLOYMENT, "web"), "web")
+    ctx = ResourceContext(DEPLOYMENT, urn_of(DEPLOYMENT, "web"), "web")
     assert rule(DEPLOY, ctx).status.value == "compliant"
     assert "nginx:latest" in rule(running(container(image="nginx:latest")), ctx).message
 
@@ -878,7 +831,7 @@ def alone(rtype: str, props: Mapping[str, Any], name: str = "w") -> Res:
 
 
 # (id, policy, specs, expected, names reported)
-STACK_CASES: list[tuple[str, str, list[Res], str, list[str]]] = [
+STACK_CASES: list[StackCase] = [
     # k8s-deployment-has-hpa
     ("hpa-paved", HAS_HPA, app(), "ok", []),
     ("hpa-missing", HAS_HPA, app(hpa=...), "violation", ["web"]),
@@ -1076,16 +1029,6 @@ STACK_CASES: list[tuple[str, str, list[Res], str, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policy", "specs", "expected", "reported"), [c[1:] for c in STACK_CASES], ids=[c[0] for c in STACK_CASES]
-)
-def test_stack_policy(policy: str, specs: list[Res], expected: str, reported: list[str]) -> None:
-    outcome = run_stack(policy, specs)
-    assert outcome.status == expected, outcome
-    by_urn = {_urn(s.resource_type, s.name): s.name for s in specs}
-    assert [by_urn.get(urn or "") for _, urn in outcome.violations] == reported
-
-
 def test_a_stack_violation_names_the_deployment_and_its_namespace() -> None:
     [(message, _)] = run_stack(HAS_HPA, app(hpa=...)).violations
     assert message == (
@@ -1133,42 +1076,13 @@ def test_an_unknown_companion_does_not_hide_another_deployments_violation() -> N
     with pytest.raises(UnknownValueError):
         policy.validate(StackValidationArgs(build_stack(specs)), outcome.report)
     # The framework reports the definite violations first, then lets the unknown surface.
-    assert [urn for _, urn in outcome.violations] == [_urn(DEPLOYMENT, "api")]
+    assert [urn for _, urn in outcome.violations] == [urn_of(DEPLOYMENT, "api")]
 
 
 def test_a_linked_companion_with_unknown_labels_counts() -> None:
     # The budget's selector was built from the Deployment's own selector output.
     budget = Res(PDB, "p", pdb({"matchLabels": UNKNOWN_OBJECT_VALUE}), prop_deps={"spec": ["web"]})
     assert run_stack(HAS_PDB, app(pdb=budget)).status == "ok"
-
-
-def _stack_with_providers(
-    specs: list[Res], providers: Mapping[str, Mapping[str, Any]]
-) -> list[PolicyResource]:
-    """build_stack, with each named resource bound to a kubernetes provider of the given props."""
-    built = build_stack(specs)
-    for resource in built:
-        if resource.name in providers:
-            resource.provider = PolicyProviderResource(
-                K8S_PROVIDER,
-                unknown_checking_proxy(copy.deepcopy(dict(providers[resource.name]))),
-                "urn:p",
-                "p",
-            )
-    return built
-
-
-def _run_stack_with_providers(
-    policy_name: str, specs: list[Res], providers: Mapping[str, Mapping[str, Any]]
-) -> Outcome:
-    policy = POLICIES[policy_name]
-    assert isinstance(policy, StackValidationPolicy)
-    outcome = Outcome()
-    try:
-        policy.validate(StackValidationArgs(_stack_with_providers(specs, providers)), outcome.report)
-    except _NotApplicableError as err:
-        outcome.not_applicable = err.reason or ""
-    return outcome
 
 
 @pytest.mark.parametrize(
@@ -1184,15 +1098,7 @@ def test_stack_rules_resolve_unset_namespaces_through_each_resources_provider(
     providers: dict[str, dict[str, Any]], expected: str
 ) -> None:
     specs = [Res(DEPLOYMENT, "web", workload(namespace=None)), Res(HPA, "h", hpa())]
-    assert _run_stack_with_providers(HAS_HPA, specs, providers).status == expected
-
-
-def test_stack_policies_are_not_applicable_without_their_resources() -> None:
-    for rule in k8s.RULES:
-        if isinstance(rule, StackRule):
-            assert run_stack(rule.name, [Res(QUEUE, "q", {}), Res(HPA, "h", hpa())]).status == "n/a", (
-                rule.name
-            )
+    assert run_stack(HAS_HPA, specs, providers=providers).status == expected
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1220,25 +1126,12 @@ VERIFIED_CHECKOV = {
 
 
 def test_kubernetes_policies_name_only_verified_equivalents() -> None:
-    assert {rule.name for rule in k8s.RULES} == KUBERNETES_POLICIES == set(VERIFIED_CHECKOV)
+    assert {rule.name for rule in k8s.RULES} == set(VERIFIED_CHECKOV)
     for rule in k8s.RULES:
         assert rule.checkov == VERIFIED_CHECKOV[rule.name], rule.name
         assert rule.cdk_nag == ()  # cdk-nag has no Kubernetes rules
         assert rule.url and rule.url.startswith("https://kubernetes.io/docs/"), rule.name
         assert rule.name.startswith("k8s-")
-
-
-def test_every_kubernetes_policy_has_compliant_and_non_compliant_fixtures() -> None:
-    seen: dict[str, set[str]] = {}
-    for case in CASES:
-        seen.setdefault(case[1], set()).add(case[4])
-    for case in STACK_CASES:
-        seen.setdefault(case[1], set()).add(case[3])
-    assert set(seen) == KUBERNETES_POLICIES
-    for name, statuses in seen.items():
-        assert {"ok", "violation"} <= statuses, name
-    stack_policies = {r.name for r in k8s.RULES if isinstance(r, StackRule)}
-    assert stack_policies == {case[1] for case in STACK_CASES}
 
 
 def _sdk_types() -> set[str]:
@@ -1305,164 +1198,100 @@ def test_pod_policies_judge_every_pod_bearing_kind() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Robustness: random, partial, None, wrongly typed and unknown props never crash a Kubernetes policy.
+# The tables above and the fuzz inputs, as tests/test_policy_pack.py runs them pack-wide.
 
-K8S_KEYS = sorted(
-    {
-        "metadata", "name", "namespace", "labels", "spec", "template", "jobTemplate", "selector",
-        "matchLabels", "matchExpressions", "key", "operator", "values", "containers", "initContainers",
-        "image", "resources", "requests", "limits", "cpu", "memory", "readinessProbe", "livenessProbe",
-        "httpGet", "tcpSocket", "exec", "grpc", "securityContext", "runAsNonRoot", "runAsUser",
-        "readOnlyRootFilesystem", "privileged", "allowPrivilegeEscalation", "capabilities", "drop", "add",
-        "volumes", "hostPath", "hostNetwork", "hostPID", "hostIPC", "os", "restartPolicy", "type",
-        "scaleTargetRef", "kind", "podSelector", "app.kubernetes.io/name",
-    }
-)  # fmt: skip
-INTERESTING = [
-    "web", "default", "ALL", "all", "NET_BIND_SERVICE", "SYS_ADMIN", "LoadBalancer", "ClusterIP",
-    "Deployment", "In", "NotIn", "Exists", "DoesNotExist", "windows", "Never", "nginx", "nginx:latest",
-    "a:1@sha256:x", "reg:5000/app", "0", "250m", "512Mi", "", " ", UNKNOWN, UNKNOWN_ARRAY_VALUE,
-    UNKNOWN_BOOLEAN_VALUE, UNKNOWN_OBJECT_VALUE, UNKNOWN_NUMBER_VALUE,
-]  # fmt: skip
-k8s_values = st.one_of(values, st.sampled_from(INTERESTING))
-k8s_props = st.recursive(
-    k8s_values,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(K8S_KEYS), inner, max_size=4)
-    ),
-    max_leaves=16,
+FAMILY = Family(
+    name="k8s",
+    rules=k8s.RULES,
+    resource_cases=RESOURCE_CASES,
+    stack_cases=STACK_CASES,
+    deferrals=DEFERRALS,
+    preview_unknowns=PREVIEW_UNKNOWNS,
+    other_types=OTHER_TYPES,
+    fuzz_keys=[
+        "metadata",
+        "name",
+        "namespace",
+        "labels",
+        "spec",
+        "template",
+        "jobTemplate",
+        "selector",
+        "matchLabels",
+        "matchExpressions",
+        "key",
+        "operator",
+        "values",
+        "containers",
+        "initContainers",
+        "image",
+        "resources",
+        "requests",
+        "limits",
+        "cpu",
+        "memory",
+        "readinessProbe",
+        "livenessProbe",
+        "httpGet",
+        "tcpSocket",
+        "exec",
+        "grpc",
+        "securityContext",
+        "runAsNonRoot",
+        "runAsUser",
+        "readOnlyRootFilesystem",
+        "privileged",
+        "allowPrivilegeEscalation",
+        "capabilities",
+        "drop",
+        "add",
+        "volumes",
+        "hostPath",
+        "hostNetwork",
+        "hostPID",
+        "hostIPC",
+        "os",
+        "restartPolicy",
+        "type",
+        "scaleTargetRef",
+        "kind",
+        "podSelector",
+        "app.kubernetes.io/name",
+    ],  # fmt: skip
+    fuzz_values=[
+        "web",
+        "default",
+        "ALL",
+        "all",
+        "NET_BIND_SERVICE",
+        "SYS_ADMIN",
+        "LoadBalancer",
+        "ClusterIP",
+        "Deployment",
+        "In",
+        "NotIn",
+        "Exists",
+        "DoesNotExist",
+        "windows",
+        "Never",
+        "nginx",
+        "nginx:latest",
+        "a:1@sha256:x",
+        "reg:5000/app",
+        "0",
+        "250m",
+        "512Mi",
+        "",
+        " ",
+        *UNKNOWNS,
+    ],  # fmt: skip
+    # Every pod-bearing kind, though the tables have fixtures of a few of them only.
+    fuzz_fixtures={rtype: [workload(rtype)] for rtype in k8s.WORKLOADS},
+    stack_fuzz=[
+        StackFuzzTarget(HAS_HPA, DEPLOYMENT, HPA, "spec"),
+        StackFuzzTarget(HAS_PDB, DEPLOYMENT, PDB, "spec"),
+        StackFuzzTarget(HAS_PDB, DEPLOYMENT, PDB_V1BETA1, "spec"),
+        StackFuzzTarget(NETWORK, CRON_JOB, NETWORK_POLICY, "spec"),
+        StackFuzzTarget(NETWORK, POD, NETWORK_POLICY, "spec"),
+    ],
 )
-k8s_dicts = st.one_of(props_strategy, st.dictionaries(st.sampled_from(K8S_KEYS), k8s_props, max_size=6))
-
-BASE_FIXTURES: dict[str, list[dict[str, Any]]] = {}
-for _case in CASES:
-    BASE_FIXTURES.setdefault(_case[2], []).append(_case[3])
-for _case in STACK_CASES:
-    for _spec in _case[2]:
-        BASE_FIXTURES.setdefault(_spec.resource_type, []).append(dict(_spec.props))
-
-
-@functools.cache
-def _props_for(rtype: str) -> st.SearchStrategy[dict[str, Any]]:
-    kind = rtype.rsplit(":", 1)[-1]
-    fixtures = BASE_FIXTURES.get(rtype) or [
-        workload(DEPLOYMENT if kind not in ("Pod", "CronJob", "Job") else rtype)
-    ]
-    return st.one_of(k8s_dicts, *map(perturbed, fixtures[:5]))
-
-
-RESOURCE_TARGETS = [(r.name, r.resource_types) for r in k8s.RULES if isinstance(r, ResourceRule)]
-
-
-@settings(max_examples=settings().max_examples * 2)
-@given(target=st.sampled_from(RESOURCE_TARGETS), data=st.data())
-def test_kubernetes_resource_policies_never_crash(
-    target: tuple[str, tuple[str, ...]], data: st.DataObject
-) -> None:
-    policy, rtypes = target
-    rtype = data.draw(st.sampled_from(rtypes), label="type")
-    props = data.draw(_props_for(rtype), label="props")
-    provider = data.draw(
-        st.none() | st.fixed_dictionaries({}, optional={"namespace": k8s_values}), label="provider"
-    )
-    with contextlib.suppress(UnknownValueError):
-        outcome = run_with(policy, rtype, props, provider=provider)
-        assert len(outcome.violations) <= 1
-
-
-# (policy, judged type, companion type)
-STACK_TARGETS = [
-    (HAS_HPA, DEPLOYMENT, HPA),
-    (HAS_PDB, DEPLOYMENT, PDB),
-    (HAS_PDB, DEPLOYMENT, PDB_V1BETA1),
-    (NETWORK, CRON_JOB, NETWORK_POLICY),
-    (NETWORK, POD, NETWORK_POLICY),
-]
-
-
-@given(target=st.sampled_from(STACK_TARGETS), data=st.data())
-def test_kubernetes_stack_policies_never_crash(target: tuple[str, str, str], data: st.DataObject) -> None:
-    policy, judged_type, other_type = target
-    judged = data.draw(_props_for(judged_type), label="judged")
-    other = data.draw(_props_for(other_type), label="other")
-    linked = {"spec": ["judged"]} if data.draw(st.booleans(), label="linked") else {}
-    specs = [Res(judged_type, "judged", judged), Res(other_type, "other", other, prop_deps=linked)]
-    providers = data.draw(
-        st.dictionaries(
-            st.sampled_from(["judged", "other"]),
-            st.fixed_dictionaries({}, optional={"namespace": k8s_values}),
-        ),
-        label="providers",
-    )
-    with contextlib.suppress(UnknownValueError):
-        outcome = _run_stack_with_providers(policy, specs, providers)
-        assert outcome.status in ("ok", "violation", "n/a")
-        assert all(urn == _urn(judged_type, "judged") for _, urn in outcome.violations)
-
-
-# ---------------------------------------------------------------------------------------------
-# Our own stacks, as recorded in a first preview.
-
-
-@dataclass
-class _Verdicts:
-    judged: set[str] = field(default_factory=set)  # policies that judged at least one resource
-    violations: set[tuple[str, str]] = field(default_factory=set)
-    unknown: set[str] = field(default_factory=set)
-
-
-def _verdicts(resources: list[PolicyResource]) -> _Verdicts:
-    """What each Kubernetes policy says about our resources, called as the SDK calls it."""
-    verdicts = _Verdicts()
-    for rule in k8s.RULES:
-        policy = POLICIES[rule.name]
-        calls: list[tuple[Callable[[Any], object], str]]  # (validate with its args, the URN it is about)
-        if isinstance(policy, StackValidationPolicy):
-            calls = [(functools.partial(policy.validate, StackValidationArgs(resources)), "")]
-        else:
-            assert isinstance(policy, ResourceValidationPolicy)
-            calls = [
-                (
-                    functools.partial(
-                        policy.validate,
-                        ResourceValidationArgs(r.resource_type, r.props, r.urn, r.name, r.opts, r.provider),
-                    ),
-                    r.urn,
-                )
-                for r in resources
-                if r.resource_type in rule.resource_types
-            ]
-        for call, about in calls:
-            outcome = Outcome()
-            try:
-                call(outcome.report)
-            except UnknownValueError:
-                verdicts.unknown.add(rule.name)
-                continue
-            except _NotApplicableError:
-                continue
-            verdicts.judged.add(rule.name)
-            verdicts.violations |= {
-                (rule.name, (urn or about).rsplit("::", 1)[-1]) for _, urn in outcome.violations
-            }
-    return verdicts
-
-
-@pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_our_stacks_pass_the_kubernetes_policies(
-    stack: str, shipped_recordings: Callable[[str], Recording]
-) -> None:
-    resources = _linked(shipped_recordings(stack))
-    assert {r.resource_type for r in resources} >= {
-        DEPLOYMENT,
-        HPA,
-        PDB,
-        NETWORK_POLICY,
-        SERVICE,
-        HELM_RELEASE,
-    }
-    verdicts = _verdicts(resources)
-    assert verdicts.violations == set()
-    assert verdicts.unknown == set()
-    # Not a vacuous pass: every policy found something of ours to judge (e.g. our ClusterIP Services).
-    assert verdicts.judged == KUBERNETES_POLICIES
