@@ -131,7 +131,10 @@ def _initial_config_layer(initial: Mapping[str, Mapping[str, Any]]) -> dict[str,
 
 def _apply_config_layer(merged: dict[str, dict[str, Any]], layer: Mapping[str, Any]) -> None:
     if "all" in layer:
-        all_level = _level_name(layer["all"], "policy config 'all'")
+        # A pack's initial config carries "all" as a PolicyConfig, {"enforcementLevel": ...} (awsguard does).
+        value = layer["all"]
+        level = value.get("enforcementLevel") if isinstance(value, Mapping) else value
+        all_level = _level_name(level, "policy config 'all'")
         for entry in merged.values():
             entry["enforcementLevel"] = all_level
         merged.setdefault("all", {"properties": {}})["enforcementLevel"] = all_level

@@ -84,6 +84,19 @@ def test_config_merge_order_is_defaults_then_initial_then_files() -> None:
     assert merged["limit"] == {"enforcementLevel": "advisory", "properties": {"max": 9}}
 
 
+def test_a_pack_initial_config_may_set_all_levels_as_a_policy_config() -> None:
+    # How a pack such as awsguard (`new AwsGuard({all: "mandatory"})`) sends its initial config.
+    info = _info_with_schema()
+    info.policies.add(name="other", enforcementLevel=analyzer_pb2.ADVISORY)
+    info.initialConfig["all"].enforcementLevel = analyzer_pb2.DISABLED
+    merged = merge_policy_config(info, [])
+    assert {name: entry["enforcementLevel"] for name, entry in merged.items()} == {
+        "limit": "disabled",
+        "other": "disabled",
+        "all": "disabled",
+    }
+
+
 def test_config_is_validated_against_the_policy_schema() -> None:
     with pytest.raises(PolicyPackError, match="limit"):
         merge_policy_config(_info_with_schema(), [{"limit": {"max": "many"}}])
