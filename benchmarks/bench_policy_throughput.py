@@ -10,8 +10,10 @@ Analyzer gRPC protocol. Two ways to read it:
 - wall-clock resources/s, with this Python client building and parsing every message on the same two
   cores (the CLI's client is Go, and cheaper);
 - resources per second of the pack process's own CPU time: what the pack can do when the client is cheap.
-The dispatching servicer (paved_policies/dispatch.py) runs ROUNDS times (median reported) around one run
-of the plain SDK (PAVED_PLAIN_SDK=1); printed with their ratio and the ratio to the 450 resources/s target.
+The dispatching servicer (paved_policies/dispatch.py) runs ROUNDS times, each beside a run of the reference
+pack, Pulumi's official Node.js AWS pack (benchmarks/awsguard; `npm ci` there first), and once with the
+plain SDK (PAVED_PLAIN_SDK=1). Medians are printed with their ratios and the ratio to the 450 resources/s
+target. Only ratios measured in one run mean much: this VM's speed drifts from minute to minute.
 Nothing is asserted: timings depend on the machine.
 """
 
@@ -30,6 +32,8 @@ from paved.recorder import RecordedResource, Recording
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PER_SECOND = 450
+# Pulumi's official Node.js AWS pack, all policies mandatory except the one that calls AWS.
+REFERENCE_PACK = ROOT / "benchmarks" / "awsguard"
 ROUNDS = 5
 SHARED_TYPE_PREFIX = "pulumi:"  # the stack and its providers: one of each, whatever the stack's size
 
@@ -68,14 +72,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(stack: Recording, context: StackContext, plain_sdk: bool) -> tuple[float, float, int]:
-    """(wall seconds, pack CPU seconds, violations) of one judged pass over `stack`."""
+def measure(stack: Recording, context: StackContext, label: str) -> tuple[float, float, int]:
+    """(wall seconds, pack CPU seconds, violations) of one judged pass over `stack` by the pack `label`."""
     variable = "PAVED_PLAIN_SDK"
     saved = os.environ.pop(variable, None)
-    if plain_sdk:
+    if label == "plain SDK":
         os.environ[variable] = "1"
     try:
-        pack, result = start_pack(ROOT / "policies", context)
+        pack, result = start_pack(REFERENCE_PACK if label == "awsguard" else ROOT / "policies", context)
     finally:
         os.environ.pop(variable, None)
         if saved is not None:
@@ -103,29 +107,40 @@ def main() -> None:
     )
     types = {r.type for r in stack.resources}
     print(f"synthetic stack: {len(stack.resources)} resources of {len(types)} types")
-    # This machine's speed drifts from minute to minute (a shared VM), so the dispatching servicer runs
-    # ROUNDS times and the median counts; the slow plain SDK runs once, between them, for the ratio.
-    print("servicer      wall_s  res/s  x_target  pack_cpu_s  res/cpu_s  x_target  violations")
-    runs: dict[str, list[tuple[float, float]]] = {"dispatching": [], "plain SDK": []}
-    for label in ["dispatching"] * (ROUNDS // 2) + ["plain SDK"] + ["dispatching"] * (ROUNDS - ROUNDS // 2):
-        wall, cpu, violations = measure(stack, context, plain_sdk=label == "plain SDK")
+    # This machine's speed drifts from minute to minute (a shared VM): the dispatching servicer runs
+    # ROUNDS times, each beside a run of the reference pack when it is installed, and medians count; the
+    # slow plain SDK runs once, in the middle, for the ratio.
+    reference = ["awsguard"] if (REFERENCE_PACK / "node_modules").is_dir() else []
+    if not reference:
+        print(f"reference pack not installed: `npm ci` in {REFERENCE_PACK} to compare with awsguard")
+    rounds = [["dispatching", *reference] for _ in range(ROUNDS)]
+    rounds.insert(ROUNDS // 2, ["plain SDK"])
+    print("pack          wall_s  res/s  x_target  pack_cpu_s  res/cpu_s  x_target  violations")
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for label in (label for round_labels in rounds for label in round_labels):
+        wall, cpu, violations = measure(stack, context, label)
         per_wall, per_cpu = len(stack.resources) / wall, len(stack.resources) / cpu
-        runs[label].append((per_wall, per_cpu))
+        runs.setdefault(label, []).append((per_wall, per_cpu))
         print(
             f"{label:12s} {wall:7.2f} {per_wall:6.0f} {per_wall / TARGET_PER_SECOND:9.2f} {cpu:11.2f} "
             f"{per_cpu:10.0f} {per_cpu / TARGET_PER_SECOND:9.2f} {violations:11d}"
         )
-    fast_wall, fast_cpu = (statistics.median(rates) for rates in zip(*runs["dispatching"], strict=True))
-    [(plain_wall, plain_cpu)] = runs["plain SDK"]
+    medians = {
+        label: tuple(statistics.median(rates) for rates in zip(*pairs, strict=True))
+        for label, pairs in runs.items()
+    }
+    fast_wall, fast_cpu = medians["dispatching"]
     print(
         f"dispatching, median of {ROUNDS}: {fast_wall:.0f} res/s wall-clock "
         f"({fast_wall / TARGET_PER_SECOND:.2f}x the target), {fast_cpu:.0f} res per pack CPU second "
         f"({fast_cpu / TARGET_PER_SECOND:.2f}x)"
     )
-    print(
-        f"dispatching / plain SDK: {fast_wall / plain_wall:.1f}x wall-clock, "
-        f"{fast_cpu / plain_cpu:.1f}x pack CPU"
-    )
+    for other in ("plain SDK", *reference):
+        other_wall, other_cpu = medians[other]
+        print(
+            f"dispatching / {other}: {fast_wall / other_wall:.2f}x wall-clock, "
+            f"{fast_cpu / other_cpu:.2f}x pack CPU"
+        )
 
 
 if __name__ == "__main__":

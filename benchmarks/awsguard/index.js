@@ -1,0 +1,3 @@
+const { AwsGuard } = require("@pulumi/awsguard");
+// acm-certificate-expiration calls AWS; nothing else does.
+new AwsGuard({ all: "mandatory", acmCertificateExpiration: "disabled" });
