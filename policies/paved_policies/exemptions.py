@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from paved_policies.props import UNKNOWN, as_map, as_seq, get, get_map, get_tag, peek
+from paved_policies.props import UNKNOWN, as_map, as_seq, get_map, get_tag, peek
 
 AWS_NAMES_TAG = "paved:exempt"
 AWS_REASON_TAG = "paved:exempt-reason"
@@ -88,26 +88,13 @@ def _labelled(props: Mapping[str, Any], resource_type: str) -> tuple[str | None,
             annotation(K8S_REASON_ANNOTATION),
             f"annotation {K8S_NAMES_ANNOTATION}",
         )
-    names = peek(lambda: _aws_tag(props, AWS_NAMES_TAG))
-    reason = peek(lambda: _aws_tag(props, AWS_REASON_TAG))
+    names = peek(lambda: get_tag(props, AWS_NAMES_TAG))
+    reason = peek(lambda: get_tag(props, AWS_REASON_TAG))
     return (
         None if names is UNKNOWN else names,
         None if reason is UNKNOWN else reason,
         f"tag {AWS_NAMES_TAG}",
     )
-
-
-def _aws_tag(props: Mapping[str, Any], key: str) -> str | None:
-    """get_tag, and the list of {key, value, propagateAtLaunch} that Auto Scaling groups take as `tags`."""
-    value = get_tag(props, key)
-    if value is not None:
-        return value
-    for item in as_seq(get(props, "tags")):
-        item = as_map(item)
-        if item.get("key") == key:
-            value = item.get("value")
-            return value.strip() if isinstance(value, str) and value.strip() else None
-    return None
 
 
 def named_policies(names: str) -> frozenset[str]:

@@ -75,16 +75,35 @@ def get_map(props: Any, key: str) -> Mapping[str, Any]:
     return as_map(get(props, key))
 
 
+# Most resources take `tags` as a map; Auto Scaling groups take a list of {key, value, propagateAtLaunch}.
+
+
 def get_tag(props: Any, tag: str) -> str | None:
     """The non-blank value of a tag, from `tags`, else `tagsAll` (provider default tags merged in).
 
-    `tags` first: `tagsAll` may still be unknown in preview.
+    `tags` first: `tagsAll` may still be unknown in preview. A value unknown in preview raises.
     """
     for key in ("tags", "tagsAll"):
-        value = get_map(props, key).get(tag)
+        value = _tag_value(get(props, key), tag)
         if isinstance(value, str) and value.strip():
             return value.strip()
     return None
+
+
+def _tag_value(tags: Any, tag: str) -> Any:
+    if isinstance(tags, Mapping):
+        return tags.get(tag)
+    for item in as_seq(tags):
+        if get_str(item, "key") == tag:
+            return get(item, "value")
+    return None
+
+
+def tag_pairs(tags: Any) -> list[tuple[str | None, Any]]:
+    """(key, value) of each tag in either shape; UNKNOWN for a value unknown in preview."""
+    if isinstance(tags, Mapping):
+        return [(key, peek(lambda key=key: tags[key])) for key in keys_of(tags)]
+    return [(get_text(item, "key"), peek(lambda item=item: get(item, "value"))) for item in as_seq(tags)]
 
 
 def strings(values: Sequence[Any]) -> list[str]:

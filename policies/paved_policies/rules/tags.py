@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from paved_policies.aws_taggable import TAGGABLE_TYPES
-from paved_policies.props import UNKNOWN, as_map, as_seq, get, get_text, keys_of, peek, strings
+from paved_policies.props import UNKNOWN, as_map, as_seq, get, peek, strings, tag_pairs
 from paved_policies.rule import Finding, ResourceContext, compliant, not_applicable, resource_rule, violation
 
 DEFAULT_REQUIRED_TAGS = ("environment",)
@@ -25,18 +25,9 @@ CONFIG_KEY = "requiredTags"
 
 
 def _set_keys(tags: Any) -> set[str]:
-    """The tag keys with a value: a map (most resources) or a list of {key, value} (Auto Scaling groups).
-
-    A blank value is no tag; a value unknown in preview is another resource's output, so it counts.
-    """
-    if isinstance(tags, Mapping):
-        pairs = [(key, peek(lambda key=key: tags[key])) for key in keys_of(tags)]
-    else:
-        pairs = [
-            (get_text(as_map(item), "key"), peek(lambda item=item: as_map(item).get("value")))
-            for item in as_seq(tags)
-        ]
-    return {key for key, value in pairs if key and (value is UNKNOWN or _non_blank(value))}
+    """The tag keys with a value. A blank value is no tag; a value unknown in preview is another
+    resource's output, so it counts."""
+    return {key for key, value in tag_pairs(tags) if key and (value is UNKNOWN or _non_blank(value))}
 
 
 def _non_blank(value: Any) -> bool:
