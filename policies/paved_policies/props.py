@@ -129,15 +129,17 @@ def has_item(props: Any, key: str) -> bool:
     values = peek(lambda: get_seq(props, key))
     if values is UNKNOWN:
         return True
-    for index in range(len(values)):
-        item = peek(lambda index=index: values[index])
-        if item is UNKNOWN or (isinstance(item, str) and item.strip()):
-            return True
-    return False
+    return any(item is UNKNOWN or (isinstance(item, str) and item.strip()) for item in peek_items(values))
 
 
 # What `peek` returns for a value that is unknown during preview.
 UNKNOWN = object()
+
+
+def is_unknown_error(error: BaseException) -> bool:
+    """Whether `error` is pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rules stay
+    SDK-free."""
+    return hasattr(error, "unknown_type_sentinel")
 
 
 def peek(read: Callable[[], Any]) -> Any:
@@ -145,10 +147,22 @@ def peek(read: Callable[[], Any]) -> Any:
     try:
         return read()
     except Exception as error:
-        # pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rules stay SDK-free.
-        if hasattr(error, "unknown_type_sentinel"):
+        if is_unknown_error(error):
             return UNKNOWN
         raise
+
+
+def peek_items(values: Sequence[Any]) -> list[Any]:
+    """The items of a list, UNKNOWN where one is unknown during preview."""
+    return [peek(lambda index=index: values[index]) for index in range(len(values))]
+
+
+def raise_first_unknown(values: Sequence[Any], items: Sequence[Any]) -> None:
+    """Read again the first item of `values` that `peek_items` found unknown, so the SDK's own
+    UnknownValueError escapes (it reports "can't run policy during preview")."""
+    for index, item in enumerate(items):
+        if item is UNKNOWN:
+            _ = values[index]
 
 
 def is_set(value: Any) -> bool:
@@ -178,7 +192,7 @@ def find_values(value: Any, key: str, depth: int = 8) -> Iterator[Any]:
     if isinstance(value, Mapping):
         children = [(name, peek(lambda name=name: value[name])) for name in list(value)]
     elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        children = [(None, peek(lambda index=index: value[index])) for index in range(len(value))]
+        children = [(None, item) for item in peek_items(value)]
     else:
         return
     for name, item in children:
@@ -201,9 +215,38 @@ def any_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
             if test(item):
                 return True
         except Exception as error:
-            if not hasattr(error, "unknown_type_sentinel"):
+            if not is_unknown_error(error):
                 raise
             deferred = deferred or error
     if deferred is not None:
         raise deferred
     return False
+
+
+def problems_found(checks: Iterable[Callable[[], str | None]]) -> list[str]:
+    """The problems the checks find; the mirror of any_of for "every item must pass".
+
+    A check meeting a value unknown during preview does not stop the others: a definite problem elsewhere is
+    still reported. Only when no check finds one is the first unknown re-raised, for the SDK to report
+    "can't run policy during preview".
+    """
+    found: list[str] = []
+    deferred: Exception | None = None
+    for check in checks:
+        try:
+            problem = check()
+        except Exception as error:
+            if not is_unknown_error(error):
+                raise
+            deferred = deferred or error
+            continue
+        if problem:
+            found.append(problem)
+    if not found and deferred is not None:
+        raise deferred
+    return found
+
+
+def all_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
+    """Whether test(item) holds for every item; a definite failure wins over an unknown (see any_of)."""
+    return not problems_found([lambda item=item: None if test(item) else "no" for item in items])

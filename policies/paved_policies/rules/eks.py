@@ -36,6 +36,8 @@ from paved_policies.props import (
     has_item,
     has_value,
     peek,
+    peek_items,
+    raise_first_unknown,
     strings,
 )
 from paved_policies.rule import (
@@ -66,18 +68,6 @@ VERSIONS_CONFIG_KEY = "supportedVersions"
 ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
 
 _MINOR_VERSION = re.compile(r"(\d+)\.(\d+)")
-
-
-def _reraise_unknown(values: Sequence[Any], items: Sequence[Any]) -> None:
-    """Read the first item of `values` that was unknown again, so the SDK's own UnknownValueError escapes."""
-    for index, item in enumerate(items):
-        if item is UNKNOWN:
-            _ = values[index]  # raises pulumi_policy's UnknownValueError
-
-
-def _items(values: Sequence[Any]) -> list[Any]:
-    """The items of a list, UNKNOWN where one is unknown during preview."""
-    return [peek(lambda index=index: values[index]) for index in range(len(values))]
 
 
 def _open_to_everyone(cidrs: Sequence[str]) -> list[str]:
@@ -127,7 +117,7 @@ def eks_endpoint_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> F
     if get_bool(vpc, "endpointPublicAccess") is False:
         return compliant()
     cidr_list = get_seq(vpc, "publicAccessCidrs")
-    items = _items(cidr_list)
+    items = peek_items(cidr_list)
     cidrs = [c for c in strings(items) if c.strip()]
     if not cidrs and not any(item is UNKNOWN for item in items):
         return violation(
@@ -142,7 +132,7 @@ def eks_endpoint_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> F
         )
     # An unknown CIDR (another resource's output) may still be 0.0.0.0/0: the SDK reports it as not
     # checkable in preview.
-    _reraise_unknown(cidr_list, items)
+    raise_first_unknown(cidr_list, items)
     return compliant()
 
 
@@ -165,12 +155,12 @@ def eks_endpoint_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> F
 )
 def eks_control_plane_logging(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     log_types = get_seq(props, "enabledClusterLogTypes")
-    items = _items(log_types)
+    items = peek_items(log_types)
     missing = [t for t in CONTROL_PLANE_LOG_TYPES if t not in strings(items)]
     if not missing:
         return compliant()
     # The unknown item may be the missing type.
-    _reraise_unknown(log_types, items)
+    raise_first_unknown(log_types, items)
     return violation(f"EKS cluster '{ctx.name}' does not send the {', '.join(missing)} control-plane log(s).")
 
 
@@ -183,9 +173,9 @@ def _encryption_configs(props: Mapping[str, Any]) -> Sequence[Any]:
 def _encrypts_secrets_with_a_key(config: Any) -> bool:
     config = as_map(config)
     resources = get_seq(config, "resources")
-    items = _items(resources)
+    items = peek_items(resources)
     if "secrets" not in strings(items):
-        _reraise_unknown(resources, items)
+        raise_first_unknown(resources, items)
         return False
     # A presence check: the key's ARN is another resource's output, unknown in a first preview.
     provider = peek(lambda: get(config, "provider"))

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from paved_policies.props import as_seq, get, get_bool, get_int, get_text, has_item, has_value
+from paved_policies.props import (
+    UNKNOWN,
+    as_seq,
+    get,
+    get_bool,
+    get_int,
+    get_text,
+    has_item,
+    has_value,
+    peek,
+    peek_items,
+)
 from paved_policies.rule import Finding, ResourceContext, compliant, resource_rule, violation
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -156,7 +167,7 @@ def elasticache_not_default_subnet_group(props: Mapping[str, Any], ctx: Resource
         return violation(f"{_name(ctx)} has no subnetGroupName, so it lands in the default subnet group.")
     # An unknown name is a SubnetGroup resource's output: a group the program declares, which is never
     # the 'default' group (ElastiCache creates that one itself).
-    name = _read(lambda: get_text(props, "subnetGroupName"))
+    name = peek(lambda: get_text(props, "subnetGroupName"))
     if isinstance(name, str) and name.lower() == DEFAULT_SUBNET_GROUP:
         return violation(f"{_name(ctx)} uses the '{DEFAULT_SUBNET_GROUP}' subnet group.")
     return compliant()
@@ -180,30 +191,13 @@ def elasticache_log_delivery(props: Mapping[str, Any], ctx: ResourceContext) -> 
     return violation(f"{_name(ctx)} delivers no logs (logDeliveryConfigurations is empty).")
 
 
-_UNKNOWN = object()
-
-
-def _read(read: Callable[[], Any]) -> Any:
-    """read(), or _UNKNOWN where it hits a value unknown during preview (as props.has_value does)."""
-    try:
-        return read()
-    except Exception as error:
-        if hasattr(error, "unknown_type_sentinel"):  # pulumi_policy's UnknownValueError
-            return _UNKNOWN
-        raise
-
-
 def _has_entry(props: Mapping[str, Any], key: str) -> bool:
     """Whether the list at props[key] holds a non-empty mapping, counting unknowns as present."""
-    entries = _read(lambda: get(props, key))
-    if entries is _UNKNOWN:
+    entries = peek(lambda: get(props, key))
+    if entries is UNKNOWN:
         return True
-    seq = as_seq(entries)
-    for index in range(len(seq)):
-        entry = _read(lambda index=index: seq[index])
-        if entry is _UNKNOWN or (isinstance(entry, Mapping) and len(entry) > 0):
-            return True
-    return False
+    items = peek_items(as_seq(entries))
+    return any(entry is UNKNOWN or (isinstance(entry, Mapping) and len(entry) > 0) for entry in items)
 
 
 RULES = (

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, NoReturn, TypeVar
 
 from paved_policies.props import (
     UNKNOWN,
+    all_of,
     any_of,
     as_map,
     get,
@@ -35,8 +36,10 @@ from paved_policies.props import (
     get_str,
     get_text,
     has_value,
+    is_unknown_error,
     keys_of,
     peek,
+    problems_found,
     strings,
 )
 from paved_policies.rule import (
@@ -137,40 +140,6 @@ def _kind(resource_type: str) -> str:
     return resource_type.rsplit(":", 1)[-1]
 
 
-def _is_unknown(error: Exception) -> bool:
-    # pulumi_policy.proxy.UnknownValueError, recognised by its attribute so rules stay SDK-free.
-    return hasattr(error, "unknown_type_sentinel")
-
-
-def _problems(checks: Iterable[Callable[[], str | None]]) -> list[str]:
-    """The problems the checks find; the mirror of props.any_of for "every item must pass".
-
-    A check meeting a value unknown during preview does not stop the others: a definite problem elsewhere is
-    still reported. Only when no check finds one is the first unknown re-raised, for the SDK to report
-    "can't run policy during preview".
-    """
-    found: list[str] = []
-    deferred: Exception | None = None
-    for check in checks:
-        try:
-            problem = check()
-        except Exception as error:
-            if not _is_unknown(error):
-                raise
-            deferred = deferred or error
-            continue
-        if problem:
-            found.append(problem)
-    if not found and deferred is not None:
-        raise deferred
-    return found
-
-
-def _all_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
-    """Whether test(item) holds for every item; a definite failure wins over an unknown (see any_of)."""
-    return not _problems([lambda item=item: None if test(item) else "no" for item in items])
-
-
 def _pod_template(props: Mapping[str, Any], resource_type: str) -> Mapping[str, Any]:
     """The object holding the pods' `metadata` and `spec`: the Pod itself, or the workload's template."""
     kind = _kind(resource_type)
@@ -224,7 +193,7 @@ def _container_checks(
         try:
             items = get_seq(pod, group)
         except Exception as error:
-            if not _is_unknown(error):
+            if not is_unknown_error(error):
                 raise
             # The whole list is unknown in preview: judged, and deferred, like one unknown container.
             checks.append(partial(_raise, error))
@@ -251,7 +220,7 @@ def _judge_containers(
     checks = _container_checks(pod, groups, check)
     if not checks:
         return not_applicable(f"{kind} '{ctx.name}' declares no containers")
-    problems = _problems(checks)
+    problems = problems_found(checks)
     if problems:
         return violation(f"{kind} '{ctx.name}': {'; '.join(problems)}.")
     return compliant()
@@ -429,7 +398,7 @@ def k8s_read_only_root_filesystem(props: Mapping[str, Any], ctx: ResourceContext
 
 def _escalates(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
     context = _security_context(container)
-    problems = _problems(
+    problems = problems_found(
         [
             lambda: "is privileged" if get_bool(context, "privileged") is True else None,
             # Unset means allowed: no_new_privs is only set when this is false.
@@ -461,7 +430,7 @@ def k8s_no_privilege_escalation(props: Mapping[str, Any], ctx: ResourceContext) 
 
 def _extra_capabilities(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
     capabilities = get_map(_security_context(container), "capabilities")
-    problems = _problems([lambda: _not_dropped(capabilities), lambda: _added(capabilities)])
+    problems = problems_found([lambda: _not_dropped(capabilities), lambda: _added(capabilities)])
     return " and ".join(problems) or None
 
 
@@ -555,7 +524,9 @@ def _host_volume(volume: Any) -> str | None:
 )
 def k8s_no_host_path_volumes(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     volumes = get_seq(_pod_spec(props, ctx.resource_type), "volumes")
-    problems = _problems([lambda index=index: _host_volume(volumes[index]) for index in range(len(volumes))])
+    problems = problems_found(
+        [lambda index=index: _host_volume(volumes[index]) for index in range(len(volumes))]
+    )
     if problems:
         return violation(f"{_kind(ctx.resource_type)} '{ctx.name}': {'; '.join(problems)}.")
     return compliant()
@@ -572,7 +543,7 @@ def k8s_no_host_path_volumes(props: Mapping[str, Any], ctx: ResourceContext) -> 
 )
 def k8s_no_host_namespaces(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     pod = _pod_spec(props, ctx.resource_type)
-    problems = _problems(
+    problems = problems_found(
         [lambda key=key: f"{key}: true" if get_bool(pod, key) is True else None for key in HOST_NAMESPACES]
     )
     if problems:
@@ -660,7 +631,7 @@ def _matches(test: Callable[[GraphResource], bool], linked: set[str]) -> Callabl
         try:
             return test(candidate)
         except Exception as error:
-            if _is_unknown(error) and candidate.urn in linked:
+            if is_unknown_error(error) and candidate.urn in linked:
                 return True
             raise
 
@@ -691,7 +662,7 @@ def _selects(selector: Any, labels: Mapping[str, Any], *, empty_selects_all: boo
     wanted = sorted(keys_of(match_labels))
     if not wanted and not expressions:
         return empty_selects_all
-    return _all_of(wanted, lambda key: _label_equals(labels, key, get_str(match_labels, key))) and _all_of(
+    return all_of(wanted, lambda key: _label_equals(labels, key, get_str(match_labels, key))) and all_of(
         range(len(expressions)), lambda index: _expression_selects(expressions[index], labels)
     )
 
