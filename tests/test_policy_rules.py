@@ -278,6 +278,15 @@ RESOURCE_CASES: list[ResourceCase] = [
         "10.1.2.3/0",
     ),
     (
+        # Two halves are everyone too, as for EKS endpoints (paved_policies/cidrs.py).
+        "sg-halves-of-anywhere",
+        SG_POLICY,
+        SG,
+        {"ingress": [ingress("tcp", 22.0, 22.0, ["0.0.0.0/1", "128.0.0.0/1"])]},
+        "violation",
+        "0.0.0.0/1",
+    ),
+    (
         "sgr-ssh-world",
         SG_POLICY,
         SG_RULE,

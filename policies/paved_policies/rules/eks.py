@@ -17,11 +17,11 @@ AWS does with it, never as "probably fine":
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from paved_policies.cidrs import open_to_everyone
 from paved_policies.props import (
     UNKNOWN,
     any_of,
@@ -70,29 +70,6 @@ ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
 _MINOR_VERSION = re.compile(r"(\d+)\.(\d+)")
 
 
-def _open_to_everyone(cidrs: Sequence[str]) -> list[str]:
-    """The CIDRs that, alone or together, let every IPv4 or every IPv6 address in.
-
-    A /0 whatever bits precede the slash (0.0.0.0/0, ::/0, 10.0.0.0/0), or halves that add up to all of
-    it (0.0.0.0/1 + 128.0.0.0/1). Text that is not a CIDR lets nobody in (AWS rejects it).
-    """
-    by_version: dict[int, list[tuple[str, Any]]] = {4: [], 6: []}
-    for cidr in cidrs:
-        try:
-            network = ipaddress.ip_network(cidr.strip(), strict=False)
-        except ValueError:
-            continue
-        by_version[network.version].append((cidr, network))
-    found: list[str] = []
-    for networks in by_version.values():
-        alone = [cidr for cidr, net in networks if net.prefixlen == 0]
-        if alone:
-            found += alone
-        elif any(net.prefixlen == 0 for net in ipaddress.collapse_addresses(net for _, net in networks)):
-            found += [cidr for cidr, _ in networks]
-    return found
-
-
 @resource_rule(
     name="eks-endpoint-not-public",
     description=(
@@ -124,7 +101,7 @@ def eks_endpoint_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> F
             f"EKS cluster '{ctx.name}' has a public API endpoint and no publicAccessCidrs, so AWS opens it "
             f"to {', '.join(DEFAULT_PUBLIC_ACCESS_CIDRS)}."
         )
-    world = _open_to_everyone(cidrs)
+    world = open_to_everyone(cidrs)
     if world:
         return violation(
             f"EKS cluster '{ctx.name}' has a public API endpoint open to everyone: publicAccessCidrs "

@@ -14,11 +14,11 @@ group), because a group's id is unknown in a first preview.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from paved_policies.cidrs import open_to_everyone
 from paved_policies.props import (
     UNKNOWN,
     any_of,
@@ -106,14 +106,6 @@ def _permissions(props: Mapping[str, Any], resource_type: str) -> Sequence[Permi
     return [_from_ingress_rule(props)]
 
 
-def _is_anywhere(cidr: str) -> bool:
-    # A /0 network is every address, whatever bits precede the slash (0.0.0.0/0, ::/0).
-    try:
-        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
-    except ValueError:
-        return False
-
-
 def _only_web_ports(perm: Permission) -> bool:
     return (
         perm.protocol in PORTED_PROTOCOLS
@@ -131,7 +123,7 @@ def _describe(perm: Permission) -> str:
 
 
 def _public_sources(perm: Permission) -> list[str]:
-    return [c for c in perm.sources if _is_anywhere(c)]
+    return open_to_everyone(perm.sources)
 
 
 def _public_exposures(perms: Sequence[Permission]) -> list[str]:
