@@ -53,9 +53,9 @@ class PolicyList(list[Policy]):
     """The pack's policies in pack order. While a dispatching call runs on this thread, iterating it
     yields only the policies that call is to run: the SDK iterates its policy list in every handler."""
 
-    def __init__(self, policies: Iterable[Policy], resource_types: Mapping[str, Iterable[str]]):
+    def __init__(self, policies: Iterable[Policy], resource_types: Mapping[str, frozenset[str]]):
         super().__init__(policies)
-        self._types = {name: frozenset(types) for name, types in resource_types.items()}
+        self._types = resource_types
         self._by_type: dict[str, list[Policy]] = {}
 
     def __iter__(self) -> Iterator[Policy]:

@@ -28,5 +28,5 @@ RULES: Mapping[str, Rule[Any]] = _by_name(ALL_RULES)
 def build_policies(environment: Environment = "prod") -> PolicyList:
     """Every rule as a policy, then the exemptions report, which must run after all of them."""
     policies = [to_policy(rule, environment) for rule in RULES.values()]
-    report = exemptions_policy({name: frozenset(rule.resource_types) for name, rule in RULES.items()})
-    return PolicyList([*policies, report], {name: rule.resource_types for name, rule in RULES.items()})
+    judged_types = {name: frozenset(rule.resource_types) for name, rule in RULES.items()}
+    return PolicyList([*policies, exemptions_policy(judged_types)], judged_types)
