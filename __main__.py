@@ -33,12 +33,15 @@ protect = config.is_prod
 
 keys = Keys("keys", dr_region=config.dr_region, protect=protect, tags=tags)
 alerting = Alerting("alerts", config.alerts, kms_key_arn=keys.alerts.key_arn, tags=tags)
-network = Network("network", config.network, logs_key_arn=keys.logs.key_arn, alerting=alerting, tags=tags)
+network = Network(
+    "network", config.network, logs_key_arn=keys.logs.key_arn, alerting=alerting, protect=protect, tags=tags
+)
 placement = SecretPlacement(
     kms_key_arn=keys.secrets.key_arn,
     dr=keys.dr,
     # Secrets Manager keeps a deleted secret recoverable for 7 to 30 days.
     recovery_window_days=30 if config.is_prod else 7,
+    protect=protect,
     tags=tags,
 )
 dr_provider = keys.dr.provider if keys.dr else None
@@ -87,6 +90,7 @@ alb_waf = WebAcl(
     client_ip_rules=not config.edge.cloudfront,
     logs_key_arn=keys.logs.key_arn,
     alerting=alerting,
+    protect=protect,
     tags=tags,
 )
 alb_waf.associate("alb", load_balancer.alb_arn)
@@ -124,6 +128,7 @@ if config.edge.cloudfront:
         client_ip_rules=True,
         logs_key_arn=global_logs.key_arn,
         alerting=global_alerting,
+        protect=protect,
         tags=tags,
         opts=in_us_east_1,
     )

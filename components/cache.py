@@ -99,6 +99,7 @@ class Cache(pulumi.ComponentResource):
                 name=f"/paved/{pulumi.get_stack()}/{name}/{log_type}",
                 kms_key_arn=store.logs_key_arn,
                 retention_days=args.log_retention_days,
+                protect=store.protect,
                 tags=store.tags,
                 parent=self,
             )

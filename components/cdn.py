@@ -74,6 +74,7 @@ class Cdn(pulumi.ComponentResource):
     ) -> None:
         super().__init__("paved:cdn:Cdn", name, None, opts)
         self._tags = dict(tags)
+        self._keep_stateful = protect
         here = pulumi.ResourceOptions(parent=self)
         distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
         key, bucket = self._assets_store(f"{name}-assets", distribution_arn, protect, None)
@@ -400,6 +401,7 @@ class Cdn(pulumi.ComponentResource):
             name=f"/paved/{pulumi.get_stack()}/{name}/access-logs",
             kms_key_arn=logs_key_arn,
             retention_days=args.waf_log_retention_days,
+            protect=self._keep_stateful,
             tags=self._tags,
             parent=self,
             provider=provider,

@@ -132,6 +132,7 @@ class Cluster(pulumi.ComponentResource):
             name=f"/aws/eks/{cluster_name}/cluster",
             kms_key_arn=logs_key_arn,
             retention_days=args.log_retention_days,
+            protect=protect,
             tags=self._tags,
             parent=self,
         )
@@ -141,6 +142,7 @@ class Cluster(pulumi.ComponentResource):
                 name=f"/aws/containerinsights/{cluster_name}/{stream}",
                 kms_key_arn=logs_key_arn,
                 retention_days=args.log_retention_days,
+                protect=protect,
                 tags=self._tags,
                 parent=self,
             )

@@ -237,6 +237,7 @@ class Database(pulumi.ComponentResource):
             name=f"/aws/rds/instance/{identifier}/{log_type}",
             kms_key_arn=self._store.logs_key_arn,
             retention_days=self._args.log_retention_days,
+            protect=self._store.protect,
             tags=self._tags,
             parent=self,
         )

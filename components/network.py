@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.kms import AwsContext, aws_context
+from components.logs import log_group
 from components.observability import AlarmSpec, Alerting
 from components.subnets import plan_subnets
 from paved.config import NetworkArgs
@@ -20,15 +21,14 @@ class _Tier:
     """How the subnets of one tier are set up."""
 
     name: str
-    public: bool
     # Lets the AWS Load Balancer Controller find where to put internet-facing and internal load balancers:
     # https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/subnet_discovery/
     tags: Mapping[str, str]
 
 
-_PUBLIC = _Tier("public", public=True, tags={"kubernetes.io/role/elb": "1"})
-_PRIVATE = _Tier("private", public=False, tags={"kubernetes.io/role/internal-elb": "1"})
-_ISOLATED = _Tier("isolated", public=False, tags={})
+_PUBLIC = _Tier("public", tags={"kubernetes.io/role/elb": "1"})
+_PRIVATE = _Tier("private", tags={"kubernetes.io/role/internal-elb": "1"})
+_ISOLATED = _Tier("isolated", tags={})
 
 
 _OUTPUTS = (
@@ -78,11 +78,13 @@ class Network(pulumi.ComponentResource):
         *,
         logs_key_arn: pulumi.Input[str],
         alerting: Alerting,
+        protect: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:network:Network", name, None, opts)
         self._name = name
+        self._keep_stateful = protect
         self._tags = dict(tags)
         self._context = aws_context(self._child())
         plan = plan_subnets(args.cidr, args.az_count)
@@ -108,7 +110,7 @@ class Network(pulumi.ComponentResource):
             public, private, isolated, per_az=args.nat_gateways == "perAz"
         )
         self._nat_alarms(nat_gateways, alerting)
-        log_group = self._flow_logs(logs_key_arn, args.flow_log_retention_days)
+        flow_log_group = self._flow_logs(logs_key_arn, args.flow_log_retention_days)
         self._s3_gateway_endpoint(egress_tables)
         endpoint_group = self._interface_endpoints(args.interface_endpoints, private)
 
@@ -119,7 +121,7 @@ class Network(pulumi.ComponentResource):
         self.isolated_subnet_ids = pulumi.Output.all(*(subnet.id for subnet in isolated))
         self.availability_zones = pulumi.Output.all(*zones)
         self.nat_gateway_ids = pulumi.Output.all(*(nat.id for nat in nat_gateways))
-        self.flow_log_group_name = log_group.name
+        self.flow_log_group_name = flow_log_group.name
         self.endpoint_security_group_id = endpoint_group.id
         self.workload_security_group_id = self._workload_security_group().id
         self.register_outputs({output: getattr(self, output) for output in _OUTPUTS})
@@ -157,7 +159,10 @@ class Network(pulumi.ComponentResource):
                     vpc_id=self._vpc.id,
                     cidr_block=cidr,
                     availability_zone=zone,
-                    map_public_ip_on_launch=tier.public,
+                    # No subnet hands out public addresses (CKV_AWS_130): the public tier holds only the ALB,
+                    # whose addresses AWS manages, and NAT gateways, which use their own Elastic IPs. EKS
+                    # nodes and pods live in the private tier.
+                    map_public_ip_on_launch=False,
                     tags=self._tagged(subnet_name, tier.tags),
                     opts=self._child(),
                 )
@@ -266,13 +271,14 @@ class Network(pulumi.ComponentResource):
 
     def _flow_logs(self, logs_key_arn: pulumi.Input[str], retention_days: int) -> aws.cloudwatch.LogGroup:
         flow_name = f"{self._name}-flow-logs"
-        log_group = aws.cloudwatch.LogGroup(
+        group = log_group(
             flow_name,
             name=f"/paved/{pulumi.get_stack()}/{self._name}/vpc-flow-logs",
-            kms_key_id=logs_key_arn,
-            retention_in_days=retention_days,
+            kms_key_arn=logs_key_arn,
+            retention_days=retention_days,
+            protect=self._keep_stateful,
             tags=self._tagged(flow_name),
-            opts=self._child(),
+            parent=self,
         )
         role = aws.iam.Role(
             flow_name,
@@ -284,7 +290,7 @@ class Network(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             flow_name,
             role=role.id,
-            policy=_flow_logs_delivery_policy(log_group.arn),
+            policy=_flow_logs_delivery_policy(group.arn),
             opts=self._child(),
         )
         aws.ec2.FlowLog(
@@ -292,13 +298,13 @@ class Network(pulumi.ComponentResource):
             vpc_id=self._vpc.id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
-            log_destination=log_group.arn,
+            log_destination=group.arn,
             iam_role_arn=role.arn,
             tags=self._tagged(flow_name),
             # Without the policy in place the first deliveries would be refused.
             opts=self._child([policy]),
         )
-        return log_group
+        return group
 
     def _s3_gateway_endpoint(self, route_tables: Sequence[aws.ec2.RouteTable]) -> None:
         # Keeps S3 traffic (ECR image layers, backups) off the NAT gateways, at no charge:

@@ -122,6 +122,9 @@ class SecretPlacement:
     kms_key_arn: pulumi.Input[str]
     dr: DrRegion | None
     recovery_window_days: int
+    # A deleted secret stays restorable for the recovery window; `protect` (prod) stops Pulumi from
+    # deleting or replacing it at all.
+    protect: bool
     tags: Mapping[str, str]
 
     def secret(
@@ -146,7 +149,7 @@ class SecretPlacement:
             replicas=replicas,
             policy=account_only_policy(aws_context(pulumi.ResourceOptions(parent=parent)).account),
             tags={**self.tags, ROTATION_TAG: rotation},
-            opts=pulumi.ResourceOptions(parent=parent),
+            opts=pulumi.ResourceOptions(parent=parent, protect=self.protect),
         )
 
 

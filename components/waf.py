@@ -344,6 +344,7 @@ class WebAcl(pulumi.ComponentResource):
         client_ip_rules: bool,
         logs_key_arn: pulumi.Input[str],
         alerting: Alerting,
+        protect: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -405,6 +406,7 @@ class WebAcl(pulumi.ComponentResource):
             name=f"aws-waf-logs-{pulumi.get_stack()}-{name}",
             kms_key_arn=logs_key_arn,
             retention_days=args.waf_log_retention_days,
+            protect=protect,
             tags=tags,
             parent=self,
         )

@@ -66,9 +66,30 @@ def test_subnets_follow_the_plan_and_spread_over_zones(prod: Recording) -> None:
     assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
 
 
-def test_only_public_subnets_assign_public_ips(prod: Recording) -> None:
-    for subnet in prod.of_type(SUBNET):
-        assert subnet.inputs["mapPublicIpOnLaunch"] is subnet.name.startswith("network-public-")
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_no_subnet_assigns_public_ips(stack: str, shipped_recordings: Callable[[str], Recording]) -> None:
+    # CKV_AWS_130: what must be reachable gets its address another way (the ALB from AWS, NAT from an EIP).
+    subnets = shipped_recordings(stack).of_type(SUBNET)
+    assert subnets and all(subnet.inputs["mapPublicIpOnLaunch"] is False for subnet in subnets)
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_only_the_alb_and_nat_gateways_live_in_public_subnets(
+    stack: str, shipped_recordings: Callable[[str], Recording]
+) -> None:
+    # Anything else placed there would have no public address, so it must not be placed there at all.
+    recording = shipped_recordings(stack)
+    public = {subnet.urn for subnet in recording.of_type(SUBNET) if subnet.name.startswith("network-public-")}
+    placed = {
+        resource.type
+        for resource in recording.resources
+        if any(public & set(urns) for urns in resource.property_dependencies.values())
+    }
+    assert placed == {
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    }
 
 
 def test_private_route_tables_use_their_own_zones_nat_in_prod(prod: Recording) -> None:

@@ -342,6 +342,7 @@ def test_too_many_upload_paths_are_refused_before_anything_is_declared() -> None
             client_ip_rules=True,
             logs_key_arn="arn:aws:kms:us-east-1:123456789012:key/x",
             alerting=None,  # type: ignore[arg-type]  # never reached: the capacity check comes first
+            protect=False,
             tags={},
         )
 
