@@ -1362,7 +1362,7 @@ APP_PRESETS: dict[Environment, dict[str, Any]] = {
 
 SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}
 
-SECTION_KEYS = ("environment", "drRegion", *_PROD_PRESET)
+SECTION_KEYS = ("environment", "allowEnvironmentMismatch", "drRegion", *_PROD_PRESET)
 _RESERVED_TAGS = ("environment", "managed-by")
 
 
@@ -1487,6 +1487,7 @@ _REGION: TypeAdapter[str] = TypeAdapter(Region)
 _DR_REGION: TypeAdapter[str | None] = TypeAdapter(Region | None)
 _TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
 _ENV_VAR_NAME: TypeAdapter[str] = TypeAdapter(EnvVarName)
+_ALLOW_MISMATCH: TypeAdapter[bool] = TypeAdapter(bool)
 
 
 def _decode(value: Any) -> Any:
@@ -1670,6 +1671,37 @@ def _tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
             )
 
 
+# The first word of a stack's name (before `-`, `_` or `.`) that promises an environment: a stack named
+# `prod`, `prod-eu` or `production` is prod. Other names (`dev`, `demo`, `eu-prod`) promise nothing.
+_ENVIRONMENT_OF_STACK_WORD: dict[str, Environment] = {
+    "prod": "prod",
+    "production": "prod",
+    "staging": "staging",
+    "stage": "staging",
+}
+
+
+def environment_of_stack(stack: str) -> Environment | None:
+    """The environment a stack's name promises, or None if the name promises none."""
+    return _ENVIRONMENT_OF_STACK_WORD.get(re.split(r"[-_.]", stack.lower(), maxsplit=1)[0])
+
+
+def _stack_name_violations(
+    stack: str, environment: Environment | None, allow_mismatch: bool | None
+) -> Iterator[ConfigProblem]:
+    # The environment switches every deletion guard (protect, deletion protection, final backups), so a
+    # prod stack left with `environment: staging` would silently lose them all.
+    promised = environment_of_stack(stack)
+    if promised is None or environment is None or environment == promised or allow_mismatch:
+        return
+    yield ConfigProblem(
+        "paved:environment",
+        f"is {environment}, but the stack is named {stack!r}, which says {promised}",
+        f"set paved:environment: {promised}; if stack {stack!r} really is {environment}, say so with "
+        "paved:allowEnvironmentMismatch: true",
+    )
+
+
 def _parsed(value: T | None) -> T:
     # Only called once no problem was reported, and every None was reported as a problem.
     if value is None:
@@ -1701,6 +1733,13 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         "aws:region",
         problems,
     )
+    allow_mismatch = _validate(
+        _ALLOW_MISMATCH.validate_python,
+        values.get("allowEnvironmentMismatch", False),
+        "paved:allowEnvironmentMismatch",
+        problems,
+    )
+    problems.extend(_stack_name_violations(stack, environment, allow_mismatch))
     # With an invalid environment, the rest is still checked (against the more lenient staging preset).
     preset: Environment = environment or "staging"
     ctx = RuleContext(preset, region)
