@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup import Backup
+from components.buckets import ServerAccessLogs
 from components.cache import CACHE_PORT, Cache
 from components.cdn import Cdn
 from components.certificates import DnsCertificate
@@ -46,6 +47,22 @@ placement = SecretPlacement(
 )
 dr_provider = keys.dr.provider if keys.dr else None
 dr_data_key_arn = keys.dr.data_key_arn if keys.dr else None
+# Every bucket's S3 server access logs go to a log bucket of its own region (README, Edge tier); each is
+# declared by deliver() at the end, once every bucket has joined.
+access_logs = ServerAccessLogs(
+    "s3-access-logs", expire_days=config.edge.access_log_retention_days, protect=protect, tags=tags
+)
+dr_access_logs = (
+    ServerAccessLogs(
+        "s3-access-logs-dr",
+        expire_days=config.edge.access_log_retention_days,
+        protect=protect,
+        tags=tags,
+        provider=dr_provider,
+    )
+    if dr_provider
+    else None
+)
 data_stores = DataStoreContext(
     vpc_id=network.vpc_id,
     subnet_ids=network.isolated_subnet_ids,
@@ -79,6 +96,7 @@ load_balancer = LoadBalancer(
     certificate_arn=alb_certificate_arn,
     secrets=placement,
     alerting=alerting,
+    access_logs=access_logs,
     protect=protect,
     tags=tags,
 )
@@ -147,6 +165,8 @@ if config.edge.cloudfront:
         dr_provider=dr_provider,
         global_logs_key_arn=global_logs.key_arn,
         global_alerting=global_alerting,
+        access_logs=access_logs,
+        dr_access_logs=dr_access_logs,
         protect=protect,
         tags=tags,
     )
@@ -209,6 +229,7 @@ backup = (
     if config.backup.enabled
     else None
 )
+access_log_buckets = [logs.deliver() for logs in (access_logs, dr_access_logs) if logs is not None]
 
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
@@ -239,6 +260,7 @@ pulumi.export("edge_alb_log_bucket", load_balancer.log_bucket_name)
 pulumi.export("edge_alb_web_acl_arn", alb_waf.web_acl_arn)
 pulumi.export("cdn_distribution_domain_name", cdn.distribution_domain_name if cdn else None)
 pulumi.export("cdn_assets_bucket", cdn.assets_bucket_name if cdn else None)
+pulumi.export("s3_access_log_buckets", [bucket.bucket_name for bucket in access_log_buckets if bucket])
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("cluster_endpoint", cluster.cluster_endpoint)
 pulumi.export("workload_namespaces", {workload.app_name: workload.namespace for workload in workloads})

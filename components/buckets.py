@@ -101,6 +101,35 @@ def cloudfront_read_statement(
     )
 
 
+def server_access_log_delivery_statement(
+    bucket_arn: pulumi.Input[str],
+    sources: Sequence[tuple[str, pulumi.Input[str]]],
+    account: pulumi.Input[str],
+) -> pulumi.Output[dict]:
+    """Let S3 server access logging write the logs of `sources` (log prefix, bucket ARN) into this bucket.
+
+    The policy AWS documents for a target whose Object Ownership is BucketOwnerEnforced, where ACL grants to
+    the log delivery group no longer work: the logging service principal may PutObject under the sources'
+    prefixes, and aws:SourceArn / aws:SourceAccount keep it to this account's listed buckets.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    """
+    prefixes = [prefix for prefix, _ in sources]
+    source_arns = [arn for _, arn in sources]
+    return pulumi.Output.all(bucket_arn, account, *source_arns).apply(
+        lambda args: {
+            "Sid": "AllowS3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": [f"{args[0]}/{prefix}/*" for prefix in prefixes],
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": list(args[2:])},
+                "StringEquals": {"aws:SourceAccount": args[1]},
+            },
+        }
+    )
+
+
 def bucket_policy(bucket_arn: pulumi.Input[str], extra_statements: Statements = ()) -> pulumi.Output[str]:
     """The policy document of a SecureBucket: the TLS-only deny, then `extra_statements`.
 
@@ -133,6 +162,8 @@ class SecureBucket(pulumi.ComponentResource):
     - A policy denying non-TLS requests, plus `extra_statements`: a sequence, or a function of the
       bucket's ARN returning one (for statements that name the bucket itself).
     - `force_destroy=False` and `protect` on the bucket: a bucket holding objects is never deleted by Pulumi.
+    - S3 server access logging into `access_logs`, the log bucket of the bucket's region. Only a log bucket
+      itself passes None: a target logging its own writes would log forever.
     """
 
     bucket_name: pulumi.Output[str]
@@ -148,6 +179,7 @@ class SecureBucket(pulumi.ComponentResource):
         kms_key_arn: pulumi.Input[str] | None,
         expire_days: int | None,
         extra_statements: Statements | Callable[[pulumi.Output[str]], Statements] = (),
+        access_logs: "ServerAccessLogs | None",
         protect: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -210,6 +242,8 @@ class SecureBucket(pulumi.ComponentResource):
         self.bucket_name = bucket.id
         self.bucket_arn = bucket.arn
         self.regional_domain_name = bucket.bucket_regional_domain_name
+        if access_logs is not None:
+            access_logs.add(name, self)
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,
@@ -254,3 +288,78 @@ def _lifecycle_rule(expire_days: int | None) -> aws.s3.BucketLifecycleConfigurat
         "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
         "expiration": expiration,
     }
+
+
+class ServerAccessLogs:
+    """S3 server access logging for the buckets of one region, into one log bucket in that region.
+
+    S3 delivers a bucket's access logs only to a bucket of the same region and account, and that bucket may
+    not use SSE-KMS default encryption (SSE-S3 only) or Object Lock; it should not log itself either.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    So each region with buckets gets one ServerAccessLogs (with that region's `provider`).
+
+    Buckets join as SecureBucket declares them; `deliver()`, called once after the stack's last bucket,
+    declares the log bucket, whose policy admits exactly those buckets' logs, and then each bucket's logging
+    configuration (logs go under `<bucket's resource name>/`). A bucket that joins later is refused, so one
+    declared after `deliver()` fails the preview instead of going unlogged.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        expire_days: int,
+        protect: bool,
+        tags: Mapping[str, str],
+        provider: aws.Provider | None = None,
+    ) -> None:
+        self._name = name
+        self._expire_days = expire_days
+        self._protect = protect
+        self._tags = dict(tags)
+        self._provider = provider
+        self._sources: dict[str, SecureBucket] = {}
+        self._delivered = False
+
+    def add(self, prefix: str, source: SecureBucket) -> None:
+        if self._delivered:
+            raise ValueError(
+                f"bucket {prefix!r} joins the access logs of {self._name!r} after deliver(): declare every "
+                "bucket before ServerAccessLogs.deliver()"
+            )
+        if prefix in self._sources:
+            raise ValueError(f"two buckets log under {prefix!r} in {self._name!r}; give them distinct names")
+        self._sources[prefix] = source
+
+    def deliver(self) -> SecureBucket | None:
+        """The log bucket and every joined bucket's logging configuration; None if no bucket joined."""
+        if self._delivered:
+            raise ValueError(f"ServerAccessLogs {self._name!r} delivered twice")
+        self._delivered = True
+        if not self._sources:
+            return None
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(provider=self._provider)
+        ).account_id
+        sources = [(prefix, source.bucket_arn) for prefix, source in self._sources.items()]
+        target = SecureBucket(
+            self._name,
+            purpose="S3 server access logs",
+            kms_key_arn=None,  # server access logging delivers to SSE-S3 buckets only
+            expire_days=self._expire_days,
+            extra_statements=lambda arn: [server_access_log_delivery_statement(arn, sources, account)],
+            access_logs=None,
+            protect=self._protect,
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(provider=self._provider),
+        )
+        for prefix, source in self._sources.items():
+            aws.s3.BucketLogging(
+                prefix,
+                bucket=source.bucket_name,
+                target_bucket=target.bucket_name,
+                target_prefix=f"{prefix}/",
+                # S3 writes the first logs as soon as logging is on: the policy admitting them comes first.
+                opts=pulumi.ResourceOptions(parent=source, depends_on=[target.policy]),
+            )
+        return target

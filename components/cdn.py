@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.buckets import SecureBucket, cloudfront_read_statement
+from components.buckets import SecureBucket, ServerAccessLogs, cloudfront_read_statement
 from components.edge import ORIGIN_HEADER
 from components.iam import policy_document, service_role
 from components.kms import KmsKey
@@ -68,6 +68,8 @@ class Cdn(pulumi.ComponentResource):
         dr_provider: aws.Provider | None,
         global_logs_key_arn: pulumi.Input[str],
         global_alerting: Alerting,
+        access_logs: ServerAccessLogs,
+        dr_access_logs: ServerAccessLogs | None,
         protect: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -77,10 +79,12 @@ class Cdn(pulumi.ComponentResource):
         self._keep_stateful = protect
         here = pulumi.ResourceOptions(parent=self)
         distribution_arn, resolve_distribution_arn = pulumi.deferred_output()
-        key, bucket = self._assets_store(f"{name}-assets", distribution_arn, protect, None)
+        key, bucket = self._assets_store(f"{name}-assets", distribution_arn, protect, None, access_logs)
         failover = None
-        if args.assets_failover and dr_provider is not None:
-            failover = self._assets_store(f"{name}-assets-dr", distribution_arn, protect, dr_provider)
+        if args.assets_failover and dr_provider is not None and dr_access_logs is not None:
+            failover = self._assets_store(
+                f"{name}-assets-dr", distribution_arn, protect, dr_provider, dr_access_logs
+            )
             self._replicate(name, (key, bucket), failover)
         access = aws.cloudfront.OriginAccessControl(
             f"{name}-assets",
@@ -242,6 +246,7 @@ class Cdn(pulumi.ComponentResource):
         distribution_arn: pulumi.Output[str],
         protect: bool,
         provider: aws.Provider | None,
+        access_logs: ServerAccessLogs,
     ) -> tuple[KmsKey, SecureBucket]:
         """A KMS key and a bucket only this distribution may read (through OAC), in `provider`'s region."""
         key = KmsKey(
@@ -262,6 +267,7 @@ class Cdn(pulumi.ComponentResource):
             kms_key_arn=key.key_arn,
             expire_days=None,
             extra_statements=lambda bucket_arn: [cloudfront_read_statement(bucket_arn, distribution_arn)],
+            access_logs=access_logs,
             protect=protect,
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, provider=provider),

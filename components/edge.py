@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.buckets import SecureBucket, alb_log_delivery_statement
+from components.buckets import SecureBucket, ServerAccessLogs, alb_log_delivery_statement
 from components.kms import aws_context
 from components.observability import AlarmSpec, Alerting, Threshold
 from components.secrets import SecretPlacement
@@ -60,6 +60,7 @@ class LoadBalancer(pulumi.ComponentResource):
         certificate_arn: pulumi.Input[str],
         secrets: SecretPlacement,
         alerting: Alerting,
+        access_logs: ServerAccessLogs,
         protect: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -80,6 +81,7 @@ class LoadBalancer(pulumi.ComponentResource):
             extra_statements=lambda bucket_arn: [
                 alb_log_delivery_statement(bucket_arn, context.account, context.partition)
             ],
+            access_logs=access_logs,
             protect=protect,
             tags=self._tags,
             opts=here,

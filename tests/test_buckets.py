@@ -22,6 +22,7 @@ from components.buckets import (
     ABORT_INCOMPLETE_MULTIPART_DAYS,
     NONCURRENT_VERSION_DAYS,
     SecureBucket,
+    ServerAccessLogs,
     alb_log_delivery_statement,
     bucket_policy,
     cloudfront_read_statement,
@@ -41,8 +42,11 @@ ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEnc
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
 KEY = "aws:kms/key:Key"
-BUCKETS = ["assets", "alb-logs"]
+SOURCES = ["assets", "alb-logs"]
+ACCESS_LOGS = "s3-access-logs"
+BUCKETS = [*SOURCES, ACCESS_LOGS]
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +73,13 @@ def test_bucket_is_autonamed_kept_and_tagged(name: str, recording: Recording) ->
     assert bucket.inputs["forceDestroy"] is False
     assert "bucket" not in bucket.inputs and "bucketPrefix" not in bucket.inputs
     assert bucket.inputs["tags"]["environment"] == "dev" and bucket.inputs["tags"]["managed-by"] == "paved"
-    assert bucket.inputs["tags"]["purpose"] in {"static assets", "ALB access logs"}
+    assert bucket.inputs["tags"]["purpose"] in {"static assets", "ALB access logs", "S3 server access logs"}
     # The legacy inline arguments stay unset: each setting is its own resource.
     legacy = {"acl", "grants", "policy", "versioning", "lifecycleRules", "serverSideEncryptionConfiguration"}
     assert not legacy & set(bucket.inputs)
 
 
-@pytest.mark.parametrize(("name", "protected"), [("assets", True), ("alb-logs", False)])
+@pytest.mark.parametrize(("name", "protected"), [("assets", True), ("alb-logs", False), (ACCESS_LOGS, False)])
 def test_protect_is_honoured_on_the_bucket(name: str, protected: bool, recording: Recording) -> None:
     assert _child(recording, BUCKET, name).protect is protected
 
@@ -104,10 +108,13 @@ def test_kms_bucket_uses_its_key_with_a_bucket_key(recording: Recording) -> None
     assert rule["bucketKeyEnabled"] is True
 
 
-def test_log_bucket_uses_sse_s3(recording: Recording) -> None:
+@pytest.mark.parametrize("name", ["alb-logs", ACCESS_LOGS])
+def test_log_buckets_use_sse_s3(name: str, recording: Recording) -> None:
     # ALB access logs: "The only server-side encryption option that's supported is ... SSE-S3"
     # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html
-    encryption = _child(recording, ENCRYPTION, "alb-logs")
+    # S3 server access logs: SSE-S3 default encryption only, SSE-KMS is not supported.
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    encryption = _child(recording, ENCRYPTION, name)
     assert encryption.inputs["rules"] == [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
     assert encryption.property_dependencies["rules"] == []
 
@@ -120,7 +127,12 @@ def test_versioning_is_enabled(name: str, recording: Recording) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "expiration"), [("assets", {"expiredObjectDeleteMarker": True}), ("alb-logs", {"days": 90})]
+    ("name", "expiration"),
+    [
+        ("assets", {"expiredObjectDeleteMarker": True}),
+        ("alb-logs", {"days": 90}),
+        (ACCESS_LOGS, {"days": 30}),
+    ],
 )
 def test_lifecycle_tidies_up_and_expires_only_when_asked(
     name: str, expiration: dict[str, Any], recording: Recording
@@ -132,7 +144,7 @@ def test_lifecycle_tidies_up_and_expires_only_when_asked(
     assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": ABORT_INCOMPLETE_MULTIPART_DAYS}
     assert ABORT_INCOMPLETE_MULTIPART_DAYS == 7
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": NONCURRENT_VERSION_DAYS}
-    # Only the log bucket expires current objects; the assets bucket keeps them.
+    # Only log buckets expire current objects; the assets bucket keeps them.
     assert rule["expiration"] == expiration
     assert _child(recording, VERSIONING, name).urn in lifecycle.dependencies
 
@@ -143,7 +155,9 @@ def test_policy_follows_the_public_access_block_and_names_the_bucket(name: str, 
     assert _child(recording, PUBLIC_ACCESS_BLOCK, name).urn in policy.dependencies
     # A new bucket's ARN is unknown in a first preview, and so is a document that embeds it.
     assert is_unknown(policy.inputs["policy"])
-    assert policy.property_dependencies["policy"] == [_bucket_urn(recording, name)]
+    # The access log bucket's policy also names the buckets whose logs it admits.
+    named = [*SOURCES, name] if name == ACCESS_LOGS else [name]
+    assert sorted(policy.property_dependencies["policy"]) == sorted(_bucket_urn(recording, n) for n in named)
     assert policy.property_dependencies["bucket"] == [_bucket_urn(recording, name)]
 
 
@@ -151,6 +165,24 @@ def test_one_policy_per_bucket(recording: Recording) -> None:
     # S3 keeps one policy per bucket; a second BucketPolicy would replace the first, TLS deny included.
     bucket_urns = [policy.property_dependencies["bucket"][0] for policy in recording.of_type(POLICY)]
     assert sorted(bucket_urns) == sorted(_bucket_urn(recording, name) for name in BUCKETS)
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_every_bucket_logs_into_the_access_log_bucket(name: str, recording: Recording) -> None:
+    logging = _child(recording, LOGGING, name)
+    target = _bucket_urn(recording, ACCESS_LOGS)
+    assert logging.property_dependencies["bucket"] == [_bucket_urn(recording, name)]
+    assert logging.property_dependencies["targetBucket"] == [target]
+    assert logging.inputs["targetPrefix"] == f"{name}/"
+    assert "targetGrants" not in logging.inputs  # BucketOwnerEnforced targets take no grants
+    # The policy admitting the logging service is in place before S3 starts writing.
+    assert _child(recording, POLICY, ACCESS_LOGS).urn in logging.dependencies
+
+
+def test_the_access_log_bucket_does_not_log_itself(recording: Recording) -> None:
+    # AWS advises against a target that logs: each delivery would be logged in turn.
+    logged = [logging.property_dependencies["bucket"] for logging in recording.of_type(LOGGING)]
+    assert sorted(logged) == sorted([_bucket_urn(recording, name)] for name in SOURCES)
 
 
 def test_outputs_come_from_the_bucket(recording: Recording) -> None:
@@ -173,6 +205,8 @@ class _Mocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": ACCOUNT}, []
         raise NotImplementedError(f"no mock for {args.token}")
 
 
@@ -226,6 +260,7 @@ def test_component_policy_for_alb_logs() -> None:
                 kms_key_arn=None,
                 expire_days=90,
                 extra_statements=lambda arn: [alb_log_delivery_statement(arn, ACCOUNT, "aws")],
+                access_logs=None,
                 protect=False,
                 tags={},
             ).policy.policy
@@ -255,6 +290,7 @@ def test_component_policy_for_cloudfront_reads() -> None:
                 kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
                 expire_days=None,
                 extra_statements=lambda arn: [cloudfront_read_statement(arn, DISTRIBUTION_ARN)],
+                access_logs=None,
                 protect=True,
                 tags={},
             ).policy.policy
@@ -274,6 +310,67 @@ def test_component_policy_for_cloudfront_reads() -> None:
     }
 
 
+def _source(name: str, access_logs: ServerAccessLogs) -> SecureBucket:
+    return SecureBucket(
+        name,
+        purpose="x",
+        kms_key_arn=None,
+        expire_days=None,
+        access_logs=access_logs,
+        protect=False,
+        tags={},
+    )
+
+
+def test_access_log_bucket_policy_admits_the_logging_service_for_its_buckets_only() -> None:
+    def build() -> pulumi.Output[str]:
+        access_logs = ServerAccessLogs("access-logs", expire_days=30, protect=False, tags={})
+        _source("assets", access_logs)
+        _source("alb-logs", access_logs)
+        target = access_logs.deliver()
+        assert target is not None
+        return target.policy.policy
+
+    arn = "arn:aws:s3:::access-logs-bucket"
+    statements = _by_sid(_document(build))
+    assert set(statements) == {"DenyInsecureTransport", "AllowS3ServerAccessLogs"}
+    assert statements["DenyInsecureTransport"] == _tls_deny(arn)
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    assert statements["AllowS3ServerAccessLogs"] == {
+        "Sid": "AllowS3ServerAccessLogs",
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": [f"{arn}/assets/*", f"{arn}/alb-logs/*"],
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": ["arn:aws:s3:::assets-bucket", "arn:aws:s3:::alb-logs-bucket"]},
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        },
+    }
+
+
+def test_access_logs_without_buckets_make_no_log_bucket() -> None:
+    assert ServerAccessLogs("unused", expire_days=30, protect=False, tags={}).deliver() is None
+
+
+def test_a_bucket_declared_after_delivery_is_refused() -> None:
+    # SecureBucket joins through add(); one declared after deliver() would otherwise go unlogged.
+    access_logs = ServerAccessLogs("access-logs", expire_days=30, protect=False, tags={})
+    access_logs.deliver()
+    with pytest.raises(ValueError, match="after deliver"):
+        access_logs.add("late", object.__new__(SecureBucket))
+    with pytest.raises(ValueError, match="delivered twice"):
+        access_logs.deliver()
+
+
+def test_two_buckets_cannot_share_a_log_prefix() -> None:
+    access_logs = ServerAccessLogs("access-logs", expire_days=30, protect=False, tags={})
+    first = object.__new__(SecureBucket)
+    access_logs.add("assets", first)
+    with pytest.raises(ValueError, match="distinct names"):
+        access_logs.add("assets", first)
+
+
 def test_policy_without_extra_statements_is_the_tls_deny_alone() -> None:
     arn = "arn:aws:s3:::plain"
     assert _document(lambda: bucket_policy(arn)) == {"Version": "2012-10-17", "Statement": [_tls_deny(arn)]}
@@ -290,6 +387,7 @@ def test_extra_statements_may_be_a_plain_sequence() -> None:
                 kms_key_arn=None,
                 expire_days=None,
                 extra_statements=[extra],
+                access_logs=None,
                 protect=False,
                 tags={},
             ).policy.policy
@@ -318,4 +416,6 @@ def test_alb_statement_outside_the_aws_partition_is_refused() -> None:
 @pytest.mark.parametrize("days", [0, -1])
 def test_expire_days_must_be_positive(days: int) -> None:
     with pytest.raises(ValueError, match="expire_days"):
-        SecureBucket("bad", purpose="x", kms_key_arn=None, expire_days=days, protect=False, tags={})
+        SecureBucket(
+            "bad", purpose="x", kms_key_arn=None, expire_days=days, access_logs=None, protect=False, tags={}
+        )

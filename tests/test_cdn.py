@@ -145,15 +145,17 @@ def test_bad_content_security_policies_are_rejected_with_the_key_path(csp: str, 
     assert problem.path == "paved:edge.contentSecurityPolicy" and fragment in problem.message
 
 
-def test_every_bucket_but_the_alb_log_bucket_is_kms_encrypted(prod: Recording) -> None:
+def test_every_bucket_but_the_log_buckets_is_kms_encrypted(prod: Recording) -> None:
     configs = prod.of_type(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
-    assert {c.name for c in configs} == {"alb-logs", "cdn-assets", "cdn-assets-dr"}
+    log_buckets = {"alb-logs", "s3-access-logs", "s3-access-logs-dr"}
+    assert {c.name for c in configs} == {*log_buckets, "cdn-assets", "cdn-assets-dr"}
     for config in configs:
         default = config.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-        if config.name == "alb-logs":
-            assert default["sseAlgorithm"] == "AES256"  # ALB log delivery supports SSE-S3 only
+        if config.name in log_buckets:
+            # ALB log delivery and S3 server access logging deliver to SSE-S3 buckets only
+            assert default["sseAlgorithm"] == "AES256"
         else:
             assert default["sseAlgorithm"] == "aws:kms"
             assert config.property_dependencies["rules"] == [prod.one("aws:kms/key:Key", config.name).urn]

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from components.subnets import plan_subnets
-from paved.config import ConfigError
+from paved.config import ConfigError, load_stack_file
 from paved.program import ProgramError, run_project
-from paved.recorder import Recording
+from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,3 +219,59 @@ def test_invalid_config_stops_before_any_resource() -> None:
     paths = {problem.path for problem in error.problems}
     assert {"paved:cache.snapshotRetentionDays", "paved:database.multiAz", "paved:network.azCount"} <= paths
     assert [r.type for r in caught.value.recording.resources] == ["pulumi:pulumi:Stack"]
+
+
+# --- S3 server access logging ------------------------------------------------------------------------------
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+BUCKET_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+
+
+def _region(recording: Recording, urn: str) -> str:
+    provider = recording.by_urn()[recording.by_urn()[urn].provider_urn]
+    return provider.inputs["region"]
+
+
+def _of_bucket(recording: Recording, type_: str, bucket_urn: str) -> RecordedResource:
+    (found,) = [r for r in recording.of_type(type_) if r.property_dependencies.get("bucket") == [bucket_urn]]
+    return found
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_every_bucket_logs_to_an_sse_s3_bucket_of_its_region(
+    stack: str, shipped_recordings: Callable[[str], Recording]
+) -> None:
+    # CKV_AWS_18 / s3-bucket-logging-enabled; the target must be in the source's region and use SSE-S3:
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+    recording = shipped_recordings(stack)
+    buckets = {bucket.urn: bucket for bucket in recording.of_type(BUCKET)}
+    targets = {
+        bucket.urn
+        for bucket in buckets.values()
+        if bucket.inputs["tags"]["purpose"] == "S3 server access logs"
+    }
+    logged = {}
+    for logging in recording.of_type(BUCKET_LOGGING):
+        [source] = logging.property_dependencies["bucket"]
+        [target] = logging.property_dependencies["targetBucket"]
+        logged[source] = target
+    assert set(logged) == set(buckets) - targets, "every bucket but the log targets logs, and only once"
+    assert set(logged.values()) == targets, "log targets receive logs and send none"
+    for source, target in logged.items():
+        assert _region(recording, source) == _region(recording, target)
+        encryption = _of_bucket(recording, BUCKET_ENCRYPTION, target)
+        assert encryption.inputs["rules"] == [
+            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}
+        ]
+        # The target's one policy names the source (tests/test_buckets.py checks the statement itself).
+        assert source in _of_bucket(recording, BUCKET_POLICY, target).property_dependencies["policy"]
+    regions = {_region(recording, urn) for urn in buckets}
+    assert len(targets) == len(regions), "one log bucket per region that has buckets"
+    config = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml", stack)
+    retention = config.edge.access_log_retention_days
+    for target in targets:
+        [rule] = _of_bucket(recording, BUCKET_LIFECYCLE, target).inputs["rules"]
+        assert rule["expiration"] == {"days": retention}
