@@ -249,10 +249,13 @@ class LoadBalancer(pulumi.ComponentResource):
         return pulumi.Output.secret(value.result)
 
     def _target_group(self, app: AppArgs, vpc_id: pulumi.Input[str]) -> aws.lb.TargetGroup:
+        # HTTPS to the pods needs only that the app serve TLS on its port: the ALB does not validate target
+        # certificates, so a self-signed one does.
+        # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-routing-configuration
         return aws.lb.TargetGroup(
             f"{self._name}-{app.name}",
             port=app.port,
-            protocol="HTTP",
+            protocol=app.backend_protocol,
             target_type="ip",  # pods are registered directly (TargetGroupBinding, issue #5)
             vpc_id=vpc_id,
             # Time for in-flight requests after a pod is deregistered; the pod's preStop hook and
@@ -260,7 +263,7 @@ class LoadBalancer(pulumi.ComponentResource):
             deregistration_delay=self._args.deregistration_delay_seconds,
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
-                protocol="HTTP",
+                protocol=app.backend_protocol,
                 path=app.health_paths.readiness,
                 port="traffic-port",
                 matcher="200-299",

@@ -323,7 +323,7 @@ class Workload(pulumi.ComponentResource):
 
     def _probe(self, path: str, *, period: int, failures: int) -> core.ProbeArgs:
         return core.ProbeArgs(
-            http_get=core.HTTPGetActionArgs(path=path, port="http"),
+            http_get=core.HTTPGetActionArgs(path=path, port="http", scheme=self._app.backend_protocol),
             period_seconds=period,
             timeout_seconds=5,
             failure_threshold=failures,

@@ -1083,6 +1083,8 @@ class AppArgs(ConfigModel):
     name: AppName
     image: Annotated[str, AfterValidator(_pinned_image)]
     port: Annotated[int, Field(ge=1, le=65535), Hint("use a TCP port from 1 to 65535")]
+    # How the ALB and the kubelet's probes talk to the app on `port` (README, Edge tier: ALB to pods).
+    backend_protocol: Literal["HTTP", "HTTPS"]
     health_paths: HealthPaths
     replicas: Replicas
     resources: Resources
@@ -1334,6 +1336,7 @@ PRESETS: dict[Environment, dict[str, Any]] = {
 }
 
 _PROD_APP_PRESET: dict[str, Any] = {
+    "backendProtocol": "HTTP",
     "healthPaths": {"startup": "/health", "readiness": "/health/ready", "liveness": "/health/live"},
     "replicas": {"min": 2, "max": 10},
     "resources": {"cpuRequest": "250m", "cpuLimit": "1", "memoryRequest": "512Mi", "memoryLimit": "512Mi"},

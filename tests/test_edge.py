@@ -29,8 +29,24 @@ def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
 
 @pytest.fixture(scope="module")
 def without_cloudfront() -> Recording:
+    """Staging without CloudFront, its api app served to the ALB over HTTPS (one recording for both)."""
+    staging_apps = load_stack_file(ROOT / "stacks" / "Pulumi.staging.yaml", "staging").apps
+    apps = [
+        {
+            "name": app.name,
+            "image": app.image,
+            "port": app.port,
+            "websocket": app.websocket,
+            **({"publicPath": app.public_path} if app.public_path else {}),
+            **({"host": app.host} if app.host else {}),
+            **({"backendProtocol": "HTTPS"} if app.name == "api" else {}),
+        }
+        for app in staging_apps
+    ]
     return run_project(
-        ROOT, "staging", {"paved:edge": {"cloudfront": False, "ingressCidrs": ["203.0.113.0/24"]}}
+        ROOT,
+        "staging",
+        {"paved:edge": {"cloudfront": False, "ingressCidrs": ["203.0.113.0/24"]}, "paved:apps": apps},
     )
 
 
@@ -113,6 +129,31 @@ def test_target_groups_use_ip_targets_readiness_checks_and_graceful_deregistrati
         assert check["healthyThreshold"] == 2 and check["unhealthyThreshold"] == 3
     assert _target_group(prod, "api").inputs["stickiness"]["type"] == "lb_cookie"  # websocket app
     assert "stickiness" not in _target_group(prod, "web").inputs
+
+
+def _probe_schemes(recording: Recording, app: str) -> set[str]:
+    deployment = recording.one("kubernetes:apps/v1:Deployment", app)
+    [container] = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    return {container[f"{probe}Probe"]["httpGet"]["scheme"] for probe in ("startup", "readiness", "liveness")}
+
+
+def test_alb_to_pod_traffic_is_http_by_default(prod: Recording) -> None:
+    # README, Edge tier, explains why the in-VPC hop defaults to HTTP and how to turn HTTPS on.
+    for app in ("web", "api"):
+        inputs = _target_group(prod, app).inputs
+        assert inputs["protocol"] == "HTTP" and inputs["healthCheck"]["protocol"] == "HTTP"
+        assert _probe_schemes(prod, app) == {"HTTP"}
+
+
+def test_backend_protocol_https_reaches_the_target_group_and_the_probes(
+    without_cloudfront: Recording,
+) -> None:
+    api = _target_group(without_cloudfront, "api").inputs
+    assert api["protocol"] == "HTTPS" and api["healthCheck"]["protocol"] == "HTTPS"
+    assert _probe_schemes(without_cloudfront, "api") == {"HTTPS"}
+    # Only the app that asked for it changes.
+    assert _target_group(without_cloudfront, "web").inputs["protocol"] == "HTTP"
+    assert _probe_schemes(without_cloudfront, "web") == {"HTTP"}
 
 
 def test_regional_waf_is_associated_through_the_alb_resource(prod: Recording) -> None:
