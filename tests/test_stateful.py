@@ -59,6 +59,14 @@ def _no_service_guard(_: RecordedResource, __: Recording) -> bool:
     return True
 
 
+def _is(input_name: str, value: bool, why: str) -> Guard:
+    return Guard((input_name,), lambda resource, _: resource.inputs[input_name] is value, why)
+
+
+def _at_least(input_name: str, minimum: int, why: str) -> Guard:
+    return Guard((input_name,), lambda resource, _: resource.inputs[input_name] >= minimum, why)
+
+
 STATEFUL: dict[str, Guard] = {
     "aws:rds/instance:Instance": Guard(
         ("deletionProtection", "skipFinalSnapshot", "finalSnapshotIdentifier", "deleteAutomatedBackups"),
@@ -73,24 +81,18 @@ STATEFUL: dict[str, Guard] = {
         lambda group, _: bool(group.inputs["finalSnapshotIdentifier"]),
         "ElastiCache has no deletion protection; a final snapshot is taken on deletion",
     ),
-    "aws:s3/bucket:Bucket": Guard(
-        ("forceDestroy",),
-        lambda bucket, _: bucket.inputs["forceDestroy"] is False,
-        "S3 refuses to delete a bucket that still holds objects",
+    "aws:s3/bucket:Bucket": _is(
+        "forceDestroy", False, "S3 refuses to delete a bucket that still holds objects"
     ),
-    "aws:kms/key:Key": Guard(
-        ("deletionWindowInDays",),
-        lambda key, _: key.inputs["deletionWindowInDays"] >= 7,
-        "deletion is only scheduled, and can be cancelled within the window",
+    "aws:kms/key:Key": _at_least(
+        "deletionWindowInDays", 7, "deletion is only scheduled, and can be cancelled within the window"
     ),
-    "aws:secretsmanager/secret:Secret": Guard(
-        ("recoveryWindowInDays",),
-        lambda secret, _: secret.inputs["recoveryWindowInDays"] >= 7,
-        "a deleted secret can be restored within the recovery window",
+    "aws:secretsmanager/secret:Secret": _at_least(
+        "recoveryWindowInDays", 7, "a deleted secret can be restored within the recovery window"
     ),
-    "aws:cloudwatch/logGroup:LogGroup": Guard(
-        ("deletionProtectionEnabled",),
-        lambda group, _: group.inputs["deletionProtectionEnabled"] is True,
+    "aws:cloudwatch/logGroup:LogGroup": _is(
+        "deletionProtectionEnabled",
+        True,
         "CloudWatch Logs refuses DeleteLogGroup while deletion protection is on",
     ),
     "aws:backup/vault:Vault": Guard(
@@ -98,15 +100,11 @@ STATEFUL: dict[str, Guard] = {
         _vault_is_locked,
         "AWS Backup refuses to delete a vault with recovery points; the vault lock keeps those points",
     ),
-    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": Guard(
-        ("minRetentionDays",),
-        lambda lock, _: lock.inputs["minRetentionDays"] >= 1,
-        "recovery points cannot be deleted before minRetentionDays",
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": _at_least(
+        "minRetentionDays", 1, "recovery points cannot be deleted before minRetentionDays"
     ),
-    "aws:eks/cluster:Cluster": Guard(
-        ("deletionProtection",),
-        lambda cluster, _: cluster.inputs["deletionProtection"] is True,
-        "EKS refuses DeleteCluster while deletion protection is on",
+    "aws:eks/cluster:Cluster": _is(
+        "deletionProtection", True, "EKS refuses DeleteCluster while deletion protection is on"
     ),
 }
 
