@@ -404,8 +404,16 @@ def test_dr_resources_use_the_dr_provider_and_key(prod: Recording) -> None:
 
 
 def test_primary_region_resources_do_not_use_the_dr_provider(prod: Recording) -> None:
-    # cdn-assets-dr is the assets replica CloudFront fails over to (tests/test_cdn.py).
-    dr_names = {"data-dr", "secrets-dr", "database-backups-dr", "backup-dr", "cdn-assets-dr"}
+    # cdn-assets-dr is the assets replica CloudFront fails over to (tests/test_cdn.py); s3-access-logs-dr
+    # takes its S3 server access logs (tests/test_stack.py).
+    dr_names = {
+        "data-dr",
+        "secrets-dr",
+        "database-backups-dr",
+        "backup-dr",
+        "cdn-assets-dr",
+        "s3-access-logs-dr",
+    }
     on_dr = {r.name for r in prod.resources if DR_PROVIDER in r.provider}
     assert on_dr == dr_names
     for name in ("data", "secrets", "logs", "alerts"):

@@ -349,6 +349,7 @@ FINDINGS = {
         *((PROTECTION, KEY, name) for name in ("cluster-volumes", "alerts-global", "logs-global")),
         (PROTECTION, BUCKET, "alb-logs"),
         (PROTECTION, BUCKET, "cdn-assets"),
+        (PROTECTION, BUCKET, "s3-access-logs"),
         (PROTECTION, DATABASE, "database"),
         (PROTECTION, CACHE, "cache"),
     ],
