@@ -726,6 +726,10 @@ PROTECTION = "stateful-resources-protected"
         KMS_KEY,
         "aws:kms/replicaKey:ReplicaKey",
         BUCKET,
+        "aws:secretsmanager/secret:Secret",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:backup/vault:Vault",
+        "aws:eks/cluster:Cluster",
     ],
 )
 def test_protected_stateful_resources_pass(rtype: str) -> None:

@@ -16,14 +16,18 @@ STATEFUL_TYPES = {
     "aws:kms/replicaKey:ReplicaKey": "KMS replica key",
     "aws:s3/bucket:Bucket": "bucket",
     "aws:s3/bucketV2:BucketV2": "bucket",
+    "aws:secretsmanager/secret:Secret": "secret",
+    "aws:cloudwatch/logGroup:LogGroup": "log group",
+    "aws:backup/vault:Vault": "backup vault",
+    "aws:eks/cluster:Cluster": "EKS cluster",
 }
 
 
 @resource_rule(
     name="stateful-resources-protected",
     description=(
-        "Databases, caches, KMS keys and buckets carry Pulumi's `protect` option, so no `pulumi destroy`, "
-        "removed line or replacing change can delete them."
+        "Databases, caches, KMS keys, buckets, secrets, log groups, backup vaults and EKS clusters carry "
+        "Pulumi's `protect` option, so no `pulumi destroy`, removed line or replacing change can delete them."
     ),
     severity="high",
     remediation=(
