@@ -12,6 +12,9 @@ statements usually name the bucket itself, whose ARN exists only once the bucket
 S3 keeps one policy per bucket (PutBucketPolicy replaces the whole document), so a second
 `aws.s3.BucketPolicy` on the same bucket would silently overwrite the first one, TLS deny included:
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketPolicy.html
+
+Every SecureBucket logs its requests (S3 server access logging) into the log bucket of its region, which
+ServerAccessLogs declares once all of that region's buckets exist.
 """
 
 import json
