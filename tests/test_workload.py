@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from components.workload import APP_UID, prestop_seconds
-from paved.config import ConfigError, StackConfig, load_stack_config, load_stack_file, parse_quantity
+from paved.config import AppArgs, ConfigError, StackConfig, load_stack_config, load_stack_file, parse_quantity
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_unknown, reveal
 
@@ -252,7 +252,8 @@ def test_network_policies_allow_only_what_apps_need(recording: Recording) -> Non
         [policy] = [
             p
             for p in recording.of_type(NETWORK_POLICY)
-            if p.inputs["metadata"]["namespace"] == app.name and p.inputs["spec"]["podSelector"] != {}
+            if p.inputs["metadata"]["namespace"] == app.name
+            and p.inputs["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": app.name}}
         ]
         spec = _manifest(policy.inputs["spec"])
         egress_ports = sorted(port["port"] for rule in spec["egress"] for port in rule["ports"])
@@ -284,11 +285,16 @@ def test_public_apps_are_bound_to_their_target_group_and_workers_are_not(recordi
         assert services[name].inputs["spec"]["type"] == "ClusterIP"
 
 
+def _logs_in_with_password(app: AppArgs) -> bool:
+    return app.database is not None and app.database.auth == "password"
+
+
 def test_apps_read_only_their_own_secrets(recording: Recording) -> None:
     config = _config(recording)
     secrets = {r.name: r for r in recording.of_type("aws:secretsmanager/secret:Secret")}
+    user_secret = f"paved-{recording.stack}-database-user-{{app}}"
     for app in config.apps:
-        if not app.secrets:
+        if not app.secrets and app.database is None:
             assert not [r for r in recording.of_type("aws:iam/role:Role") if r.name == f"{app.name}-secrets"]
             continue
         policy = recording.one("aws:iam/rolePolicy:RolePolicy", f"{app.name}-secrets")
@@ -296,18 +302,24 @@ def test_apps_read_only_their_own_secrets(recording: Recording) -> None:
         oidc = recording.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
         role = recording.one("aws:iam/role:Role", f"{app.name}-secrets")
         assert oidc.urn in role.property_dependencies["assumeRolePolicy"]
-        expected = {secrets[name.lower().replace("_", "-")].urn for name in app.secrets}
-        assert expected <= set(policy.property_dependencies["policy"])
-        others = {r.urn for n, r in secrets.items() if n.upper().replace("-", "_") not in app.secrets}
+        own = {name.lower().replace("_", "-") for name in app.secrets}
+        if _logs_in_with_password(app):
+            own.add(user_secret.format(app=app.name))
+        assert {secrets[name].urn for name in own} <= set(policy.property_dependencies["policy"])
+        others = {r.urn for name, r in secrets.items() if name not in own}
         assert not others & set(policy.property_dependencies["policy"])
+        external = _by_app(recording, EXTERNAL_SECRET)[app.name]
         store = _by_app(recording, SECRET_STORE)[app.name].inputs["spec"]["provider"]["aws"]
         assert store["auth"] == {"jwt": {"serviceAccountRef": {"name": app.name}}}
-        external = _by_app(recording, EXTERNAL_SECRET)[app.name].inputs["spec"]
-        assert [item["secretKey"] for item in external["data"]] == app.secrets
-        assert all(
-            item["remoteRef"]["key"] == f"{recording.stack}/app/{item['secretKey']}"
-            for item in external["data"]
-        )
+        data = external.inputs["spec"]["data"]
+        named = [item for item in data if item["secretKey"] in app.secrets]
+        assert [item["secretKey"] for item in named] == app.secrets
+        assert all(item["remoteRef"]["key"] == f"{recording.stack}/app/{item['secretKey']}" for item in named)
+        if _logs_in_with_password(app):
+            # DATABASE_URL is the `url` field of the app's own login secret, nobody else's.
+            [url] = [item for item in data if item["secretKey"] == "DATABASE_URL"]
+            assert url["remoteRef"]["property"] == "url"
+            assert external.property_dependencies["spec"] == [secrets[user_secret.format(app=app.name)].urn]
 
 
 def test_workloads_wait_for_the_controllers_webhooks(recording: Recording) -> None:
