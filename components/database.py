@@ -200,22 +200,8 @@ class Database(pulumi.ComponentResource):
         for user in password_users:
             self._user_secret_value(user, user_secrets[user.role])
         self.user_secret_arns = {role: secret.arn for role, secret in user_secrets.items()}
-        context = aws_context(pulumi.ResourceOptions(parent=self))
         self.user_connect_arns = {
-            user.role: pulumi.Output.concat(
-                "arn:",
-                context.partition,
-                ":rds-db:",
-                context.region,
-                ":",
-                context.account,
-                ":dbuser:",
-                connect_prefix,
-                "/",
-                user.role,
-            )
-            for user in users
-            if user.auth == "iam"
+            user.role: self._dbuser_arn(connect_prefix, user.role) for user in users if user.auth == "iam"
         }
         if dr_provider is not None and dr_data_key_arn is not None:
             # Automated backups (and so PITR) replicated to the DR region, encrypted with a key of that region
@@ -530,7 +516,14 @@ class Database(pulumi.ComponentResource):
                     },
                 },
             )
-        connect = pulumi.Output.concat(
+        connect = self._dbuser_arn(primary.resource_id, "*")
+        return policy_document({"Effect": "Allow", "Action": "rds-db:connect", "Resource": connect})
+
+    def _dbuser_arn(self, resource_id: pulumi.Input[str], user: str) -> pulumi.Output[str]:
+        """The rds-db:connect resource for `user` of the instance or proxy with this resource id:
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
+        context = aws_context(pulumi.ResourceOptions(parent=self))
+        return pulumi.Output.concat(
             "arn:",
             context.partition,
             ":rds-db:",
@@ -538,10 +531,10 @@ class Database(pulumi.ComponentResource):
             ":",
             context.account,
             ":dbuser:",
-            primary.resource_id,
-            "/*",
+            resource_id,
+            "/",
+            user,
         )
-        return policy_document({"Effect": "Allow", "Action": "rds-db:connect", "Resource": connect})
 
     def _alarms(self, name: str, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance]) -> None:
         args, limits, alerting = self._args, self._args.alarms, self._store.alerting

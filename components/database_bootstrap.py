@@ -17,12 +17,11 @@ from components.iam import policy_document, service_account_role
 from components.workload import (
     BOOTSTRAP_NAMESPACE,
     DNS_EGRESS,
-    JOB_TIMEOUT,
     WorkloadContext,
+    awaited_job,
     default_deny,
     restricted_container_security,
     restricted_namespace,
-    restricted_pod_security,
     secrets_read_policy,
     synced_secret,
     to_cidr,
@@ -142,64 +141,40 @@ class DatabaseBootstrap(pulumi.ComponentResource):
             "PGAPPNAME": name,
             "HOME": "/tmp",
         }
-        job = k8s.batch.v1.Job(
+        job = awaited_job(
             name,
             metadata=meta.ObjectMetaArgs(
                 name=f"{name}-{digest}", namespace=BOOTSTRAP_NAMESPACE, labels=labels
             ),
-            spec=k8s.batch.v1.JobSpecArgs(
-                backoff_limit=3,
-                active_deadline_seconds=900,
-                template=core.PodTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(labels=labels),
-                    spec=core.PodSpecArgs(
-                        service_account_name=name,
-                        automount_service_account_token=False,
-                        restart_policy="Never",
-                        security_context=restricted_pod_security(),
-                        containers=[
-                            core.ContainerArgs(
-                                name="psql",
-                                image=image,
-                                image_pull_policy="IfNotPresent",
-                                command=["psql", "--no-psqlrc", "--file", _SCRIPT_PATH],
-                                env=[core.EnvVarArgs(name=key, value=value) for key, value in env.items()],
-                                env_from=[
-                                    core.EnvFromSourceArgs(
-                                        secret_ref=core.SecretEnvSourceArgs(name=f"{name}-credentials")
-                                    )
-                                ],
-                                resources=core.ResourceRequirementsArgs(
-                                    requests={"cpu": "50m", "memory": "64Mi"},
-                                    limits={"cpu": "500m", "memory": "128Mi"},
-                                ),
-                                security_context=restricted_container_security(),
-                                volume_mounts=[
-                                    core.VolumeMountArgs(
-                                        name="script", mount_path="/etc/paved", read_only=True
-                                    ),
-                                    core.VolumeMountArgs(name="tmp", mount_path="/tmp"),
-                                ],
-                            )
-                        ],
-                        volumes=[
-                            core.VolumeArgs(
-                                name="script",
-                                config_map=core.ConfigMapVolumeSourceArgs(name=f"{name}-{digest}"),
-                            ),
-                            core.VolumeArgs(
-                                name="tmp", empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="64Mi")
-                            ),
-                        ],
-                    ),
+            service_account=name,
+            container=core.ContainerArgs(
+                name="psql",
+                image=image,
+                image_pull_policy="IfNotPresent",
+                command=["psql", "--no-psqlrc", "--file", _SCRIPT_PATH],
+                env=[core.EnvVarArgs(name=key, value=value) for key, value in env.items()],
+                env_from=[
+                    core.EnvFromSourceArgs(secret_ref=core.SecretEnvSourceArgs(name=f"{name}-credentials"))
+                ],
+                resources=core.ResourceRequirementsArgs(
+                    requests={"cpu": "50m", "memory": "64Mi"}, limits={"cpu": "500m", "memory": "128Mi"}
                 ),
+                security_context=restricted_container_security(),
+                volume_mounts=[
+                    core.VolumeMountArgs(name="script", mount_path="/etc/paved", read_only=True),
+                    core.VolumeMountArgs(name="tmp", mount_path="/tmp"),
+                ],
             ),
-            opts=pulumi.ResourceOptions.merge(
-                here,
-                pulumi.ResourceOptions(
-                    depends_on=[credentials, script_map],
-                    custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT),
+            volumes=[
+                core.VolumeArgs(
+                    name="script", config_map=core.ConfigMapVolumeSourceArgs(name=f"{name}-{digest}")
                 ),
+                core.VolumeArgs(name="tmp", empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="64Mi")),
+            ],
+            retries=3,
+            deadline_seconds=900,
+            opts=pulumi.ResourceOptions.merge(
+                here, pulumi.ResourceOptions(depends_on=[credentials, script_map])
             ),
         )
         self.ready = [job]

@@ -236,6 +236,51 @@ def secrets_read_policy(
     ]
 
 
+def awaited_job(
+    resource_name: str,
+    *,
+    metadata: meta.ObjectMetaArgs,
+    service_account: str,
+    container: core.ContainerArgs,
+    volumes: Sequence[core.VolumeArgs],
+    retries: int,
+    deadline_seconds: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.batch.v1.Job:
+    """A run-to-completion Job under the restricted pod rules, which `pulumi up` waits for and fails with.
+
+    pulumi-kubernetes awaits a Job's Complete condition and fails on Failed:
+    https://www.pulumi.com/registry/packages/kubernetes/api-docs/batch/v1/job/. Name it after what it runs:
+    its pod template is immutable, so new work is a new Job. No ttlSecondsAfterFinished: Kubernetes would
+    delete the finished Job and the next `pulumi up` run it again.
+    """
+    return k8s.batch.v1.Job(
+        resource_name,
+        metadata=metadata,
+        spec=k8s.batch.v1.JobSpecArgs(
+            backoff_limit=retries,
+            active_deadline_seconds=deadline_seconds,
+            template=core.PodTemplateSpecArgs(
+                metadata=meta.ObjectMetaArgs(labels=metadata.labels),
+                spec=core.PodSpecArgs(
+                    service_account_name=service_account,
+                    automount_service_account_token=False,
+                    restart_policy="Never",
+                    security_context=restricted_pod_security(),
+                    containers=[container],
+                    volumes=list(volumes),
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT)
+            ),
+        ),
+    )
+
+
 class Workload(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     role_arn: pulumi.Output[str] | None
@@ -441,44 +486,27 @@ class Workload(pulumi.ComponentResource):
         ]
 
     def _migration(self, command: Sequence[str], after: Sequence[pulumi.Resource]) -> k8s.batch.v1.Job:
-        """The app's migration command as a Job of the new image, awaited before the Deployment changes.
-
-        A Job's pod template is immutable, so the Job is named after its image and command: a new release
-        is a new Job (created, awaited, then the old one deleted), an unchanged one is left alone. No
-        ttlSecondsAfterFinished: Kubernetes would delete the Job and the next `pulumi up` recreate it.
-        """
+        """The app's migration command as a Job of the new image, awaited before the Deployment changes;
+        named after its image and command, so each release runs it once."""
         app = self._app
         digest = script_digest(json.dumps([app.image, list(command)]))
-        name = f"{app.name[:40]}-migrate-{digest}"
         labels = {
             **self._labels,
             "app.kubernetes.io/name": f"{app.name}-migrate",
             "app.kubernetes.io/component": "migration",
         }
-        return k8s.batch.v1.Job(
+        return awaited_job(
             f"{app.name}-migrate",
-            metadata=meta.ObjectMetaArgs(name=name, namespace=app.name, labels=labels),
-            spec=k8s.batch.v1.JobSpecArgs(
-                backoff_limit=1,
-                active_deadline_seconds=1800,
-                template=core.PodTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(labels=labels),
-                    spec=core.PodSpecArgs(
-                        service_account_name=app.name,
-                        automount_service_account_token=False,
-                        restart_policy="Never",
-                        security_context=restricted_pod_security(),
-                        containers=[self._container(command)],
-                        volumes=self._volumes(),
-                    ),
-                ),
+            metadata=meta.ObjectMetaArgs(
+                name=f"{app.name}-migrate-{digest}", namespace=app.name, labels=labels
             ),
+            service_account=app.name,
+            container=self._container(command),
+            volumes=self._volumes(),
+            retries=1,
+            deadline_seconds=1800,
             opts=pulumi.ResourceOptions.merge(
-                self._in_namespace,
-                pulumi.ResourceOptions(
-                    depends_on=list(after),
-                    custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT),
-                ),
+                self._in_namespace, pulumi.ResourceOptions(depends_on=list(after))
             ),
         )
 
