@@ -241,6 +241,12 @@ def test_database_url_percent_encodes_and_carries_tls() -> None:
         _user("worker", "iam"), host="h", port=5432, database="app", password=None, tls={"sslmode": "require"}
     )
     assert urlsplit(iam).password is None
+    # The app's own parameters win over paved's TLS defaults (a CA bundle baked into the image, say).
+    verified = DatabaseUser("api", "api", "password", (), (("sslmode", "verify-full"),), 1)
+    url = database_url(
+        verified, host="h", port=5432, database="app", password="p", tls={"sslmode": "require"}
+    )
+    assert parse_qs(urlsplit(url).query) == {"sslmode": ["verify-full"]}
 
 
 # --- config -----------------------------------------------------------------------------------------------
