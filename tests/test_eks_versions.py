@@ -3,6 +3,7 @@
 Every test here fixes the day: the calendar moves, the tests must not.
 """
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -93,3 +94,15 @@ def test_config_checks_the_version_against_the_day_it_runs(
         load_stack_config(raw, "staging")
     [problem] = [p for p in error.value.problems if p.path == "paved:cluster.version"]
     assert "2026-12-02" in problem.message
+
+
+def test_readme_lists_the_versions_in_standard_support_on_the_day_it_names() -> None:
+    readme = (ROOT / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith("| `version` | a version in EKS")]
+    found = re.fullmatch(
+        r".*?standard support on the day config is loaded: (.*?) on (\d{4}-\d\d-\d\d) .*", row
+    )
+    assert found, row
+    listed, day = found.groups()
+    named = tuple(re.findall(r'"(\d+\.\d+)"', listed))
+    assert named == eks_versions_in_standard_support(date.fromisoformat(day))
