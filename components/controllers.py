@@ -65,7 +65,8 @@ CLUSTER_AUTOSCALER = Chart(
 # The autoscaler's minor version must match the cluster's, and the chart's appVersion (1.35) fits one minor
 # only, so the image follows the cluster: the newest patch tagged upstream (cluster-autoscaler-1.x.y tags).
 AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1"}
-# What the load balancer controller reads (upstream iam_policy.json, v3.x: docs/aws-facts/controllers.md).
+# What the load balancer controller reads: the read-only statement of its upstream iam_policy.json at v3.5.0
+# (vendored in tests/fixtures/charts/, where a test keeps the two equal).
 _EC2_READS = (
     "DescribeAccountAttributes",
     "DescribeAddresses",
@@ -234,11 +235,11 @@ class Controllers(pulumi.ComponentResource):
     def _load_balancer_policies(
         self, target_group_arns: Mapping[str, pulumi.Input[str]]
     ) -> list[pulumi.Output[str]]:
-        """The slice of the controller's upstream policy (components/data/) that TargetGroupBinding uses;
+        """The slice of the controller's upstream policy (iam_policy.json) that TargetGroupBinding uses;
         the target groups are a policy of their own, so the rest can be judged before they exist."""
         describe = policy_document(
             {
-                # The read-only statement of the upstream policy for v3.6 (docs/aws-facts/controllers.md, 4):
+                # The read-only statement of the upstream policy (docs/aws-facts/controllers.md, 4):
                 # the controller stops reconciling when one of these is denied. Describe and Get calls have no
                 # resource-level permissions.
                 "Effect": "Allow",

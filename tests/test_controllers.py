@@ -11,6 +11,7 @@ paved creates.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -36,6 +37,7 @@ from tests.helm_template import merge_values, render
 ROOT = Path(__file__).resolve().parent.parent
 CHARTS_DIR = ROOT / "tests" / "fixtures" / "charts"
 RELEASE = "kubernetes:helm.sh/v3:Release"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 STACKS = ("prod", "staging")
 
 
@@ -47,6 +49,11 @@ class Grant(NamedTuple):
     verb: str
     name: str
     namespace: str
+
+
+@pytest.fixture(scope="module")
+def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("prod")
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -225,6 +232,23 @@ def test_load_balancer_controller_chart_rbac_covers_its_generated_role(recording
         LOAD_BALANCER_CONTROLLER.namespace,
     )
     assert not _uncovered(needs, grants)
+
+
+def test_load_balancer_controller_reads_what_its_upstream_policy_reads(prod: Recording) -> None:
+    upstream = json.loads(
+        (CHARTS_DIR / "aws-load-balancer-controller-v3.5.0-config" / "iam_policy.json").read_text()
+    )
+    [reads] = [
+        statement["Action"]
+        for statement in upstream["Statement"]
+        if statement["Resource"] == "*"
+        and "Condition" not in statement
+        and "ec2:DescribeVpcs" in statement["Action"]
+    ]
+    [describe] = json.loads(prod.one(ROLE_POLICY, "aws-load-balancer-controller-0").inputs["policy"])[
+        "Statement"
+    ]
+    assert sorted(describe["Action"]) == sorted(reads)
 
 
 def test_metrics_server_chart_rbac_covers_its_release_manifests(recording: Recording) -> None:
