@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -792,10 +793,74 @@ class BackupArgs(ConfigModel):
                 )
 
 
-# EKS versions in standard support (docs/aws-facts/compute.md has the calendar); extended support costs six
-# times as much per cluster hour, so paved offers only these.
-# https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
-EKS_VERSIONS = ("1.34", "1.35", "1.36")
+class EksVersionDates(NamedTuple):
+    """One row of EKS's Kubernetes release calendar; each date is a UTC day."""
+
+    eks_release: date
+    end_of_standard_support: date
+    end_of_extended_support: date
+
+
+# EKS's release calendar: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
+# ("Amazon EKS Kubernetes release calendar"; docs/aws-facts/compute.md says which rows were read there). A
+# version gets 14 months of standard support from its EKS release, then 12 months of extended support at six
+# times the hourly price; extended billing starts at the beginning of the end date (UTC). Add each new version
+# with its dates: config accepts only versions in standard support on the day it runs.
+EKS_CALENDAR: Mapping[str, EksVersionDates] = {
+    # Read on the AWS page (awsdocs/amazon-eks-user-guide, latest/ug/versioning/kubernetes-versions.adoc).
+    "1.33": EksVersionDates(date(2025, 5, 29), date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": EksVersionDates(date(2025, 10, 2), date(2026, 12, 2), date(2027, 12, 2)),
+    # Not read on the AWS page: 1.35 from endoflife.date/amazon-eks and AWS's sample-apex-skills calendar;
+    # 1.36's EKS release from third parties, its end dates as the page's 14 + 12 month rule gives them.
+    "1.35": EksVersionDates(date(2026, 1, 27), date(2027, 3, 27), date(2028, 3, 27)),
+    "1.36": EksVersionDates(date(2026, 6, 2), date(2027, 8, 2), date(2028, 8, 2)),
+}
+
+
+def today() -> date:
+    """The UTC day, the calendar's time zone; tests replace it to freeze the clock."""
+    return datetime.now(UTC).date()
+
+
+def eks_versions_in_standard_support(day: date) -> tuple[str, ...]:
+    """The calendar's versions that EKS offers in standard support on `day`."""
+    return tuple(
+        version
+        for version, dates in EKS_CALENDAR.items()
+        if dates.eks_release <= day < dates.end_of_standard_support
+    )
+
+
+def eks_version_problem(version: str, day: date) -> tuple[str, str] | None:
+    """Why `version` can't be used on `day` (message, hint), or None when it is in standard support."""
+    supported = eks_versions_in_standard_support(day)
+    if version in supported:
+        return None
+    choices = ", ".join(
+        f"{v} (standard support until {EKS_CALENDAR[v].end_of_standard_support})" for v in supported
+    )
+    dates = EKS_CALENDAR.get(version)
+    if dates is None:
+        return (
+            f"EKS version {version} is not in paved's EKS calendar",
+            f"use one of {choices}; a version EKS released since is added to EKS_CALENDAR in paved/config.py "
+            "with its dates from the EKS release calendar",
+        )
+    if day < dates.eks_release:
+        return (
+            f"EKS version {version} is not released on EKS until {dates.eks_release}",
+            f"use one of {choices}",
+        )
+    return (
+        f"EKS version {version} left standard support on {dates.end_of_standard_support} (extended support, "
+        f"at six times the hourly price, ends {dates.end_of_extended_support})",
+        f"use one of {choices}, upgrading one minor version at a time. The cluster's upgradePolicy is "
+        "STANDARD, so EKS upgrades a cluster still on this version by itself from that date; EKS can't "
+        "downgrade, so a config that still names the old version can't be applied to it: set the version the "
+        "cluster runs now",
+    )
+
+
 # The managed addons paved installs, in the order they may start: the first three run before any node, and
 # vpc-cni takes its credentials from the Pod Identity agent.
 AddonName = Literal[
@@ -852,7 +917,7 @@ class ClusterArgs(ConfigModel):
         _matching(
             r"1\.\d{2}",
             "a Kubernetes minor version",
-            'use a quoted EKS version such as "1.34" (unquoted 1.30 is read as the number 1.3)',
+            'use a quoted EKS version such as "1.36" (unquoted 1.30 is read as the number 1.3)',
         ),
     ]
     node_instance_types: Annotated[
@@ -895,12 +960,8 @@ class ClusterArgs(ConfigModel):
     ]
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
-        if self.version not in EKS_VERSIONS:
-            yield ConfigProblem(
-                f"{path}.version",
-                f"EKS version {self.version} is not in standard support",
-                f"use one of {', '.join(EKS_VERSIONS)}; older versions cost extended-support fees",
-            )
+        if problem := eks_version_problem(self.version, today()):
+            yield ConfigProblem(f"{path}.version", *problem)
         order_hint = "EKS node groups require nodeMin ≤ nodeDesired ≤ nodeMax"
         if self.node_desired < self.node_min:
             yield ConfigProblem(
