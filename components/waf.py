@@ -364,7 +364,9 @@ class WebAcl(pulumi.ComponentResource):
                 ip_set = aws.wafv2.IpSet(
                     f"{name}-ingress-{family.lower()}",
                     name=f"{acl_name}-ingress-{family.lower()}",
-                    description=f"paved: {family} sources admitted by {acl_name} (paved:edge.ingressCidrs)",
+                    # WAF descriptions admit no parentheses: ^[\w+=:#@/\-,.][\w+=:#@/\-,.\s]+[\w+=:#@/\-,.]$
+                    # https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateIPSet.html
+                    description=f"paved: {family} sources admitted by {acl_name}, from paved:edge.ingressCidrs",
                     scope=scope,
                     ip_address_version=family,
                     addresses=addresses,
@@ -389,7 +391,7 @@ class WebAcl(pulumi.ComponentResource):
         acl = aws.wafv2.WebAcl(
             name,
             name=acl_name,
-            description=f"paved {pulumi.get_stack()} {name} ({scope})",
+            description=f"paved {pulumi.get_stack()} {name}, scope {scope}",
             scope=scope,
             default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
             rules=[_rule_args(priority, rule) for priority, rule in enumerate(rules)],
