@@ -366,7 +366,7 @@ class WebAcl(pulumi.ComponentResource):
                     name=f"{acl_name}-ingress-{family.lower()}",
                     # WAF descriptions admit no parentheses: ^[\w+=:#@/\-,.][\w+=:#@/\-,.\s]+[\w+=:#@/\-,.]$
                     # https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateIPSet.html
-                    description=f"paved: {family} sources admitted by {acl_name}, from paved:edge.ingressCidrs",
+                    description=f"paved: {family} sources {acl_name} admits, per paved:edge.ingressCidrs",
                     scope=scope,
                     ip_address_version=family,
                     addresses=addresses,

@@ -1,9 +1,9 @@
 """Every name, description, metric name and label paved sends to AWS is one the AWS API accepts.
 
-The source of truth is the AWS API model that boto3 ships (botocore's service models): each input shape of
-the operation that creates a resource carries the member's `pattern`, `min` and `max`. A declarative table maps
-each recorded pulumi-aws resource type's inputs (camelCase, as recorded) to that operation's members, and a
-small walker checks every string known at preview time.
+The source of truth is the AWS API model that boto3 ships (botocore's service models): each input shape
+of the operation that creates a resource carries the member's `pattern`, `min` and `max`. A declarative
+table maps each recorded pulumi-aws resource type's inputs (camelCase, as recorded) to that operation's
+members, and a small walker checks every string known at preview time.
 
 Where a model has no pattern but the API reference documents a character set or length (EC2, ELBv2, RDS,
 ElastiCache, SNS, S3, Backup restore testing), the rule is written out below with its doc URL, and a test
@@ -18,14 +18,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
-from botocore.model import Shape, StructureShape
+import yaml
 
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class Creates:
     """The AWS operation that receives a resource type's inputs: pulumi input path -> botocore member path.
 
-    Paths are dotted; `[]` after a segment steps into each list item. `autoname` is the input pulumi-aws fills
-    from the logical name when the program leaves it unset: `<logical name>-<7 random hex>`, refused at preview
-    when that exceeds the provider's maximum (pulumi's resource.NewUniqueHex).
+    Paths are dotted; `[]` after a segment steps into each list item. `autoname` is the input pulumi-aws
+    fills from the logical name when the program leaves it unset: `<logical name>-<7 random hex>`, refused
+    at preview when that exceeds the provider's maximum (pulumi's resource.NewUniqueHex).
     """
 
     service: str
@@ -65,7 +65,9 @@ CREATES: dict[str, list[Creates]] = {
             },
         )
     ],
-    "aws:wafv2/ipSet:IpSet": [Creates("wafv2", "CreateIPSet", {"name": "Name", "description": "Description"})],
+    "aws:wafv2/ipSet:IpSet": [
+        Creates("wafv2", "CreateIPSet", {"name": "Name", "description": "Description"})
+    ],
     "aws:iam/role:Role": [
         Creates(
             "iam",
@@ -86,10 +88,14 @@ CREATES: dict[str, list[Creates]] = {
         )
     ],
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": [
-        Creates("ec2", "AuthorizeSecurityGroupIngress", {"description": "IpPermissions[].IpRanges[].Description"})
+        Creates(
+            "ec2", "AuthorizeSecurityGroupIngress", {"description": "IpPermissions[].IpRanges[].Description"}
+        )
     ],
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": [
-        Creates("ec2", "AuthorizeSecurityGroupEgress", {"description": "IpPermissions[].IpRanges[].Description"})
+        Creates(
+            "ec2", "AuthorizeSecurityGroupEgress", {"description": "IpPermissions[].IpRanges[].Description"}
+        )
     ],
     "aws:ec2/launchTemplate:LaunchTemplate": [
         Creates(
@@ -163,7 +169,10 @@ CREATES: dict[str, list[Creates]] = {
         Creates(
             "cloudfront",
             "CreateOriginAccessControl",
-            {"name": "OriginAccessControlConfig.Name", "description": "OriginAccessControlConfig.Description"},
+            {
+                "name": "OriginAccessControlConfig.Name",
+                "description": "OriginAccessControlConfig.Description",
+            },
             autoname="name",
         )
     ],
@@ -186,7 +195,9 @@ CREATES: dict[str, list[Creates]] = {
         )
     ],
     "aws:route53/record:Record": [
-        Creates("route53", "ChangeResourceRecordSets", {"name": "ChangeBatch.Changes[].ResourceRecordSet.Name"})
+        Creates(
+            "route53", "ChangeResourceRecordSets", {"name": "ChangeBatch.Changes[].ResourceRecordSet.Name"}
+        )
     ],
     "aws:eks/cluster:Cluster": [Creates("eks", "CreateCluster", {"name": "name"})],
     "aws:eks/nodeGroup:NodeGroup": [
@@ -222,7 +233,9 @@ CREATES: dict[str, list[Creates]] = {
             "CreateReplicationGroup",
             {"replicationGroupId": "ReplicationGroupId", "description": "ReplicationGroupDescription"},
         ),
-        Creates("elasticache", "DeleteReplicationGroup", {"finalSnapshotIdentifier": "FinalSnapshotIdentifier"}),
+        Creates(
+            "elasticache", "DeleteReplicationGroup", {"finalSnapshotIdentifier": "FinalSnapshotIdentifier"}
+        ),
     ],
     "aws:rds/instance:Instance": [
         Creates(
@@ -262,7 +275,9 @@ CREATES: dict[str, list[Creates]] = {
     "aws:lb/loadBalancer:LoadBalancer": [
         Creates("elbv2", "CreateLoadBalancer", {"name": "Name"}, autoname="name")
     ],
-    "aws:lb/targetGroup:TargetGroup": [Creates("elbv2", "CreateTargetGroup", {"name": "Name"}, autoname="name")],
+    "aws:lb/targetGroup:TargetGroup": [
+        Creates("elbv2", "CreateTargetGroup", {"name": "Name"}, autoname="name")
+    ],
     "aws:secretsmanager/secret:Secret": [
         Creates("secretsmanager", "CreateSecret", {"name": "Name", "description": "Description"})
     ],
@@ -273,7 +288,7 @@ CREATES: dict[str, list[Creates]] = {
 _ATTACHES_BY_REFERENCE = "names nothing: every string input is an ID, ARN or reference to another resource"
 _SETTINGS_ONLY = "carries settings and references only; no name, description or label AWS validates"
 
-# Recorded types that have nothing to check, and why. Every recorded aws type is in exactly one of the two tables.
+# Recorded types that have nothing to check, and why. Every recorded aws type is in exactly one table.
 NOTHING_TO_CHECK: dict[str, str] = {
     "aws:acm/certificateValidation:CertificateValidation": _ATTACHES_BY_REFERENCE,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "adopts the VPC's default group; AWS names it",
@@ -317,7 +332,7 @@ NOTHING_TO_CHECK: dict[str, str] = {
 class DocumentedRule:
     """A limit the API reference documents that botocore's model does not encode as pattern/min/max.
 
-    `doc_phrase` must appear in botocore's documentation of the member, so the rule can be traced to the model.
+    `doc_phrase` must appear in botocore's documentation of the member, so the rule traces to the model.
     """
 
     pattern: str
@@ -447,6 +462,8 @@ DOCUMENTED_RULES: dict[tuple[str, str, str], DocumentedRule] = {
     ),
 }
 
+_LONGEST_APP_NAME = 40
+
 # A stand-in for the 7 hex characters pulumi appends to an autoname: the longest and same charset.
 _AUTONAME_SUFFIX = "-0a1b2c3"
 
@@ -461,17 +478,18 @@ def _segments(path: str) -> list[tuple[str, bool]]:
 
 
 @cache
-def _member(service: str, operation: str, path: str) -> tuple[Shape, str]:
+def _member(service: str, operation: str, path: str) -> tuple[Any, str]:
     """The botocore shape of `path` in the operation's input, and that member's own documentation."""
-    shape: Shape = _service(service).operation_model(operation).input_shape
+    # botocore types its lazily computed attributes (members, metadata) loosely.
+    shape: Any = _service(service).operation_model(operation).input_shape
     documentation = ""
     for name, into_list in _segments(path):
-        assert isinstance(shape, StructureShape), f"{service} {operation}: {path} leaves a structure"
+        assert shape.type_name == "structure", f"{service} {operation}: {path} leaves a structure"
         assert name in shape.members, f"{service} {operation} has no member {name!r} (in {path})"
         documentation = html.unescape(re.sub(r"<[^>]+>", "", shape.members[name].documentation or ""))
         shape = shape.members[name]
         if into_list:
-            shape = shape.member  # type: ignore[attr-defined]
+            shape = shape.member
     assert shape.type_name == "string", f"{service} {operation} {path} is a {shape.type_name}, not a string"
     return shape, documentation
 
@@ -499,11 +517,12 @@ def _values(node: Any, path: list[tuple[str, bool]]) -> Iterator[str]:
 
 def problems_of(value: str, service: str, operation: str, member_path: str) -> list[str]:
     shape, _ = _member(service, operation, member_path)
+    limits: Mapping[str, Any] = shape.metadata
     rules: list[tuple[str | None, int | None, int | None, str]] = [
         (
-            shape.metadata.get("pattern"),
-            shape.metadata.get("min"),
-            shape.metadata.get("max"),
+            limits.get("pattern"),
+            limits.get("min"),
+            limits.get("max"),
             f"botocore {service} {shape.name}",
         )
     ]
@@ -547,9 +566,27 @@ def _aws_types(recording: Recording) -> set[str]:
     return {resource.type for resource in recording.resources if resource.type.startswith("aws:")}
 
 
+@pytest.fixture(scope="module")
+def longest_app_names() -> Recording:
+    """Prod with every app renamed to the longest name paved:apps allows (AppName: 40 characters)."""
+    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    apps = config["paved:apps"]
+    for app in apps:
+        app["name"] = f"{app['name']}-{'x' * _LONGEST_APP_NAME}"[:_LONGEST_APP_NAME]
+    return run_project(ROOT, "prod", {"paved:apps": apps})
+
+
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_shipped_stacks_send_names_aws_accepts(shipped_recordings: Callable[[str], Recording], stack: str):
     assert name_problems(shipped_recordings(stack)) == []
+
+
+def test_apps_with_the_longest_allowed_names_get_names_aws_accepts(longest_app_names: Recording):
+    deployed = {
+        d.inputs["metadata"]["name"] for d in longest_app_names.of_type("kubernetes:apps/v1:Deployment")
+    }
+    assert len(deployed) == 3 and {len(name) for name in deployed} == {_LONGEST_APP_NAME}
+    assert name_problems(longest_app_names) == []
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -574,7 +611,9 @@ def test_every_table_path_resolves_to_a_string_member_of_the_operation():
 
 
 @pytest.mark.parametrize(("service", "operation", "member_path"), sorted(DOCUMENTED_RULES))
-def test_documented_rules_are_stated_in_the_model_documentation(service: str, operation: str, member_path: str):
+def test_documented_rules_are_stated_in_the_model_documentation(
+    service: str, operation: str, member_path: str
+):
     _, documentation = _member(service, operation, member_path)
     phrase = DOCUMENTED_RULES[(service, operation, member_path)].doc_phrase
     assert phrase in documentation, documentation
@@ -586,7 +625,12 @@ def test_documented_rules_are_stated_in_the_model_documentation(service: str, op
         ("paved prod alb-waf (REGIONAL)", "wafv2", "CreateWebACL", "Description"),
         ("x" * 65, "iam", "CreateRole", "RoleName"),
         ("alb-" + "a" * 40 + _AUTONAME_SUFFIX, "elbv2", "CreateTargetGroup", "Name"),
-        ("paved-prod-backup", "backup", "CreateRestoreTestingPlan", "RestoreTestingPlan.RestoreTestingPlanName"),
+        (
+            "paved-prod-backup",
+            "backup",
+            "CreateRestoreTestingPlan",
+            "RestoreTestingPlan.RestoreTestingPlanName",
+        ),
         ("App's database role", "ec2", "CreateSecurityGroup", "Description"),
     ],
 )
@@ -596,7 +640,12 @@ def test_the_check_rejects_values_aws_rejects(value: str, service: str, operatio
 
 def test_autonamed_resources_are_checked_with_the_suffix_pulumi_appends():
     resource = RecordedResource(
-        urn="urn", type="aws:lb/targetGroup:TargetGroup", name="alb-" + "a" * 21, custom=True, parent="", inputs={}
+        urn="urn",
+        type="aws:lb/targetGroup:TargetGroup",
+        name="alb-" + "a" * 21,
+        custom=True,
+        parent="",
+        inputs={},
     )
     assert name_problems(Recording(project="p", stack="s", resources=[resource])) != []
     resource.name = "alb-" + "a" * 20
