@@ -117,6 +117,9 @@ CREATES: dict[str, list[Creates]] = {
     "aws:cloudwatch/logDelivery:LogDelivery": [
         Creates("logs", "CreateDelivery", {"deliverySourceName": "deliverySourceName"})
     ],
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": [
+        Creates("logs", "PutResourcePolicy", {"policyName": "policyName"})
+    ],
     "aws:cloudwatch/metricAlarm:MetricAlarm": [
         Creates(
             "cloudwatch",
@@ -324,7 +327,6 @@ NOTHING_TO_CHECK: dict[str, str] = {
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
         "redacted header names are fixed HTTP header names; the log group name is checked on the log group"
     ),
-    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "the policy name is checked by test_policies",
 }
 
 
