@@ -353,3 +353,22 @@ def test_a_missing_log_delivery_policy_is_caught(shipped_recordings: Callable[[s
     )
     problems, _ = log_delivery_problems(recording)
     assert any("cache" in problem for problem in problems)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secret_policies_deny_only_principals_outside_the_account(
+    shipped_recordings: Callable[[str], Recording], stack: str
+):
+    # RDS Proxy and External Secrets read the secrets with roles of this account, so a resource policy that
+    # denied them would break logins and secret sync:
+    # https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html
+    recording = shipped_recordings(stack)
+    account = Context(recording).account
+    secrets = recording.of_type("aws:secretsmanager/secret:Secret")
+    assert secrets
+    for secret in secrets:
+        denials = [s for s in json.loads(secret.inputs["policy"])["Statement"] if s["Effect"] == "Deny"]
+        for statement in denials:
+            assert _condition_values(statement, "StringNotEquals", "aws:PrincipalAccount") == [account], (
+                secret.name
+            )
