@@ -568,14 +568,23 @@ def _aws_types(recording: Recording) -> set[str]:
     return {resource.type for resource in recording.resources if resource.type.startswith("aws:")}
 
 
+def _renamed(node: Any, names: Mapping[str, str]) -> Any:
+    """`node` with every string that names an app (its name, or a reference to it) renamed."""
+    if isinstance(node, str):
+        return names.get(node, node)
+    if isinstance(node, list):
+        return [_renamed(item, names) for item in node]
+    if isinstance(node, dict):
+        return {key: _renamed(value, names) for key, value in node.items()}
+    return node
+
+
 @pytest.fixture(scope="module")
 def longest_app_names() -> Recording:
     """Prod with every app renamed to the longest name paved:apps allows (AppName: 40 characters)."""
-    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
-    apps = config["paved:apps"]
-    for app in apps:
-        app["name"] = f"{app['name']}-{'x' * _LONGEST_APP_NAME}"[:_LONGEST_APP_NAME]
-    return run_project(ROOT, "prod", {"paved:apps": apps})
+    apps = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["paved:apps"]
+    names = {app["name"]: f"{app['name']}-{'x' * _LONGEST_APP_NAME}"[:_LONGEST_APP_NAME] for app in apps}
+    return run_project(ROOT, "prod", {"paved:apps": _renamed(apps, names)})
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
