@@ -16,6 +16,7 @@ import pulumi_random as random
 
 from components.buckets import SecureBucket, alb_log_delivery_statement
 from components.kms import aws_context
+from components.naming import autonamed
 from components.observability import AlarmSpec, Alerting, Threshold
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
@@ -248,7 +249,9 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def _target_group(self, app: AppArgs, vpc_id: pulumi.Input[str]) -> aws.lb.TargetGroup:
         return aws.lb.TargetGroup(
-            f"{self._name}-{app.name}",
+            # Target group names are at most 32 characters:
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
+            autonamed(f"{self._name}-{app.name}", 32),
             port=app.port,
             protocol="HTTP",
             target_type="ip",  # pods are registered directly (TargetGroupBinding, issue #5)
