@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.iam import pod_identity_role, policy_document, service_role
+from components.iam import GrantedRole, pod_identity_role, policy_document, service_role
 from components.kms import KmsKey, aws_context
 from components.logs import log_group
 from components.observability import Alerting, Threshold
@@ -85,7 +85,7 @@ def _kubeconfig(
 class _NodePlacement(NamedTuple):
     cluster: aws.eks.Cluster
     subnet_ids: pulumi.Input[Sequence[str]]
-    role: aws.iam.Role
+    role: GrantedRole
     template: aws.ec2.LaunchTemplate
     depends_on: Sequence[pulumi.Resource]
 
@@ -262,7 +262,7 @@ class Cluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=protect,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[logs]),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[logs, *role.ready]),
         )
 
     def _access_entries(self, cluster: aws.eks.Cluster) -> list[pulumi.Resource]:
@@ -288,10 +288,8 @@ class Cluster(pulumi.ComponentResource):
             )
         return associations
 
-    def _addon_role(
-        self, cluster: aws.eks.Cluster, addon: str
-    ) -> aws.eks.AddonPodIdentityAssociationArgs | None:
-        """The Pod Identity role of an addon that calls AWS APIs; None for the others."""
+    def _addon_role(self, cluster: aws.eks.Cluster, addon: str) -> tuple[str, GrantedRole] | None:
+        """The service account and Pod Identity role of an addon that calls AWS APIs; None for the others."""
         if addon not in _ADDON_IDENTITIES:
             return None
         namespace, service_account, policy = _ADDON_IDENTITIES[addon]
@@ -305,7 +303,7 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             parent=self,
         )
-        return aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
+        return service_account, role
 
     def _addon(
         self, cluster: aws.eks.Cluster, addon: str, depends_on: Sequence[pulumi.Resource] = ()
@@ -315,7 +313,14 @@ class Cluster(pulumi.ComponentResource):
             # NetworkPolicy objects do nothing until the CNI's network policy agent is on:
             # https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
             configuration = {"enableNetworkPolicy": "true"}
-        association = self._addon_role(cluster, addon)
+        identity = self._addon_role(cluster, addon)
+        associations = None
+        if identity is not None:
+            service_account, role = identity
+            associations = [
+                aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
+            ]
+            depends_on = [*depends_on, *role.ready]
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=cluster.name,
@@ -323,14 +328,14 @@ class Cluster(pulumi.ComponentResource):
             # Unpinned addons get EKS's default version for the cluster's Kubernetes version.
             addon_version=self._args.addon_versions.get(addon),  # type: ignore[call-overload]
             configuration_values=json.dumps(configuration) if configuration else None,
-            pod_identity_associations=[association] if association else None,
+            pod_identity_associations=associations,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=self._tags,
             opts=self._here(depends_on),
         )
 
-    def _node_role(self) -> aws.iam.Role:
+    def _node_role(self) -> GrantedRole:
         # The CNI policy is not here: vpc-cni gets it through its own Pod Identity role.
         return service_role(
             f"{self._name}-nodes",
@@ -439,7 +444,7 @@ class Cluster(pulumi.ComponentResource):
         self,
         cluster: aws.eks.Cluster,
         subnet_ids: pulumi.Input[Sequence[str]],
-        role: aws.iam.Role,
+        role: GrantedRole,
         template: aws.ec2.LaunchTemplate,
         depends_on: Sequence[pulumi.Resource],
     ) -> list[aws.eks.NodeGroup]:
@@ -488,7 +493,7 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[role, *depends_on],
+                depends_on=[*role.ready, *depends_on],
                 # The cluster autoscaler owns the desired size between min and max.
                 ignore_changes=["scalingConfig.desiredSize"],
             ),

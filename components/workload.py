@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.iam import policy_document, service_account_role
+from components.iam import GrantedRole, policy_document, service_account_role
 from components.observability import Alerting, Threshold
 from paved.config import AppArgs
 
@@ -97,8 +97,9 @@ class Workload(pulumi.ComponentResource):
         self._in_namespace = pulumi.ResourceOptions(
             parent=self, provider=context.provider, depends_on=[namespace, *context.depends_on]
         )
-        self.role_arn = self._secrets_role() if app.secrets else None
-        account = self._service_account()
+        secrets_role = self._secrets_role() if app.secrets else None
+        self.role_arn = secrets_role.arn if secrets_role else None
+        account = self._service_account(secrets_role)
         config = self._config_map()
         secrets = self._external_secret(account) if app.secrets else None
         self._deployment(account, config, secrets)
@@ -138,7 +139,7 @@ class Workload(pulumi.ComponentResource):
             ),
         )
 
-    def _secrets_role(self) -> pulumi.Output[str]:
+    def _secrets_role(self) -> GrantedRole:
         """An IRSA role that reads this app's secrets and nothing else; External Secrets assumes it with a
         token of the app's service account, so one namespace can never read another app's secrets."""
         context, name = self._context, self._app.name
@@ -158,7 +159,7 @@ class Workload(pulumi.ComponentResource):
                 },
             },
         )
-        role = service_account_role(
+        return service_account_role(
             f"{name}-secrets",
             oidc_provider_arn=context.oidc_provider_arn,
             oidc_issuer=context.oidc_issuer,
@@ -169,16 +170,17 @@ class Workload(pulumi.ComponentResource):
             tags=context.tags,
             parent=self,
         )
-        return role.arn
 
-    def _service_account(self) -> core.ServiceAccount:
-        annotations = {"eks.amazonaws.com/role-arn": self.role_arn} if self.role_arn is not None else None
+    def _service_account(self, role: GrantedRole | None) -> core.ServiceAccount:
+        annotations = {"eks.amazonaws.com/role-arn": role.arn} if role else None
         return core.ServiceAccount(
             self._app.name,
             metadata=self._metadata(annotations=annotations),
             # The app does not talk to the Kubernetes API.
             automount_service_account_token=False,
-            opts=self._in_namespace,
+            opts=pulumi.ResourceOptions.merge(
+                self._in_namespace, pulumi.ResourceOptions(depends_on=role.ready if role else [])
+            ),
         )
 
     def _config_map(self) -> core.ConfigMap:
