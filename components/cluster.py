@@ -15,6 +15,7 @@ from components.iam import GrantedRole, pod_identity_role, policy_document, serv
 from components.kms import KmsKey, aws_context
 from components.logs import log_group
 from components.observability import Alerting, Threshold
+from components.security_groups import port_rule, port_security_group
 from paved.config import EKS_ADDONS, ClusterArgs, is_graviton
 
 # Every control-plane log type EKS has:
@@ -39,6 +40,7 @@ _ADDON_IDENTITIES = {
 # Container Insights log groups that the CloudWatch agent would otherwise create without retention or KMS:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-setup-logs-FluentBit.html
 _CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+_KUBERNETES_API_PORT = 443
 
 
 def _kubeconfig(
@@ -111,6 +113,7 @@ class Cluster(pulumi.ComponentResource):
         name: str,
         args: ClusterArgs,
         *,
+        vpc_id: pulumi.Input[str],
         subnet_ids: pulumi.Input[Sequence[str]],
         workload_security_group_id: pulumi.Input[str],
         secrets_key_arn: pulumi.Input[str],
@@ -144,7 +147,8 @@ class Cluster(pulumi.ComponentResource):
                 tags=self._tags,
                 parent=self,
             )
-        cluster = self._cluster(cluster_name, subnet_ids, secrets_key_arn, logs, protect)
+        deployer = self._deployer_security_group(vpc_id)
+        cluster = self._cluster(cluster_name, subnet_ids, deployer, secrets_key_arn, logs, protect)
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.cluster_endpoint = cluster.endpoint
@@ -205,10 +209,47 @@ class Cluster(pulumi.ComponentResource):
     def _here(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
 
+    def _deployer_security_group(self, vpc_id: pulumi.Input[str]) -> aws.ec2.SecurityGroup | None:
+        """Admits `paved:cluster.deployer` to the private API endpoint, and nothing else; None without one.
+
+        EKS puts the groups of `vpc_config.security_group_ids` on the control plane's network interfaces only,
+        never on node groups (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html), which
+        is why the rule lives here and not on the EKS-created cluster security group: the launch template puts
+        that group on every node, so 443 would open on all of them. A private-only endpoint needs exactly
+        this rule for a runner or VPN outside the node groups
+        (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html). No egress rules: the
+        control plane's own traffic to the nodes goes through the cluster security group, which it also has.
+        """
+        deployer = self._args.deployer
+        if not deployer.is_set:
+            return None
+        name = f"{self._name}-deployer"
+        group = port_security_group(
+            name,
+            vpc_id=vpc_id,
+            description="EKS API endpoint: TCP 443 from the deployer only",
+            port=_KUBERNETES_API_PORT,
+            sources={group_id: group_id for group_id in deployer.security_group_ids},
+            tags=self._tags,
+            parent=self,
+        )
+        for cidr in deployer.cidrs:
+            port_rule(
+                group,
+                f"{name}-from-{cidr.replace('/', '-')}",
+                direction="from",
+                port=_KUBERNETES_API_PORT,
+                peer_cidr=cidr,
+                tags=self._tags,
+                parent=self,
+            )
+        return group
+
     def _cluster(
         self,
         cluster_name: str,
         subnet_ids: pulumi.Input[Sequence[str]],
+        deployer: aws.ec2.SecurityGroup | None,
         secrets_key_arn: pulumi.Input[str],
         logs: aws.cloudwatch.LogGroup,
         protect: bool,
@@ -240,6 +281,10 @@ class Cluster(pulumi.ComponentResource):
             role_arn=role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=subnet_ids,
+                # UpdateClusterConfig changes these groups in place since October 2023, and the provider
+                # no longer replaces the cluster for it (hashicorp/terraform-provider-aws#34209), so the
+                # deployer can change later: https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html
+                security_group_ids=[deployer.id] if deployer else None,
                 endpoint_private_access=True,
                 endpoint_public_access=args.public_endpoint,
                 public_access_cidrs=args.public_access_cidrs if args.public_endpoint else None,
