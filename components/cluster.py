@@ -93,7 +93,8 @@ class _NodePlacement(NamedTuple):
 
 
 class Cluster(pulumi.ComponentResource):
-    """An EKS cluster whose API is private (unless config allows deployer CIDRs), with secrets envelope
+    """An EKS cluster whose API is private (open on 443 to `paved:cluster.deployer` alone, and public only to
+    `publicAccessCidrs` when config asks for it), with secrets envelope
     encryption, every control-plane log, API-mode access entries, IMDSv2-only nodes on encrypted gp3
     volumes, and the managed addons, each with its own Pod Identity role where it calls AWS."""
 

@@ -165,7 +165,8 @@ def test_a_public_endpoint_or_staging_needs_no_deployer() -> None:
     public = deep_merge(raw, {"paved:cluster": endpoint})
     assert not load_stack_config(public, "prod").cluster.deployer.is_set
     private_staging = _with_cluster("staging", {"publicEndpoint": False, "publicAccessCidrs": []})
-    assert not load_stack_config(private_staging, "staging").cluster.public_endpoint
+    cluster = load_stack_config(private_staging, "staging").cluster
+    assert (cluster.public_endpoint, cluster.deployer.is_set) == (False, False)
 
 
 @pytest.mark.parametrize(
