@@ -160,6 +160,7 @@ app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cac
 cluster = Cluster(
     "cluster",
     config.cluster,
+    vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
     workload_security_group_id=network.workload_security_group_id,
     secrets_key_arn=keys.secrets.key_arn,

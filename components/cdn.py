@@ -331,7 +331,7 @@ class Cdn(pulumi.ComponentResource):
                 )
             ],
             # Replication needs versioning on both buckets, which each SecureBucket turns on.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_bucket, target_bucket]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_bucket, target_bucket, *role.ready]),
         )
 
     def _response_headers(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:

@@ -193,18 +193,11 @@ class Controllers(pulumi.ComponentResource):
                 namespace=chart.namespace,
                 service_account=chart.service_account,
                 description=f"{chart.name} controller",
+                inline_policies=policies,
                 tags=self._tags,
                 parent=self,
             )
-            depends_on.extend(
-                aws.iam.RolePolicy(
-                    f"{chart.name}-{index}",
-                    role=role.id,
-                    policy=policy,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                for index, policy in enumerate(policies)
-            )
+            depends_on.extend(role.ready)
             depends_on.append(
                 aws.eks.PodIdentityAssociation(
                     chart.name,
@@ -213,7 +206,7 @@ class Controllers(pulumi.ComponentResource):
                     service_account=chart.service_account,
                     role_arn=role.arn,
                     tags=self._tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
                 )
             )
         service_account = {"serviceAccount": {"create": True, "name": chart.service_account}}

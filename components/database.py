@@ -25,7 +25,7 @@ import pulumi_random as random
 
 from components.data_stores import DataStoreContext
 from components.database_users import DatabaseUser, database_url
-from components.iam import policy_document, service_role
+from components.iam import GrantedRole, policy_document, service_role
 from components.kms import aws_context
 from components.logs import log_group
 from components.observability import Threshold
@@ -178,7 +178,9 @@ class Database(pulumi.ComponentResource):
             # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DatabaseInsights.html
             database_insights_mode="advanced" if retention >= 465 else "standard",
             tags=self._tags,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=log_groups)),
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=[*log_groups, *monitoring_role.ready])
+            ),
         )
         replicas = [
             self._replica(identifier, primary, parameters, monitoring_role, stateful)
@@ -366,7 +368,7 @@ class Database(pulumi.ComponentResource):
         identifier: str,
         primary: aws.rds.Instance,
         parameters: aws.rds.ParameterGroup,
-        monitoring_role: aws.iam.Role,
+        monitoring_role: GrantedRole,
         stateful: pulumi.ResourceOptions,
     ) -> aws.rds.Instance:
         args = self._args
@@ -398,7 +400,9 @@ class Database(pulumi.ComponentResource):
             # No database_insights_mode: CreateDBInstanceReadReplica does not take it, so a replica runs in
             # Standard mode. https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html
             tags=self._tags,
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=monitoring_role.ready)
+            ),
         )
 
     def _proxy(
@@ -464,7 +468,7 @@ class Database(pulumi.ComponentResource):
             vpc_subnet_ids=self._store.subnet_ids,
             vpc_security_group_ids=[group.id],
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             proxy_name,

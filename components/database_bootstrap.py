@@ -86,7 +86,7 @@ class DatabaseBootstrap(pulumi.ComponentResource):
                 annotations={"eks.amazonaws.com/role-arn": role.arn},
             ),
             automount_service_account_token=False,
-            opts=here,
+            opts=pulumi.ResourceOptions.merge(here, pulumi.ResourceOptions(depends_on=role.ready)),
         )
         master = [
             {"secretKey": key, "remoteRef": {"key": master_secret_arn, "property": field}}

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.database_users import DatabaseAccess, database_url, script_digest
-from components.iam import policy_document, service_account_role
+from components.iam import GrantedRole, policy_document, service_account_role
 from components.observability import Alerting, Threshold
 from paved.config import DATABASE_URL_ENV, AppArgs
 
@@ -305,8 +305,9 @@ class Workload(pulumi.ComponentResource):
         self._in_namespace = pulumi.ResourceOptions(
             parent=self, provider=context.provider, depends_on=[namespace, *context.depends_on]
         )
-        self.role_arn = self._role()
-        account = self._service_account()
+        role = self._role()
+        self.role_arn = role.arn if role else None
+        account = self._service_account(role)
         config = self._config_map()
         secrets = self._external_secret() if self._secret_data() else None
         before_rollout: list[pulumi.Resource] = [account, config, *([secrets] if secrets else [])]
@@ -354,7 +355,7 @@ class Workload(pulumi.ComponentResource):
             )
         return data
 
-    def _role(self) -> pulumi.Output[str] | None:
+    def _role(self) -> GrantedRole | None:
         """An IRSA role of the app's service account, when the app reads secrets or logs in with IAM.
 
         External Secrets assumes it with a token of the app's own service account, so one namespace can
@@ -377,7 +378,7 @@ class Workload(pulumi.ComponentResource):
             )
         if not statements:
             return None
-        role = service_account_role(
+        return service_account_role(
             f"{name}-secrets",
             oidc_provider_arn=context.oidc_provider_arn,
             oidc_issuer=context.oidc_issuer,
@@ -388,16 +389,17 @@ class Workload(pulumi.ComponentResource):
             tags=context.tags,
             parent=self,
         )
-        return role.arn
 
-    def _service_account(self) -> core.ServiceAccount:
-        annotations = {"eks.amazonaws.com/role-arn": self.role_arn} if self.role_arn is not None else None
+    def _service_account(self, role: GrantedRole | None) -> core.ServiceAccount:
+        annotations = {"eks.amazonaws.com/role-arn": role.arn} if role else None
         return core.ServiceAccount(
             self._app.name,
             metadata=self._metadata(annotations=annotations),
             # The app does not talk to the Kubernetes API.
             automount_service_account_token=False,
-            opts=self._in_namespace,
+            opts=pulumi.ResourceOptions.merge(
+                self._in_namespace, pulumi.ResourceOptions(depends_on=role.ready if role else [])
+            ),
         )
 
     def _config_map(self) -> core.ConfigMap:

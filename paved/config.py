@@ -153,6 +153,30 @@ def _restricted_cidr(value: str) -> str:
     return value
 
 
+# Address space that is never routed on the internet: RFC 1918, and RFC 6598 shared space, which VPNs such as
+# Tailscale hand out to clients.
+_PRIVATE_RANGES = tuple(
+    IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
+def _deployer_cidr(value: str) -> str:
+    network = _network(value)
+    if network.prefixlen == 0:
+        raise invalid(
+            f"{value} would admit every address to the Kubernetes API",
+            "list only the address range of your runner's subnet or your VPN's clients",
+        )
+    if not isinstance(network, IPv4Network) or not any(network.subnet_of(block) for block in _PRIVATE_RANGES):
+        raise invalid(
+            f"{value} is not a private IPv4 range",
+            "a security group sees only addresses inside the VPC or arriving over a VPN: list those here; "
+            "public addresses reach the API only through the public endpoint, so put them in "
+            "paved:cluster.publicAccessCidrs with publicEndpoint: true",
+        )
+    return value
+
+
 def _vpc_cidr(value: str) -> str:
     network = _network(value)
     if network.version != 4 or not 16 <= network.prefixlen <= 20:
@@ -888,6 +912,26 @@ AddonVersion = Annotated[
 ]
 
 
+SecurityGroupId = Annotated[
+    str, _matching(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", "a security group ID", "use e.g. sg-0123456789abcdef0")
+]
+
+
+class DeployerArgs(ConfigModel):
+    """Who runs the Kubernetes half of `pulumi up` against the private API endpoint, admitted on 443."""
+
+    security_group_ids: Annotated[
+        list[SecurityGroupId],
+        AfterValidator(_distinct),
+        Hint("list security groups of runners in the cluster's VPC; a group of another VPC matches nothing"),
+    ]
+    cidrs: Annotated[list[Annotated[str, AfterValidator(_deployer_cidr)]], AfterValidator(_distinct)]
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.security_group_ids or self.cidrs)
+
+
 def is_graviton(instance_type: str) -> bool:
     """Whether an instance type is Arm (Graviton): a `g` after the generation digit (m7g, t4g, c7gn)."""
     return re.fullmatch(r"[a-z]+\d+g[a-z]*", instance_type.split(".")[0]) is not None
@@ -937,6 +981,7 @@ class ClusterArgs(ConfigModel):
     public_access_cidrs: Annotated[
         list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(_distinct)
     ]
+    deployer: DeployerArgs
     admin_role_arns: Annotated[
         list[IamRoleArn],
         Field(min_length=1),
@@ -997,6 +1042,15 @@ class ClusterArgs(ConfigModel):
                 f"{path}.publicAccessCidrs",
                 "a public endpoint needs at least one allowed CIDR",
                 "EKS would allow 0.0.0.0/0; list your office/VPN CIDRs or set publicEndpoint: false",
+            )
+        if ctx.is_prod and not self.public_endpoint and not self.deployer.is_set:
+            yield ConfigProblem(
+                f"{path}.deployer",
+                "the Kubernetes API is private and nothing may reach it, so `pulumi up` cannot apply the "
+                "cluster's Kubernetes objects",
+                f"set {path}.deployer to one of: securityGroupIds with the security group of a runner inside "
+                "the VPC; cidrs with your VPN's client range; or set publicEndpoint: true with the runner's "
+                'public addresses in publicAccessCidrs (README, "Deploying to a private cluster")',
             )
 
 
@@ -1376,6 +1430,7 @@ _PROD_PRESET: dict[str, Any] = {
         },
         "publicEndpoint": False,
         "publicAccessCidrs": [],
+        "deployer": {"securityGroupIds": [], "cidrs": []},
         "logRetentionDays": 365,
         "addonVersions": {},
         "createAutoscalingServiceRole": False,
