@@ -4,6 +4,8 @@ Config is validated before any resource is declared: a bad stack file stops here
 every problem, and nothing is half-built.
 """
 
+import dataclasses
+
 import pulumi
 import pulumi_aws as aws
 
@@ -15,7 +17,9 @@ from components.certificates import DnsCertificate
 from components.cluster import Cluster
 from components.controllers import Controllers
 from components.data_stores import DataStoreContext
-from components.database import POSTGRES_PORT, Database
+from components.database import DATABASE_NAME, POSTGRES_PORT, Database
+from components.database_bootstrap import DatabaseBootstrap
+from components.database_users import DatabaseAccess, database_users
 from components.edge import LoadBalancer
 from components.kms import alerts_key, logs_key
 from components.network import Network
@@ -74,8 +78,15 @@ data_stores = DataStoreContext(
     protect=protect,
     tags=tags,
 )
+# Every app that lists `database` logs in as its own role (README, "Database credentials").
+users = database_users(config.apps)
 database = Database(
-    "database", config.database, store=data_stores, dr_provider=dr_provider, dr_data_key_arn=dr_data_key_arn
+    "database",
+    config.database,
+    store=data_stores,
+    dr_provider=dr_provider,
+    dr_data_key_arn=dr_data_key_arn,
+    users=users,
 )
 cache = Cache("cache", config.cache, store=data_stores)
 # The ALB certificate: DNS-validated in the stack's zone, or the one from config (DomainArgs needs one).
@@ -174,6 +185,7 @@ app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cac
 cluster = Cluster(
     "cluster",
     config.cluster,
+    vpc_id=network.vpc_id,
     subnet_ids=network.private_subnet_ids,
     workload_security_group_id=network.workload_security_group_id,
     secrets_key_arn=keys.secrets.key_arn,
@@ -209,6 +221,31 @@ workload_context = WorkloadContext(
     alerting=alerting,
     tags=tags,
 )
+if users:
+    bootstrap = DatabaseBootstrap(
+        "database-bootstrap",
+        users=users,
+        image=config.database.bootstrap_image,
+        host=database.endpoint,
+        port=POSTGRES_PORT,
+        database=DATABASE_NAME,
+        master_secret_arn=database.master_secret_arn,
+        user_secret_arns=database.user_secret_arns,
+        context=workload_context,
+    )
+    workload_context = dataclasses.replace(
+        workload_context,
+        database=DatabaseAccess(
+            host=database.client_host,
+            port=POSTGRES_PORT,
+            name=DATABASE_NAME,
+            tls=database.client_tls,
+            users={user.app: user for user in users},
+            secret_arns=database.user_secret_arns,
+            connect_arns=database.user_connect_arns,
+            ready=bootstrap.ready,
+        ),
+    )
 workloads = [
     Workload(app, workload_context, target_group_arn=load_balancer.target_group_arns.get(app.name))
     for app in config.apps

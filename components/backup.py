@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.iam import service_role
+from components.iam import GrantedRole, service_role
 from paved.config import BackupArgs
 
 # After the preset RDS backup window (02:00-03:00 UTC) and before the maintenance windows, so a snapshot
@@ -90,7 +90,7 @@ class Backup(pulumi.ComponentResource):
             plan_id=plan.id,
             iam_role_arn=role.arn,
             resources=[database_arn],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
         if args.restore_testing:
             # Restored test instances answer nobody: no ingress, and no egress rules either.
@@ -166,7 +166,7 @@ class Backup(pulumi.ComponentResource):
         self,
         name: str,
         vault: aws.backup.Vault,
-        role: aws.iam.Role,
+        role: GrantedRole,
         database_arn: pulumi.Input[str],
         subnet_group_name: pulumi.Input[str],
         security_group_ids: Sequence[pulumi.Input[str]],
@@ -202,5 +202,5 @@ class Backup(pulumi.ComponentResource):
                 "vpcSecurityGroupIds": pulumi.Output.all(*security_group_ids).apply(json.dumps),
             },
             validation_window_hours=4,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )

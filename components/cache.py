@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from components.data_stores import DataStoreContext
+from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
 from paved.config import CacheArgs
@@ -145,7 +146,12 @@ class Cache(pulumi.ComponentResource):
                 for log_type in logs
             ],
             tags=dict(store.tags),
-            opts=pulumi.ResourceOptions(parent=self, protect=store.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=store.protect,
+                # ElastiCache delivers its logs through delivery.logs.amazonaws.com.
+                depends_on=[log_delivery_policy(name, [log.name for log in logs.values()], opts=here)],
+            ),
         )
         self._alarms(
             store.alerting, name, args, [f"{group_id}-{index:03d}" for index in range(1, node_count + 1)]

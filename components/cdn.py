@@ -21,6 +21,7 @@ from components.buckets import SecureBucket, ServerAccessLogs, cloudfront_read_s
 from components.edge import ORIGIN_HEADER
 from components.iam import policy_document, service_role
 from components.kms import KmsKey
+from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
 from paved.config import AppArgs, EdgeArgs
@@ -337,7 +338,7 @@ class Cdn(pulumi.ComponentResource):
                 )
             ],
             # Replication needs versioning on both buckets, which each SecureBucket turns on.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_bucket, target_bucket]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_bucket, target_bucket, *role.ready]),
         )
 
     def _response_headers(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:
@@ -402,9 +403,10 @@ class Cdn(pulumi.ComponentResource):
         # and its delivery source lives in us-east-1:
         # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html
         in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=provider)
+        group_name = f"/paved/{pulumi.get_stack()}/{name}/access-logs"
         group = log_group(
             f"{name}-access-logs",
-            name=f"/paved/{pulumi.get_stack()}/{name}/access-logs",
+            name=group_name,
             kms_key_arn=logs_key_arn,
             retention_days=args.waf_log_retention_days,
             protect=self._keep_stateful,
@@ -430,12 +432,14 @@ class Cdn(pulumi.ComponentResource):
             tags=self._tags,
             opts=in_us_east_1,
         )
+        # The delivery writes through delivery.logs.amazonaws.com: the group's resource policy comes first.
+        writable = log_delivery_policy(f"{name}-access-logs", [group_name], opts=in_us_east_1)
         aws.cloudwatch.LogDelivery(
             f"{name}-access-logs",
             delivery_source_name=source.name,
             delivery_destination_arn=destination.arn,
             tags=self._tags,
-            opts=in_us_east_1,
+            opts=pulumi.ResourceOptions.merge(in_us_east_1, pulumi.ResourceOptions(depends_on=[writable])),
         )
 
     def _dns(

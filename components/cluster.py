@@ -11,10 +11,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.iam import pod_identity_role, policy_document, service_role
+from components.iam import GrantedRole, pod_identity_role, policy_document, service_role
 from components.kms import KmsKey, aws_context
 from components.logs import log_group
 from components.observability import Alerting, Threshold
+from components.security_groups import port_rule, port_security_group
 from paved.config import EKS_ADDONS, ClusterArgs, is_graviton
 
 # Every control-plane log type EKS has:
@@ -39,6 +40,7 @@ _ADDON_IDENTITIES = {
 # Container Insights log groups that the CloudWatch agent would otherwise create without retention or KMS:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-setup-logs-FluentBit.html
 _CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+_KUBERNETES_API_PORT = 443
 
 
 def _kubeconfig(
@@ -85,13 +87,14 @@ def _kubeconfig(
 class _NodePlacement(NamedTuple):
     cluster: aws.eks.Cluster
     subnet_ids: pulumi.Input[Sequence[str]]
-    role: aws.iam.Role
+    role: GrantedRole
     template: aws.ec2.LaunchTemplate
     depends_on: Sequence[pulumi.Resource]
 
 
 class Cluster(pulumi.ComponentResource):
-    """An EKS cluster whose API is private (unless config allows deployer CIDRs), with secrets envelope
+    """An EKS cluster whose API is private (open on 443 to `paved:cluster.deployer` alone, and public only to
+    `publicAccessCidrs` when config asks for it), with secrets envelope
     encryption, every control-plane log, API-mode access entries, IMDSv2-only nodes on encrypted gp3
     volumes, and the managed addons, each with its own Pod Identity role where it calls AWS."""
 
@@ -111,6 +114,7 @@ class Cluster(pulumi.ComponentResource):
         name: str,
         args: ClusterArgs,
         *,
+        vpc_id: pulumi.Input[str],
         subnet_ids: pulumi.Input[Sequence[str]],
         workload_security_group_id: pulumi.Input[str],
         secrets_key_arn: pulumi.Input[str],
@@ -146,7 +150,8 @@ class Cluster(pulumi.ComponentResource):
                 tags=self._tags,
                 parent=self,
             )
-        cluster = self._cluster(cluster_name, subnet_ids, secrets_key_arn, logs, protect)
+        deployer = self._deployer_security_group(vpc_id)
+        cluster = self._cluster(cluster_name, subnet_ids, deployer, secrets_key_arn, logs, protect)
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.cluster_endpoint = cluster.endpoint
@@ -207,10 +212,47 @@ class Cluster(pulumi.ComponentResource):
     def _here(self, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
 
+    def _deployer_security_group(self, vpc_id: pulumi.Input[str]) -> aws.ec2.SecurityGroup | None:
+        """Admits `paved:cluster.deployer` to the private API endpoint, and nothing else; None without one.
+
+        EKS puts the groups of `vpc_config.security_group_ids` on the control plane's network interfaces only,
+        never on node groups (https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html), which
+        is why the rule lives here and not on the EKS-created cluster security group: the launch template puts
+        that group on every node, so 443 would open on all of them. A private-only endpoint needs exactly
+        this rule for a runner or VPN outside the node groups
+        (https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html). No egress rules: the
+        control plane's own traffic to the nodes goes through the cluster security group, which it also has.
+        """
+        deployer = self._args.deployer
+        if not deployer.is_set:
+            return None
+        name = f"{self._name}-deployer"
+        group = port_security_group(
+            name,
+            vpc_id=vpc_id,
+            description="EKS API endpoint: TCP 443 from the deployer only",
+            port=_KUBERNETES_API_PORT,
+            sources={group_id: group_id for group_id in deployer.security_group_ids},
+            tags=self._tags,
+            parent=self,
+        )
+        for cidr in deployer.cidrs:
+            port_rule(
+                group,
+                f"{name}-from-{cidr.replace('/', '-')}",
+                direction="from",
+                port=_KUBERNETES_API_PORT,
+                peer_cidr=cidr,
+                tags=self._tags,
+                parent=self,
+            )
+        return group
+
     def _cluster(
         self,
         cluster_name: str,
         subnet_ids: pulumi.Input[Sequence[str]],
+        deployer: aws.ec2.SecurityGroup | None,
         secrets_key_arn: pulumi.Input[str],
         logs: aws.cloudwatch.LogGroup,
         protect: bool,
@@ -242,6 +284,10 @@ class Cluster(pulumi.ComponentResource):
             role_arn=role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=subnet_ids,
+                # UpdateClusterConfig changes these groups in place since October 2023, and the provider
+                # no longer replaces the cluster for it (hashicorp/terraform-provider-aws#34209), so the
+                # deployer can change later: https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterConfig.html
+                security_group_ids=[deployer.id] if deployer else None,
                 endpoint_private_access=True,
                 endpoint_public_access=args.public_endpoint,
                 public_access_cidrs=args.public_access_cidrs if args.public_endpoint else None,
@@ -264,7 +310,7 @@ class Cluster(pulumi.ComponentResource):
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             deletion_protection=protect,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[logs]),
+            opts=pulumi.ResourceOptions(parent=self, protect=protect, depends_on=[logs, *role.ready]),
         )
 
     def _access_entries(self, cluster: aws.eks.Cluster) -> list[pulumi.Resource]:
@@ -290,10 +336,8 @@ class Cluster(pulumi.ComponentResource):
             )
         return associations
 
-    def _addon_role(
-        self, cluster: aws.eks.Cluster, addon: str
-    ) -> aws.eks.AddonPodIdentityAssociationArgs | None:
-        """The Pod Identity role of an addon that calls AWS APIs; None for the others."""
+    def _addon_role(self, cluster: aws.eks.Cluster, addon: str) -> tuple[str, GrantedRole] | None:
+        """The service account and Pod Identity role of an addon that calls AWS APIs; None for the others."""
         if addon not in _ADDON_IDENTITIES:
             return None
         namespace, service_account, policy = _ADDON_IDENTITIES[addon]
@@ -307,7 +351,7 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             parent=self,
         )
-        return aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
+        return service_account, role
 
     def _addon(
         self, cluster: aws.eks.Cluster, addon: str, depends_on: Sequence[pulumi.Resource] = ()
@@ -317,7 +361,14 @@ class Cluster(pulumi.ComponentResource):
             # NetworkPolicy objects do nothing until the CNI's network policy agent is on:
             # https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
             configuration = {"enableNetworkPolicy": "true"}
-        association = self._addon_role(cluster, addon)
+        identity = self._addon_role(cluster, addon)
+        associations = None
+        if identity is not None:
+            service_account, role = identity
+            associations = [
+                aws.eks.AddonPodIdentityAssociationArgs(role_arn=role.arn, service_account=service_account)
+            ]
+            depends_on = [*depends_on, *role.ready]
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=cluster.name,
@@ -325,14 +376,14 @@ class Cluster(pulumi.ComponentResource):
             # Unpinned addons get EKS's default version for the cluster's Kubernetes version.
             addon_version=self._args.addon_versions.get(addon),  # type: ignore[call-overload]
             configuration_values=json.dumps(configuration) if configuration else None,
-            pod_identity_associations=[association] if association else None,
+            pod_identity_associations=associations,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=self._tags,
             opts=self._here(depends_on),
         )
 
-    def _node_role(self) -> aws.iam.Role:
+    def _node_role(self) -> GrantedRole:
         # The CNI policy is not here: vpc-cni gets it through its own Pod Identity role.
         return service_role(
             f"{self._name}-nodes",
@@ -441,7 +492,7 @@ class Cluster(pulumi.ComponentResource):
         self,
         cluster: aws.eks.Cluster,
         subnet_ids: pulumi.Input[Sequence[str]],
-        role: aws.iam.Role,
+        role: GrantedRole,
         template: aws.ec2.LaunchTemplate,
         depends_on: Sequence[pulumi.Resource],
     ) -> list[aws.eks.NodeGroup]:
@@ -490,7 +541,7 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[role, *depends_on],
+                depends_on=[*role.ready, *depends_on],
                 # The cluster autoscaler owns the desired size between min and max.
                 ignore_changes=["scalingConfig.desiredSize"],
             ),

@@ -33,31 +33,40 @@ class Chart:
     service_account: str
 
 
+# Each pin is a chart release read at its tag upstream (docs/aws-facts/controllers.md, "Pins"). The chart's
+# RBAC and PDB templates at that version are vendored under tests/fixtures/charts/ and tested against what the
+# controller needs, so a new pin comes with its templates.
 LOAD_BALANCER_CONTROLLER = Chart(
     "aws-load-balancer-controller",
-    "3.6.0",
+    "3.5.0",
     "https://aws.github.io/eks-charts",
     "kube-system",
     "aws-load-balancer-controller",
 )
 EXTERNAL_SECRETS = Chart(
-    "external-secrets", "2.12.0", "https://charts.external-secrets.io", "external-secrets", "external-secrets"
+    "external-secrets", "2.9.0", "https://charts.external-secrets.io", "external-secrets", "external-secrets"
 )
 METRICS_SERVER = Chart(
     "metrics-server",
-    "3.13.0",
+    "3.13.1",
     "https://kubernetes-sigs.github.io/metrics-server/",
     "kube-system",
     "metrics-server",
 )
+# 9.54.0 is the first chart whose ClusterRole grants resource.k8s.io, which images from 1.35 on need: they
+# lock dynamic resource allocation on, and its informers never sync without it.
 CLUSTER_AUTOSCALER = Chart(
     "cluster-autoscaler",
-    "9.50.1",
+    "9.59.0",
     "https://kubernetes.github.io/autoscaler",
     "kube-system",
     "cluster-autoscaler",
 )
-# What the load balancer controller reads (upstream iam_policy.json, v3.x: docs/aws-facts/controllers.md).
+# The autoscaler's minor version must match the cluster's, and the chart's appVersion (1.35) fits one minor
+# only, so the image follows the cluster: the newest patch tagged upstream (cluster-autoscaler-1.x.y tags).
+AUTOSCALER_IMAGE_TAGS = {"1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1"}
+# What the load balancer controller reads: the read-only statement of its upstream iam_policy.json at v3.5.0
+# (vendored in tests/fixtures/charts/, where a test keeps the two equal).
 _EC2_READS = (
     "DescribeAccountAttributes",
     "DescribeAddresses",
@@ -91,6 +100,8 @@ _ELB_READS = (
     "DescribeTargetHealth",
     "DescribeTrustStores",
 )
+# The PDB values of the external-secrets and metrics-server charts: a drain takes one replica at a time.
+_ONE_DOWN_AT_A_TIME = {"enabled": True, "maxUnavailable": 1}
 CHARTS = (LOAD_BALANCER_CONTROLLER, EXTERNAL_SECRETS, METRICS_SERVER, CLUSTER_AUTOSCALER)
 
 
@@ -134,15 +145,22 @@ class Controllers(pulumi.ComponentResource):
             EXTERNAL_SECRETS,
             {
                 "installCRDs": True,
+                # Two replicas for availability; without leader election both would reconcile every secret.
                 "replicaCount": 2,
-                "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1},
+                "leaderElect": True,
+                "podDisruptionBudget": _ONE_DOWN_AT_A_TIME,
+                # Its validating webhooks fail closed (failurePolicy Fail): with one pod down, no
+                # ExternalSecret or SecretStore could be written.
+                "webhook": {"replicaCount": 2, "podDisruptionBudget": _ONE_DOWN_AT_A_TIME},
+                # It keeps the webhook certificate and CA bundle current; leader-elected like the controller.
+                "certController": {"replicaCount": 2, "podDisruptionBudget": _ONE_DOWN_AT_A_TIME},
             },
             # It reads each app's secrets with that app's own IRSA role (components/workload.py).
             policies=[],
         )
         metrics = self._release(
             METRICS_SERVER,
-            {"replicas": 2, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
+            {"replicas": 2, "podDisruptionBudget": _ONE_DOWN_AT_A_TIME},
             policies=[],
         )
         self._release(
@@ -150,8 +168,7 @@ class Controllers(pulumi.ComponentResource):
             {
                 "autoDiscovery": {"clusterName": cluster.cluster_name},
                 "awsRegion": self._context.region,
-                # The autoscaler's minor version must match the cluster's.
-                "image": {"tag": f"v{kubernetes_version}.0"},
+                "image": {"tag": AUTOSCALER_IMAGE_TAGS[kubernetes_version]},
                 "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER.service_account}},
                 "extraArgs": {
                     "balance-similar-node-groups": True,
@@ -176,18 +193,11 @@ class Controllers(pulumi.ComponentResource):
                 namespace=chart.namespace,
                 service_account=chart.service_account,
                 description=f"{chart.name} controller",
+                inline_policies=policies,
                 tags=self._tags,
                 parent=self,
             )
-            depends_on.extend(
-                aws.iam.RolePolicy(
-                    f"{chart.name}-{index}",
-                    role=role.id,
-                    policy=policy,
-                    opts=pulumi.ResourceOptions(parent=self),
-                )
-                for index, policy in enumerate(policies)
-            )
+            depends_on.extend(role.ready)
             depends_on.append(
                 aws.eks.PodIdentityAssociation(
                     chart.name,
@@ -196,7 +206,7 @@ class Controllers(pulumi.ComponentResource):
                     service_account=chart.service_account,
                     role_arn=role.arn,
                     tags=self._tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
                 )
             )
         service_account = {"serviceAccount": {"create": True, "name": chart.service_account}}
@@ -218,11 +228,11 @@ class Controllers(pulumi.ComponentResource):
     def _load_balancer_policies(
         self, target_group_arns: Mapping[str, pulumi.Input[str]]
     ) -> list[pulumi.Output[str]]:
-        """The slice of the controller's upstream policy (components/data/) that TargetGroupBinding uses;
+        """The slice of the controller's upstream policy (iam_policy.json) that TargetGroupBinding uses;
         the target groups are a policy of their own, so the rest can be judged before they exist."""
         describe = policy_document(
             {
-                # The read-only statement of the upstream policy for v3.6 (docs/aws-facts/controllers.md, 4):
+                # The read-only statement of the upstream policy (docs/aws-facts/controllers.md, 4):
                 # the controller stops reconciling when one of these is denied. Describe and Get calls have no
                 # resource-level permissions.
                 "Effect": "Allow",

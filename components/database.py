@@ -9,20 +9,23 @@ https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#
   The generator (`random.RandomPassword`) keeps the value in Pulumi state as an encrypted secret. Rotate by
   raising `paved:database.passwordVersion`: a new password is generated and written to both.
 
-Apps reach the database through RDS Proxy in prod, with end-to-end IAM authentication
-(`default_auth_scheme = IAM_AUTH`): neither the apps nor the proxy hold a database password. Each app's
-database role needs `GRANT rds_iam` (README, "Database credentials").
+Apps reach the database through RDS Proxy in prod (directly in staging), each as its own role
+(components/database_users.py). One auth scheme per proxy: with only IAM users, end-to-end IAM
+(`default_auth_scheme = IAM_AUTH`, no `auths`); with password users, `NONE` and one SECRETS auth per user
+(https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html). README, "Database
+credentials", has the whole picture.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from components.data_stores import DataStoreContext
-from components.iam import policy_document, service_role
+from components.database_users import DatabaseUser, database_url
+from components.iam import GrantedRole, policy_document, service_role
 from components.kms import aws_context
 from components.logs import log_group
 from components.observability import Threshold
@@ -32,6 +35,13 @@ from paved.config import DatabaseArgs, instance_memory_gib, is_burstable
 POSTGRES_PORT = 5432
 MASTER_USERNAME = "paved_admin"
 DATABASE_NAME = "app"
+# Connections through the proxy verify its certificate, a public ACM one that every system trust store
+# accepts. A direct connection (staging) is TLS without verification: RDS's own CA is not in those stores.
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html#rds-proxy-security.tls
+PROXY_TLS = {"sslmode": "verify-full"}
+DIRECT_TLS = {"sslmode": "require"}
+# App passwords are letters and digits only: nothing in a URL or a shell needs escaping.
+_APP_PASSWORD_LENGTH = 40
 # Characters RDS refuses in a master password: '/', '"', '@' and space
 # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html, MasterUserPassword).
 _PASSWORD_SPECIALS = "!#$%^&*()-_=+[]{}<>:?"
@@ -60,7 +70,13 @@ class Database(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     reader_endpoints: pulumi.Output[list[str]]
     proxy_endpoint: pulumi.Output[str] | None
+    # Where apps connect (the proxy, or the instance without one), and with which TLS parameters.
+    client_host: pulumi.Output[str]
+    client_tls: dict[str, str]
     master_secret_arn: pulumi.Output[str]
+    # Password users' secrets (JSON username, password, url) and IAM users' rds-db:connect ARNs, by role.
+    user_secret_arns: dict[str, pulumi.Output[str]]
+    user_connect_arns: dict[str, pulumi.Output[str]]
     security_group_id: pulumi.Output[str]
     subnet_group_name: pulumi.Output[str]
 
@@ -72,6 +88,7 @@ class Database(pulumi.ComponentResource):
         store: DataStoreContext,
         dr_provider: aws.Provider | None,
         dr_data_key_arn: pulumi.Input[str] | None,
+        users: Sequence[DatabaseUser] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:database:Database", name, None, opts)
@@ -161,16 +178,33 @@ class Database(pulumi.ComponentResource):
             # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_DatabaseInsights.html
             database_insights_mode="advanced" if retention >= 465 else "standard",
             tags=self._tags,
-            opts=pulumi.ResourceOptions.merge(stateful, pulumi.ResourceOptions(depends_on=log_groups)),
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=[*log_groups, *monitoring_role.ready])
+            ),
         )
         replicas = [
             self._replica(identifier, primary, parameters, monitoring_role, stateful)
             for identifier in replica_identifiers
         ]
         self.master_secret_arn = self._master_secret(name, primary, password)
+        password_users = [user for user in users if user.auth == "password"]
+        user_secrets = {user.role: self._user_secret(user) for user in password_users}
         self.proxy_endpoint = None
+        connect_prefix: pulumi.Output[str] = primary.resource_id
         if args.proxy:
-            self.proxy_endpoint = self._proxy(name, primary)
+            proxy = self._proxy(name, primary, user_secrets)
+            self.proxy_endpoint = proxy.endpoint
+            # IAM users of a proxy connect to `dbuser:<proxy id>/<user>`; the proxy exposes its id only as
+            # the last segment of its ARN. https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-auth.html
+            connect_prefix = proxy.arn.apply(lambda arn: arn.rsplit(":", 1)[-1])
+        self.client_host = self.proxy_endpoint if self.proxy_endpoint is not None else primary.address
+        self.client_tls = PROXY_TLS if args.proxy else DIRECT_TLS
+        for user in password_users:
+            self._user_secret_value(user, user_secrets[user.role])
+        self.user_secret_arns = {role: secret.arn for role, secret in user_secrets.items()}
+        self.user_connect_arns = {
+            user.role: self._dbuser_arn(connect_prefix, user.role) for user in users if user.auth == "iam"
+        }
         if dr_provider is not None and dr_data_key_arn is not None:
             # Automated backups (and so PITR) replicated to the DR region, encrypted with a key of that region
             # (KMS keys are regional); the resource lives in the destination region.
@@ -289,12 +323,53 @@ class Database(pulumi.ComponentResource):
         )
         return secret.arn
 
+    def _user_secret(self, user: DatabaseUser) -> aws.secretsmanager.Secret:
+        return self._store.secrets.secret(
+            f"{self._identifier}-user-{user.app}",
+            path=f"database/users/{user.role}",
+            description=f"PostgreSQL login of app {user.app}: read by RDS Proxy and the app's secret sync",
+            rotation=f"raise paved:apps[name={user.app}].database.passwordVersion",
+            parent=self,
+        )
+
+    def _user_secret_value(self, user: DatabaseUser, secret: aws.secretsmanager.Secret) -> None:
+        """`username` and `password` are what RDS Proxy reads; `url` is the app's DATABASE_URL."""
+        password = random.RandomPassword(
+            f"{self._identifier}-user-{user.app}",
+            length=_APP_PASSWORD_LENGTH,
+            special=False,
+            keepers={"version": str(user.password_version)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        value = pulumi.Output.all(password.result, self.client_host).apply(
+            lambda parts: json.dumps(
+                {
+                    "username": user.role,
+                    "password": parts[0],
+                    "url": database_url(
+                        user,
+                        host=parts[1],
+                        port=POSTGRES_PORT,
+                        database=DATABASE_NAME,
+                        password=parts[0],
+                        tls=self.client_tls,
+                    ),
+                }
+            )
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{self._identifier}-user-{user.app}",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _replica(
         self,
         identifier: str,
         primary: aws.rds.Instance,
         parameters: aws.rds.ParameterGroup,
-        monitoring_role: aws.iam.Role,
+        monitoring_role: GrantedRole,
         stateful: pulumi.ResourceOptions,
     ) -> aws.rds.Instance:
         args = self._args
@@ -326,14 +401,17 @@ class Database(pulumi.ComponentResource):
             # No database_insights_mode: CreateDBInstanceReadReplica does not take it, so a replica runs in
             # Standard mode. https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html
             tags=self._tags,
-            opts=stateful,
+            opts=pulumi.ResourceOptions.merge(
+                stateful, pulumi.ResourceOptions(depends_on=monitoring_role.ready)
+            ),
         )
 
     def _proxy(
         self,
         name: str,
         primary: aws.rds.Instance,
-    ) -> pulumi.Output[str]:
+        user_secrets: Mapping[str, aws.secretsmanager.Secret],
+    ) -> aws.rds.Proxy:
         proxy_name = f"{name}-proxy"
         group = self._store.client_security_group(
             proxy_name + "-sg",
@@ -359,36 +437,31 @@ class Database(pulumi.ComponentResource):
             tags=self._tags,
             parent=self,
         )
-        context = aws_context(pulumi.ResourceOptions(parent=self))
-        # End-to-end IAM: the proxy connects as the calling user with an IAM token, so its role may connect
-        # as any database user of this instance only.
-        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-auth.html
-        connect = pulumi.Output.concat(
-            "arn:",
-            context.partition,
-            ":rds-db:",
-            context.region,
-            ":",
-            context.account,
-            ":dbuser:",
-            primary.resource_id,
-            "/*",
-        )
         role = service_role(
             proxy_name,
             service="rds.amazonaws.com",
-            description="Lets RDS Proxy connect to the database with IAM authentication",
-            inline_policy=policy_document(
-                {"Effect": "Allow", "Action": "rds-db:connect", "Resource": connect}
-            ),
+            description="Lets RDS Proxy log in to the database as the apps' users",
+            inline_policy=self._proxy_policy(primary, list(user_secrets.values())),
             tags=self._tags,
             parent=self,
         )
+        auths = [
+            aws.rds.ProxyAuthArgs(
+                auth_scheme="SECRETS",
+                # The user comes from the secret: AWS rejects a username beside SECRETS.
+                secret_arn=secret.arn,
+                iam_auth="DISABLED",
+                client_password_auth_type="POSTGRES_SCRAM_SHA_256",
+                description=f"database user {role_name}",
+            )
+            for role_name, secret in user_secrets.items()
+        ]
         proxy = aws.rds.Proxy(
             proxy_name,
             name=f"{self._identifier}-proxy",
             engine_family="POSTGRESQL",
-            default_auth_scheme="IAM_AUTH",
+            default_auth_scheme="NONE" if auths else "IAM_AUTH",
+            auths=auths or None,
             require_tls=True,
             idle_client_timeout=1800,
             debug_logging=False,
@@ -396,7 +469,7 @@ class Database(pulumi.ComponentResource):
             vpc_subnet_ids=self._store.subnet_ids,
             vpc_security_group_ids=[group.id],
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             proxy_name,
@@ -415,7 +488,58 @@ class Database(pulumi.ComponentResource):
             db_instance_identifier=primary.identifier,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return proxy.endpoint
+        return proxy
+
+    def _proxy_policy(
+        self, primary: aws.rds.Instance, user_secrets: Sequence[aws.secretsmanager.Secret]
+    ) -> pulumi.Output[str]:
+        """What the proxy's role needs for its one auth scheme.
+
+        Password users: read exactly their secrets, and decrypt them only through Secrets Manager
+        (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-secrets-arns.html). End-to-end IAM:
+        connect as any user of this instance only, since the proxy logs in as the calling user
+        (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-auth.html).
+        """
+        context = aws_context(pulumi.ResourceOptions(parent=self))
+        if user_secrets:
+            return policy_document(
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": [secret.arn for secret in user_secrets],
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": self._store.secrets.kms_key_arn,
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": pulumi.Output.concat(
+                                "secretsmanager.", context.region, ".amazonaws.com"
+                            )
+                        }
+                    },
+                },
+            )
+        connect = self._dbuser_arn(primary.resource_id, "*")
+        return policy_document({"Effect": "Allow", "Action": "rds-db:connect", "Resource": connect})
+
+    def _dbuser_arn(self, resource_id: pulumi.Input[str], user: str) -> pulumi.Output[str]:
+        """The rds-db:connect resource for `user` of the instance or proxy with this resource id:
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html"""
+        context = aws_context(pulumi.ResourceOptions(parent=self))
+        return pulumi.Output.concat(
+            "arn:",
+            context.partition,
+            ":rds-db:",
+            context.region,
+            ":",
+            context.account,
+            ":dbuser:",
+            resource_id,
+            "/",
+            user,
+        )
 
     def _alarms(self, name: str, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance]) -> None:
         args, limits, alerting = self._args, self._args.alarms, self._store.alerting

@@ -16,6 +16,7 @@ import pulumi_random as random
 
 from components.buckets import SecureBucket, ServerAccessLogs, alb_log_delivery_statement
 from components.kms import aws_context
+from components.naming import autonamed
 from components.observability import AlarmSpec, Alerting, Threshold
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
@@ -253,7 +254,9 @@ class LoadBalancer(pulumi.ComponentResource):
         # certificates, so a self-signed one does.
         # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-routing-configuration
         return aws.lb.TargetGroup(
-            f"{self._name}-{app.name}",
+            # Target group names are at most 32 characters:
+            # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
+            autonamed(f"{self._name}-{app.name}", 32),
             port=app.port,
             protocol=app.backend_protocol,
             target_type="ip",  # pods are registered directly (TargetGroupBinding, issue #5)

@@ -4,12 +4,34 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.kms import AwsContext, aws_context
+
+
+@dataclass(frozen=True)
+class GrantedRole:
+    """A role with the policies that grant its permissions.
+
+    A consumer passes `arn` and depends on `ready`: AWS checks a role's permissions when the consumer is
+    created (RDS refuses enhanced monitoring, EKS a control-plane role without AmazonEKSClusterPolicy), so the
+    role alone is not enough. The same dependencies delete the consumer before its permissions on `destroy`.
+    """
+
+    role: aws.iam.Role
+    policies: tuple[aws.iam.RolePolicyAttachment | aws.iam.RolePolicy, ...]
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        return [self.role, *self.policies]
 
 
 def service_role(
@@ -20,14 +42,16 @@ def service_role(
     managed_policy_arns: Sequence[str] = (),
     inline_policy: pulumi.Input[str] | None = None,
     source_account_guard: bool = True,
+    source_arn: pulumi.Input[str] | None = None,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> GrantedRole:
     """A role only `service` may assume, and only on behalf of this account.
 
     `managed_policy_arns` are partition-relative (`iam::aws:policy/...`); the partition is filled in.
     `source_account_guard=False` is for services that document an unconditioned trust policy (EKS, EC2):
     they do not send aws:SourceAccount when they assume the role, so the condition would lock them out.
+    `source_arn` (wildcards allowed) narrows the guard to the service's resources that may assume the role.
     """
     context = aws_context(pulumi.ResourceOptions(parent=parent))
     statement: dict[str, Any] = {
@@ -35,10 +59,16 @@ def service_role(
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
     }
+    condition: dict[str, Any] = {}
     if source_account_guard:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": context.account}}
+        condition["StringEquals"] = {"aws:SourceAccount": context.account}
+    if source_arn is not None:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    if condition:
+        statement["Condition"] = condition
     trust = policy_document(statement)
-    return _role(name, description, trust, managed_policy_arns, inline_policy, tags, context, parent)
+    inline = {name: inline_policy} if inline_policy is not None else {}
+    return _role(name, description, trust, managed_policy_arns, inline, tags, context, parent)
 
 
 def pod_identity_role(
@@ -49,14 +79,15 @@ def pod_identity_role(
     service_account: str,
     description: str,
     managed_policy_arns: Sequence[str] = (),
-    inline_policy: pulumi.Input[str] | None = None,
+    inline_policies: Sequence[pulumi.Input[str]] = (),
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> GrantedRole:
     """A role that EKS Pod Identity hands to one service account of one cluster, and to nothing else.
 
     Pod Identity tags the session with the cluster, namespace and service account; the trust policy matches
     all three: https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html
+    Each of `inline_policies` is a policy of its own (`<name>-<index>`), so each stays under IAM's size limit.
     """
     context = aws_context(pulumi.ResourceOptions(parent=parent))
     trust = policy_document(
@@ -74,7 +105,8 @@ def pod_identity_role(
             },
         }
     )
-    return _role(name, description, trust, managed_policy_arns, inline_policy, tags, context, parent)
+    inline = {f"{name}-{index}": policy for index, policy in enumerate(inline_policies)}
+    return _role(name, description, trust, managed_policy_arns, inline, tags, context, parent)
 
 
 def service_account_role(
@@ -88,7 +120,7 @@ def service_account_role(
     inline_policy: pulumi.Input[str],
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> GrantedRole:
     """An IRSA role: only tokens of one service account, issued by the cluster's OIDC provider for STS.
 
     `oidc_issuer` is the issuer URL without `https://`.
@@ -108,7 +140,7 @@ def service_account_role(
         )
     )
     context = aws_context(pulumi.ResourceOptions(parent=parent))
-    return _role(name, description, trust, (), inline_policy, tags, context, parent)
+    return _role(name, description, trust, (), {name: inline_policy}, tags, context, parent)
 
 
 def _role(
@@ -116,23 +148,28 @@ def _role(
     description: str,
     trust: pulumi.Input[str],
     managed_policy_arns: Sequence[str],
-    inline_policy: pulumi.Input[str] | None,
+    inline_policies: Mapping[str, pulumi.Input[str]],
     tags: Mapping[str, str],
     context: AwsContext,
     parent: pulumi.Resource,
-) -> aws.iam.Role:
+) -> GrantedRole:
+    """The role, its managed policy attachments, and its inline policies (resource name -> document)."""
     here = pulumi.ResourceOptions(parent=parent)
     role = aws.iam.Role(name, description=description, assume_role_policy=trust, tags=dict(tags), opts=here)
-    for index, policy in enumerate(managed_policy_arns):
+    attachments = [
         aws.iam.RolePolicyAttachment(
             f"{name}-managed-{index}",
             role=role.name,
             policy_arn=pulumi.Output.concat("arn:", context.partition, ":", policy),
             opts=here,
         )
-    if inline_policy is not None:
-        aws.iam.RolePolicy(name, role=role.id, policy=inline_policy, opts=here)
-    return role
+        for index, policy in enumerate(managed_policy_arns)
+    ]
+    inline = [
+        aws.iam.RolePolicy(policy_name, role=role.id, policy=document, opts=here)
+        for policy_name, document in inline_policies.items()
+    ]
+    return GrantedRole(role, (*attachments, *inline))
 
 
 def policy_document(*statements: Mapping[str, Any]) -> pulumi.Output[str]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.kms import AwsContext, aws_context
+from components.iam import service_role
+from components.kms import aws_context
 from components.logs import log_group
 from components.observability import AlarmSpec, Alerting
 from components.subnets import plan_subnets
@@ -280,18 +281,19 @@ class Network(pulumi.ComponentResource):
             tags=self._tagged(flow_name),
             parent=self,
         )
-        role = aws.iam.Role(
+        # Confused-deputy guard recommended by AWS: only flow logs of this account may assume the role.
+        # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+        context = self._context
+        role = service_role(
             flow_name,
+            service="vpc-flow-logs.amazonaws.com",
             description="Lets VPC Flow Logs deliver this VPC's flow logs to its log group",
-            assume_role_policy=_flow_logs_trust_policy(self._context),
+            inline_policy=_flow_logs_delivery_policy(group.arn),
+            source_arn=pulumi.Output.concat(
+                "arn:", context.partition, ":ec2:", context.region, ":", context.account, ":vpc-flow-log/*"
+            ),
             tags=self._tagged(flow_name),
-            opts=self._child(),
-        )
-        policy = aws.iam.RolePolicy(
-            flow_name,
-            role=role.id,
-            policy=_flow_logs_delivery_policy(group.arn),
-            opts=self._child(),
+            parent=self,
         )
         aws.ec2.FlowLog(
             flow_name,
@@ -302,7 +304,7 @@ class Network(pulumi.ComponentResource):
             iam_role_arn=role.arn,
             tags=self._tagged(flow_name),
             # Without the policy in place the first deliveries would be refused.
-            opts=self._child([policy]),
+            opts=self._child(role.ready),
         )
         return group
 
@@ -384,30 +386,6 @@ class Network(pulumi.ComponentResource):
 
     def _service_name(self, service: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("com.amazonaws.", self._context.region, ".", service)
-
-
-def _flow_logs_trust_policy(context: AwsContext) -> pulumi.Output[str]:
-    # Confused-deputy guard recommended by AWS: only flow logs of this account may assume the role.
-    # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
-    flow_log_arns = pulumi.Output.concat(
-        "arn:", context.partition, ":ec2:", context.region, ":", context.account, ":vpc-flow-log/*"
-    )
-    return pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": context.account},
-                        "ArnLike": {"aws:SourceArn": flow_log_arns},
-                    },
-                }
-            ],
-        }
-    )
 
 
 def _flow_logs_delivery_policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:

@@ -1,4 +1,4 @@
-"""Security groups for data stores: one port, open only to the named security groups, no egress."""
+"""Security groups for data stores and the EKS API: one port, open only to named sources, no egress."""
 
 from collections.abc import Mapping
 from typing import Literal
@@ -45,11 +45,15 @@ def port_rule(
     *,
     direction: Literal["from", "to"],
     port: int,
-    peer_id: pulumi.Input[str],
+    peer_id: pulumi.Input[str] | None = None,
+    peer_cidr: str | None = None,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule:
-    """TCP `port` from (ingress) or to (egress) the security group `peer_id`."""
+    """TCP `port` from (ingress) or to (egress) one peer: the security group `peer_id`, or the IPv4 block
+    `peer_cidr`."""
+    if (peer_id is None) == (peer_cidr is None):
+        raise ValueError(f"security group rule {name!r} needs exactly one of peer_id and peer_cidr")
     rule_type = aws.vpc.SecurityGroupIngressRule if direction == "from" else aws.vpc.SecurityGroupEgressRule
     return rule_type(
         name,
@@ -59,6 +63,7 @@ def port_rule(
         from_port=port,
         to_port=port,
         referenced_security_group_id=peer_id,
+        cidr_ipv4=peer_cidr,
         tags={**tags, "Name": name},
         opts=pulumi.ResourceOptions(parent=parent),
     )

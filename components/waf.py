@@ -9,11 +9,10 @@ Every ACL logs to its own KMS-encrypted log group `aws-waf-logs-<stack>-<name>` 
 https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html) with the `authorization` and
 `cookie` headers redacted, and alarms when it blocks more than `blockedRequestsAlarm` requests in 5 minutes.
 
-No CloudWatch Logs resource policy is declared: on PutLoggingConfiguration WAF adds one to the log group
-itself ("For an Amazon CloudWatch Logs log group, AWS WAF creates a resource policy on the log group",
-https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html), provided the deployer may
-call logs:CreateLogDelivery, logs:PutResourcePolicy, logs:DescribeResourcePolicies and logs:DescribeLogGroups
-(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-CWL.html).
+WAF writes through the log delivery service, which needs a resource policy on the log group. WAF would add
+one itself only if the deployer may call logs:PutResourcePolicy
+(https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html); paved declares it
+(components/log_delivery.py) and starts logging after it.
 """
 
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.kms import aws_context
+from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
 from paved.config import EdgeArgs
@@ -365,7 +365,9 @@ class WebAcl(pulumi.ComponentResource):
                 ip_set = aws.wafv2.IpSet(
                     f"{name}-ingress-{family.lower()}",
                     name=f"{acl_name}-ingress-{family.lower()}",
-                    description=f"paved: {family} sources admitted by {acl_name} (paved:edge.ingressCidrs)",
+                    # WAF descriptions admit no parentheses: ^[\w+=:#@/\-,.][\w+=:#@/\-,.\s]+[\w+=:#@/\-,.]$
+                    # https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateIPSet.html
+                    description=f"paved: {family} sources {acl_name} admits, per paved:edge.ingressCidrs",
                     scope=scope,
                     ip_address_version=family,
                     addresses=addresses,
@@ -390,7 +392,7 @@ class WebAcl(pulumi.ComponentResource):
         acl = aws.wafv2.WebAcl(
             name,
             name=acl_name,
-            description=f"paved {pulumi.get_stack()} {name} ({scope})",
+            description=f"paved {pulumi.get_stack()} {name}, scope {scope}",
             scope=scope,
             default_action=aws.wafv2.WebAclDefaultActionArgs(allow=aws.wafv2.WebAclDefaultActionAllowArgs()),
             rules=[_rule_args(priority, rule) for priority, rule in enumerate(rules)],
@@ -401,9 +403,10 @@ class WebAcl(pulumi.ComponentResource):
             tags=dict(tags) if client_ip_rules else {**tags, RATE_LIMIT_TAG: RATE_LIMIT_UPSTREAM},
             opts=here,
         )
+        group_name = f"aws-waf-logs-{pulumi.get_stack()}-{name}"
         group = log_group(
             f"{name}-logs",
-            name=f"aws-waf-logs-{pulumi.get_stack()}-{name}",
+            name=group_name,
             kms_key_arn=logs_key_arn,
             retention_days=args.waf_log_retention_days,
             protect=protect,
@@ -423,7 +426,9 @@ class WebAcl(pulumi.ComponentResource):
                 )
                 for header in ("authorization", "cookie")
             ],
-            opts=here,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[log_delivery_policy(f"{name}-logs", [group_name], opts=here)]
+            ),
         )
         # Web ACL totals carry Rule=ALL; only regional ACLs add a Region dimension, CloudFront metrics are
         # reported in us-east-1 without one. https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html

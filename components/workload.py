@@ -1,21 +1,28 @@
 """One app from `paved:apps` on EKS: its namespace, identity, secrets, Deployment, autoscaling, disruption
-budget, network policies and, for apps with a public path, the binding to its ALB target group.
+budget, network policies, its database login and migrations, and, for apps with a public path, the binding
+to its ALB target group. Also the Job that creates the apps' database roles (DatabaseBootstrap).
 
 Rollouts never drop a request: a new pod takes traffic only once its readiness probe passes
 (maxUnavailable 0), and a terminating pod first sleeps in preStop for longer than the target group's
 deregistration delay, so the ALB has stopped sending to it before it sees SIGTERM, then gets
-`shutdownSeconds` to finish in-flight work.
+`shutdownSeconds` to finish in-flight work. Namespaces of public apps inject the load balancer controller's
+pod readiness gate, so a rollout also waits until the ALB sees the new pod healthy.
+
+Order on `pulumi up`: the role bootstrap Job, then the app's migration Job (awaited: a failed migration fails
+the update and the old revision keeps serving), then the Deployment.
 """
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.iam import policy_document, service_account_role
+from components.database_users import DatabaseAccess, database_url, script_digest
+from components.iam import GrantedRole, policy_document, service_account_role
 from components.observability import Alerting, Threshold
-from paved.config import AppArgs
+from paved.config import DATABASE_URL_ENV, AppArgs
 
 meta = k8s.meta.v1
 core = k8s.core.v1
@@ -29,6 +36,17 @@ TARGET_GROUP_BINDING = "elbv2.k8s.aws/v1beta1"
 EXTERNAL_SECRETS = "external-secrets.io/v1"
 _DNS_PORT = 53
 _HTTPS_PORT = 443
+# The load balancer controller adds a readiness gate to pods created in namespaces with this label, so a
+# new pod counts as ready only once its target is healthy in the ALB. It is injected at pod creation, when
+# a Service that a TargetGroupBinding references selects the pod.
+# https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/deploy/pod_readiness_gate/
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+# pulumi-kubernetes waits for this condition on a custom resource: the synced Secret exists before any pod
+# that reads it starts. https://www.pulumi.com/registry/packages/kubernetes/installation-configuration/#await-behavior
+WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
+BOOTSTRAP_NAMESPACE = "paved-database"
+# How long `pulumi up` waits for a migration or bootstrap Job before failing the update.
+JOB_TIMEOUT = "30m"
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,7 @@ class WorkloadContext:
     deregistration_delay_seconds: int
     alerting: Alerting
     tags: Mapping[str, str]
+    database: DatabaseAccess | None = None
 
 
 def labels_of(app: AppArgs) -> dict[str, str]:
@@ -75,6 +94,193 @@ def prestop_seconds(app: AppArgs, deregistration_delay_seconds: int) -> int:
     return deregistration_delay_seconds + PRESTOP_MARGIN_SECONDS if app.is_public else 0
 
 
+def restricted_namespace(
+    name: str, labels: Mapping[str, str], context: WorkloadContext, parent: pulumi.Resource
+) -> core.Namespace:
+    """A namespace whose every pod Pod Security Admission holds to the `restricted` profile:
+    https://kubernetes.io/docs/concepts/security/pod-security-admission/"""
+    version = f"v{context.kubernetes_version}"
+    admission = {
+        f"pod-security.kubernetes.io/{mode}{suffix}": value
+        for mode in ("enforce", "audit", "warn")
+        for suffix, value in (("", "restricted"), ("-version", version))
+    }
+    return core.Namespace(
+        name,
+        metadata=meta.ObjectMetaArgs(name=name, labels={**labels, **admission}),
+        opts=pulumi.ResourceOptions(
+            parent=parent, provider=context.provider, depends_on=list(context.depends_on)
+        ),
+    )
+
+
+def restricted_pod_security() -> core.PodSecurityContextArgs:
+    return core.PodSecurityContextArgs(
+        run_as_non_root=True,
+        run_as_user=APP_UID,
+        run_as_group=APP_UID,
+        fs_group=APP_UID,
+        seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def restricted_container_security() -> core.SecurityContextArgs:
+    return core.SecurityContextArgs(
+        run_as_non_root=True,
+        allow_privilege_escalation=False,
+        read_only_root_filesystem=True,
+        capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+    )
+
+
+def _port(number: int, protocol: str = "TCP") -> k8s.networking.v1.NetworkPolicyPortArgs:
+    return k8s.networking.v1.NetworkPolicyPortArgs(port=number, protocol=protocol)
+
+
+def to_cidr(cidr: str, ports: Sequence[int]) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    networking = k8s.networking.v1
+    return networking.NetworkPolicyEgressRuleArgs(
+        to=[networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=cidr))],
+        ports=[_port(number) for number in ports],
+    )
+
+
+DNS_EGRESS = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+    to=[
+        k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector=meta.LabelSelectorArgs(
+                match_labels={"kubernetes.io/metadata.name": "kube-system"}
+            ),
+            pod_selector=meta.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+        )
+    ],
+    ports=[_port(_DNS_PORT, "UDP"), _port(_DNS_PORT)],
+)
+
+
+def default_deny(namespace: str, labels: Mapping[str, str], opts: pulumi.ResourceOptions) -> None:
+    k8s.networking.v1.NetworkPolicy(
+        f"{namespace}-default-deny",
+        metadata=meta.ObjectMetaArgs(name="default-deny", namespace=namespace, labels=dict(labels)),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
+        ),
+        opts=opts,
+    )
+
+
+def synced_secret(
+    name: str,
+    *,
+    namespace: str,
+    service_account: str,
+    labels: Mapping[str, str],
+    data: Sequence[Mapping[str, object]],
+    context: WorkloadContext,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A SecretStore that reads Secrets Manager with `service_account`'s own IRSA role (External Secrets'
+    per-store `serviceAccountRef` works only with IRSA), and the ExternalSecret that syncs `data` into the
+    Secret `name`; pulumi waits until it is synced."""
+    store = k8s.apiextensions.CustomResource(
+        f"{name}-store",
+        api_version=EXTERNAL_SECRETS,
+        kind="SecretStore",
+        metadata=meta.ObjectMetaArgs(name=service_account, namespace=namespace, labels=dict(labels)),
+        spec={
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "region": context.region,
+                    "auth": {"jwt": {"serviceAccountRef": {"name": service_account}}},
+                }
+            }
+        },
+        opts=opts,
+    )
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=EXTERNAL_SECRETS,
+        kind="ExternalSecret",
+        metadata=meta.ObjectMetaArgs(
+            name=name, namespace=namespace, labels=dict(labels), annotations=WAIT_FOR_READY
+        ),
+        spec={
+            "refreshInterval": "1h",
+            "secretStoreRef": {"kind": "SecretStore", "name": service_account},
+            "target": {"name": name, "creationPolicy": "Owner"},
+            "data": list(data),
+        },
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[store])),
+    )
+
+
+def secrets_read_policy(
+    context: WorkloadContext, secret_arns: Sequence[pulumi.Input[str]]
+) -> list[dict[str, object]]:
+    """Read exactly these secrets, and decrypt only through Secrets Manager, not arbitrary ciphertext."""
+    return [
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": list(secret_arns),
+        },
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": context.secrets_key_arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{context.region}.amazonaws.com"}
+            },
+        },
+    ]
+
+
+def awaited_job(
+    resource_name: str,
+    *,
+    metadata: meta.ObjectMetaArgs,
+    service_account: str,
+    container: core.ContainerArgs,
+    volumes: Sequence[core.VolumeArgs],
+    retries: int,
+    deadline_seconds: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.batch.v1.Job:
+    """A run-to-completion Job under the restricted pod rules, which `pulumi up` waits for and fails with.
+
+    pulumi-kubernetes awaits a Job's Complete condition and fails on Failed:
+    https://www.pulumi.com/registry/packages/kubernetes/api-docs/batch/v1/job/. Name it after what it runs:
+    its pod template is immutable, so new work is a new Job. No ttlSecondsAfterFinished: Kubernetes would
+    delete the finished Job and the next `pulumi up` run it again.
+    """
+    return k8s.batch.v1.Job(
+        resource_name,
+        metadata=metadata,
+        spec=k8s.batch.v1.JobSpecArgs(
+            backoff_limit=retries,
+            active_deadline_seconds=deadline_seconds,
+            template=core.PodTemplateSpecArgs(
+                metadata=meta.ObjectMetaArgs(labels=metadata.labels),
+                spec=core.PodSpecArgs(
+                    service_account_name=service_account,
+                    automount_service_account_token=False,
+                    restart_policy="Never",
+                    security_context=restricted_pod_security(),
+                    containers=[container],
+                    volumes=list(volumes),
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT)
+            ),
+        ),
+    )
+
+
 class Workload(pulumi.ComponentResource):
     namespace: pulumi.Output[str]
     role_arn: pulumi.Output[str] | None
@@ -93,22 +299,32 @@ class Workload(pulumi.ComponentResource):
         self._context = context
         self._labels = labels_of(app)
         self._selector = {"app.kubernetes.io/name": app.name}
-        namespace = self._namespace()
+        self._database_user = context.database.users.get(app.name) if context.database else None
+        readiness_gate = {READINESS_GATE_LABEL: "enabled"} if app.is_public else {}
+        namespace = restricted_namespace(app.name, {**self._labels, **readiness_gate}, context, self)
         self._in_namespace = pulumi.ResourceOptions(
             parent=self, provider=context.provider, depends_on=[namespace, *context.depends_on]
         )
-        self.role_arn = self._secrets_role() if app.secrets else None
-        account = self._service_account()
+        role = self._role()
+        self.role_arn = role.arn if role else None
+        account = self._service_account(role)
         config = self._config_map()
-        secrets = self._external_secret(account) if app.secrets else None
-        self._deployment(account, config, secrets)
-        self._autoscaler()
-        self._disruption_budget()
-        self._network_policies()
+        secrets = self._external_secret() if self._secret_data() else None
+        before_rollout: list[pulumi.Resource] = [account, config, *([secrets] if secrets else [])]
+        if context.database and self._database_user:
+            before_rollout += context.database.ready
+            if app.database and app.database.migration_command:
+                before_rollout.append(self._migration(app.database.migration_command, before_rollout))
         if app.is_public:
             if target_group_arn is None:
                 raise ValueError(f"app {app.name!r} has a public path but no target group")
-            self._service_and_binding(target_group_arn)
+            # The readiness gate is injected only into pods that a bound Service selects when they are
+            # created, so the Deployment's pods must come after the Service and its binding.
+            before_rollout += self._service_and_binding(target_group_arn)
+        self._deployment(before_rollout)
+        self._autoscaler()
+        self._disruption_budget()
+        self._network_policies()
         self._alarms()
         self.namespace = namespace.metadata.apply(lambda m: m.name or app.name)
         self.register_outputs({"namespace": self.namespace, "role_arn": self.role_arn})
@@ -121,154 +337,184 @@ class Workload(pulumi.ComponentResource):
             **extra,  # type: ignore[arg-type]
         )
 
-    def _namespace(self) -> core.Namespace:
-        version = f"v{self._context.kubernetes_version}"
-        # Pod Security Admission enforces the `restricted` profile on every pod of the namespace:
-        # https://kubernetes.io/docs/concepts/security/pod-security-admission/
-        admission = {
-            f"pod-security.kubernetes.io/{mode}{suffix}": value
-            for mode in ("enforce", "audit", "warn")
-            for suffix, value in (("", "restricted"), ("-version", version))
-        }
-        return core.Namespace(
-            self._app.name,
-            metadata=meta.ObjectMetaArgs(name=self._app.name, labels={**self._labels, **admission}),
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=self._context.provider, depends_on=list(self._context.depends_on)
-            ),
-        )
+    def _secret_data(self) -> list[dict[str, object]]:
+        """What External Secrets syncs into the app's Secret: its `secrets`, and its DATABASE_URL when the
+        app logs in with a password (the URL carries it)."""
+        context = self._context
+        data: list[dict[str, object]] = [
+            {"secretKey": secret, "remoteRef": {"key": context.secret_names[secret]}}
+            for secret in self._app.secrets
+        ]
+        user = self._database_user
+        if context.database and user and user.auth == "password":
+            data.append(
+                {
+                    "secretKey": DATABASE_URL_ENV,
+                    "remoteRef": {"key": context.database.secret_arns[user.role], "property": "url"},
+                }
+            )
+        return data
 
-    def _secrets_role(self) -> pulumi.Output[str]:
-        """An IRSA role that reads this app's secrets and nothing else; External Secrets assumes it with a
-        token of the app's service account, so one namespace can never read another app's secrets."""
-        context, name = self._context, self._app.name
-        access = policy_document(
-            {
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                "Resource": [context.secret_arns[secret] for secret in self._app.secrets],
-            },
-            {
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": context.secrets_key_arn,
-                # Only to decrypt secrets through Secrets Manager, not arbitrary ciphertext.
-                "Condition": {
-                    "StringEquals": {"kms:ViaService": f"secretsmanager.{context.region}.amazonaws.com"}
-                },
-            },
-        )
-        role = service_account_role(
+    def _role(self) -> GrantedRole | None:
+        """An IRSA role of the app's service account, when the app reads secrets or logs in with IAM.
+
+        External Secrets assumes it with a token of the app's own service account, so one namespace can
+        never read another app's secrets; IAM database users also sign their tokens with it.
+        """
+        context, name, user = self._context, self._app.name, self._database_user
+        secret_arns = [context.secret_arns[secret] for secret in self._app.secrets]
+        if context.database and user and user.auth == "password":
+            secret_arns.append(context.database.secret_arns[user.role])
+        statements = secrets_read_policy(context, secret_arns) if secret_arns else []
+        if context.database and user and user.auth == "iam":
+            # Exactly this app's database user, through the proxy (or the instance without one):
+            # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.IAMPolicy.html
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": "rds-db:connect",
+                    "Resource": context.database.connect_arns[user.role],
+                }
+            )
+        if not statements:
+            return None
+        return service_account_role(
             f"{name}-secrets",
             oidc_provider_arn=context.oidc_provider_arn,
             oidc_issuer=context.oidc_issuer,
             namespace=name,
             service_account=name,
-            description=f"App {name}: reads its own secrets",
-            inline_policy=access,
+            description=f"App {name}: reads its own secrets and logs in to its database",
+            inline_policy=policy_document(*statements),
             tags=context.tags,
             parent=self,
         )
-        return role.arn
 
-    def _service_account(self) -> core.ServiceAccount:
-        annotations = {"eks.amazonaws.com/role-arn": self.role_arn} if self.role_arn is not None else None
+    def _service_account(self, role: GrantedRole | None) -> core.ServiceAccount:
+        annotations = {"eks.amazonaws.com/role-arn": role.arn} if role else None
         return core.ServiceAccount(
             self._app.name,
             metadata=self._metadata(annotations=annotations),
             # The app does not talk to the Kubernetes API.
             automount_service_account_token=False,
-            opts=self._in_namespace,
+            opts=pulumi.ResourceOptions.merge(
+                self._in_namespace, pulumi.ResourceOptions(depends_on=role.ready if role else [])
+            ),
         )
 
     def _config_map(self) -> core.ConfigMap:
+        data: dict[str, pulumi.Input[str]] = dict(self._app.env)
+        database, user = self._context.database, self._database_user
+        if database and user and user.auth == "iam":
+            # No password in it: the app signs an IAM token for this host as this user.
+            data[DATABASE_URL_ENV] = pulumi.Output.from_input(database.host).apply(
+                lambda host: database_url(
+                    user,
+                    host=host,
+                    port=database.port,
+                    database=database.name,
+                    password=None,
+                    tls=database.tls,
+                )
+            )
         return core.ConfigMap(
             f"{self._app.name}-env",
             metadata=self._metadata(f"{self._app.name}-env"),
-            data=dict(self._app.env),
+            data=data,
             opts=self._in_namespace,
         )
 
-    def _external_secret(self, account: core.ServiceAccount) -> k8s.apiextensions.CustomResource:
-        app, context = self._app, self._context
-        store = k8s.apiextensions.CustomResource(
-            f"{app.name}-secrets-store",
-            api_version=EXTERNAL_SECRETS,
-            kind="SecretStore",
-            metadata=self._metadata(),
-            spec={
-                "provider": {
-                    "aws": {
-                        "service": "SecretsManager",
-                        "region": context.region,
-                        "auth": {"jwt": {"serviceAccountRef": {"name": app.name}}},
-                    }
-                }
-            },
-            opts=pulumi.ResourceOptions.merge(
-                self._in_namespace, pulumi.ResourceOptions(depends_on=[account])
-            ),
-        )
-        return k8s.apiextensions.CustomResource(
+    def _external_secret(self) -> k8s.apiextensions.CustomResource:
+        app = self._app
+        return synced_secret(
             f"{app.name}-secrets",
-            api_version=EXTERNAL_SECRETS,
-            kind="ExternalSecret",
-            metadata=self._metadata(f"{app.name}-secrets"),
-            spec={
-                "refreshInterval": "1h",
-                "secretStoreRef": {"kind": "SecretStore", "name": app.name},
-                "target": {"name": f"{app.name}-secrets", "creationPolicy": "Owner"},
-                "data": [
-                    {"secretKey": secret, "remoteRef": {"key": context.secret_names[secret]}}
-                    for secret in app.secrets
-                ],
-            },
-            opts=pulumi.ResourceOptions.merge(self._in_namespace, pulumi.ResourceOptions(depends_on=[store])),
+            namespace=app.name,
+            service_account=app.name,
+            labels=self._labels,
+            data=self._secret_data(),
+            context=self._context,
+            opts=self._in_namespace,
         )
 
-    def _deployment(
-        self,
-        account: core.ServiceAccount,
-        config: core.ConfigMap,
-        secrets: k8s.apiextensions.CustomResource | None,
-    ) -> k8s.apps.v1.Deployment:
+    def _container(self, command: Sequence[str] | None = None) -> core.ContainerArgs:
+        """The app's container; with `command`, a one-off run of the same image, env and limits."""
         app = self._app
-        prestop = prestop_seconds(app, self._context.deregistration_delay_seconds)
         env_from = [
             core.EnvFromSourceArgs(config_map_ref=core.ConfigMapEnvSourceArgs(name=f"{app.name}-env"))
         ]
-        if secrets is not None:
+        if self._secret_data():
             env_from.append(
                 core.EnvFromSourceArgs(secret_ref=core.SecretEnvSourceArgs(name=f"{app.name}-secrets"))
             )
-        volumes = [(f"writable-{index}", path) for index, path in enumerate(app.writable_paths)]
-        container = core.ContainerArgs(
-            name=app.name,
+        prestop = prestop_seconds(app, self._context.deregistration_delay_seconds)
+        serves = command is None
+        return core.ContainerArgs(
+            name=app.name if serves else "migrate",
             image=app.image,
             image_pull_policy="IfNotPresent",
-            ports=[core.ContainerPortArgs(name="http", container_port=app.port, protocol="TCP")],
+            command=list(command) if command else None,
+            ports=[core.ContainerPortArgs(name="http", container_port=app.port, protocol="TCP")]
+            if serves
+            else None,
             env_from=env_from,
             resources=core.ResourceRequirementsArgs(
                 requests={"cpu": app.resources.cpu_request, "memory": app.resources.memory_request},
                 limits={"cpu": app.resources.cpu_limit, "memory": app.resources.memory_limit},
             ),
             # Slow starts get up to 150 s before liveness applies; then a stuck process restarts after 60 s.
-            startup_probe=self._probe(app.health_paths.startup, period=5, failures=30),
-            readiness_probe=self._probe(app.health_paths.readiness, period=10, failures=3),
-            liveness_probe=self._probe(app.health_paths.liveness, period=20, failures=3),
+            startup_probe=self._probe(app.health_paths.startup, period=5, failures=30) if serves else None,
+            readiness_probe=self._probe(app.health_paths.readiness, period=10, failures=3)
+            if serves
+            else None,
+            liveness_probe=self._probe(app.health_paths.liveness, period=20, failures=3) if serves else None,
             lifecycle=core.LifecycleArgs(
                 pre_stop=core.LifecycleHandlerArgs(sleep=core.SleepActionArgs(seconds=prestop))
             )
-            if prestop
+            if prestop and serves
             else None,
-            security_context=core.SecurityContextArgs(
-                run_as_non_root=True,
-                allow_privilege_escalation=False,
-                read_only_root_filesystem=True,
-                capabilities=core.CapabilitiesArgs(drop=["ALL"]),
-            ),
-            volume_mounts=[core.VolumeMountArgs(name=name, mount_path=path) for name, path in volumes],
+            security_context=restricted_container_security(),
+            volume_mounts=[
+                core.VolumeMountArgs(name=f"writable-{index}", mount_path=path)
+                for index, path in enumerate(app.writable_paths)
+            ],
         )
+
+    def _volumes(self) -> list[core.VolumeArgs]:
+        return [
+            core.VolumeArgs(
+                name=f"writable-{index}", empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="1Gi")
+            )
+            for index, _ in enumerate(self._app.writable_paths)
+        ]
+
+    def _migration(self, command: Sequence[str], after: Sequence[pulumi.Resource]) -> k8s.batch.v1.Job:
+        """The app's migration command as a Job of the new image, awaited before the Deployment changes;
+        named after its image and command, so each release runs it once."""
+        app = self._app
+        digest = script_digest(json.dumps([app.image, list(command)]))
+        labels = {
+            **self._labels,
+            "app.kubernetes.io/name": f"{app.name}-migrate",
+            "app.kubernetes.io/component": "migration",
+        }
+        return awaited_job(
+            f"{app.name}-migrate",
+            metadata=meta.ObjectMetaArgs(
+                name=f"{app.name}-migrate-{digest}", namespace=app.name, labels=labels
+            ),
+            service_account=app.name,
+            container=self._container(command),
+            volumes=self._volumes(),
+            retries=1,
+            deadline_seconds=1800,
+            opts=pulumi.ResourceOptions.merge(
+                self._in_namespace, pulumi.ResourceOptions(depends_on=list(after))
+            ),
+        )
+
+    def _deployment(self, after: Sequence[pulumi.Resource]) -> k8s.apps.v1.Deployment:
+        app = self._app
+        prestop = prestop_seconds(app, self._context.deregistration_delay_seconds)
         spread = [
             core.TopologySpreadConstraintArgs(
                 topology_key=key,
@@ -298,26 +544,15 @@ class Workload(pulumi.ComponentResource):
                         service_account_name=app.name,
                         automount_service_account_token=False,
                         termination_grace_period_seconds=prestop + app.shutdown_seconds,
-                        security_context=core.PodSecurityContextArgs(
-                            run_as_non_root=True,
-                            run_as_user=APP_UID,
-                            run_as_group=APP_UID,
-                            fs_group=APP_UID,
-                            seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
-                        ),
+                        security_context=restricted_pod_security(),
                         topology_spread_constraints=spread,
-                        containers=[container],
-                        volumes=[
-                            core.VolumeArgs(
-                                name=name, empty_dir=core.EmptyDirVolumeSourceArgs(size_limit="1Gi")
-                            )
-                            for name, _ in volumes
-                        ],
+                        containers=[self._container()],
+                        volumes=self._volumes(),
                     ),
                 ),
             ),
             opts=pulumi.ResourceOptions.merge(
-                self._in_namespace, pulumi.ResourceOptions(depends_on=[account, config])
+                self._in_namespace, pulumi.ResourceOptions(depends_on=list(after))
             ),
         )
 
@@ -397,39 +632,13 @@ class Workload(pulumi.ComponentResource):
     def _network_policies(self) -> None:
         app, context = self._app, self._context
         networking = k8s.networking.v1
-        k8s.networking.v1.NetworkPolicy(
-            f"{app.name}-default-deny",
-            metadata=self._metadata("default-deny"),
-            spec=networking.NetworkPolicySpecArgs(
-                pod_selector=meta.LabelSelectorArgs(), policy_types=["Ingress", "Egress"]
-            ),
-            opts=self._in_namespace,
-        )
-
-        def port(number: int, protocol: str = "TCP") -> k8s.networking.v1.NetworkPolicyPortArgs:
-            return networking.NetworkPolicyPortArgs(port=number, protocol=protocol)
-
-        def to_cidr(cidr: str, ports: Sequence[k8s.networking.v1.NetworkPolicyPortArgs]):
-            return networking.NetworkPolicyEgressRuleArgs(
-                to=[networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=cidr))], ports=ports
-            )
-
-        dns = networking.NetworkPolicyEgressRuleArgs(
-            to=[
-                networking.NetworkPolicyPeerArgs(
-                    namespace_selector=meta.LabelSelectorArgs(
-                        match_labels={"kubernetes.io/metadata.name": "kube-system"}
-                    ),
-                    pod_selector=meta.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-                )
-            ],
-            ports=[port(_DNS_PORT, "UDP"), port(_DNS_PORT)],
-        )
+        in_namespace = self._in_namespace
+        default_deny(app.name, self._labels, in_namespace)
         egress = [
-            dns,
-            to_cidr(context.vpc_cidr, [port(number) for number in context.data_store_ports]),
+            DNS_EGRESS,
+            to_cidr(context.vpc_cidr, context.data_store_ports),
             # AWS APIs (through the VPC endpoints or NAT) and third-party HTTPS APIs.
-            to_cidr("0.0.0.0/0", [port(_HTTPS_PORT)]),
+            to_cidr("0.0.0.0/0", [_HTTPS_PORT]),
         ]
         ingress = (
             [
@@ -438,13 +647,13 @@ class Workload(pulumi.ComponentResource):
                         networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=cidr))
                         for cidr in context.load_balancer_cidrs
                     ],
-                    ports=[port(app.port)],
+                    ports=[_port(app.port)],
                 )
             ]
             if app.is_public
             else []
         )
-        k8s.networking.v1.NetworkPolicy(
+        networking.NetworkPolicy(
             app.name,
             metadata=self._metadata(),
             spec=networking.NetworkPolicySpecArgs(
@@ -453,10 +662,24 @@ class Workload(pulumi.ComponentResource):
                 ingress=ingress,
                 egress=egress,
             ),
-            opts=self._in_namespace,
+            opts=in_namespace,
         )
+        if app.database and app.database.migration_command:
+            # Migration pods take no traffic; they reach DNS, the data stores and HTTPS like the app.
+            networking.NetworkPolicy(
+                f"{app.name}-migrate",
+                metadata=self._metadata(f"{app.name}-migrate"),
+                spec=networking.NetworkPolicySpecArgs(
+                    pod_selector=meta.LabelSelectorArgs(
+                        match_labels={"app.kubernetes.io/name": f"{app.name}-migrate"}
+                    ),
+                    policy_types=["Ingress", "Egress"],
+                    egress=egress,
+                ),
+                opts=in_namespace,
+            )
 
-    def _service_and_binding(self, target_group_arn: pulumi.Input[str]) -> None:
+    def _service_and_binding(self, target_group_arn: pulumi.Input[str]) -> list[pulumi.Resource]:
         app = self._app
         service = core.Service(
             app.name,
@@ -470,7 +693,7 @@ class Workload(pulumi.ComponentResource):
         )
         # The load balancer controller registers the Service's pod IPs in the #4 target group; it creates
         # no load balancer of its own.
-        k8s.apiextensions.CustomResource(
+        binding = k8s.apiextensions.CustomResource(
             app.name,
             api_version=TARGET_GROUP_BINDING,
             kind="TargetGroupBinding",
@@ -484,6 +707,7 @@ class Workload(pulumi.ComponentResource):
                 self._in_namespace, pulumi.ResourceOptions(depends_on=[service])
             ),
         )
+        return [service, binding]
 
     def _alarms(self) -> None:
         restarts = Threshold(

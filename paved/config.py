@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -148,6 +149,30 @@ def _restricted_cidr(value: str) -> str:
         raise invalid(
             f"{value} opens the Kubernetes API endpoint to the whole internet",
             "list only office/VPN CIDRs, or set publicEndpoint: false and reach the API from inside the VPC",
+        )
+    return value
+
+
+# Address space that is never routed on the internet: RFC 1918, and RFC 6598 shared space, which VPNs such as
+# Tailscale hand out to clients.
+_PRIVATE_RANGES = tuple(
+    IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
+def _deployer_cidr(value: str) -> str:
+    network = _network(value)
+    if network.prefixlen == 0:
+        raise invalid(
+            f"{value} would admit every address to the Kubernetes API",
+            "list only the address range of your runner's subnet or your VPN's clients",
+        )
+    if not isinstance(network, IPv4Network) or not any(network.subnet_of(block) for block in _PRIVATE_RANGES):
+        raise invalid(
+            f"{value} is not a private IPv4 range",
+            "a security group sees only addresses inside the VPC or arriving over a VPN: list those here; "
+            "public addresses reach the API only through the public endpoint, so put them in "
+            "paved:cluster.publicAccessCidrs with publicEndpoint: true",
         )
     return value
 
@@ -574,6 +599,14 @@ class DatabaseArgs(ConfigModel):
     max_connections: Annotated[int, Field(ge=10, le=262143)] | None = None
     log_retention_days: LogRetention
     password_version: Version
+    bootstrap_image: Annotated[
+        str,
+        AfterValidator(_pinned_image),
+        Hint(
+            "an image with psql 15 or later (it reads passwords with \\getenv), e.g. the official "
+            "postgres image"
+        ),
+    ]
     alarms: DatabaseAlarms
 
     @property
@@ -633,14 +666,6 @@ class DatabaseArgs(ConfigModel):
                 f"blue/green updates cannot be used with read replicas (readReplicas: {self.read_replicas})",
                 "set blueGreenUpdates: false (engine upgrades then follow the runbook in README) or "
                 "readReplicas: 0",
-            )
-        # "You can't use RDS Proxy with blue/green deployments" (Blue/Green limitations):
-        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-considerations.html
-        if self.blue_green_updates and self.proxy:
-            yield ConfigProblem(
-                f"{path}.blueGreenUpdates",
-                "blue/green updates cannot be used with RDS Proxy (proxy: true)",
-                "set blueGreenUpdates: false, or proxy: false",
             )
         if self.effective_max_connections is None:
             yield ConfigProblem(
@@ -792,10 +817,74 @@ class BackupArgs(ConfigModel):
                 )
 
 
-# EKS versions in standard support (docs/aws-facts/compute.md has the calendar); extended support costs six
-# times as much per cluster hour, so paved offers only these.
-# https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
-EKS_VERSIONS = ("1.34", "1.35", "1.36")
+class EksVersionDates(NamedTuple):
+    """One row of EKS's Kubernetes release calendar; each date is a UTC day."""
+
+    eks_release: date
+    end_of_standard_support: date
+    end_of_extended_support: date
+
+
+# EKS's release calendar: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
+# ("Amazon EKS Kubernetes release calendar"; docs/aws-facts/compute.md says which rows were read there). A
+# version gets 14 months of standard support from its EKS release, then 12 months of extended support at six
+# times the hourly price; extended billing starts at the beginning of the end date (UTC). Add each new version
+# with its dates: config accepts only versions in standard support on the day it runs.
+EKS_CALENDAR: Mapping[str, EksVersionDates] = {
+    # Read on the AWS page (awsdocs/amazon-eks-user-guide, latest/ug/versioning/kubernetes-versions.adoc).
+    "1.33": EksVersionDates(date(2025, 5, 29), date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": EksVersionDates(date(2025, 10, 2), date(2026, 12, 2), date(2027, 12, 2)),
+    # Not read on the AWS page: 1.35 from endoflife.date/amazon-eks and AWS's sample-apex-skills calendar;
+    # 1.36's EKS release from third parties, its end dates as the page's 14 + 12 month rule gives them.
+    "1.35": EksVersionDates(date(2026, 1, 27), date(2027, 3, 27), date(2028, 3, 27)),
+    "1.36": EksVersionDates(date(2026, 6, 2), date(2027, 8, 2), date(2028, 8, 2)),
+}
+
+
+def today() -> date:
+    """The UTC day, the calendar's time zone; tests replace it to freeze the clock."""
+    return datetime.now(UTC).date()
+
+
+def eks_versions_in_standard_support(day: date) -> tuple[str, ...]:
+    """The calendar's versions that EKS offers in standard support on `day`."""
+    return tuple(
+        version
+        for version, dates in EKS_CALENDAR.items()
+        if dates.eks_release <= day < dates.end_of_standard_support
+    )
+
+
+def eks_version_problem(version: str, day: date) -> tuple[str, str] | None:
+    """Why `version` can't be used on `day` (message, hint), or None when it is in standard support."""
+    supported = eks_versions_in_standard_support(day)
+    if version in supported:
+        return None
+    choices = ", ".join(
+        f"{v} (standard support until {EKS_CALENDAR[v].end_of_standard_support})" for v in supported
+    )
+    dates = EKS_CALENDAR.get(version)
+    if dates is None:
+        return (
+            f"EKS version {version} is not in paved's EKS calendar",
+            f"use one of {choices}; a version EKS released since is added to EKS_CALENDAR in paved/config.py "
+            "with its dates from the EKS release calendar",
+        )
+    if day < dates.eks_release:
+        return (
+            f"EKS version {version} is not released on EKS until {dates.eks_release}",
+            f"use one of {choices}",
+        )
+    return (
+        f"EKS version {version} left standard support on {dates.end_of_standard_support} (extended support, "
+        f"at six times the hourly price, ends {dates.end_of_extended_support})",
+        f"use one of {choices}, upgrading one minor version at a time. The cluster's upgradePolicy is "
+        "STANDARD, so EKS upgrades a cluster still on this version by itself from that date; EKS can't "
+        "downgrade, so a config that still names the old version can't be applied to it: set the version the "
+        "cluster runs now",
+    )
+
+
 # The managed addons paved installs, in the order they may start: the first three run before any node, and
 # vpc-cni takes its credentials from the Pod Identity agent.
 AddonName = Literal[
@@ -821,6 +910,26 @@ IamRoleArn = Annotated[
 AddonVersion = Annotated[
     str, _matching(r"v\d+\.\d+\.\d+-eksbuild\.\d+", "an EKS addon version", "use e.g. v1.19.2-eksbuild.1")
 ]
+
+
+SecurityGroupId = Annotated[
+    str, _matching(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", "a security group ID", "use e.g. sg-0123456789abcdef0")
+]
+
+
+class DeployerArgs(ConfigModel):
+    """Who runs the Kubernetes half of `pulumi up` against the private API endpoint, admitted on 443."""
+
+    security_group_ids: Annotated[
+        list[SecurityGroupId],
+        AfterValidator(_distinct),
+        Hint("list security groups of runners in the cluster's VPC; a group of another VPC matches nothing"),
+    ]
+    cidrs: Annotated[list[Annotated[str, AfterValidator(_deployer_cidr)]], AfterValidator(_distinct)]
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.security_group_ids or self.cidrs)
 
 
 def is_graviton(instance_type: str) -> bool:
@@ -852,7 +961,7 @@ class ClusterArgs(ConfigModel):
         _matching(
             r"1\.\d{2}",
             "a Kubernetes minor version",
-            'use a quoted EKS version such as "1.34" (unquoted 1.30 is read as the number 1.3)',
+            'use a quoted EKS version such as "1.36" (unquoted 1.30 is read as the number 1.3)',
         ),
     ]
     node_instance_types: Annotated[
@@ -872,6 +981,7 @@ class ClusterArgs(ConfigModel):
     public_access_cidrs: Annotated[
         list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(_distinct)
     ]
+    deployer: DeployerArgs
     admin_role_arns: Annotated[
         list[IamRoleArn],
         Field(min_length=1),
@@ -895,12 +1005,8 @@ class ClusterArgs(ConfigModel):
     ]
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
-        if self.version not in EKS_VERSIONS:
-            yield ConfigProblem(
-                f"{path}.version",
-                f"EKS version {self.version} is not in standard support",
-                f"use one of {', '.join(EKS_VERSIONS)}; older versions cost extended-support fees",
-            )
+        if problem := eks_version_problem(self.version, today()):
+            yield ConfigProblem(f"{path}.version", *problem)
         order_hint = "EKS node groups require nodeMin ≤ nodeDesired ≤ nodeMax"
         if self.node_desired < self.node_min:
             yield ConfigProblem(
@@ -936,6 +1042,15 @@ class ClusterArgs(ConfigModel):
                 f"{path}.publicAccessCidrs",
                 "a public endpoint needs at least one allowed CIDR",
                 "EKS would allow 0.0.0.0/0; list your office/VPN CIDRs or set publicEndpoint: false",
+            )
+        if ctx.is_prod and not self.public_endpoint and not self.deployer.is_set:
+            yield ConfigProblem(
+                f"{path}.deployer",
+                "the Kubernetes API is private and nothing may reach it, so `pulumi up` cannot apply the "
+                "cluster's Kubernetes objects",
+                f"set {path}.deployer to one of: securityGroupIds with the security group of a runner inside "
+                "the VPC; cidrs with your VPN's client range; or set publicEndpoint: true with the runner's "
+                'public addresses in publicAccessCidrs (README, "Deploying to a private cluster")',
             )
 
 
@@ -1077,6 +1192,41 @@ class PodDisruptionBudget(ConfigModel):
 
 
 _SECRET_LIKE_ENV = re.compile(r"(SECRET|PASSWORD|TOKEN|KEY)$")
+# Role names an app may not take: PostgreSQL reserves `pg_`, RDS its `rds` roles (rds_iam, rdsadmin,
+# rdsproxyadmin...), and paved's master user is paved_admin.
+# https://www.postgresql.org/docs/current/sql-createrole.html
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html
+_RESERVED_ROLE = re.compile(r"pg_.*|rds.*|postgres|public|paved_admin")
+# The connection string paved builds for an app (components/database_users.py).
+DATABASE_URL_ENV = "DATABASE_URL"
+
+
+class AppDatabase(ConfigModel):
+    """How an app logs in to the stack's PostgreSQL (README, "Database credentials")."""
+
+    auth: Annotated[
+        Literal["password", "iam"],
+        Hint(
+            "password: a generated password in Secrets Manager, works with every driver (Prisma included); "
+            "iam: short-lived IAM tokens from the AWS SDK's RDS signer, no password anywhere"
+        ),
+    ] = "password"
+    read_schemas: Annotated[
+        list[AppName],
+        AfterValidator(_distinct),
+        Hint("names of other apps with a database whose schema this app may read (SELECT)"),
+    ] = []
+    migration_command: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1)]],
+        Hint('the command that migrates the schema, as a list: ["npx", "prisma", "migrate", "deploy"]'),
+    ] = []
+    url_parameters: Annotated[
+        dict[Annotated[str, _matching(r"[A-Za-z_]+", "a URL parameter name", "e.g. schema")], str],
+        Hint("extra query parameters for DATABASE_URL, e.g. schema: api for Prisma"),
+    ] = {}
+    password_version: Annotated[
+        int, Field(ge=1), Hint("password auth: raise it by one to generate, set and roll out a new password")
+    ] = 1
 
 
 class AppArgs(ConfigModel):
@@ -1108,11 +1258,17 @@ class AppArgs(ConfigModel):
         AfterValidator(_distinct),
         Hint("the root filesystem is read-only; list the directories the app writes to, e.g. /tmp"),
     ]
+    database: AppDatabase | None = None
 
     @property
     def is_public(self) -> bool:
         """Whether the app receives traffic through the load balancer (a worker does not)."""
         return self.public_path is not None or self.host is not None
+
+    @property
+    def database_role(self) -> str:
+        """The app's own PostgreSQL role, which also names its schema: an unquoted identifier."""
+        return self.name.replace("-", "_")
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         yield from self.replicas.violations(f"{path}.replicas", ctx)
@@ -1129,12 +1285,29 @@ class AppArgs(ConfigModel):
                 "a worker (no publicPath and no host) receives no traffic, so it cannot serve websockets",
                 "remove websocket, or give the app a publicPath or host",
             )
+        if self.database is not None:
+            yield from self._database_violations(path)
         for key in filter(_SECRET_LIKE_ENV.search, (key.upper() for key in self.env)):
             yield ConfigProblem(
                 f"{path}.env.{key}",
                 f"{key} looks like a secret",
                 f"move it to secrets: [{key}] and store the value in AWS Secrets Manager; env values are "
                 "plain text in the stack file and the pod spec",
+            )
+
+    def _database_violations(self, path: str) -> Iterator[ConfigProblem]:
+        if DATABASE_URL_ENV in self.secrets or DATABASE_URL_ENV in self.env:
+            where = "secrets" if DATABASE_URL_ENV in self.secrets else f"env.{DATABASE_URL_ENV}"
+            yield ConfigProblem(
+                f"{path}.{where}",
+                f"{DATABASE_URL_ENV} is built by paved for an app with `database`",
+                f"remove {DATABASE_URL_ENV} here; paved gives the app its own role and connection string",
+            )
+        if _RESERVED_ROLE.fullmatch(self.database_role):
+            yield ConfigProblem(
+                f"{path}.name",
+                f"an app with a database gets the PostgreSQL role {self.database_role!r}, a reserved name",
+                "rename the app: PostgreSQL reserves pg_*, RDS rds*, and paved uses paved_admin",
             )
 
 
@@ -1202,6 +1375,8 @@ _PROD_PRESET: dict[str, Any] = {
         "maxConnections": None,
         "logRetentionDays": 365,
         "passwordVersion": 1,
+        # Runs the role bootstrap Job (psql); public ECR's copy of the Docker official image, through NAT.
+        "bootstrapImage": "public.ecr.aws/docker/library/postgres:17.6-alpine3.22",
         "alarms": {
             "cpuPercent": 80,
             "freeStoragePercent": 10,
@@ -1257,6 +1432,7 @@ _PROD_PRESET: dict[str, Any] = {
         },
         "publicEndpoint": False,
         "publicAccessCidrs": [],
+        "deployer": {"securityGroupIds": [], "cidrs": []},
         "logRetentionDays": 365,
         "addonVersions": {},
         "createAutoscalingServiceRole": False,
@@ -1664,6 +1840,36 @@ def _app_list_violations(apps: Mapping[int, AppArgs], domain: DomainArgs | None)
             )
 
 
+def _database_user_violations(
+    apps: Mapping[int, AppArgs], database: DatabaseArgs | None
+) -> Iterator[ConfigProblem]:
+    users = {index: app for index, app in apps.items() if app.database is not None}
+    names = {app.name for app in users.values()}
+    for index, app in users.items():
+        assert app.database is not None
+        for position, other in enumerate(app.database.read_schemas):
+            if other == app.name or other not in names:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].database.readSchemas[{position}]",
+                    f"{other!r} is not another app with a database",
+                    "list apps that have `database` (here: "
+                    f"{', '.join(sorted(names - {app.name})) or 'none'})",
+                )
+    # AWS documents no behaviour for a proxy that mixes end-to-end IAM with password users
+    # (CreateDBProxy: DefaultAuthScheme IAM_AUTH, or NONE with an Auth entry per user):
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html
+    schemes = {app.database.auth for app in users.values() if app.database is not None}
+    if database is not None and database.proxy and len(schemes) > 1:
+        for index, app in users.items():
+            if app.database is not None and app.database.auth == "iam":
+                yield ConfigProblem(
+                    f"paved:apps[{index}].database.auth",
+                    "RDS Proxy takes one auth scheme: these apps mix iam and password",
+                    "use one auth for every app behind the proxy (password works with every driver), or "
+                    "set paved:database.proxy: false",
+                )
+
+
 def _tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
     for key in tags:
         if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
@@ -1774,6 +1980,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         )
     problems.extend(_app_list_violations(apps, domain))
     problems.extend(_secret_ref_violations(apps, secrets))
+    problems.extend(_database_user_violations(apps, database))
     problems.extend(_tag_violations(tags or {}))
     if problems:
         raise ConfigError(stack, problems)

@@ -152,4 +152,3 @@ def test_the_text_report_names_the_violations_and_the_failure(run: Run) -> None:
     mandatory = sum(v.level == "mandatory" for v in run.violations)
     other = len(run.violations) - mandatory
     assert f"Preview failed: {mandatory} mandatory, {other} other policy violations." in lines
-

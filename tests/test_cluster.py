@@ -11,7 +11,7 @@ import pytest
 
 from components.cluster import CAPACITY_LABEL, CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOGS
 from components.controllers import CHARTS
-from paved.config import EKS_ADDONS, EKS_VERSIONS, ConfigError, load_stack_config, load_stack_file
+from paved.config import EKS_ADDONS, ConfigError, load_stack_config, load_stack_file
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
 
@@ -61,7 +61,7 @@ def test_cluster_is_private_encrypted_logged_and_api_authenticated(recording: Re
     config = _config(recording).cluster
     cluster = recording.one(CLUSTER)
     inputs = cluster.inputs
-    assert inputs["version"] == config.version in EKS_VERSIONS
+    assert inputs["version"] == config.version
     vpc = inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is config.public_endpoint

@@ -262,12 +262,11 @@ def test_blue_green_with_read_replicas_is_rejected() -> None:
     assert "paved:database.blueGreenUpdates" in _paths(raw, "prod")
 
 
-def test_blue_green_with_proxy_is_rejected() -> None:
-    # "You can't use RDS Proxy with blue/green deployments":
-    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/blue-green-deployments-considerations.html
+def test_blue_green_with_proxy_is_accepted() -> None:
+    # Since 2026-04-09 RDS Blue/Green deployments support RDS Proxy; README, "Database credentials", lists
+    # the constraints: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-blue-green.html
     raw = _changed("prod", {"paved:database": {"blueGreenUpdates": True, "readReplicas": 0, "proxy": True}})
-    problems = [p for p in _problems(raw, "prod") if p.path == "paved:database.blueGreenUpdates"]
-    assert len(problems) == 1 and "Proxy" in problems[0].message
+    assert load_stack_config(raw, "prod").database.blue_green_updates is True
 
 
 # --- 3. parameter group -----------------------------------------------------------------------------------
@@ -339,14 +338,32 @@ def test_staging_has_no_replica(staging: Recording) -> None:
 # --- 5. RDS Proxy -----------------------------------------------------------------------------------------
 
 
-def test_prod_proxy_requires_tls_and_iam(prod: Recording) -> None:
+def _user_secrets(recording: Recording) -> dict[str, RecordedResource]:
+    """The per-app database login secrets, by role."""
+    return {
+        secret.inputs["name"].rsplit("/", 1)[-1]: secret
+        for secret in recording.of_type(SECRET)
+        if "/database/users/" in secret.inputs["name"]
+    }
+
+
+def test_prod_proxy_requires_tls_and_logs_in_with_each_password_users_secret(prod: Recording) -> None:
     proxy = prod.one(PROXY)
     inputs = proxy.inputs
     assert inputs["engineFamily"] == "POSTGRESQL"
     assert inputs["requireTls"] is True
-    # End-to-end IAM authentication: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-auth.html
-    assert inputs["defaultAuthScheme"] == "IAM_AUTH"
-    assert "auth" not in inputs
+    # Password users: default scheme NONE and one SECRETS auth per user, the user read from the secret (AWS
+    # rejects a UserName beside SECRETS): https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_UserAuthConfig.html
+    assert inputs["defaultAuthScheme"] == "NONE"
+    secrets = _user_secrets(prod)
+    assert set(secrets) == {"api", "worker"}
+    assert len(inputs["auths"]) == len(secrets)
+    for auth in inputs["auths"]:
+        assert auth["authScheme"] == "SECRETS"
+        assert auth["iamAuth"] == "DISABLED"
+        assert auth["clientPasswordAuthType"] == "POSTGRES_SCRAM_SHA_256"
+        assert "username" not in auth
+    assert set(proxy.property_dependencies["auths"]) == {secret.urn for secret in secrets.values()}
     isolated = {r.urn for r in prod.of_type("aws:ec2/subnet:Subnet") if "-isolated-" in r.name}
     assert set(proxy.property_dependencies["vpcSubnetIds"]) == isolated
     target = prod.one(PROXY_TARGET)
@@ -354,22 +371,21 @@ def test_prod_proxy_requires_tls_and_iam(prod: Recording) -> None:
     assert target.property_dependencies["dbInstanceIdentifier"] == [_primary(prod).urn]
 
 
-def test_prod_proxy_role_may_only_connect(prod: Recording) -> None:
+def test_prod_proxy_role_reads_only_the_users_secrets(prod: Recording) -> None:
     role = prod.one(ROLE, "database-proxy")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "rds.amazonaws.com"}]
-    # The policy names the instance's resource ID, unknown until it exists: the document itself is unknown
-    # in a first preview, so this checks what is known: one inline policy, built from the instance, and no
-    # managed policy that could grant more.
+    # The secrets' ARNs are unknown in a first preview, so this checks what is known: one inline policy built
+    # from exactly the users' secrets and the secrets key, and no managed policy that could grant more.
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-secrets-arns.html
     [policy] = [p for p in prod.of_type(ROLE_POLICY) if p.property_dependencies.get("role") == [role.urn]]
-    assert policy.property_dependencies["policy"] == [_primary(prod).urn]
+    secrets_key = prod.one(KEY, "secrets").urn
+    expected = {secret.urn for secret in _user_secrets(prod).values()} | {secrets_key}
+    assert set(policy.property_dependencies["policy"]) == expected
     attachments = [
         a for a in prod.of_type(ROLE_POLICY_ATTACHMENT) if role.urn in a.property_dependencies.get("role", [])
     ]
     assert attachments == []
-    if not is_unknown(policy.inputs["policy"]):
-        statements = json.loads(policy.inputs["policy"])["Statement"]
-        assert [(s["Effect"], s["Action"]) for s in statements] == [("Allow", "rds-db:connect")]
 
 
 def test_staging_has_no_proxy(staging: Recording) -> None:
@@ -434,8 +450,10 @@ def test_data_tier_ingress_comes_from_security_groups_only(
     stack: str, request: pytest.FixtureRequest
 ) -> None:
     recording = _recording(request, stack)
-    # The load balancer's own ingress (from CloudFront or viewer CIDRs) is tested in tests/test_edge.py.
-    rules = [r for r in recording.of_type(INGRESS) if not r.name.startswith(("network-endpoints", "alb-sg-"))]
+    # The load balancer's own ingress (from CloudFront or viewer CIDRs) is tested in tests/test_edge.py, the
+    # EKS API's (from the deployer named in config) in tests/test_deployer.py.
+    others = ("network-endpoints", "alb-sg-", "cluster-deployer-")
+    rules = [r for r in recording.of_type(INGRESS) if not r.name.startswith(others)]
     assert rules
     for rule in rules:
         assert "referencedSecurityGroupId" in rule.inputs, rule.name
@@ -573,14 +591,12 @@ def test_staging_secrets_have_no_replica(staging: Recording) -> None:
 def test_app_secret_values_by_source(stack: str, request: pytest.FixtureRequest) -> None:
     recording = _recording(request, stack)
     versions = {v.property_dependencies["secretId"][0]: v for v in recording.of_type(SECRET_VERSION)}
-    jwt, redis, database_url = (recording.one(SECRET, n) for n in ("jwt-secret", "redis-url", "database-url"))
+    jwt, redis = (recording.one(SECRET, n) for n in ("jwt-secret", "redis-url"))
     assert jwt.inputs["name"] == f"{stack}/app/JWT_SECRET"
     generator = recording.one(RANDOM_PASSWORD, "jwt-secret")
     assert generator.inputs["length"] == 64
     assert is_secret(versions[jwt.urn].inputs["secretStringWo"])
     assert versions[jwt.urn].property_dependencies["secretStringWo"] == [generator.urn]
-    # External: its owner puts the value; paved writes none.
-    assert database_url.urn not in versions
     redis_value = versions[redis.urn].inputs["secretString"]
     assert is_secret(redis_value)
     assert (
@@ -838,4 +854,8 @@ def test_every_secret_says_how_it_rotates(stack: str, request: pytest.FixtureReq
     rotations = {r.name: r.inputs["tags"].get("paved:rotation", "") for r in recording.of_type(SECRET)}
     assert rotations and all(reason.strip() for reason in rotations.values()), rotations
     assert rotations["jwt-secret"] == "raise paved:secrets.JWT_SECRET.version"
-    assert rotations["database-url"] == "its owner puts a new value"
+    assert all(
+        reason.startswith("raise paved:apps[name=") and reason.endswith("].database.passwordVersion")
+        for name, reason in rotations.items()
+        if "-database-user-" in name
+    )

@@ -8,6 +8,7 @@ like what components/cluster.py sends in a first preview (ids and ARNs unknown).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import jsonschema
@@ -21,7 +22,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_OBJECT_VALUE,
 )
 
-from paved.config import EKS_VERSIONS
+from paved.config import eks_versions_in_standard_support
 from tests.policy_harness import (
     POLICIES,
     UNKNOWN,
@@ -257,8 +258,8 @@ RESOURCE_CASES: list[ResourceCase] = [
     ),
     # eks-supported-version (default config)
     ("version-136", VERSION, CLUSTER, CLUSTER_PROPS, "ok", ""),
-    ("version-134-padded", VERSION, CLUSTER, cluster(version=" 1.34 "), "ok", ""),
-    ("version-133", VERSION, CLUSTER, cluster(version="1.33"), "violation", "Kubernetes 1.33"),
+    ("version-135-padded", VERSION, CLUSTER, cluster(version=" 1.35 "), "ok", ""),
+    ("version-134", VERSION, CLUSTER, cluster(version="1.34"), "violation", "Kubernetes 1.34"),
     ("version-patch", VERSION, CLUSTER, cluster(version="1.36.2"), "violation", "1.36.2"),
     ("version-unset", VERSION, CLUSTER, cluster(version=...), "violation", "sets no version"),
     ("version-float", VERSION, CLUSTER, cluster(version=1.36), "violation", "sets no version"),
@@ -409,11 +410,14 @@ OTHER_TYPES: list[OtherType] = [
 # eks-supported-version: the configurable list.
 
 
-def test_the_default_versions_are_paveds_own() -> None:
-    assert eks.STANDARD_SUPPORT_VERSIONS == EKS_VERSIONS
+def test_the_default_versions_are_paveds_own_on_the_day_they_were_checked() -> None:
+    checked = date.fromisoformat(eks.STANDARD_SUPPORT_AS_OF)
+    assert eks_versions_in_standard_support(checked) == eks.STANDARD_SUPPORT_VERSIONS
     policy = POLICIES[VERSION]
     assert policy.config_schema is not None
-    assert policy.config_schema.properties["supportedVersions"]["default"] == list(EKS_VERSIONS)
+    assert policy.config_schema.properties["supportedVersions"]["default"] == list(
+        eks.STANDARD_SUPPORT_VERSIONS
+    )
 
 
 def test_supported_versions_come_from_the_pack_config() -> None:

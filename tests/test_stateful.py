@@ -126,6 +126,7 @@ STATELESS = {
     "aws:cloudwatch/logDelivery:LogDelivery",
     "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination",
     "aws:cloudwatch/logDeliverySource:LogDeliverySource",
+    "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:ec2/flowLog:FlowLog",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
@@ -192,6 +193,9 @@ STATELESS = {
     # Kubernetes objects are re-applied from config; no app or controller keeps a volume.
     "kubernetes:apps/v1:Deployment",
     "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    # The database bootstrap and migration Jobs change the database, which is stateful; the Job objects
+    # themselves hold nothing (the bootstrap is idempotent, a migration runs once per release).
+    "kubernetes:batch/v1:Job",
     "kubernetes:core/v1:ConfigMap",
     "kubernetes:core/v1:Namespace",
     "kubernetes:core/v1:Service",

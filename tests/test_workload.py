@@ -12,8 +12,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.database_users import script_digest
 from components.workload import APP_UID, prestop_seconds
-from paved.config import ConfigError, StackConfig, load_stack_config, load_stack_file, parse_quantity
+from paved.config import AppArgs, ConfigError, StackConfig, load_stack_config, load_stack_file, parse_quantity
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_unknown, reveal
 
@@ -252,7 +253,8 @@ def test_network_policies_allow_only_what_apps_need(recording: Recording) -> Non
         [policy] = [
             p
             for p in recording.of_type(NETWORK_POLICY)
-            if p.inputs["metadata"]["namespace"] == app.name and p.inputs["spec"]["podSelector"] != {}
+            if p.inputs["metadata"]["namespace"] == app.name
+            and p.inputs["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": app.name}}
         ]
         spec = _manifest(policy.inputs["spec"])
         egress_ports = sorted(port["port"] for rule in spec["egress"] for port in rule["ports"])
@@ -284,11 +286,16 @@ def test_public_apps_are_bound_to_their_target_group_and_workers_are_not(recordi
         assert services[name].inputs["spec"]["type"] == "ClusterIP"
 
 
+def _logs_in_with_password(app: AppArgs) -> bool:
+    return app.database is not None and app.database.auth == "password"
+
+
 def test_apps_read_only_their_own_secrets(recording: Recording) -> None:
     config = _config(recording)
     secrets = {r.name: r for r in recording.of_type("aws:secretsmanager/secret:Secret")}
+    user_secret = f"paved-{recording.stack}-database-user-{{app}}"
     for app in config.apps:
-        if not app.secrets:
+        if not app.secrets and app.database is None:
             assert not [r for r in recording.of_type("aws:iam/role:Role") if r.name == f"{app.name}-secrets"]
             continue
         policy = recording.one("aws:iam/rolePolicy:RolePolicy", f"{app.name}-secrets")
@@ -296,18 +303,24 @@ def test_apps_read_only_their_own_secrets(recording: Recording) -> None:
         oidc = recording.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
         role = recording.one("aws:iam/role:Role", f"{app.name}-secrets")
         assert oidc.urn in role.property_dependencies["assumeRolePolicy"]
-        expected = {secrets[name.lower().replace("_", "-")].urn for name in app.secrets}
-        assert expected <= set(policy.property_dependencies["policy"])
-        others = {r.urn for n, r in secrets.items() if n.upper().replace("-", "_") not in app.secrets}
+        own = {name.lower().replace("_", "-") for name in app.secrets}
+        if _logs_in_with_password(app):
+            own.add(user_secret.format(app=app.name))
+        assert {secrets[name].urn for name in own} <= set(policy.property_dependencies["policy"])
+        others = {r.urn for name, r in secrets.items() if name not in own}
         assert not others & set(policy.property_dependencies["policy"])
+        external = _by_app(recording, EXTERNAL_SECRET)[app.name]
         store = _by_app(recording, SECRET_STORE)[app.name].inputs["spec"]["provider"]["aws"]
         assert store["auth"] == {"jwt": {"serviceAccountRef": {"name": app.name}}}
-        external = _by_app(recording, EXTERNAL_SECRET)[app.name].inputs["spec"]
-        assert [item["secretKey"] for item in external["data"]] == app.secrets
-        assert all(
-            item["remoteRef"]["key"] == f"{recording.stack}/app/{item['secretKey']}"
-            for item in external["data"]
-        )
+        data = external.inputs["spec"]["data"]
+        named = [item for item in data if item["secretKey"] in app.secrets]
+        assert [item["secretKey"] for item in named] == app.secrets
+        assert all(item["remoteRef"]["key"] == f"{recording.stack}/app/{item['secretKey']}" for item in named)
+        if _logs_in_with_password(app):
+            # DATABASE_URL is the `url` field of the app's own login secret, nobody else's.
+            [url] = [item for item in data if item["secretKey"] == "DATABASE_URL"]
+            assert url["remoteRef"]["property"] == "url"
+            assert external.property_dependencies["spec"] == [secrets[user_secret.format(app=app.name)].urn]
 
 
 def test_workloads_wait_for_the_controllers_webhooks(recording: Recording) -> None:
@@ -341,3 +354,105 @@ def test_invalid_app_config_names_the_key(changes: dict, path: str) -> None:
     with pytest.raises(ConfigError) as error:
         load_stack_config(raw, "staging")
     assert path in [problem.path for problem in error.value.problems], error.value
+
+
+# --- database login, bootstrap, migrations, readiness gate -------------------------------------------------
+
+JOB = "kubernetes:batch/v1:Job"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+
+
+def _bootstrap_job(recording: Recording) -> RecordedResource:
+    return recording.one(JOB, "database-bootstrap")
+
+
+def test_bootstrap_job_runs_its_script_with_synced_credentials_and_nothing_else(recording: Recording) -> None:
+    job = _bootstrap_job(recording)
+    assert job.inputs["metadata"]["namespace"] == "paved-database"
+    script = recording.one(CONFIG_MAP, "database-bootstrap-script")
+    credentials = recording.one(EXTERNAL_SECRET, "database-bootstrap-credentials")
+    # pulumi-kubernetes waits until External Secrets has synced the master and app passwords.
+    assert credentials.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
+    assert {script.urn, credentials.urn} <= set(job.dependencies)
+    # The Job is named after its script: new users or passwords are a new Job, the same script is not.
+    digest = script_digest(script.inputs["data"]["bootstrap.sql"])
+    assert (
+        job.inputs["metadata"]["name"] == script.inputs["metadata"]["name"] == f"database-bootstrap-{digest}"
+    )
+    assert script.inputs["immutable"] is True
+    spec = job.inputs["spec"]
+    assert "ttlSecondsAfterFinished" not in spec
+    pod = spec["template"]["spec"]
+    assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
+    keys = [item["secretKey"] for item in credentials.inputs["spec"]["data"]]
+    config = _config(recording)
+    passwords = [
+        f"PAVED_PASSWORD_{app.database_role.upper()}"
+        for app in config.apps
+        if app.database is not None and app.database.auth == "password"
+    ]
+    assert keys == ["PGUSER", "PGPASSWORD", *passwords]
+    [policy] = [
+        p
+        for p in recording.of_type(NETWORK_POLICY)
+        if p.inputs["metadata"]["namespace"] == "paved-database" and p.inputs["spec"]["podSelector"] != {}
+    ]
+    egress = _manifest(policy.inputs["spec"])["egress"]
+    assert sorted(port["port"] for rule in egress for port in rule["ports"]) == [53, 53, 5432]
+    assert not _manifest(policy.inputs["spec"]).get("ingress")
+
+
+def test_apps_roll_out_after_bootstrap_and_migrations(recording: Recording) -> None:
+    config = _config(recording)
+    bootstrap = _bootstrap_job(recording).urn
+    deployments = _by_app(recording, DEPLOYMENT)
+    migrations = {
+        j.name.removesuffix("-migrate"): j for j in recording.of_type(JOB) if j.name.endswith("-migrate")
+    }
+    assert set(migrations) == {
+        app.name for app in config.apps if app.database and app.database.migration_command
+    }
+    for app in config.apps:
+        deployment = deployments[app.name]
+        assert (bootstrap in deployment.dependencies) == (app.database is not None)
+        if app.name not in migrations:
+            continue
+        migration = migrations[app.name]
+        assert app.database is not None
+        assert bootstrap in migration.dependencies
+        assert migration.urn in deployment.dependencies
+        container = migration.inputs["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == app.image and container["command"] == app.database.migration_command
+        # Migration pods must not count toward the app's PDB, HPA or NetworkPolicy selector.
+        labels = migration.inputs["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] != app.name
+        assert "ttlSecondsAfterFinished" not in migration.inputs["spec"]
+
+
+def test_iam_users_connect_as_themselves_without_a_password(recording: Recording) -> None:
+    config = _config(recording)
+    for app in config.apps:
+        if app.database is None or app.database.auth != "iam":
+            continue
+        policy = recording.one("aws:iam/rolePolicy:RolePolicy", f"{app.name}-secrets")
+        target = "aws:rds/proxy:Proxy" if config.database.proxy else "aws:rds/instance:Instance"
+        source = [r for r in recording.of_type(target) if r.name in ("database", "database-proxy")]
+        assert {r.urn for r in source} <= set(policy.property_dependencies["policy"])
+        env = recording.one(CONFIG_MAP, f"{app.name}-env")
+        assert "DATABASE_URL" in env.inputs["data"]
+        synced = _by_app(recording, EXTERNAL_SECRET).get(app.name)
+        keys = [item["secretKey"] for item in synced.inputs["spec"]["data"]] if synced else []
+        assert "DATABASE_URL" not in keys
+
+
+def test_public_apps_wait_for_alb_health_through_the_readiness_gate(recording: Recording) -> None:
+    config = _config(recording)
+    namespaces = {n.inputs["metadata"]["name"]: n for n in recording.of_type(NAMESPACE)}
+    services, bindings = _by_app(recording, SERVICE), _by_app(recording, BINDING)
+    for app in config.apps:
+        labels = namespaces[app.name].inputs["metadata"]["labels"]
+        assert (labels.get("elbv2.k8s.aws/pod-readiness-gate-inject") == "enabled") == app.is_public
+        if app.is_public:
+            # The gate is injected at pod creation only when a bound Service already selects the pod.
+            deployment = _by_app(recording, DEPLOYMENT)[app.name]
+            assert {services[app.name].urn, bindings[app.name].urn} <= set(deployment.dependencies)

@@ -58,11 +58,12 @@ DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
 # Exact and case-sensitive, as the EKS API and CloudFormation's LoggingTypeConfig spell them:
 # https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-# Kubernetes minor versions in EKS standard support on 2026-11-23, the same list as paved.config.EKS_VERSIONS
-# (a test keeps the two equal). 1.34 leaves standard support on 2 Dec 2026 (EKS UG kubernetes-versions
-# release calendar); docs/aws-facts/compute.md has the calendar and what is still unconfirmed (1.37 on EKS).
-# Override per stack with --policy-pack-config rather than editing this list.
-STANDARD_SUPPORT_VERSIONS = ("1.34", "1.35", "1.36")
+# Kubernetes minor versions in EKS standard support on STANDARD_SUPPORT_AS_OF, by the EKS release calendar
+# (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html) as paved.config.EKS_CALENDAR
+# records it; a test keeps the two equal. The pack doesn't import paved, so the list is written out here: when
+# AWS's calendar moves, override it per stack with --policy-pack-config, and refresh both together.
+STANDARD_SUPPORT_AS_OF = "2026-12-04"
+STANDARD_SUPPORT_VERSIONS = ("1.35", "1.36")
 VERSIONS_CONFIG_KEY = "supportedVersions"
 # CONFIG_MAP (the API default) authenticates only through the aws-auth ConfigMap.
 ACCESS_ENTRY_MODES = ("API", "API_AND_CONFIG_MAP")
@@ -204,8 +205,8 @@ def _supported(config: Mapping[str, Any]) -> list[str]:
     name="eks-supported-version",
     description=(
         "EKS clusters pin a Kubernetes version that is in standard support (pack config "
-        f"`{VERSIONS_CONFIG_KEY}`, default {list(STANDARD_SUPPORT_VERSIONS)}); an unset version is a "
-        "violation."
+        f"`{VERSIONS_CONFIG_KEY}`, default {list(STANDARD_SUPPORT_VERSIONS)}, those in standard support on "
+        f"{STANDARD_SUPPORT_AS_OF}); an unset version is a violation."
     ),
     severity="medium",
     remediation=(
