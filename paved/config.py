@@ -6,146 +6,69 @@ problems of another: `load_stack_config` raises a single `ConfigError` that list
 camelCase key path (`paved:apps[1].replicas.min`) and a hint.
 """
 
-import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple, TypeVar, get_args
 from urllib.parse import urlsplit
 
 import pulumi
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter, ValidationError
+
+from paved.errors import (
+    REFERENCE,
+    ConfigError,
+    ConfigProblem,
+    Hint,
+    invalid,
+    problem_from,
+    show_value,
+    unknown_key_hint,
+    validated,
 )
-from pydantic.alias_generators import to_camel
-from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails, PydanticCustomError
+from paved.fields import (
+    REGION_PATTERN,
+    AppName,
+    Cidr,
+    ConfigModel,
+    DailyWindow,
+    DnsName,
+    Environment,
+    EnvVarName,
+    LogRetention,
+    Percent,
+    Quantity,
+    Region,
+    RuleContext,
+    Tags,
+    UrlPath,
+    Version,
+    WeeklyWindow,
+    cidr_network,
+    distinct,
+    matching,
+    parse_quantity,
+    pinned_image,
+    window_problems,
+)
+from paved.presets import APP_PRESETS, PRESETS, SECRET_PRESET, deep_merge
 
 T = TypeVar("T")
 M = TypeVar("M", bound="ConfigModel")
 
-Environment = Literal["staging", "prod"]
 NatGateways = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "kms", "ssm", "ec2"]
-# The only retention periods CloudWatch Logs accepts:
-# https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
-LogRetentionDays = Literal[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
-]
-# WAF rate-based rules count requests over one of these evaluation windows:
 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
 RateLimitWindowSeconds = Literal[60, 120, 300, 600]
 
-REFERENCE = "README.md, Configuration reference"
-
-
-# --------------------------------------------------------------------------------------------------
-# Problems and the error that reports them
-# --------------------------------------------------------------------------------------------------
-
-
-class ConfigProblem(NamedTuple):
-    path: str
-    message: str
-    hint: str
-
-
-class ConfigError(pulumi.RunError):
-    """Every problem of a stack's configuration; a RunError so Pulumi prints it without a traceback."""
-
-    def __init__(self, stack: str, problems: list[ConfigProblem]) -> None:
-        self.stack = stack
-        self.problems = problems
-        super().__init__(_describe_problems(stack, problems))
-
-
-def _describe_problems(stack: str, problems: list[ConfigProblem]) -> str:
-    count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-    lines = [f"Invalid configuration for stack '{stack}': {count}"]
-    for problem in problems:
-        lines += [f"  ✗ {problem.path}: {problem.message}", f"      hint: {problem.hint}"]
-    return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    """What the section rules may depend on besides their own section."""
-
-    environment: Environment
-    region: str | None
-
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
-
-
-# --------------------------------------------------------------------------------------------------
-# Reusable field types. A failing check raises `invalid(...)`, whose hint travels with the pydantic error.
-# --------------------------------------------------------------------------------------------------
-
-_CUSTOM_ERROR = "paved"
-
-
-@dataclass(frozen=True)
-class Hint:
-    """Annotated metadata: the hint shown for any error on this field."""
-
-    text: str
-
-
-def invalid(message: str, hint: str) -> PydanticCustomError:
-    # The message goes through the context so that braces in user input are never read as a template.
-    return PydanticCustomError(_CUSTOM_ERROR, "{message}", {"message": message, "hint": hint})
-
-
-def _matching(pattern: str, what: str, hint: str) -> AfterValidator:
-    regex = re.compile(pattern)
-
-    def check(value: str) -> str:
-        if regex.fullmatch(value) is None:
-            raise invalid(f"{value!r} is not {what}", hint)
-        return value
-
-    return AfterValidator(check)
-
-
-def _distinct(items: list[T]) -> list[T]:
-    duplicates = sorted({str(item) for item in items if items.count(item) > 1})
-    if duplicates:
-        raise invalid(f"duplicate entries: {', '.join(duplicates)}", "list each value once")
-    return items
-
-
-def _network(value: str) -> IPv4Network | IPv6Network:
-    try:
-        if "/" in value:
-            return ip_network(value)  # strict: host bits must be zero
-    except ValueError:
-        pass
-    raise invalid(
-        f"{value!r} is not a CIDR block", "use network notation such as 10.0.0.0/16 (host bits zero)"
-    )
-
-
-def _cidr(value: str) -> str:
-    _network(value)
-    return value
-
 
 def _restricted_cidr(value: str) -> str:
-    if _network(value).prefixlen == 0:
+    if cidr_network(value).prefixlen == 0:
         raise invalid(
             f"{value} opens the Kubernetes API endpoint to the whole internet",
             "list only office/VPN CIDRs, or set publicEndpoint: false and reach the API from inside the VPC",
@@ -161,7 +84,7 @@ _PRIVATE_RANGES = tuple(
 
 
 def _deployer_cidr(value: str) -> str:
-    network = _network(value)
+    network = cidr_network(value)
     if network.prefixlen == 0:
         raise invalid(
             f"{value} would admit every address to the Kubernetes API",
@@ -178,7 +101,7 @@ def _deployer_cidr(value: str) -> str:
 
 
 def _vpc_cidr(value: str) -> str:
-    network = _network(value)
+    network = cidr_network(value)
     if network.version != 4 or not 16 <= network.prefixlen <= 20:
         raise invalid(
             f"{value} must be an IPv4 network from /16 to /20",
@@ -197,54 +120,8 @@ def _https_url(value: str) -> str:
     return value
 
 
-def _pinned_image(value: str) -> str:
-    """An image is pinned by a digest, or by a tag other than `latest` (a tag can be re-pushed, latest is)."""
-    name, _, digest = value.partition("@")
-    tag = name.rsplit("/", 1)[-1].partition(":")[2]
-    pinned = re.fullmatch(r"sha256:[0-9a-f]{64}", digest) if digest else tag not in ("", "latest")
-    if not name or re.search(r"\s", value) or not pinned:
-        raise invalid(
-            f"{value!r} is not a pinned image",
-            "use an immutable tag such as .../web:1.4.2 or a digest @sha256:<64 hex>; an untagged or "
-            "'latest' image changes under you, so replicas can differ and rollbacks redeploy the wrong code",
-        )
-    return value
-
-
-_QUANTITY = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>[KMGTPE]i|[eE][+-]?\d{1,2}|[mkMGTPE])?")
-_QUANTITY_FACTORS: dict[str, Decimal] = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    **{suffix: Decimal(1000**power) for power, suffix in enumerate("kMGTPE", start=1)},
-    **{f"{suffix}i": Decimal(1024**power) for power, suffix in enumerate("KMGTPE", start=1)},
-}
-
-
-def parse_quantity(text: str) -> Decimal:
-    """A Kubernetes resource quantity ("250m", "1.5", "512Mi", "1e3") in base units (cores or bytes)."""
-    match = _QUANTITY.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{text!r} is not a Kubernetes quantity")
-    number, suffix = Decimal(match["number"]), match["suffix"] or ""
-    if suffix[:1] in ("e", "E") and len(suffix) > 1:
-        return number.scaleb(int(suffix[1:]))
-    return number * _QUANTITY_FACTORS[suffix]
-
-
-def _quantity(value: str) -> str:
-    try:
-        parse_quantity(value)
-    except ValueError:
-        raise invalid(
-            f"{value!r} is not a Kubernetes quantity",
-            "use e.g. 250m or 1 for CPU, 512Mi or 1Gi for memory",
-        ) from None
-    return value
-
-
-_REGION_PATTERN = r"[a-z]{2}(?:-gov)?-[a-z]+-\d"
 _ACM_ARN = re.compile(
-    rf"arn:aws[a-z-]*:acm:(?P<region>{_REGION_PATTERN}):\d{{12}}:certificate/[0-9a-f-]{{36}}"
+    rf"arn:aws[a-z-]*:acm:(?P<region>{REGION_PATTERN}):\d{{12}}:certificate/[0-9a-f-]{{36}}"
 )
 
 
@@ -267,162 +144,22 @@ def _in_us_east_1(arn: str) -> str:
     return arn
 
 
-Region = Annotated[
-    str, _matching(_REGION_PATTERN, "an AWS region code", "use a region code such as eu-west-1")
-]
-DnsName = Annotated[
-    str,
-    _matching(
-        r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}",
-        "a DNS name",
-        "use a lowercase fully qualified name such as app.example.com",
-    ),
-]
-AppName = Annotated[
-    str,
-    _matching(
-        r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?",
-        "a DNS-1123 label of at most 40 characters",
-        "use lowercase letters, digits and '-', starting and ending with a letter or digit (it names "
-        "Kubernetes objects and AWS resources)",
-    ),
-]
-UrlPath = Annotated[str, _matching(r"/\S*", "an absolute URL path", "start the path with '/', e.g. /health")]
-EnvVarName = Annotated[
-    str,
-    _matching(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name", "use letters, digits and '_'"),
-]
 AcmArn = Annotated[
     str,
-    _matching(
+    matching(
         _ACM_ARN.pattern,
         "an ACM certificate ARN",
         "use arn:aws:acm:<region>:<account>:certificate/<id>",
     ),
 ]
-Email = Annotated[str, _matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address", "use e.g. ops@example.com")]
-Cidr = Annotated[str, AfterValidator(_cidr)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
-Tags = dict[
-    Annotated[str, StringConstraints(min_length=1, max_length=128)],
-    Annotated[str, StringConstraints(max_length=256)],
-]
-LogRetention = Annotated[
-    LogRetentionDays,
-    Hint(
-        "CloudWatch Logs only accepts these retention periods (days): "
-        + ", ".join(map(str, get_args(LogRetentionDays)))
-    ),
-]
-Percent = Annotated[int, Field(ge=1, le=100), Hint("use a whole percentage from 1 to 100")]
-Version = Annotated[
-    int, Field(ge=1), Hint("a counter starting at 1: raise it by one to generate and roll out a new value")
-]
-
-_DAY = 24 * 60
-_WEEK = 7 * _DAY
-_WINDOW_BOUND = re.compile(r"(?:(mon|tue|wed|thu|fri|sat|sun):)?([01]\d|2[0-3]):([0-5]\d)")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Window(NamedTuple):
-    """A UTC window in minutes from Monday 00:00 (a daily window sits on Monday and repeats daily)."""
-
-    start: int
-    end: int  # exclusive; past midnight or the week's end when the window wraps
-    weekly: bool
-
-    @property
-    def minutes(self) -> int:
-        return self.end - self.start
-
-    def overlaps(self, other: "Window") -> bool:
-        step = _WEEK if self.weekly and other.weekly else _DAY
-        return any(
-            self.start < other.end + shift and other.start + shift < self.end
-            for shift in range(-_WEEK, _WEEK + 1, step)
-        )
-
-
-def parse_window(text: str) -> Window:
-    """'hh:mm-hh:mm' (daily) or 'ddd:hh:mm-ddd:hh:mm' (weekly): the UTC formats of RDS and ElastiCache."""
-    parts = text.split("-")
-    bounds = [match for match in map(_WINDOW_BOUND.fullmatch, parts) if match is not None]
-    if len(parts) != 2 or len(bounds) != 2 or bool(bounds[0][1]) != bool(bounds[1][1]):
-        raise ValueError(f"{text!r} is not a window")
-    weekly = bool(bounds[0][1])
-    start, end = (
-        (_DAYS.index(bound[1]) * _DAY if bound[1] else 0) + int(bound[2]) * 60 + int(bound[3])
-        for bound in bounds
-    )
-    if end <= start:
-        end += _WEEK if weekly else _DAY
-    return Window(start, end, weekly)
-
-
-def _window(kind: str, example: str) -> AfterValidator:
-    def check(value: str) -> str:
-        try:
-            parse_window(value)
-        except ValueError:
-            raise invalid(f"{value!r} is not a {kind} window", f"use UTC {example}") from None
-        return value
-
-    return AfterValidator(check)
-
-
-DailyWindow = Annotated[str, _window("daily", "hh:mm-hh:mm, e.g. 02:00-03:00")]
-WeeklyWindow = Annotated[str, _window("weekly", "ddd:hh:mm-ddd:hh:mm, e.g. sun:03:30-sun:04:30")]
-
-
-def window_problems(
-    path: str, windows: Mapping[str, tuple[str, int]], exclusive: tuple[str, str]
-) -> Iterator[ConfigProblem]:
-    """Minimum lengths (key -> (window, minutes)) and the pair of windows that must not overlap."""
-    parsed = {key: parse_window(text) for key, (text, _) in windows.items()}
-    for key, (text, minimum) in windows.items():
-        if parsed[key].minutes < minimum:
-            yield ConfigProblem(
-                f"{path}.{key}",
-                f"{text} is {parsed[key].minutes} minutes long; AWS requires at least {minimum}",
-                f"widen the window to {minimum} minutes or more",
-            )
-    first, second = exclusive
-    if parsed[first].overlaps(parsed[second]):
-        yield ConfigProblem(
-            f"{path}.{second}",
-            f"{windows[second][0]} overlaps {first} {windows[first][0]}",
-            "AWS rejects overlapping backup and maintenance windows; move one of them",
-        )
-
-
-# --------------------------------------------------------------------------------------------------
-# Models
-# --------------------------------------------------------------------------------------------------
-
-
-class ConfigModel(BaseModel):
-    """A config section: camelCase keys in YAML, snake_case in Python, immutable, unknown keys rejected."""
-
-    # coerce_numbers_to_str: YAML reads `engineVersion: 17` as a number; accept it as the string "17".
-    model_config = ConfigDict(
-        extra="forbid",
-        alias_generator=to_camel,
-        populate_by_name=True,
-        frozen=True,
-        coerce_numbers_to_str=True,
-    )
-
-    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
-        """Cross-field and per-environment rules; `path` is this model's config key path."""
-        return iter(())
+Email = Annotated[str, matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address", "use e.g. ops@example.com")]
 
 
 class DomainArgs(ConfigModel):
     name: DnsName
     hosted_zone_id: (
         Annotated[
-            str, _matching(r"Z[A-Z0-9]{1,32}", "a Route 53 hosted zone ID", "use e.g. Z0123456789ABCDEFGHIJ")
+            str, matching(r"Z[A-Z0-9]{1,32}", "a Route 53 hosted zone ID", "use e.g. Z0123456789ABCDEFGHIJ")
         ]
         | None
     ) = None
@@ -452,8 +189,8 @@ class DomainArgs(ConfigModel):
 
 
 class AlertsArgs(ConfigModel):
-    emails: Annotated[list[Email], AfterValidator(_distinct)]
-    https_endpoints: Annotated[list[Annotated[str, AfterValidator(_https_url)]], AfterValidator(_distinct)]
+    emails: Annotated[list[Email], AfterValidator(distinct)]
+    https_endpoints: Annotated[list[Annotated[str, AfterValidator(_https_url)]], AfterValidator(distinct)]
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         if ctx.is_prod and not (self.emails or self.https_endpoints):
@@ -470,7 +207,7 @@ class NetworkArgs(ConfigModel):
     az_count: Annotated[int, Field(ge=2, le=3), Hint("use 2 or 3 Availability Zones; prod requires 3")]
     nat_gateways: NatGateways
     flow_log_retention_days: LogRetention
-    interface_endpoints: Annotated[list[InterfaceEndpoint], AfterValidator(_distinct)]
+    interface_endpoints: Annotated[list[InterfaceEndpoint], AfterValidator(distinct)]
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         if not ctx.is_prod:
@@ -556,11 +293,11 @@ MonitoringInterval = Literal[1, 5, 10, 15, 30, 60]
 
 class DatabaseArgs(ConfigModel):
     instance_class: Annotated[
-        str, _matching(r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
+        str, matching(r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
     ]
     engine_version: Annotated[
         str,
-        _matching(r"\d{2}(?:\.\d+)?", "a PostgreSQL version", 'use a quoted major version such as "17"'),
+        matching(r"\d{2}(?:\.\d+)?", "a PostgreSQL version", 'use a quoted major version such as "17"'),
     ]
     # RDS gp3 storage limits: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html
     allocated_storage: Annotated[
@@ -601,7 +338,7 @@ class DatabaseArgs(ConfigModel):
     password_version: Version
     bootstrap_image: Annotated[
         str,
-        AfterValidator(_pinned_image),
+        AfterValidator(pinned_image),
         Hint(
             "an image with psql 15 or later (it reads passwords with \\getenv), e.g. the official "
             "postgres image"
@@ -705,11 +442,11 @@ class CacheAlarms(ConfigModel):
 class CacheArgs(ConfigModel):
     engine: Literal["valkey", "redis"]
     engine_version: Annotated[
-        str, _matching(r"\d+\.\d+", "an engine version", 'use a quoted major.minor version such as "8.0"')
+        str, matching(r"\d+\.\d+", "an engine version", 'use a quoted major.minor version such as "8.0"')
     ]
     node_type: Annotated[
         str,
-        _matching(r"cache\.[a-z0-9-]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large"),
+        matching(r"cache\.[a-z0-9-]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large"),
     ]
     replicas_per_shard: Annotated[
         int, Field(ge=0, le=5), Hint("ElastiCache allows 0 to 5 replicas per shard")
@@ -897,23 +634,23 @@ AddonName = Literal[
 ]
 EKS_ADDONS: tuple[str, ...] = get_args(AddonName)
 InstanceType = Annotated[
-    str, _matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
+    str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
 ]
 IamRoleArn = Annotated[
     str,
-    _matching(
+    matching(
         r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+",
         "an IAM role ARN",
         "use arn:aws:iam::<account>:role/<name> (access entries take roles, not users or groups here)",
     ),
 ]
 AddonVersion = Annotated[
-    str, _matching(r"v\d+\.\d+\.\d+-eksbuild\.\d+", "an EKS addon version", "use e.g. v1.19.2-eksbuild.1")
+    str, matching(r"v\d+\.\d+\.\d+-eksbuild\.\d+", "an EKS addon version", "use e.g. v1.19.2-eksbuild.1")
 ]
 
 
 SecurityGroupId = Annotated[
-    str, _matching(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", "a security group ID", "use e.g. sg-0123456789abcdef0")
+    str, matching(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", "a security group ID", "use e.g. sg-0123456789abcdef0")
 ]
 
 
@@ -922,10 +659,10 @@ class DeployerArgs(ConfigModel):
 
     security_group_ids: Annotated[
         list[SecurityGroupId],
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("list security groups of runners in the cluster's VPC; a group of another VPC matches nothing"),
     ]
-    cidrs: Annotated[list[Annotated[str, AfterValidator(_deployer_cidr)]], AfterValidator(_distinct)]
+    cidrs: Annotated[list[Annotated[str, AfterValidator(_deployer_cidr)]], AfterValidator(distinct)]
 
     @property
     def is_set(self) -> bool:
@@ -942,7 +679,7 @@ class SpotNodes(ConfigModel):
     instance_types: Annotated[
         list[InstanceType],
         Field(min_length=2),
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("spot capacity runs out per instance type: list at least two of the same size"),
     ]
     min: Annotated[int, Field(ge=0)]
@@ -958,7 +695,7 @@ class SpotNodes(ConfigModel):
 class ClusterArgs(ConfigModel):
     version: Annotated[
         str,
-        _matching(
+        matching(
             r"1\.\d{2}",
             "a Kubernetes minor version",
             'use a quoted EKS version such as "1.36" (unquoted 1.30 is read as the number 1.3)',
@@ -967,7 +704,7 @@ class ClusterArgs(ConfigModel):
     node_instance_types: Annotated[
         list[InstanceType],
         Field(min_length=1),
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("list at least one EC2 instance type for the managed node group"),
     ]
     node_min: Annotated[int, Field(ge=1), Hint("the cluster needs at least one node for its system pods")]
@@ -979,13 +716,13 @@ class ClusterArgs(ConfigModel):
     spot: SpotNodes
     public_endpoint: bool
     public_access_cidrs: Annotated[
-        list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(_distinct)
+        list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(distinct)
     ]
     deployer: DeployerArgs
     admin_role_arns: Annotated[
         list[IamRoleArn],
         Field(min_length=1),
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint(
             "list the IAM roles that get cluster-admin through EKS access entries, including the role that "
             "runs `pulumi up`: nobody else can reach the Kubernetes API, so its objects could not be applied"
@@ -1101,19 +838,19 @@ class EdgeArgs(ConfigModel):
     ingress_cidrs: Annotated[
         list[Cidr],
         Field(min_length=1),
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("list the source CIDRs allowed in; 0.0.0.0/0 allows everyone"),
     ]
     geo_block_countries: Annotated[
-        list[Annotated[str, _matching(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 code", "use e.g. KP")]],
-        AfterValidator(_distinct),
+        list[Annotated[str, matching(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 code", "use e.g. KP")]],
+        AfterValidator(distinct),
     ]
     # Each upload path costs the web ACL 22 WCU (components/waf.py); five keep the busiest ACL (client-IP
     # rules, geo block, IPv4 and IPv6 allow-lists) inside the 1,500 WCU WAF includes in its base price.
     upload_paths: Annotated[
         list[UrlPath],
         Field(max_length=5),
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint(
             "at most 5 path prefixes that accept request bodies over 8 KB (WAF counts them instead of "
             "blocking); each costs 22 of the web ACL's 1,500 WCU, so group uploads under a common prefix"
@@ -1121,12 +858,12 @@ class EdgeArgs(ConfigModel):
     ]
     asset_paths: Annotated[
         list[UrlPath],
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("path patterns CloudFront serves from the assets bucket, e.g. /_next/static/*"),
     ]
     content_security_policy: Annotated[str, AfterValidator(_content_security_policy)]
     cors_allowed_origins: Annotated[
-        list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(_distinct)
+        list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(distinct)
     ]
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
     assets_failover: bool
@@ -1213,7 +950,7 @@ class AppDatabase(ConfigModel):
     ] = "password"
     read_schemas: Annotated[
         list[AppName],
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("names of other apps with a database whose schema this app may read (SELECT)"),
     ] = []
     migration_command: Annotated[
@@ -1221,7 +958,7 @@ class AppDatabase(ConfigModel):
         Hint('the command that migrates the schema, as a list: ["npx", "prisma", "migrate", "deploy"]'),
     ] = []
     url_parameters: Annotated[
-        dict[Annotated[str, _matching(r"[A-Za-z_]+", "a URL parameter name", "e.g. schema")], str],
+        dict[Annotated[str, matching(r"[A-Za-z_]+", "a URL parameter name", "e.g. schema")], str],
         Hint("extra query parameters for DATABASE_URL, e.g. schema: api for Prisma"),
     ] = {}
     password_version: Annotated[
@@ -1231,7 +968,7 @@ class AppDatabase(ConfigModel):
 
 class AppArgs(ConfigModel):
     name: AppName
-    image: Annotated[str, AfterValidator(_pinned_image)]
+    image: Annotated[str, AfterValidator(pinned_image)]
     port: Annotated[int, Field(ge=1, le=65535), Hint("use a TCP port from 1 to 65535")]
     # How the ALB and the kubelet's probes talk to the app on `port` (README, Edge tier: ALB to pods).
     backend_protocol: Literal["HTTP", "HTTPS"]
@@ -1244,7 +981,7 @@ class AppArgs(ConfigModel):
     env: dict[EnvVarName, str]
     secrets: Annotated[
         list[EnvVarName],
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("secrets lists names (e.g. DATABASE_URL) of values kept in AWS Secrets Manager, never values"),
     ]
     pdb: PodDisruptionBudget
@@ -1255,7 +992,7 @@ class AppArgs(ConfigModel):
     ]
     writable_paths: Annotated[
         list[UrlPath],
-        AfterValidator(_distinct),
+        AfterValidator(distinct),
         Hint("the root filesystem is read-only; list the directories the app writes to, e.g. /tmp"),
     ]
     database: AppDatabase | None = None
@@ -1333,333 +1070,9 @@ class StackConfig:
         return self.environment == "prod"
 
 
-# --------------------------------------------------------------------------------------------------
-# Presets: production defaults for every key. Staging is prod with its cost-saving differences applied.
-# --------------------------------------------------------------------------------------------------
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """`override` over `base`: dicts merge key by key, anything else (lists included) replaces."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        return {**base, **{key: deep_merge(base.get(key), value) for key, value in override.items()}}
-    return override
-
-
-_PROD_PRESET: dict[str, Any] = {
-    "domain": {},
-    "alerts": {"emails": [], "httpsEndpoints": []},
-    "network": {
-        "cidr": "10.0.0.0/16",
-        "azCount": 3,
-        "natGateways": "perAz",
-        "flowLogRetentionDays": 365,
-        "interfaceEndpoints": ["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs"],
-    },
-    "database": {
-        "instanceClass": "db.r7g.large",
-        "engineVersion": "17",
-        "allocatedStorage": 100,
-        "maxAllocatedStorage": 1000,
-        "multiAz": True,
-        "backupRetentionDays": 35,
-        "backupWindow": "02:00-03:00",
-        "maintenanceWindow": "sun:03:30-sun:04:30",
-        "deletionProtection": True,
-        "readReplicas": 1,
-        "blueGreenUpdates": False,
-        "allowMajorVersionUpgrade": False,
-        "proxy": True,
-        "monitoringIntervalSeconds": 15,
-        "performanceInsightsRetentionDays": 465,
-        "slowQueryMs": 500,
-        "maxConnections": None,
-        "logRetentionDays": 365,
-        "passwordVersion": 1,
-        # Runs the role bootstrap Job (psql); public ECR's copy of the Docker official image, through NAT.
-        "bootstrapImage": "public.ecr.aws/docker/library/postgres:17.6-alpine3.22",
-        "alarms": {
-            "cpuPercent": 80,
-            "freeStoragePercent": 10,
-            "freeableMemoryPercent": 10,
-            "connectionsPercent": 80,
-            "readLatencyMs": 20,
-            "replicaLagSeconds": 60,
-            "cpuCreditBalance": 50,
-        },
-    },
-    "cache": {
-        "engine": "valkey",
-        "engineVersion": "8.0",
-        "nodeType": "cache.r7g.large",
-        "replicasPerShard": 1,
-        "multiAz": True,
-        "snapshotRetentionDays": 7,
-        "snapshotWindow": "00:30-01:30",
-        "maintenanceWindow": "sun:05:00-sun:06:00",
-        "maxmemoryPolicy": "volatile-lru",
-        "logRetentionDays": 365,
-        "authTokenVersion": 1,
-        "alarms": {
-            "engineCpuPercent": 80,
-            "memoryPercent": 85,
-            "evictions": 100,
-            "connections": 5000,
-            "replicationLagSeconds": 30,
-        },
-    },
-    "backup": {
-        "enabled": True,
-        "vaultMinRetentionDays": 7,
-        "vaultMaxRetentionDays": 400,
-        "dailyRetentionDays": 35,
-        "weeklyRetentionDays": 365,
-        "drCopyRetentionDays": 35,
-        "restoreTesting": True,
-    },
-    "secrets": {},
-    "cluster": {
-        "version": "1.36",
-        "nodeInstanceTypes": ["m7i.large", "m6i.large"],
-        "nodeMin": 3,
-        "nodeMax": 12,
-        "nodeDesired": 3,
-        "nodeVolumeGib": 50,
-        "spot": {
-            "enabled": False,
-            "instanceTypes": ["m7i.large", "m6i.large", "m5.large"],
-            "min": 0,
-            "max": 10,
-        },
-        "publicEndpoint": False,
-        "publicAccessCidrs": [],
-        "deployer": {"securityGroupIds": [], "cidrs": []},
-        "logRetentionDays": 365,
-        "addonVersions": {},
-        "createAutoscalingServiceRole": False,
-    },
-    "edge": {
-        "cloudfront": True,
-        "idleTimeoutSeconds": 60,
-        "rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
-        "rateLimitWindowSeconds": 60,
-        "ingressCidrs": ["0.0.0.0/0"],
-        "geoBlockCountries": [],
-        "uploadPaths": [],
-        "assetPaths": ["/_next/static/*", "/static/*"],
-        "contentSecurityPolicy": (
-            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; connect-src 'self' wss:; frame-ancestors 'none'; base-uri 'self'; "
-            "form-action 'self'; object-src 'none'; upgrade-insecure-requests"
-        ),
-        "corsAllowedOrigins": [],
-        "priceClass": "PriceClass_All",
-        "assetsFailover": True,
-        "accessLogRetentionDays": 365,
-        "wafLogRetentionDays": 365,
-        "deregistrationDelaySeconds": 30,
-        "originSecretVersion": 1,
-        "blockedRequestsAlarm": 1000,
-    },
-    "apps": [],
-    "tags": {},
-}
-_STAGING_DIFFERENCES: dict[str, Any] = {
-    "network": {
-        "cidr": "10.1.0.0/16",
-        "azCount": 2,
-        "natGateways": "single",
-        "flowLogRetentionDays": 30,
-        "interfaceEndpoints": [],
-    },
-    "database": {
-        "instanceClass": "db.t4g.medium",
-        "allocatedStorage": 20,
-        "maxAllocatedStorage": 100,
-        "multiAz": False,
-        "backupRetentionDays": 7,
-        "deletionProtection": False,
-        "readReplicas": 0,
-        "proxy": False,
-        "monitoringIntervalSeconds": 60,
-        "performanceInsightsRetentionDays": 7,
-        "logRetentionDays": 30,
-    },
-    "cache": {
-        "nodeType": "cache.t4g.small",
-        "replicasPerShard": 0,
-        "multiAz": False,
-        "snapshotRetentionDays": 1,
-        "logRetentionDays": 30,
-    },
-    "backup": {"enabled": False, "restoreTesting": False},
-    "cluster": {
-        "nodeInstanceTypes": ["t3.large"],
-        "nodeMin": 2,
-        "nodeMax": 4,
-        "nodeDesired": 2,
-        "logRetentionDays": 30,
-    },
-    "edge": {
-        "priceClass": "PriceClass_100",
-        "accessLogRetentionDays": 30,
-        "wafLogRetentionDays": 30,
-        "assetsFailover": False,
-    },
-}
-PRESETS: dict[Environment, dict[str, Any]] = {
-    "prod": _PROD_PRESET,
-    "staging": deep_merge(_PROD_PRESET, _STAGING_DIFFERENCES),
-}
-
-_PROD_APP_PRESET: dict[str, Any] = {
-    "backendProtocol": "HTTP",
-    "healthPaths": {"startup": "/health", "readiness": "/health/ready", "liveness": "/health/live"},
-    "replicas": {"min": 2, "max": 10},
-    "resources": {"cpuRequest": "250m", "cpuLimit": "1", "memoryRequest": "512Mi", "memoryLimit": "512Mi"},
-    "websocket": False,
-    "env": {},
-    "secrets": [],
-    "pdb": {"maxUnavailable": 1},
-    "shutdownSeconds": 30,
-    "writablePaths": ["/tmp"],
-}
-APP_PRESETS: dict[Environment, dict[str, Any]] = {
-    "prod": _PROD_APP_PRESET,
-    "staging": deep_merge(
-        _PROD_APP_PRESET,
-        {
-            "replicas": {"min": 1, "max": 3},
-            "resources": {
-                "cpuRequest": "100m",
-                "cpuLimit": "500m",
-                "memoryRequest": "256Mi",
-                "memoryLimit": "256Mi",
-            },
-        },
-    ),
-}
-
-SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}
-
-SECTION_KEYS = ("environment", "allowEnvironmentMismatch", "drRegion", *_PROD_PRESET)
+SECTION_KEYS = ("environment", "allowEnvironmentMismatch", "drRegion", *PRESETS["prod"])
 _RESERVED_TAGS = ("environment", "managed-by")
 
-
-# --------------------------------------------------------------------------------------------------
-# Pydantic errors -> ConfigProblems
-# --------------------------------------------------------------------------------------------------
-
-_MESSAGES = {
-    _CUSTOM_ERROR: "{msg}",
-    "missing": "is required",
-    "extra_forbidden": "unknown key",
-    "model_type": "must be a map of keys, got {input}",
-    "dict_type": "must be a map of keys, got {input}",
-    "less_than_equal": "must be ≤ {le}, got {input}",
-    "greater_than_equal": "must be ≥ {ge}, got {input}",
-    "too_short": "must have at least {min_length} item(s), got {actual_length}",
-    "too_long": "must have at most {max_length} item(s), got {actual_length}",
-    "string_too_short": "must have at least {min_length} character(s), got {input}",
-    "string_too_long": "must have at most {max_length} characters",
-}
-_GENERIC_HINTS = {
-    "missing": f"add this key to the stack file (see {REFERENCE})",
-    "literal_error": "use one of {expected}",
-    "bool_type": "use true or false",
-    "bool_parsing": "use true or false",
-    "int_type": "use a whole number",
-    "int_parsing": "use a whole number",
-    "int_from_float": "use a whole number",
-    "string_type": 'use a string; quote it in YAML (e.g. "17")',
-    "list_type": "use a YAML list",
-    "dict_type": "use a YAML map of key: value",
-    "model_type": "use a YAML map of key: value",
-    "less_than_equal": "use a value ≤ {le}",
-    "greater_than_equal": "use a value ≥ {ge}",
-}
-_DEFAULT_HINT = f"see {REFERENCE} for this key's type and allowed values"
-
-
-def _show(value: Any) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else f"{shown[:57]}..."
-
-
-def _join(path: str, loc: Iterable[str | int]) -> str:
-    return path + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-
-
-def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
-    return {field.alias or name: field for name, field in model.model_fields.items()}
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return next(filter(None, map(_nested_model, get_args(annotation))), None)
-
-
-def _walk(
-    model: type[BaseModel] | None, loc: Sequence[str | int]
-) -> tuple[FieldInfo | None, type[BaseModel] | None]:
-    """The deepest field `loc` reaches from `model`, and the model found there (ints are list indexes)."""
-    field = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        found = _fields_by_key(model).get(part) if model else None
-        if found is None:
-            return field, None
-        field, model = found, _nested_model(found.annotation)
-    return field, model
-
-
-def _field_hint(field: FieldInfo | None) -> str | None:
-    hints = (item.text for item in (field.metadata if field else []) if isinstance(item, Hint))
-    return next(hints, None)
-
-
-def _unknown_key_hint(key: str, known: Iterable[str]) -> str:
-    by_lowercase = {name.lower(): name for name in known}
-    close = difflib.get_close_matches(key.lower(), by_lowercase, n=1)
-    if close:
-        return (
-            f"did you mean '{by_lowercase[close[0]]}'? Unknown keys are rejected so typos cannot go unnoticed"
-        )
-    return f"allowed keys: {', '.join(by_lowercase.values()) or 'none'}"
-
-
-def _problem_from(details: ErrorDetails, path: str, root: type[BaseModel] | None) -> ConfigProblem:
-    loc, kind = details["loc"], details["type"]
-    ctx = {**details.get("ctx", {}), "msg": details["msg"], "input": _show(details["input"])}
-    if kind == "extra_forbidden":
-        container = _walk(root, loc[:-1])[1]
-        hint = _unknown_key_hint(str(loc[-1]), _fields_by_key(container) if container else ())
-    else:
-        field = _walk(root, loc)[0]
-        hint = ctx.get("hint") or _field_hint(field) or _GENERIC_HINTS.get(kind, _DEFAULT_HINT).format(**ctx)
-    message = _MESSAGES.get(kind, "{msg}, got {input}").format(**ctx)
-    return ConfigProblem(_join(path, loc), message, str(hint))
-
-
-def _validate(
-    validate: Callable[[Any], T],
-    data: Any,
-    path: str,
-    problems: list[ConfigProblem],
-    root: type[BaseModel] | None = None,
-) -> T | None:
-    """`validate(data)`, or None with its errors appended to `problems` (`root` is the model, for hints)."""
-    try:
-        return validate(data)
-    except ValidationError as error:
-        problems.extend(_problem_from(details, path, root) for details in error.errors())
-        return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------------------------------
 
 _ENVIRONMENT: TypeAdapter[Environment] = TypeAdapter(Environment)
 _REGION: TypeAdapter[str] = TypeAdapter(Region)
@@ -1689,7 +1102,7 @@ def _paved_values(raw: Mapping[str, Any], problems: list[ConfigProblem]) -> dict
             values[name] = _decode(value)
         else:
             known = [f"paved:{section}" for section in SECTION_KEYS]
-            problems.append(ConfigProblem(str(key), "unknown key", _unknown_key_hint(str(key), known)))
+            problems.append(ConfigProblem(str(key), "unknown key", unknown_key_hint(str(key), known)))
     return values
 
 
@@ -1716,7 +1129,7 @@ def _section(
         section = model.model_validate(data)
     except ValidationError as error:
         details = error.errors()
-        problems.extend(_problem_from(detail, path, model) for detail in details)
+        problems.extend(problem_from(detail, path, model) for detail in details)
         problems.extend(_rules_despite_errors(model, key, data, details, ctx))
         return None
     problems.extend(section.violations(path, ctx))
@@ -1753,13 +1166,13 @@ def _apps(values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProb
     items = _with_preset(values, "apps", ctx)
     if not isinstance(items, list):
         problems.append(
-            ConfigProblem("paved:apps", f"must be a list of apps, got {_show(items)}", "use a YAML list")
+            ConfigProblem("paved:apps", f"must be a list of apps, got {show_value(items)}", "use a YAML list")
         )
         return {}
     apps: dict[int, AppArgs] = {}
     for index, item in enumerate(items):
         path = f"paved:apps[{index}]"
-        app = _validate(
+        app = validated(
             AppArgs.model_validate, deep_merge(APP_PRESETS[ctx.environment], item), path, problems, AppArgs
         )
         if app is not None:
@@ -1775,15 +1188,15 @@ def _secrets(
     if not isinstance(items, Mapping):
         problems.append(
             ConfigProblem(
-                "paved:secrets", f"must be a map of secret names, got {_show(items)}", "use a YAML map"
+                "paved:secrets", f"must be a map of secret names, got {show_value(items)}", "use a YAML map"
             )
         )
         return None
     secrets: dict[str, SecretArgs] = {}
     for name, item in items.items():
         path = f"paved:secrets.{name}"
-        _validate(_ENV_VAR_NAME.validate_python, name, path, problems)
-        secret = _validate(
+        validated(_ENV_VAR_NAME.validate_python, name, path, problems)
+        secret = validated(
             SecretArgs.model_validate, deep_merge(SECRET_PRESET, item or {}), path, problems, SecretArgs
         )
         if secret is not None:
@@ -1922,7 +1335,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     """Parse a stack's config keys (`paved:*`, `aws:region`); raise one ConfigError listing every problem."""
     problems: list[ConfigProblem] = []
     values = _paved_values(raw, problems)
-    environment: Environment | None = _validate(
+    environment: Environment | None = validated(
         _ENVIRONMENT.validate_python,
         _required(
             values, "environment", "paved:environment", "set paved:environment: staging or prod", problems
@@ -1930,7 +1343,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         "paved:environment",
         problems,
     )
-    region = _validate(
+    region = validated(
         _REGION.validate_python,
         _required(
             raw,
@@ -1942,7 +1355,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         "aws:region",
         problems,
     )
-    allow_mismatch = _validate(
+    allow_mismatch = validated(
         _ALLOW_MISMATCH.validate_python,
         values.get("allowEnvironmentMismatch", False),
         "paved:allowEnvironmentMismatch",
@@ -1952,7 +1365,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     # With an invalid environment, the rest is still checked (against the more lenient staging preset).
     preset: Environment = environment or "staging"
     ctx = RuleContext(preset, region)
-    dr_region = _validate(_DR_REGION.validate_python, values.get("drRegion"), "paved:drRegion", problems)
+    dr_region = validated(_DR_REGION.validate_python, values.get("drRegion"), "paved:drRegion", problems)
     domain = _section(DomainArgs, "domain", values, ctx, problems)
     alerts = _section(AlertsArgs, "alerts", values, ctx, problems)
     network = _section(NetworkArgs, "network", values, ctx, problems)
@@ -1963,7 +1376,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
     apps = _apps(values, ctx, problems)
-    tags = _validate(
+    tags = validated(
         _TAGS.validate_python,
         _with_preset(values, "tags", ctx),
         "paved:tags",
