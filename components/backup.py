@@ -9,13 +9,16 @@ https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.ht
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Annotated
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import Field
 
 from components.iam import GrantedRole, service_role
-from paved.config import BackupArgs
+from paved.errors import ConfigProblem, Hint
+from paved.fields import ConfigModel, RuleContext
 
 # After the preset RDS backup window (02:00-03:00 UTC) and before the maintenance windows, so a snapshot
 # never waits on the automated backup. Cron expressions are UTC.
@@ -24,6 +27,56 @@ _WEEKLY = "cron(0 5 ? * SUN *)"
 _RESTORE_TEST = "cron(0 9 ? * MON *)"  # Monday morning, so a failed restore test is seen in working hours
 _START_WINDOW_MINUTES = 60
 _COMPLETION_WINDOW_MINUTES = 8 * 60
+
+
+class BackupArgs(ConfigModel):
+    enabled: bool
+    vault_min_retention_days: Annotated[
+        int, Field(ge=1, le=36500), Hint("AWS Backup vault lock: 1 to 36500 days")
+    ]
+    vault_max_retention_days: Annotated[
+        int, Field(ge=1, le=36500), Hint("AWS Backup vault lock: 1 to 36500 days")
+    ]
+    daily_retention_days: Annotated[int, Field(ge=1, le=36500)]
+    weekly_retention_days: Annotated[int, Field(ge=1, le=36500)]
+    dr_copy_retention_days: Annotated[int, Field(ge=1, le=36500)]
+    restore_testing: bool
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if ctx.is_prod and not self.enabled:
+            yield ConfigProblem(
+                f"{path}.enabled",
+                "prod needs AWS Backup",
+                "set enabled: true: it adds locked cross-region copies and tested restores to RDS's PITR",
+            )
+        if self.restore_testing and not self.enabled:
+            yield ConfigProblem(
+                f"{path}.restoreTesting",
+                "restore testing needs backups",
+                "set enabled: true, or restoreTesting: false",
+            )
+        if self.vault_min_retention_days > self.vault_max_retention_days:
+            yield ConfigProblem(
+                f"{path}.vaultMinRetentionDays",
+                f"must be ≤ vaultMaxRetentionDays ({self.vault_max_retention_days}), "
+                f"got {self.vault_min_retention_days}",
+                "the vault lock keeps every recovery point between the two bounds",
+            )
+        # A locked vault fails every backup or copy job whose retention is outside its bounds:
+        # https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html
+        for key, days in (
+            ("dailyRetentionDays", self.daily_retention_days),
+            ("weeklyRetentionDays", self.weekly_retention_days),
+            ("drCopyRetentionDays", self.dr_copy_retention_days),
+        ):
+            if not self.vault_min_retention_days <= days <= self.vault_max_retention_days:
+                yield ConfigProblem(
+                    f"{path}.{key}",
+                    f"{days} days is outside the vault lock's {self.vault_min_retention_days} to "
+                    f"{self.vault_max_retention_days} days",
+                    "AWS Backup fails jobs whose retention is outside the vault lock; change the retention "
+                    "or the lock bounds",
+                )
 
 
 class Backup(pulumi.ComponentResource):

@@ -11,19 +11,109 @@ rate-limit windows) and never keys without one. A job queue such as BullMQ needs
 (https://docs.bullmq.io/guide/going-to-production#max-memory-policy): set `paved:cache.maxmemoryPolicy`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+from pydantic import Field
 
 from components.data_stores import DataStoreContext
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
-from paved.config import CacheArgs
+from paved.errors import ConfigProblem, Hint
+from paved.fields import (
+    ConfigModel,
+    DailyWindow,
+    LogRetention,
+    Percent,
+    RuleContext,
+    Version,
+    WeeklyWindow,
+    matching,
+    window_problems,
+)
 
 CACHE_PORT = 6379
+
+
+# maxmemory-policy values: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Engine.html
+MaxmemoryPolicy = Literal[
+    "volatile-lru",
+    "allkeys-lru",
+    "volatile-lfu",
+    "allkeys-lfu",
+    "volatile-random",
+    "allkeys-random",
+    "volatile-ttl",
+    "noeviction",
+]
+
+
+class CacheAlarms(ConfigModel):
+    engine_cpu_percent: Percent
+    memory_percent: Percent
+    evictions: Annotated[int, Field(ge=0), Hint("alarm when more keys than this are evicted in 5 minutes")]
+    connections: Annotated[int, Field(ge=1, le=65000), Hint("alarm when client connections exceed this")]
+    replication_lag_seconds: Annotated[int, Field(ge=1)]
+
+
+class CacheArgs(ConfigModel):
+    engine: Literal["valkey", "redis"]
+    engine_version: Annotated[
+        str, matching(r"\d+\.\d+", "an engine version", 'use a quoted major.minor version such as "8.0"')
+    ]
+    node_type: Annotated[
+        str,
+        matching(r"cache\.[a-z0-9-]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large"),
+    ]
+    replicas_per_shard: Annotated[
+        int, Field(ge=0, le=5), Hint("ElastiCache allows 0 to 5 replicas per shard")
+    ]
+    multi_az: bool
+    snapshot_retention_days: Annotated[
+        int, Field(ge=0, le=35), Hint("ElastiCache keeps snapshots for at most 35 days; 0 disables them")
+    ]
+    snapshot_window: DailyWindow
+    maintenance_window: WeeklyWindow
+    maxmemory_policy: MaxmemoryPolicy
+    log_retention_days: LogRetention
+    auth_token_version: Version
+    alarms: CacheAlarms
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        # Multi-AZ fails over to a replica, so it needs one:
+        # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html
+        if self.multi_az and self.replicas_per_shard < 1:
+            yield ConfigProblem(
+                f"{path}.replicasPerShard",
+                "Multi-AZ needs at least 1 replica per shard, got 0",
+                "set replicasPerShard: 1 or more (AWS rejects Multi-AZ without a replica to fail over to)",
+            )
+        if ctx.is_prod and not self.multi_az:
+            yield ConfigProblem(
+                f"{path}.multiAz",
+                "prod caches must be Multi-AZ",
+                "set multiAz: true (and replicasPerShard ≥ 1) so node and AZ failures fail over",
+            )
+        if ctx.is_prod and self.snapshot_retention_days < 7:
+            yield ConfigProblem(
+                f"{path}.snapshotRetentionDays",
+                f"prod keeps cache snapshots for at least 7 days, got {self.snapshot_retention_days}",
+                "set snapshotRetentionDays: 7 or more",
+            )
+        # https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html
+        # (SnapshotWindow: at least 60 minutes; maintenance window: at least 60 minutes).
+        yield from window_problems(
+            path,
+            {
+                "snapshotWindow": (self.snapshot_window, 60),
+                "maintenanceWindow": (self.maintenance_window, 60),
+            },
+            ("snapshotWindow", "maintenanceWindow"),
+        )
 
 
 class Cache(pulumi.ComponentResource):

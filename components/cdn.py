@@ -13,18 +13,21 @@
 """
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
 
 from components.buckets import SecureBucket, ServerAccessLogs, cloudfront_read_statement
-from components.edge import ORIGIN_HEADER
+from components.edge import ORIGIN_HEADER, EdgeArgs
 from components.iam import policy_document, service_role
 from components.kms import KmsKey
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
-from paved.config import AppArgs, EdgeArgs
+
+if TYPE_CHECKING:
+    from components.workload import AppArgs
 
 # AWS managed policies, by their fixed IDs:
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
@@ -41,7 +44,7 @@ _READ_METHODS = ["GET", "HEAD"]
 _ONE_YEAR = 31_536_000
 
 
-def viewer_hosts(domain: str, apps: Sequence[AppArgs]) -> list[str]:
+def viewer_hosts(domain: str, apps: Sequence["AppArgs"]) -> list[str]:
     """The names the distribution answers: every app host, or the bare domain when no app names one."""
     hosts = sorted({app.host for app in apps if app.host})
     return hosts or [domain]
@@ -56,7 +59,7 @@ class Cdn(pulumi.ComponentResource):
         self,
         name: str,
         args: EdgeArgs,
-        apps: Sequence[AppArgs],
+        apps: Sequence["AppArgs"],
         *,
         domain: str,
         hosted_zone_id: str | None,
@@ -451,7 +454,7 @@ class Cdn(pulumi.ComponentResource):
         alb_zone_id: pulumi.Input[str],
         distribution: aws.cloudfront.Distribution,
         domain: str,
-        apps: Sequence[AppArgs],
+        apps: Sequence["AppArgs"],
     ) -> None:
         here = pulumi.ResourceOptions(parent=self)
         aws.route53.Record(

@@ -1,9 +1,81 @@
 """ACM certificates validated through a Route 53 zone, for a domain and all its first-level subdomains."""
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from typing import Annotated
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import AfterValidator
+
+from paved.errors import ConfigProblem, invalid
+from paved.fields import REGION_PATTERN, ConfigModel, DnsName, RuleContext, matching
+
+_ACM_ARN = re.compile(
+    rf"arn:aws[a-z-]*:acm:(?P<region>{REGION_PATTERN}):\d{{12}}:certificate/[0-9a-f-]{{36}}"
+)
+
+
+def certificate_region(arn: str) -> str:
+    """The region of an ACM certificate ARN (which `AcmArn` has already validated)."""
+    match = _ACM_ARN.fullmatch(arn)
+    if match is None:
+        raise ValueError(f"{arn!r} is not an ACM certificate ARN")
+    return match["region"]
+
+
+def _in_us_east_1(arn: str) -> str:
+    # CloudFront only uses ACM certificates from us-east-1:
+    # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
+    if certificate_region(arn) != "us-east-1":
+        raise invalid(
+            f"certificate is in {certificate_region(arn)}, not us-east-1",
+            "CloudFront only accepts ACM certificates issued in us-east-1; request one there",
+        )
+    return arn
+
+
+AcmArn = Annotated[
+    str,
+    matching(
+        _ACM_ARN.pattern,
+        "an ACM certificate ARN",
+        "use arn:aws:acm:<region>:<account>:certificate/<id>",
+    ),
+]
+
+
+class DomainArgs(ConfigModel):
+    name: DnsName
+    hosted_zone_id: (
+        Annotated[
+            str, matching(r"Z[A-Z0-9]{1,32}", "a Route 53 hosted zone ID", "use e.g. Z0123456789ABCDEFGHIJ")
+        ]
+        | None
+    ) = None
+    certificate_arn: AcmArn | None = None
+    cloudfront_certificate_arn: Annotated[AcmArn, AfterValidator(_in_us_east_1)] | None = None
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.hosted_zone_id is None:
+            # Without a zone we cannot DNS-validate new certificates, so both must be supplied.
+            missing = {
+                "certificateArn": self.certificate_arn,
+                "cloudfrontCertificateArn": self.cloudfront_certificate_arn,
+            }
+            for key in (key for key, arn in missing.items() if arn is None):
+                yield ConfigProblem(
+                    f"{path}.{key}",
+                    "is required when hostedZoneId is not set",
+                    "set hostedZoneId so paved can issue DNS-validated certificates, or supply both "
+                    "certificateArn and cloudfrontCertificateArn",
+                )
+        if self.certificate_arn and ctx.region and certificate_region(self.certificate_arn) != ctx.region:
+            yield ConfigProblem(
+                f"{path}.certificateArn",
+                f"certificate is in {certificate_region(self.certificate_arn)}, not aws:region {ctx.region}",
+                "an Application Load Balancer only uses ACM certificates from its own region",
+            )
 
 
 class DnsCertificate(pulumi.ComponentResource):

@@ -4,19 +4,24 @@ Facts and sources for every setting are in docs/aws-facts/compute.md.
 """
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from ipaddress import IPv4Network
+from typing import Annotated, Any, Literal, NamedTuple, get_args
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+from pydantic import AfterValidator, Field
 
 from components.iam import GrantedRole, pod_identity_role, policy_document, service_role
 from components.kms import KmsKey, aws_context
 from components.logs import log_group
 from components.observability import Alerting, Threshold
 from components.security_groups import port_rule, port_security_group
-from paved.config import EKS_ADDONS, ClusterArgs, is_graviton
+from paved.errors import ConfigProblem, Hint, invalid
+from paved.fields import ConfigModel, LogRetention, RuleContext, cidr_network, distinct, matching
 
 # Every control-plane log type EKS has:
 # https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
@@ -41,6 +46,276 @@ _ADDON_IDENTITIES = {
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-setup-logs-FluentBit.html
 _CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
 _KUBERNETES_API_PORT = 443
+
+
+def _restricted_cidr(value: str) -> str:
+    if cidr_network(value).prefixlen == 0:
+        raise invalid(
+            f"{value} opens the Kubernetes API endpoint to the whole internet",
+            "list only office/VPN CIDRs, or set publicEndpoint: false and reach the API from inside the VPC",
+        )
+    return value
+
+
+# Address space that is never routed on the internet: RFC 1918, and RFC 6598 shared space, which VPNs such as
+# Tailscale hand out to clients.
+_PRIVATE_RANGES = tuple(
+    IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+
+
+def _deployer_cidr(value: str) -> str:
+    network = cidr_network(value)
+    if network.prefixlen == 0:
+        raise invalid(
+            f"{value} would admit every address to the Kubernetes API",
+            "list only the address range of your runner's subnet or your VPN's clients",
+        )
+    if not isinstance(network, IPv4Network) or not any(network.subnet_of(block) for block in _PRIVATE_RANGES):
+        raise invalid(
+            f"{value} is not a private IPv4 range",
+            "a security group sees only addresses inside the VPC or arriving over a VPN: list those here; "
+            "public addresses reach the API only through the public endpoint, so put them in "
+            "paved:cluster.publicAccessCidrs with publicEndpoint: true",
+        )
+    return value
+
+
+class EksVersionDates(NamedTuple):
+    """One row of EKS's Kubernetes release calendar; each date is a UTC day."""
+
+    eks_release: date
+    end_of_standard_support: date
+    end_of_extended_support: date
+
+
+# EKS's release calendar: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
+# ("Amazon EKS Kubernetes release calendar"; docs/aws-facts/compute.md says which rows were read there). A
+# version gets 14 months of standard support from its EKS release, then 12 months of extended support at six
+# times the hourly price; extended billing starts at the beginning of the end date (UTC). Add each new version
+# with its dates: config accepts only versions in standard support on the day it runs.
+EKS_CALENDAR: Mapping[str, EksVersionDates] = {
+    # Read on the AWS page (awsdocs/amazon-eks-user-guide, latest/ug/versioning/kubernetes-versions.adoc).
+    "1.33": EksVersionDates(date(2025, 5, 29), date(2026, 7, 29), date(2027, 7, 29)),
+    "1.34": EksVersionDates(date(2025, 10, 2), date(2026, 12, 2), date(2027, 12, 2)),
+    # Not read on the AWS page: 1.35 from endoflife.date/amazon-eks and AWS's sample-apex-skills calendar;
+    # 1.36's EKS release from third parties, its end dates as the page's 14 + 12 month rule gives them.
+    "1.35": EksVersionDates(date(2026, 1, 27), date(2027, 3, 27), date(2028, 3, 27)),
+    "1.36": EksVersionDates(date(2026, 6, 2), date(2027, 8, 2), date(2028, 8, 2)),
+}
+
+
+def today() -> date:
+    """The UTC day, the calendar's time zone; tests replace it to freeze the clock."""
+    return datetime.now(UTC).date()
+
+
+def eks_versions_in_standard_support(day: date) -> tuple[str, ...]:
+    """The calendar's versions that EKS offers in standard support on `day`."""
+    return tuple(
+        version
+        for version, dates in EKS_CALENDAR.items()
+        if dates.eks_release <= day < dates.end_of_standard_support
+    )
+
+
+def eks_version_problem(version: str, day: date) -> tuple[str, str] | None:
+    """Why `version` can't be used on `day` (message, hint), or None when it is in standard support."""
+    supported = eks_versions_in_standard_support(day)
+    if version in supported:
+        return None
+    choices = ", ".join(
+        f"{v} (standard support until {EKS_CALENDAR[v].end_of_standard_support})" for v in supported
+    )
+    dates = EKS_CALENDAR.get(version)
+    if dates is None:
+        return (
+            f"EKS version {version} is not in paved's EKS calendar",
+            f"use one of {choices}; a version EKS released since is added to EKS_CALENDAR in "
+            "components/cluster.py with its dates from the EKS release calendar",
+        )
+    if day < dates.eks_release:
+        return (
+            f"EKS version {version} is not released on EKS until {dates.eks_release}",
+            f"use one of {choices}",
+        )
+    return (
+        f"EKS version {version} left standard support on {dates.end_of_standard_support} (extended support, "
+        f"at six times the hourly price, ends {dates.end_of_extended_support})",
+        f"use one of {choices}, upgrading one minor version at a time. The cluster's upgradePolicy is "
+        "STANDARD, so EKS upgrades a cluster still on this version by itself from that date; EKS can't "
+        "downgrade, so a config that still names the old version can't be applied to it: set the version the "
+        "cluster runs now",
+    )
+
+
+# The managed addons paved installs, in the order they may start: the first three run before any node, and
+# vpc-cni takes its credentials from the Pod Identity agent.
+AddonName = Literal[
+    "eks-pod-identity-agent",
+    "vpc-cni",
+    "kube-proxy",
+    "coredns",
+    "aws-ebs-csi-driver",
+    "amazon-cloudwatch-observability",
+]
+EKS_ADDONS: tuple[str, ...] = get_args(AddonName)
+InstanceType = Annotated[
+    str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
+]
+IamRoleArn = Annotated[
+    str,
+    matching(
+        r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+",
+        "an IAM role ARN",
+        "use arn:aws:iam::<account>:role/<name> (access entries take roles, not users or groups here)",
+    ),
+]
+AddonVersion = Annotated[
+    str, matching(r"v\d+\.\d+\.\d+-eksbuild\.\d+", "an EKS addon version", "use e.g. v1.19.2-eksbuild.1")
+]
+
+
+SecurityGroupId = Annotated[
+    str, matching(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", "a security group ID", "use e.g. sg-0123456789abcdef0")
+]
+
+
+class DeployerArgs(ConfigModel):
+    """Who runs the Kubernetes half of `pulumi up` against the private API endpoint, admitted on 443."""
+
+    security_group_ids: Annotated[
+        list[SecurityGroupId],
+        AfterValidator(distinct),
+        Hint("list security groups of runners in the cluster's VPC; a group of another VPC matches nothing"),
+    ]
+    cidrs: Annotated[list[Annotated[str, AfterValidator(_deployer_cidr)]], AfterValidator(distinct)]
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.security_group_ids or self.cidrs)
+
+
+def is_graviton(instance_type: str) -> bool:
+    """Whether an instance type is Arm (Graviton): a `g` after the generation digit (m7g, t4g, c7gn)."""
+    return re.fullmatch(r"[a-z]+\d+g[a-z]*", instance_type.split(".")[0]) is not None
+
+
+class SpotNodes(ConfigModel):
+    enabled: bool
+    instance_types: Annotated[
+        list[InstanceType],
+        Field(min_length=2),
+        AfterValidator(distinct),
+        Hint("spot capacity runs out per instance type: list at least two of the same size"),
+    ]
+    min: Annotated[int, Field(ge=0)]
+    max: Annotated[int, Field(ge=1)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.min > self.max:
+            yield ConfigProblem(
+                f"{path}.min", f"must be ≤ spot.max ({self.max}), got {self.min}", "raise max or lower min"
+            )
+
+
+class ClusterArgs(ConfigModel):
+    version: Annotated[
+        str,
+        matching(
+            r"1\.\d{2}",
+            "a Kubernetes minor version",
+            'use a quoted EKS version such as "1.36" (unquoted 1.30 is read as the number 1.3)',
+        ),
+    ]
+    node_instance_types: Annotated[
+        list[InstanceType],
+        Field(min_length=1),
+        AfterValidator(distinct),
+        Hint("list at least one EC2 instance type for the managed node group"),
+    ]
+    node_min: Annotated[int, Field(ge=1), Hint("the cluster needs at least one node for its system pods")]
+    node_max: Annotated[int, Field(ge=1)]
+    node_desired: Annotated[int, Field(ge=1)]
+    node_volume_gib: Annotated[
+        int, Field(ge=20, le=16384), Hint("a gp3 root volume from 20 GiB (images and logs) to 16384 GiB")
+    ]
+    spot: SpotNodes
+    public_endpoint: bool
+    public_access_cidrs: Annotated[
+        list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(distinct)
+    ]
+    deployer: DeployerArgs
+    admin_role_arns: Annotated[
+        list[IamRoleArn],
+        Field(min_length=1),
+        AfterValidator(distinct),
+        Hint(
+            "list the IAM roles that get cluster-admin through EKS access entries, including the role that "
+            "runs `pulumi up`: nobody else can reach the Kubernetes API, so its objects could not be applied"
+        ),
+    ]
+    log_retention_days: LogRetention
+    create_autoscaling_service_role: Annotated[
+        bool,
+        Hint(
+            "true only in an account that has never used EC2 Auto Scaling (no AWSServiceRoleForAutoScaling); "
+            "creating it where it exists fails"
+        ),
+    ]
+    addon_versions: Annotated[
+        dict[AddonName, AddonVersion],
+        Hint("pin an addon, e.g. vpc-cni: v1.19.2-eksbuild.1; others take EKS's default for the version"),
+    ]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if problem := eks_version_problem(self.version, today()):
+            yield ConfigProblem(f"{path}.version", *problem)
+        order_hint = "EKS node groups require nodeMin ≤ nodeDesired ≤ nodeMax"
+        if self.node_desired < self.node_min:
+            yield ConfigProblem(
+                f"{path}.nodeDesired",
+                f"must be ≥ nodeMin ({self.node_min}), got {self.node_desired}",
+                order_hint,
+            )
+        if self.node_desired > self.node_max:
+            yield ConfigProblem(
+                f"{path}.nodeDesired",
+                f"must be ≤ nodeMax ({self.node_max}), got {self.node_desired}",
+                order_hint,
+            )
+        yield from self.spot.violations(f"{path}.spot", ctx)
+        # One launch template and AMI type serve both node groups, so they share one CPU architecture.
+        groups = [("nodeInstanceTypes", self.node_instance_types)]
+        if self.spot.enabled:
+            groups.append(("spot.instanceTypes", self.spot.instance_types))
+        graviton = is_graviton(self.node_instance_types[0])
+        for key, types in groups:
+            for index, instance_type in enumerate(types):
+                if is_graviton(instance_type) != graviton:
+                    yield ConfigProblem(
+                        f"{path}.{key}[{index}]",
+                        f"{instance_type} is {'Arm' if not graviton else 'x86'}, unlike "
+                        f"{self.node_instance_types[0]}",
+                        "use instance types of one architecture: all Graviton (m7g, c7g...) or all x86",
+                    )
+        # With no CIDRs EKS opens the public endpoint to 0.0.0.0/0:
+        # https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
+        if self.public_endpoint and not self.public_access_cidrs:
+            yield ConfigProblem(
+                f"{path}.publicAccessCidrs",
+                "a public endpoint needs at least one allowed CIDR",
+                "EKS would allow 0.0.0.0/0; list your office/VPN CIDRs or set publicEndpoint: false",
+            )
+        if ctx.is_prod and not self.public_endpoint and not self.deployer.is_set:
+            yield ConfigProblem(
+                f"{path}.deployer",
+                "the Kubernetes API is private and nothing may reach it, so `pulumi up` cannot apply the "
+                "cluster's Kubernetes objects",
+                f"set {path}.deployer to one of: securityGroupIds with the security group of a runner inside "
+                "the VPC; cidrs with your VPN's client range; or set publicEndpoint: true with the runner's "
+                'public addresses in publicAccessCidrs (README, "Deploying to a private cluster")',
+            )
 
 
 def _kubeconfig(

@@ -17,11 +17,13 @@ credentials", has the whole picture.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+from pydantic import AfterValidator, Field
 
 from components.data_stores import DataStoreContext
 from components.database_users import DatabaseUser, database_url
@@ -30,7 +32,19 @@ from components.kms import aws_context
 from components.logs import log_group
 from components.observability import Threshold
 from components.security_groups import port_rule
-from paved.config import DatabaseArgs, instance_memory_gib, is_burstable
+from paved.errors import ConfigProblem, Hint, invalid
+from paved.fields import (
+    ConfigModel,
+    DailyWindow,
+    LogRetention,
+    Percent,
+    RuleContext,
+    Version,
+    WeeklyWindow,
+    matching,
+    pinned_image,
+    window_problems,
+)
 
 POSTGRES_PORT = 5432
 MASTER_USERNAME = "paved_admin"
@@ -58,6 +72,198 @@ _BLUE_GREEN_PARAMETERS = {
     "max_logical_replication_workers": "10",
     "max_worker_processes": "20",
 }
+
+
+# vCPUs by instance size and GiB of memory per vCPU by family letter, for the EC2-based classes RDS and
+# ElastiCache offer (https://aws.amazon.com/rds/instance-types/); burstable t-classes are listed whole.
+_VCPUS = {
+    "large": 2,
+    "xlarge": 4,
+    "2xlarge": 8,
+    "4xlarge": 16,
+    "8xlarge": 32,
+    "12xlarge": 48,
+    "16xlarge": 64,
+    "24xlarge": 96,
+    "32xlarge": 128,
+    "48xlarge": 192,
+}
+_GIB_PER_VCPU = {"m": 4, "r": 8, "x": 16}
+_BURSTABLE_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32}
+
+
+def instance_memory_gib(instance_class: str) -> int | None:
+    """Nominal memory of `db.r7g.large`-style classes; None where paved does not know the family."""
+    _, family, size = instance_class.split(".")
+    if family.startswith("t"):
+        return _BURSTABLE_GIB.get(size)
+    if family[0] in _GIB_PER_VCPU and size in _VCPUS:
+        return _GIB_PER_VCPU[family[0]] * _VCPUS[size]
+    return None
+
+
+def is_burstable(instance_class: str) -> bool:
+    return instance_class.split(".")[1].startswith("t")
+
+
+class DatabaseAlarms(ConfigModel):
+    cpu_percent: Percent
+    free_storage_percent: Annotated[
+        int, Field(ge=1, le=50), Hint("alarm when free storage falls below this share of allocatedStorage")
+    ]
+    freeable_memory_percent: Annotated[
+        int, Field(ge=1, le=50), Hint("alarm when freeable memory falls below this share of instance memory")
+    ]
+    connections_percent: Annotated[
+        int, Field(ge=10, le=100), Hint("alarm when connections exceed this share of max_connections")
+    ]
+    read_latency_ms: Annotated[int, Field(ge=1), Hint("alarm when average read latency exceeds this")]
+    replica_lag_seconds: Annotated[int, Field(ge=1), Hint("alarm when a read replica lags by more than this")]
+    cpu_credit_balance: Annotated[
+        int, Field(ge=0), Hint("burstable (db.t*) classes: alarm when CPU credits fall below this")
+    ]
+
+
+def _insights_retention(days: int) -> int:
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+    # (PerformanceInsightsRetentionPeriod: 7, month * 31 for 1 to 23 months, or 731).
+    if days in (7, 731) or (days % 31 == 0 and 1 <= days // 31 <= 23):
+        return days
+    raise invalid(
+        f"{days} is not a Performance Insights retention period",
+        "use 7, a multiple of 31 up to 713, or 731 (465 = 15 months is what Database Insights Advanced uses)",
+    )
+
+
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Monitoring.OS.Enabling.html
+MonitoringInterval = Literal[1, 5, 10, 15, 30, 60]
+
+
+class DatabaseArgs(ConfigModel):
+    instance_class: Annotated[
+        str, matching(r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
+    ]
+    engine_version: Annotated[
+        str,
+        matching(r"\d{2}(?:\.\d+)?", "a PostgreSQL version", 'use a quoted major version such as "17"'),
+    ]
+    # RDS gp3 storage limits: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html
+    allocated_storage: Annotated[
+        int, Field(ge=20, le=65536), Hint("RDS PostgreSQL gp3 storage is 20 to 65536 GiB")
+    ]
+    max_allocated_storage: Annotated[
+        int, Field(ge=20, le=65536), Hint("storage autoscaling ceiling in GiB, at most 65536")
+    ]
+    multi_az: bool
+    # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_WorkingWithAutomatedBackups.html
+    backup_retention_days: Annotated[
+        int,
+        Field(ge=1, le=35),
+        Hint("RDS keeps automated backups for at most 35 days; use AWS Backup for longer retention."),
+    ]
+    backup_window: DailyWindow
+    maintenance_window: WeeklyWindow
+    deletion_protection: bool
+    read_replicas: Annotated[int, Field(ge=0, le=5), Hint("paved supports 0 to 5 read replicas")]
+    blue_green_updates: bool
+    allow_major_version_upgrade: bool
+    proxy: bool
+    monitoring_interval_seconds: Annotated[
+        MonitoringInterval, Hint("enhanced monitoring samples every 1, 5, 10, 15, 30 or 60 seconds")
+    ]
+    performance_insights_retention_days: Annotated[
+        int,
+        AfterValidator(_insights_retention),
+        Hint("7 (free tier), a multiple of 31 up to 713 (months), or 465 for Database Insights Advanced"),
+    ]
+    slow_query_ms: Annotated[
+        int,
+        Field(ge=0),
+        Hint("log statements slower than this many milliseconds (log_min_duration_statement)"),
+    ]
+    max_connections: Annotated[int, Field(ge=10, le=262143)] | None = None
+    log_retention_days: LogRetention
+    password_version: Version
+    bootstrap_image: Annotated[
+        str,
+        AfterValidator(pinned_image),
+        Hint(
+            "an image with psql 15 or later (it reads passwords with \\getenv), e.g. the official "
+            "postgres image"
+        ),
+    ]
+    alarms: DatabaseAlarms
+
+    @property
+    def managed_password(self) -> bool:
+        """RDS manages the master password in Secrets Manager, except where AWS forbids it.
+
+        RDS cannot manage the master password for an instance with read replicas or in a Blue/Green
+        deployment ("Limitations for Secrets Manager integration", RDS User Guide:
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-secrets-manager.html#rds-secrets-manager-limitations).
+        """
+        return self.read_replicas == 0 and not self.blue_green_updates
+
+    @property
+    def effective_max_connections(self) -> int | None:
+        """max_connections as set, or RDS's default LEAST(DBInstanceClassMemory/9531392, 5000) estimated
+        from the class's nominal memory (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Limits.html).
+        """
+        if self.max_connections is not None:
+            return self.max_connections
+        memory = instance_memory_gib(self.instance_class)
+        return None if memory is None else min(memory * 2**30 // 9531392, 5000)
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        # "Set the maximum storage threshold to at least 10% more than the current allocated storage":
+        # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html
+        if self.max_allocated_storage * 10 < self.allocated_storage * 11:
+            yield ConfigProblem(
+                f"{path}.maxAllocatedStorage",
+                f"must be at least 10% above allocatedStorage ({self.allocated_storage}), "
+                f"got {self.max_allocated_storage}",
+                f"RDS rejects a smaller autoscaling ceiling; use {-(-self.allocated_storage * 11 // 10)} or "
+                "more (AWS recommends 26% above)",
+            )
+        if ctx.is_prod and not self.multi_az:
+            yield ConfigProblem(
+                f"{path}.multiAz",
+                "prod databases must be Multi-AZ",
+                "set multiAz: true; a single-AZ instance is down for a whole AZ outage or host failure",
+            )
+        if ctx.is_prod and not self.deletion_protection:
+            yield ConfigProblem(
+                f"{path}.deletionProtection",
+                "prod databases must have deletion protection",
+                "set deletionProtection: true so a mistaken destroy or replacement cannot drop the data",
+            )
+        if ctx.is_prod and self.backup_retention_days < 14:
+            yield ConfigProblem(
+                f"{path}.backupRetentionDays",
+                f"prod keeps point-in-time recovery for at least 14 days, got {self.backup_retention_days}",
+                "raise backupRetentionDays (the prod preset is 35, the RDS maximum)",
+            )
+        # The provider refuses blue_green_update on an instance with read replicas, and RDS Blue/Green
+        # cannot switch over an instance whose replicas it does not recreate in the green environment.
+        if self.blue_green_updates and self.read_replicas:
+            yield ConfigProblem(
+                f"{path}.blueGreenUpdates",
+                f"blue/green updates cannot be used with read replicas (readReplicas: {self.read_replicas})",
+                "set blueGreenUpdates: false (engine upgrades then follow the runbook in README) or "
+                "readReplicas: 0",
+            )
+        if self.effective_max_connections is None:
+            yield ConfigProblem(
+                f"{path}.maxConnections",
+                f"paved does not know the memory of {self.instance_class}, so it cannot derive "
+                "max_connections for the connections alarm",
+                "set maxConnections (it is also written to the parameter group)",
+            )
+        yield from window_problems(
+            path,
+            {"backupWindow": (self.backup_window, 30), "maintenanceWindow": (self.maintenance_window, 30)},
+            ("backupWindow", "maintenanceWindow"),
+        )
 
 
 class Database(pulumi.ComponentResource):

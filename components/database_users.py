@@ -17,12 +17,13 @@ Two auth modes (README, "Database credentials"):
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, urlencode
 
 import pulumi
 
-from paved.config import AppArgs
+if TYPE_CHECKING:
+    from components.workload import AppArgs
 
 # The role every RDS Proxy logs in as for its health checks; it needs CONNECT on the database.
 # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.troubleshooting.html
@@ -45,7 +46,7 @@ class DatabaseUser:
         return f"PAVED_PASSWORD_{self.role.upper()}"
 
 
-def database_users(apps: Iterable[AppArgs]) -> list[DatabaseUser]:
+def database_users(apps: Iterable["AppArgs"]) -> list[DatabaseUser]:
     roles = {app.name: app.database_role for app in apps}
     return [
         DatabaseUser(

@@ -8,11 +8,15 @@ generated, kept in Secrets Manager (`<stack>/alb/origin-secret`) and rotated by 
 flight during that minute may see a 403).
 """
 
+import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+from pydantic import AfterValidator, Field
 
 from components.buckets import SecureBucket, ServerAccessLogs, alb_log_delivery_statement
 from components.kms import aws_context
@@ -20,7 +24,11 @@ from components.naming import autonamed
 from components.observability import AlarmSpec, Alerting, Threshold
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
-from paved.config import AppArgs, EdgeArgs
+from paved.errors import Hint, invalid
+from paved.fields import Cidr, ConfigModel, LogRetention, UrlPath, Version, distinct, matching
+
+if TYPE_CHECKING:
+    from components.workload import AppArgs
 
 HTTPS = 443
 HTTP = 80
@@ -31,7 +39,103 @@ CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 
 
-def public_apps(apps: Sequence[AppArgs]) -> list[AppArgs]:
+# WAF rate-based rules count requests over one of these evaluation windows:
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
+RateLimitWindowSeconds = Literal[60, 120, 300, 600]
+
+
+# CloudFront quota "maximum length of the Content-Security-Policy header value": 1783 characters
+# (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html).
+_CSP_MAX_LENGTH = 1783
+
+
+def _content_security_policy(value: str) -> str:
+    if not value.strip() or re.search(r"[\r\n\x00-\x1f]", value):
+        raise invalid(
+            "the Content-Security-Policy must be one non-empty line",
+            "write the directives on one line separated by '; ' (a header value cannot contain newlines)",
+        )
+    if len(value) > _CSP_MAX_LENGTH:
+        raise invalid(
+            f"the Content-Security-Policy is {len(value)} characters; CloudFront allows {_CSP_MAX_LENGTH}",
+            "shorten it, e.g. by moving inline hashes to nonces",
+        )
+    return value
+
+
+def _https_origin(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise invalid(
+            f"{value!r} is not an https origin", "use scheme and host only, e.g. https://app.example.com"
+        )
+    return value.rstrip("/")
+
+
+class EdgeArgs(ConfigModel):
+    cloudfront: bool
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout
+    idle_timeout_seconds: Annotated[
+        int, Field(ge=1, le=4000), Hint("the ALB idle timeout is 1 to 4000 seconds")
+    ]
+    # A rate-based rule's limit is at least 10 requests per window ("Rate-based rule statement"):
+    # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
+    rate_limit_per_ip: Annotated[
+        int,
+        Field(ge=10, le=2_000_000_000),
+        Hint("AWS WAF rate limits are 10 to 2,000,000,000 requests per window; 600 per 60 s is 10 req/s"),
+    ]
+    rate_limit_window_seconds: RateLimitWindowSeconds
+    # Viewers allowed in: the ALB's security group without CloudFront, a WAF IP-set rule on the
+    # CloudFront web ACL with it (the ALB then admits CloudFront only).
+    ingress_cidrs: Annotated[
+        list[Cidr],
+        Field(min_length=1),
+        AfterValidator(distinct),
+        Hint("list the source CIDRs allowed in; 0.0.0.0/0 allows everyone"),
+    ]
+    geo_block_countries: Annotated[
+        list[Annotated[str, matching(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 code", "use e.g. KP")]],
+        AfterValidator(distinct),
+    ]
+    # Each upload path costs the web ACL 22 WCU (components/waf.py); five keep the busiest ACL (client-IP
+    # rules, geo block, IPv4 and IPv6 allow-lists) inside the 1,500 WCU WAF includes in its base price.
+    upload_paths: Annotated[
+        list[UrlPath],
+        Field(max_length=5),
+        AfterValidator(distinct),
+        Hint(
+            "at most 5 path prefixes that accept request bodies over 8 KB (WAF counts them instead of "
+            "blocking); each costs 22 of the web ACL's 1,500 WCU, so group uploads under a common prefix"
+        ),
+    ]
+    asset_paths: Annotated[
+        list[UrlPath],
+        AfterValidator(distinct),
+        Hint("path patterns CloudFront serves from the assets bucket, e.g. /_next/static/*"),
+    ]
+    content_security_policy: Annotated[str, AfterValidator(_content_security_policy)]
+    cors_allowed_origins: Annotated[
+        list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(distinct)
+    ]
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
+    assets_failover: bool
+    access_log_retention_days: Annotated[
+        int, Field(ge=1, le=3653), Hint("days to keep access logs: 1 to 3653")
+    ]
+    waf_log_retention_days: LogRetention
+    deregistration_delay_seconds: Annotated[
+        int,
+        Field(ge=0, le=3600),
+        Hint("the ALB waits 0 to 3600 s for in-flight requests of a removed target"),
+    ]
+    origin_secret_version: Version
+    blocked_requests_alarm: Annotated[
+        int, Field(ge=1), Hint("alarm when WAF blocks more requests than this in 5 minutes")
+    ]
+
+
+def public_apps(apps: Sequence["AppArgs"]) -> list["AppArgs"]:
     """Apps the ALB routes to, most specific first: a longer path, then a host, wins a tie.
 
     ALB evaluates listener rules by priority, so `/api/*` must come before a host's catch-all `/*`.
@@ -53,7 +157,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self,
         name: str,
         args: EdgeArgs,
-        apps: Sequence[AppArgs],
+        apps: Sequence["AppArgs"],
         *,
         vpc_id: pulumi.Input[str],
         subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
@@ -155,7 +259,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
     def _security_group(
-        self, vpc_id: pulumi.Input[str], workload_group_id: pulumi.Input[str], routed: Sequence[AppArgs]
+        self, vpc_id: pulumi.Input[str], workload_group_id: pulumi.Input[str], routed: Sequence["AppArgs"]
     ) -> aws.ec2.SecurityGroup:
         group_name = f"{self._name}-sg"
         group = aws.ec2.SecurityGroup(
@@ -249,7 +353,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         return pulumi.Output.secret(value.result)
 
-    def _target_group(self, app: AppArgs, vpc_id: pulumi.Input[str]) -> aws.lb.TargetGroup:
+    def _target_group(self, app: "AppArgs", vpc_id: pulumi.Input[str]) -> aws.lb.TargetGroup:
         # HTTPS to the pods needs only that the app serve TLS on its port: the ALB does not validate target
         # certificates, so a self-signed one does.
         # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-target-groups.html#target-group-routing-configuration
@@ -287,7 +391,7 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
     def _route(
-        self, app: AppArgs, priority: int, listener: aws.lb.Listener, target_group: aws.lb.TargetGroup
+        self, app: "AppArgs", priority: int, listener: aws.lb.Listener, target_group: aws.lb.TargetGroup
     ) -> None:
         conditions = []
         if app.host:

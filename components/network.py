@@ -1,20 +1,62 @@
 """The VPC: public, private and isolated subnets per AZ, NAT, flow logs and VPC endpoints."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import AfterValidator, Field
 
 from components.iam import service_role
 from components.kms import aws_context
 from components.logs import log_group
 from components.observability import AlarmSpec, Alerting
 from components.subnets import plan_subnets
-from paved.config import NetworkArgs
+from paved.errors import ConfigProblem, Hint, invalid
+from paved.fields import ConfigModel, LogRetention, RuleContext, cidr_network, distinct
 
 _ANYWHERE = "0.0.0.0/0"
 _HTTPS = 443
+
+
+NatGateways = Literal["single", "perAz"]
+InterfaceEndpoint = Literal["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "kms", "ssm", "ec2"]
+
+
+def _vpc_cidr(value: str) -> str:
+    network = cidr_network(value)
+    if network.version != 4 or not 16 <= network.prefixlen <= 20:
+        raise invalid(
+            f"{value} must be an IPv4 network from /16 to /20",
+            "the VPC is split into public, private and database subnets in up to 3 AZs; "
+            "smaller than /20 leaves too few pod IPs (VPC CNI), larger than /16 is not allowed by AWS",
+        )
+    return value
+
+
+class NetworkArgs(ConfigModel):
+    cidr: Annotated[str, AfterValidator(_vpc_cidr)]
+    az_count: Annotated[int, Field(ge=2, le=3), Hint("use 2 or 3 Availability Zones; prod requires 3")]
+    nat_gateways: NatGateways
+    flow_log_retention_days: LogRetention
+    interface_endpoints: Annotated[list[InterfaceEndpoint], AfterValidator(distinct)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if not ctx.is_prod:
+            return
+        if self.az_count != 3:
+            yield ConfigProblem(
+                f"{path}.azCount",
+                f"prod must span 3 Availability Zones, got {self.az_count}",
+                "set azCount: 3 so losing one AZ leaves two thirds of the capacity (and quorum) running",
+            )
+        if self.nat_gateways != "perAz":
+            yield ConfigProblem(
+                f"{path}.natGateways",
+                f"prod needs one NAT gateway per AZ, got {self.nat_gateways!r}",
+                "set natGateways: perAz; with a single NAT gateway an AZ outage cuts egress for every AZ",
+            )
 
 
 @dataclass(frozen=True)

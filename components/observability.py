@@ -5,15 +5,18 @@ notify on ALARM and on OK, and make their missing-data behaviour an explicit cho
 """
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
+from pydantic import AfterValidator
 
 from components.kms import AwsContext, aws_context
-from paved.config import AlertsArgs
+from paved.errors import ConfigProblem, invalid
+from paved.fields import ConfigModel, RuleContext, distinct, matching
 
 TreatMissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
@@ -30,6 +33,32 @@ _HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 _ONE_HOUR = 3_600
 _ONE_DAY = 86_400
 _SEVEN_DAYS = 7 * _ONE_DAY
+
+
+def _https_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise invalid(
+            f"{value!r} is not an https:// URL", "SNS must deliver alerts over TLS; use https://..."
+        )
+    return value
+
+
+Email = Annotated[str, matching(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address", "use e.g. ops@example.com")]
+
+
+class AlertsArgs(ConfigModel):
+    emails: Annotated[list[Email], AfterValidator(distinct)]
+    https_endpoints: Annotated[list[Annotated[str, AfterValidator(_https_url)]], AfterValidator(distinct)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if ctx.is_prod and not (self.emails or self.https_endpoints):
+            yield ConfigProblem(
+                f"{path}.emails",
+                "prod needs at least one alert subscription",
+                "add an on-call address to emails (or an https endpoint such as your paging tool's webhook); "
+                "alarms nobody receives do not page anyone",
+            )
 
 
 @dataclass(frozen=True, kw_only=True)

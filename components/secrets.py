@@ -16,13 +16,25 @@ creates an empty secret for a human to fill. How each kind rotates:
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
+from pydantic import Field, StringConstraints
 
 from components.kms import KmsKey, account_key, alerts_key, aws_context, logs_key
-from paved.config import SecretArgs
+from paved.errors import Hint
+from paved.fields import ConfigModel, Version
+
+
+class SecretArgs(ConfigModel):
+    """An app secret. paved never takes a value from config: it generates one, or leaves it to a human."""
+
+    source: Literal["generated", "external", "cacheUrl"]
+    length: Annotated[int, Field(ge=32, le=4096), Hint("generated secrets are 32 to 4096 characters")]
+    version: Version
+    description: Annotated[str, StringConstraints(max_length=2048)]
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.edge import EdgeArgs
 from components.kms import aws_context
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
-from paved.config import EdgeArgs
 
 Scope = Literal["REGIONAL", "CLOUDFRONT"]
 

@@ -13,16 +13,32 @@ the update and the old revision keeps serving), then the Deployment.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import AfterValidator, Field, StringConstraints
 
 from components.database_users import DatabaseAccess, database_url, script_digest
 from components.iam import GrantedRole, policy_document, service_account_role
 from components.observability import Alerting, Threshold
-from paved.config import DATABASE_URL_ENV, AppArgs
+from paved.errors import ConfigProblem, Hint
+from paved.fields import (
+    AppName,
+    ConfigModel,
+    DnsName,
+    EnvVarName,
+    Quantity,
+    RuleContext,
+    UrlPath,
+    distinct,
+    matching,
+    parse_quantity,
+    pinned_image,
+)
 
 meta = k8s.meta.v1
 core = k8s.core.v1
@@ -47,6 +63,172 @@ WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
 BOOTSTRAP_NAMESPACE = "paved-database"
 # How long `pulumi up` waits for a migration or bootstrap Job before failing the update.
 JOB_TIMEOUT = "30m"
+
+
+class HealthPaths(ConfigModel):
+    startup: UrlPath
+    readiness: UrlPath
+    liveness: UrlPath
+
+
+class Replicas(ConfigModel):
+    min: Annotated[int, Field(ge=1), Hint("run at least 1 replica")]
+    max: Annotated[int, Field(ge=1)]
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if self.min > self.max:
+            yield ConfigProblem(
+                f"{path}.min",
+                f"must be ≤ replicas.max ({self.max}), got {self.min}",
+                "the autoscaler scales between min and max; raise max or lower min",
+            )
+
+
+class Resources(ConfigModel):
+    cpu_request: Quantity
+    cpu_limit: Quantity
+    memory_request: Quantity
+    memory_limit: Quantity
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        for kind, request, limit in (
+            ("cpu", self.cpu_request, self.cpu_limit),
+            ("memory", self.memory_request, self.memory_limit),
+        ):
+            if parse_quantity(limit) < parse_quantity(request):
+                yield ConfigProblem(
+                    f"{path}.{kind}Limit",
+                    f"must be ≥ {kind}Request ({request}), got {limit}",
+                    "Kubernetes rejects a pod whose limit is below its request",
+                )
+
+
+class PodDisruptionBudget(ConfigModel):
+    max_unavailable: Annotated[
+        int,
+        Field(ge=1),
+        Hint("maxUnavailable 0 blocks every node drain, so cluster upgrades and scale-downs hang"),
+    ]
+
+
+_SECRET_LIKE_ENV = re.compile(r"(SECRET|PASSWORD|TOKEN|KEY)$")
+# Role names an app may not take: PostgreSQL reserves `pg_`, RDS its `rds` roles (rds_iam, rdsadmin,
+# rdsproxyadmin...), and paved's master user is paved_admin.
+# https://www.postgresql.org/docs/current/sql-createrole.html
+# https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Appendix.PostgreSQL.CommonDBATasks.Roles.html
+_RESERVED_ROLE = re.compile(r"pg_.*|rds.*|postgres|public|paved_admin")
+# The connection string paved builds for an app (components/database_users.py).
+DATABASE_URL_ENV = "DATABASE_URL"
+
+
+class AppDatabase(ConfigModel):
+    """How an app logs in to the stack's PostgreSQL (README, "Database credentials")."""
+
+    auth: Annotated[
+        Literal["password", "iam"],
+        Hint(
+            "password: a generated password in Secrets Manager, works with every driver (Prisma included); "
+            "iam: short-lived IAM tokens from the AWS SDK's RDS signer, no password anywhere"
+        ),
+    ] = "password"
+    read_schemas: Annotated[
+        list[AppName],
+        AfterValidator(distinct),
+        Hint("names of other apps with a database whose schema this app may read (SELECT)"),
+    ] = []
+    migration_command: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1)]],
+        Hint('the command that migrates the schema, as a list: ["npx", "prisma", "migrate", "deploy"]'),
+    ] = []
+    url_parameters: Annotated[
+        dict[Annotated[str, matching(r"[A-Za-z_]+", "a URL parameter name", "e.g. schema")], str],
+        Hint("extra query parameters for DATABASE_URL, e.g. schema: api for Prisma"),
+    ] = {}
+    password_version: Annotated[
+        int, Field(ge=1), Hint("password auth: raise it by one to generate, set and roll out a new password")
+    ] = 1
+
+
+class AppArgs(ConfigModel):
+    name: AppName
+    image: Annotated[str, AfterValidator(pinned_image)]
+    port: Annotated[int, Field(ge=1, le=65535), Hint("use a TCP port from 1 to 65535")]
+    # How the ALB and the kubelet's probes talk to the app on `port` (README, Edge tier: ALB to pods).
+    backend_protocol: Literal["HTTP", "HTTPS"]
+    health_paths: HealthPaths
+    replicas: Replicas
+    resources: Resources
+    public_path: UrlPath | None = None
+    host: DnsName | None = None
+    websocket: bool
+    env: dict[EnvVarName, str]
+    secrets: Annotated[
+        list[EnvVarName],
+        AfterValidator(distinct),
+        Hint("secrets lists names (e.g. DATABASE_URL) of values kept in AWS Secrets Manager, never values"),
+    ]
+    pdb: PodDisruptionBudget
+    shutdown_seconds: Annotated[
+        int,
+        Field(ge=1, le=600),
+        Hint("seconds the app needs after SIGTERM to finish in-flight work and close connections"),
+    ]
+    writable_paths: Annotated[
+        list[UrlPath],
+        AfterValidator(distinct),
+        Hint("the root filesystem is read-only; list the directories the app writes to, e.g. /tmp"),
+    ]
+    database: AppDatabase | None = None
+
+    @property
+    def is_public(self) -> bool:
+        """Whether the app receives traffic through the load balancer (a worker does not)."""
+        return self.public_path is not None or self.host is not None
+
+    @property
+    def database_role(self) -> str:
+        """The app's own PostgreSQL role, which also names its schema: an unquoted identifier."""
+        return self.name.replace("-", "_")
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        yield from self.replicas.violations(f"{path}.replicas", ctx)
+        yield from self.resources.violations(f"{path}.resources", ctx)
+        if ctx.is_prod and self.is_public and self.replicas.min < 2:
+            yield ConfigProblem(
+                f"{path}.replicas.min",
+                f"a public app needs at least 2 replicas in prod, got {self.replicas.min}",
+                "with one replica every deploy, node drain and AZ outage is downtime; set replicas.min: 2",
+            )
+        if self.websocket and not self.is_public:
+            yield ConfigProblem(
+                f"{path}.websocket",
+                "a worker (no publicPath and no host) receives no traffic, so it cannot serve websockets",
+                "remove websocket, or give the app a publicPath or host",
+            )
+        if self.database is not None:
+            yield from self._database_violations(path)
+        for key in filter(_SECRET_LIKE_ENV.search, (key.upper() for key in self.env)):
+            yield ConfigProblem(
+                f"{path}.env.{key}",
+                f"{key} looks like a secret",
+                f"move it to secrets: [{key}] and store the value in AWS Secrets Manager; env values are "
+                "plain text in the stack file and the pod spec",
+            )
+
+    def _database_violations(self, path: str) -> Iterator[ConfigProblem]:
+        if DATABASE_URL_ENV in self.secrets or DATABASE_URL_ENV in self.env:
+            where = "secrets" if DATABASE_URL_ENV in self.secrets else f"env.{DATABASE_URL_ENV}"
+            yield ConfigProblem(
+                f"{path}.{where}",
+                f"{DATABASE_URL_ENV} is built by paved for an app with `database`",
+                f"remove {DATABASE_URL_ENV} here; paved gives the app its own role and connection string",
+            )
+        if _RESERVED_ROLE.fullmatch(self.database_role):
+            yield ConfigProblem(
+                f"{path}.name",
+                f"an app with a database gets the PostgreSQL role {self.database_role!r}, a reserved name",
+                "rename the app: PostgreSQL reserves pg_*, RDS rds*, and paved uses paved_admin",
+            )
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def test_cloudfront_alarms_use_the_us_east_1_topic(prod: Recording) -> None:
     ],
 )
 def test_bad_content_security_policies_are_rejected_with_the_key_path(csp: str, fragment: str) -> None:
-    from paved.config import ConfigError
+    from paved.errors import ConfigError
 
     raw = {
         "aws:region": "eu-west-1",
@@ -208,7 +208,7 @@ def test_assets_fail_over_to_a_dr_region_replica(prod: Recording) -> None:
 def test_staging_has_no_assets_failover_and_failover_needs_a_dr_region(
     shipped_recordings: Callable[[str], Recording],
 ) -> None:
-    from paved.config import ConfigError
+    from paved.errors import ConfigError
 
     staging = shipped_recordings("staging")
     assert "originGroups" not in staging.one(DISTRIBUTION, "cdn").inputs

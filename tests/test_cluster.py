@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from components.cluster import CAPACITY_LABEL, CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOGS
+from components.cluster import CAPACITY_LABEL, CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOGS, EKS_ADDONS
 from components.controllers import CHARTS
-from paved.config import EKS_ADDONS, ConfigError, load_stack_config, load_stack_file
+from paved.config import load_stack_config, load_stack_file
+from paved.errors import ConfigError
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
 

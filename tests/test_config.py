@@ -14,40 +14,26 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pulumi.runtime import config as pulumi_config
 
+from components.backup import BackupArgs
+from components.cache import CacheAlarms, CacheArgs
+from components.certificates import DomainArgs
+from components.cluster import ClusterArgs, DeployerArgs, SpotNodes
+from components.database import DatabaseAlarms, DatabaseArgs
+from components.edge import EdgeArgs
+from components.network import NetworkArgs
+from components.observability import AlertsArgs
+from components.secrets import SecretArgs
+from components.workload import AppArgs, AppDatabase, HealthPaths, PodDisruptionBudget, Replicas, Resources
 from paved.config import (
-    APP_PRESETS,
-    PRESETS,
     SECTION_KEYS,
-    AlertsArgs,
-    AppArgs,
-    AppDatabase,
-    BackupArgs,
-    CacheAlarms,
-    CacheArgs,
-    ClusterArgs,
-    ConfigError,
-    ConfigModel,
-    ConfigProblem,
-    DatabaseAlarms,
-    DatabaseArgs,
-    DeployerArgs,
-    DomainArgs,
-    EdgeArgs,
-    Environment,
-    HealthPaths,
-    NetworkArgs,
-    PodDisruptionBudget,
-    Replicas,
-    Resources,
-    SecretArgs,
-    SpotNodes,
-    deep_merge,
     environment_of_stack,
     load_from_pulumi,
     load_stack_config,
     load_stack_file,
-    parse_quantity,
 )
+from paved.errors import ConfigError, ConfigProblem
+from paved.fields import ConfigModel, Environment, parse_quantity
+from paved.presets import APP_PRESETS, PRESETS, deep_merge
 
 ROOT = Path(__file__).resolve().parents[1]
 Raw = dict[str, Any]

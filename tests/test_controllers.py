@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
+from components.cluster import EKS_CALENDAR
 from components.controllers import (
     AUTOSCALER_IMAGE_TAGS,
     CHARTS,
@@ -30,7 +31,6 @@ from components.controllers import (
     METRICS_SERVER,
     Chart,
 )
-from paved.config import EKS_CALENDAR
 from paved.recorder import Recording
 from tests.helm_template import merge_values, render
 

@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 import yaml
 
-from paved.config import ConfigError, ConfigProblem, deep_merge, load_stack_config
+from paved.config import load_stack_config
+from paved.errors import ConfigError, ConfigProblem
+from paved.presets import deep_merge
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_secret, is_unknown

@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from components.database_users import DatabaseUser, bootstrap_sql, database_url, script_digest
-from paved.config import ConfigError, load_stack_config
+from paved.config import load_stack_config
+from paved.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 _BINARIES = sorted(glob.glob("/usr/lib/postgresql/*/bin"))

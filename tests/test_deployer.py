@@ -13,7 +13,9 @@ import yaml
 from components.cluster import Cluster
 from components.controllers import CHARTS
 from components.observability import Alerting
-from paved.config import ConfigError, ConfigProblem, StackConfig, deep_merge, load_stack_config
+from paved.config import StackConfig, load_stack_config
+from paved.errors import ConfigError, ConfigProblem
+from paved.presets import deep_merge
 from paved.program import record
 from paved.recorder import RecordedResource, Recording
 

@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-import paved.config
-from paved.config import (
-    EKS_CALENDAR,
-    ConfigError,
-    eks_version_problem,
-    eks_versions_in_standard_support,
-    load_stack_config,
-)
+import components.cluster
+from components.cluster import EKS_CALENDAR, eks_version_problem, eks_versions_in_standard_support
+from paved.config import load_stack_config
+from paved.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUE_DAY = date(2026, 12, 4)
@@ -85,7 +81,7 @@ def _staging_with(version: str) -> dict:
 def test_config_checks_the_version_against_the_day_it_runs(
     monkeypatch: pytest.MonkeyPatch, day: date, accepted: bool
 ) -> None:
-    monkeypatch.setattr(paved.config, "today", lambda: day)
+    monkeypatch.setattr(components.cluster, "today", lambda: day)
     raw = _staging_with("1.34")
     if accepted:
         assert load_stack_config(raw, "staging").cluster.version == "1.34"

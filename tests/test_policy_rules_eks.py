@@ -22,7 +22,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_OBJECT_VALUE,
 )
 
-from paved.config import eks_versions_in_standard_support
+from components.cluster import eks_versions_in_standard_support
 from tests.policy_harness import (
     POLICIES,
     UNKNOWN,

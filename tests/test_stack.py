@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from components.subnets import plan_subnets
-from paved.config import ConfigError, load_stack_file
+from paved.config import load_stack_file
+from paved.errors import ConfigError
 from paved.program import ProgramError, run_project
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN

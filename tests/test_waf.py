@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-import paved.config
+import paved.presets
+from components.edge import EdgeArgs
 from components.waf import (
     BODY_INSPECTION_LIMIT_BYTES,
     DEFAULT_CAPACITY_WCU,
@@ -23,7 +24,6 @@ from components.waf import (
     Scope,
     rules_wcu,
 )
-from paved.config import EdgeArgs
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
 
@@ -86,7 +86,7 @@ def _statements(statement: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _edge(overrides: dict[str, Any]) -> EdgeArgs:
-    return EdgeArgs.model_validate(paved.config.PRESETS["prod"]["edge"] | overrides)
+    return EdgeArgs.model_validate(paved.presets.PRESETS["prod"]["edge"] | overrides)
 
 
 def test_the_fixture_runs_without_errors(recording: Recording) -> None:
@@ -115,7 +115,7 @@ def test_managed_groups_per_scope(recording: Recording, name: str, scope: str, c
 
 
 def test_rate_rule_only_with_client_ip_rules(recording: Recording) -> None:
-    preset = paved.config.PRESETS["prod"]["edge"]
+    preset = paved.presets.PRESETS["prod"]["edge"]
     for name in ("edge-cloudfront", "direct-regional"):
         [rate] = [r for r in _rules(recording, name).values() if "rateBasedStatement" in r["statement"]]
         statement = rate["statement"]["rateBasedStatement"]
@@ -249,7 +249,7 @@ def test_log_group_is_named_for_waf_encrypted_and_kept(recording: Recording, nam
     assert group.inputs["name"] == f"aws-waf-logs-dev-{name}"
     key = "logs-us-east-1" if name == "edge-cloudfront" else "logs"
     assert group.property_dependencies["kmsKeyId"] == [recording.one(KEY, key).urn]
-    assert group.inputs["retentionInDays"] == paved.config.PRESETS["prod"]["edge"]["wafLogRetentionDays"]
+    assert group.inputs["retentionInDays"] == paved.presets.PRESETS["prod"]["edge"]["wafLogRetentionDays"]
     logging = recording.one(LOGGING, name)
     assert logging.property_dependencies["logDestinationConfigs"] == [group.urn]
     assert logging.property_dependencies["resourceArn"] == [_acl(recording, name).urn]
@@ -370,8 +370,9 @@ def test_blocked_requests_alarm_notifies(recording: Recording, name: str, region
 
 def test_the_largest_config_allowed_fits_the_base_capacity() -> None:
     # paved:edge.uploadPaths is capped at 5 in config so that WebAcl never refuses a valid stack.
+    from components.edge import EdgeArgs
     from components.waf import DEFAULT_CAPACITY_WCU, rules_wcu
-    from paved.config import PRESETS, EdgeArgs
+    from paved.presets import PRESETS
 
     busiest = EdgeArgs.model_validate(
         PRESETS["prod"]["edge"]

@@ -13,8 +13,10 @@ import pytest
 import yaml
 
 from components.database_users import script_digest
-from components.workload import APP_UID, prestop_seconds
-from paved.config import AppArgs, ConfigError, StackConfig, load_stack_config, load_stack_file, parse_quantity
+from components.workload import APP_UID, AppArgs, prestop_seconds
+from paved.config import StackConfig, load_stack_config, load_stack_file
+from paved.errors import ConfigError
+from paved.fields import parse_quantity
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_unknown, reveal
 

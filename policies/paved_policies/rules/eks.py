@@ -59,9 +59,10 @@ DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
 # https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # Kubernetes minor versions in EKS standard support on STANDARD_SUPPORT_AS_OF, by the EKS release calendar
-# (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html) as paved.config.EKS_CALENDAR
-# records it; a test keeps the two equal. The pack doesn't import paved, so the list is written out here: when
-# AWS's calendar moves, override it per stack with --policy-pack-config, and refresh both together.
+# (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html) as EKS_CALENDAR in
+# components/cluster.py records it; a test keeps the two equal. The pack doesn't import paved, so the list is
+# written out here: when AWS's calendar moves, override it per stack with --policy-pack-config, and refresh
+# both together.
 STANDARD_SUPPORT_AS_OF = "2026-12-04"
 STANDARD_SUPPORT_VERSIONS = ("1.35", "1.36")
 VERSIONS_CONFIG_KEY = "supportedVersions"
