@@ -1,14 +1,15 @@
-"""Stack configuration: every `paved:*` key is parsed into typed models before any resource is declared.
+"""Loading: a stack's `paved:*` keys, from a stack file or the Pulumi runtime, into one typed `StackConfig`.
 
-A stack file sets only what differs from its environment's preset (`PRESETS`, `APP_PRESETS`). Each section is
-validated on its own and then checked by its model's `violations()` rules, so one bad section never hides the
-problems of another: `load_stack_config` raises a single `ConfigError` that lists every problem, each with its
-camelCase key path (`paved:apps[1].replicas.min`) and a hint.
+Each section's model lives with its component (`DatabaseArgs` in components/database.py). A stack file sets
+only what differs from its environment's preset (paved/presets.py). Each section is validated on its own and
+checked by its model's `violations()` rules, then the rules across sections run (paved/rules.py), so one bad
+section never hides the problems of another: `load_stack_config` raises a single `ConfigError`
+(paved/errors.py) that lists every problem, each with its camelCase key path (`paved:apps[1].replicas.min`)
+and a hint.
 """
 
 import json
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from components.network import NetworkArgs
 from components.observability import AlertsArgs
 from components.secrets import SecretArgs
 from components.workload import AppArgs
+from paved import rules
 from paved.errors import (
     REFERENCE,
     ConfigError,
@@ -73,7 +75,6 @@ class StackConfig:
 
 
 SECTION_KEYS = ("environment", "allowEnvironmentMismatch", "drRegion", *PRESETS["prod"])
-_RESERVED_TAGS = ("environment", "managed-by")
 
 
 _ENVIRONMENT: TypeAdapter[Environment] = TypeAdapter(Environment)
@@ -206,126 +207,6 @@ def _secrets(
     return secrets
 
 
-def _secret_ref_violations(
-    apps: Mapping[int, AppArgs], secrets: Mapping[str, SecretArgs] | None
-) -> Iterator[ConfigProblem]:
-    if secrets is None:
-        return
-    for index, app in apps.items():
-        for position, name in enumerate(app.secrets):
-            if name not in secrets:
-                yield ConfigProblem(
-                    f"paved:apps[{index}].secrets[{position}]",
-                    f"{name} is not declared in paved:secrets",
-                    f"add `{name}: {{}}` (you put the value in Secrets Manager) or "
-                    f"`{name}: {{source: generated}}` to paved:secrets",
-                )
-
-
-def _dr_region_violations(dr_region: str | None, ctx: RuleContext) -> Iterator[ConfigProblem]:
-    if ctx.is_prod and dr_region is None:
-        yield ConfigProblem(
-            "paved:drRegion",
-            "is required in prod",
-            "set paved:drRegion to a second region (e.g. eu-central-1) for cross-region backup copies",
-        )
-    if dr_region is not None and dr_region == ctx.region:
-        yield ConfigProblem(
-            "paved:drRegion",
-            f"must differ from aws:region ({ctx.region})",
-            "a disaster-recovery copy in the same region is lost with it; pick another region",
-        )
-
-
-def _app_list_violations(apps: Mapping[int, AppArgs], domain: DomainArgs | None) -> Iterator[ConfigProblem]:
-    seen: set[str] = set()
-    for index, app in apps.items():
-        if app.name in seen:
-            yield ConfigProblem(
-                f"paved:apps[{index}].name",
-                f"duplicate app name {app.name!r}",
-                "app names name Kubernetes objects and AWS resources; make each one unique",
-            )
-        seen.add(app.name)
-        if domain and app.host and not (app.host == domain.name or app.host.endswith(f".{domain.name}")):
-            yield ConfigProblem(
-                f"paved:apps[{index}].host",
-                f"{app.host} is not under paved:domain.name ({domain.name})",
-                "the hosted zone and certificates only cover the domain and its subdomains",
-            )
-
-
-def _database_user_violations(
-    apps: Mapping[int, AppArgs], database: DatabaseArgs | None
-) -> Iterator[ConfigProblem]:
-    users = {index: app for index, app in apps.items() if app.database is not None}
-    names = {app.name for app in users.values()}
-    for index, app in users.items():
-        assert app.database is not None
-        for position, other in enumerate(app.database.read_schemas):
-            if other == app.name or other not in names:
-                yield ConfigProblem(
-                    f"paved:apps[{index}].database.readSchemas[{position}]",
-                    f"{other!r} is not another app with a database",
-                    "list apps that have `database` (here: "
-                    f"{', '.join(sorted(names - {app.name})) or 'none'})",
-                )
-    # AWS documents no behaviour for a proxy that mixes end-to-end IAM with password users
-    # (CreateDBProxy: DefaultAuthScheme IAM_AUTH, or NONE with an Auth entry per user):
-    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html
-    schemes = {app.database.auth for app in users.values() if app.database is not None}
-    if database is not None and database.proxy and len(schemes) > 1:
-        for index, app in users.items():
-            if app.database is not None and app.database.auth == "iam":
-                yield ConfigProblem(
-                    f"paved:apps[{index}].database.auth",
-                    "RDS Proxy takes one auth scheme: these apps mix iam and password",
-                    "use one auth for every app behind the proxy (password works with every driver), or "
-                    "set paved:database.proxy: false",
-                )
-
-
-def _tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
-    for key in tags:
-        if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
-            yield ConfigProblem(
-                f"paved:tags.{key}",
-                "is a reserved tag key",
-                f"paved sets {', '.join(_RESERVED_TAGS)} itself and AWS reserves the aws: prefix; remove it",
-            )
-
-
-# The first word of a stack's name (before `-`, `_` or `.`) that promises an environment: a stack named
-# `prod`, `prod-eu` or `production` is prod. Other names (`dev`, `demo`, `eu-prod`) promise nothing.
-_ENVIRONMENT_OF_STACK_WORD: dict[str, Environment] = {
-    "prod": "prod",
-    "production": "prod",
-    "staging": "staging",
-    "stage": "staging",
-}
-
-
-def environment_of_stack(stack: str) -> Environment | None:
-    """The environment a stack's name promises, or None if the name promises none."""
-    return _ENVIRONMENT_OF_STACK_WORD.get(re.split(r"[-_.]", stack.lower(), maxsplit=1)[0])
-
-
-def _stack_name_violations(
-    stack: str, environment: Environment | None, allow_mismatch: bool | None
-) -> Iterator[ConfigProblem]:
-    # The environment switches every deletion guard (protect, deletion protection, final backups), so a
-    # prod stack left with `environment: staging` would silently lose them all.
-    promised = environment_of_stack(stack)
-    if promised is None or environment is None or environment == promised or allow_mismatch:
-        return
-    yield ConfigProblem(
-        "paved:environment",
-        f"is {environment}, but the stack is named {stack!r}, which says {promised}",
-        f"set paved:environment: {promised}; if stack {stack!r} really is {environment}, say so with "
-        "paved:allowEnvironmentMismatch: true",
-    )
-
-
 def _parsed(value: T | None) -> T:
     # Only called once no problem was reported, and every None was reported as a problem.
     if value is None:
@@ -363,7 +244,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         "paved:allowEnvironmentMismatch",
         problems,
     )
-    problems.extend(_stack_name_violations(stack, environment, allow_mismatch))
+    problems.extend(rules.stack_name_violations(stack, environment, allow_mismatch))
     # With an invalid environment, the rest is still checked (against the more lenient staging preset).
     preset: Environment = environment or "staging"
     ctx = RuleContext(preset, region)
@@ -384,19 +265,12 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         "paved:tags",
         problems,
     )
-    problems.extend(_dr_region_violations(dr_region, ctx))
-    if edge is not None and edge.cloudfront and edge.assets_failover and dr_region is None:
-        problems.append(
-            ConfigProblem(
-                "paved:edge.assetsFailover",
-                "an assets failover bucket needs paved:drRegion",
-                "set paved:drRegion (the failover bucket lives there) or assetsFailover: false",
-            )
-        )
-    problems.extend(_app_list_violations(apps, domain))
-    problems.extend(_secret_ref_violations(apps, secrets))
-    problems.extend(_database_user_violations(apps, database))
-    problems.extend(_tag_violations(tags or {}))
+    problems.extend(rules.dr_region_violations(dr_region, ctx))
+    problems.extend(rules.assets_failover_violations(edge, dr_region))
+    problems.extend(rules.app_list_violations(apps, domain))
+    problems.extend(rules.secret_ref_violations(apps, secrets))
+    problems.extend(rules.database_user_violations(apps, database))
+    problems.extend(rules.tag_violations(tags or {}))
     if problems:
         raise ConfigError(stack, problems)
     return StackConfig(

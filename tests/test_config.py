@@ -24,16 +24,11 @@ from components.network import NetworkArgs
 from components.observability import AlertsArgs
 from components.secrets import SecretArgs
 from components.workload import AppArgs, AppDatabase, HealthPaths, PodDisruptionBudget, Replicas, Resources
-from paved.config import (
-    SECTION_KEYS,
-    environment_of_stack,
-    load_from_pulumi,
-    load_stack_config,
-    load_stack_file,
-)
+from paved.config import SECTION_KEYS, load_from_pulumi, load_stack_config, load_stack_file
 from paved.errors import ConfigError, ConfigProblem
 from paved.fields import ConfigModel, Environment, parse_quantity
 from paved.presets import APP_PRESETS, PRESETS, deep_merge
+from paved.rules import environment_of_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 Raw = dict[str, Any]

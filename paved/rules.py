@@ -1,0 +1,147 @@
+"""Rules across sections: what one section may hold depends on another, or on the stack itself.
+
+A section's own rules live in its model's `violations()`, next to the component; these need two or more
+sections, so the loader runs them once every section has parsed (a section that failed is passed as None).
+"""
+
+import re
+from collections.abc import Iterator, Mapping
+
+from components.certificates import DomainArgs
+from components.database import DatabaseArgs
+from components.edge import EdgeArgs
+from components.secrets import SecretArgs
+from components.workload import AppArgs
+from paved.errors import ConfigProblem
+from paved.fields import Environment, RuleContext
+
+_RESERVED_TAGS = ("environment", "managed-by")
+
+
+def secret_ref_violations(
+    apps: Mapping[int, AppArgs], secrets: Mapping[str, SecretArgs] | None
+) -> Iterator[ConfigProblem]:
+    if secrets is None:
+        return
+    for index, app in apps.items():
+        for position, name in enumerate(app.secrets):
+            if name not in secrets:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].secrets[{position}]",
+                    f"{name} is not declared in paved:secrets",
+                    f"add `{name}: {{}}` (you put the value in Secrets Manager) or "
+                    f"`{name}: {{source: generated}}` to paved:secrets",
+                )
+
+
+def dr_region_violations(dr_region: str | None, ctx: RuleContext) -> Iterator[ConfigProblem]:
+    if ctx.is_prod and dr_region is None:
+        yield ConfigProblem(
+            "paved:drRegion",
+            "is required in prod",
+            "set paved:drRegion to a second region (e.g. eu-central-1) for cross-region backup copies",
+        )
+    if dr_region is not None and dr_region == ctx.region:
+        yield ConfigProblem(
+            "paved:drRegion",
+            f"must differ from aws:region ({ctx.region})",
+            "a disaster-recovery copy in the same region is lost with it; pick another region",
+        )
+
+
+def app_list_violations(apps: Mapping[int, AppArgs], domain: DomainArgs | None) -> Iterator[ConfigProblem]:
+    seen: set[str] = set()
+    for index, app in apps.items():
+        if app.name in seen:
+            yield ConfigProblem(
+                f"paved:apps[{index}].name",
+                f"duplicate app name {app.name!r}",
+                "app names name Kubernetes objects and AWS resources; make each one unique",
+            )
+        seen.add(app.name)
+        if domain and app.host and not (app.host == domain.name or app.host.endswith(f".{domain.name}")):
+            yield ConfigProblem(
+                f"paved:apps[{index}].host",
+                f"{app.host} is not under paved:domain.name ({domain.name})",
+                "the hosted zone and certificates only cover the domain and its subdomains",
+            )
+
+
+def database_user_violations(
+    apps: Mapping[int, AppArgs], database: DatabaseArgs | None
+) -> Iterator[ConfigProblem]:
+    users = {index: app for index, app in apps.items() if app.database is not None}
+    names = {app.name for app in users.values()}
+    for index, app in users.items():
+        assert app.database is not None
+        for position, other in enumerate(app.database.read_schemas):
+            if other == app.name or other not in names:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].database.readSchemas[{position}]",
+                    f"{other!r} is not another app with a database",
+                    "list apps that have `database` (here: "
+                    f"{', '.join(sorted(names - {app.name})) or 'none'})",
+                )
+    # AWS documents no behaviour for a proxy that mixes end-to-end IAM with password users
+    # (CreateDBProxy: DefaultAuthScheme IAM_AUTH, or NONE with an Auth entry per user):
+    # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBProxy.html
+    schemes = {app.database.auth for app in users.values() if app.database is not None}
+    if database is not None and database.proxy and len(schemes) > 1:
+        for index, app in users.items():
+            if app.database is not None and app.database.auth == "iam":
+                yield ConfigProblem(
+                    f"paved:apps[{index}].database.auth",
+                    "RDS Proxy takes one auth scheme: these apps mix iam and password",
+                    "use one auth for every app behind the proxy (password works with every driver), or "
+                    "set paved:database.proxy: false",
+                )
+
+
+def tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
+    for key in tags:
+        if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
+            yield ConfigProblem(
+                f"paved:tags.{key}",
+                "is a reserved tag key",
+                f"paved sets {', '.join(_RESERVED_TAGS)} itself and AWS reserves the aws: prefix; remove it",
+            )
+
+
+# The first word of a stack's name (before `-`, `_` or `.`) that promises an environment: a stack named
+# `prod`, `prod-eu` or `production` is prod. Other names (`dev`, `demo`, `eu-prod`) promise nothing.
+_ENVIRONMENT_OF_STACK_WORD: dict[str, Environment] = {
+    "prod": "prod",
+    "production": "prod",
+    "staging": "staging",
+    "stage": "staging",
+}
+
+
+def environment_of_stack(stack: str) -> Environment | None:
+    """The environment a stack's name promises, or None if the name promises none."""
+    return _ENVIRONMENT_OF_STACK_WORD.get(re.split(r"[-_.]", stack.lower(), maxsplit=1)[0])
+
+
+def stack_name_violations(
+    stack: str, environment: Environment | None, allow_mismatch: bool | None
+) -> Iterator[ConfigProblem]:
+    # The environment switches every deletion guard (protect, deletion protection, final backups), so a
+    # prod stack left with `environment: staging` would silently lose them all.
+    promised = environment_of_stack(stack)
+    if promised is None or environment is None or environment == promised or allow_mismatch:
+        return
+    yield ConfigProblem(
+        "paved:environment",
+        f"is {environment}, but the stack is named {stack!r}, which says {promised}",
+        f"set paved:environment: {promised}; if stack {stack!r} really is {environment}, say so with "
+        "paved:allowEnvironmentMismatch: true",
+    )
+
+
+def assets_failover_violations(edge: EdgeArgs | None, dr_region: str | None) -> Iterator[ConfigProblem]:
+    if edge is not None and edge.cloudfront and edge.assets_failover and dr_region is None:
+        yield ConfigProblem(
+            "paved:edge.assetsFailover",
+            "an assets failover bucket needs paved:drRegion",
+            "set paved:drRegion (the failover bucket lives there) or assetsFailover: false",
+        )
