@@ -1,12 +1,22 @@
-"""Per-environment defaults: every key's production value, and what staging changes to save cost.
+"""Per-environment defaults as one table: a key's default, or its prod and staging values where they differ.
 
-A stack file sets only what differs from its environment's preset. `PRESETS` holds the sections, `APP_PRESETS`
-each app's defaults, and `SECRET_PRESET` each declared secret's.
+A stack file sets only what differs from its environment's preset. A row's key is the config key path under
+`paved:` (`"database.backupRetentionDays"` is `paved:database.backupRetentionDays`); `Env(prod=...,
+staging=...)` marks a default that depends on the environment, staging's saving cost. `PRESETS` holds the
+sections, `APP_PRESETS` each app's defaults, and `SECRET_PRESET` each declared secret's.
 """
 
-from typing import Any
+import copy
+from typing import Any, NamedTuple
 
 from paved.fields import Environment
+
+
+class Env(NamedTuple):
+    """A default that differs by environment."""
+
+    prod: Any
+    staging: Any
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -16,198 +26,150 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-_PROD_PRESET: dict[str, Any] = {
+_SECTIONS: dict[str, Any] = {
     "domain": {},
-    "alerts": {"emails": [], "httpsEndpoints": []},
-    "network": {
-        "cidr": "10.0.0.0/16",
-        "azCount": 3,
-        "natGateways": "perAz",
-        "flowLogRetentionDays": 365,
-        "interfaceEndpoints": ["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs"],
-    },
-    "database": {
-        "instanceClass": "db.r7g.large",
-        "engineVersion": "17",
-        "allocatedStorage": 100,
-        "maxAllocatedStorage": 1000,
-        "multiAz": True,
-        "backupRetentionDays": 35,
-        "backupWindow": "02:00-03:00",
-        "maintenanceWindow": "sun:03:30-sun:04:30",
-        "deletionProtection": True,
-        "readReplicas": 1,
-        "blueGreenUpdates": False,
-        "allowMajorVersionUpgrade": False,
-        "proxy": True,
-        "monitoringIntervalSeconds": 15,
-        "performanceInsightsRetentionDays": 465,
-        "slowQueryMs": 500,
-        "maxConnections": None,
-        "logRetentionDays": 365,
-        "passwordVersion": 1,
-        # Runs the role bootstrap Job (psql); public ECR's copy of the Docker official image, through NAT.
-        "bootstrapImage": "public.ecr.aws/docker/library/postgres:17.6-alpine3.22",
-        "alarms": {
-            "cpuPercent": 80,
-            "freeStoragePercent": 10,
-            "freeableMemoryPercent": 10,
-            "connectionsPercent": 80,
-            "readLatencyMs": 20,
-            "replicaLagSeconds": 60,
-            "cpuCreditBalance": 50,
-        },
-    },
-    "cache": {
-        "engine": "valkey",
-        "engineVersion": "8.0",
-        "nodeType": "cache.r7g.large",
-        "replicasPerShard": 1,
-        "multiAz": True,
-        "snapshotRetentionDays": 7,
-        "snapshotWindow": "00:30-01:30",
-        "maintenanceWindow": "sun:05:00-sun:06:00",
-        "maxmemoryPolicy": "volatile-lru",
-        "logRetentionDays": 365,
-        "authTokenVersion": 1,
-        "alarms": {
-            "engineCpuPercent": 80,
-            "memoryPercent": 85,
-            "evictions": 100,
-            "connections": 5000,
-            "replicationLagSeconds": 30,
-        },
-    },
-    "backup": {
-        "enabled": True,
-        "vaultMinRetentionDays": 7,
-        "vaultMaxRetentionDays": 400,
-        "dailyRetentionDays": 35,
-        "weeklyRetentionDays": 365,
-        "drCopyRetentionDays": 35,
-        "restoreTesting": True,
-    },
+    "alerts.emails": [],
+    "alerts.httpsEndpoints": [],
+    "network.cidr": Env(prod="10.0.0.0/16", staging="10.1.0.0/16"),
+    "network.azCount": Env(prod=3, staging=2),
+    "network.natGateways": Env(prod="perAz", staging="single"),
+    "network.flowLogRetentionDays": Env(prod=365, staging=30),
+    "network.interfaceEndpoints": Env(
+        prod=["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs"], staging=[]
+    ),
+    "database.instanceClass": Env(prod="db.r7g.large", staging="db.t4g.medium"),
+    "database.engineVersion": "17",
+    "database.allocatedStorage": Env(prod=100, staging=20),
+    "database.maxAllocatedStorage": Env(prod=1000, staging=100),
+    "database.multiAz": Env(prod=True, staging=False),
+    "database.backupRetentionDays": Env(prod=35, staging=7),
+    "database.backupWindow": "02:00-03:00",
+    "database.maintenanceWindow": "sun:03:30-sun:04:30",
+    "database.deletionProtection": Env(prod=True, staging=False),
+    "database.readReplicas": Env(prod=1, staging=0),
+    "database.blueGreenUpdates": False,
+    "database.allowMajorVersionUpgrade": False,
+    "database.proxy": Env(prod=True, staging=False),
+    "database.monitoringIntervalSeconds": Env(prod=15, staging=60),
+    "database.performanceInsightsRetentionDays": Env(prod=465, staging=7),
+    "database.slowQueryMs": 500,
+    "database.maxConnections": None,
+    "database.logRetentionDays": Env(prod=365, staging=30),
+    "database.passwordVersion": 1,
+    # Runs the role bootstrap Job (psql); public ECR's copy of the Docker official image, through NAT.
+    "database.bootstrapImage": "public.ecr.aws/docker/library/postgres:17.6-alpine3.22",
+    "database.alarms.cpuPercent": 80,
+    "database.alarms.freeStoragePercent": 10,
+    "database.alarms.freeableMemoryPercent": 10,
+    "database.alarms.connectionsPercent": 80,
+    "database.alarms.readLatencyMs": 20,
+    "database.alarms.replicaLagSeconds": 60,
+    "database.alarms.cpuCreditBalance": 50,
+    "cache.engine": "valkey",
+    "cache.engineVersion": "8.0",
+    "cache.nodeType": Env(prod="cache.r7g.large", staging="cache.t4g.small"),
+    "cache.replicasPerShard": Env(prod=1, staging=0),
+    "cache.multiAz": Env(prod=True, staging=False),
+    "cache.snapshotRetentionDays": Env(prod=7, staging=1),
+    "cache.snapshotWindow": "00:30-01:30",
+    "cache.maintenanceWindow": "sun:05:00-sun:06:00",
+    "cache.maxmemoryPolicy": "volatile-lru",
+    "cache.logRetentionDays": Env(prod=365, staging=30),
+    "cache.authTokenVersion": 1,
+    "cache.alarms.engineCpuPercent": 80,
+    "cache.alarms.memoryPercent": 85,
+    "cache.alarms.evictions": 100,
+    "cache.alarms.connections": 5000,
+    "cache.alarms.replicationLagSeconds": 30,
+    "backup.enabled": Env(prod=True, staging=False),
+    "backup.vaultMinRetentionDays": 7,
+    "backup.vaultMaxRetentionDays": 400,
+    "backup.dailyRetentionDays": 35,
+    "backup.weeklyRetentionDays": 365,
+    "backup.drCopyRetentionDays": 35,
+    "backup.restoreTesting": Env(prod=True, staging=False),
     "secrets": {},
-    "cluster": {
-        "version": "1.36",
-        "nodeInstanceTypes": ["m7i.large", "m6i.large"],
-        "nodeMin": 3,
-        "nodeMax": 12,
-        "nodeDesired": 3,
-        "nodeVolumeGib": 50,
-        "spot": {
-            "enabled": False,
-            "instanceTypes": ["m7i.large", "m6i.large", "m5.large"],
-            "min": 0,
-            "max": 10,
-        },
-        "publicEndpoint": False,
-        "publicAccessCidrs": [],
-        "deployer": {"securityGroupIds": [], "cidrs": []},
-        "logRetentionDays": 365,
-        "addonVersions": {},
-        "createAutoscalingServiceRole": False,
-    },
-    "edge": {
-        "cloudfront": True,
-        "idleTimeoutSeconds": 60,
-        "rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
-        "rateLimitWindowSeconds": 60,
-        "ingressCidrs": ["0.0.0.0/0"],
-        "geoBlockCountries": [],
-        "uploadPaths": [],
-        "assetPaths": ["/_next/static/*", "/static/*"],
-        "contentSecurityPolicy": (
-            "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; connect-src 'self' wss:; frame-ancestors 'none'; base-uri 'self'; "
-            "form-action 'self'; object-src 'none'; upgrade-insecure-requests"
-        ),
-        "corsAllowedOrigins": [],
-        "priceClass": "PriceClass_All",
-        "assetsFailover": True,
-        "accessLogRetentionDays": 365,
-        "wafLogRetentionDays": 365,
-        "deregistrationDelaySeconds": 30,
-        "originSecretVersion": 1,
-        "blockedRequestsAlarm": 1000,
-    },
+    "cluster.version": "1.36",
+    "cluster.nodeInstanceTypes": Env(prod=["m7i.large", "m6i.large"], staging=["t3.large"]),
+    "cluster.nodeMin": Env(prod=3, staging=2),
+    "cluster.nodeMax": Env(prod=12, staging=4),
+    "cluster.nodeDesired": Env(prod=3, staging=2),
+    "cluster.nodeVolumeGib": 50,
+    "cluster.spot.enabled": False,
+    "cluster.spot.instanceTypes": ["m7i.large", "m6i.large", "m5.large"],
+    "cluster.spot.min": 0,
+    "cluster.spot.max": 10,
+    "cluster.publicEndpoint": False,
+    "cluster.publicAccessCidrs": [],
+    "cluster.deployer.securityGroupIds": [],
+    "cluster.deployer.cidrs": [],
+    "cluster.logRetentionDays": Env(prod=365, staging=30),
+    "cluster.addonVersions": {},
+    "cluster.createAutoscalingServiceRole": False,
+    "edge.cloudfront": True,
+    "edge.idleTimeoutSeconds": 60,
+    "edge.rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
+    "edge.rateLimitWindowSeconds": 60,
+    "edge.ingressCidrs": ["0.0.0.0/0"],
+    "edge.geoBlockCountries": [],
+    "edge.uploadPaths": [],
+    "edge.assetPaths": ["/_next/static/*", "/static/*"],
+    "edge.contentSecurityPolicy": (
+        "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; connect-src 'self' wss:; frame-ancestors 'none'; base-uri 'self'; "
+        "form-action 'self'; object-src 'none'; upgrade-insecure-requests"
+    ),
+    "edge.corsAllowedOrigins": [],
+    "edge.priceClass": Env(prod="PriceClass_All", staging="PriceClass_100"),
+    "edge.assetsFailover": Env(prod=True, staging=False),
+    "edge.accessLogRetentionDays": Env(prod=365, staging=30),
+    "edge.wafLogRetentionDays": Env(prod=365, staging=30),
+    "edge.deregistrationDelaySeconds": 30,
+    "edge.originSecretVersion": 1,
+    "edge.blockedRequestsAlarm": 1000,
     "apps": [],
     "tags": {},
 }
-_STAGING_DIFFERENCES: dict[str, Any] = {
-    "network": {
-        "cidr": "10.1.0.0/16",
-        "azCount": 2,
-        "natGateways": "single",
-        "flowLogRetentionDays": 30,
-        "interfaceEndpoints": [],
-    },
-    "database": {
-        "instanceClass": "db.t4g.medium",
-        "allocatedStorage": 20,
-        "maxAllocatedStorage": 100,
-        "multiAz": False,
-        "backupRetentionDays": 7,
-        "deletionProtection": False,
-        "readReplicas": 0,
-        "proxy": False,
-        "monitoringIntervalSeconds": 60,
-        "performanceInsightsRetentionDays": 7,
-        "logRetentionDays": 30,
-    },
-    "cache": {
-        "nodeType": "cache.t4g.small",
-        "replicasPerShard": 0,
-        "multiAz": False,
-        "snapshotRetentionDays": 1,
-        "logRetentionDays": 30,
-    },
-    "backup": {"enabled": False, "restoreTesting": False},
-    "cluster": {
-        "nodeInstanceTypes": ["t3.large"],
-        "nodeMin": 2,
-        "nodeMax": 4,
-        "nodeDesired": 2,
-        "logRetentionDays": 30,
-    },
-    "edge": {
-        "priceClass": "PriceClass_100",
-        "accessLogRetentionDays": 30,
-        "wafLogRetentionDays": 30,
-        "assetsFailover": False,
-    },
-}
-PRESETS: dict[Environment, dict[str, Any]] = {
-    "prod": _PROD_PRESET,
-    "staging": deep_merge(_PROD_PRESET, _STAGING_DIFFERENCES),
-}
 
-_PROD_APP_PRESET: dict[str, Any] = {
+_APP: dict[str, Any] = {
     "backendProtocol": "HTTP",
-    "healthPaths": {"startup": "/health", "readiness": "/health/ready", "liveness": "/health/live"},
-    "replicas": {"min": 2, "max": 10},
-    "resources": {"cpuRequest": "250m", "cpuLimit": "1", "memoryRequest": "512Mi", "memoryLimit": "512Mi"},
+    "healthPaths.startup": "/health",
+    "healthPaths.readiness": "/health/ready",
+    "healthPaths.liveness": "/health/live",
+    "replicas.min": Env(prod=2, staging=1),
+    "replicas.max": Env(prod=10, staging=3),
+    "resources.cpuRequest": Env(prod="250m", staging="100m"),
+    "resources.cpuLimit": Env(prod="1", staging="500m"),
+    "resources.memoryRequest": Env(prod="512Mi", staging="256Mi"),
+    "resources.memoryLimit": Env(prod="512Mi", staging="256Mi"),
     "websocket": False,
     "env": {},
     "secrets": [],
-    "pdb": {"maxUnavailable": 1},
+    "pdb.maxUnavailable": 1,
     "shutdownSeconds": 30,
     "writablePaths": ["/tmp"],
 }
-APP_PRESETS: dict[Environment, dict[str, Any]] = {
-    "prod": _PROD_APP_PRESET,
-    "staging": deep_merge(
-        _PROD_APP_PRESET,
-        {
-            "replicas": {"min": 1, "max": 3},
-            "resources": {
-                "cpuRequest": "100m",
-                "cpuLimit": "500m",
-                "memoryRequest": "256Mi",
-                "memoryLimit": "256Mi",
-            },
-        },
-    ),
-}
 
 SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}
+
+
+def _preset(table: dict[str, Any], environment: Environment) -> dict[str, Any]:
+    """The table's column for `environment`, nested by the dots of its keys."""
+    preset: dict[str, Any] = {}
+    for path, value in table.items():
+        *parents, key = path.split(".")
+        node = preset
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[key] = copy.deepcopy(getattr(value, environment) if isinstance(value, Env) else value)
+    return preset
+
+
+PRESETS: dict[Environment, dict[str, Any]] = {
+    "prod": _preset(_SECTIONS, "prod"),
+    "staging": _preset(_SECTIONS, "staging"),
+}
+APP_PRESETS: dict[Environment, dict[str, Any]] = {
+    "prod": _preset(_APP, "prod"),
+    "staging": _preset(_APP, "staging"),
+}
