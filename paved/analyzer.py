@@ -424,10 +424,17 @@ def _violations(response: Any, result: PackResult, default_urn: str) -> Iterable
 
 
 def start_pack(
-    pack_dir: Path, context: StackContext, config_overrides: Sequence[Mapping[str, Any]] = ()
+    pack_dir: Path,
+    context: StackContext,
+    config_overrides: Sequence[Mapping[str, Any]] = (),
+    base: Path | None = None,
 ) -> tuple[PolicyPackProcess, PackResult]:
-    """Start a pack and configure it as the CLI does before the first resource: Handshake to Configure."""
-    pack = PolicyPackProcess(pack_dir.resolve(), context)
+    """Start a pack and configure it as the CLI does before the first resource: Handshake to Configure.
+
+    A relative `pack_dir` is taken from `base` when given, else from the working directory; messages name
+    it as given.
+    """
+    pack = PolicyPackProcess(((base or Path()) / pack_dir).resolve(), context)
     try:
         stub = pack.stub
         _call_optional(
@@ -519,6 +526,48 @@ def _remediate(stub: Any, request: Any, resource: RecordedResource, result: Pack
     return properties
 
 
+def start_packs(
+    pack_dirs: Sequence[Path],
+    context: StackContext,
+    config_files: Sequence[Path] = (),
+    base: Path | None = None,
+) -> list[tuple[PolicyPackProcess, PackResult]]:
+    """Start and configure every pack; the i-th config file configures the i-th pack, as with the CLI's flags.
+
+    Needs only the stack's config, not its resources, so `paved preview` runs it on a thread while the
+    program runs; relative paths are then taken from `base`, as the program moves the working directory.
+    """
+    if len(config_files) > len(pack_dirs):
+        raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
+    started: list[tuple[PolicyPackProcess, PackResult]] = []
+    try:
+        for index, pack_dir in enumerate(pack_dirs):
+            overrides = (
+                [_read_config_file(config_files[index], base)] if index < len(config_files) else []
+            )
+            started.append(start_pack(pack_dir, context, overrides, base))
+    except BaseException:
+        close_packs(started)
+        raise
+    return started
+
+
+def close_packs(started: Sequence[tuple[PolicyPackProcess, PackResult]]) -> None:
+    for pack, _ in started:
+        pack.close()
+
+
+def judge_packs(
+    started: Sequence[tuple[PolicyPackProcess, PackResult]], recording: Recording
+) -> list[PackResult]:
+    """Every started pack judges the recording in turn; each is closed afterwards, whatever happens."""
+    try:
+        messages = ResourceMessages(recording)
+        return [judge(pack, messages, result) for pack, result in started]
+    finally:
+        close_packs(started)
+
+
 def analyze(
     pack_dirs: Sequence[Path],
     recording: Recording,
@@ -526,19 +575,12 @@ def analyze(
     config_files: Sequence[Path] = (),
 ) -> list[PackResult]:
     """Every pack in turn. The i-th config file configures the i-th pack, as with the CLI's flags."""
-    if len(config_files) > len(pack_dirs):
-        raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
-    messages = ResourceMessages(recording)
-    results = []
-    for index, pack_dir in enumerate(pack_dirs):
-        overrides = [_read_config_file(config_files[index])] if index < len(config_files) else []
-        results.append(analyze_with_pack(pack_dir, recording, context, overrides, messages))
-    return results
+    return judge_packs(start_packs(pack_dirs, context, config_files), recording)
 
 
-def _read_config_file(path: Path) -> Mapping[str, Any]:
+def _read_config_file(path: Path, base: Path | None = None) -> Mapping[str, Any]:
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(((base or Path()) / path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise PolicyPackError(f"cannot read policy pack config {path}: {error}") from None
     if not isinstance(document, dict):

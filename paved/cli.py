@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from paved.preview import run_preview
-from paved.report import preview_digest, render_text
-
 app = typer.Typer(help="paved: a production-readiness checklist as AWS infrastructure.", no_args_is_help=True)
 
 
 @app.callback()
-def main() -> None:
+def commands() -> None:
     """Keeps `preview` a subcommand, so later commands sit beside it."""
 
 
@@ -40,6 +40,10 @@ def preview(
 
     Exits 1 if the program fails or any mandatory policy is violated.
     """
+    # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
+    from paved.preview import run_preview
+    from paved.report import preview_digest, render_text
+
     result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
     typer.echo(render_text(result), nl=False)
     if json_file is not None:
@@ -47,5 +51,26 @@ def preview(
     raise typer.Exit(result.exit_code)
 
 
+def main() -> None:
+    """The `paved` console script: `app`, without garbage collection and without interpreter teardown."""
+    # A preview allocates millions of objects (imported SDK classes, protobuf messages, outputs) that live
+    # until the end, so each collection pass scans them for nothing: about a third of a cold preview's
+    # time. The process is short; its memory is returned at exit.
+    gc.disable()
+    try:
+        app()
+        code: int | str | None = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    # Once the output is flushed and the packs are stopped (run_preview stops them), tearing down the
+    # modules and objects one by one does no work for the user: ~0.7 s after a prod preview.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

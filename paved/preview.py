@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
-from paved.analyzer import PackResult, PolicyPackError, PolicyViolation, StackContext, analyze
+from paved.analyzer import (
+    PackResult,
+    PolicyPackError,
+    PolicyPackProcess,
+    PolicyViolation,
+    StackContext,
+    close_packs,
+    judge_packs,
+    start_packs,
+)
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import Recording
 
@@ -68,27 +79,58 @@ def run_preview(
         recording=None,
         secret_keys=stack_config.secret_keys,
     )
+    context = StackContext(
+        project=project.name,
+        stack=stack,
+        organization="organization",
+        config=stack_config.values,
+        secret_keys=stack_config.secret_keys,
+    )
+    # A pack needs the stack's config but not its resources: it starts (a new Python process importing
+    # the SDK) on the other core while the program runs.
+    packs_starting = (
+        _start_in_background(policy_packs, context, policy_pack_configs) if policy_packs else None
+    )
     try:
         result.recording = run_project(directory, stack, config_overrides)
     except ProgramError as error:
         result.recording = error.recording
         result.failure = _describe_failure(error.cause)
-    if (
-        result.failure is None
-        and result.recording is not None
-        and not result.recording.errors
-        and policy_packs
-    ):
-        context = StackContext(
-            project=project.name,
-            stack=stack,
-            organization="organization",
-            config=stack_config.values,
-            secret_keys=stack_config.secret_keys,
-        )
-        try:
-            result.packs = analyze(policy_packs, result.recording, context, policy_pack_configs)
-        except PolicyPackError as error:
-            result.failure = str(error)
+    except BaseException:
+        if packs_starting is not None:
+            _stop_unheard(packs_starting)
+        raise
+    if packs_starting is not None:
+        _judge(result, packs_starting)
     result.duration_seconds = time.perf_counter() - started
     return result
+
+
+StartedPacks = list[tuple[PolicyPackProcess, PackResult]]
+
+
+def _start_in_background(
+    policy_packs: Sequence[Path], context: StackContext, policy_pack_configs: Sequence[Path]
+) -> Future[StartedPacks]:
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paved-packs")
+    try:
+        return executor.submit(start_packs, policy_packs, context, policy_pack_configs, Path.cwd())
+    finally:
+        executor.shutdown(wait=False)
+
+
+def _stop_unheard(packs_starting: Future[StartedPacks]) -> None:
+    with contextlib.suppress(PolicyPackError):
+        close_packs(packs_starting.result())
+
+
+def _judge(result: PreviewResult, packs_starting: Future[StartedPacks]) -> None:
+    """Packs judge a program that ran cleanly; otherwise they are stopped unheard, as if never started."""
+    recording = result.recording
+    if result.failure is not None or recording is None or recording.errors:
+        _stop_unheard(packs_starting)
+        return
+    try:
+        result.packs = judge_packs(packs_starting.result(), recording)
+    except PolicyPackError as error:
+        result.failure = str(error)
