@@ -35,6 +35,13 @@ def preview(
         list[Path] | None,
         typer.Option("--policy-pack-config", help="JSON config for the policy pack in the same position."),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Preview again whenever the stack file or the code changes; Ctrl-C stops.",
+        ),
+    ] = False,
 ) -> None:
     """Run the program offline with first-preview semantics and judge it with policy packs.
 
@@ -44,11 +51,23 @@ def preview(
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
 
-    result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
-    typer.echo(render_text(result), nl=False)
-    if json_file is not None:
-        json_file.write_text(json.dumps(preview_digest(result), indent=2) + "\n")
-    raise typer.Exit(result.exit_code)
+    def preview_once() -> int:
+        result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
+        typer.echo(render_text(result), nl=False)
+        if json_file is not None:
+            json_file.write_text(json.dumps(preview_digest(result), indent=2) + "\n")
+        return result.exit_code
+
+    if not watch:
+        raise typer.Exit(preview_once())
+    from paved.program import ProjectError, load_project
+    from paved.watch import watch_project
+
+    try:
+        project = load_project(cwd.resolve())
+    except ProjectError:
+        raise typer.Exit(preview_once()) from None
+    raise typer.Exit(watch_project(project, stack, policy_pack or [], preview_once))
 
 
 def main() -> None:
