@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,13 @@ class ResourceMessages:
 
     def __init__(self, recording: Recording):
         self._by_urn = recording.by_urn()
-        self.resources = recording.resources
+        self.resources = list(recording.resources)
         self._providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+    def add(self, resource: RecordedResource) -> None:
+        """A resource registered after this was built; its provider was registered before it."""
+        self._by_urn[resource.urn] = resource
+        self.resources.append(resource)
 
     def _provider(self, resource: RecordedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
         urn = resource.provider_urn
@@ -477,27 +483,50 @@ def start_pack(
     return pack, result
 
 
+class Judgement:
+    """One pack judging a stack resource by resource, as the engine drives it: each resource's Remediate
+    then Analyze as it is registered, and one AnalyzeStack at the end, into `result`."""
+
+    def __init__(self, pack: PolicyPackProcess, messages: ResourceMessages, result: PackResult):
+        self.pack = pack
+        self.result = result
+        self._messages = messages
+        self._analyzed: dict[str, struct_pb2.Struct] = {}
+
+    def resource(self, resource: RecordedResource) -> None:
+        with self._failures_said_plainly():
+            request = self._messages.analyze_request(resource, resource.inputs)
+            properties = _remediate(self.pack.stub, request, resource, self.result)
+            if properties is not resource.inputs:
+                request = self._messages.analyze_request(resource, properties)
+            self._analyzed[resource.urn] = request.properties
+            response = self.pack.stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
+            self.result.violations.extend(_violations(response, self.result, resource.urn))
+
+    def stack(self) -> PackResult:
+        with self._failures_said_plainly():
+            request = self._messages.stack_request(self._analyzed)
+            response = self.pack.stub.AnalyzeStack(request, timeout=RPC_TIMEOUT_SECONDS)
+            self.result.violations.extend(_violations(response, self.result, ""))
+        self.result.log = self.pack.log
+        return self.result
+
+    @contextmanager
+    def _failures_said_plainly(self) -> Iterator[None]:
+        try:
+            yield
+        except grpc.RpcError as error:
+            raise PolicyPackError(
+                f"policy pack {self.pack.pack_dir} failed: {error.details()}\n{self.pack.log}"  # type: ignore[attr-defined]
+            ) from None
+
+
 def judge(pack: PolicyPackProcess, messages: ResourceMessages, result: PackResult) -> PackResult:
     """The engine's per-resource Remediate then Analyze, and the one AnalyzeStack, into `result`."""
-    stub = pack.stub
-    try:
-        analyzed: dict[str, struct_pb2.Struct] = {}
-        for resource in messages.resources:
-            request = messages.analyze_request(resource, resource.inputs)
-            properties = _remediate(stub, request, resource, result)
-            if properties is not resource.inputs:
-                request = messages.analyze_request(resource, properties)
-            analyzed[resource.urn] = request.properties
-            response = stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
-            result.violations.extend(_violations(response, result, resource.urn))
-        response = stub.AnalyzeStack(messages.stack_request(analyzed), timeout=RPC_TIMEOUT_SECONDS)
-        result.violations.extend(_violations(response, result, ""))
-    except grpc.RpcError as error:
-        raise PolicyPackError(
-            f"policy pack {pack.pack_dir} failed: {error.details()}\n{pack.log}"  # type: ignore[attr-defined]
-        ) from None
-    result.log = pack.log
-    return result
+    judgement = Judgement(pack, messages, result)
+    for resource in messages.resources:
+        judgement.resource(resource)
+    return judgement.stack()
 
 
 def analyze_with_pack(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
+import queue
+import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,17 +14,18 @@ from typing import Any
 import pulumi
 
 from paved.analyzer import (
+    Judgement,
     PackResult,
     PolicyPackError,
     PolicyPackProcess,
     PolicyViolation,
+    ResourceMessages,
     StackContext,
     close_packs,
-    judge_packs,
     start_packs,
 )
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
-from paved.recorder import Recording
+from paved.recorder import RecordedResource, Recording
 
 
 @dataclass
@@ -86,51 +87,76 @@ def run_preview(
         config=stack_config.values,
         secret_keys=stack_config.secret_keys,
     )
-    # A pack needs the stack's config but not its resources: it starts (a new Python process importing
-    # the SDK) on the other core while the program runs.
-    packs_starting = (
-        _start_in_background(policy_packs, context, policy_pack_configs) if policy_packs else None
-    )
+    # A pack needs the stack's config but not the resources: it starts (a new Python process importing the
+    # SDK) on the other core while the program runs, and judges each resource as it is registered, as the
+    # engine has it judged.
+    judging = PackJudging(policy_packs, context, policy_pack_configs) if policy_packs else None
     try:
-        result.recording = run_project(directory, stack, config_overrides)
+        result.recording = run_project(
+            directory, stack, config_overrides, on_register=judging.registered if judging else None
+        )
     except ProgramError as error:
         result.recording = error.recording
         result.failure = _describe_failure(error.cause)
     except BaseException:
-        if packs_starting is not None:
-            _stop_unheard(packs_starting)
+        if judging is not None:
+            judging.finish(judge=False)
         raise
-    if packs_starting is not None:
-        _judge(result, packs_starting)
+    if judging is not None:
+        recording = result.recording
+        judge = result.failure is None and recording is not None and not recording.errors
+        try:
+            packs = judging.finish(judge)
+        except PolicyPackError as error:
+            result.failure = str(error)
+        else:
+            result.packs = packs
     result.duration_seconds = time.perf_counter() - started
     return result
 
 
-StartedPacks = list[tuple[PolicyPackProcess, PackResult]]
+class PackJudging:
+    """Packs started on a thread, judging resources from a queue the program's registrations fill.
 
+    Packs judge a program that ran cleanly; otherwise they are stopped unheard, as if never started.
+    """
 
-def _start_in_background(
-    policy_packs: Sequence[Path], context: StackContext, policy_pack_configs: Sequence[Path]
-) -> Future[StartedPacks]:
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paved-packs")
-    try:
-        return executor.submit(start_packs, policy_packs, context, policy_pack_configs, Path.cwd())
-    finally:
-        executor.shutdown(wait=False)
+    def __init__(
+        self, policy_packs: Sequence[Path], context: StackContext, policy_pack_configs: Sequence[Path]
+    ):
+        self._queue: queue.SimpleQueue[RecordedResource | None] = queue.SimpleQueue()
+        self._judgements: list[Judgement] = []
+        self._started: list[tuple[PolicyPackProcess, PackResult]] = []
+        self._error: BaseException | None = None
+        # Relative paths are taken from here: the program moves the working directory while it runs.
+        arguments = (policy_packs, context, policy_pack_configs, Path.cwd())
+        self._thread = threading.Thread(target=self._run, args=arguments, name="paved-packs", daemon=True)
+        self._thread.start()
 
+    def registered(self, resource: RecordedResource) -> None:
+        self._queue.put(resource)
 
-def _stop_unheard(packs_starting: Future[StartedPacks]) -> None:
-    with contextlib.suppress(PolicyPackError):
-        close_packs(packs_starting.result())
+    def _run(self, *start_arguments: Any) -> None:
+        try:
+            self._started = start_packs(*start_arguments)
+            messages = ResourceMessages(Recording(project="", stack=""))
+            self._judgements = [Judgement(pack, messages, result) for pack, result in self._started]
+            while (resource := self._queue.get()) is not None:
+                messages.add(resource)
+                for judgement in self._judgements:
+                    judgement.resource(resource)
+        except BaseException as error:  # noqa: BLE001 handed to finish(), on the caller's thread
+            self._error = error
 
-
-def _judge(result: PreviewResult, packs_starting: Future[StartedPacks]) -> None:
-    """Packs judge a program that ran cleanly; otherwise they are stopped unheard, as if never started."""
-    recording = result.recording
-    if result.failure is not None or recording is None or recording.errors:
-        _stop_unheard(packs_starting)
-        return
-    try:
-        result.packs = judge_packs(packs_starting.result(), recording)
-    except PolicyPackError as error:
-        result.failure = str(error)
+    def finish(self, judge: bool) -> list[PackResult]:
+        """Wait for the judging of every registered resource, then AnalyzeStack; stops the packs."""
+        self._queue.put(None)  # the program has ended
+        self._thread.join()
+        try:
+            if not judge:
+                return []
+            if self._error is not None:
+                raise self._error
+            return [judgement.stack() for judgement in self._judgements]
+        finally:
+            close_packs(self._started)
