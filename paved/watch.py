@@ -17,7 +17,7 @@ import gc
 import os
 import signal
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
@@ -37,8 +37,34 @@ class WatchStopped(Exception):
     """Ctrl-C (SIGINT) or SIGTERM: stop between or during runs, stopping any pack process first."""
 
 
-def _stop(_signal: int, _frame: FrameType | None) -> None:
-    raise WatchStopped
+class _StopOnSignal:
+    """A signal handler that interrupts a run, and otherwise only says to stop.
+
+    Between runs the process collects garbage, and a handler's exception raised inside a finalizer that
+    the collection calls is printed and dropped by Python: the flag is what the loop relies on there.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.running = False
+
+    def __call__(self, _signal: int, _frame: FrameType | None) -> None:
+        self.requested.set()
+        if self.running:
+            raise WatchStopped
+
+    def run(self, preview_once: Callable[[], object]) -> None:
+        self.running = True
+        try:
+            preview_once()
+        finally:
+            self.running = False
+        if self.requested.is_set():
+            raise WatchStopped
+
+    def pause(self, seconds: float) -> None:
+        if self.requested.wait(seconds):
+            raise WatchStopped
 
 
 def _files_under(directory: Path) -> Iterator[Path]:
@@ -94,17 +120,18 @@ def watch_project(
     """Preview, then preview again after each change, until SIGINT or SIGTERM. Returns the exit code, 0."""
     project_dir = project.directory.resolve()
     pack_dirs = [pack_dir.resolve() for pack_dir in pack_dirs]
-    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    stopper = _StopOnSignal()
+    previous = {signum: signal.signal(signum, stopper) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         files = watched_files(project, stack, pack_dirs)
         stamps = _mtimes(files)
-        preview_once()
+        stopper.run(preview_once)
         while True:
-            _settle()
             print(f"paved: watching {len(files)} files; Ctrl-C stops", file=sys.stderr, flush=True)
+            _settle()
             changed: list[Path] = []
             while not changed:
-                time.sleep(POLL_SECONDS)
+                stopper.pause(POLL_SECONDS)
                 files = watched_files(project, stack, pack_dirs)
                 current = _mtimes(files)
                 changed = sorted(
@@ -116,7 +143,7 @@ def watch_project(
                 _restart()
             if any(file.suffix == ".py" and _is_within(file, project_dir) for file in changed):
                 forget_project_modules(project_dir)
-            preview_once()
+            stopper.run(preview_once)
     except WatchStopped:
         print("paved: stopped", file=sys.stderr, flush=True)
         return 0
