@@ -560,15 +560,17 @@ def start_packs(
     context: StackContext,
     config_files: Sequence[Path] = (),
     base: Path | None = None,
+    started: list[tuple[PolicyPackProcess, PackResult]] | None = None,
 ) -> list[tuple[PolicyPackProcess, PackResult]]:
     """Start and configure every pack; the i-th config file configures the i-th pack, as with the CLI's flags.
 
     Needs only the stack's config, not its resources, so `paved preview` runs it on a thread while the
     program runs; relative paths are then taken from `base`, as the program moves the working directory.
+    Each started pack is appended to `started` as it comes up, so that another thread can stop it.
     """
     if len(config_files) > len(pack_dirs):
         raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
-    started: list[tuple[PolicyPackProcess, PackResult]] = []
+    started = [] if started is None else started
     try:
         for index, pack_dir in enumerate(pack_dirs):
             overrides = (

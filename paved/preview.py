@@ -115,6 +115,9 @@ def run_preview(
     return result
 
 
+PACK_STOP_SECONDS = 10
+
+
 class PackJudging:
     """Packs started on a thread, judging resources from a queue the program's registrations fill.
 
@@ -129,7 +132,7 @@ class PackJudging:
         self._started: list[tuple[PolicyPackProcess, PackResult]] = []
         self._error: BaseException | None = None
         # Relative paths are taken from here: the program moves the working directory while it runs.
-        arguments = (policy_packs, context, policy_pack_configs, Path.cwd())
+        arguments = (policy_packs, context, policy_pack_configs, Path.cwd(), self._started)
         self._thread = threading.Thread(target=self._run, args=arguments, name="paved-packs", daemon=True)
         self._thread.start()
 
@@ -138,7 +141,7 @@ class PackJudging:
 
     def _run(self, *start_arguments: Any) -> None:
         try:
-            self._started = start_packs(*start_arguments)
+            start_packs(*start_arguments)
             messages = ResourceMessages(Recording(project="", stack=""))
             self._judgements = [Judgement(pack, messages, result) for pack, result in self._started]
             while (resource := self._queue.get()) is not None:
@@ -151,8 +154,9 @@ class PackJudging:
     def finish(self, judge: bool) -> list[PackResult]:
         """Wait for the judging of every registered resource, then AnalyzeStack; stops the packs."""
         self._queue.put(None)  # the program has ended
-        self._thread.join()
         try:
+            # Inside the try: a watch stopped by a signal while waiting here must still stop the packs.
+            self._thread.join()
             if not judge:
                 return []
             if self._error is not None:
@@ -160,3 +164,7 @@ class PackJudging:
             return [judgement.stack() for judgement in self._judgements]
         finally:
             close_packs(self._started)
+            if self._thread.is_alive():
+                # Stopped while a pack was starting: it ends on the queue's end mark once started.
+                self._thread.join(timeout=PACK_STOP_SECONDS)
+                close_packs(self._started)
