@@ -13,7 +13,8 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,8 +213,13 @@ class ResourceMessages:
 
     def __init__(self, recording: Recording):
         self._by_urn = recording.by_urn()
-        self.resources = recording.resources
+        self.resources = list(recording.resources)
         self._providers: dict[str, analyzer_pb2.AnalyzerProviderResource | None] = {}
+
+    def add(self, resource: RecordedResource) -> None:
+        """A resource registered after this was built; its provider was registered before it."""
+        self._by_urn[resource.urn] = resource
+        self.resources.append(resource)
 
     def _provider(self, resource: RecordedResource) -> analyzer_pb2.AnalyzerProviderResource | None:
         urn = resource.provider_urn
@@ -424,10 +430,17 @@ def _violations(response: Any, result: PackResult, default_urn: str) -> Iterable
 
 
 def start_pack(
-    pack_dir: Path, context: StackContext, config_overrides: Sequence[Mapping[str, Any]] = ()
+    pack_dir: Path,
+    context: StackContext,
+    config_overrides: Sequence[Mapping[str, Any]] = (),
+    base: Path | None = None,
 ) -> tuple[PolicyPackProcess, PackResult]:
-    """Start a pack and configure it as the CLI does before the first resource: Handshake to Configure."""
-    pack = PolicyPackProcess(pack_dir.resolve(), context)
+    """Start a pack and configure it as the CLI does before the first resource: Handshake to Configure.
+
+    A relative `pack_dir` is taken from `base` when given, else from the working directory; messages name
+    it as given.
+    """
+    pack = PolicyPackProcess(((base or Path()) / pack_dir).resolve(), context)
     try:
         stub = pack.stub
         _call_optional(
@@ -470,27 +483,50 @@ def start_pack(
     return pack, result
 
 
+class Judgement:
+    """One pack judging a stack resource by resource, as the engine drives it: each resource's Remediate
+    then Analyze as it is registered, and one AnalyzeStack at the end, into `result`."""
+
+    def __init__(self, pack: PolicyPackProcess, messages: ResourceMessages, result: PackResult):
+        self.pack = pack
+        self.result = result
+        self._messages = messages
+        self._analyzed: dict[str, struct_pb2.Struct] = {}
+
+    def resource(self, resource: RecordedResource) -> None:
+        with self._failures_said_plainly():
+            request = self._messages.analyze_request(resource, resource.inputs)
+            properties = _remediate(self.pack.stub, request, resource, self.result)
+            if properties is not resource.inputs:
+                request = self._messages.analyze_request(resource, properties)
+            self._analyzed[resource.urn] = request.properties
+            response = self.pack.stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
+            self.result.violations.extend(_violations(response, self.result, resource.urn))
+
+    def stack(self) -> PackResult:
+        with self._failures_said_plainly():
+            request = self._messages.stack_request(self._analyzed)
+            response = self.pack.stub.AnalyzeStack(request, timeout=RPC_TIMEOUT_SECONDS)
+            self.result.violations.extend(_violations(response, self.result, ""))
+        self.result.log = self.pack.log
+        return self.result
+
+    @contextmanager
+    def _failures_said_plainly(self) -> Iterator[None]:
+        try:
+            yield
+        except grpc.RpcError as error:
+            raise PolicyPackError(
+                f"policy pack {self.pack.pack_dir} failed: {error.details()}\n{self.pack.log}"  # type: ignore[attr-defined]
+            ) from None
+
+
 def judge(pack: PolicyPackProcess, messages: ResourceMessages, result: PackResult) -> PackResult:
     """The engine's per-resource Remediate then Analyze, and the one AnalyzeStack, into `result`."""
-    stub = pack.stub
-    try:
-        analyzed: dict[str, struct_pb2.Struct] = {}
-        for resource in messages.resources:
-            request = messages.analyze_request(resource, resource.inputs)
-            properties = _remediate(stub, request, resource, result)
-            if properties is not resource.inputs:
-                request = messages.analyze_request(resource, properties)
-            analyzed[resource.urn] = request.properties
-            response = stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
-            result.violations.extend(_violations(response, result, resource.urn))
-        response = stub.AnalyzeStack(messages.stack_request(analyzed), timeout=RPC_TIMEOUT_SECONDS)
-        result.violations.extend(_violations(response, result, ""))
-    except grpc.RpcError as error:
-        raise PolicyPackError(
-            f"policy pack {pack.pack_dir} failed: {error.details()}\n{pack.log}"  # type: ignore[attr-defined]
-        ) from None
-    result.log = pack.log
-    return result
+    judgement = Judgement(pack, messages, result)
+    for resource in messages.resources:
+        judgement.resource(resource)
+    return judgement.stack()
 
 
 def analyze_with_pack(
@@ -519,6 +555,50 @@ def _remediate(stub: Any, request: Any, resource: RecordedResource, result: Pack
     return properties
 
 
+def start_packs(
+    pack_dirs: Sequence[Path],
+    context: StackContext,
+    config_files: Sequence[Path] = (),
+    base: Path | None = None,
+    started: list[tuple[PolicyPackProcess, PackResult]] | None = None,
+) -> list[tuple[PolicyPackProcess, PackResult]]:
+    """Start and configure every pack; the i-th config file configures the i-th pack, as with the CLI's flags.
+
+    Needs only the stack's config, not its resources, so `paved preview` runs it on a thread while the
+    program runs; relative paths are then taken from `base`, as the program moves the working directory.
+    Each started pack is appended to `started` as it comes up, so that another thread can stop it.
+    """
+    if len(config_files) > len(pack_dirs):
+        raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
+    started = [] if started is None else started
+    try:
+        for index, pack_dir in enumerate(pack_dirs):
+            overrides = (
+                [_read_config_file(config_files[index], base)] if index < len(config_files) else []
+            )
+            started.append(start_pack(pack_dir, context, overrides, base))
+    except BaseException:
+        close_packs(started)
+        raise
+    return started
+
+
+def close_packs(started: Sequence[tuple[PolicyPackProcess, PackResult]]) -> None:
+    for pack, _ in started:
+        pack.close()
+
+
+def judge_packs(
+    started: Sequence[tuple[PolicyPackProcess, PackResult]], recording: Recording
+) -> list[PackResult]:
+    """Every started pack judges the recording in turn; each is closed afterwards, whatever happens."""
+    try:
+        messages = ResourceMessages(recording)
+        return [judge(pack, messages, result) for pack, result in started]
+    finally:
+        close_packs(started)
+
+
 def analyze(
     pack_dirs: Sequence[Path],
     recording: Recording,
@@ -526,19 +606,12 @@ def analyze(
     config_files: Sequence[Path] = (),
 ) -> list[PackResult]:
     """Every pack in turn. The i-th config file configures the i-th pack, as with the CLI's flags."""
-    if len(config_files) > len(pack_dirs):
-        raise PolicyPackError("more --policy-pack-config files than --policy-pack directories")
-    messages = ResourceMessages(recording)
-    results = []
-    for index, pack_dir in enumerate(pack_dirs):
-        overrides = [_read_config_file(config_files[index])] if index < len(config_files) else []
-        results.append(analyze_with_pack(pack_dir, recording, context, overrides, messages))
-    return results
+    return judge_packs(start_packs(pack_dirs, context, config_files), recording)
 
 
-def _read_config_file(path: Path) -> Mapping[str, Any]:
+def _read_config_file(path: Path, base: Path | None = None) -> Mapping[str, Any]:
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(((base or Path()) / path).read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise PolicyPackError(f"cannot read policy pack config {path}: {error}") from None
     if not isinstance(document, dict):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -11,9 +13,19 @@ from typing import Any
 
 import pulumi
 
-from paved.analyzer import PackResult, PolicyPackError, PolicyViolation, StackContext, analyze
+from paved.analyzer import (
+    Judgement,
+    PackResult,
+    PolicyPackError,
+    PolicyPackProcess,
+    PolicyViolation,
+    ResourceMessages,
+    StackContext,
+    close_packs,
+    start_packs,
+)
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
-from paved.recorder import Recording
+from paved.recorder import RecordedResource, Recording
 
 
 @dataclass
@@ -68,27 +80,91 @@ def run_preview(
         recording=None,
         secret_keys=stack_config.secret_keys,
     )
+    context = StackContext(
+        project=project.name,
+        stack=stack,
+        organization="organization",
+        config=stack_config.values,
+        secret_keys=stack_config.secret_keys,
+    )
+    # A pack needs the stack's config but not the resources: it starts (a new Python process importing the
+    # SDK) on the other core while the program runs, and judges each resource as it is registered, as the
+    # engine has it judged.
+    judging = PackJudging(policy_packs, context, policy_pack_configs) if policy_packs else None
     try:
-        result.recording = run_project(directory, stack, config_overrides)
+        result.recording = run_project(
+            directory, stack, config_overrides, on_register=judging.registered if judging else None
+        )
     except ProgramError as error:
         result.recording = error.recording
         result.failure = _describe_failure(error.cause)
-    if (
-        result.failure is None
-        and result.recording is not None
-        and not result.recording.errors
-        and policy_packs
-    ):
-        context = StackContext(
-            project=project.name,
-            stack=stack,
-            organization="organization",
-            config=stack_config.values,
-            secret_keys=stack_config.secret_keys,
-        )
+    except BaseException:
+        if judging is not None:
+            judging.finish(judge=False)
+        raise
+    if judging is not None:
+        recording = result.recording
+        judge = result.failure is None and recording is not None and not recording.errors
         try:
-            result.packs = analyze(policy_packs, result.recording, context, policy_pack_configs)
+            packs = judging.finish(judge)
         except PolicyPackError as error:
             result.failure = str(error)
+        else:
+            result.packs = packs
     result.duration_seconds = time.perf_counter() - started
     return result
+
+
+PACK_STOP_SECONDS = 10
+
+
+class PackJudging:
+    """Packs started on a thread, judging resources from a queue the program's registrations fill.
+
+    Packs judge a program that ran cleanly; otherwise they are stopped unheard, as if never started.
+    """
+
+    def __init__(
+        self, policy_packs: Sequence[Path], context: StackContext, policy_pack_configs: Sequence[Path]
+    ):
+        self._queue: queue.SimpleQueue[RecordedResource | None] = queue.SimpleQueue()
+        self._judgements: list[Judgement] = []
+        self._started: list[tuple[PolicyPackProcess, PackResult]] = []
+        self._error: BaseException | None = None
+        # Relative paths are taken from here: the program moves the working directory while it runs.
+        arguments = (policy_packs, context, policy_pack_configs, Path.cwd(), self._started)
+        self._thread = threading.Thread(target=self._run, args=arguments, name="paved-packs", daemon=True)
+        self._thread.start()
+
+    def registered(self, resource: RecordedResource) -> None:
+        self._queue.put(resource)
+
+    def _run(self, *start_arguments: Any) -> None:
+        try:
+            start_packs(*start_arguments)
+            messages = ResourceMessages(Recording(project="", stack=""))
+            self._judgements = [Judgement(pack, messages, result) for pack, result in self._started]
+            while (resource := self._queue.get()) is not None:
+                messages.add(resource)
+                for judgement in self._judgements:
+                    judgement.resource(resource)
+        except BaseException as error:  # noqa: BLE001 handed to finish(), on the caller's thread
+            self._error = error
+
+    def finish(self, judge: bool) -> list[PackResult]:
+        """Wait for the judging of every registered resource, then AnalyzeStack; stops the packs."""
+        self._queue.put(None)  # the program has ended
+        try:
+            # Inside the try: a watch stopped by a signal while waiting here must still stop the packs.
+            self._thread.join()
+            if not judge:
+                return []
+            if self._error is not None:
+                raise self._error
+            return [judgement.stack() for judgement in self._judgements]
+        finally:
+            close_packs(self._started)
+            if self._thread.is_alive():
+                # Stopped while a pack was starting: it ends on the queue's end mark once started.
+                self._thread.join(timeout=PACK_STOP_SECONDS)
+                close_packs(self._started)

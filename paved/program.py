@@ -19,7 +19,7 @@ import yaml
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 
-from paved.recorder import Recording, RecordingEngine, RecordingMonitor
+from paved.recorder import RecordedResource, Recording, RecordingEngine, RecordingMonitor
 
 
 class ProjectError(Exception):
@@ -126,13 +126,15 @@ def record(
     stack: str = "test",
     config: Mapping[str, str] | None = None,
     secret_keys: frozenset[str] = frozenset(),
+    on_register: Callable[[RecordedResource], None] | None = None,
 ) -> Recording:
     """Run `program` inside a fresh Stack under the recording monitor and return what it registered.
 
     A program exception is raised as ProgramError after every outstanding registration has finished.
+    `on_register` sees each resource as it is registered, in the recording's order.
     """
     values = dict(config or {})
-    monitor = RecordingMonitor(project, stack, values, set(secret_keys))
+    monitor = RecordingMonitor(project, stack, values, set(secret_keys), on_register)
     runtime_settings.reset_options(project=project, stack=stack, preview=True, organization="organization")
     runtime_settings.configure(
         runtime_settings.Settings(
@@ -160,7 +162,12 @@ def record(
     return monitor.recording
 
 
-def run_project(directory: Path, stack: str, config_overrides: Mapping[str, Any] | None = None) -> Recording:
+def run_project(
+    directory: Path,
+    stack: str,
+    config_overrides: Mapping[str, Any] | None = None,
+    on_register: Callable[[RecordedResource], None] | None = None,
+) -> Recording:
     """Run a project's real entry point with one stack's config, as `pulumi preview -s STACK` does."""
     project = load_project(directory.resolve())
     stack_config = load_stack_config(project, stack, config_overrides)
@@ -171,4 +178,5 @@ def run_project(directory: Path, stack: str, config_overrides: Mapping[str, Any]
             stack=stack,
             config=stack_config.values,
             secret_keys=stack_config.secret_keys,
+            on_register=on_register,
         )

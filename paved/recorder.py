@@ -213,8 +213,16 @@ def _version_suffix(version: str) -> str:
 class RecordingMonitor(MockMonitor):
     """Engine stand-in: answers the SDK like a preview of a new stack and records every registration."""
 
-    def __init__(self, project: str, stack: str, config: Mapping[str, str], secret_keys: set[str]):
+    def __init__(
+        self,
+        project: str,
+        stack: str,
+        config: Mapping[str, str],
+        secret_keys: set[str],
+        on_register: Callable[[RecordedResource], None] | None = None,
+    ):
         super().__init__(_NoMocks())
+        self._on_register = on_register
         self.recording = Recording(project=project, stack=stack)
         self._project = project
         self._stack = stack
@@ -241,6 +249,10 @@ class RecordingMonitor(MockMonitor):
                 raise ValueError(f"Duplicate resource URN '{resource.urn}'; try giving it a unique name")
             self._by_urn[resource.urn] = resource
             self.recording.resources.append(resource)
+            # Under the lock: registrations arrive on the SDK's executor threads, and the listener must
+            # see them in the recording's order.
+            if self._on_register is not None:
+                self._on_register(resource)
 
     def _default_provider_ref(self, type_: str, version: str) -> str:
         package = type_.split(":")[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,24 @@ def test_config_errors_are_shown_without_a_traceback() -> None:
     assert "paved:network.azCount" in text and "paved:network.cidrr" in text and "did you mean" in text
     assert "Traceback" not in text
     assert result.recording is not None and len(result.recording.resources) == 1
+
+
+def test_a_directory_that_is_not_a_pack_fails_the_preview_plainly(tmp_path: Path) -> None:
+    result = run_preview(SAMPLE, "dev", [tmp_path])
+    assert result.exit_code == 1 and result.packs == []
+    assert result.failure is not None and "has no PulumiPolicy.yaml" in result.failure
+
+
+def test_a_failed_program_is_not_judged(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(SAMPLE, project)
+    with (project / "__main__.py").open("a") as main:
+        main.write('\nraise RuntimeError("the program broke")\n')
+    result = run_preview(project, "dev", [PACK])
+    assert result.packs == [] and result.exit_code == 1
+    assert result.failure is not None and "the program broke" in result.failure
+    assert result.recording is not None and result.recording.resources
+    # The program's failure is the one said, even when a pack could not start either.
+    broken_pack = run_preview(project, "dev", [tmp_path / "no-pack"])
+    assert broken_pack.failure is not None and "the program broke" in broken_pack.failure
+    assert "PulumiPolicy.yaml" not in broken_pack.failure
