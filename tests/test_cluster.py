@@ -36,16 +36,6 @@ def recording(request: pytest.FixtureRequest, shipped_recordings: Callable[[str]
     return shipped_recordings(request.param)
 
 
-@pytest.fixture(scope="module")
-def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("prod")
-
-
-@pytest.fixture(scope="module")
-def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("staging")
-
-
 def _config(recording: Recording):
     return load_stack_file(ROOT / "stacks" / f"Pulumi.{recording.stack}.yaml", recording.stack)
 
