@@ -7,20 +7,14 @@ program run are checked through `load_stack_config`.
 
 from __future__ import annotations
 
-import copy
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from paved.config import load_stack_config
-from paved.errors import ConfigError, ConfigProblem
 from paved.presets import deep_merge
 from paved.recorder import RecordedResource, Recording
+from tests.stack_config import problems_of, shipped
 
-ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 DR_REGION = "eu-central-1"
 DR_PROVIDER = "pulumi:providers:aws::dr"
@@ -82,25 +76,8 @@ def rules_of(recording: Recording, type_: str, group: str) -> list[RecordedResou
 # --- config helpers (no program run), in the manner of tests/test_config.py -----------------------------
 
 
-@cache
-def _shipped(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
-
-
-def shipped(stack: str) -> dict[str, Any]:
-    """A fresh copy of the `config:` map of a shipped stack file."""
-    return copy.deepcopy(_shipped(stack))
-
-
 def changed(stack: str, changes: dict[str, Any]) -> dict[str, Any]:
     return deep_merge(shipped(stack), changes)
-
-
-def problems_of(raw: dict[str, Any], stack: str) -> list[ConfigProblem]:
-    with pytest.raises(ConfigError) as caught:
-        load_stack_config(raw, stack)
-    assert caught.value.problems, "a ConfigError must carry its problems"
-    return caught.value.problems
 
 
 def problem_paths(raw: dict[str, Any], stack: str) -> set[str]:

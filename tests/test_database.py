@@ -25,7 +25,6 @@ from tests.data_tier import (
     ROLE,
     ROLE_POLICY,
     ROLE_POLICY_ATTACHMENT,
-    ROOT,
     SECRET,
     SECRET_VERSION,
     SECURITY_GROUP,
@@ -39,6 +38,7 @@ from tests.data_tier import (
     problem_paths,
     recording_of,
 )
+from tests.stack_config import ROOT
 
 
 @pytest.fixture(scope="module")

@@ -28,10 +28,9 @@ from tests.data_tier import (
     VAULT_LOCK,
     key_urn,
     primary_instance,
-    problems_of,
     recording_of,
-    shipped,
 )
+from tests.stack_config import problems_of, shipped
 
 
 def _walk(value: Any) -> Iterator[Any]:
