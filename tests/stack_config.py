@@ -61,3 +61,18 @@ def apps(index: int, changes: Raw) -> Mutation:
 
 def section(key: str, changes: Any) -> Mutation:
     return lambda raw: changed(raw, {key: changes})
+
+
+def case(stack: str, mutation: Mutation, path: str, rule: str) -> Any:
+    """One failing case of a rule: the shipped `stack` changed by `mutation` must fail at `path`."""
+    return pytest.param(stack, mutation, path, id=rule)
+
+
+def assert_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    raw = mutation(shipped(stack))
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, stack)
+    matching = [problem for problem in caught.value.problems if problem.path == path]
+    assert matching, f"{path} not in {[problem.path for problem in caught.value.problems]}"
+    assert all(problem.message and problem.hint for problem in matching)
+    assert f"✗ {path}: " in str(caught.value)

@@ -15,6 +15,7 @@ from tests.data_tier import (
     parameters_of,
     recording_of,
 )
+from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -73,3 +74,34 @@ def test_cache_logs_go_to_encrypted_retained_groups(
         assert log_group.urn in group.property_dependencies["logDeliveryConfigurations"]
         assert log_group.property_dependencies["kmsKeyId"] == [key_urn(recording, "logs")]
         assert log_group.inputs["retentionInDays"] == retention
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+
+RULE_CASES = [
+    case("staging", section("paved:cache", {"nodeType": "r7g.large"}), "paved:cache.nodeType", "cache-node"),
+    case(
+        "prod",
+        section("paved:cache", {"replicasPerShard": 6}),
+        "paved:cache.replicasPerShard",
+        "cache-replicas-max",
+    ),
+    case(
+        "staging",
+        section("paved:cache", {"multiAz": True}),
+        "paved:cache.replicasPerShard",
+        "cache-multi-az-needs-replica",
+    ),
+    case("prod", section("paved:cache", {"multiAz": False}), "paved:cache.multiAz", "prod-cache-multi-az"),
+    case(
+        "prod",
+        section("paved:cache", {"snapshotRetentionDays": 36}),
+        "paved:cache.snapshotRetentionDays",
+        "cache-snapshots",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)

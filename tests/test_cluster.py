@@ -15,6 +15,7 @@ from paved.config import load_stack_config, load_stack_file
 from paved.errors import ConfigError
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
+from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -339,3 +340,48 @@ def test_invalid_cluster_config_names_the_key(changes: dict, path: str) -> None:
     with pytest.raises(ConfigError) as error:
         load_stack_config(raw, "staging")
     assert path in [problem.path for problem in error.value.problems], error.value
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+
+RULE_CASES = [
+    case("prod", section("paved:cluster", {"version": 1.3}), "paved:cluster.version", "k8s-version"),
+    case(
+        "prod",
+        section("paved:cluster", {"nodeInstanceTypes": []}),
+        "paved:cluster.nodeInstanceTypes",
+        "node-types",
+    ),
+    case(
+        "prod", section("paved:cluster", {"nodeDesired": 2}), "paved:cluster.nodeDesired", "nodes-min-desired"
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"nodeDesired": 13}),
+        "paved:cluster.nodeDesired",
+        "nodes-desired-max",
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"publicEndpoint": True, "publicAccessCidrs": ["0.0.0.0/0"]}),
+        "paved:cluster.publicAccessCidrs[0]",
+        "no-world-open-api-v4",
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"publicEndpoint": True, "publicAccessCidrs": ["::/0"]}),
+        "paved:cluster.publicAccessCidrs[0]",
+        "no-world-open-api-v6",
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"publicEndpoint": True}),
+        "paved:cluster.publicAccessCidrs",
+        "public-endpoint-needs-cidrs",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)

@@ -1,5 +1,5 @@
 """The loader (paved/config.py): stack files and Pulumi runtime config into one StackConfig, every problem at
-once; one failing case per rule; the README documents every key.
+once; the rules of the top-level keys; the README documents every key.
 """
 
 import json
@@ -29,7 +29,8 @@ from paved.presets import APP_PRESETS
 from tests.stack_config import (
     ROOT,
     Mutation,
-    apps,
+    assert_rule_reports_path_and_hint,
+    case,
     changed,
     paths_of,
     section,
@@ -129,258 +130,21 @@ def test_stack_file_without_config_map(tmp_path: Path) -> None:
         load_stack_file(path, "x")
 
 
-# --- one failing case per rule ---------------------------------------------------------------------------
+# --- one failing case per rule of the top-level keys; each section's cases sit in its component's tests ---
 
-
-def case(stack: str, mutation: Mutation, path: str, rule: str) -> Any:
-    return pytest.param(stack, mutation, path, id=rule)
-
-
-NO_ZONE = {"paved:domain": {"name": "example.com"}}
 RULE_CASES = [
     case("prod", lambda raw: without(raw, "aws:region"), "aws:region", "region-required"),
     case("prod", section("aws:region", "eu-west"), "aws:region", "region-pattern"),
     case("prod", lambda raw: without(raw, "paved:environment"), "paved:environment", "environment-required"),
     case("prod", section("paved:environment", "dev"), "paved:environment", "environment-values"),
-    case("prod", lambda raw: without(raw, "paved:drRegion"), "paved:drRegion", "prod-needs-dr-region"),
-    case("prod", section("paved:drRegion", "eu-west-1"), "paved:drRegion", "dr-region-differs"),
     case("staging", section("paved:drRegion", "central"), "paved:drRegion", "dr-region-pattern"),
-    case("prod", section("paved:domain", {"name": "Example_com"}), "paved:domain.name", "domain-name"),
-    case("prod", lambda raw: {**raw, **NO_ZONE}, "paved:domain.certificateArn", "zone-or-alb-cert"),
-    case("prod", lambda raw: {**raw, **NO_ZONE}, "paved:domain.cloudfrontCertificateArn", "zone-or-cf-cert"),
-    case(
-        "prod",
-        section("paved:domain", {"cloudfrontCertificateArn": EU_WEST_1_CERT}),
-        "paved:domain.cloudfrontCertificateArn",
-        "cloudfront-cert-in-us-east-1",
-    ),
-    case(
-        "prod",
-        section("paved:domain", {"certificateArn": US_EAST_1_CERT}),
-        "paved:domain.certificateArn",
-        "alb-cert-in-stack-region",
-    ),
-    case(
-        "prod",
-        section("paved:domain", {"certificateArn": "arn:aws:iam::1:x"}),
-        "paved:domain.certificateArn",
-        "arn",
-    ),
-    case("prod", section("paved:domain", {"hostedZoneId": "zone"}), "paved:domain.hostedZoneId", "zone-id"),
-    case("prod", section("paved:alerts", {"emails": []}), "paved:alerts.emails", "prod-needs-subscription"),
-    case("prod", section("paved:alerts", {"emails": ["ops"]}), "paved:alerts.emails[0]", "email"),
-    case(
-        "prod", section("paved:alerts", {"emails": ["a@b.io", "a@b.io"]}), "paved:alerts.emails", "distinct"
-    ),
-    case(
-        "prod",
-        section("paved:alerts", {"httpsEndpoints": ["http://hooks.example.com"]}),
-        "paved:alerts.httpsEndpoints[0]",
-        "https-only",
-    ),
-    case("prod", section("paved:network", {"cidr": "10.0.0.0/24"}), "paved:network.cidr", "cidr-prefix"),
-    case("prod", section("paved:network", {"cidr": "10.0.0.1/16"}), "paved:network.cidr", "cidr-host-bits"),
-    case("prod", section("paved:network", {"cidr": "fd00::/16"}), "paved:network.cidr", "cidr-ipv4"),
-    case("staging", section("paved:network", {"azCount": 4}), "paved:network.azCount", "az-count-range"),
-    case("prod", section("paved:network", {"azCount": 2}), "paved:network.azCount", "prod-three-azs"),
-    case(
-        "prod",
-        section("paved:network", {"natGateways": "single"}),
-        "paved:network.natGateways",
-        "prod-nat-per-az",
-    ),
-    case(
-        "staging",
-        section("paved:network", {"natGateways": "none"}),
-        "paved:network.natGateways",
-        "nat-values",
-    ),
-    case(
-        "staging",
-        section("paved:network", {"flowLogRetentionDays": 31}),
-        "paved:network.flowLogRetentionDays",
-        "cloudwatch-retention",
-    ),
-    case(
-        "staging",
-        section("paved:network", {"interfaceEndpoints": ["sts", "s3"]}),
-        "paved:network.interfaceEndpoints[1]",
-        "interface-endpoints",
-    ),
-    case(
-        "staging",
-        section("paved:database", {"instanceClass": "r7g.large"}),
-        "paved:database.instanceClass",
-        "db-class",
-    ),
-    case(
-        "staging",
-        section("paved:database", {"engineVersion": "latest"}),
-        "paved:database.engineVersion",
-        "db-engine",
-    ),
-    case(
-        "staging",
-        section("paved:database", {"allocatedStorage": 10}),
-        "paved:database.allocatedStorage",
-        "db-storage-min",
-    ),
-    case(
-        "staging",
-        section("paved:database", {"allocatedStorage": 500, "maxAllocatedStorage": 100}),
-        "paved:database.maxAllocatedStorage",
-        "db-storage-can-grow",
-    ),
-    case(
-        "prod",
-        section("paved:database", {"backupRetentionDays": 40}),
-        "paved:database.backupRetentionDays",
-        "db-backup-max",
-    ),
-    case(
-        "prod", section("paved:database", {"readReplicas": 6}), "paved:database.readReplicas", "db-replicas"
-    ),
-    case("prod", section("paved:database", {"multiAz": False}), "paved:database.multiAz", "prod-db-multi-az"),
-    case(
-        "prod",
-        section("paved:database", {"deletionProtection": False}),
-        "paved:database.deletionProtection",
-        "prod-db-deletion-protection",
-    ),
-    case("staging", section("paved:cache", {"nodeType": "r7g.large"}), "paved:cache.nodeType", "cache-node"),
-    case(
-        "prod",
-        section("paved:cache", {"replicasPerShard": 6}),
-        "paved:cache.replicasPerShard",
-        "cache-replicas-max",
-    ),
-    case(
-        "staging",
-        section("paved:cache", {"multiAz": True}),
-        "paved:cache.replicasPerShard",
-        "cache-multi-az-needs-replica",
-    ),
-    case("prod", section("paved:cache", {"multiAz": False}), "paved:cache.multiAz", "prod-cache-multi-az"),
-    case(
-        "prod",
-        section("paved:cache", {"snapshotRetentionDays": 36}),
-        "paved:cache.snapshotRetentionDays",
-        "cache-snapshots",
-    ),
-    case("prod", section("paved:cluster", {"version": 1.3}), "paved:cluster.version", "k8s-version"),
-    case(
-        "prod",
-        section("paved:cluster", {"nodeInstanceTypes": []}),
-        "paved:cluster.nodeInstanceTypes",
-        "node-types",
-    ),
-    case(
-        "prod", section("paved:cluster", {"nodeDesired": 2}), "paved:cluster.nodeDesired", "nodes-min-desired"
-    ),
-    case(
-        "prod",
-        section("paved:cluster", {"nodeDesired": 13}),
-        "paved:cluster.nodeDesired",
-        "nodes-desired-max",
-    ),
-    case(
-        "prod",
-        section("paved:cluster", {"publicEndpoint": True, "publicAccessCidrs": ["0.0.0.0/0"]}),
-        "paved:cluster.publicAccessCidrs[0]",
-        "no-world-open-api-v4",
-    ),
-    case(
-        "prod",
-        section("paved:cluster", {"publicEndpoint": True, "publicAccessCidrs": ["::/0"]}),
-        "paved:cluster.publicAccessCidrs[0]",
-        "no-world-open-api-v6",
-    ),
-    case(
-        "prod",
-        section("paved:cluster", {"publicEndpoint": True}),
-        "paved:cluster.publicAccessCidrs",
-        "public-endpoint-needs-cidrs",
-    ),
-    case(
-        "prod", section("paved:edge", {"idleTimeoutSeconds": 4001}), "paved:edge.idleTimeoutSeconds", "idle"
-    ),
-    case("prod", section("paved:edge", {"rateLimitPerIp": 9}), "paved:edge.rateLimitPerIp", "waf-min-limit"),
-    case(
-        "prod",
-        section("paved:edge", {"rateLimitWindowSeconds": 30}),
-        "paved:edge.rateLimitWindowSeconds",
-        "waf-window",
-    ),
-    case("prod", section("paved:edge", {"ingressCidrs": []}), "paved:edge.ingressCidrs", "ingress-non-empty"),
-    case(
-        "prod", section("paved:edge", {"ingressCidrs": ["office"]}), "paved:edge.ingressCidrs[0]", "ingress"
-    ),
     case("prod", section("paved:apps", {"web": {}}), "paved:apps", "apps-list"),
-    case("prod", apps(1, {"name": "API"}), "paved:apps[1].name", "app-name-dns-label"),
-    case("prod", apps(1, {"name": "a" * 41}), "paved:apps[1].name", "app-name-length"),
-    case("prod", apps(1, {"name": "web"}), "paved:apps[1].name", "app-name-unique"),
-    case("prod", apps(0, {"image": "web:latest"}), "paved:apps[0].image", "image-not-latest"),
-    case("prod", apps(0, {"image": "registry:5000/web"}), "paved:apps[0].image", "image-tagged"),
-    case("prod", apps(0, {"image": "web@sha256:abc"}), "paved:apps[0].image", "image-digest"),
-    case("prod", apps(0, {"port": 70000}), "paved:apps[0].port", "port"),
-    case(
-        "prod", apps(0, {"healthPaths": {"liveness": "live"}}), "paved:apps[0].healthPaths.liveness", "health"
-    ),
-    case("prod", apps(2, {"replicas": {"min": 11}}), "paved:apps[2].replicas.min", "replicas-min-le-max"),
-    case("prod", apps(2, {"replicas": {"min": 0}}), "paved:apps[2].replicas.min", "replicas-at-least-one"),
-    case("prod", apps(0, {"replicas": {"min": 1}}), "paved:apps[0].replicas.min", "prod-public-two-replicas"),
-    case(
-        "prod",
-        apps(1, {"resources": {"cpuLimit": "400m"}}),
-        "paved:apps[1].resources.cpuLimit",
-        "cpu-limit-ge-request",
-    ),
-    case(
-        "prod",
-        apps(1, {"resources": {"memoryLimit": "512Mi"}}),
-        "paved:apps[1].resources.memoryLimit",
-        "memory-limit-ge-request",
-    ),
-    case(
-        "prod",
-        apps(1, {"resources": {"memoryRequest": "lots"}}),
-        "paved:apps[1].resources.memoryRequest",
-        "quantity",
-    ),
-    case("prod", apps(1, {"publicPath": "api/*"}), "paved:apps[1].publicPath", "public-path"),
-    case("prod", apps(0, {"host": "App.example.com"}), "paved:apps[0].host", "host-dns-name"),
-    case("prod", apps(0, {"host": "app.example.org"}), "paved:apps[0].host", "host-under-domain"),
-    case("prod", apps(2, {"websocket": True}), "paved:apps[2].websocket", "worker-no-websocket"),
-    case(
-        "prod",
-        apps(1, {"env": {"STRIPE_KEY": "sk_live_1"}}),
-        "paved:apps[1].env.STRIPE_KEY",
-        "env-not-secret",
-    ),
-    case(
-        "prod", apps(1, {"env": {"db_password": "x"}}), "paved:apps[1].env.DB_PASSWORD", "env-secret-any-case"
-    ),
-    case("prod", apps(1, {"secrets": ["database-url"]}), "paved:apps[1].secrets[0]", "secret-names"),
-    case(
-        "prod",
-        apps(1, {"pdb": {"maxUnavailable": 0}}),
-        "paved:apps[1].pdb.maxUnavailable",
-        "pdb-allows-drain",
-    ),
-    case("prod", section("paved:tags", {"environment": "x"}), "paved:tags.environment", "reserved-tag"),
-    case("prod", section("paved:tags", {"aws:owner": "x"}), "paved:tags.aws:owner", "aws-tag-prefix"),
 ]
 
 
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
-    raw = mutation(shipped(stack))
-    with pytest.raises(ConfigError) as caught:
-        load_stack_config(raw, stack)
-    matching = [problem for problem in caught.value.problems if problem.path == path]
-    assert matching, f"{path} not in {[problem.path for problem in caught.value.problems]}"
-    assert all(problem.message and problem.hint for problem in matching)
-    assert f"✗ {path}: " in str(caught.value)
+    assert_rule_reports_path_and_hint(stack, mutation, path)
 
 
 # --- reporting ---------------------------------------------------------------------------------------------

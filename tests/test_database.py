@@ -38,7 +38,7 @@ from tests.data_tier import (
     problem_paths,
     recording_of,
 )
-from tests.stack_config import ROOT
+from tests.stack_config import ROOT, Mutation, assert_rule_reports_path_and_hint, case, section
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +315,54 @@ def test_free_storage_threshold_is_ten_percent_of_allocated(
     assert alarm.inputs["threshold"] == pytest.approx(allocated * 2**30 * 0.1)
     if stack == "prod":
         assert alarm.inputs["threshold"] == pytest.approx(200 * 2**30 * 0.1)
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+
+RULE_CASES = [
+    case(
+        "staging",
+        section("paved:database", {"instanceClass": "r7g.large"}),
+        "paved:database.instanceClass",
+        "db-class",
+    ),
+    case(
+        "staging",
+        section("paved:database", {"engineVersion": "latest"}),
+        "paved:database.engineVersion",
+        "db-engine",
+    ),
+    case(
+        "staging",
+        section("paved:database", {"allocatedStorage": 10}),
+        "paved:database.allocatedStorage",
+        "db-storage-min",
+    ),
+    case(
+        "staging",
+        section("paved:database", {"allocatedStorage": 500, "maxAllocatedStorage": 100}),
+        "paved:database.maxAllocatedStorage",
+        "db-storage-can-grow",
+    ),
+    case(
+        "prod",
+        section("paved:database", {"backupRetentionDays": 40}),
+        "paved:database.backupRetentionDays",
+        "db-backup-max",
+    ),
+    case(
+        "prod", section("paved:database", {"readReplicas": 6}), "paved:database.readReplicas", "db-replicas"
+    ),
+    case("prod", section("paved:database", {"multiAz": False}), "paved:database.multiAz", "prod-db-multi-az"),
+    case(
+        "prod",
+        section("paved:database", {"deletionProtection": False}),
+        "paved:database.deletionProtection",
+        "prod-db-deletion-protection",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)

@@ -6,10 +6,16 @@ from paved.config import load_stack_config
 from paved.fields import Environment
 from paved.rules import environment_of_stack
 from tests.stack_config import (
+    Mutation,
+    apps,
+    assert_rule_reports_path_and_hint,
+    case,
     changed,
     paths_of,
     problems_of,
+    section,
     shipped,
+    without,
 )
 
 
@@ -56,3 +62,20 @@ def test_stack_names_that_promise_nothing_take_either_environment(environment: E
 def test_override_must_be_a_bool() -> None:
     raw = changed(shipped("staging"), {"paved:allowEnvironmentMismatch": "sometimes"})
     assert paths_of(raw, "prod") == ["paved:allowEnvironmentMismatch", "paved:environment"]
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+
+RULE_CASES = [
+    case("prod", lambda raw: without(raw, "paved:drRegion"), "paved:drRegion", "prod-needs-dr-region"),
+    case("prod", section("paved:drRegion", "eu-west-1"), "paved:drRegion", "dr-region-differs"),
+    case("prod", apps(1, {"name": "web"}), "paved:apps[1].name", "app-name-unique"),
+    case("prod", apps(0, {"host": "app.example.org"}), "paved:apps[0].host", "host-under-domain"),
+    case("prod", section("paved:tags", {"environment": "x"}), "paved:tags.environment", "reserved-tag"),
+    case("prod", section("paved:tags", {"aws:owner": "x"}), "paved:tags.aws:owner", "aws-tag-prefix"),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)
