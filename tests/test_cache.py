@@ -76,7 +76,7 @@ def test_cache_logs_go_to_encrypted_retained_groups(
         assert log_group.inputs["retentionInDays"] == retention
 
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case("staging", section("paved:cache", {"nodeType": "r7g.large"}), "paved:cache.nodeType", "cache-node"),

@@ -317,7 +317,7 @@ def test_free_storage_threshold_is_ten_percent_of_allocated(
         assert alarm.inputs["threshold"] == pytest.approx(200 * 2**30 * 0.1)
 
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case(

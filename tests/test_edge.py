@@ -195,7 +195,7 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
     assert any("rate" in rule["name"].lower() for rule in acl.inputs["rules"])
 
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case(

@@ -4,7 +4,7 @@ import pytest
 
 from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case("prod", section("paved:network", {"cidr": "10.0.0.0/24"}), "paved:network.cidr", "cidr-prefix"),

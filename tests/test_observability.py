@@ -62,7 +62,7 @@ def test_metric_math_needs_exactly_one_returned_expression() -> None:
         )
 
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case("prod", section("paved:alerts", {"emails": []}), "paved:alerts.emails", "prod-needs-subscription"),

@@ -64,7 +64,7 @@ def test_override_must_be_a_bool() -> None:
     assert paths_of(raw, "prod") == ["paved:allowEnvironmentMismatch", "paved:environment"]
 
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case("prod", lambda raw: without(raw, "paved:drRegion"), "paved:drRegion", "prod-needs-dr-region"),

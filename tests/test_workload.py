@@ -461,7 +461,7 @@ def test_public_apps_wait_for_alb_health_through_the_readiness_gate(recording: R
             assert {services[app.name].urn, bindings[app.name].urn} <= set(deployment.dependencies)
 
 
-# --- one failing case per rule (tests/stack_config.py checks its path and hint) ----------------------------
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case("prod", apps(1, {"name": "API"}), "paved:apps[1].name", "app-name-dns-label"),
