@@ -23,7 +23,7 @@ def test_data_tier_ingress_comes_from_security_groups_only(
 ) -> None:
     recording = recording_of(request, stack)
     # The load balancer's own ingress (from CloudFront or viewer CIDRs) is tested in tests/test_edge.py, the
-    # EKS API's (from the deployer named in config) in tests/test_deployer.py.
+    # EKS API's (from the deployer named in config) in tests/test_cluster.py.
     others = ("network-endpoints", "alb-sg-", "cluster-deployer-")
     rules = [r for r in recording.of_type(INGRESS) if not r.name.startswith(others)]
     assert rules
