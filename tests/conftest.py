@@ -31,3 +31,13 @@ def shipped_recordings() -> Callable[[str], Recording]:
         return cache[stack]
 
     return get
+
+
+@pytest.fixture(scope="module")
+def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("prod")
+
+
+@pytest.fixture(scope="module")
+def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
+    return shipped_recordings("staging")

@@ -15,11 +15,6 @@ from paved.values import is_secret
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 
 
-@pytest.fixture(scope="module")
-def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("prod")
-
-
 def _distribution(prod: Recording) -> dict[str, Any]:
     return prod.one(DISTRIBUTION, "cdn").inputs
 

@@ -1,20 +1,45 @@
-"""The EKS cluster, its nodes, addons and controllers, as recorded for the real stacks."""
+"""The EKS cluster (components/cluster.py): its nodes, addons and controllers as recorded for the real stacks,
+who may reach its private API, and the EKS versions config accepts."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from components.cluster import CAPACITY_LABEL, CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOGS, EKS_ADDONS
+import components.cluster
+from components.cluster import (
+    CAPACITY_LABEL,
+    CLUSTER_ADMIN_POLICY,
+    CONTROL_PLANE_LOGS,
+    EKS_ADDONS,
+    EKS_CALENDAR,
+    Cluster,
+    eks_version_problem,
+    eks_versions_in_standard_support,
+)
 from components.controllers import CHARTS
-from paved.config import load_stack_config, load_stack_file
+from components.observability import Alerting
+from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
+from paved.presets import deep_merge
+from paved.program import record
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
+from tests.stack_config import (
+    Mutation,
+    assert_rule_reports_path_and_hint,
+    case,
+    problems_of,
+    section,
+    shipped,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -34,16 +59,6 @@ STACKS = ("prod", "staging")
 @pytest.fixture(scope="module", params=STACKS)
 def recording(request: pytest.FixtureRequest, shipped_recordings: Callable[[str], Recording]) -> Recording:
     return shipped_recordings(request.param)
-
-
-@pytest.fixture(scope="module")
-def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("prod")
-
-
-@pytest.fixture(scope="module")
-def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("staging")
 
 
 def _config(recording: Recording):
@@ -349,3 +364,318 @@ def test_invalid_cluster_config_names_the_key(changes: dict, path: str) -> None:
     with pytest.raises(ConfigError) as error:
         load_stack_config(raw, "staging")
     assert path in [problem.path for problem in error.value.problems], error.value
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
+
+RULE_CASES = [
+    case("prod", section("paved:cluster", {"version": 1.3}), "paved:cluster.version", "k8s-version"),
+    case(
+        "prod",
+        section("paved:cluster", {"nodeInstanceTypes": []}),
+        "paved:cluster.nodeInstanceTypes",
+        "node-types",
+    ),
+    case(
+        "prod", section("paved:cluster", {"nodeDesired": 2}), "paved:cluster.nodeDesired", "nodes-min-desired"
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"nodeDesired": 13}),
+        "paved:cluster.nodeDesired",
+        "nodes-desired-max",
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"publicEndpoint": True, "publicAccessCidrs": ["0.0.0.0/0"]}),
+        "paved:cluster.publicAccessCidrs[0]",
+        "no-world-open-api-v4",
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"publicEndpoint": True, "publicAccessCidrs": ["::/0"]}),
+        "paved:cluster.publicAccessCidrs[0]",
+        "no-world-open-api-v6",
+    ),
+    case(
+        "prod",
+        section("paved:cluster", {"publicEndpoint": True}),
+        "paved:cluster.publicAccessCidrs",
+        "public-endpoint-needs-cidrs",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+# --- the deployer -------------------------------------------------------------------------------------------
+# `paved:cluster.deployer`: who may reach the private Kubernetes API, and nothing else.
+
+GROUP = "aws:ec2/securityGroup:SecurityGroup"
+RULES = (
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+)
+INGRESS = RULES[0]
+DEPLOYER_GROUP = "cluster-deployer"
+
+
+def _with_cluster(stack: str, changes: dict[str, Any]) -> dict[str, Any]:
+    return deep_merge(shipped(stack), {"paved:cluster": changes})
+
+
+def _rules_of(recording: Recording, group: RecordedResource) -> list[RecordedResource]:
+    return [
+        rule
+        for rule in recording.resources
+        if rule.type in RULES and group.urn in rule.property_dependencies.get("securityGroupId", [])
+    ]
+
+
+def _admitted(recording: Recording, group: RecordedResource) -> set[str]:
+    """The sources a group admits, after checking that each of its rules is ingress on TCP 443 only."""
+    rules = _rules_of(recording, group)
+    for rule in rules:
+        assert rule.type == INGRESS, f"{rule.name}: the deployer group has no egress rules"
+        inputs = rule.inputs
+        assert (inputs["ipProtocol"], inputs["fromPort"], inputs["toPort"]) == ("tcp", 443, 443)
+        assert rule.inputs["description"]
+    sources = [rule.inputs.get("referencedSecurityGroupId") or rule.inputs["cidrIpv4"] for rule in rules]
+    assert len(sources) == len(set(sources)), sources
+    return set(sources)
+
+
+def _assert_only_the_control_plane_carries(recording: Recording, group: RecordedResource) -> None:
+    vpc = recording.one(CLUSTER).property_dependencies["vpcConfig"]
+    cluster_inputs = recording.one(CLUSTER).inputs["vpcConfig"]
+    assert len(cluster_inputs["securityGroupIds"]) == 1
+    assert group.urn in vpc
+    # The nodes must not get it: the launch template names the cluster and workload groups only.
+    assert group.urn not in recording.one(TEMPLATE).property_dependencies["vpcSecurityGroupIds"]
+
+
+# --- the shipped stacks -------------------------------------------------------------------------------------
+
+
+def test_prod_admits_exactly_its_deployer_on_443_through_a_group_of_its_own(
+    shipped_recordings: Callable[[str], Recording],
+) -> None:
+    prod = shipped_recordings("prod")
+    deployer = load_stack_config(shipped("prod"), "prod").cluster.deployer
+    assert deployer.is_set, "prod's API is private: its stack file must name a deployer"
+    group = prod.one(GROUP, DEPLOYER_GROUP)
+    assert _admitted(prod, group) == {*deployer.security_group_ids, *deployer.cidrs}
+    _assert_only_the_control_plane_carries(prod, group)
+
+
+def test_staging_without_a_deployer_adds_no_group_to_the_control_plane(
+    shipped_recordings: Callable[[str], Recording],
+) -> None:
+    staging = shipped_recordings("staging")
+    assert not load_stack_config(shipped("staging"), "staging").cluster.deployer.is_set
+    assert not [group for group in staging.of_type(GROUP) if group.name == DEPLOYER_GROUP]
+    assert "securityGroupIds" not in staging.one(CLUSTER).inputs["vpcConfig"]
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_no_rule_is_added_to_the_eks_cluster_security_group(
+    stack: str, shipped_recordings: Callable[[str], Recording]
+) -> None:
+    # The launch template puts that group on every node, so a rule there would open the nodes too.
+    recording = shipped_recordings(stack)
+    cluster = recording.one(CLUSTER)
+    opened = [
+        rule.name
+        for rule in recording.resources
+        if rule.type in RULES and cluster.urn in rule.property_dependencies.get("securityGroupId", [])
+    ]
+    assert not opened
+
+
+# --- both kinds of source, on the Cluster component alone ---------------------------------------------------
+
+
+def _record_cluster(config: StackConfig) -> Recording:
+    def program() -> None:
+        alerting = Alerting(
+            "alerts", config.alerts, kms_key_arn="arn:aws:kms:eu-west-1:123456789012:key/alerts", tags={}
+        )
+        Cluster(
+            "cluster",
+            config.cluster,
+            vpc_id="vpc-0123456789abcdef0",
+            subnet_ids=["subnet-0a", "subnet-0b", "subnet-0c"],
+            workload_security_group_id="sg-0bbbbbbbbbbbbbbbb",
+            secrets_key_arn="arn:aws:kms:eu-west-1:123456789012:key/secrets",
+            logs_key_arn="arn:aws:kms:eu-west-1:123456789012:key/logs",
+            alerting=alerting,
+            protect=True,
+            tags={},
+        )
+
+    return record(program, stack="prod", config={"aws:region": "eu-west-1"})
+
+
+def test_security_groups_and_vpn_ranges_are_each_admitted_on_443() -> None:
+    groups = ["sg-0aaaaaaaaaaaaaaaa", "sg-0cccccccccccccccc"]
+    sources = {"securityGroupIds": groups, "cidrs": ["10.100.0.0/22"]}
+    config = load_stack_config(_with_cluster("prod", {"deployer": sources}), "prod")
+    recording = _record_cluster(config)
+    group = recording.one(GROUP, DEPLOYER_GROUP)
+    assert group.inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert _admitted(recording, group) == {*groups, "10.100.0.0/22"}
+    _assert_only_the_control_plane_carries(recording, group)
+
+
+# --- config -------------------------------------------------------------------------------------------------
+
+
+def test_private_prod_without_a_deployer_names_the_key_and_the_three_ways() -> None:
+    raw = shipped("prod")
+    del raw["paved:cluster"]["deployer"]
+    [problem] = [p for p in problems_of(raw, "prod") if p.path == "paved:cluster.deployer"]
+    for way in ("paved:cluster.deployer", "securityGroupIds", "cidrs", "publicEndpoint", "publicAccessCidrs"):
+        assert way in problem.hint
+
+
+def test_a_public_endpoint_or_staging_needs_no_deployer() -> None:
+    raw = shipped("prod")
+    del raw["paved:cluster"]["deployer"]
+    endpoint = {"publicEndpoint": True, "publicAccessCidrs": ["198.51.100.7/32"]}
+    public = deep_merge(raw, {"paved:cluster": endpoint})
+    assert not load_stack_config(public, "prod").cluster.deployer.is_set
+    private_staging = _with_cluster("staging", {"publicEndpoint": False, "publicAccessCidrs": []})
+    cluster = load_stack_config(private_staging, "staging").cluster
+    assert (cluster.public_endpoint, cluster.deployer.is_set) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "hint_names"),
+    [
+        ("203.0.113.0/24", "publicAccessCidrs"),  # a public range belongs on the public endpoint
+        ("0.0.0.0/0", "VPN"),
+        ("8.0.0.0/7", "publicAccessCidrs"),
+        ("fd00::/8", "publicAccessCidrs"),  # the VPC and its endpoint are IPv4
+        ("10.0.0.1/8", "host bits"),
+    ],
+)
+def test_a_deployer_cidr_must_be_a_private_ipv4_range(cidr: str, hint_names: str) -> None:
+    raw = _with_cluster("prod", {"deployer": {"cidrs": ["10.8.0.0/16", cidr]}})
+    [problem] = [p for p in problems_of(raw, "prod") if p.path.startswith("paved:cluster.deployer")]
+    assert problem.path == "paved:cluster.deployer.cidrs[1]"
+    assert hint_names in problem.hint
+
+
+@pytest.mark.parametrize("cidr", ["10.8.0.0/16", "172.20.0.0/22", "192.168.10.0/24", "100.64.0.0/10"])
+def test_private_and_shared_vpn_ranges_are_accepted(cidr: str) -> None:
+    config = load_stack_config(_with_cluster("prod", {"deployer": {"cidrs": [cidr]}}), "prod")
+    assert config.cluster.deployer.cidrs == [cidr]
+
+
+def test_a_deployer_security_group_must_be_an_id() -> None:
+    raw = _with_cluster("prod", {"deployer": {"securityGroupIds": ["sg-0123456789abcdef0", "my-runner-sg"]}})
+    assert "paved:cluster.deployer.securityGroupIds[1]" in [p.path for p in problems_of(raw, "prod")]
+
+
+def test_readme_lists_every_chart_repository_the_runner_must_reach() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Deploying to a private cluster", 1)[1].split("\n## ", 1)[0]
+    for chart in CHARTS:
+        assert chart.repository in section, f"README does not list {chart.name}'s repository"
+
+
+# --- EKS versions -------------------------------------------------------------------------------------------
+# EKS versions: config accepts only versions in standard support on the day it runs, by EKS's calendar.
+#
+# Every test in this section fixes the day: the calendar moves, the tests must not.
+
+ISSUE_DAY = date(2026, 12, 4)
+
+
+def test_calendar_rows_are_fourteen_then_twelve_months() -> None:
+    # The rule the AWS page states; a mistyped date breaks it.
+    for version, dates in EKS_CALENDAR.items():
+        released = dates.eks_release
+        assert dates.end_of_standard_support == released.replace(
+            year=released.year + (released.month + 14 - 1) // 12, month=(released.month + 14 - 1) % 12 + 1
+        ), version
+        assert dates.end_of_extended_support == dates.end_of_standard_support.replace(
+            year=dates.end_of_standard_support.year + 1
+        ), version
+
+
+@pytest.mark.parametrize(
+    ("day", "versions"),
+    [
+        (date(2026, 7, 28), ("1.33", "1.34", "1.35", "1.36")),
+        (date(2026, 7, 29), ("1.34", "1.35", "1.36")),
+        # Extended billing starts at the beginning of the end date: 1.34 is out on 2 Dec 2026 itself.
+        (date(2026, 12, 1), ("1.34", "1.35", "1.36")),
+        (date(2026, 12, 2), ("1.35", "1.36")),
+        (ISSUE_DAY, ("1.35", "1.36")),
+        (date(2027, 3, 27), ("1.36",)),
+        (date(2026, 6, 1), ("1.33", "1.34", "1.35")),
+    ],
+)
+def test_versions_in_standard_support_follow_the_calendar(day: date, versions: tuple[str, ...]) -> None:
+    assert eks_versions_in_standard_support(day) == versions
+
+
+def test_a_version_past_standard_support_says_when_it_ended_and_why_the_config_must_follow_the_cluster() -> (
+    None
+):
+    problem = eks_version_problem("1.34", ISSUE_DAY)
+    assert problem is not None
+    message, hint = problem
+    assert "left standard support on 2026-12-02" in message
+    assert "ends 2027-12-02" in message
+    assert "1.35 (standard support until 2027-03-27)" in hint
+    assert "1.36 (standard support until 2027-08-02)" in hint
+    # With upgradePolicy STANDARD, EKS has already moved the cluster on; it can't go back.
+    assert "STANDARD" in hint and "can't downgrade" in hint
+
+
+def test_unknown_and_unreleased_versions_are_rejected() -> None:
+    unknown = eks_version_problem("1.29", ISSUE_DAY)
+    assert unknown is not None and "not in paved's EKS calendar" in unknown[0]
+    assert eks_version_problem("1.37", ISSUE_DAY) is not None
+    unreleased = eks_version_problem("1.36", date(2026, 5, 1))
+    assert unreleased is not None and "not released on EKS until 2026-06-02" in unreleased[0]
+    assert eks_version_problem("1.36", ISSUE_DAY) is None
+
+
+def _staging_with(version: str) -> dict:
+    raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.staging.yaml").read_text())["config"]
+    raw["paved:cluster"]["version"] = version
+    return raw
+
+
+@pytest.mark.parametrize(("day", "accepted"), [(date(2026, 12, 1), True), (ISSUE_DAY, False)])
+def test_config_checks_the_version_against_the_day_it_runs(
+    monkeypatch: pytest.MonkeyPatch, day: date, accepted: bool
+) -> None:
+    monkeypatch.setattr(components.cluster, "today", lambda: day)
+    raw = _staging_with("1.34")
+    if accepted:
+        assert load_stack_config(raw, "staging").cluster.version == "1.34"
+        return
+    with pytest.raises(ConfigError) as error:
+        load_stack_config(raw, "staging")
+    [problem] = [p for p in error.value.problems if p.path == "paved:cluster.version"]
+    assert "2026-12-02" in problem.message
+
+
+def test_readme_lists_the_versions_in_standard_support_on_the_day_it_names() -> None:
+    readme = (ROOT / "README.md").read_text()
+    [row] = [line for line in readme.splitlines() if line.startswith("| `version` | a version in EKS")]
+    found = re.fullmatch(
+        r".*?standard support on the day config is loaded: (.*?) on (\d{4}-\d\d-\d\d) .*", row
+    )
+    assert found, row
+    listed, day = found.groups()
+    named = tuple(re.findall(r'"(\d+\.\d+)"', listed))
+    assert named == eks_versions_in_standard_support(date.fromisoformat(day))

@@ -51,11 +51,6 @@ class Grant(NamedTuple):
     namespace: str
 
 
-@pytest.fixture(scope="module")
-def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("prod")
-
-
 @pytest.fixture(scope="module", params=STACKS)
 def recording(request: pytest.FixtureRequest, shipped_recordings: Callable[[str], Recording]) -> Recording:
     return shipped_recordings(request.param)

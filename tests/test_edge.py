@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from paved.config import load_stack_file
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_secret
+from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
 
 ROOT = Path(__file__).resolve().parent.parent
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -20,11 +20,6 @@ RULE = "aws:lb/listenerRule:ListenerRule"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
-
-
-@pytest.fixture(scope="module")
-def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("prod")
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +193,28 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
         assert not any("httpHeader" in c for c in route.inputs["conditions"])
     acl = without_cloudfront.one("aws:wafv2/webAcl:WebAcl", "alb-waf")
     assert any("rate" in rule["name"].lower() for rule in acl.inputs["rules"])
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
+
+RULE_CASES = [
+    case(
+        "prod", section("paved:edge", {"idleTimeoutSeconds": 4001}), "paved:edge.idleTimeoutSeconds", "idle"
+    ),
+    case("prod", section("paved:edge", {"rateLimitPerIp": 9}), "paved:edge.rateLimitPerIp", "waf-min-limit"),
+    case(
+        "prod",
+        section("paved:edge", {"rateLimitWindowSeconds": 30}),
+        "paved:edge.rateLimitWindowSeconds",
+        "waf-window",
+    ),
+    case("prod", section("paved:edge", {"ingressCidrs": []}), "paved:edge.ingressCidrs", "ingress-non-empty"),
+    case(
+        "prod", section("paved:edge", {"ingressCidrs": ["office"]}), "paved:edge.ingressCidrs[0]", "ingress"
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)

@@ -8,6 +8,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.observability import AlarmSpec
+from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
 
 VALID = AlarmSpec(
     description="CPU high",
@@ -59,3 +60,25 @@ def test_metric_math_needs_exactly_one_returned_expression() -> None:
             threshold=5,
             treat_missing_data="notBreaching",
         )
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
+
+RULE_CASES = [
+    case("prod", section("paved:alerts", {"emails": []}), "paved:alerts.emails", "prod-needs-subscription"),
+    case("prod", section("paved:alerts", {"emails": ["ops"]}), "paved:alerts.emails[0]", "email"),
+    case(
+        "prod", section("paved:alerts", {"emails": ["a@b.io", "a@b.io"]}), "paved:alerts.emails", "distinct"
+    ),
+    case(
+        "prod",
+        section("paved:alerts", {"httpsEndpoints": ["http://hooks.example.com"]}),
+        "paved:alerts.httpsEndpoints[0]",
+        "https-only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)

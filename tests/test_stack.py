@@ -22,16 +22,6 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 KEY = "aws:kms/key:Key"
 
 
-@pytest.fixture(scope="module")
-def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("prod")
-
-
-@pytest.fixture(scope="module")
-def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
-    return shipped_recordings("staging")
-
-
 def _subnets(recording: Recording, tier: str) -> list[dict]:
     return [r.inputs for r in recording.of_type(SUBNET) if r.name.startswith(f"network-{tier}-")]
 

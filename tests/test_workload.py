@@ -19,6 +19,7 @@ from paved.errors import ConfigError
 from paved.fields import parse_quantity
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_unknown, reveal
+from tests.stack_config import Mutation, apps, assert_rule_reports_path_and_hint, case
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT / "tests" / "fixtures" / "crds"
@@ -458,3 +459,63 @@ def test_public_apps_wait_for_alb_health_through_the_readiness_gate(recording: R
             # The gate is injected at pod creation only when a bound Service already selects the pod.
             deployment = _by_app(recording, DEPLOYMENT)[app.name]
             assert {services[app.name].urn, bindings[app.name].urn} <= set(deployment.dependencies)
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
+
+RULE_CASES = [
+    case("prod", apps(1, {"name": "API"}), "paved:apps[1].name", "app-name-dns-label"),
+    case("prod", apps(1, {"name": "a" * 41}), "paved:apps[1].name", "app-name-length"),
+    case("prod", apps(0, {"image": "web:latest"}), "paved:apps[0].image", "image-not-latest"),
+    case("prod", apps(0, {"image": "registry:5000/web"}), "paved:apps[0].image", "image-tagged"),
+    case("prod", apps(0, {"image": "web@sha256:abc"}), "paved:apps[0].image", "image-digest"),
+    case("prod", apps(0, {"port": 70000}), "paved:apps[0].port", "port"),
+    case(
+        "prod", apps(0, {"healthPaths": {"liveness": "live"}}), "paved:apps[0].healthPaths.liveness", "health"
+    ),
+    case("prod", apps(2, {"replicas": {"min": 11}}), "paved:apps[2].replicas.min", "replicas-min-le-max"),
+    case("prod", apps(2, {"replicas": {"min": 0}}), "paved:apps[2].replicas.min", "replicas-at-least-one"),
+    case("prod", apps(0, {"replicas": {"min": 1}}), "paved:apps[0].replicas.min", "prod-public-two-replicas"),
+    case(
+        "prod",
+        apps(1, {"resources": {"cpuLimit": "400m"}}),
+        "paved:apps[1].resources.cpuLimit",
+        "cpu-limit-ge-request",
+    ),
+    case(
+        "prod",
+        apps(1, {"resources": {"memoryLimit": "512Mi"}}),
+        "paved:apps[1].resources.memoryLimit",
+        "memory-limit-ge-request",
+    ),
+    case(
+        "prod",
+        apps(1, {"resources": {"memoryRequest": "lots"}}),
+        "paved:apps[1].resources.memoryRequest",
+        "quantity",
+    ),
+    case("prod", apps(1, {"publicPath": "api/*"}), "paved:apps[1].publicPath", "public-path"),
+    case("prod", apps(0, {"host": "App.example.com"}), "paved:apps[0].host", "host-dns-name"),
+    case("prod", apps(2, {"websocket": True}), "paved:apps[2].websocket", "worker-no-websocket"),
+    case(
+        "prod",
+        apps(1, {"env": {"STRIPE_KEY": "sk_live_1"}}),
+        "paved:apps[1].env.STRIPE_KEY",
+        "env-not-secret",
+    ),
+    case(
+        "prod", apps(1, {"env": {"db_password": "x"}}), "paved:apps[1].env.DB_PASSWORD", "env-secret-any-case"
+    ),
+    case("prod", apps(1, {"secrets": ["database-url"]}), "paved:apps[1].secrets[0]", "secret-names"),
+    case(
+        "prod",
+        apps(1, {"pdb": {"maxUnavailable": 0}}),
+        "paved:apps[1].pdb.maxUnavailable",
+        "pdb-allows-drain",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)

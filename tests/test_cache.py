@@ -1,0 +1,107 @@
+"""ElastiCache (components/cache.py), run per stack under first-preview semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from paved.values import is_secret
+from tests.data_tier import (
+    CACHE_PARAMETER_GROUP,
+    LOG_GROUP,
+    RANDOM_PASSWORD,
+    REPLICATION_GROUP,
+    STACKS,
+    key_urn,
+    parameters_of,
+    recording_of,
+)
+from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cache_is_valkey_encrypted_with_a_rotating_token(stack: str, request: pytest.FixtureRequest) -> None:
+    recording = recording_of(request, stack)
+    group = recording.one(REPLICATION_GROUP, "cache")
+    inputs = group.inputs
+    assert inputs["engine"] == "valkey"
+    # An AUTH token needs in-transit encryption; "required" refuses plain-text clients:
+    # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html
+    assert inputs["transitEncryptionEnabled"] is True
+    assert inputs["transitEncryptionMode"] == "required"
+    assert inputs["atRestEncryptionEnabled"] is True
+    assert group.property_dependencies["kmsKeyId"] == [key_urn(recording, "data")]
+    # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html (ROTATE keeps the old token valid)
+    assert is_secret(inputs["authTokenWo"]) and "authToken" not in inputs
+    assert group.property_dependencies["authTokenWo"] == [
+        recording.one(RANDOM_PASSWORD, "cache-auth-token").urn
+    ]
+    assert inputs["authTokenUpdateStrategy"] == "ROTATE"
+    assert inputs["finalSnapshotIdentifier"] == f"paved-{stack}-cache-final"
+    parameters = recording.one(CACHE_PARAMETER_GROUP, "cache")
+    assert parameters.inputs["family"] == "valkey8"
+    assert parameters_of(parameters)["maxmemory-policy"]["value"] == "volatile-lru"
+    assert group.property_dependencies["parameterGroupName"] == [parameters.urn]
+
+
+@pytest.mark.parametrize(
+    ("stack", "nodes", "failover", "protect"), [("prod", 2, True, True), ("staging", 1, False, False)]
+)
+def test_cache_topology_per_environment(
+    stack: str, nodes: int, failover: bool, protect: bool, request: pytest.FixtureRequest
+) -> None:
+    # Failover and Multi-AZ need a replica: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html
+    group = recording_of(request, stack).one(REPLICATION_GROUP, "cache")
+    assert group.inputs["numCacheClusters"] == nodes
+    assert group.inputs["automaticFailoverEnabled"] is failover
+    assert group.inputs["multiAzEnabled"] is failover
+    assert group.protect is protect
+    if stack == "prod":
+        assert group.inputs["snapshotRetentionLimit"] >= 7
+
+
+@pytest.mark.parametrize(("stack", "retention"), [("prod", 365), ("staging", 30)])
+def test_cache_logs_go_to_encrypted_retained_groups(
+    stack: str, retention: int, request: pytest.FixtureRequest
+) -> None:
+    recording = recording_of(request, stack)
+    group = recording.one(REPLICATION_GROUP, "cache")
+    deliveries = {d["logType"]: d for d in group.inputs["logDeliveryConfigurations"]}
+    assert set(deliveries) == {"slow-log", "engine-log"}
+    for log_type, delivery in deliveries.items():
+        log_group = recording.one(LOG_GROUP, f"cache-{log_type}")
+        assert delivery["destinationType"] == "cloudwatch-logs"
+        assert delivery["destination"] == log_group.inputs["name"]
+        assert log_group.urn in group.property_dependencies["logDeliveryConfigurations"]
+        assert log_group.property_dependencies["kmsKeyId"] == [key_urn(recording, "logs")]
+        assert log_group.inputs["retentionInDays"] == retention
+
+
+# --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
+
+RULE_CASES = [
+    case("staging", section("paved:cache", {"nodeType": "r7g.large"}), "paved:cache.nodeType", "cache-node"),
+    case(
+        "prod",
+        section("paved:cache", {"replicasPerShard": 6}),
+        "paved:cache.replicasPerShard",
+        "cache-replicas-max",
+    ),
+    case(
+        "staging",
+        section("paved:cache", {"multiAz": True}),
+        "paved:cache.replicasPerShard",
+        "cache-multi-az-needs-replica",
+    ),
+    case("prod", section("paved:cache", {"multiAz": False}), "paved:cache.multiAz", "prod-cache-multi-az"),
+    case(
+        "prod",
+        section("paved:cache", {"snapshotRetentionDays": 36}),
+        "paved:cache.snapshotRetentionDays",
+        "cache-snapshots",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
+def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
+    assert_rule_reports_path_and_hint(stack, mutation, path)
