@@ -12,13 +12,12 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.database_users import script_digest
 from components.workload import APP_UID, AppArgs, prestop_seconds
 from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
 from paved.fields import parse_quantity
 from paved.recorder import RecordedResource, Recording
-from paved.values import is_unknown, reveal
+from tests.manifests import manifest
 from tests.stack_config import Mutation, apps, assert_rule_reports_path_and_hint, case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,21 +52,6 @@ def _config(recording: Recording) -> StackConfig:
     return load_stack_file(ROOT / "stacks" / f"Pulumi.{recording.stack}.yaml", recording.stack)
 
 
-def _manifest(value: Any) -> Any:
-    """Recorded inputs as a manifest: whole-number floats back to ints (the wire form has only floats),
-    secrets revealed, and preview unknowns (another resource's output) as a placeholder string."""
-    value = reveal(value)
-    if isinstance(value, dict):
-        return {key: _manifest(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_manifest(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if is_unknown(value):
-        return "unknown-until-apply"
-    return value
-
-
 def _kubernetes_objects(recording: Recording) -> list[RecordedResource]:
     return [
         r
@@ -96,8 +80,7 @@ def test_every_built_in_object_passes_strict_kubernetes_validation(recording: Re
     ]
     assert {r.type for r in built_in} >= {DEPLOYMENT, HPA, PDB, NETWORK_POLICY, NAMESPACE, SERVICE}
     for resource in built_in:
-        manifest = _manifest(resource.inputs)
-        kubernetes_validate.validate(manifest, version, strict=True)
+        kubernetes_validate.validate(manifest(resource.inputs), version, strict=True)
 
 
 def test_strict_validation_catches_a_misspelt_field() -> None:
@@ -125,7 +108,7 @@ def test_custom_resources_match_their_crd_schemas(recording: Recording) -> None:
     assert {r.type for r in customs} == set(CUSTOM_RESOURCE_SCHEMAS)
     for resource in customs:
         schema = _crd_schema(CUSTOM_RESOURCE_SCHEMAS[resource.type])
-        jsonschema.validate(_manifest(resource.inputs), schema)
+        jsonschema.validate(manifest(resource.inputs), schema)
 
 
 def test_crd_schema_rejects_an_unknown_target_type() -> None:
@@ -259,7 +242,7 @@ def test_network_policies_allow_only_what_apps_need(recording: Recording) -> Non
             if p.inputs["metadata"]["namespace"] == app.name
             and p.inputs["spec"]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": app.name}}
         ]
-        spec = _manifest(policy.inputs["spec"])
+        spec = manifest(policy.inputs["spec"])
         egress_ports = sorted(port["port"] for rule in spec["egress"] for port in rule["ports"])
         assert egress_ports == [53, 53, 443, 5432, 6379]
         # Instance metadata (169.254.169.254:80) is unreachable: no egress rule admits port 80.
@@ -367,42 +350,6 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 def _bootstrap_job(recording: Recording) -> RecordedResource:
     return recording.one(JOB, "database-bootstrap")
-
-
-def test_bootstrap_job_runs_its_script_with_synced_credentials_and_nothing_else(recording: Recording) -> None:
-    job = _bootstrap_job(recording)
-    assert job.inputs["metadata"]["namespace"] == "paved-database"
-    script = recording.one(CONFIG_MAP, "database-bootstrap-script")
-    credentials = recording.one(EXTERNAL_SECRET, "database-bootstrap-credentials")
-    # pulumi-kubernetes waits until External Secrets has synced the master and app passwords.
-    assert credentials.inputs["metadata"]["annotations"] == {"pulumi.com/waitFor": "condition=Ready"}
-    assert {script.urn, credentials.urn} <= set(job.dependencies)
-    # The Job is named after its script: new users or passwords are a new Job, the same script is not.
-    digest = script_digest(script.inputs["data"]["bootstrap.sql"])
-    assert (
-        job.inputs["metadata"]["name"] == script.inputs["metadata"]["name"] == f"database-bootstrap-{digest}"
-    )
-    assert script.inputs["immutable"] is True
-    spec = job.inputs["spec"]
-    assert "ttlSecondsAfterFinished" not in spec
-    pod = spec["template"]["spec"]
-    assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
-    keys = [item["secretKey"] for item in credentials.inputs["spec"]["data"]]
-    config = _config(recording)
-    passwords = [
-        f"PAVED_PASSWORD_{app.database_role.upper()}"
-        for app in config.apps
-        if app.database is not None and app.database.auth == "password"
-    ]
-    assert keys == ["PGUSER", "PGPASSWORD", *passwords]
-    [policy] = [
-        p
-        for p in recording.of_type(NETWORK_POLICY)
-        if p.inputs["metadata"]["namespace"] == "paved-database" and p.inputs["spec"]["podSelector"] != {}
-    ]
-    egress = _manifest(policy.inputs["spec"])["egress"]
-    assert sorted(port["port"] for rule in egress for port in rule["ports"]) == [53, 53, 5432]
-    assert not _manifest(policy.inputs["spec"]).get("ingress")
 
 
 def test_apps_roll_out_after_bootstrap_and_migrations(recording: Recording) -> None:
