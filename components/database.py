@@ -27,7 +27,7 @@ from pydantic import AfterValidator, Field
 
 from components.data_stores import DataStoreContext
 from components.database_users import DatabaseUser, database_url
-from components.iam import GrantedRole, policy_document, service_role
+from components.iam import GrantedRole, policy_document, secrets_read_statements, service_role
 from components.kms import aws_context
 from components.logs import log_group
 from components.observability import Threshold
@@ -709,23 +709,11 @@ class Database(pulumi.ComponentResource):
         context = aws_context(pulumi.ResourceOptions(parent=self))
         if user_secrets:
             return policy_document(
-                {
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": [secret.arn for secret in user_secrets],
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": self._store.secrets.kms_key_arn,
-                    "Condition": {
-                        "StringEquals": {
-                            "kms:ViaService": pulumi.Output.concat(
-                                "secretsmanager.", context.region, ".amazonaws.com"
-                            )
-                        }
-                    },
-                },
+                *secrets_read_statements(
+                    [secret.arn for secret in user_secrets],
+                    kms_key_arn=self._store.secrets.kms_key_arn,
+                    region=context.region,
+                )
             )
         connect = self._dbuser_arn(primary.resource_id, "*")
         return policy_document({"Effect": "Allow", "Action": "rds-db:connect", "Resource": connect})

@@ -172,5 +172,29 @@ def _role(
     return GrantedRole(role, (*attachments, *inline))
 
 
+def secrets_read_statements(
+    secret_arns: Sequence[pulumi.Input[str]],
+    *,
+    kms_key_arn: pulumi.Input[str],
+    region: pulumi.Input[str],
+    actions: Sequence[str] = ("secretsmanager:GetSecretValue",),
+) -> list[dict[str, Any]]:
+    """Read exactly these secrets, and decrypt them only through Secrets Manager, never arbitrary ciphertext
+    with the key: https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html"""
+    return [
+        {"Effect": "Allow", "Action": list(actions), "Resource": list(secret_arns)},
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": kms_key_arn,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": pulumi.Output.concat("secretsmanager.", region, ".amazonaws.com")
+                }
+            },
+        },
+    ]
+
+
 def policy_document(*statements: Mapping[str, Any]) -> pulumi.Output[str]:
     return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})

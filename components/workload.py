@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field, StringConstraints
 
 from components.database_users import DatabaseAccess, database_url, script_digest
-from components.iam import GrantedRole, policy_document, service_account_role
+from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
 from components.observability import Alerting, Threshold
 from paved.errors import ConfigProblem, Hint
 from paved.fields import (
@@ -400,22 +400,13 @@ def synced_secret(
 def secrets_read_policy(
     context: WorkloadContext, secret_arns: Sequence[pulumi.Input[str]]
 ) -> list[dict[str, object]]:
-    """Read exactly these secrets, and decrypt only through Secrets Manager, not arbitrary ciphertext."""
-    return [
-        {
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": list(secret_arns),
-        },
-        {
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": context.secrets_key_arn,
-            "Condition": {
-                "StringEquals": {"kms:ViaService": f"secretsmanager.{context.region}.amazonaws.com"}
-            },
-        },
-    ]
+    """Read (and describe) exactly these secrets of the stack's secrets key."""
+    return secrets_read_statements(
+        secret_arns,
+        kms_key_arn=context.secrets_key_arn,
+        region=context.region,
+        actions=("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
+    )
 
 
 def awaited_job(
