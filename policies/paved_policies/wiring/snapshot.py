@@ -1,0 +1,254 @@
+"""One preview's resources as the wiring proof reads them.
+
+`Snapshot.from_preview(document)` reads paved's preview JSON (which carries each step's `resolvedInputs` and
+the `placeholders` it used) or the real CLI's `pulumi preview --json` (which does not). For the CLI's JSON,
+an unknown top-level input is resolved through `propertyDependencies` when exactly one resource stands behind
+it and the property names the output (`...Arn` -> `arn`, `...Id` -> `id`); anything else stays unknown and is
+listed in `unresolved`, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from paved_policies.wiring.placeholders import AwsPlace, Origin, origin_of, placeholder, token_of
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    urn: str
+    path: str
+    reason: str
+
+
+@dataclass
+class Resource:
+    urn: str
+    type: str
+    name: str
+    parent: str = ""
+    # Engine form (camelCase), with every unknown that lineage resolved replaced by its placeholder.
+    inputs: dict[str, Any] = field(default_factory=dict)
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+
+    def get(self, path: str, default: Any = None) -> Any:
+        """`inputs` at a dotted path (`vpcConfig.subnetIds.0`), secrets unwrapped; `default` when absent."""
+        value: Any = self.inputs
+        for part in path.split("."):
+            value = reveal(value)
+            if isinstance(value, Mapping) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return default
+        return reveal(value)
+
+
+def reveal(value: Any) -> Any:
+    if isinstance(value, Mapping) and value.get(SIG_KEY) == SECRET_SIG:
+        return value.get("value")
+    return value
+
+
+def is_unknown(value: Any) -> bool:
+    return value == UNKNOWN
+
+
+@dataclass
+class Snapshot:
+    resources: dict[str, Resource]
+    # placeholder value -> the output it stands for
+    placeholders: dict[str, Origin] = field(default_factory=dict)
+    # plain stack config, `paved:apps` etc. already decoded from JSON strings
+    config: dict[str, Any] = field(default_factory=dict)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    place: AwsPlace = field(default_factory=AwsPlace)
+    _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = {token_of(urn): urn for urn in self.resources}
+
+    # -- lookups ----------------------------------------------------------------------------------------
+
+    def of_type(self, *types: str) -> list[Resource]:
+        return [r for r in self.resources.values() if r.type in types]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources.values())
+
+    def origin(self, value: Any) -> Origin | None:
+        """The resource output behind a resolved value (exact), or the resource it was derived from."""
+        return origin_of(value, self.placeholders, self._tokens)
+
+    def referenced(self, value: Any) -> Resource | None:
+        origin = self.origin(value)
+        return self.resources.get(origin.urn) if origin else None
+
+    def output(self, resource: Resource, output: str) -> Any:
+        """The placeholder `resource.output` has in this snapshot (the same one its consumers were given)."""
+        return placeholder(resource.urn, resource.type, output, resource.inputs, self.place)
+
+    def children(self, urn: str) -> list[Resource]:
+        return [r for r in self.resources.values() if r.parent == urn]
+
+    def ancestors(self, resource: Resource) -> Iterator[Resource]:
+        parent = self.resources.get(resource.parent)
+        while parent is not None:
+            yield parent
+            parent = self.resources.get(parent.parent)
+
+    # -- construction -----------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        resources: Iterable[Resource],
+        config: Mapping[str, Any] | None = None,
+        place: AwsPlace | None = None,
+    ) -> Snapshot:
+        """A snapshot from resources whose inputs already hold placeholders (tests, the recorder)."""
+        snapshot = cls({r.urn: r for r in resources}, config=dict(config or {}), place=place or AwsPlace())
+        for resource in snapshot.resources.values():
+            for output in ("id", "arn", "name"):
+                snapshot.placeholders.setdefault(
+                    str(snapshot.output(resource, output)), Origin(resource.urn, output)
+                )
+        return snapshot
+
+    @classmethod
+    def from_preview(cls, document: Mapping[str, Any]) -> Snapshot:
+        """paved's preview JSON or `pulumi preview --json`."""
+        config = decode_config(document.get("config") or {})
+        place = AwsPlace(
+            partition=_partition(str(config.get("aws:region", "us-east-1"))),
+            region=str(config.get("aws:region", "us-east-1")),
+            account=str(document.get("pavedAccount") or AwsPlace.account),
+        )
+        resources: dict[str, Resource] = {}
+        unresolved: list[Unresolved] = []
+        exact = "placeholders" in document
+        for step in document.get("steps") or []:
+            state = step.get("newState") or {}
+            urn = state.get("urn") or step.get("urn")
+            if not urn:
+                continue
+            resources[urn] = Resource(
+                urn=urn,
+                type=state.get("type", ""),
+                name=urn.rsplit("::", 1)[-1],
+                parent=state.get("parent", ""),
+                inputs=dict(state.get("resolvedInputs", state.get("inputs")) or {}),
+                dependencies=list(state.get("dependencies") or []),
+                property_dependencies={
+                    k: list(v) for k, v in (state.get("propertyDependencies") or {}).items()
+                },
+            )
+        snapshot = cls(resources, config=config, place=place)
+        if exact:
+            snapshot.placeholders = {
+                value: Origin(entry["urn"], entry.get("output"))
+                for value, entry in document["placeholders"].items()
+            }
+        else:
+            for resource in resources.values():
+                _resolve_through_dependencies(snapshot, resource, unresolved)
+        snapshot.unresolved = unresolved + [
+            Unresolved(urn, path, "unknown in the preview and not traced to an output")
+            for urn, resource in resources.items()
+            for path in unknown_paths(resource.inputs)
+            if not any(u.urn == urn and u.path == path for u in unresolved)
+        ]
+        return snapshot
+
+
+def decode_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Structured config values arrive as JSON strings (as `pulumi config` holds them)."""
+    decoded: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                decoded[key] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        decoded[key] = value
+    return decoded
+
+
+def _partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def unknown_paths(value: Any, prefix: str = "") -> Iterator[str]:
+    value = reveal(value)
+    if is_unknown(value):
+        yield prefix.rstrip(".")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from unknown_paths(item, f"{prefix}{key}.")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from unknown_paths(item, f"{prefix}{index}.")
+
+
+def _output_for_property(prop: str) -> str | None:
+    lowered = prop.lower()
+    if lowered.endswith(("arn", "arns")):
+        return "arn"
+    if lowered.endswith(("id", "ids")):
+        return "id"
+    if lowered in {"role", "bucket", "cluster", "clustername", "name"}:
+        return "id"
+    return None
+
+
+def _resolve_through_dependencies(
+    snapshot: Snapshot, resource: Resource, unresolved: list[Unresolved]
+) -> None:
+    """The CLI's JSON fallback: a top-level unknown (or list of unknowns) with one dependency behind it."""
+    for prop, value in list(resource.inputs.items()):
+        plain = reveal(value)
+        if not (is_unknown(plain) or (isinstance(plain, list) and any(is_unknown(v) for v in plain))):
+            continue
+        sources = [
+            snapshot.resources[u]
+            for u in resource.property_dependencies.get(prop, [])
+            if u in snapshot.resources
+        ]
+        output = _output_for_property(prop)
+        if output is None:
+            unresolved.append(Unresolved(resource.urn, prop, "no output is known to feed this property"))
+            continue
+        if len(sources) != 1:
+            unresolved.append(
+                Unresolved(
+                    resource.urn,
+                    prop,
+                    f"ambiguous: {len(sources)} resources feed it ({', '.join(s.name for s in sources)})"
+                    if sources
+                    else "no dependency recorded for it",
+                )
+            )
+            continue
+        stand_in = snapshot.output(sources[0], output)
+        snapshot.placeholders.setdefault(str(stand_in), Origin(sources[0].urn, output))
+        resolved = stand_in if is_unknown(plain) else [stand_in if is_unknown(v) else v for v in plain]
+        if isinstance(plain, list) and sum(is_unknown(v) for v in plain) > 1:
+            unresolved.append(
+                Unresolved(resource.urn, prop, "ambiguous: several unknown elements, one dependency")
+            )
+            continue
+        resource.inputs[prop] = resolved
