@@ -3,6 +3,7 @@ rule proven with the dependency in place, and broken, naming exactly the missing
 regression: the prod preview of c78210d (before #7) lacks the policy dependencies of its role consumers."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -467,3 +468,43 @@ def test_the_prod_preview_before_7_lacks_exactly_the_policy_dependencies_7_added
         "NodeGroup cluster-on-demand does not wait for RolePolicyAttachment cluster-nodes-managed-0 of role "
         "cluster-nodes, which it uses in nodeRoleArn: add cluster-nodes-managed-0 to its depends_on"
     )
+
+
+# -- the shipped stacks ------------------------------------------------------------------------------------
+
+RULES = (
+    "-after-cluster-nodes-managed-0",  # a role's consumer after its policies
+    "-after-node-group",
+    "-after-cluster-vpc-cni",
+    "-after-cluster-eks-pod-identity-agent",
+    "-after-external-secrets",
+    "-after-aws-load-balancer-controller",
+    "-after-api-migrate",
+)
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_the_shipped_stacks_prove_every_ordering_rule(
+    shipped_snapshots: Callable[[str], Snapshot], stack: str
+) -> None:
+    results = order_findings(shipped_snapshots(stack))
+    # A proven order shows the chain of waits behind it.
+    assert [(result.id, result.reason) for result in results if result.fails or not result.evidence] == []
+    assert {rule for rule in RULES if not any(result.id.endswith(rule) for result in results)} == set()
+
+
+def test_dropping_one_recorded_dependency_breaks_exactly_that_proof(
+    shipped_snapshots: Callable[[str], Snapshot],
+):
+    snapshot = shipped_snapshots("prod")
+    group = next(r for r in snapshot.of_type(NODE_GROUP) if r.name == "cluster-on-demand")
+    attachment = next(r for r in snapshot.of_type(ATTACHMENT) if r.name == "cluster-nodes-managed-1")
+    group.dependencies.remove(attachment.urn)
+    failing = [result for result in order_findings(snapshot) if result.fails]
+    assert [(result.id, result.reason) for result in failing] == [
+        (
+            "order:cluster-on-demand-after-cluster-nodes-managed-1",
+            "NodeGroup cluster-on-demand does not wait for RolePolicyAttachment cluster-nodes-managed-1 of "
+            "role cluster-nodes, which it uses in nodeRoleArn: add cluster-nodes-managed-1 to its depends_on",
+        )
+    ]
