@@ -459,8 +459,10 @@ C78210D_MISSING = {
 }
 
 
-def test_the_prod_preview_before_7_lacks_exactly_the_policy_dependencies_7_added():
-    document = json.loads((FIXTURES / "c78210d-prod.json").read_text())
+@pytest.mark.parametrize("fixture", ["c78210d-prod.json", "c78210d-prod-no-lineage.json"])
+def test_the_prod_preview_before_7_lacks_exactly_the_policy_dependencies_7_added(fixture: str):
+    """With lineage (exact placeholders) and without (propertyDependencies only), the same defects."""
+    document = json.loads((FIXTURES / fixture).read_text())
     failing = [result for result in order_findings(Snapshot.from_preview(document)) if result.fails]
     assert {tuple(result.id.removeprefix("order:").split("-after-")) for result in failing} == C78210D_MISSING
     node_group = next(r for r in failing if r.id == "order:cluster-on-demand-after-cluster-nodes-managed-0")
