@@ -28,11 +28,11 @@ The proofs:
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paved_policies.wiring.snapshot import Resource, Snapshot, is_unknown, reveal
+from paved_policies.wiring.snapshot import Resource, Snapshot, is_unknown, leaves
 from paved_policies.wiring.verdicts import FlowResult, Hop, Verdict
 
 ROLE = "aws:iam/role:Role"
@@ -151,18 +151,6 @@ class Waits:
 # -- what a resource's inputs refer to ---------------------------------------------------------------------
 
 
-def _leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    value = reveal(value)
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _leaves(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}.{index}")
-    else:
-        yield path, value
-
-
 def _is_policy_property(prop: str) -> bool:
     """A policy document names a role as principal or resource: it grants to the role, it does not hand the
     role to a service. Such inputs are named ...Policy or ...Policies."""
@@ -183,7 +171,7 @@ def references(snapshot: Snapshot, resource: Resource) -> dict[str, str]:
         if _is_policy_property(prop):
             continue
         unresolved = False
-        for path, leaf in _leaves(value, prop):
+        for path, leaf in leaves(value, prop):
             if is_unknown(leaf):
                 unresolved = True
             elif not _is_json_document(leaf):
