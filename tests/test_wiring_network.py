@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -501,7 +503,9 @@ def test_cloudfront_reaches_the_alb_and_the_internet_does_not(stack: Stack) -> N
     )
 
     stack.resources["alb"].inputs["internal"] = True
-    _assert_broken(_ask(stack, Endpoint.cloudfront(), _resource(stack, "alb"), 443), "alb", "internet-facing")
+    _assert_broken(
+        _ask(stack, Endpoint.cloudfront(), _resource(stack, "alb"), 443), "alb internal", "internet-facing"
+    )
 
 
 def test_the_alb_reaches_the_app_pods_on_their_port(stack: Stack) -> None:
@@ -821,3 +825,107 @@ def test_reach_matches_a_brute_force_oracle(graph: dict[str, Any], port: int) ->
                 finding.reason,
                 _evidence(finding),
             )
+
+
+# -- the shipped prod stack, and the prod preview from before #7 -------------------------------------------
+
+PREVIEWS = Path(__file__).parent / "fixtures" / "previews"
+
+
+@pytest.fixture(scope="module")
+def prod_network(shipped_snapshots: Callable[[str], Snapshot]) -> tuple[Snapshot, NetworkModel]:
+    snapshot = shipped_snapshots("prod")
+    return snapshot, NetworkModel.from_snapshot(snapshot)
+
+
+def _named(snapshot: Snapshot, name: str, type_: str) -> Endpoint:
+    return Endpoint.resource(next(r.urn for r in snapshot.of_type(type_) if r.name == name))
+
+
+def _runner(snapshot: Snapshot) -> Endpoint:
+    return Endpoint.security_group(snapshot.config["paved:cluster"]["deployer"]["securityGroupIds"][0])
+
+
+def _app_pods(app: dict[str, Any]) -> Endpoint:
+    return Endpoint.pods(app["name"], {"app.kubernetes.io/name": app["name"]})
+
+
+CLUSTER = "aws:eks/cluster:Cluster"
+NODES = "aws:eks/nodeGroup:NodeGroup"
+
+
+def test_prod_runner_reaches_the_api_through_the_deployer_group(prod_network: tuple[Snapshot, NetworkModel]):
+    snapshot, model = prod_network
+    finding = model.reach(_runner(snapshot), _named(snapshot, "cluster", CLUSTER), 443)
+    _assert_proven(finding)
+    assert "sg-rule cluster-deployer-from-sg-" in _evidence(finding)
+
+
+def test_prod_runner_path_breaks_at_the_deployer_rule_when_it_is_dropped(
+    shipped_snapshots: Callable[[str], Snapshot],
+):
+    snapshot = shipped_snapshots("prod")
+    rule = next(r for r in snapshot if r.name.startswith("cluster-deployer-from-"))
+    del snapshot.resources[rule.urn]
+    finding = NetworkModel.from_snapshot(snapshot).reach(
+        _runner(snapshot), _named(snapshot, "cluster", CLUSTER), 443
+    )
+    _assert_broken(finding, "cluster-deployer", "ingress", "tcp/443")
+
+
+def test_prod_internet_reaches_no_data_store_node_or_kubernetes_api(
+    prod_network: tuple[Snapshot, NetworkModel],
+):
+    snapshot, model = prod_network
+    targets = [
+        (_named(snapshot, "database", "aws:rds/instance:Instance"), 5432),
+        (_named(snapshot, "database-replica-1", "aws:rds/instance:Instance"), 5432),
+        (_named(snapshot, "database-proxy", "aws:rds/proxy:Proxy"), 5432),
+        (_named(snapshot, "cache", "aws:elasticache/replicationGroup:ReplicationGroup"), 6379),
+        (_named(snapshot, "cluster", CLUSTER), 443),
+        *(
+            (_named(snapshot, "cluster-on-demand", NODES), app["port"])
+            for app in snapshot.config["paved:apps"]
+        ),
+    ]
+    for target, port in targets:
+        _assert_broken(model.reach_any(Endpoint.internet(), target, port))
+
+
+def test_prod_required_network_paths_are_proven(prod_network: tuple[Snapshot, NetworkModel]):
+    snapshot, model = prod_network
+    nodes = _named(snapshot, "cluster-on-demand", NODES)
+    alb = _named(snapshot, "alb", "aws:lb/loadBalancer:LoadBalancer")
+    proxy = _named(snapshot, "database-proxy", "aws:rds/proxy:Proxy")
+    cache = _named(snapshot, "cache", "aws:elasticache/replicationGroup:ReplicationGroup")
+    paths = [
+        (Endpoint.cloudfront(), alb, 443),
+        (proxy, _named(snapshot, "database", "aws:rds/instance:Instance"), 5432),
+        *((nodes, Endpoint.aws_service(name), 443) for name in ("sts", "ecr.api", "ecr.dkr", "s3", "logs")),
+    ]
+    for app in snapshot.config["paved:apps"]:
+        paths += [(_app_pods(app), proxy, 5432), (_app_pods(app), cache, 6379)]
+        if app.get("publicPath") or app.get("host"):
+            paths.append((alb, _app_pods(app), app["port"]))
+    for source, target, port in paths:
+        _assert_proven(model.reach(source, target, port))
+
+
+def test_prod_app_pods_do_not_reach_instance_metadata(prod_network: tuple[Snapshot, NetworkModel]):
+    snapshot, model = prod_network
+    for app in snapshot.config["paved:apps"]:
+        finding = model.reach_any(_app_pods(app), Endpoint.imds(), 80)
+        _assert_broken(finding, f"{app['name']} spec.egress", "169.254.169.254")
+
+
+@pytest.mark.parametrize("fixture", ["c78210d-prod.json", "c78210d-prod-no-lineage.json"])
+def test_the_prod_preview_before_7_leaves_the_runner_outside_the_api(fixture: str):
+    snapshot = Snapshot.from_preview(json.loads((PREVIEWS / fixture).read_text()))
+    runner = Endpoint.security_group("sg-0123456789abcdef0")
+    finding = NetworkModel.from_snapshot(snapshot).reach(runner, _named(snapshot, "cluster", CLUSTER), 443)
+    if fixture == "c78210d-prod.json":
+        _assert_broken(finding, "cluster cluster security group ingress", "tcp/443")
+    else:
+        # Without lineage the cluster's subnets stay unresolved: reported, never guessed.
+        assert finding.verdict is Verdict.UNRESOLVED
+        assert "cluster vpcConfig.subnetIds" in finding.reason

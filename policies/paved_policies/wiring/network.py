@@ -1139,10 +1139,9 @@ class NetworkModel:
                 )
             )
             if source.from_internet and not target.internet_facing:
-                missing = (
-                    f"{target.name} is not internet-facing (internal load balancer or no public address)"
-                )
-                hop_property = "internal" if target.place_type == LOAD_BALANCER else "publiclyAccessible"
+                facing = {LOAD_BALANCER: "internal", RDS_INSTANCE: "publiclyAccessible"}
+                hop_property = facing.get(target.place_type, "public address")
+                missing = f"{_name(target.urn or '')} {hop_property}: not internet-facing"
                 return _broken(Hop("route", missing, target.urn, hop_property), missing)
             return combine(
                 entry,
@@ -1323,19 +1322,19 @@ class NetworkModel:
             return _unresolved(template.urn, "metadataOptions.httpTokens")
         if str(options.get("httpEndpoint", "enabled")).lower() == "disabled":
             missing = f"{template.name} metadataOptions.httpEndpoint: disabled, no instance metadata at all"
-            return _broken(Hop("route", missing, template.urn, "metadataOptions.httpEndpoint"), missing)
+            return _broken(Hop("endpoint", missing, template.urn, "metadataOptions.httpEndpoint"), missing)
         if str(options.get("httpTokens")).lower() != "required":
             text = f"{template.name} metadataOptions.httpTokens: IMDSv1 allowed, so containers get answers"
-            return _proven([Hop("route", text, template.urn, "metadataOptions.httpTokens")])
+            return _proven([Hop("endpoint", text, template.urn, "metadataOptions.httpTokens")])
         limit = options.get("httpPutResponseHopLimit")
         if limit is None or is_unknown(limit):
             return _unresolved(template.urn, "metadataOptions.httpPutResponseHopLimit")
         prop = "metadataOptions.httpPutResponseHopLimit"
         if _port(limit, 1) <= 1:
             missing = f"{template.name} {prop}: {limit}, so IMDSv2 answers never reach a container"
-            return _broken(Hop("route", missing, template.urn, prop), missing)
-        text = f"{template.name} {prop}: {limit} hops, so IMDSv2 answers reach containers"
-        return _proven([Hop("route", text, template.urn, prop)])
+            return _broken(Hop("endpoint", missing, template.urn, prop), missing)
+        text = f"{template.name} {prop}: {_port(limit, 1)} hops, so IMDSv2 answers reach containers"
+        return _proven([Hop("endpoint", text, template.urn, prop)])
 
     # -- endpoints to sides ----------------------------------------------------------------------------
 
