@@ -929,3 +929,15 @@ def test_the_prod_preview_before_7_leaves_the_runner_outside_the_api(fixture: st
         # Without lineage the cluster's subnets stay unresolved: reported, never guessed.
         assert finding.verdict is Verdict.UNRESOLVED
         assert "cluster vpcConfig.subnetIds" in finding.reason
+
+
+def test_staging_public_api_admits_only_its_public_access_cidrs(shipped_snapshots: Callable[[str], Snapshot]):
+    snapshot = shipped_snapshots("staging")
+    model = NetworkModel.from_snapshot(snapshot)
+    cluster = _named(snapshot, "cluster", CLUSTER)
+    office = snapshot.config["paved:cluster"]["publicAccessCidrs"][0]
+    _assert_proven(model.reach(Endpoint.cidr(office), cluster, 443))
+    _assert_broken(model.reach(Endpoint.internet(), cluster, 443), "cluster vpcConfig.publicAccessCidrs")
+    _assert_broken(
+        model.reach_any(Endpoint.internet(), _named(snapshot, "database", "aws:rds/instance:Instance"), 5432)
+    )

@@ -628,11 +628,8 @@ class NetworkModel:
             )
 
     def _route(self, spec: Mapping[str, Any] | Resource, name: str, urn: str, prop: str) -> Route:
-        def get(key: str) -> Any:
-            return spec.get(key)
-
-        destination = _network(self._literal(get("destinationCidrBlock") or get("cidrBlock")))
-        prefix_list = get("destinationPrefixListId")
+        destination = _network(self._literal(spec.get("destinationCidrBlock") or spec.get("cidrBlock")))
+        prefix_list = spec.get("destinationPrefixListId")
         for key, kind in (
             ("natGatewayId", "nat"),
             ("gatewayId", "igw"),
@@ -641,12 +638,14 @@ class NetworkModel:
             ("vpcPeeringConnectionId", "other"),
             ("networkInterfaceId", "other"),
         ):
-            raw = reveal(get(key))
+            raw = reveal(spec.get(key))
             if raw is None:
                 continue
             target = self._ref(raw)
-            if kind == "igw" and target is None and isinstance(raw, str) and raw.startswith("vgw-"):
-                kind = "other"
+            if kind == "igw":
+                # gatewayId also takes virtual private gateways and "local".
+                internet = target.type == INTERNET_GATEWAY if target else str(raw).startswith("igw-")
+                kind = "igw" if internet else "other"
             return Route(destination, prefix_list, kind, target.urn if target else str(raw), name, urn, prop)
         return Route(destination, prefix_list, "other", "", name, urn, prop)
 
@@ -827,7 +826,7 @@ class NetworkModel:
             groups = [*self._group_keys(resource, "vpcConfig.securityGroupIds", gaps), f"{urn}#cluster-sg"]
             subnets = self._refs(resource, "vpcConfig.subnetIds", (SUBNET,), gaps)
         elif kind == NODE_GROUP:
-            groups, hops, public_address = self._node_groups_groups(resource, gaps)
+            groups, hops, public_address = self._node_group_groups(resource, gaps)
             subnets = self._refs(resource, "subnetIds", (SUBNET,), gaps)
             public_address = public_address or any(self.subnets[s].public_ip_on_launch for s in subnets)
         elif kind == LOAD_BALANCER:
@@ -853,7 +852,7 @@ class NetworkModel:
             tuple(gaps),
         )
 
-    def _node_groups_groups(
+    def _node_group_groups(
         self, node_group: Resource, gaps: list[tuple[str, str]]
     ) -> tuple[list[str], list[Hop], bool]:
         cluster = self._cluster_of(node_group)
@@ -952,6 +951,10 @@ class NetworkModel:
             vpc = self.subnets[subnet].vpc
             table = self.main_tables.get(vpc) if vpc else None
         return table, self.route_tables.get(table, []) if table else []
+
+    def _vpc_cidr_of(self, subnet: str) -> IpNetwork | None:
+        vpc = self.subnets[subnet].vpc
+        return _network(self._literal(self.snapshot.resources[vpc].get("cidrBlock"))) if vpc else None
 
     def _default_route(self, subnet: str, service: str | None = None) -> tuple[Route | None, str | None]:
         """The route a subnet takes to the internet (or to a gateway endpoint's service), and its table."""
@@ -1153,6 +1156,12 @@ class NetworkModel:
                 ),
             )
         if source.subnet:
+            vpc = self._vpc_cidr_of(source.subnet)
+            if vpc is not None and _covers(vpc, target.network, Quantifier.ALL):
+                hop = Hop(
+                    "route", f"local: {self.subnets[source.subnet].name} → {target.name}", source.subnet
+                )
+                return _proven([hop])
             if _is_public(target.network) or target.network.prefixlen == 0:
                 way_out = self.internet_egress(
                     source.subnet, source.public_address, port, quantifier, target.service
