@@ -717,6 +717,78 @@ def test_dns_egress_selects_kube_dns_by_namespace_and_labels(stack: Stack) -> No
     _assert_broken(_ask(stack, API, other, 53), "api spec.egress")
 
 
+def test_security_groups_for_pods_replace_the_node_groups(stack: Stack) -> None:
+    stack.add("aws:ec2/securityGroup:SecurityGroup", "api-pods", vpcId=stack.out("network"))
+    stack.add(
+        "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy",
+        "api-pods-policy",
+        metadata={"name": "api-pods", "namespace": "api"},
+        spec={
+            "podSelector": {"matchLabels": API_LABELS},
+            "securityGroups": {"groupIds": [stack.out("api-pods")]},
+        },
+    )
+    finding = _ask(stack, API, _resource(stack, "database-proxy"), 5432)
+    _assert_broken(finding, "api-pods egress")
+
+    _rule(
+        stack,
+        "api-pods-to-proxy",
+        "out",
+        "api-pods",
+        5432,
+        referencedSecurityGroupId=stack.out("database-proxy-sg"),
+    )
+    _assert_broken(
+        _ask(stack, API, _resource(stack, "database-proxy"), 5432), "database-proxy-sg ingress", "api"
+    )
+    _rule(
+        stack,
+        "proxy-from-api-pods",
+        "in",
+        "database-proxy-sg",
+        5432,
+        referencedSecurityGroupId=stack.out("api-pods"),
+    )
+    _assert_proven(_ask(stack, API, _resource(stack, "database-proxy"), 5432))
+
+
+def test_pods_of_no_recorded_workload_are_taken_as_controller_made(stack: Stack) -> None:
+    # A Helm chart's pods: the namespace's default-deny still binds them.
+    stack.add(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "controllers-default-deny",
+        metadata={"name": "default-deny", "namespace": "controllers"},
+        spec={"podSelector": {}, "policyTypes": ["Egress"]},
+    )
+    controller = Endpoint.pods("controllers", {"app.kubernetes.io/name": "external-secrets"})
+    _assert_broken(
+        _ask(stack, controller, Endpoint.aws_service("sts"), 443), "controllers-default-deny spec.egress"
+    )
+
+
+def test_pod_identity_on_an_ipv6_cluster_uses_the_ipv6_agent_address(stack: Stack) -> None:
+    stack.resources["cluster"].inputs["kubernetesNetworkConfig"] = {"ipFamily": "ipv6"}
+    stack.resources["api"].inputs["spec"]["egress"].append(
+        {"to": [{"ipBlock": {"cidr": "169.254.170.23/32"}}], "ports": [{"protocol": "TCP", "port": 80}]}
+    )
+    _assert_broken(_ask(stack, API, Endpoint.pod_identity_agent(), 80), "api spec.egress", "fd00:ec2::23")
+    stack.resources["api"].inputs["spec"]["egress"][-1]["to"][0]["ipBlock"]["cidr"] = "fd00:ec2::23/128"
+    _assert_proven(_ask(stack, API, Endpoint.pod_identity_agent(), 80))
+
+
+def test_without_a_private_endpoint_nodes_reach_the_api_through_nat(stack: Stack) -> None:
+    config = stack.resources["cluster"].inputs["vpcConfig"]
+    config.update(endpointPrivateAccess=False, endpointPublicAccess=True)
+    nodes, cluster = _resource(stack, "cluster-on-demand"), _resource(stack, "cluster")
+    finding = _ask(stack, nodes, cluster, 443)
+    _assert_proven(finding)
+    assert "network-nat-1" in _evidence(finding)
+
+    config["publicAccessCidrs"] = ["203.0.113.0/24"]
+    _assert_broken(_ask(stack, nodes, cluster, 443), "cluster vpcConfig.publicAccessCidrs", "via NAT")
+
+
 # -- instance metadata -------------------------------------------------------------------------------------
 
 

@@ -29,7 +29,9 @@ The rules, with their sources:
   template names none. https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html
 - The EKS API: the private endpoint sits in the cluster subnets behind the cluster security group and
   `vpcConfig.securityGroupIds`; the public endpoint admits `publicAccessCidrs` (0.0.0.0/0 when unset) and no
-  security group applies to it. https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html
+  security group applies to it; unset, the public endpoint is on and the private one off.
+  https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html,
+  https://docs.aws.amazon.com/eks/latest/APIReference/API_VpcConfigRequest.html
 - Pods use their node's security groups, unless a SecurityGroupPolicy gives them their own
   (https://docs.aws.amazon.com/eks/latest/userguide/security-groups-for-pods.html). Kubernetes
   NetworkPolicies bind only when vpc-cni runs with `enableNetworkPolicy`, only pods that have ownerReferences,
