@@ -508,6 +508,16 @@ def test_cloudfront_reaches_the_alb_and_the_internet_does_not(stack: Stack) -> N
     )
 
 
+def test_an_aws_managed_list_the_model_cannot_name_leaves_cloudfront_unresolved(stack: Stack) -> None:
+    stack.resources["alb-sg-cloudfront"].inputs["prefixListId"] = "pl-4fa04526"
+    finding = _ask(stack, Endpoint.cloudfront(), _resource(stack, "alb"), 443)
+    assert finding.verdict is Verdict.UNRESOLVED
+    assert "alb-sg-cloudfront prefixListId" in finding.reason
+    _assert_broken(
+        _ask(stack, Endpoint.internet(), _resource(stack, "alb"), 443, any_=True), "alb-sg ingress"
+    )
+
+
 def test_the_alb_reaches_the_app_pods_on_their_port(stack: Stack) -> None:
     finding = _ask(stack, _resource(stack, "alb"), API, 3000)
     _assert_proven(finding)

@@ -903,6 +903,10 @@ class NetworkModel:
             return network is not None and _covers(network, peer.network, quantifier)
         if rule.peer in peer.prefix_lists:
             return True
+        if rule.peer not in self.prefix_list_entries and peer.prefix_lists:
+            # An AWS-managed list the model cannot name (a real CLI preview's CloudFront list has AWS's own
+            # id): it may be the very list the peer's addresses are in.
+            return None
         entries = self.prefix_list_entries.get(rule.peer, ())
         return any(_covers(entry, peer.network, quantifier) for entry in entries)
 
