@@ -1266,14 +1266,15 @@ class NetworkModel:
         over_limit = _port_combination_limit(selecting, direction)
         if over_limit is not None:
             return Finding(Verdict.BROKEN, (*mode_hops, *over_limit.hops), over_limit.reason)
-        toward, peers_key = ("to", "to") if direction == "egress" else ("from", "from")
+        # A rule's peers are its `to` (egress) or `from` (ingress) list, which also words the evidence.
+        toward = "to" if direction == "egress" else "from"
         doubtful: tuple[Resource, int] | None = None
         for policy in selecting:
             policy_namespace = policy.get("metadata.namespace") or "default"
             for index, rule in enumerate(_as_list(policy.get(f"spec.{direction}"))):
                 if not isinstance(rule, Mapping):
                     continue
-                peers_ok = _k8s_peers_admit(rule.get(peers_key), policy_namespace, peer, quantifier)
+                peers_ok = _k8s_peers_admit(rule.get(toward), policy_namespace, peer, quantifier)
                 ports_ok = _k8s_ports_admit(rule.get("ports"), protocol, port)
                 if peers_ok and ports_ok:
                     admitted = f"{toward} {peer.name} {protocol}/{port}"
