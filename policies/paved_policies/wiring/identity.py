@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -484,6 +484,26 @@ _RESOURCE_POLICIES = {
 # CloudWatch Logs resource policies are account- and region-wide: their statements' Resource says which log
 # groups they cover. https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html
 _LOG_RESOURCE_POLICY = "aws:cloudwatch/logResourcePolicy:LogResourcePolicy"
+# Every type that holds a policy document: type -> the property holding it.
+_DOCUMENT_PROPERTY = {
+    _ROLE: "assumeRolePolicy",
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    _LOG_RESOURCE_POLICY: "policyDocument",
+    **{type_: document for type_, (document, _) in _RESOURCE_POLICIES.items()},
+}
+
+
+def policy_documents(resource: Resource) -> Iterator[tuple[str, Any]]:
+    """Every IAM policy document a resource's inputs hold, as (property path, document as given)."""
+    property = _DOCUMENT_PROPERTY.get(resource.type)
+    if property is not None and resource.get(property) is not None:
+        yield property, resource.get(property)
+    if resource.type == _ROLE:
+        for index, inline in enumerate(resource.get("inlinePolicies") or []):
+            yield f"inlinePolicies.{index}.policy", reveal(inline).get("policy")
+
+
 _GOVERNED_TYPES = (
     _KMS_KEY,
     "aws:secretsmanager/secret:Secret",
