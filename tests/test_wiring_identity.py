@@ -38,26 +38,18 @@ def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
 # -- the evaluator, rule by rule ---------------------------------------------------------------------------
 
 
+def read_secret(statements: list[dict[str, Any]]):
+    return evaluate(statements, "secretsmanager:GetSecretValue", SECRET, {}, label="RolePolicy app")
+
+
 def test_an_allow_proves_and_names_its_statement():
-    finding = evaluate(
-        [allow("secretsmanager:GetSecretValue", SECRET, Sid="Read")],
-        "secretsmanager:GetSecretValue",
-        SECRET,
-        {},
-        label="RolePolicy app",
-    )
+    finding = read_secret([allow("secretsmanager:GetSecretValue", SECRET, Sid="Read")])
     assert finding.verdict is Verdict.PROVEN
     assert "RolePolicy app statement Read" in finding.hops[0].text
 
 
 def test_no_allow_is_an_implicit_deny_naming_the_action():
-    finding = evaluate(
-        [allow("secretsmanager:DescribeSecret", SECRET)],
-        "secretsmanager:GetSecretValue",
-        SECRET,
-        {},
-        label="RolePolicy app",
-    )
+    finding = read_secret([allow("secretsmanager:DescribeSecret", SECRET)])
     assert finding.verdict is Verdict.BROKEN
     assert "no statement of RolePolicy app allows secretsmanager:GetSecretValue" in finding.reason
 
@@ -113,13 +105,7 @@ def test_resource_wildcards_match_arn_part_by_part(pattern: str, resource: str, 
 
 def test_resource_mismatch_names_the_resource():
     other = SECRET.replace("api", "web")
-    finding = evaluate(
-        [allow("secretsmanager:GetSecretValue", other)],
-        "secretsmanager:GetSecretValue",
-        SECRET,
-        {},
-        label="RolePolicy app",
-    )
+    finding = read_secret([allow("secretsmanager:GetSecretValue", other)])
     assert finding.verdict is Verdict.BROKEN
     assert f"not on {SECRET}" in finding.reason
 
@@ -486,17 +472,9 @@ class Stack:
         for secret in (self.api_secret, self.web_secret):
             secret.inputs["policy"] = _doc(*self.secret_policy)
         added = [
-            _res(
-                "aws:iam/rolePolicy:RolePolicy",
-                "app-api",
-                role=out(self.api_role, "id"),
-                policy=_doc(*self.api_policy),
-            ),
-            _res(
-                "aws:iam/rolePolicy:RolePolicy",
-                "app-web",
-                role=out(self.web_role, "id"),
-                policy=_doc(*self.web_policy),
+            *(
+                _res("aws:iam/rolePolicy:RolePolicy", role.name, role=out(role, "id"), policy=_doc(*policy))
+                for role, policy in ((self.api_role, self.api_policy), (self.web_role, self.web_policy))
             ),
             *(
                 _res(

@@ -880,6 +880,9 @@ class IdentityModel:
         pods.eks.amazonaws.com AssumeRole and TagSession with the session tags it sets.
         https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html"""
         association = self._association(role, cluster, namespace, service_account)
+        # The session tags Pod Identity sets (https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html),
+        # and aws:SourceAccount, which a service principal calling on the account's behalf carries:
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-sourceaccount
         request: dict[str, Any] = {
             "aws:SourceAccount": self.account,
             "aws:RequestTag/eks-cluster-name": cluster,
