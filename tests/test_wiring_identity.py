@@ -17,6 +17,7 @@ from paved_policies.wiring.placeholders import AwsPlace
 from paved_policies.wiring.snapshot import UNKNOWN, Resource, Snapshot
 from paved_policies.wiring.verdicts import Verdict
 
+from components.cluster import _ADDON_IDENTITIES as ADDON_IDENTITIES
 from paved.recorder import Recording
 
 ACCOUNT = AwsPlace.account
@@ -747,7 +748,7 @@ def test_pod_identity_needs_the_association_and_both_sts_actions(stack: Stack):
     assert finding.verdict is Verdict.PROVEN
     assert [hop.kind for hop in finding.hops] == ["pod-identity", "trust", "trust"]
     wrong_sa = stack.model.assumable(stack.csi_role.urn, pod_identity=("prod", "kube-system", "other"))
-    assert "no PodIdentityAssociation maps prod kube-system/other to role cluster-aws-ebs-csi-driver" in (
+    assert "no Pod Identity association maps prod kube-system/other to role cluster-aws-ebs-csi-driver" in (
         wrong_sa.reason
     )
     no_tag_session = Stack(lambda s: s.pod_identity_trust.update(Action="sts:AssumeRole"))
@@ -764,6 +765,31 @@ def test_roles_for_service_account(stack: Stack):
         stack.csi_role.urn
     ]
     assert stack.model.roles_for_service_account("app", "web") == []
+
+
+def test_an_addon_declares_pod_identity_for_its_own_service_account():
+    """EKS add-ons carry their associations (`podIdentityAssociations`), in the add-on's own namespace."""
+    changed = Stack()
+    association = changed.snapshot.resources.pop(
+        _urn("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws-ebs-csi-driver")
+    )
+    addon = _res(
+        "aws:eks/addon:Addon",
+        "cluster-aws-ebs-csi-driver",
+        clusterName=association.inputs["clusterName"],
+        addonName="aws-ebs-csi-driver",
+        podIdentityAssociations=[
+            {"serviceAccount": "ebs-csi-controller-sa", "roleArn": changed.association_role}
+        ],
+    )
+    changed.snapshot.resources[addon.urn] = addon
+    model = IdentityModel.from_snapshot(changed.snapshot)
+    assert model.roles_for_service_account("kube-system", "ebs-csi-controller-sa") == [changed.csi_role.urn]
+    finding = model.assumable(
+        changed.csi_role.urn, pod_identity=("prod", "kube-system", "ebs-csi-controller-sa")
+    )
+    assert finding.verdict is Verdict.PROVEN
+    assert finding.hops[0].property == "podIdentityAssociations.0.roleArn"
 
 
 # -- forbidden: principals outside the account -------------------------------------------------------------
@@ -877,3 +903,119 @@ def test_an_unknown_resource_policy_is_unresolved():
     changed.secrets_key.inputs["policy"] = UNKNOWN
     model = IdentityModel.from_snapshot(changed.snapshot)
     assert model.outside_account_access(changed.secrets_key.urn).verdict is Verdict.UNRESOLVED
+
+
+# -- the shipped stacks ------------------------------------------------------------------------------------
+
+STACKS = ["prod", "staging"]
+SECRET_TYPE = "aws:secretsmanager/secret:Secret"
+GOVERNED = (SECRET_TYPE, "aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+
+
+def _shipped(shipped_snapshots: Callable[[str], Snapshot], stack_name: str) -> tuple[Snapshot, IdentityModel]:
+    snapshot = shipped_snapshots(stack_name)
+    return snapshot, IdentityModel.from_snapshot(snapshot)
+
+
+def _secret(snapshot: Snapshot, name: str) -> Resource:
+    return next(s for s in snapshot.of_type(SECRET_TYPE) if s.get("name") == name)
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_every_policy_of_the_shipped_stacks_is_traced_and_readable(
+    shipped_snapshots: Callable[[str], Snapshot], stack_name: str
+):
+    _, model = _shipped(shipped_snapshots, stack_name)
+    assert model.untraced == []
+    policies = [p for listed in (*model.identity.values(), *model.resource_policies.values()) for p in listed]
+    assert policies and [p.unresolved for p in policies if p.unresolved] == []
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_each_app_assumes_its_role_and_reads_exactly_the_secrets_it_lists(
+    shipped_snapshots: Callable[[str], Snapshot], stack_name: str
+):
+    snapshot, model = _shipped(shipped_snapshots, stack_name)
+    (cluster,) = snapshot.of_type("aws:eks/cluster:Cluster")
+    issuer = snapshot.output(cluster, "identities")[0]["oidcs"][0]["issuer"]
+    app_secrets = [s for s in snapshot.of_type(SECRET_TYPE) if s.get("name").startswith(f"{stack_name}/app/")]
+    checked = 0
+    for app in snapshot.config["paved:apps"]:
+        if not app.get("secrets"):
+            continue
+        (role_urn,) = model.roles_for_service_account(app["name"], app["name"])
+        assert model.assumable(role_urn, web_identity=(issuer, app["name"], app["name"])).proven
+        for secret in app_secrets:
+            finding = model.allowed(role_urn, "secretsmanager:GetSecretValue", snapshot.output(secret, "arn"))
+            listed = secret.get("name").removeprefix(f"{stack_name}/app/") in app["secrets"]
+            assert finding.proven is listed, (app["name"], secret.name, finding.reason)
+            via = {"kms:ViaService": f"secretsmanager.{snapshot.config['aws:region']}.amazonaws.com"}
+            assert model.allowed(role_urn, "kms:Decrypt", secret.get("kmsKeyId"), via).proven
+            checked += 1
+    assert checked
+
+
+def test_mutation_of_a_shipped_app_policy_reports_the_role_policy(
+    shipped_snapshots: Callable[[str], Snapshot],
+):
+    snapshot = shipped_snapshots("prod")
+    (role_policy,) = [r for r in snapshot.of_type("aws:iam/rolePolicy:RolePolicy") if r.name == "api-secrets"]
+    document = json.loads(role_policy.get("policy"))
+    document["Statement"] = [s for s in document["Statement"] if s["Action"] != "kms:Decrypt"]
+    role_policy.inputs["policy"] = json.dumps(document)
+    model = IdentityModel.from_snapshot(snapshot)
+    (role_urn,) = model.roles_for_service_account("api", "api")
+    key_arn = _secret(snapshot, "prod/app/JWT_SECRET").get("kmsKeyId")
+    finding = model.allowed(
+        role_urn, "kms:Decrypt", key_arn, {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}
+    )
+    assert finding.verdict is Verdict.BROKEN
+    assert f"role api-secrets: no identity policy allows kms:Decrypt on {key_arn}" in finding.reason
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_pod_identity_roles_of_the_shipped_stacks_are_assumable(
+    shipped_snapshots: Callable[[str], Snapshot], stack_name: str
+):
+    snapshot, model = _shipped(shipped_snapshots, stack_name)
+    associations = list(model.pod_identity_associations())
+    assert associations
+    for association in associations:
+        role = model.role_of(association.role_arn)
+        assert role is not None
+        # An add-on's association has no namespace of its own: the add-on's is the one paved expects.
+        addon = association.resource.get("addonName")
+        namespace = association.namespace or ADDON_IDENTITIES[addon][0]
+        who = (association.cluster, namespace, association.service_account)
+        finding = model.assumable(role.urn, pod_identity=who)
+        assert finding.proven, (association.resource.name, finding.reason)
+
+
+@pytest.mark.parametrize("stack_name", STACKS)
+def test_no_key_secret_or_bucket_of_the_shipped_stacks_admits_outsiders(
+    shipped_snapshots: Callable[[str], Snapshot], stack_name: str
+):
+    snapshot, model = _shipped(shipped_snapshots, stack_name)
+    findings = {r.name: model.outside_account_access(r.urn) for r in snapshot.of_type(*GOVERNED)}
+    assert findings and [name for name, f in findings.items() if f.verdict is Verdict.BROKEN] == []
+
+
+def test_mutation_opening_a_shipped_key_to_outsiders_is_reported(
+    shipped_snapshots: Callable[[str], Snapshot],
+):
+    snapshot = shipped_snapshots("prod")
+    key = next(k for k in snapshot.of_type("aws:kms/key:Key") if k.name == "secrets")
+    document = json.loads(key.get("policy"))
+    document["Statement"].append(
+        {
+            "Sid": "Partner",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+        }
+    )
+    key.inputs["policy"] = json.dumps(document)
+    finding = IdentityModel.from_snapshot(snapshot).outside_account_access(key.urn)
+    assert finding.verdict is Verdict.BROKEN
+    assert "key policy of secrets statement Partner lets arn:aws:iam::111122223333:root in" in finding.reason

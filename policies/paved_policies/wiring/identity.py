@@ -527,6 +527,18 @@ def _default_key_policy(key: Resource, account_root: str) -> Policy:
     )
 
 
+@dataclass(frozen=True)
+class Association:
+    """A Pod Identity association: service account (in `namespace`; None: the add-on's own) → role."""
+
+    resource: Resource
+    property: str  # where the role ARN sits
+    cluster: Any
+    namespace: str | None
+    service_account: Any
+    role_arn: Any
+
+
 @dataclass
 class IdentityModel:
     snapshot: Snapshot
@@ -901,29 +913,49 @@ class IdentityModel:
         )
 
     def _association(self, role: Resource, cluster: str, namespace: str, service_account: str) -> Finding:
-        for association in self.snapshot.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation"):
+        for association in self.pod_identity_associations():
             if (
-                association.get("namespace") == namespace
-                and association.get("serviceAccount") == service_account
-                and self._names_cluster(association.get("clusterName"), cluster)
-                and self.role_of(association.get("roleArn")) is role
+                association.namespace in (None, namespace)
+                and association.service_account == service_account
+                and self._names_cluster(association.cluster, cluster)
+                and self.role_of(association.role_arn) is role
             ):
+                where = association.namespace or f"{association.resource.name}'s namespace"
+                text = f"{association.resource.name}: {where}/{service_account} → {role.name}"
                 return Finding(
                     Verdict.PROVEN,
-                    (
-                        Hop(
-                            "pod-identity",
-                            f"{association.name}: {namespace}/{service_account} → {role.name}",
-                            association.urn,
-                            "roleArn",
-                        ),
-                    ),
+                    (Hop("pod-identity", text, association.resource.urn, association.property),),
                 )
         return Finding(
             Verdict.BROKEN,
             (),
-            f"no PodIdentityAssociation maps {cluster} {namespace}/{service_account} to role {role.name}",
+            f"no Pod Identity association maps {cluster} {namespace}/{service_account} to role {role.name}",
         )
+
+    def pod_identity_associations(self) -> Iterator[Association]:
+        """PodIdentityAssociation resources, and the associations an EKS add-on declares for its own service
+        accounts (`podIdentityAssociations`), which live in the add-on's namespace: `namespaceConfig` when
+        given, else the add-on's default, which the snapshot does not hold (None).
+        https://docs.aws.amazon.com/eks/latest/userguide/add-ons-iam.html"""
+        for association in self.snapshot.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation"):
+            yield Association(
+                association,
+                "roleArn",
+                association.get("clusterName"),
+                association.get("namespace"),
+                association.get("serviceAccount"),
+                association.get("roleArn"),
+            )
+        for addon in self.snapshot.of_type("aws:eks/addon:Addon"):
+            for index, entry in enumerate(addon.get("podIdentityAssociations") or []):
+                yield Association(
+                    addon,
+                    f"podIdentityAssociations.{index}.roleArn",
+                    addon.get("clusterName"),
+                    addon.get("namespaceConfig.namespace"),
+                    reveal(entry).get("serviceAccount"),
+                    reveal(entry).get("roleArn"),
+                )
 
     def _names_cluster(self, value: Any, cluster: str) -> bool:
         value = reveal(value)
@@ -950,12 +982,9 @@ class IdentityModel:
             role = self.role_of(annotations.get(IRSA_ROLE_ANNOTATION))
             if role is not None:
                 roles.append(role.urn)
-        for association in self.snapshot.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation"):
-            if (
-                association.get("namespace") == namespace
-                and association.get("serviceAccount") == service_account
-            ):
-                role = self.role_of(association.get("roleArn"))
+        for association in self.pod_identity_associations():
+            if association.namespace in (None, namespace) and association.service_account == service_account:
+                role = self.role_of(association.role_arn)
                 if role is not None and role.urn not in roles:
                     roles.append(role.urn)
         return roles
