@@ -15,6 +15,7 @@ PLACE = AwsPlace(region="eu-west-1")
 SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/app/api/JWT-AbCdEf"
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKET = "arn:aws:s3:::paved-prod-alb-logs"
+LOG_GROUP = "arn:aws:logs:eu-west-1:123456789012:log-group:/paved/prod/network/vpc-flow-logs"
 
 
 def problems(*statements: dict[str, Any]) -> list[str]:
@@ -37,6 +38,10 @@ def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
         allow("ecr:GetAuthorizationToken"),
         allow("logs:*", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/eks/*"),
         allow("s3:*", [BUCKET, f"{BUCKET}/*"]),  # the TLS-only deny's shape
+        # log group names hold slashes; `:*` after a group covers its streams, as IAM matches it
+        allow(["logs:CreateLogStream", "logs:PutLogEvents"], f"{LOG_GROUP}:log-stream:*"),
+        allow(["logs:PutLogEvents", "logs:DescribeLogStreams"], [LOG_GROUP, f"{LOG_GROUP}:*"]),
+        allow("logs:CreateLogGroup", "arn:aws:logs:*:*:log-group:RDS*"),
         {
             "Effect": "Allow",
             "Principal": {"Service": "pods.eks.amazonaws.com"},
@@ -73,6 +78,18 @@ def test_a_bucket_arn_for_an_object_action_is_reported():
     found = problems(allow("s3:GetObject", BUCKET))
     assert found[0] == f"statement 1: Resource {BUCKET} is of no type that s3:GetObject act on"
     assert "arn:${Partition}:s3:::${BucketName}/${ObjectName}" in found[1]
+
+
+def test_an_object_arn_for_a_bucket_action_is_reported():
+    assert problems(allow("s3:ListBucket", f"{BUCKET}/*"))[0] == (
+        f"statement 1: Resource {BUCKET}/* is of no type that s3:ListBucket act on"
+    )
+
+
+def test_a_log_group_arn_for_a_log_stream_action_is_reported():
+    assert problems(allow("logs:PutLogEvents", LOG_GROUP))[0] == (
+        f"statement 1: Resource {LOG_GROUP} is of no type that logs:PutLogEvents act on"
+    )
 
 
 def test_an_action_taking_only_star_with_an_arn_is_reported():

@@ -298,6 +298,17 @@ def test_principals_of_resource_policies(principal: Any, caller: Caller, proven:
     assert evaluate(statements, "kms:Decrypt", KEY, {}, caller=caller).proven is proven
 
 
+def test_not_principal_denies_everyone_but_the_named_role():
+    app = "arn:aws:iam::123456789012:role/app"
+    statements = [
+        allow("kms:Decrypt", "*", Principal="*"),
+        {"Effect": "Deny", "NotPrincipal": {"AWS": app}, "Action": "kms:*", "Resource": "*"},
+    ]
+    assert evaluate(statements, "kms:Decrypt", KEY, {}, caller=Caller(arn=app)).proven
+    other = evaluate(statements, "kms:Decrypt", KEY, {}, caller=Caller(arn=app.replace("app", "other")))
+    assert other.verdict is Verdict.BROKEN and "explicitly denies" in other.reason
+
+
 # -- the model on a synthetic stack ------------------------------------------------------------------------
 
 ISSUER = f"oidc.eks.{REGION}.amazonaws.com/id/0123456789ABCDEF"
