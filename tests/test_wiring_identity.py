@@ -552,7 +552,7 @@ def test_mutation_dropping_the_secret_statement_names_the_role_and_action():
 def test_app_a_role_cannot_read_app_b_secrets(stack: Stack):
     finding = stack.read_secret(stack.web_role, stack.api_secret_arn)
     assert finding.verdict is Verdict.BROKEN
-    assert "RolePolicy app-web statement 1, which not on" in finding.reason
+    assert "nearest is RolePolicy app-web statement 1 (app-web.policy), which not on" in finding.reason
 
 
 def test_kms_decrypt_needs_the_key_policy_delegation_and_iam(stack: Stack):
@@ -580,7 +580,7 @@ def test_decrypt_outside_secrets_manager_is_refused_and_unknown_service_is_condi
 def test_mutation_dropping_the_key_policy_grant_names_the_key_policy():
     broken = Stack(lambda s: s.key_policy.clear()).decrypt()
     assert broken.verdict is Verdict.BROKEN
-    assert "key policy of secrets neither grants role app-api kms:Decrypt" in broken.reason
+    assert "key policy of secrets (secrets.policy) neither grants role app-api kms:Decrypt" in broken.reason
     assert f"nor delegates it to the account ({ROOT})" in broken.reason
 
 
@@ -648,7 +648,10 @@ def test_a_resource_policy_deny_wins_for_the_role():
     broken = Stack(deny_all)
     finding = broken.read_secret(broken.api_role, broken.api_secret_arn)
     assert finding.verdict is Verdict.BROKEN
-    assert "resource policy of api-JWT_SECRET statement Freeze explicitly denies" in finding.reason
+    assert (
+        "resource policy of api-JWT_SECRET statement Freeze (api-JWT_SECRET.policy) explicitly denies"
+        in finding.reason
+    )
 
 
 def test_unknown_policy_documents_are_unresolved():

@@ -323,6 +323,11 @@ class Policy:
         return Hop(kind, text, self.urn, self.property)
 
 
+def _source(policy: Policy) -> str:
+    """The resource and property holding a document, e.g. `app-api.policy`."""
+    return f"{(policy.urn or '').rsplit('::', 1)[-1]}.{policy.property}"
+
+
 def _sid(statement: Mapping[str, Any], index: int) -> str:
     return f"statement {statement['Sid']}" if statement.get("Sid") else f"statement {index + 1}"
 
@@ -335,7 +340,8 @@ class Hit:
 
     @property
     def where(self) -> str:
-        return f"{self.policy.label} {self.statement}"
+        where = f"{self.policy.label} {self.statement}"
+        return f"{where} ({_source(self.policy)})" if self.policy.urn else where
 
 
 @dataclass(frozen=True)
@@ -792,8 +798,9 @@ class IdentityModel:
         return Finding(
             Verdict.BROKEN,
             (),
-            f"key policy of {key.name} neither grants role {role.name} {what} nor delegates it to the "
-            f"account ({self.account_root}){detail}",
+            f"key policy of {key.name} ({', '.join(_source(p) for p in self.resource_policies[key.urn])}) "
+            f"neither grants role {role.name} {what} nor delegates it to the account ({self.account_root})"
+            f"{detail}",
         )
 
     # -- trust --------------------------------------------------------------------------------------------
