@@ -711,6 +711,48 @@ def test_every_managed_policy_paved_attaches_is_vendored(
     assert attached and attached <= vendored
 
 
+# -- services acting on the account's resources -----------------------------------------------------------
+
+LOGS_SERVICE = f"logs.{REGION}.amazonaws.com"
+
+
+def test_a_service_is_granted_by_the_key_policy_with_its_encryption_context(stack: Stack):
+    logs_key = stack.snapshot.output(stack.logs_key, "arn")
+    ours = {
+        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/paved/prod/app"
+    }
+    finding = stack.model.service_allowed(LOGS_SERVICE, "kms:GenerateDataKey", logs_key, ours)
+    assert finding.verdict is Verdict.PROVEN
+    assert finding.hops[0].kind == "key-policy" and "statement ServiceUse" in finding.hops[0].text
+    theirs = {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{OUTSIDER_ACCOUNT}:log-group:x"}
+    assert stack.model.service_allowed(LOGS_SERVICE, "kms:GenerateDataKey", logs_key, theirs).verdict is (
+        Verdict.BROKEN
+    )
+    assert stack.model.service_allowed(LOGS_SERVICE, "kms:GenerateDataKey", logs_key).verdict is (
+        Verdict.CONDITIONAL
+    )
+
+
+def test_the_account_statement_of_a_key_policy_grants_no_service(stack: Stack):
+    finding = stack.model.service_allowed("cloudwatch.amazonaws.com", "kms:Decrypt", stack.key_arn)
+    assert finding.verdict is Verdict.BROKEN
+    assert "key policy of secrets (secrets.policy): nothing grants cloudwatch.amazonaws.com kms:Decrypt" in (
+        finding.reason
+    )
+
+
+def test_alb_log_delivery_writes_only_under_the_accounts_prefix(stack: Stack):
+    delivery = "logdelivery.elasticloadbalancing.amazonaws.com"
+    ours = f"{stack.bucket_arn}/AWSLogs/{ACCOUNT}/elasticloadbalancing/x.log.gz"
+    # The bucket's TLS-only Deny hangs on aws:SecureTransport: unknown, it might apply.
+    assert stack.model.service_allowed(delivery, "s3:PutObject", ours).verdict is Verdict.CONDITIONAL
+    tls = {"aws:SecureTransport": "true"}
+    assert stack.model.service_allowed(delivery, "s3:PutObject", ours, tls).proven
+    finding = stack.model.service_allowed(delivery, "s3:PutObject", f"{stack.bucket_arn}/elsewhere/x", tls)
+    assert finding.verdict is Verdict.BROKEN
+    assert "resource policy of alb-logs (alb-logs.policy): nothing grants" in finding.reason
+
+
 # -- trust ------------------------------------------------------------------------------------------------
 
 
@@ -1033,3 +1075,27 @@ def test_mutation_opening_a_shipped_key_to_outsiders_is_reported(
     finding = IdentityModel.from_snapshot(snapshot).outside_account_access(key.urn)
     assert finding.verdict is Verdict.BROKEN
     assert "key policy of secrets statement Partner lets arn:aws:iam::111122223333:root in" in finding.reason
+
+
+def test_shipped_alarms_publish_to_the_alerts_topic_through_its_key(
+    shipped_snapshots: Callable[[str], Snapshot],
+):
+    snapshot, model = _shipped(shipped_snapshots, "prod")
+    topic = next(t for t in snapshot.of_type("aws:sns/topic:Topic") if t.name == "alerts")
+    alarm = {
+        "aws:SourceAccount": ACCOUNT,
+        "aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:prod-database-cpu",
+    }
+    publish = model.service_allowed(
+        "cloudwatch.amazonaws.com", "sns:Publish", snapshot.output(topic, "arn"), alarm
+    )
+    assert publish.proven, publish.reason
+    key = topic.get("kmsMasterKeyId")
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        assert model.service_allowed("cloudwatch.amazonaws.com", action, key, alarm).proven
+    staging_alarm = {**alarm, "aws:SourceArn": alarm["aws:SourceArn"].replace("prod-", "staging-")}
+    other = model.service_allowed(
+        "cloudwatch.amazonaws.com", "sns:Publish", snapshot.output(topic, "arn"), staging_alarm
+    )
+    assert other.verdict is Verdict.BROKEN
+    assert "ArnLike aws:SourceArn" in other.reason

@@ -737,10 +737,7 @@ class IdentityModel:
         }
         caller = Caller(arn=role_arn, account=self.account)
         identity = decide([*self.identity.get(role_urn, []), *self.untraced], action, resource_arn, request)
-        target = self.target_of(resource_arn)
-        governing = self.resource_policies.get(target.urn, []) if target else []
-        if resource_arn.split(":")[2:3] == ["logs"]:
-            governing = [*governing, *self.log_policies]
+        target, governing = self._governing(resource_arn)
         resource = decide(governing, action, resource_arn, request, caller)
         no_deny = combine(_no_deny(identity, action, resource_arn), _no_deny(resource, action, resource_arn))
         what = f"{action} on {resource_arn}"
@@ -763,6 +760,42 @@ class IdentityModel:
         if by_resource.verdict is Verdict.BROKEN:
             return combine(no_deny, by_identity)
         return combine(no_deny, _first_proven(by_identity, by_resource))
+
+    def service_allowed(
+        self, service: str, action: str, resource_arn: str, context: Context = NO_CONTEXT
+    ) -> Finding:
+        """May an AWS service principal (CloudWatch alarms, log delivery, CloudFront) call `action` on
+        `resource_arn`? A service holds no identity policy of the account: only the resource's own policy
+        can grant it, naming the service itself (a key policy's account statement does not).
+        `context` is what the service sends for the flow: aws:SourceAccount, aws:SourceArn, the
+        encryption context."""
+        target, governing = self._governing(resource_arn)
+        request = {"aws:PrincipalIsAWSService": "true", **context}
+        decision = decide(governing, action, resource_arn, request, Caller(service=service))
+        what = f"{action} on {resource_arn}"
+        policies = ", ".join(f"{p.label} ({_source(p)})" for p in governing)
+        missing = (
+            f"{policies}: nothing grants {service} {what}"
+            if governing
+            else f"no resource policy governs {resource_arn}: nothing grants {service} {action}"
+        )
+        kind = "key-policy" if target is not None and target.type == _KMS_KEY else "resource-policy"
+        granted = _granted(
+            decision,
+            decision.allowed,
+            kind,
+            f"{target.name if target else resource_arn} grants {service} {action}",
+            missing,
+        )
+        return combine(_no_deny(decision, action, resource_arn), granted)
+
+    def _governing(self, resource_arn: str) -> tuple[Resource | None, list[Policy]]:
+        """The snapshot resource an ARN belongs to, and the resource policies that govern it."""
+        target = self.target_of(resource_arn)
+        governing = list(self.resource_policies.get(target.urn, [])) if target else []
+        if resource_arn.split(":")[2:3] == ["logs"]:
+            governing += self.log_policies
+        return target, governing
 
     def _through_key_policy(
         self, role: Resource, key: Resource, decision: Decision, by_identity: Finding, what: str
