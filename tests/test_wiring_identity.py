@@ -3,6 +3,7 @@ shaped like paved's (RolePolicy documents naming placeholder ARNs), with mutatio
 
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -964,6 +965,7 @@ def test_an_unknown_resource_policy_is_unresolved():
 # -- the shipped stacks ------------------------------------------------------------------------------------
 
 STACKS = ["prod", "staging"]
+PREVIEWS = Path(__file__).parent / "fixtures" / "previews"
 SECRET_TYPE = "aws:secretsmanager/secret:Secret"
 GOVERNED = (SECRET_TYPE, "aws:kms/key:Key", "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 
@@ -1099,3 +1101,22 @@ def test_shipped_alarms_publish_to_the_alerts_topic_through_its_key(
     )
     assert other.verdict is Verdict.BROKEN
     assert "ArnLike aws:SourceArn" in other.reason
+
+
+@pytest.mark.parametrize(
+    ("fixture", "verdict"),
+    [("c78210d-prod.json", Verdict.PROVEN), ("c78210d-prod-no-lineage.json", Verdict.UNRESOLVED)],
+)
+def test_a_saved_preview_without_lineage_leaves_policy_documents_unresolved(fixture: str, verdict: Verdict):
+    """The real CLI's JSON carries no policy document it could not compute: reported, never guessed."""
+    snapshot = Snapshot.from_preview(json.loads((PREVIEWS / fixture).read_text()))
+    model = IdentityModel.from_snapshot(snapshot)
+    role = next(r for r in snapshot.of_type("aws:iam/role:Role") if r.name == "api-secrets")
+    finding = model.allowed(
+        role.urn,
+        "secretsmanager:GetSecretValue",
+        snapshot.output(_secret(snapshot, "prod/app/JWT_SECRET"), "arn"),
+    )
+    assert finding.verdict is verdict
+    if verdict is Verdict.UNRESOLVED:
+        assert finding.reason == "RolePolicy api-secrets (policy) is unknown in the preview"

@@ -400,8 +400,8 @@ def _no_deny(decision: Decision, action: str, resource: str) -> Finding:
         )
     if decision.deny_doubt:
         return _doubtful(decision.deny_doubt)
-    if decision.unreadable:
-        return Finding(Verdict.UNRESOLVED, (), f"{decision.unreadable[0].unresolved}: it may deny")
+    if decision.unreadable:  # a document nobody can read may hold a Deny
+        return Finding(Verdict.UNRESOLVED, (), decision.unreadable[0].unresolved)
     return Finding(Verdict.PROVEN)
 
 
