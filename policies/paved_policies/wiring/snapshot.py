@@ -220,7 +220,8 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def unknown_paths(value: Any) -> Iterator[str]:
-    return (path for path, leaf in leaves(value) if is_unknown(leaf))
+    """Paths to unknowns, including those inside a string built around one (a policy document's JSON)."""
+    return (path for path, leaf in leaves(value) if isinstance(leaf, str) and UNKNOWN in leaf)
 
 
 def _output_for_property(prop: str) -> str | None:
