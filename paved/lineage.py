@@ -350,6 +350,7 @@ def snapshot_of(recording: Recording, config: Mapping[str, str]) -> Snapshot:
                 inputs=resource.resolved_inputs,
                 dependencies=list(resource.dependencies),
                 property_dependencies=dict(resource.property_dependencies),
+                provider=resource.provider_urn,
             )
             for resource in recording.resources
         },
