@@ -153,6 +153,33 @@ REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
         "sns:Publish",
     ),
     (
+        "alb-waf->alb-waf-logs",
+        _edit_policy(
+            "logResourcePolicy:LogResourcePolicy",
+            "alb-waf-logs",
+            _without_statement("logs:PutLogEvents"),
+            "policyDocument",
+        ),
+        "nothing grants delivery.logs.amazonaws.com logs:PutLogEvents",
+    ),
+    (
+        "cache->cache-slow-log",
+        _edit_policy("kms/key:Key", "logs", lambda d: d["Statement"].pop()),
+        "nothing grants logs.eu-west-1.amazonaws.com kms:GenerateDataKey",
+    ),
+    (
+        "pod-identity-aws-load-balancer-controller-aws-load-balancer-controller",
+        _edit_policy(
+            "iam/role:Role",
+            "aws-load-balancer-controller",
+            lambda d: d["Statement"][0]["Condition"]["StringEquals"].update(
+                {"aws:RequestTag/kubernetes-namespace": "default"}
+            ),
+            key="assumeRolePolicy",
+        ),
+        "kubernetes-namespace",
+    ),
+    (
         "backup->vault",
         _edit_policy(
             "iam/role:Role",
@@ -217,14 +244,18 @@ def test_a_mutation_that_opens_a_forbidden_flow_is_reported(
 @pytest.mark.parametrize("fixture", ["c78210d-prod.json", "c78210d-prod-no-lineage.json"])
 def test_the_commit_before_7_fails_for_its_defects(fixture: str) -> None:
     """#7 fixed three wiring defects: the runner could not reach the private API, apps had no database login,
-    and role consumers did not wait for their policies. The CLI's JSON (no lineage) cannot see them all."""
+    and role consumers did not wait for their policies. The CLI's JSON (no lineage) cannot see them all.
+    The log deliveries fail too: c78210d declared no log resource policy (d22ebd8 added them), leaving it to
+    AWS to write one at deploy time, if the deployer may."""
     results = prove(Snapshot.from_preview(json.loads((PREVIEWS / fixture).read_text())))
     failing = {r.id for r in results if r.fails}
     order = {flow for flow in failing if flow.startswith("order:")}
     assert {"deployer->eks-api"} <= failing
     assert "order:cluster-on-demand-after-cluster-nodes-managed-0" in order
     if fixture == "c78210d-prod.json":
-        assert failing - order == {"api->database", "worker->database", "deployer->eks-api"}
+        deliveries = {"alb-waf->alb-waf-logs", "cdn-waf->cdn-waf-logs", "cdn-access-logs->cdn-access-logs"}
+        deliveries |= {"cache->cache-slow-log", "cache->cache-engine-log"}
+        assert failing - order == {"api->database", "worker->database", "deployer->eks-api"} | deliveries
         assert len(order) == 20
         by_id = _by_id(results)
         assert "no Secrets Manager secret for database user api" in by_id["api->database"].reason

@@ -9,7 +9,7 @@ answer the questions; this module asks them and names the answers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from paved_policies.wiring.identity import IdentityModel
@@ -47,6 +47,8 @@ SNS_TOPIC = "aws:sns/topic:Topic"
 BACKUP_SELECTION = "aws:backup/selection:Selection"
 BACKUP_PLAN = "aws:backup/plan:Plan"
 BACKUP_VAULT = "aws:backup/vault:Vault"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+LOG_DELIVERY_DESTINATION = "aws:cloudwatch/logDeliveryDestination:LogDeliveryDestination"
 
 # The AWS services a node needs before it can run a pod: its image layers from ECR (api + dkr, layers from
 # S3), and STS for the credentials of IRSA pods. https://docs.aws.amazon.com/eks/latest/userguide/private-clusters.html
@@ -171,6 +173,14 @@ class Stack:
                 f"service account {app.namespace}/{account} has no eks.amazonaws.com/role-arn of a role",
             )
         return role, str(account)
+
+    def log_group(self, reference: Any) -> Resource | None:
+        """A log group by ARN (with or without `:*`) or by name."""
+        text = str(reference).removesuffix(":*")
+        for group in self.snapshot.of_type(LOG_GROUP):
+            if text in (group.get("name"), self.snapshot.output(group, "arn")):
+                return group
+        return None
 
     def arn(self, service: str, resource: str) -> str:
         place = self.snapshot.place
@@ -511,6 +521,100 @@ def producer_flows(stack: Stack) -> Iterator[FlowResult]:
         )
 
 
+def log_delivery_flows(stack: Stack) -> Iterator[FlowResult]:
+    """AWS services that write into the stack's log groups through CloudWatch Logs' delivery service (WAF, a
+    replication group's logs, CloudFront's access logs): the group's resource policy must grant
+    delivery.logs.amazonaws.com, and its key policy CloudWatch Logs.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html"""
+    producers: list[tuple[Resource, str, Any]] = []
+    for config in stack.snapshot.of_type(WAF_LOGGING):
+        producers += [(config, "WAF", arn) for arn in config.get("logDestinationConfigs") or []]
+    for group in stack.snapshot.of_type(REPLICATION_GROUP):
+        producers += [
+            (group, "ElastiCache", entry.get("destination"))
+            for entry in group.get("logDeliveryConfigurations") or []
+            if entry.get("destinationType") == "cloudwatch-logs"
+        ]
+    for destination in stack.snapshot.of_type(LOG_DELIVERY_DESTINATION):
+        arn = destination.get("deliveryDestinationConfiguration.destinationResourceArn")
+        if ":log-group:" in str(arn):
+            producers.append((destination, "CloudFront", arn))
+    for producer, service, target in producers:
+        group = stack.log_group(target)
+        flow_id = f"{producer.name}->{group.name if group else target}"
+        title = f"{service} logs of {producer.name} → log group {group.get('name') if group else target}"
+        if group is None:
+            yield _result(
+                flow_id, "required", title, _broken(f"{producer.name}: {target} is no log group of the stack")
+            )
+            continue
+        arn = str(stack.snapshot.output(group, "arn"))
+        place = stack.snapshot.place_of(group)
+        # The delivery service names the delivery in CloudWatch Logs of the group's region as its source.
+        source = f"arn:{place.partition}:logs:{place.region}:{place.account}:delivery-source:{producer.name}"
+        delivery = stack.identity.service_allowed(
+            "delivery.logs.amazonaws.com",
+            "logs:PutLogEvents",
+            f"{arn}:log-stream:{producer.name}",
+            {"aws:SourceAccount": place.account, "aws:SourceArn": source},
+        )
+        if delivery.verdict is Verdict.BROKEN:
+            # AWS writes a policy itself when delivery is set up, but only if the deployer may
+            # logs:PutResourcePolicy, and only while the region has fewer than 10: declared, it is certain.
+            delivery = replace(delivery, reason=f"{delivery.reason} (declare a log resource policy for it)")
+        yield _result(
+            flow_id,
+            "required",
+            title,
+            combine(
+                delivery,
+                _service_uses_key(
+                    stack,
+                    group.get("kmsKeyId"),
+                    f"logs.{place.region}.amazonaws.com",
+                    {"kms:EncryptionContext:aws:logs:arn": arn},
+                ),
+            ),
+        )
+
+
+def pod_identity_flows(stack: Stack) -> Iterator[FlowResult]:
+    """Each Pod Identity association: the role trusts pods.eks.amazonaws.com for that service account, the
+    agent on the nodes reaches the EKS Auth API, and the pods reach the agent at 169.254.170.23:80.
+    https://docs.aws.amazon.com/eks/latest/userguide/pod-id-agent-setup.html"""
+    cluster = stack.first(EKS_CLUSTER)
+    node_group = stack.first(NODE_GROUP)
+    if cluster is None or node_group is None:
+        return
+    agent_api = stack.network.reach(
+        Endpoint.resource(node_group.urn), Endpoint.aws_service("eks-auth"), HTTPS_PORT
+    )
+    for association in stack.identity.pod_identity_associations():
+        role = stack.snapshot.referenced(association.role_arn)
+        account = association.service_account
+        flow_id = f"pod-identity-{association.resource.name}-{account}"
+        title = f"{association.namespace or association.resource.name}/{account} → Pod Identity → its role"
+        if role is None:
+            yield _result(
+                flow_id, "required", title, _broken(f"{association.resource.name}: role not traced")
+            )
+            continue
+        findings = [agent_api]
+        if association.namespace:
+            assume = stack.identity.assumable(
+                role.urn,
+                pod_identity=(
+                    str(cluster.get("name") or stack.snapshot.output(cluster, "name")),
+                    association.namespace,
+                    str(account),
+                ),
+                context={"aws:SourceAccount": stack.snapshot.place.account},
+            )
+            pods = Endpoint.pods(association.namespace, {})
+            findings += [assume, stack.network.reach(pods, Endpoint.pod_identity_agent(), 80)]
+        yield _result(flow_id, "required", title, combine(*findings))
+
+
 def _service_uses_key(stack: Stack, key_ref: Any, service: str, context: Mapping[str, Any]) -> Finding:
     """A service principal may use a customer managed key: the key policy must say so (IAM cannot)."""
     if not key_ref:
@@ -683,6 +787,8 @@ def required_flows(stack: Stack) -> Iterator[FlowResult]:
     yield from deployer_flows(stack)
     yield from job_flows(stack)
     yield from producer_flows(stack)
+    yield from log_delivery_flows(stack)
+    yield from pod_identity_flows(stack)
     yield from backup_flows(stack)
 
 

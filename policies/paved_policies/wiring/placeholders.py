@@ -164,11 +164,11 @@ _ARNS: dict[str, ArnMaker] = {
         "elasticloadbalancing", f"listener-rule/app/{n}/{t}/{t}/{t}{t[:4]}", p
     ),
     "acm/certificate": lambda p, i, n, t: _arn("acm", f"certificate/{_uuid(t)}", p),
+    # A CloudFront-scope ACL lives in us-east-1 (its provider's region) under `global/`.
     "wafv2/webAcl": lambda p, i, n, t: _arn(
         "wafv2",
         f"{'global' if i.get('scope') == 'CLOUDFRONT' else 'regional'}/webacl/{_name(i, n, t)}/{_uuid(t)}",
         p,
-        regional=i.get("scope") != "CLOUDFRONT",
     ),
     "backup/vault": lambda p, i, n, t: _arn("backup", f"backup-vault:{_name(i, n, t)}", p),
     "backup/plan": lambda p, i, n, t: _arn("backup", f"backup-plan:{_uuid(t)}", p),
