@@ -14,6 +14,10 @@ from paved_policies.wiring.flows import as_json, prove
 from paved_policies.wiring.snapshot import Resource, Snapshot
 from paved_policies.wiring.verdicts import FlowResult, Verdict
 
+from paved.program import load_project, load_stack_config
+from tests.previews import cli_json, paved_json
+
+ROOT = Path(__file__).parent.parent
 PREVIEWS = Path(__file__).parent / "fixtures" / "previews"
 Mutation = Callable[[Snapshot], None]
 
@@ -260,6 +264,18 @@ def test_the_commit_before_7_fails_for_its_defects(fixture: str) -> None:
         by_id = _by_id(results)
         assert "no Secrets Manager secret for database user api" in by_id["api->database"].reason
         assert "no deployer security group or CIDR" in by_id["deployer->eks-api"].reason
+
+
+def test_the_clis_json_of_prod_leaves_links_unresolved_never_broken(
+    shipped_recordings: Callable[[str], Any],
+) -> None:
+    """Under the real CLI (the pack's wiring-proof), what lineage would have traced is unknown: each such
+    link is reported unresolved, and nothing fails for want of it."""
+    config = load_stack_config(load_project(ROOT), "prod").values
+    results = prove(Snapshot.from_preview(cli_json(paved_json(shipped_recordings("prod"), config))))
+    assert [r.id for r in results if r.fails] == []
+    unresolved = [r for r in results if r.verdict is Verdict.UNRESOLVED]
+    assert unresolved and all("unknown" in r.reason or "unresolved" in r.reason for r in unresolved)
 
 
 def test_flows_as_json_carry_the_evidence(shipped_snapshots: Callable[[str], Snapshot]) -> None:

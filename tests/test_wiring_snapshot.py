@@ -3,8 +3,6 @@ real CLI's `pulumi preview --json`, which has only propertyDependencies to go on
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -12,29 +10,15 @@ import pytest
 from paved_policies.wiring.placeholders import Origin
 from paved_policies.wiring.snapshot import UNKNOWN, Snapshot
 
-from paved.preview import PreviewResult
 from paved.recorder import Recording
-from paved.report import preview_digest
+from tests.previews import cli_json, paved_json
 
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 
 @pytest.fixture(scope="module")
 def prod_digest(shipped_recordings: Callable[[str], Recording]) -> dict[str, Any]:
-    recording = shipped_recordings("prod")
-    result = PreviewResult(
-        project="paved", stack="prod", config={"aws:region": "eu-west-1"}, recording=recording
-    )
-    return json.loads(json.dumps(preview_digest(result)))
-
-
-def _cli_form(digest: dict[str, Any]) -> dict[str, Any]:
-    """What `pulumi preview --json` writes: no resolvedInputs, no placeholder registry."""
-    document = copy.deepcopy(digest)
-    document.pop("placeholders")
-    for step in document["steps"]:
-        step["newState"].pop("resolvedInputs", None)
-    return document
+    return paved_json(shipped_recordings("prod"), {"aws:region": "eu-west-1"})
 
 
 def _rule(snapshot: Snapshot, name: str) -> Any:
@@ -55,7 +39,7 @@ def test_paveds_own_json_carries_exact_lineage(prod_digest: dict[str, Any], ship
 
 
 def test_the_clis_json_resolves_a_single_dependency_property(prod_digest: dict[str, Any]) -> None:
-    snapshot = Snapshot.from_preview(_cli_form(prod_digest))
+    snapshot = Snapshot.from_preview(cli_json(prod_digest))
     rule = _rule(snapshot, "database-sg-from-workloads")
     group = snapshot.resources[rule.property_dependencies["securityGroupId"][0]]
     assert snapshot.origin(rule.inputs["securityGroupId"]) == Origin(group.urn, "id")
@@ -64,7 +48,7 @@ def test_the_clis_json_resolves_a_single_dependency_property(prod_digest: dict[s
 def test_the_clis_json_reports_what_it_cannot_resolve_instead_of_guessing(
     prod_digest: dict[str, Any],
 ) -> None:
-    snapshot = Snapshot.from_preview(_cli_form(prod_digest))
+    snapshot = Snapshot.from_preview(cli_json(prod_digest))
     unresolved = {(snapshot.resources[u.urn].type, u.path): u.reason for u in snapshot.unresolved}
     # A policy document is unknown as a whole to the CLI: nothing can be read into it.
     assert ("aws:iam/rolePolicy:RolePolicy", "policy") in unresolved

@@ -8,6 +8,7 @@ answer the questions; this module asks them and names the answers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from paved_policies.wiring.identity import IdentityModel
 from paved_policies.wiring.network import Endpoint, NetworkModel
 from paved_policies.wiring.order import order_findings
-from paved_policies.wiring.snapshot import Resource, Snapshot
+from paved_policies.wiring.snapshot import UNKNOWN, Resource, Snapshot
 from paved_policies.wiring.verdicts import Finding, FlowKind, FlowResult, Hop, Verdict, combine
 
 POSTGRES_PORT = 5432
@@ -57,6 +58,21 @@ NODE_SERVICES = ("ecr.api", "ecr.dkr", "s3", "sts")
 
 def _broken(reason: str, *hops: Hop) -> Finding:
     return Finding(Verdict.BROKEN, hops, reason)
+
+
+def _untraced(value: Any) -> bool:
+    return UNKNOWN in json.dumps(value)
+
+
+def _link(resource: Resource, prop: str, value: Any, missing: str) -> Finding:
+    """A link that does not resolve: unresolved while the value is unknown (never guessed), else broken."""
+    if _untraced(value):
+        return Finding(
+            Verdict.UNRESOLVED,
+            (),
+            f"{resource.name} {prop}: unknown in the preview and not traced to an output",
+        )
+    return _broken(missing, Hop("link", f"{resource.name} {prop} → ?", resource.urn, prop))
 
 
 def _result(flow_id: str, kind: FlowKind, title: str, finding: Finding) -> FlowResult:
@@ -143,14 +159,6 @@ class Stack:
                 return secret
         return None
 
-    def role_of_service_account(self, namespace: str, name: str) -> Resource | None:
-        account = self.first(
-            SERVICE_ACCOUNT,
-            lambda r: r.get("metadata.namespace") == namespace and r.get("metadata.name") == name,
-        )
-        arn = account.get("metadata.annotations", {}).get("eks.amazonaws.com/role-arn") if account else None
-        return self.snapshot.referenced(arn)
-
     def app_secrets(self, app: App) -> list[tuple[str, Resource | None]]:
         """(remoteRef.key, secret) for every value the app's ExternalSecrets sync."""
         keys = [
@@ -160,18 +168,25 @@ class Stack:
         ]
         return [(key, self.secret_named(key)) for key in keys]
 
-    def sync_role(self, app: App) -> tuple[Resource | None, str]:
-        """The role External Secrets assumes for this app: its SecretStore's JWT service account's role."""
+    def sync_role(self, app: App) -> tuple[Resource, str] | Finding:
+        """The role External Secrets assumes for this app (its SecretStore's JWT service account's role) and
+        that service account; or why there is none."""
         store = self.first(SECRET_STORE, lambda r: r.get("metadata.namespace") == app.namespace)
         account = store.get("spec.provider.aws.auth.jwt.serviceAccountRef.name") if store else None
         if not account:
-            return None, f"no SecretStore with a JWT service account in namespace {app.namespace}"
-        role = self.role_of_service_account(app.namespace, str(account))
+            return _broken(f"no SecretStore with a JWT service account in namespace {app.namespace}")
+        service_account = self.first(
+            SERVICE_ACCOUNT,
+            lambda r: r.get("metadata.namespace") == app.namespace and r.get("metadata.name") == account,
+        )
+        if service_account is None:
+            return _broken(f"no service account {app.namespace}/{account}")
+        annotations = service_account.get("metadata.annotations") or {}
+        arn = annotations.get("eks.amazonaws.com/role-arn")
+        role = self.snapshot.referenced(arn)
         if role is None:
-            return (
-                None,
-                f"service account {app.namespace}/{account} has no eks.amazonaws.com/role-arn of a role",
-            )
+            missing = f"{service_account.name}: no eks.amazonaws.com/role-arn of a role of the stack"
+            return _link(service_account, "metadata.annotations", arn, missing)
         return role, str(account)
 
     def log_group(self, reference: Any) -> Resource | None:
@@ -234,6 +249,15 @@ def _alb_origin(stack: Stack, distribution: Resource, alb: Resource) -> Finding:
                     "origin", f"{distribution.name} → {domain} (alias {record.name}) → {alb.name}", record.urn
                 )
                 return Finding(Verdict.PROVEN, (hop,))
+    untraced = [
+        record
+        for record in stack.snapshot.of_type(ROUTE53_RECORD)
+        if _untraced(record.get("aliases")) or _untraced(record.get("name"))
+    ]
+    origins = distribution.get("origins")
+    if _untraced(origins) or untraced:
+        where, prop = (distribution, "origins") if _untraced(origins) else (untraced[0], "aliases")
+        return _link(where, prop, UNKNOWN, "")
     return _broken(
         f"{distribution.name}: no custom origin resolves to {alb.name}", Hop("origin", "?", distribution.urn)
     )
@@ -298,9 +322,10 @@ def database_login(stack: Stack, app: App) -> Finding:
     user = str(app.name).replace("-", "_")
     proxy = stack.first(RDS_PROXY)
     if database.get("auth") == "iam":
-        role, detail = stack.sync_role(app)
-        if role is None:
-            return _broken(detail)
+        sync = stack.sync_role(app)
+        if isinstance(sync, Finding):
+            return sync
+        role, _ = sync
         # The proxy's id is its ARN's last segment; without a proxy, the instance's resource id.
         # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam.html
         primary = stack.primary_database()
@@ -327,12 +352,12 @@ def database_login(stack: Stack, app: App) -> Finding:
     arn = stack.snapshot.output(secret, "arn")
     auths = [a for a in proxy.get("auths") or [] if a.get("secretArn") == arn]
     if not auths:
-        return _broken(
-            f"{proxy.name}: auths has no entry for {secret.name}", Hop("proxy-auth", "?", proxy.urn, "auths")
+        return _link(
+            proxy, "auths", proxy.get("auths"), f"{proxy.name}: auths has no entry for {secret.name}"
         )
     proxy_role = stack.snapshot.referenced(proxy.get("roleArn"))
     if proxy_role is None:
-        return Finding(Verdict.UNRESOLVED, (), f"{proxy.name}: roleArn is not traced to a role")
+        return _link(proxy, "roleArn", proxy.get("roleArn"), f"{proxy.name}: roleArn is no role of the stack")
     return combine(
         Finding(Verdict.PROVEN, (Hop("proxy-auth", f"{proxy.name} → {secret.name}", proxy.urn, "auths"),)),
         _read_secret(stack, proxy_role, secret, {"aws:SourceAccount": stack.snapshot.place.account}),
@@ -374,11 +399,12 @@ def secret_sync_flow(stack: Stack, app: App) -> FlowResult:
     """External Secrets, acting as the app's IRSA role with its service account token, reads its secrets."""
     title = f"secret sync as {app.name}'s role → its {{n}} secrets (GetSecretValue + kms:Decrypt)"
     flow_id = f"{app.name}->secrets"
-    role, account = stack.sync_role(app)
+    sync = stack.sync_role(app)
     secrets = stack.app_secrets(app)
     title = title.format(n=len(secrets))
-    if role is None:
-        return _result(flow_id, "required", title, _broken(account))
+    if isinstance(sync, Finding):
+        return _result(flow_id, "required", title, sync)
+    role, account = sync
     issuer = stack.issuer()
     assume = stack.identity.assumable(
         role.urn, web_identity=(str(issuer).removeprefix("https://"), app.namespace, account)
@@ -386,7 +412,8 @@ def secret_sync_flow(stack: Stack, app: App) -> FlowResult:
     findings = [assume]
     for key, secret in secrets:
         if secret is None:
-            findings.append(_broken(f"{app.name}: ExternalSecret key {key} is no secret of this stack"))
+            missing = f"{app.name}: ExternalSecret key {key} is no secret of this stack"
+            findings.append(_link(app.deployment, "ExternalSecret remoteRef.key", key, missing))
             continue
         findings.append(_read_secret(stack, role, secret, {}))
     node_group = stack.first(NODE_GROUP)
@@ -462,9 +489,11 @@ def producer_flows(stack: Stack) -> Iterator[FlowResult]:
         group = stack.snapshot.referenced(flow_log.get("logDestination"))
         title = f"flow log {flow_log.name} → log group"
         if role is None or group is None:
-            yield _result(
-                f"{flow_log.name}->logs", "required", title, _broken(f"{flow_log.name}: no role or log group")
+            prop = "iamRoleArn" if role is None else "logDestination"
+            missing = _link(
+                flow_log, prop, flow_log.get(prop), f"{flow_log.name}: {prop} is not of the stack"
             )
+            yield _result(f"{flow_log.name}->logs", "required", title, missing)
             continue
         arn = f"{stack.snapshot.output(group, 'arn')}:*"
         yield _result(
@@ -544,9 +573,8 @@ def log_delivery_flows(stack: Stack) -> Iterator[FlowResult]:
         flow_id = f"{producer.name}->{group.name if group else target}"
         title = f"{service} logs of {producer.name} → log group {group.get('name') if group else target}"
         if group is None:
-            yield _result(
-                flow_id, "required", title, _broken(f"{producer.name}: {target} is no log group of the stack")
-            )
+            missing = _link(producer, "log destination", target, f"{producer.name}: {target} is no log group")
+            yield _result(flow_id, "required", title, missing)
             continue
         arn = str(stack.snapshot.output(group, "arn"))
         place = stack.snapshot.place_of(group)
@@ -595,9 +623,9 @@ def pod_identity_flows(stack: Stack) -> Iterator[FlowResult]:
         flow_id = f"pod-identity-{association.resource.name}-{account}"
         title = f"{association.namespace or association.resource.name}/{account} → Pod Identity → its role"
         if role is None:
-            yield _result(
-                flow_id, "required", title, _broken(f"{association.resource.name}: role not traced")
-            )
+            missing = f"{association.resource.name}: {association.property} is no role of the stack"
+            link = _link(association.resource, association.property, association.role_arn, missing)
+            yield _result(flow_id, "required", title, link)
             continue
         findings = [agent_api]
         if association.namespace:
@@ -643,9 +671,11 @@ def backup_flows(stack: Stack) -> Iterator[FlowResult]:
         role = stack.snapshot.referenced(selection.get("iamRoleArn"))
         plan = stack.snapshot.referenced(selection.get("planId"))
         if role is None or plan is None:
-            yield _result(
-                flow_id, "required", title, _broken(f"{selection.name}: iamRoleArn or planId not traced")
+            prop = "iamRoleArn" if role is None else "planId"
+            missing = _link(
+                selection, prop, selection.get(prop), f"{selection.name}: {prop} is not of the stack"
             )
+            yield _result(flow_id, "required", title, missing)
             continue
         vaults = [_vault(stack, rule.get("targetVaultName")) for rule in plan.get("rules") or []]
         vaults += [
@@ -658,7 +688,12 @@ def backup_flows(stack: Stack) -> Iterator[FlowResult]:
                 flow_id,
                 "required",
                 title,
-                _broken(f"{plan.name}: a rule's vault is not a vault of the stack"),
+                _link(
+                    plan,
+                    "rules",
+                    plan.get("rules"),
+                    f"{plan.name}: a rule's vault is not a vault of the stack",
+                ),
             )
             continue
         findings = [
@@ -733,9 +768,10 @@ def cross_app_secret_flows(stack: Stack) -> Iterator[FlowResult]:
     """App A's role reads none of app B's secrets."""
     readable = {app.name: {s.urn for _, s in stack.app_secrets(app) if s} for app in stack.apps}
     for app in stack.apps:
-        role, _ = stack.sync_role(app)
-        if role is None:
+        sync = stack.sync_role(app)
+        if isinstance(sync, Finding):
             continue
+        role, _ = sync
         for other in stack.apps:
             for secret_urn in sorted(readable[other.name] - readable[app.name]):
                 secret = stack.snapshot.resources[secret_urn]
