@@ -93,7 +93,31 @@ def test_required_flows_follow_the_config(shipped_snapshots: Callable[[str], Sna
     } <= ids
 
 
-# (flow, mutation, what the reason must name)
+def _all(*mutations: Mutation) -> Mutation:
+    def mutate(snapshot: Snapshot) -> None:
+        for mutation in mutations:
+            mutation(snapshot)
+
+    return mutate
+
+
+def _without_private_default_routes(snapshot: Snapshot) -> None:
+    for resource in list(snapshot):
+        if resource.type.endswith("ec2/route:Route") and resource.name.startswith("network-private"):
+            del snapshot.resources[resource.urn]
+
+
+ENDPOINTS_CLOSED = _drop("SecurityGroupIngressRule", "network-endpoints-https-in")
+
+
+def _foreign_role(index: int) -> Callable[[dict[str, Any]], None]:
+    def change(inputs: dict[str, Any]) -> None:
+        inputs["podIdentityAssociations"][index]["roleArn"] = "arn:aws:iam::123456789012:role/elsewhere"
+
+    return change
+
+
+# (flow, mutation, what the reason must name); every required flow of prod has one (checked below)
 REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
     ("edge->web", _drop("SecurityGroupIngressRule", "alb-sg-cloudfront"), "alb-sg ingress"),
     (
@@ -131,10 +155,83 @@ REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
         ),
         "secretsmanager:GetSecretValue",
     ),
+    ("cluster-on-demand->sts", ENDPOINTS_CLOSED, "network-endpoints ingress"),
+    ("cluster-on-demand->ecr.api", ENDPOINTS_CLOSED, "network-endpoints ingress"),
+    ("cluster-on-demand->ecr.dkr", ENDPOINTS_CLOSED, "network-endpoints ingress"),
     (
-        "cluster-on-demand->sts",
-        _drop("SecurityGroupIngressRule", "network-endpoints-https-in"),
-        "network-endpoints ingress",
+        "cluster-on-demand->s3",
+        _all(
+            _without_private_default_routes,
+            _edit("vpcEndpoint:VpcEndpoint", "network-s3", lambda i: i.update(routeTableIds=[])),
+        ),
+        "no route from network-private-1 to 0.0.0.0/0",
+    ),
+    (
+        "job-api-migrate->database",
+        _edit("NetworkPolicy", "api-migrate", lambda i: i["spec"].update(egress=[])),
+        "spec.egress",
+    ),
+    (
+        "alarms->alerts-global",
+        _edit_policy("topicPolicy:TopicPolicy", "alerts-global", _without_statement("sns:Publish")),
+        "sns:Publish",
+    ),
+    (
+        "cdn-waf->cdn-waf-logs",
+        _edit_policy(
+            "logResourcePolicy:LogResourcePolicy",
+            "cdn-waf-logs",
+            _without_statement("logs:PutLogEvents"),
+            "policyDocument",
+        ),
+        "nothing grants delivery.logs.amazonaws.com logs:PutLogEvents",
+    ),
+    (
+        "cdn-access-logs->cdn-access-logs",
+        _edit_policy(
+            "logResourcePolicy:LogResourcePolicy",
+            "cdn-access-logs",
+            _without_statement("logs:PutLogEvents"),
+            "policyDocument",
+        ),
+        "nothing grants delivery.logs.amazonaws.com logs:PutLogEvents",
+    ),
+    (
+        "cache->cache-engine-log",
+        _edit_policy(
+            "logResourcePolicy:LogResourcePolicy",
+            "cache",
+            _without_statement("logs:PutLogEvents"),
+            "policyDocument",
+        ),
+        "nothing grants delivery.logs.amazonaws.com logs:PutLogEvents",
+    ),
+    (
+        "pod-identity-cluster-autoscaler-cluster-autoscaler",
+        _edit_policy(
+            "iam/role:Role",
+            "cluster-autoscaler",
+            lambda d: d["Statement"][0]["Condition"]["StringEquals"].update(
+                {"aws:RequestTag/kubernetes-service-account": "default"}
+            ),
+            key="assumeRolePolicy",
+        ),
+        "kubernetes-service-account",
+    ),
+    (
+        "pod-identity-cluster-vpc-cni-aws-node",
+        _edit("eks/addon:Addon", "cluster-vpc-cni", _foreign_role(0)),
+        "is no role",
+    ),
+    (
+        "pod-identity-cluster-amazon-cloudwatch-observability-cloudwatch-agent",
+        _edit("eks/addon:Addon", "cluster-amazon-cloudwatch-observability", _foreign_role(0)),
+        "is no role",
+    ),
+    (
+        "pod-identity-cluster-aws-ebs-csi-driver-ebs-csi-controller-sa",
+        _edit("eks/addon:Addon", "cluster-aws-ebs-csi-driver", _foreign_role(0)),
+        "is no role",
     ),
     (
         "deployer-sg-0123456789abcdef0->eks-api",
@@ -194,6 +291,13 @@ REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
         "backup.amazonaws.com",
     ),
 ]
+
+
+def test_every_required_flow_has_a_mutation_that_breaks_it(
+    shipped_snapshots: Callable[[str], Snapshot],
+) -> None:
+    required = {r.id for r in prove(shipped_snapshots("prod")) if r.kind == "required"}
+    assert required == {flow for flow, _, _ in REQUIRED_MUTATIONS}
 
 
 @pytest.mark.parametrize(("flow", "mutation", "named"), REQUIRED_MUTATIONS)
