@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from paved_policies.wiring.flows import prove
+from paved_policies.wiring.snapshot import Snapshot
+from paved_policies.wiring.verdicts import FlowResult
 
 from paved.analyzer import (
     Judgement,
@@ -26,6 +29,7 @@ from paved.analyzer import (
 )
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import RecordedResource, Recording
+from paved.report import preview_digest
 
 
 @dataclass
@@ -38,6 +42,13 @@ class PreviewResult:
     packs: list[PackResult] = field(default_factory=list)
     failure: str | None = None
     duration_seconds: float = 0.0
+    # The wiring proof of a program that ran cleanly; empty otherwise.
+    flows: list[FlowResult] = field(default_factory=list)
+
+    @property
+    def failing_flows(self) -> list[FlowResult]:
+        """Broken required flows and present forbidden ones: they fail the preview like a mandatory policy."""
+        return [flow for flow in self.flows if flow.fails]
 
     @property
     def violations(self) -> list[PolicyViolation]:
@@ -50,7 +61,8 @@ class PreviewResult:
     @property
     def exit_code(self) -> int:
         program_errors = self.recording.errors if self.recording else []
-        return 1 if self.failure or program_errors or self.mandatory_violations else 0
+        failed = self.failure or program_errors or self.mandatory_violations or self.failing_flows
+        return 1 if failed else 0
 
 
 def _describe_failure(error: BaseException) -> str:
@@ -92,19 +104,23 @@ def run_preview(
     # engine has it judged.
     judging = PackJudging(policy_packs, context, policy_pack_configs) if policy_packs else None
     try:
-        result.recording = run_project(
-            directory, stack, config_overrides, on_register=judging.registered if judging else None
-        )
-    except ProgramError as error:
-        result.recording = error.recording
-        result.failure = _describe_failure(error.cause)
+        try:
+            result.recording = run_project(
+                directory, stack, config_overrides, on_register=judging.registered if judging else None
+            )
+        except ProgramError as error:
+            result.recording = error.recording
+            result.failure = _describe_failure(error.cause)
+        recording = result.recording
+        judge = result.failure is None and recording is not None and not recording.errors
+        if judge:
+            # Here, while the packs judge on the other core.
+            result.flows = prove_wiring(result)
     except BaseException:
         if judging is not None:
             judging.finish(judge=False)
         raise
     if judging is not None:
-        recording = result.recording
-        judge = result.failure is None and recording is not None and not recording.errors
         try:
             packs = judging.finish(judge)
         except PolicyPackError as error:
@@ -113,6 +129,11 @@ def run_preview(
             result.packs = packs
     result.duration_seconds = time.perf_counter() - started
     return result
+
+
+def prove_wiring(result: PreviewResult) -> list[FlowResult]:
+    """The wiring proof of a preview, read from its JSON document as `paved flows --preview` reads one."""
+    return prove(Snapshot.from_preview(preview_digest(result)))
 
 
 PACK_STOP_SECONDS = 10

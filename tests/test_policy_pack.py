@@ -30,6 +30,7 @@ import tests.test_policy_rules_data as data_family
 import tests.test_policy_rules_edge as edge_family
 import tests.test_policy_rules_eks as eks_family
 import tests.test_policy_rules_kubernetes as kubernetes_family
+import tests.test_policy_rules_wiring as wiring_family
 from paved.analyzer import PackResult, StackContext, analyze_with_pack
 from paved.program import load_project, load_stack_config
 from paved.recorder import Recording
@@ -53,6 +54,7 @@ FAMILIES = [
     edge_family.FAMILY,
     eks_family.FAMILY,
     kubernetes_family.FAMILY,
+    wiring_family.FAMILY,
 ]
 # The policies each family's file is about, as tests/test_policy_rules.py lists them by name.
 FAMILY_POLICIES = {
@@ -61,6 +63,7 @@ FAMILY_POLICIES = {
     "edge": base_family.EDGE_POLICIES,
     "eks": base_family.EKS_POLICIES,
     "k8s": base_family.KUBERNETES_POLICIES,
+    "wiring": base_family.WIRING_POLICIES,
 }
 
 
