@@ -180,8 +180,7 @@ def side_by_side() -> None:
     print(f"  import floor                          {floor:6.2f}")
     print(f"  cold preview, no pack                 {bare:6.2f}   {bare / floor:5.2f}x floor")
     print(
-        f"  cold preview, with policies/          {pack:6.2f}   {pack / floor:5.2f}x floor"
-        "   (target <= 1.5x)"
+        f"  cold preview, with policies/          {pack:6.2f}   {pack / floor:5.2f}x floor   (target <= 1.5x)"
     )
     print(
         f"  warm re-preview (--watch, with pack)  {warm:6.2f}   {warm / pack:5.2f}x cold with pack"

@@ -573,9 +573,7 @@ def start_packs(
     started = [] if started is None else started
     try:
         for index, pack_dir in enumerate(pack_dirs):
-            overrides = (
-                [_read_config_file(config_files[index], base)] if index < len(config_files) else []
-            )
+            overrides = [_read_config_file(config_files[index], base)] if index < len(config_files) else []
             started.append(start_pack(pack_dir, context, overrides, base))
     except BaseException:
         close_packs(started)

@@ -19,6 +19,7 @@ import yaml
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 
+from paved.lineage import following_lineage
 from paved.recorder import RecordedResource, Recording, RecordingEngine, RecordingMonitor
 
 
@@ -151,7 +152,8 @@ def record(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        loop.run_until_complete(run_in_stack(program))
+        with following_lineage(monitor.placeholder):
+            loop.run_until_complete(run_in_stack(program))
     except Exception as error:
         raise ProgramError(monitor.recording, error) from error
     finally:

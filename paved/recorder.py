@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from paved_policies.wiring.placeholders import AwsPlace, Origin, placeholder, token_of
 from pulumi.runtime.mocks import MockMonitor, Mocks
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 
+from paved.lineage import engine_form, split_shadows
 from paved.values import UNKNOWN, downgrade_resources, make_secret
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -146,6 +148,8 @@ class RecordedResource:
     custom_timeouts: dict[str, str] | None = None
     retain_on_delete: bool = False
     outputs: dict[str, Any] = field(default_factory=dict)
+    # `inputs` with each unknown that lineage traced replaced by its output's placeholder (paved.lineage).
+    resolved_inputs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def provider_urn(self) -> str:
@@ -165,6 +169,9 @@ class Recording:
     stack: str
     resources: list[RecordedResource] = field(default_factory=list)
     logs: list[LogEntry] = field(default_factory=list)
+    # placeholder value -> the resource output it stands for, for every placeholder handed to the program
+    placeholders: dict[str, Origin] = field(default_factory=dict)
+    place: AwsPlace = field(default_factory=AwsPlace)
 
     def by_urn(self) -> dict[str, RecordedResource]:
         return {resource.urn: resource for resource in self.resources}
@@ -192,6 +199,33 @@ class Recording:
     @property
     def errors(self) -> list[LogEntry]:
         return [entry for entry in self.logs if entry.severity == "error"]
+
+
+# Computed fields inside an input object: the provider plans them as unknown, so the object as a whole is not
+# known in a preview (a program reading `cluster.vpc_config.cluster_security_group_id` must get an unknown).
+_COMPUTED_NESTED = {"aws:eks/cluster:Cluster": {"vpcConfig": ("clusterSecurityGroupId", "vpcId")}}
+
+
+def _planned_state(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    computed = _COMPUTED_NESTED.get(type_)
+    if not computed:
+        return inputs
+    planned = dict(inputs)
+    for key, fields in computed.items():
+        if isinstance(planned.get(key), dict):
+            planned[key] = {**planned[key], **dict.fromkeys(fields, UNKNOWN)}
+    return planned
+
+
+def _string_leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _string_leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _string_leaves(item, f"{path}.{index}")
 
 
 def _struct_to_value(struct: Any) -> dict[str, Any]:
@@ -224,12 +258,20 @@ class RecordingMonitor(MockMonitor):
         super().__init__(_NoMocks())
         self._on_register = on_register
         self.recording = Recording(project=project, stack=stack)
+        partition, _ = _partition_of(self._config_region(config))
+        self.recording.place = AwsPlace(
+            partition=partition, region=self._config_region(config), account=DEFAULT_ACCOUNT_ID
+        )
         self._project = project
         self._stack = stack
         self._config = dict(config)
         self._secret_keys = set(secret_keys)
         self._lock = threading.Lock()
         self._by_urn: dict[str, RecordedResource] = {}
+
+    @staticmethod
+    def _config_region(config: Mapping[str, str]) -> str:
+        return config.get("aws:region", "us-east-1")
 
     # -- URNs -----------------------------------------------------------------------------------------
 
@@ -286,7 +328,8 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
-        inputs = downgrade_resources(_struct_to_value(request.object))
+        engine_inputs, resolved_inputs = split_shadows(_struct_to_value(request.object))
+        inputs = downgrade_resources(engine_inputs)
         provider = request.provider
         is_provider = request.type.startswith(PROVIDER_TYPE_PREFIX)
         if request.custom and not provider and not is_provider:
@@ -319,19 +362,22 @@ class RecordingMonitor(MockMonitor):
                     else None
                 ),
                 retain_on_delete=request.retainOnDelete,
+                resolved_inputs=downgrade_resources(resolved_inputs),
             )
         )
         if not request.custom:
             return resource_pb2.RegisterResourceResponse(urn=urn)
         # A create in preview: no ID yet, and the planned state is the inputs; every other output is
         # missing, which the SDK resolves as unknown because this is a dry run.
-        return resource_pb2.RegisterResourceResponse(urn=urn, id="", object=_value_to_struct(inputs))
+        return resource_pb2.RegisterResourceResponse(
+            urn=urn, id="", object=_value_to_struct(_planned_state(request.type, inputs))
+        )
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         with self._lock:
             resource = self._by_urn.get(request.urn)
         if resource is not None:
-            resource.outputs = downgrade_resources(_struct_to_value(request.outputs))
+            resource.outputs = downgrade_resources(engine_form(_struct_to_value(request.outputs)))
         return empty_pb2.Empty()
 
     def ReadResource(self, request: Any) -> Any:
@@ -339,6 +385,29 @@ class RecordingMonitor(MockMonitor):
             f"reading existing resource {request.type} '{request.name}' (`.get`) needs the cloud; "
             "paved preview records new resources only"
         )
+
+    # -- lineage --------------------------------------------------------------------------------------
+
+    def placeholder(self, urn: str, output: str) -> Any:
+        """The stand-in for an unknown output (paved.lineage asks), registered so it can be traced back."""
+        with self._lock:
+            resource = self._by_urn.get(urn)
+        if resource is None:
+            return UNKNOWN
+        place = AwsPlace(
+            partition=self.recording.place.partition,
+            region=self._region_for(resource.provider),
+            account=self.recording.place.account,
+        )
+        value = placeholder(urn, resource.type, output, resource.resolved_inputs, place)
+        token = token_of(urn)
+        with self._lock:
+            # Nested leaves copied from the inputs ("CNAME", a domain name) say nothing about where a value
+            # came from; the output itself does, even when it equals an input (a role's id is its name).
+            for path, leaf in _string_leaves(value, output):
+                if path == output or token in leaf:
+                    self.recording.placeholders.setdefault(leaf, Origin(urn, path))
+        return value
 
     # -- invokes --------------------------------------------------------------------------------------
 
@@ -355,7 +424,7 @@ class RecordingMonitor(MockMonitor):
                 f"provider function {request.tok} cannot run offline; add a preview answer to "
                 "paved.recorder.INVOKE_FAKES or avoid the call"
             )
-        answer = fake(_struct_to_value(request.args), self._region_for(request.provider))
+        answer = fake(engine_form(_struct_to_value(request.args)), self._region_for(request.provider))
         response = resource_pb2.ResourceInvokeResponse()
         # `return` is a Python keyword, so the field is reached by name.
         getattr(response, "return").CopyFrom(_value_to_struct(answer))

@@ -202,6 +202,10 @@ def _new_state(resource: RecordedResource) -> dict[str, Any]:
         "type": resource.type,
         "inputs": _integral(for_display(resource.inputs)),
     }
+    if resource.resolved_inputs != resource.inputs:
+        # paved's lineage: the inputs with each traced unknown replaced by its output's placeholder. Readers
+        # of the CLI's format ignore it; `paved flows --preview` proves the wiring from it.
+        state["resolvedInputs"] = _integral(for_display(resource.resolved_inputs))
     optional = {
         "outputs": _integral(for_display(resource.outputs)),
         "parent": resource.parent,
@@ -282,4 +286,11 @@ def preview_digest(result: PreviewResult) -> dict[str, Any]:
         # paved's own: the wiring proof, which the CLI's document does not have.
         "flows": [flow_json(flow) for flow in result.flows],
     }
+    if result.recording is not None:
+        recording = result.recording
+        digest["placeholders"] = {
+            value: {"urn": origin.urn, "output": origin.output}
+            for value, origin in recording.placeholders.items()
+        }
+        digest["pavedAccount"] = recording.place.account
     return digest

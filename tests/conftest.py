@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from paved_policies.wiring.snapshot import Snapshot
 
-from paved.program import run_project
+from paved.lineage import snapshot_of
+from paved.program import load_project, load_stack_config, run_project
 from paved.recorder import Recording
+
+ROOT = Path(__file__).resolve().parent.parent
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("default", max_examples=40, **_COMMON)
@@ -27,8 +31,19 @@ def shipped_recordings() -> Callable[[str], Recording]:
 
     def get(stack: str) -> Recording:
         if stack not in cache:
-            cache[stack] = run_project(Path(__file__).resolve().parent.parent, stack)
+            cache[stack] = run_project(ROOT, stack)
         return cache[stack]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def shipped_snapshots(shipped_recordings: Callable[[str], Recording]) -> Callable[[str], Snapshot]:
+    """The wiring proof's view of each shipped stack (a fresh Snapshot per call: tests may mutate it)."""
+
+    def get(stack: str) -> Snapshot:
+        config = load_stack_config(load_project(ROOT), stack).values
+        return snapshot_of(shipped_recordings(stack), config)
 
     return get
 

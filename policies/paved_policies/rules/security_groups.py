@@ -83,14 +83,24 @@ class Permission:
 def _from_ip_permission(label: str, perm: Any) -> Permission:
     # SecurityGroup `ingress` entries and SecurityGroupRule share these property names.
     cidrs = strings(get_seq(perm, "cidrBlocks")) + strings(get_seq(perm, "ipv6CidrBlocks"))
-    return Permission(label, _protocol(get_str(perm, "protocol")), get_int(perm, "fromPort"),
-                      get_int(perm, "toPort"), tuple(cidrs))
+    return Permission(
+        label,
+        _protocol(get_str(perm, "protocol")),
+        get_int(perm, "fromPort"),
+        get_int(perm, "toPort"),
+        tuple(cidrs),
+    )
 
 
 def _from_ingress_rule(props: Mapping[str, Any]) -> Permission:
     cidrs = strings([get(props, "cidrIpv4"), get(props, "cidrIpv6")])
-    return Permission("rule", _protocol(get_str(props, "ipProtocol")), get_int(props, "fromPort"),
-                      get_int(props, "toPort"), tuple(cidrs))
+    return Permission(
+        "rule",
+        _protocol(get_str(props, "ipProtocol")),
+        get_int(props, "fromPort"),
+        get_int(props, "toPort"),
+        tuple(cidrs),
+    )
 
 
 def _protocol(value: str | None) -> str | None:

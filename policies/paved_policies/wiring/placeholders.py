@@ -230,6 +230,24 @@ def _distribution(place: AwsPlace, inputs: Mapping[str, Any], logical: str, toke
     return {"domainName": f"d{token}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"}
 
 
+def _certificate(place: AwsPlace, inputs: Mapping[str, Any], logical: str, token: str) -> dict[str, Any]:
+    # One validation CNAME per distinct name; a wildcard shares its apex's record.
+    # https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html
+    names = [inputs.get("domainName"), *(inputs.get("subjectAlternativeNames") or [])]
+    return {
+        "domainValidationOptions": [
+            {
+                "domainName": name,
+                "resourceRecordName": f"_{token}.{str(name).removeprefix('*.')}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{token}.acm-validations.aws.",
+            }
+            for name in names
+            if isinstance(name, str)
+        ]
+    }
+
+
 _STRUCTURED: dict[str, Callable[[AwsPlace, Mapping[str, Any], str, str], dict[str, Any]]] = {
     "eks/cluster": _eks_cluster,
     "rds/instance": _rds_instance,
@@ -237,6 +255,7 @@ _STRUCTURED: dict[str, Callable[[AwsPlace, Mapping[str, Any], str, str], dict[st
     "elasticache/replicationGroup": _replication_group,
     "lb/loadBalancer": _load_balancer,
     "cloudfront/distribution": _distribution,
+    "acm/certificate": _certificate,
 }
 
 

@@ -73,6 +73,7 @@ class Snapshot:
     unresolved: list[Unresolved] = field(default_factory=list)
     place: AwsPlace = field(default_factory=AwsPlace)
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
+    _by_output: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._tokens = {token_of(urn): urn for urn in self.resources}
@@ -95,7 +96,20 @@ class Snapshot:
 
     def output(self, resource: Resource, output: str) -> Any:
         """The placeholder `resource.output` has in this snapshot (the same one its consumers were given)."""
+        handed_out = self._handed_out().get((resource.urn, output))
+        if handed_out is not None:
+            # The recorder made it, with what only it knew (the region of the resource's own provider).
+            return handed_out
         return placeholder(resource.urn, resource.type, output, resource.inputs, self.place)
+
+    def _handed_out(self) -> dict[tuple[str, str], str]:
+        if len(self._by_output) != len(self.placeholders):
+            self._by_output = {
+                (origin.urn, origin.output): value
+                for value, origin in self.placeholders.items()
+                if origin.output is not None
+            }
+        return self._by_output
 
     def children(self, urn: str) -> list[Resource]:
         return [r for r in self.resources.values() if r.parent == urn]
