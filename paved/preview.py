@@ -13,7 +13,6 @@ from typing import Any
 
 import pulumi
 from paved_policies.wiring.flows import prove
-from paved_policies.wiring.snapshot import Snapshot
 from paved_policies.wiring.verdicts import FlowResult
 
 from paved.analyzer import (
@@ -27,9 +26,9 @@ from paved.analyzer import (
     close_packs,
     start_packs,
 )
+from paved.lineage import snapshot_of
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import RecordedResource, Recording
-from paved.report import preview_digest
 
 
 @dataclass
@@ -113,9 +112,9 @@ def run_preview(
             result.failure = _describe_failure(error.cause)
         recording = result.recording
         judge = result.failure is None and recording is not None and not recording.errors
-        if judge:
+        if judge and recording is not None:
             # Here, while the packs judge on the other core.
-            result.flows = prove_wiring(result)
+            result.flows = prove_wiring(recording, result.config)
     except BaseException:
         if judging is not None:
             judging.finish(judge=False)
@@ -131,9 +130,9 @@ def run_preview(
     return result
 
 
-def prove_wiring(result: PreviewResult) -> list[FlowResult]:
-    """The wiring proof of a preview, read from its JSON document as `paved flows --preview` reads one."""
-    return prove(Snapshot.from_preview(preview_digest(result)))
+def prove_wiring(recording: Recording, config: Mapping[str, str]) -> list[FlowResult]:
+    """The wiring proof of a recording, with the exact lineage of each unknown input."""
+    return prove(snapshot_of(recording, config))
 
 
 PACK_STOP_SECONDS = 10

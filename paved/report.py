@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from paved_policies.wiring.verdicts import FlowResult, Verdict
 
+from paved.preview import PreviewResult
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN, for_display, is_secret
-
-if TYPE_CHECKING:
-    # Only for annotations: preview.py proves the wiring from this module's preview_digest.
-    from paved.preview import PreviewResult
 
 NANOSECONDS = 1_000_000_000
 _LEVEL_MARKS = {"mandatory": "❌", "advisory": "⚠", "remediate": "🔧", "disabled": "-"}

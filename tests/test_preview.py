@@ -253,14 +253,14 @@ def test_the_json_carries_the_flows() -> None:
     }
 
 
-def test_a_clean_program_is_proved_from_its_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clean_program_is_proved_with_its_lineage(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = proving(monkeypatch, preview_module, [BROKEN])
     result = run_preview(SAMPLE, "dev")
     assert result.flows == [BROKEN] and result.exit_code == 1
     [snapshot] = seen
     assert result.recording is not None
     assert list(snapshot.resources) == [r.urn for r in result.recording.resources]
-    # The subnet's unknown vpcId is traced to the VPC's id through propertyDependencies.
+    # The subnet's unknown vpcId is the placeholder of the VPC's id, from the recorded lineage.
     [subnet] = snapshot.of_type("aws:ec2/subnet:Subnet")
     [vpc] = snapshot.of_type("aws:ec2/vpc:Vpc")
     assert snapshot.origin(subnet.get("vpcId")) == Origin(vpc.urn, "id")
