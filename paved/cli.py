@@ -130,18 +130,18 @@ def flows(
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, flow_json, wiring_lines
 
-    if (stack is None) == (preview_file is None):
-        _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
-    if preview_file is not None:
+    if preview_file is not None and stack is None:
         results = _saved_preview_flows(preview_file)
-    else:
+    elif stack is not None and preview_file is None:
         from paved.preview import run_preview
 
-        preview = run_preview(cwd, stack or "")
-        if preview.exit_code and not preview.flows:
+        preview = run_preview(cwd, stack)
+        if not preview.ran_cleanly:
             typer.echo("\n".join(diagnostic_lines(preview)), err=True)
             raise typer.Exit(1)
         results = preview.flows
+    else:
+        _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
     if json_file is not None:
         json_file.write_text(json.dumps({"flows": [flow_json(flow) for flow in results]}, indent=2) + "\n")
     if why is not None:

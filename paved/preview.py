@@ -58,10 +58,14 @@ class PreviewResult:
         return [violation for violation in self.violations if violation.level == "mandatory"]
 
     @property
+    def ran_cleanly(self) -> bool:
+        """Neither the program nor a pack failed, and the program logged no error; a program's resources are
+        judged and proved only then."""
+        return self.failure is None and self.recording is not None and not self.recording.errors
+
+    @property
     def exit_code(self) -> int:
-        program_errors = self.recording.errors if self.recording else []
-        failed = self.failure or program_errors or self.mandatory_violations or self.failing_flows
-        return 1 if failed else 0
+        return 0 if self.ran_cleanly and not self.mandatory_violations and not self.failing_flows else 1
 
 
 def _describe_failure(error: BaseException) -> str:
@@ -110,18 +114,16 @@ def run_preview(
         except ProgramError as error:
             result.recording = error.recording
             result.failure = _describe_failure(error.cause)
-        recording = result.recording
-        judge = result.failure is None and recording is not None and not recording.errors
-        if judge and recording is not None:
+        if result.ran_cleanly and result.recording is not None:
             # Here, while the packs judge on the other core.
-            result.flows = prove_wiring(recording, result.config)
+            result.flows = prove_wiring(result.recording, result.config)
     except BaseException:
         if judging is not None:
             judging.finish(judge=False)
         raise
     if judging is not None:
         try:
-            packs = judging.finish(judge)
+            packs = judging.finish(result.ran_cleanly)
         except PolicyPackError as error:
             result.failure = str(error)
         else:

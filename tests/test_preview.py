@@ -16,6 +16,7 @@ import paved.preview as preview_module
 from paved.analyzer import PolicyPackError, merge_policy_config
 from paved.cli import app
 from paved.preview import PreviewResult, run_preview
+from paved.recorder import Recording
 from paved.report import WIRING_LEGEND, preview_digest, render_text
 from tests.flow_fakes import (
     BROKEN,
@@ -201,7 +202,8 @@ def test_a_failed_program_is_not_judged(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def proved(*flows: FlowResult) -> PreviewResult:
-    return PreviewResult(project="demo", stack="dev", config={}, recording=None, flows=list(flows))
+    recording = Recording(project="demo", stack="dev")
+    return PreviewResult(project="demo", stack="dev", config={}, recording=recording, flows=list(flows))
 
 
 def test_failing_flows_fail_the_preview_and_are_shown_with_their_evidence() -> None:
