@@ -2,20 +2,24 @@
 
 The proof itself is tested in tests/test_wiring_*.py; here, that the pack hands it the stack the engine sent
 (resources, parents, dependencies, propertyDependencies, the stack's config) the way `paved flows --preview`
-reads a saved CLI preview, and that only failing flows become violations, on the stack's root resource.
+reads a saved CLI preview, and that only failing flows become violations, on the stack's root resource; once
+through the policy harness, once through a pack process over the Analyzer protocol, as paved preview runs it.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from paved_policies.rules import wiring
 from paved_policies.wiring.placeholders import Origin
 
+from paved.preview import run_preview
 from tests.flow_fakes import BROKEN, CONDITIONAL, PRESENT_FORBIDDEN, PROVEN, UNRESOLVED, proving
 from tests.policy_harness import UNKNOWN, Family, Res, StackCase, StackFuzzTarget, run_stack, urn_of
 
+SAMPLE = Path(__file__).parent / "fixtures" / "sample_program"
 POLICY = "wiring-proof"
 STACK = "pulumi:pulumi:Stack"
 COMPONENT = "paved:index:Network"
@@ -110,3 +114,41 @@ FAMILY = Family(
     fuzz_keys=["securityGroupId", "referencedSecurityGroupId", "ipProtocol", "fromPort", "toPort"],
     stack_fuzz=[StackFuzzTarget(POLICY, STACK, SG_INGRESS, "securityGroupId")],
 )
+
+
+# The pack's own __main__, with a proof that says what it was given, served over the Analyzer protocol.
+PROBE_PACK = """
+import json
+
+from paved_policies import dispatch
+from paved_policies.pack import build_policies
+from paved_policies.rules import wiring
+from paved_policies.wiring.verdicts import FlowResult, Verdict
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+
+def prove(snapshot):
+    seen = {"urns": sorted(snapshot.resources), "config": snapshot.config}
+    return [FlowResult("probe", "required", "what the pack saw", Verdict.BROKEN, (), json.dumps(seen))]
+
+
+wiring.prove = prove
+dispatch.install()
+PolicyPack(name="wiring-probe", policies=build_policies(), enforcement_level=EnforcementLevel.MANDATORY)
+"""
+
+
+def test_the_pack_proves_the_stack_paved_preview_sends_it(tmp_path: Path) -> None:
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.1.0\n")
+    (tmp_path / "__main__.py").write_text(PROBE_PACK)
+    result = run_preview(SAMPLE, "dev", [tmp_path])
+    [violation] = [v for v in result.violations if v.policy == POLICY]
+    assert result.recording is not None
+    assert (violation.level, violation.urn) == ("mandatory", result.recording.stack_resource.urn)
+    # The SDK puts the policy's description first.
+    description, header, line = violation.message.splitlines()
+    assert description == wiring.wiring_proof.description
+    assert header == f"'{result.recording.stack_resource.name}': 1 wiring flow(s) fail:"
+    seen = json.loads(line.removeprefix("- required probe (what the pack saw): "))
+    assert seen["urns"] == sorted(r.urn for r in result.recording.resources)
+    assert seen["config"]["demo:thing"] == {"a": 1}
