@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from paved_policies.wiring.placeholders import AwsPlace, Origin, placeholder, token_of
+from paved_policies.wiring.snapshot import leaves
 from pulumi.runtime.mocks import MockMonitor, Mocks
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 
@@ -217,17 +218,6 @@ def _planned_state(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
     return planned
 
 
-def _string_leaves(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _string_leaves(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _string_leaves(item, f"{path}.{index}")
-
-
 def _struct_to_value(struct: Any) -> dict[str, Any]:
     return json_format.MessageToDict(struct) if struct is not None else {}
 
@@ -404,8 +394,8 @@ class RecordingMonitor(MockMonitor):
         with self._lock:
             # Nested leaves copied from the inputs ("CNAME", a domain name) say nothing about where a value
             # came from; the output itself does, even when it equals an input (a role's id is its name).
-            for path, leaf in _string_leaves(value, output):
-                if path == output or token in leaf:
+            for path, leaf in leaves(value, output):
+                if isinstance(leaf, str) and (path == output or token in leaf):
                     self.recording.placeholders.setdefault(leaf, Origin(urn, path))
         return value
 

@@ -206,16 +206,21 @@ def _partition(region: str) -> str:
     return "aws"
 
 
-def unknown_paths(value: Any, prefix: str = "") -> Iterator[str]:
+def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted path, scalar) for every scalar inside a value, secrets unwrapped."""
     value = reveal(value)
-    if is_unknown(value):
-        yield prefix.rstrip(".")
-    elif isinstance(value, Mapping):
+    if isinstance(value, Mapping):
         for key, item in value.items():
-            yield from unknown_paths(item, f"{prefix}{key}.")
+            yield from leaves(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from unknown_paths(item, f"{prefix}{index}.")
+            yield from leaves(item, f"{path}.{index}" if path else str(index))
+    else:
+        yield path, value
+
+
+def unknown_paths(value: Any) -> Iterator[str]:
+    return (path for path, leaf in leaves(value) if is_unknown(leaf))
 
 
 def _output_for_property(prop: str) -> str | None:
