@@ -128,6 +128,9 @@ WIRING_LEGEND = (
 )
 
 
+WIRING_ID_COLUMN = 40
+
+
 def evidence_chain(flow: FlowResult) -> str:
     return " · ".join(str(hop) for hop in flow.evidence)
 
@@ -142,9 +145,11 @@ def wiring_lines(flows: Sequence[FlowResult]) -> list[str]:
         f"Wiring: {len(flows)} flows, {by_verdict[Verdict.PROVEN]} proven, {by_verdict[Verdict.BROKEN]} "
         f"broken, {doubtful} conditional or unresolved"
     ]
-    id_width = max(len(flow.id) for flow in flows) + 2
+    longest = max(len(flow.id) for flow in flows)
+    # Titles line up in a column, unless one long id would push every title off the screen.
+    id_column = longest if longest <= WIRING_ID_COLUMN else 0
     for flow in flows:
-        lines.append(f"    {flow.verdict.symbol} {flow.kind:<9} {flow.id:<{id_width}}{flow.title}")
+        lines.append(f"    {flow.verdict.symbol} {flow.kind:<9} {flow.id:<{id_column}}  {flow.title}")
         if flow.evidence:
             lines.append(f"        {evidence_chain(flow)}")
         if flow.verdict is not Verdict.PROVEN:

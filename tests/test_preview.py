@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from paved_policies.wiring.placeholders import Origin
-from paved_policies.wiring.verdicts import FlowResult
+from paved_policies.wiring.verdicts import FlowResult, Verdict
 from pulumi.runtime.proto import analyzer_pb2
 from typer.testing import CliRunner
 
@@ -25,6 +25,7 @@ from tests.flow_fakes import (
     PROVEN,
     RUNNER_RULE,
     UNRESOLVED,
+    fake_flow,
     proving,
 )
 
@@ -267,3 +268,10 @@ def test_a_clean_program_is_proved_with_its_lineage(monkeypatch: pytest.MonkeyPa
     [vpc] = snapshot.of_type("aws:ec2/vpc:Vpc")
     assert snapshot.origin(subnet.get("vpcId")) == Origin(vpc.urn, "id")
     assert snapshot.config["demo:thing"] == {"a": 1}
+
+
+def test_a_long_flow_id_does_not_push_every_title_off_the_screen() -> None:
+    long_id = "order:database-replica-1-after-database-monitoring-managed-0"
+    text = render_text(proved(PROVEN, fake_flow(long_id, Verdict.PROVEN, "order")))
+    assert "    ✔ required  api->database  title of api->database" in text
+    assert f"    ✔ order     {long_id}  title of {long_id}" in text
