@@ -12,6 +12,8 @@ and the ratios the targets are stated in (cold with the pack <= 1.5x the floor, 
 the cold preview).
 - with `--apps`: the in-process recording time of the prod program with 1, 5 and 20 apps in config, with
   each count's ratio to a separate 1-app measurement (so the 1-app row shows the noise), to read growth off.
+- with `--wiring`: what the wiring proof adds to the prod preview (the recording with and without lineage,
+  and the proof itself, against the cold preview with the pack), and the proof's time with 1 and 20 apps.
 - with `--against REV`: the median of `paved preview --stack prod` at this checkout and at REV (a
   temporary git worktree, run with its own `paved` and program), interleaved run by run so that drift
   hits both, and their ratio: is a change slower?
@@ -218,12 +220,69 @@ def app_scaling() -> None:
         print(f"{count:>4}  {resources:>9}  {seconds:>11.3f}  {seconds / base_seconds:>14.2f}")
 
 
+def _wiring_round(config: dict[str, Any] | None = None) -> tuple[float, float, float]:
+    """(recording without lineage, recording with lineage, the proof) in seconds, one run each."""
+    import contextlib
+
+    from paved_policies.wiring.flows import prove
+
+    import paved.program as program
+    from paved.lineage import snapshot_of
+
+    following = program.following_lineage
+    program.following_lineage = lambda _placeholders: contextlib.nullcontext()  # type: ignore[assignment]
+    try:
+        started = time.perf_counter()
+        run_project(ROOT, "prod", config)
+        without = time.perf_counter() - started
+    finally:
+        program.following_lineage = following
+    started = time.perf_counter()
+    recording = run_project(ROOT, "prod", config)
+    with_lineage = time.perf_counter() - started
+    values = {"paved:apps": json.dumps(config["paved:apps"])} if config else {}
+    stack_config = yaml.safe_load(PROD_STACK_FILE.read_text())["config"]
+    plain = {
+        key: value if isinstance(value, str) else json.dumps(value) for key, value in stack_config.items()
+    }
+    snapshot = snapshot_of(recording, {**plain, **values})
+    started = time.perf_counter()
+    prove(snapshot)
+    return without, with_lineage, time.perf_counter() - started
+
+
+def wiring_cost() -> None:
+    """What the wiring proof adds to a prod preview (lineage while recording + the proof), and its growth."""
+    run_project(ROOT, "prod")
+    rounds = []
+    for _ in range(RUNS):
+        rounds.append((*_wiring_round(), _preview_seconds(ROOT, "--policy-pack", "policies")))
+    without, with_lineage, proof, preview = (
+        statistics.median(column) for column in zip(*rounds, strict=True)
+    )
+    added = with_lineage - without + proof
+    print(f"recording without lineage  {without:.3f} s")
+    print(f"recording with lineage     {with_lineage:.3f} s")
+    print(f"the proof                  {proof:.3f} s")
+    print(f"cold prod preview (pack)   {preview:.3f} s")
+    print(f"added: {added:.3f} s = {added / preview:.1%} of the preview (target <= 10%)")
+    _, _, one = _wiring_round({"paved:apps": _apps(1)})
+    _, _, twenty = _wiring_round({"paved:apps": _apps(20)})
+    print(
+        f"proof with 1 app {one:.3f} s, with 20 apps {twenty:.3f} s: "
+        f"ratio {twenty / one:.1f} for 20x the apps"
+    )
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Preview performance, measured.")
     parser.add_argument("--against", metavar="REV", help="compare the prod preview with this git revision")
     parser.add_argument("--apps", action="store_true", help="recording time by number of apps")
+    parser.add_argument("--wiring", action="store_true", help="what the wiring proof adds, and its growth")
     arguments = parser.parse_args()
-    if arguments.against:
+    if arguments.wiring:
+        wiring_cost()
+    elif arguments.against:
         compare_with(arguments.against)
     elif arguments.apps:
         app_scaling()

@@ -433,20 +433,18 @@ class Network(pulumi.ComponentResource):
 def _flow_logs_delivery_policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:
     # The actions AWS lists, scoped to our log group and its streams. logs:CreateLogGroup is left out
     # because the group is created here. https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    # logs:DescribeLogGroups takes no resource ARN (Service Authorization Reference), so it gets "*": on the
+    # group's ARN it would never apply.
     return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Action": [
-                        "logs:CreateLogStream",
-                        "logs:PutLogEvents",
-                        "logs:DescribeLogGroups",
-                        "logs:DescribeLogStreams",
-                    ],
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     "Resource": [log_group_arn, pulumi.Output.concat(log_group_arn, ":*")],
-                }
+                },
+                {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
             ],
         }
     )

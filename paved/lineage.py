@@ -34,6 +34,7 @@ import pulumi
 from paved_policies.wiring.snapshot import Resource as WiredResource
 from paved_policies.wiring.snapshot import Snapshot, Unresolved, decode_config, unknown_paths
 from pulumi import _types
+from pulumi import output as output_module
 from pulumi.runtime import known_types, rpc
 from pulumi.runtime import resource as resource_module
 
@@ -192,9 +193,30 @@ class _Hooks:
         self.patch(output_cls, "format", staticmethod(format_))
         self.patch(output_cls, "secret", staticmethod(wrap_secrecy(original_secret)))
         self.patch(output_cls, "unsecret", staticmethod(wrap_secrecy(original_unsecret)))
+        self._patch_deferred_outputs()
         self._patch_resource_outputs()
         self._patch_serialization()
         self._patch_resource_creation()
+
+    def _patch_deferred_outputs(self) -> None:
+        """`pulumi.deferred_output()`: an Output resolved later by another (made after its users)."""
+        original = pulumi.deferred_output
+
+        def deferred_output() -> tuple[pulumi.Output[Any], Callable[[pulumi.Output[Any]], None]]:
+            output, resolve = original()
+            source: list[pulumi.Output[Any]] = []
+
+            def resolve_with_source(value: pulumi.Output[Any]) -> None:
+                source.append(value)
+                resolve(value)
+
+            async def derive() -> Any:
+                return await shadow_of(source[0]) if source else UNKNOWN
+
+            return _derive(output, derive), resolve_with_source
+
+        self.patch(pulumi, "deferred_output", deferred_output)
+        self.patch(output_module, "deferred_output", deferred_output)
 
     def _patch_resource_outputs(self) -> None:
         placeholders = self.placeholders
@@ -328,6 +350,7 @@ def snapshot_of(recording: Recording, config: Mapping[str, str]) -> Snapshot:
                 inputs=resource.resolved_inputs,
                 dependencies=list(resource.dependencies),
                 property_dependencies=dict(resource.property_dependencies),
+                provider=resource.provider_urn,
             )
             for resource in recording.resources
         },

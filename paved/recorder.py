@@ -12,14 +12,19 @@ Two engine rules the SDK's stock mock monitor gets wrong are implemented here:
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from paved_policies.wiring.placeholders import AwsPlace, Origin, placeholder, token_of
+from paved_policies.wiring.placeholders import (
+    AwsPlace,
+    Origin,
+    managed_prefix_list_id,
+    placeholder,
+    token_of,
+)
 from paved_policies.wiring.snapshot import leaves
 from pulumi.runtime.mocks import MockMonitor, Mocks
 from pulumi.runtime.proto import engine_pb2, resource_pb2
@@ -101,7 +106,7 @@ def _fake_managed_prefix_list(args: Mapping[str, Any], region: str) -> dict[str,
             f"({', '.join(_AWS_MANAGED_PREFIX_LISTS)}) have a preview answer"
         )
     partition, _ = _partition_of(region)
-    list_id = "pl-" + hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:17]
+    list_id = managed_prefix_list_id(region, name)
     return {
         "id": list_id,
         "name": name,

@@ -4,6 +4,7 @@
 the default keeps the whole suite inside CI's time budget as the policy pack grows.
 """
 
+import copy
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,8 @@ def shipped_snapshots(shipped_recordings: Callable[[str], Recording]) -> Callabl
 
     def get(stack: str) -> Snapshot:
         config = load_stack_config(load_project(ROOT), stack).values
-        return snapshot_of(shipped_recordings(stack), config)
+        # The snapshot shares its inputs with the session's recording: a copy keeps mutations local.
+        return copy.deepcopy(snapshot_of(shipped_recordings(stack), config))
 
     return get
 

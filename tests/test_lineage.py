@@ -55,6 +55,10 @@ def _program() -> None:
         from_port=443,
         to_port=443,
     )
+    # A user made before the resource it names: the ARN arrives through a deferred output.
+    arn, resolve_arn = pulumi.deferred_output()
+    aws.ssm.Parameter("deferred", type="String", value=arn)
+    resolve_arn(aws.sns.Topic("topic").arn)
     aws.ssm.Parameter(
         "made-in-apply",
         type="String",
@@ -109,6 +113,12 @@ def test_a_nested_output_field_resolves_to_its_path(recording: Recording) -> Non
     assert snapshot.origin(rule.inputs["securityGroupId"]) == Origin(
         _resource(recording, "cluster").urn, "vpcConfig.clusterSecurityGroupId"
     )
+
+
+def test_a_deferred_output_resolves_to_what_it_was_given(recording: Recording) -> None:
+    snapshot = snapshot_of(recording, {})
+    value = snapshot.resources[_resource(recording, "deferred").urn].get("value")
+    assert snapshot.origin(value) == Origin(_resource(recording, "topic").urn, "arn")
 
 
 def test_callbacks_over_placeholders_never_create_resources(recording: Recording) -> None:

@@ -18,9 +18,8 @@ from paved_policies.wiring.network import (
     CLOUDFRONT_PREFIX_LIST,
     Endpoint,
     NetworkModel,
-    aws_managed_prefix_list_id,
 )
-from paved_policies.wiring.placeholders import AwsPlace, placeholder
+from paved_policies.wiring.placeholders import AwsPlace, managed_prefix_list_id, placeholder
 from paved_policies.wiring.snapshot import UNKNOWN, Resource, Snapshot
 from paved_policies.wiring.verdicts import Finding, Verdict
 
@@ -283,7 +282,7 @@ def paved_like() -> Stack:
         addonName="vpc-cni",
         configurationValues=json.dumps({"enableNetworkPolicy": "true"}),
     )
-    prefix_list = aws_managed_prefix_list_id(REGION, CLOUDFRONT_PREFIX_LIST)
+    prefix_list = managed_prefix_list_id(REGION, CLOUDFRONT_PREFIX_LIST)
     _rule(s, "alb-sg-cloudfront", "in", "alb-sg", 443, prefixListId=prefix_list)
     _rule(s, "alb-sg-to-workloads-3000", "out", "alb-sg", 3000, referencedSecurityGroupId=workloads)
     _rule(

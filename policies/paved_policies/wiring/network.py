@@ -46,7 +46,6 @@ The rules, with their sources:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from enum import Enum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
+from paved_policies.wiring.placeholders import managed_prefix_list_id
 from paved_policies.wiring.snapshot import Resource, Snapshot, is_unknown, reveal
 from paved_policies.wiring.verdicts import Finding, Hop, Verdict, combine
 
@@ -118,11 +118,6 @@ IMDS_PORT = 80
 MAX_PORT_COMBINATIONS = 24
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 _GATEWAY_SERVICES = ("s3", "dynamodb")
-
-
-def aws_managed_prefix_list_id(region: str, name: str) -> str:
-    """The id paved's recorder gives an AWS-managed prefix list looked up by name during a preview."""
-    return "pl-" + hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:17]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -446,7 +441,7 @@ class NetworkModel:
     def from_snapshot(cls, snapshot: Snapshot) -> NetworkModel:
         model = cls(snapshot)
         model.cloudfront_lists = frozenset(
-            {aws_managed_prefix_list_id(snapshot.place.region, CLOUDFRONT_PREFIX_LIST)}
+            {managed_prefix_list_id(snapshot.place.region, CLOUDFRONT_PREFIX_LIST)}
         )
         model._read_groups()
         model._read_subnets()

@@ -47,6 +47,11 @@ def token_of(urn: str) -> str:
     return hashlib.sha256(urn.encode()).hexdigest()[:TOKEN_LENGTH]
 
 
+def managed_prefix_list_id(region: str, name: str) -> str:
+    """The id a preview gives an AWS-managed prefix list looked up by name (the recorder's invoke answer)."""
+    return "pl-" + hashlib.sha256(f"{region}/{name}".encode()).hexdigest()[:17]
+
+
 def _type_key(type_: str) -> str:
     """`aws:ec2/securityGroup:SecurityGroup` -> `ec2/securityGroup`."""
     parts = type_.split(":")

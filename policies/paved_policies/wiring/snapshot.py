@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from paved_policies.wiring.placeholders import AwsPlace, Origin, origin_of, placeholder, token_of
@@ -38,6 +38,7 @@ class Resource:
     inputs: dict[str, Any] = field(default_factory=dict)
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    provider: str = ""  # the provider resource's URN
 
     def get(self, path: str, default: Any = None) -> Any:
         """`inputs` at a dotted path (`vpcConfig.subnetIds.0`), secrets unwrapped; `default` when absent."""
@@ -100,7 +101,13 @@ class Snapshot:
         if handed_out is not None:
             # The recorder made it, with what only it knew (the region of the resource's own provider).
             return handed_out
-        return placeholder(resource.urn, resource.type, output, resource.inputs, self.place)
+        return placeholder(resource.urn, resource.type, output, resource.inputs, self.place_of(resource))
+
+    def place_of(self, resource: Resource) -> AwsPlace:
+        """Where a resource lives: its provider's region (a DR or us-east-1 provider), else the stack's."""
+        provider = self.resources.get(resource.provider)
+        region = provider.inputs.get("region") if provider else None
+        return replace(self.place, region=region) if isinstance(region, str) and region else self.place
 
     def _handed_out(self) -> dict[tuple[str, str], str]:
         if len(self._by_output) != len(self.placeholders):
@@ -165,6 +172,8 @@ class Snapshot:
                 property_dependencies={
                     k: list(v) for k, v in (state.get("propertyDependencies") or {}).items()
                 },
+                # `<provider urn>::<provider id>`
+                provider=str(state.get("provider") or step.get("provider") or "").rsplit("::", 1)[0],
             )
         snapshot = cls(resources, config=config, place=place)
         if exact:
@@ -220,7 +229,8 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def unknown_paths(value: Any) -> Iterator[str]:
-    return (path for path, leaf in leaves(value) if is_unknown(leaf))
+    """Paths to unknowns, including those inside a string built around one (a policy document's JSON)."""
+    return (path for path, leaf in leaves(value) if isinstance(leaf, str) and UNKNOWN in leaf)
 
 
 def _output_for_property(prop: str) -> str | None:

@@ -1,0 +1,238 @@
+"""The wiring proof's flows on the shipped stacks: every required flow proven, no forbidden flow present; a
+mutation of the recorded inputs breaks each flow at exactly the hop it changed; the c78210d preview (the
+commit before #7) fails for #7's defects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from paved_policies.wiring.flows import as_json, prove
+from paved_policies.wiring.snapshot import Resource, Snapshot
+from paved_policies.wiring.verdicts import FlowResult, Verdict
+
+PREVIEWS = Path(__file__).parent / "fixtures" / "previews"
+Mutation = Callable[[Snapshot], None]
+
+
+def _by_id(results: list[FlowResult]) -> dict[str, FlowResult]:
+    return {result.id: result for result in results}
+
+
+def _resource(snapshot: Snapshot, type_suffix: str, name: str) -> Resource:
+    return next(r for r in snapshot if r.type.endswith(type_suffix) and r.name == name)
+
+
+def _drop(type_suffix: str, name: str) -> Mutation:
+    def mutate(snapshot: Snapshot) -> None:
+        del snapshot.resources[_resource(snapshot, type_suffix, name).urn]
+
+    return mutate
+
+
+def _edit(type_suffix: str, name: str, change: Callable[[dict[str, Any]], None]) -> Mutation:
+    def mutate(snapshot: Snapshot) -> None:
+        change(_resource(snapshot, type_suffix, name).inputs)
+
+    return mutate
+
+
+def _edit_policy(
+    type_suffix: str, name: str, change: Callable[[dict[str, Any]], None], key: str = "policy"
+) -> Mutation:
+    """Change a JSON policy document held in an input (`policy`, a role's `assumeRolePolicy`)."""
+
+    def edit(inputs: dict[str, Any]) -> None:
+        document = json.loads(inputs[key])
+        change(document)
+        inputs[key] = json.dumps(document)
+
+    return _edit(type_suffix, name, edit)
+
+
+def _without_statement(action: str) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        document["Statement"] = [s for s in document["Statement"] if action not in json.dumps(s["Action"])]
+
+    return change
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_shipped_stacks_prove_every_flow(stack: str, shipped_snapshots: Callable[[str], Snapshot]) -> None:
+    results = prove(shipped_snapshots(stack))
+    kinds = {kind: [r for r in results if r.kind == kind] for kind in ("required", "forbidden", "order")}
+    assert all(len(found) >= 10 for found in kinds.values()), {k: len(v) for k, v in kinds.items()}
+    not_proven = [(r.id, r.verdict.value, r.reason) for r in results if r.verdict is not Verdict.PROVEN]
+    assert not_proven == []
+
+
+def test_required_flows_follow_the_config(shipped_snapshots: Callable[[str], Snapshot]) -> None:
+    ids = set(_by_id(prove(shipped_snapshots("prod"))))
+    # web and api have public paths, api and worker a database, both list the cacheUrl secret.
+    assert {
+        "edge->web",
+        "edge->api",
+        "api->database",
+        "worker->database",
+        "api->cache",
+        "worker->cache",
+    } <= ids
+    assert "edge->worker" not in ids and "web->database" not in ids and "web->cache" not in ids
+    assert {
+        "api->secrets",
+        "worker->secrets",
+        "job-database-bootstrap->database",
+        "job-api-migrate->database",
+    } <= ids
+
+
+# (flow, mutation, what the reason must name)
+REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
+    ("edge->web", _drop("SecurityGroupIngressRule", "alb-sg-cloudfront"), "alb-sg ingress"),
+    (
+        "edge->api",
+        _edit("core/v1:Service", "api", lambda i: i["spec"]["ports"][0].update(targetPort="metrics")),
+        "targetPort",
+    ),
+    ("edge->web", _drop("SecurityGroupIngressRule", "alb-workloads-from-alb-3000"), "ingress"),
+    (
+        "api->database",
+        _drop("SecurityGroupIngressRule", "database-proxy-sg-from-workloads"),
+        "database-proxy-sg ingress",
+    ),
+    ("api->database", _drop("SecurityGroupEgressRule", "database-proxy-to-db"), "database-proxy-sg egress"),
+    ("worker->database", _edit("rds/proxy:Proxy", "database-proxy", lambda i: i["auths"].pop()), "auths"),
+    (
+        "api->cache",
+        _edit("ReplicationGroup", "cache", lambda i: i.update(transitEncryptionEnabled=False)),
+        "transitEncryptionEnabled",
+    ),
+    (
+        "worker->cache",
+        _edit("NetworkPolicy", "worker", lambda i: i["spec"]["egress"][1]["ports"].pop()),
+        "worker spec.egress",
+    ),
+    (
+        "api->secrets",
+        _edit_policy("rolePolicy:RolePolicy", "api-secrets", _without_statement("kms:Decrypt")),
+        "kms:Decrypt",
+    ),
+    (
+        "worker->secrets",
+        _edit_policy(
+            "rolePolicy:RolePolicy", "worker-secrets", _without_statement("secretsmanager:GetSecretValue")
+        ),
+        "secretsmanager:GetSecretValue",
+    ),
+    (
+        "cluster-on-demand->sts",
+        _drop("SecurityGroupIngressRule", "network-endpoints-https-in"),
+        "network-endpoints ingress",
+    ),
+    (
+        "deployer-sg-0123456789abcdef0->eks-api",
+        _drop("SecurityGroupIngressRule", "cluster-deployer-from-sg-0123456789abcdef0"),
+        "cluster-deployer, cluster cluster security group ingress: no rule admits tcp/443 from sg-0123",
+    ),
+    (
+        "job-database-bootstrap->database",
+        _edit("NetworkPolicy", "database-bootstrap", lambda i: i["spec"].update(egress=[])),
+        "spec.egress",
+    ),
+    (
+        "network-flow-logs->logs",
+        _edit_policy("rolePolicy:RolePolicy", "network-flow-logs", _without_statement("logs:PutLogEvents")),
+        "logs:PutLogEvents",
+    ),
+    (
+        "alarms->alerts",
+        _edit_policy("topicPolicy:TopicPolicy", "alerts", _without_statement("sns:Publish")),
+        "sns:Publish",
+    ),
+    (
+        "backup->vault",
+        _edit_policy(
+            "iam/role:Role",
+            "backup",
+            lambda d: d["Statement"][0].update(Principal={"Service": "ec2.amazonaws.com"}),
+            key="assumeRolePolicy",
+        ),
+        "backup.amazonaws.com",
+    ),
+]
+
+
+@pytest.mark.parametrize(("flow", "mutation", "named"), REQUIRED_MUTATIONS)
+def test_a_mutation_breaks_a_required_flow_at_its_hop(
+    flow: str, mutation: Mutation, named: str, shipped_snapshots: Callable[[str], Snapshot]
+) -> None:
+    snapshot = shipped_snapshots("prod")
+    assert _by_id(prove(snapshot))[flow].verdict is Verdict.PROVEN
+    mutation(snapshot)
+    result = _by_id(prove(snapshot))[flow]
+    assert result.verdict is Verdict.BROKEN
+    assert named in result.reason
+
+
+def _open_to_the_world(inputs: dict[str, Any]) -> None:
+    inputs["vpcConfig"].update(endpointPublicAccess=True, publicAccessCidrs=["0.0.0.0/0"])
+
+
+def _grant_everything(document: dict[str, Any]) -> None:
+    document["Statement"][0]["Resource"] = "*"
+
+
+def _share_with_another_account(document: dict[str, Any]) -> None:
+    document["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+
+
+FORBIDDEN_MUTATIONS: list[tuple[str, Mutation]] = [
+    ("internet-x->cluster:443", _edit("eks/cluster:Cluster", "cluster", _open_to_the_world)),
+    ("web-x->imds", _edit("NetworkPolicy", "web", lambda i: i["spec"]["egress"].append({}))),
+    ("worker-x->jwt-secret", _edit_policy("rolePolicy:RolePolicy", "worker-secrets", _grant_everything)),
+    ("outside-x->secrets", _edit_policy("kms/key:Key", "secrets", _share_with_another_account)),
+]
+
+
+@pytest.mark.parametrize(("flow", "mutation"), FORBIDDEN_MUTATIONS)
+def test_a_mutation_that_opens_a_forbidden_flow_is_reported(
+    flow: str, mutation: Mutation, shipped_snapshots: Callable[[str], Snapshot]
+) -> None:
+    snapshot = shipped_snapshots("prod")
+    assert _by_id(prove(snapshot))[flow].verdict is Verdict.PROVEN
+    mutation(snapshot)
+    assert _by_id(prove(snapshot))[flow].verdict is Verdict.BROKEN
+
+
+@pytest.mark.parametrize("fixture", ["c78210d-prod.json", "c78210d-prod-no-lineage.json"])
+def test_the_commit_before_7_fails_for_its_defects(fixture: str) -> None:
+    """#7 fixed three wiring defects: the runner could not reach the private API, apps had no database login,
+    and role consumers did not wait for their policies. The CLI's JSON (no lineage) cannot see them all."""
+    results = prove(Snapshot.from_preview(json.loads((PREVIEWS / fixture).read_text())))
+    failing = {r.id for r in results if r.fails}
+    order = {flow for flow in failing if flow.startswith("order:")}
+    assert {"deployer->eks-api"} <= failing
+    assert "order:cluster-on-demand-after-cluster-nodes-managed-0" in order
+    if fixture == "c78210d-prod.json":
+        assert failing - order == {"api->database", "worker->database", "deployer->eks-api"}
+        assert len(order) == 20
+        by_id = _by_id(results)
+        assert "no Secrets Manager secret for database user api" in by_id["api->database"].reason
+        assert "no deployer security group or CIDR" in by_id["deployer->eks-api"].reason
+
+
+def test_flows_as_json_carry_the_evidence(shipped_snapshots: Callable[[str], Snapshot]) -> None:
+    document = {flow["id"]: flow for flow in as_json(prove(shipped_snapshots("prod")))}
+    deployer = document["deployer-sg-0123456789abcdef0->eks-api"]
+    assert deployer["verdict"] == "proven" and deployer["kind"] == "required"
+    assert any(hop["kind"] == "sg-rule" and "cluster-deployer" in hop["text"] for hop in deployer["evidence"])
