@@ -128,7 +128,9 @@ def flows(
     Exits 2 when the command line cannot be acted on: no such file, not a preview, no such flow.
     """
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
-    from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, flow_json, wiring_lines
+    from paved_policies.wiring.flows import as_json
+
+    from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, wiring_lines
 
     if preview_file is not None and stack is None:
         results = _saved_preview_flows(preview_file)
@@ -143,7 +145,7 @@ def flows(
     else:
         _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
     if json_file is not None:
-        json_file.write_text(json.dumps({"flows": [flow_json(flow) for flow in results]}, indent=2) + "\n")
+        json_file.write_text(json.dumps({"flows": as_json(results)}, indent=2) + "\n")
     if why is not None:
         chosen = next((flow for flow in results if flow.id == why), None)
         if chosen is None:

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from paved_policies.wiring.flows import as_json
 from paved_policies.wiring.verdicts import FlowResult, Verdict
 
 from paved.preview import PreviewResult
@@ -131,8 +132,19 @@ WIRING_LEGEND = (
 WIRING_ID_COLUMN = 40
 
 
+# A real flow has 10-30 hops (thousands of characters): the table shows the chain's start, `--why` all of it.
+WIRING_CHAIN_WIDTH = 200
+
+
 def evidence_chain(flow: FlowResult) -> str:
-    return " · ".join(str(hop) for hop in flow.evidence)
+    """The flow's hops on one line, joined with " · ", cut at a hop once longer than WIRING_CHAIN_WIDTH."""
+    shown: list[str] = []
+    for hop in map(str, flow.evidence):
+        if shown and len(" · ".join([*shown, hop])) > WIRING_CHAIN_WIDTH:
+            break
+        shown.append(hop)
+    rest = len(flow.evidence) - len(shown)
+    return " · ".join(shown) + (f" · … {rest} more (--why {flow.id})" if rest else "")
 
 
 def wiring_lines(flows: Sequence[FlowResult]) -> list[str]:
@@ -256,20 +268,6 @@ def _diagnostics(result: PreviewResult) -> list[dict[str, Any]]:
     return diagnostics
 
 
-def flow_json(flow: FlowResult) -> dict[str, Any]:
-    return {
-        "id": flow.id,
-        "kind": flow.kind,
-        "title": flow.title,
-        "verdict": flow.verdict.value,
-        "evidence": [
-            {"kind": hop.kind, "text": hop.text, "urn": hop.urn, "property": hop.property}
-            for hop in flow.evidence
-        ],
-        "reason": flow.reason,
-    }
-
-
 def preview_digest(result: PreviewResult) -> dict[str, Any]:
     resources = result.recording.resources if result.recording else []
     steps = [
@@ -286,7 +284,7 @@ def preview_digest(result: PreviewResult) -> dict[str, Any]:
         "duration": int(result.duration_seconds * NANOSECONDS),
         "changeSummary": {"create": len(steps)} if steps else {},
         # paved's own: the wiring proof, which the CLI's document does not have.
-        "flows": [flow_json(flow) for flow in result.flows],
+        "flows": as_json(result.flows),
     }
     if result.recording is not None:
         recording = result.recording

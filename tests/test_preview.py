@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from paved_policies.wiring.placeholders import Origin
-from paved_policies.wiring.verdicts import FlowResult, Verdict
+from paved_policies.wiring.verdicts import FlowResult, Hop, Verdict
 from pulumi.runtime.proto import analyzer_pb2
 from typer.testing import CliRunner
 
@@ -17,7 +17,7 @@ from paved.analyzer import PolicyPackError, merge_policy_config
 from paved.cli import app
 from paved.preview import PreviewResult, run_preview
 from paved.recorder import Recording
-from paved.report import WIRING_LEGEND, preview_digest, render_text
+from paved.report import WIRING_CHAIN_WIDTH, WIRING_LEGEND, preview_digest, render_text
 from tests.flow_fakes import (
     BROKEN,
     CONDITIONAL,
@@ -275,3 +275,13 @@ def test_a_long_flow_id_does_not_push_every_title_off_the_screen() -> None:
     text = render_text(proved(PROVEN, fake_flow(long_id, Verdict.PROVEN, "order")))
     assert "    ✔ required  api->database  title of api->database" in text
     assert f"    ✔ order     {long_id}  title of {long_id}" in text
+
+
+def test_a_long_evidence_chain_is_cut_at_a_hop_and_points_to_why() -> None:
+    hops = tuple(Hop("sg-rule", f"rule-{index:02} → target:443") for index in range(30))
+    text = render_text(proved(fake_flow("api->database", Verdict.PROVEN, hops=hops)))
+    [chain] = [line.strip() for line in text.splitlines() if "rule-00" in line]
+    assert len(chain) <= WIRING_CHAIN_WIDTH + len(" · … 30 more (--why api->database)")
+    shown = chain.split(" · … ")[0].split(" · ")
+    assert shown == [str(hop) for hop in hops[: len(shown)]]
+    assert chain.endswith(f" · … {len(hops) - len(shown)} more (--why api->database)")
