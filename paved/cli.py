@@ -115,7 +115,9 @@ def flows(
             help="Prove a saved preview instead: `paved preview --json` or `pulumi preview --json` output.",
         ),
     ] = None,
-    why: Annotated[str | None, typer.Option("--why", help="Explain one flow (its id) hop by hop.")] = None,
+    why: Annotated[
+        str | None, typer.Option("--why", help="Explain one flow hop by hop (its id, quoted: 'api->db').")
+    ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help='Also write the flows as JSON (`{"flows": [...]}`) here.')
     ] = None,
