@@ -7,9 +7,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from paved_policies.wiring.verdicts import FlowResult
 
 app = typer.Typer(help="paved: a production-readiness checklist as AWS infrastructure.", no_args_is_help=True)
 
@@ -68,6 +71,94 @@ def preview(
     except ProjectError:
         raise typer.Exit(preview_once()) from None
     raise typer.Exit(watch_project(project, stack, policy_pack or [], preview_once))
+
+
+def _refuse(message: str) -> NoReturn:
+    """A command line that cannot be acted on: one line on stderr, exit 2 (as for a usage error)."""
+    typer.echo(f"paved flows: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _saved_preview_flows(path: Path) -> list[FlowResult]:
+    from paved_policies.wiring.flows import prove
+    from paved_policies.wiring.snapshot import Snapshot
+
+    try:
+        document = json.loads(path.read_text())
+    except OSError as error:
+        _refuse(f"cannot read {path}: {error.strerror}")
+    except ValueError as error:
+        _refuse(f"{path} is not JSON: {error}")
+    if not isinstance(document, dict) or not isinstance(document.get("steps"), list):
+        _refuse(
+            f"{path} is not a preview: it has no `steps` (write one with `paved preview --json` or "
+            "`pulumi preview --json`)"
+        )
+    try:
+        snapshot = Snapshot.from_preview(document)
+    except (AttributeError, TypeError, KeyError, ValueError) as error:
+        _refuse(f"{path} is not a preview paved can read: {type(error).__name__}: {error}")
+    return prove(snapshot)
+
+
+@app.command()
+def flows(
+    stack: Annotated[
+        str | None,
+        typer.Option("--stack", "-s", help="Run the program offline for this stack and prove its wiring."),
+    ] = None,
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+    preview_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--preview",
+            help="Prove a saved preview instead: `paved preview --json` or `pulumi preview --json` output.",
+        ),
+    ] = None,
+    why: Annotated[
+        str | None, typer.Option("--why", help="Explain one flow hop by hop (its id, quoted: 'api->db').")
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help='Also write the flows as JSON (`{"flows": [...]}`) here.')
+    ] = None,
+) -> None:
+    """Prove the stack's wiring offline: every required flow has a path and a permission, no forbidden flow
+    exists, and resources are created in a working order.
+
+    Exits 1 when a flow fails (with --why: when that flow fails) or the program fails.
+
+    Exits 2 when the command line cannot be acted on: no such file, not a preview, no such flow.
+    """
+    # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
+    from paved_policies.wiring.flows import as_json
+
+    from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, wiring_lines
+
+    if preview_file is not None and stack is None:
+        results = _saved_preview_flows(preview_file)
+    elif stack is not None and preview_file is None:
+        from paved.preview import run_preview
+
+        preview = run_preview(cwd, stack)
+        if not preview.ran_cleanly:
+            typer.echo("\n".join(diagnostic_lines(preview)), err=True)
+            raise typer.Exit(1)
+        results = preview.flows
+    else:
+        _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
+    if json_file is not None:
+        json_file.write_text(json.dumps({"flows": as_json(results)}, indent=2) + "\n")
+    if why is not None:
+        chosen = next((flow for flow in results if flow.id == why), None)
+        if chosen is None:
+            _refuse(f"no flow {why!r}; the flows are: {', '.join(flow.id for flow in results) or 'none'}")
+        typer.echo("\n".join([*flow_explanation(chosen), "", WIRING_LEGEND]))
+        raise typer.Exit(1 if chosen.fails else 0)
+    failing = [flow for flow in results if flow.fails]
+    typer.echo("\n".join(wiring_lines(results)) or "No wiring flows to prove.")
+    verdict = "failed" if failing else "succeeded"
+    typer.echo(f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing.")
+    raise typer.Exit(1 if failing else 0)
 
 
 def main() -> None:

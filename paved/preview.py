@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from paved_policies.wiring.flows import prove
+from paved_policies.wiring.verdicts import FlowResult
 
 from paved.analyzer import (
     Judgement,
@@ -24,6 +26,7 @@ from paved.analyzer import (
     close_packs,
     start_packs,
 )
+from paved.lineage import snapshot_of
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import RecordedResource, Recording
 
@@ -38,6 +41,13 @@ class PreviewResult:
     packs: list[PackResult] = field(default_factory=list)
     failure: str | None = None
     duration_seconds: float = 0.0
+    # The wiring proof of a program that ran cleanly; empty otherwise.
+    flows: list[FlowResult] = field(default_factory=list)
+
+    @property
+    def failing_flows(self) -> list[FlowResult]:
+        """Broken required flows and present forbidden ones: they fail the preview like a mandatory policy."""
+        return [flow for flow in self.flows if flow.fails]
 
     @property
     def violations(self) -> list[PolicyViolation]:
@@ -48,9 +58,14 @@ class PreviewResult:
         return [violation for violation in self.violations if violation.level == "mandatory"]
 
     @property
+    def ran_cleanly(self) -> bool:
+        """Neither the program nor a pack failed, and the program logged no error; a program's resources are
+        judged and proved only then."""
+        return self.failure is None and self.recording is not None and not self.recording.errors
+
+    @property
     def exit_code(self) -> int:
-        program_errors = self.recording.errors if self.recording else []
-        return 1 if self.failure or program_errors or self.mandatory_violations else 0
+        return 0 if self.ran_cleanly and not self.mandatory_violations and not self.failing_flows else 1
 
 
 def _describe_failure(error: BaseException) -> str:
@@ -92,27 +107,34 @@ def run_preview(
     # engine has it judged.
     judging = PackJudging(policy_packs, context, policy_pack_configs) if policy_packs else None
     try:
-        result.recording = run_project(
-            directory, stack, config_overrides, on_register=judging.registered if judging else None
-        )
-    except ProgramError as error:
-        result.recording = error.recording
-        result.failure = _describe_failure(error.cause)
+        try:
+            result.recording = run_project(
+                directory, stack, config_overrides, on_register=judging.registered if judging else None
+            )
+        except ProgramError as error:
+            result.recording = error.recording
+            result.failure = _describe_failure(error.cause)
+        if result.ran_cleanly and result.recording is not None:
+            # Here, while the packs judge on the other core.
+            result.flows = prove_wiring(result.recording, result.config)
     except BaseException:
         if judging is not None:
             judging.finish(judge=False)
         raise
     if judging is not None:
-        recording = result.recording
-        judge = result.failure is None and recording is not None and not recording.errors
         try:
-            packs = judging.finish(judge)
+            packs = judging.finish(result.ran_cleanly)
         except PolicyPackError as error:
             result.failure = str(error)
         else:
             result.packs = packs
     result.duration_seconds = time.perf_counter() - started
     return result
+
+
+def prove_wiring(recording: Recording, config: Mapping[str, str]) -> list[FlowResult]:
+    """The wiring proof of a recording, with the exact lineage of each unknown input."""
+    return prove(snapshot_of(recording, config))
 
 
 PACK_STOP_SECONDS = 10

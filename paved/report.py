@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from paved_policies.wiring.flows import as_json
+from paved_policies.wiring.verdicts import FlowResult, Verdict
 
 from paved.preview import PreviewResult
 from paved.recorder import RecordedResource, Recording
@@ -63,16 +66,9 @@ def render_text(result: PreviewResult) -> str:
         for branch, resource in rows:
             lines.append(f" +   {branch + resource.type:<{type_width}}{resource.name:<40}create")
         lines.append("")
-    if result.failure:
-        lines += ["Diagnostics:", "  error: " + result.failure.replace("\n", "\n    "), ""]
-    if recording is not None and recording.logs:
-        lines.append("Program messages:")
-        lines += [
-            f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}"
-            for entry in recording.logs
-        ]
-        lines.append("")
+    lines += diagnostic_lines(result)
     lines += _policy_lines(result)
+    lines += wiring_lines(result.flows)
     if recording is not None and recording.resources and result.failure is None:
         outputs = recording.stack_outputs
         if outputs:
@@ -82,11 +78,30 @@ def render_text(result: PreviewResult) -> str:
         lines += _summary_lines(recording)
     lines.append(f"Duration: {result.duration_seconds:.1f}s")
     verdict = "failed" if result.exit_code else "succeeded"
-    lines.append(
-        f"Preview {verdict}: {len(result.mandatory_violations)} mandatory, "
-        f"{len(result.violations) - len(result.mandatory_violations)} other policy violations."
-    )
+    counts = [
+        f"{len(result.mandatory_violations)} mandatory",
+        f"{len(result.violations) - len(result.mandatory_violations)} other policy violations",
+    ]
+    if result.flows:
+        counts.append(f"{len(result.failing_flows)} failing wiring flows")
+    lines.append(f"Preview {verdict}: {', '.join(counts)}.")
     return "\n".join(lines) + "\n"
+
+
+def diagnostic_lines(result: PreviewResult) -> list[str]:
+    """Why the program did not run cleanly: its failure and its messages."""
+    lines: list[str] = []
+    if result.failure:
+        lines += ["Diagnostics:", "  error: " + result.failure.replace("\n", "\n    "), ""]
+    recording = result.recording
+    if recording is not None and recording.logs:
+        lines.append("Program messages:")
+        lines += [
+            f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}"
+            for entry in recording.logs
+        ]
+        lines.append("")
+    return lines
 
 
 def _policy_lines(result: PreviewResult) -> list[str]:
@@ -105,6 +120,67 @@ def _policy_lines(result: PreviewResult) -> list[str]:
             lines += [f"          {line}" for line in violation.message.splitlines()]
         lines += [f"        remediated: {item}" for item in pack.remediations]
     lines.append("")
+    return lines
+
+
+WIRING_LEGEND = (
+    "✔ proven (a forbidden flow: absent)  ✘ broken: fails the preview  ? conditional or unresolved: "
+    "not counted as proven"
+)
+
+
+WIRING_ID_COLUMN = 40
+
+
+# A real flow has 10-30 hops (thousands of characters): the table shows the chain's start, `--why` all of it.
+WIRING_CHAIN_WIDTH = 200
+
+
+def evidence_chain(flow: FlowResult) -> str:
+    """The flow's hops on one line, joined with " · ", cut at a hop once longer than WIRING_CHAIN_WIDTH."""
+    shown: list[str] = []
+    for hop in map(str, flow.evidence):
+        if shown and len(" · ".join([*shown, hop])) > WIRING_CHAIN_WIDTH:
+            break
+        shown.append(hop)
+    rest = len(flow.evidence) - len(shown)
+    return " · ".join(shown) + (f" · … {rest} more (--why {flow.id})" if rest else "")
+
+
+def wiring_lines(flows: Sequence[FlowResult]) -> list[str]:
+    """The wiring table: one row per flow, its evidence chain below it, and why when it is not proven."""
+    if not flows:
+        return []
+    by_verdict = Counter(flow.verdict for flow in flows)
+    doubtful = by_verdict[Verdict.CONDITIONAL] + by_verdict[Verdict.UNRESOLVED]
+    lines = [
+        f"Wiring: {len(flows)} flows, {by_verdict[Verdict.PROVEN]} proven, {by_verdict[Verdict.BROKEN]} "
+        f"broken, {doubtful} conditional or unresolved"
+    ]
+    longest = max(len(flow.id) for flow in flows)
+    # Titles line up in a column, unless one long id would push every title off the screen.
+    id_column = longest if longest <= WIRING_ID_COLUMN else 0
+    for flow in flows:
+        lines.append(f"    {flow.verdict.symbol} {flow.kind:<9} {flow.id:<{id_column}}  {flow.title}")
+        if flow.evidence:
+            lines.append(f"        {evidence_chain(flow)}")
+        if flow.verdict is not Verdict.PROVEN:
+            lines.append(f"        {flow.verdict.value}: {flow.reason}")
+    lines += [f"    {WIRING_LEGEND}", ""]
+    return lines
+
+
+def flow_explanation(flow: FlowResult) -> list[str]:
+    """One flow hop by hop: each hop's kind, what it says, and the resource and property it stands on."""
+    lines = [f"{flow.verdict.symbol} {flow.id} ({flow.kind}): {flow.title}"]
+    lines.append(f"  {flow.verdict.value}" + (f": {flow.reason}" if flow.reason else ""))
+    kind_width = max((len(hop.kind) for hop in flow.evidence), default=0) + 2
+    for number, hop in enumerate(flow.evidence, 1):
+        where = [part for part in (hop.urn, f"property {hop.property}" if hop.property else None) if part]
+        lines.append(
+            f"  {number:>2}. {hop.kind:<{kind_width}}{hop.text}"
+            + (f"  [{', '.join(where)}]" if where else "")
+        )
     return lines
 
 
@@ -207,6 +283,8 @@ def preview_digest(result: PreviewResult) -> dict[str, Any]:
         "diagnostics": _diagnostics(result),
         "duration": int(result.duration_seconds * NANOSECONDS),
         "changeSummary": {"create": len(steps)} if steps else {},
+        # paved's own: the wiring proof, which the CLI's document does not have.
+        "flows": as_json(result.flows),
     }
     if result.recording is not None:
         recording = result.recording

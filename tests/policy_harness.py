@@ -138,6 +138,7 @@ class Res:
     props: Mapping[str, Any] = field(default_factory=dict)
     prop_deps: Mapping[str, list[str]] = field(default_factory=dict)  # property -> names
     deps: list[str] = field(default_factory=list)  # names
+    parent: str | None = None  # name
 
 
 def build_stack(
@@ -165,6 +166,8 @@ def build_stack(
         res.dependencies.extend(built[d] for d in [*s.deps, *(n for v in s.prop_deps.values() for n in v)])
         for prop, names in s.prop_deps.items():
             res.property_dependencies[prop] = [built[n] for n in names]
+        if s.parent is not None:
+            res.parent = built[s.parent]
         if s.name in providers:
             res.provider = _provider(s.resource_type, providers[s.name])
     return list(built.values())

@@ -151,4 +151,7 @@ def test_the_text_report_names_the_violations_and_the_failure(run: Run) -> None:
         )
     mandatory = sum(v.level == "mandatory" for v in run.violations)
     other = len(run.violations) - mandatory
-    assert f"Preview failed: {mandatory} mandatory, {other} other policy violations." in lines
+    counts = f"{mandatory} mandatory, {other} other policy violations"
+    if run.digest["flows"]:  # the wiring proof's failing flows are counted last
+        counts += f", {sum(flow['verdict'] == 'broken' for flow in run.digest['flows'])} failing wiring flows"
+    assert f"Preview failed: {counts}." in lines

@@ -174,10 +174,18 @@ KUBERNETES_POLICIES = {
     "k8s-deployment-has-pdb",
     "k8s-network-policy-coverage",
 }
+# Fixtures for these live in tests/test_policy_rules_wiring.py.
+WIRING_POLICIES = {"wiring-proof"}
 # The pack's own report of exemptions, beside the rules; tests/test_policy_exemptions.py covers it.
 EXEMPTIONS_POLICY = "paved-exemptions"
 EXPECTED_POLICIES = (
-    BASE_POLICIES | DATA_POLICIES | EDGE_POLICIES | EKS_POLICIES | KUBERNETES_POLICIES | {EXEMPTIONS_POLICY}
+    BASE_POLICIES
+    | DATA_POLICIES
+    | EDGE_POLICIES
+    | EKS_POLICIES
+    | KUBERNETES_POLICIES
+    | WIRING_POLICIES
+    | {EXEMPTIONS_POLICY}
 )
 
 

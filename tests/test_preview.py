@@ -7,13 +7,27 @@ import shutil
 from pathlib import Path
 
 import pytest
+from paved_policies.wiring.placeholders import Origin
+from paved_policies.wiring.verdicts import FlowResult, Hop, Verdict
 from pulumi.runtime.proto import analyzer_pb2
 from typer.testing import CliRunner
 
+import paved.preview as preview_module
 from paved.analyzer import PolicyPackError, merge_policy_config
 from paved.cli import app
 from paved.preview import PreviewResult, run_preview
-from paved.report import preview_digest, render_text
+from paved.recorder import Recording
+from paved.report import WIRING_CHAIN_WIDTH, WIRING_LEGEND, preview_digest, render_text
+from tests.flow_fakes import (
+    BROKEN,
+    CONDITIONAL,
+    PRESENT_FORBIDDEN,
+    PROVEN,
+    RUNNER_RULE,
+    UNRESOLVED,
+    fake_flow,
+    proving,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "sample_program"
@@ -167,16 +181,107 @@ def test_a_directory_that_is_not_a_pack_fails_the_preview_plainly(tmp_path: Path
     assert result.failure is not None and "has no PulumiPolicy.yaml" in result.failure
 
 
-def test_a_failed_program_is_not_judged(tmp_path: Path) -> None:
+def test_a_failed_program_is_not_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proofs = proving(monkeypatch, preview_module, [BROKEN])
     project = tmp_path / "project"
     shutil.copytree(SAMPLE, project)
     with (project / "__main__.py").open("a") as main:
         main.write('\nraise RuntimeError("the program broke")\n')
     result = run_preview(project, "dev", [PACK])
     assert result.packs == [] and result.exit_code == 1
+    assert proofs == [] and result.flows == []  # nor its wiring proved
     assert result.failure is not None and "the program broke" in result.failure
     assert result.recording is not None and result.recording.resources
     # The program's failure is the one said, even when a pack could not start either.
     broken_pack = run_preview(project, "dev", [tmp_path / "no-pack"])
     assert broken_pack.failure is not None and "the program broke" in broken_pack.failure
     assert "PulumiPolicy.yaml" not in broken_pack.failure
+
+
+# ---------------------------------------------------------------------------------------------
+# The wiring proof in the preview: shown after the policies, in the JSON, and enforced.
+
+
+def proved(*flows: FlowResult) -> PreviewResult:
+    recording = Recording(project="demo", stack="dev")
+    return PreviewResult(project="demo", stack="dev", config={}, recording=recording, flows=list(flows))
+
+
+def test_failing_flows_fail_the_preview_and_are_shown_with_their_evidence() -> None:
+    result = proved(BROKEN, PROVEN, PRESENT_FORBIDDEN, CONDITIONAL, UNRESOLVED)
+    assert result.exit_code == 1
+    assert result.failing_flows == [BROKEN, PRESENT_FORBIDDEN]
+    text = render_text(result)
+    wiring = text[text.index("Wiring:") :].splitlines()
+    assert wiring[0] == "Wiring: 5 flows, 1 proven, 2 broken, 2 conditional or unresolved"
+    chain = "sg-rule cluster-from-runner → eks-cluster:443 · route private-a → nat-a"
+    assert wiring[1:4] == [
+        "    ✘ required  runner->eks-api       title of runner->eks-api",
+        f"        {chain}",
+        "        broken: no ingress on 'eks-cluster' from the runner",
+    ]
+    assert wiring[4:6] == ["    ✔ required  api->database         title of api->database", f"        {chain}"]
+    assert "    ✘ forbidden internet-x->database  title of internet-x->database" in wiring
+    assert "    ? required  api->secrets          title of api->secrets" in wiring
+    assert "        conditional: aws:PrincipalTag/team is not known" in wiring
+    assert "        unresolved: 'cache'.securityGroupIds is unknown" in wiring
+    assert f"    {WIRING_LEGEND}" in wiring
+    assert text.endswith("Preview failed: 0 mandatory, 0 other policy violations, 2 failing wiring flows.\n")
+
+
+def test_doubtful_flows_are_shown_but_do_not_fail_the_preview() -> None:
+    result = proved(PROVEN, CONDITIONAL, UNRESOLVED)
+    assert result.exit_code == 0
+    final = render_text(result).splitlines()[-1]
+    assert final == "Preview succeeded: 0 mandatory, 0 other policy violations, 0 failing wiring flows."
+
+
+def test_the_json_carries_the_flows() -> None:
+    [entry] = preview_digest(proved(BROKEN))["flows"]
+    assert entry == {
+        "id": "runner->eks-api",
+        "kind": "required",
+        "title": "title of runner->eks-api",
+        "verdict": "broken",
+        "evidence": [
+            {
+                "kind": "sg-rule",
+                "text": "cluster-from-runner → eks-cluster:443",
+                "urn": RUNNER_RULE,
+                "property": "referencedSecurityGroupId",
+            },
+            {"kind": "route", "text": "private-a → nat-a", "urn": None, "property": None},
+        ],
+        "reason": "no ingress on 'eks-cluster' from the runner",
+    }
+
+
+def test_a_clean_program_is_proved_with_its_lineage(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = proving(monkeypatch, preview_module, [BROKEN])
+    result = run_preview(SAMPLE, "dev")
+    assert result.flows == [BROKEN] and result.exit_code == 1
+    [snapshot] = seen
+    assert result.recording is not None
+    assert list(snapshot.resources) == [r.urn for r in result.recording.resources]
+    # The subnet's unknown vpcId is the placeholder of the VPC's id, from the recorded lineage.
+    [subnet] = snapshot.of_type("aws:ec2/subnet:Subnet")
+    [vpc] = snapshot.of_type("aws:ec2/vpc:Vpc")
+    assert snapshot.origin(subnet.get("vpcId")) == Origin(vpc.urn, "id")
+    assert snapshot.config["demo:thing"] == {"a": 1}
+
+
+def test_a_long_flow_id_does_not_push_every_title_off_the_screen() -> None:
+    long_id = "order:database-replica-1-after-database-monitoring-managed-0"
+    text = render_text(proved(PROVEN, fake_flow(long_id, Verdict.PROVEN, "order")))
+    assert "    ✔ required  api->database  title of api->database" in text
+    assert f"    ✔ order     {long_id}  title of {long_id}" in text
+
+
+def test_a_long_evidence_chain_is_cut_at_a_hop_and_points_to_why() -> None:
+    hops = tuple(Hop("sg-rule", f"rule-{index:02} → target:443") for index in range(30))
+    text = render_text(proved(fake_flow("api->database", Verdict.PROVEN, hops=hops)))
+    [chain] = [line.strip() for line in text.splitlines() if "rule-00" in line]
+    assert len(chain) <= WIRING_CHAIN_WIDTH + len(" · … 30 more (--why api->database)")
+    shown = chain.split(" · … ")[0].split(" · ")
+    assert shown == [str(hop) for hop in hops[: len(shown)]]
+    assert chain.endswith(f" · … {len(hops) - len(shown)} more (--why api->database)")

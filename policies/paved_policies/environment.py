@@ -12,20 +12,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 Environment = Literal["prod", "staging"]
 
 _PROD_STACK = re.compile(r"prod", re.IGNORECASE)
 
 
-def detect(environ: Mapping[str, str]) -> Environment:
-    """paved's own `paved:environment` config if the program has it, else the stack name; prod if unsure."""
+def stack_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The stack's config (`{"paved:apps": "<json>", ...}`), empty when the pack was started without one."""
     try:
         config = json.loads(environ.get("PULUMI_CONFIG") or "{}")
     except ValueError:
-        config = {}
-    declared = config.get("paved:environment") if isinstance(config, dict) else None
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def detect(environ: Mapping[str, str]) -> Environment:
+    """paved's own `paved:environment` config if the program has it, else the stack name; prod if unsure."""
+    declared = stack_config(environ).get("paved:environment")
     if declared in ("prod", "staging"):
         return declared
     stack = environ.get("PULUMI_STACK")

@@ -7,6 +7,7 @@ graph. How the SDK is driven to evaluate them fast is `dispatch.py`'s business.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -25,7 +26,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 from paved_policies.dispatch import shared_stack
-from paved_policies.environment import Environment
+from paved_policies.environment import Environment, stack_config
 from paved_policies.exemptions import (
     AWS_NAMES_TAG,
     AWS_REASON_TAG,
@@ -168,12 +169,20 @@ def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPol
         graph = shared_stack(lambda: StackGraph(args.resources))
         configured = args.get_config()
         config = rule_config(rule, configured)
+        # The CLI starts the pack with the stack's config in its environment, as pulumi_policy reads it.
+        stack = stack_config(os.environ)
         applicable = 0
         unknown: UnknownValueError | None = None
         resources = graph.of_types(rule.resource_types)
         for resource in resources:
             ctx = StackContext(
-                resource.resource_type, resource.urn, resource.name, graph, config, provider_props(resource)
+                resource.resource_type,
+                resource.urn,
+                resource.name,
+                graph,
+                config,
+                provider_props(resource),
+                stack,
             )
             try:
                 finding = _judged(rule, resource.props, ctx, resource.urn, configured)

@@ -8,20 +8,9 @@ through ARN/ID strings: in a first preview every ID is still unknown, but the de
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Sequence
 
-from paved_policies.rule import GraphResource
-
-
-class LinkedResource(GraphResource, Protocol):
-    """A resource with its dependency edges (pulumi_policy.PolicyResource fits)."""
-
-    @property
-    def dependencies(self) -> Sequence[LinkedResource]: ...
-
-    @property
-    def property_dependencies(self) -> Mapping[str, Sequence[LinkedResource]]: ...
+from paved_policies.rule import GraphResource, LinkedResource
 
 
 class StackGraph:

@@ -250,3 +250,23 @@ def problems_found(checks: Iterable[Callable[[], str | None]]) -> list[str]:
 def all_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
     """Whether test(item) holds for every item; a definite failure wins over an unknown (see any_of)."""
     return not problems_found([lambda item=item: None if test(item) else "no" for item in items])
+
+
+def plain(value: Any) -> Any:
+    """A property as plain dicts and lists, with each value unknown during preview as the engine's sentinel
+    string, for code that reads a whole resource rather than asking for one value at a time."""
+    if isinstance(value, Mapping):
+        return {key: _plain_item(lambda key=key: value[key]) for key in list(value) if isinstance(key, str)}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [_plain_item(lambda index=index: value[index]) for index in range(len(value))]
+    return value
+
+
+def _plain_item(read: Callable[[], Any]) -> Any:
+    try:
+        return plain(read())
+    except Exception as error:
+        if is_unknown_error(error):
+            # The SDK's UnknownValueError, recognised by its attribute (see is_unknown_error).
+            return getattr(error, "unknown_type_sentinel")  # noqa: B009
+        raise

@@ -95,7 +95,25 @@ def provider_props(resource: GraphResource) -> Mapping[str, Any]:
     return props if isinstance(props, Mapping) else NO_CONFIG
 
 
+class LinkedResource(GraphResource, Protocol):
+    """A resource with its place in the stack (pulumi_policy.PolicyResource fits)."""
+
+    @property
+    def parent(self) -> LinkedResource | None: ...
+
+    @property
+    def dependencies(self) -> Sequence[LinkedResource]: ...
+
+    @property
+    def property_dependencies(self) -> Mapping[str, Sequence[LinkedResource]]: ...
+
+
 class StackGraphView(Protocol):
+    @property
+    def resources(self) -> Sequence[LinkedResource]:
+        """Every resource of the stack, in stack order."""
+        ...
+
     def of_types(self, resource_types: Sequence[str]) -> Sequence[GraphResource]: ...
 
     def referrers(
@@ -109,7 +127,11 @@ class StackGraphView(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StackContext:
-    """A resource's context inside a whole-stack evaluation, with dependency-graph queries."""
+    """A resource's context inside a whole-stack evaluation, with dependency-graph queries.
+
+    `stack_config` is the stack's own configuration (`paved:apps`...), as the CLI hands it to the pack;
+    empty when it did not.
+    """
 
     resource_type: str
     urn: str
@@ -117,6 +139,7 @@ class StackContext:
     graph: StackGraphView
     config: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
     provider: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
+    stack_config: Mapping[str, Any] = field(default_factory=lambda: NO_CONFIG)
 
     def of_types(self, resource_types: Sequence[str]) -> Sequence[GraphResource]:
         """Every resource of `resource_types` in the stack, for rules that match by name or labels."""

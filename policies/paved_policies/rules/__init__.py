@@ -23,6 +23,7 @@ from paved_policies.rules import (
     tags,
     vpc,
     wafv2,
+    wiring,
 )
 
 ALL_RULES: tuple[Rule[Any], ...] = (
@@ -43,4 +44,5 @@ ALL_RULES: tuple[Rule[Any], ...] = (
     *kubernetes.RULES,
     *tags.RULES,
     *protection.RULES,
+    *wiring.RULES,
 )
