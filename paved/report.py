@@ -144,7 +144,7 @@ def evidence_chain(flow: FlowResult) -> str:
             break
         shown.append(hop)
     rest = len(flow.evidence) - len(shown)
-    return " · ".join(shown) + (f" · … {rest} more (--why {flow.id})" if rest else "")
+    return " · ".join(shown) + (f" · … {rest} more (--why '{flow.id}')" if rest else "")
 
 
 def wiring_lines(flows: Sequence[FlowResult]) -> list[str]:

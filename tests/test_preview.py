@@ -281,7 +281,7 @@ def test_a_long_evidence_chain_is_cut_at_a_hop_and_points_to_why() -> None:
     hops = tuple(Hop("sg-rule", f"rule-{index:02} → target:443") for index in range(30))
     text = render_text(proved(fake_flow("api->database", Verdict.PROVEN, hops=hops)))
     [chain] = [line.strip() for line in text.splitlines() if "rule-00" in line]
-    assert len(chain) <= WIRING_CHAIN_WIDTH + len(" · … 30 more (--why api->database)")
+    assert len(chain) <= WIRING_CHAIN_WIDTH + len(" · … 30 more (--why 'api->database')")
     shown = chain.split(" · … ")[0].split(" · ")
     assert shown == [str(hop) for hop in hops[: len(shown)]]
-    assert chain.endswith(f" · … {len(hops) - len(shown)} more (--why api->database)")
+    assert chain.endswith(f" · … {len(hops) - len(shown)} more (--why 'api->database')")
