@@ -294,7 +294,7 @@ def _service_ports(stack: Stack, app: App) -> Finding:
         (
             Hop(
                 "service",
-                f"{binding.name} → {service.name}:{port.get('port')} → container :{app.port}",
+                f"{binding.name} → {service.name}:{int(port.get('port'))} → container :{app.port}",
                 service.urn,
             ),
         ),

@@ -73,8 +73,9 @@ class FlowResult:
 
 
 def combine(*findings: Finding) -> Finding:
-    """All of `findings` must hold: the first broken one wins, then the first doubtful one."""
-    hops = tuple(hop for finding in findings for hop in finding.hops)
+    """All of `findings` must hold: the first broken one wins, then the first doubtful one. A hop that two
+    findings share (the pods' placement, seen by each path from them) is shown once."""
+    hops = tuple(dict.fromkeys(hop for finding in findings for hop in finding.hops))
     for verdict in (Verdict.BROKEN, Verdict.UNRESOLVED, Verdict.CONDITIONAL):
         for finding in findings:
             if finding.verdict is verdict:
