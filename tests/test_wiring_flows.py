@@ -4,17 +4,20 @@ commit before #7) fails for #7's defects."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from paved_policies.wiring.flows import as_json, prove
 from paved_policies.wiring.snapshot import Resource, Snapshot
 from paved_policies.wiring.verdicts import FlowResult, Verdict
 
-from paved.program import load_project, load_stack_config
+from paved.lineage import snapshot_of
+from paved.program import load_project, load_stack_config, run_project
 from tests.previews import cli_json, paved_json
 
 ROOT = Path(__file__).parent.parent
@@ -367,6 +370,34 @@ def test_the_commit_before_7_fails_for_its_defects(fixture: str) -> None:
         by_id = _by_id(results)
         assert "no Secrets Manager secret for database user api" in by_id["api->database"].reason
         assert "no deployer security group or CIDR" in by_id["deployer->eks-api"].reason
+
+
+@pytest.fixture(scope="module")
+def staging_with_iam_login() -> Snapshot:
+    """Staging (no proxy, so apps may mix login modes) with the worker on IAM auth."""
+    raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.staging.yaml").read_text())["config"]
+    apps = copy.deepcopy(raw["paved:apps"])
+    worker = next(app for app in apps if app["name"] == "worker")
+    worker["database"] = {**worker.get("database", {}), "auth": "iam"}
+    overrides = {"paved:apps": apps}
+    recording = run_project(ROOT, "staging", overrides)
+    return snapshot_of(recording, load_stack_config(load_project(ROOT), "staging", overrides).values)
+
+
+def test_iam_login_is_the_pods_role_with_rds_db_connect_on_its_user(staging_with_iam_login: Snapshot) -> None:
+    results = _by_id(prove(copy.deepcopy(staging_with_iam_login)))
+    login = results["worker->database"]
+    assert login.verdict is Verdict.PROVEN, login.reason
+    assert any("rds-db:connect" in hop.text and "dbuser:db-" in hop.text for hop in login.evidence)
+    assert any(hop.kind == "trust" and "worker/worker" in hop.text for hop in login.evidence)
+
+
+def test_iam_login_breaks_without_rds_db_connect(staging_with_iam_login: Snapshot) -> None:
+    snapshot = copy.deepcopy(staging_with_iam_login)
+    _edit_policy("rolePolicy:RolePolicy", "worker-secrets", _without_statement("rds-db:connect"))(snapshot)
+    login = _by_id(prove(snapshot))["worker->database"]
+    assert login.verdict is Verdict.BROKEN
+    assert "rds-db:connect" in login.reason
 
 
 def test_the_clis_json_of_prod_leaves_links_unresolved_never_broken(

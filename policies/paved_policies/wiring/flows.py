@@ -325,7 +325,6 @@ def database_login(stack: Stack, app: App) -> Finding:
         sync = stack.sync_role(app)
         if isinstance(sync, Finding):
             return sync
-        role, _ = sync
         # The proxy's id is its ARN's last segment; without a proxy, the instance's resource id.
         # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam.html
         primary = stack.primary_database()
@@ -335,8 +334,16 @@ def database_login(stack: Stack, app: App) -> Finding:
             resource_id = str(stack.snapshot.output(primary, "resourceId"))
         else:
             return _broken("no RDS instance in the stack")
+        # The pods sign a token with their IRSA role's credentials, which STS hands them for the service
+        # account's token: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html
+        role, account = sync
         arn = stack.arn("rds-db", f"dbuser:{resource_id}/{user}")
-        return stack.identity.allowed(role.urn, "rds-db:connect", arn, {})
+        issuer = str(stack.issuer()).removeprefix("https://")
+        return combine(
+            stack.identity.assumable(role.urn, web_identity=(issuer, app.namespace, account)),
+            stack.network.reach(app.pods, Endpoint.aws_service("sts"), HTTPS_PORT),
+            stack.identity.allowed(role.urn, "rds-db:connect", arn, {}),
+        )
     if proxy is None:
         return Finding(Verdict.PROVEN, (Hop("login", f"{app.name} logs in with its password directly"),))
     secret = next(

@@ -21,6 +21,7 @@ Pure Python, no third-party imports: the CrossGuard pack runs this with only pul
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -109,8 +110,16 @@ def _strings(value: Any) -> list[str]:
 
 
 def _glob(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
+    return _glob_regex(pattern, ignore_case).fullmatch(value) is not None
+
+
+@functools.cache
+def _glob_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """A policy's few patterns are matched against every request: each is compiled once."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 def arn_like(pattern: str, arn: str) -> bool:
