@@ -17,8 +17,23 @@ if TYPE_CHECKING:
 app = typer.Typer(help="paved: a production-readiness checklist as AWS infrastructure.", no_args_is_help=True)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"paved {version('paved')}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def commands() -> None:
+def commands(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print paved's version and exit."
+        ),
+    ] = False,
+) -> None:
     """Keeps `preview` a subcommand, so later commands sit beside it."""
 
 
