@@ -44,7 +44,11 @@ def preview(
     ],
     cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
     json_file: Annotated[
-        Path | None, typer.Option("--json", help="Also write a `pulumi preview --json` document here.")
+        Path | None,
+        typer.Option(
+            "--json",
+            help="Also write a `pulumi preview --json` document here; `-`: to stdout (text to stderr).",
+        ),
     ] = None,
     policy_pack: Annotated[
         list[Path] | None, typer.Option("--policy-pack", help="A policy pack directory; repeatable.")
@@ -65,15 +69,15 @@ def preview(
 
     Exits 1 if the program fails or any mandatory policy is violated.
     """
+    _check_json_target("preview", json_file)
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
 
     def preview_once() -> int:
         result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
-        typer.echo(render_text(result), nl=False)
-        if json_file is not None:
-            json_file.write_text(json.dumps(preview_digest(result), indent=2) + "\n")
+        typer.echo(render_text(result), nl=False, err=_is_stdout(json_file))
+        _write_json(json_file, preview_digest(result))
         return result.exit_code
 
     if not watch:
@@ -88,10 +92,34 @@ def preview(
     raise typer.Exit(watch_project(project, stack, policy_pack or [], preview_once))
 
 
-def _refuse(message: str) -> NoReturn:
+def _refuse(message: str, command: str = "flows") -> NoReturn:
     """A command line that cannot be acted on: one line on stderr, exit 2 (as for a usage error)."""
-    typer.echo(f"paved flows: {message}", err=True)
+    typer.echo(f"paved {command}: {message}", err=True)
     raise typer.Exit(2)
+
+
+def _is_stdout(target: Path | None) -> bool:
+    return target is not None and str(target) == "-"
+
+
+def _check_json_target(command: str, target: Path | None) -> None:
+    """Refuse a `--json` path that cannot be written before any work is done, not after a preview."""
+    if target is None or _is_stdout(target):
+        return
+    if target.is_dir():
+        _refuse(f"--json {target} is a directory; give a file path", command)
+    if not target.parent.is_dir():
+        _refuse(f"--json {target}: directory {target.parent} does not exist", command)
+
+
+def _write_json(target: Path | None, document: object) -> None:
+    if target is None:
+        return
+    text = json.dumps(document, indent=2) + "\n"
+    if _is_stdout(target):
+        sys.stdout.write(text)
+    else:
+        target.write_text(text)
 
 
 def _saved_preview_flows(path: Path) -> list[FlowResult]:
@@ -134,7 +162,11 @@ def flows(
         str | None, typer.Option("--why", help="Explain one flow hop by hop (its id, quoted: 'api->db').")
     ] = None,
     json_file: Annotated[
-        Path | None, typer.Option("--json", help='Also write the flows as JSON (`{"flows": [...]}`) here.')
+        Path | None,
+        typer.Option(
+            "--json",
+            help='Also write the flows as JSON (`{"flows": [...]}`) here; `-`: to stdout (text to stderr).',
+        ),
     ] = None,
 ) -> None:
     """Prove the stack's wiring offline: every required flow has a path and a permission, no forbidden flow
@@ -149,6 +181,8 @@ def flows(
 
     from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, wiring_lines
 
+    _check_json_target("flows", json_file)
+    to_stderr = _is_stdout(json_file)
     if preview_file is not None and stack is None:
         results = _saved_preview_flows(preview_file)
     elif stack is not None and preview_file is None:
@@ -161,18 +195,17 @@ def flows(
         results = preview.flows
     else:
         _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
-    if json_file is not None:
-        json_file.write_text(json.dumps({"flows": as_json(results)}, indent=2) + "\n")
+    _write_json(json_file, {"flows": as_json(results)})
     if why is not None:
         chosen = next((flow for flow in results if flow.id == why), None)
         if chosen is None:
             _refuse(f"no flow {why!r}; the flows are: {', '.join(flow.id for flow in results) or 'none'}")
-        typer.echo("\n".join([*flow_explanation(chosen), "", WIRING_LEGEND]))
+        typer.echo("\n".join([*flow_explanation(chosen), "", WIRING_LEGEND]), err=to_stderr)
         raise typer.Exit(1 if chosen.fails else 0)
     failing = [flow for flow in results if flow.fails]
-    typer.echo("\n".join(wiring_lines(results)) or "No wiring flows to prove.")
+    typer.echo("\n".join(wiring_lines(results)) or "No wiring flows to prove.", err=to_stderr)
     verdict = "failed" if failing else "succeeded"
-    typer.echo(f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing.")
+    typer.echo(f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing.", err=to_stderr)
     raise typer.Exit(1 if failing else 0)
 
 

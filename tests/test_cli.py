@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -19,3 +21,27 @@ def test_version_is_the_packages_and_the_policy_packs() -> None:
     assert result.output == f"paved {version('paved')}\n"
     # The pack ships beside paved and reports the manifest's version over the Analyzer protocol.
     assert str(yaml.safe_load(POLICY_MANIFEST.read_text())["version"]) == version("paved")
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_json_to_stdout_keeps_the_text_on_stderr() -> None:
+    result = CliRunner().invoke(
+        app, ["flows", "--preview", str(FIXTURES / "previews" / "c78210d-prod.json"), "--json", "-"]
+    )
+    assert json.loads(result.stdout)["flows"]
+    assert "Wiring proof" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["preview", "--stack", "dev"], ["flows", "--stack", "dev"]])
+def test_an_unwritable_json_path_is_refused_before_any_work(command: list[str], tmp_path: Path) -> None:
+    missing = tmp_path / "missing" / "x.json"
+    # -C points nowhere: had the command started working, it would fail on the project instead.
+    result = CliRunner().invoke(app, [*command, "-C", str(tmp_path / "nowhere"), "--json", str(missing)])
+    assert result.exit_code == 2
+    assert (
+        result.stderr == f"paved {command[0]}: --json {missing}: directory {missing.parent} does not exist\n"
+    )
+    directory = CliRunner().invoke(app, [*command, "--json", str(tmp_path)])
+    assert directory.exit_code == 2 and "is a directory" in directory.stderr
