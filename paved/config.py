@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from components.backup import BackupArgs
@@ -47,6 +46,7 @@ from paved.fields import (
     Tags,
 )
 from paved.presets import APP_PRESETS, PRESETS, SECRET_PRESET, deep_merge
+from paved.yaml_files import read_yaml
 
 T = TypeVar("T")
 M = TypeVar("M", bound="ConfigModel")
@@ -299,8 +299,7 @@ def load_from_pulumi() -> StackConfig:
 
 def load_stack_file(path: Path, stack: str) -> StackConfig:
     """Load a Pulumi.<stack>.yaml's `config:` map (for tests and tools)."""
-    document = yaml.safe_load(path.read_text()) or {}
-    config = document.get("config", {}) if isinstance(document, dict) else None
+    config = read_yaml(path).get("config", {})
     if not isinstance(config, dict):
         raise ConfigError(
             stack, [ConfigProblem("config", "must be a map of config keys", f"see {REFERENCE}")]

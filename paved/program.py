@@ -15,12 +15,12 @@ from typing import Any
 
 import pulumi
 import pulumi.runtime
-import yaml
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 
 from paved.lineage import following_lineage
 from paved.recorder import RecordedResource, Recording, RecordingEngine, RecordingMonitor
+from paved.yaml_files import YamlError, read_yaml
 
 
 class ProjectError(Exception):
@@ -55,13 +55,20 @@ class StackConfig:
     secret_keys: frozenset[str]
 
 
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return read_yaml(path)
+    except YamlError as error:
+        raise ProjectError(str(error)) from None
+
+
 def load_project(directory: Path) -> Project:
     project_file = next(
         (directory / n for n in ("Pulumi.yaml", "Pulumi.yml") if (directory / n).exists()), None
     )
     if project_file is None:
         raise ProjectError(f"no Pulumi.yaml in {directory}")
-    document = yaml.safe_load(project_file.read_text()) or {}
+    document = _read(project_file)
     runtime = document.get("runtime")
     runtime_name = runtime.get("name") if isinstance(runtime, dict) else runtime
     if runtime_name != "python":
@@ -92,8 +99,10 @@ def load_stack_config(
     path = project.stack_file(stack)
     if not path.exists():
         raise ProjectError(f"stack '{stack}' has no config file {path}")
-    document = yaml.safe_load(path.read_text()) or {}
-    raw: dict[str, Any] = dict(document.get("config") or {})
+    config = _read(path).get("config") or {}
+    if not isinstance(config, dict):
+        raise ProjectError(f"{path}: `config:` must be a map of config keys, not a {type(config).__name__}")
+    raw: dict[str, Any] = dict(config)
     raw.update(overrides or {})
     values: dict[str, str] = {}
     secret_keys: set[str] = set()

@@ -1,0 +1,99 @@
+"""Pulumi's YAML files read strictly, with errors a person can act on.
+
+A stack file is edited by hand. PyYAML alone turns a typo into a traceback, lets a duplicate key silently
+overwrite the first, and hands back bytes, dates or sets where config can only be text, numbers, booleans,
+lists and maps (the Pulumi CLI keeps config as strings and JSON). Each of those becomes one `YamlError`
+naming the file, line and column.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class YamlError(Exception):
+    """A YAML file paved cannot use, said as `file:line:column: what` with the offending line."""
+
+
+def _where(path: Path, mark: Any, text: str) -> str:
+    if mark is None:
+        return str(path)
+    lines = text.splitlines()
+    shown = lines[mark.line] if mark.line < len(lines) else ""
+    return f"{path}:{mark.line + 1}:{mark.column + 1}\n    {shown}\n    {' ' * mark.column}^"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[arg-type]
+            if not isinstance(key, str):
+                raise yaml.MarkedYAMLError(
+                    problem=f"a key must be text, got {type(key).__name__} {key!r}",
+                    problem_mark=key_node.start_mark,
+                )
+            if key in seen:
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key {key!r} (first on line {seen[key].start_mark.line + 1}); "
+                    "YAML keeps only the last, so remove one",
+                    problem_mark=key_node.start_mark,
+                )
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
+_PLAIN = (str, bool, int, float, type(None))
+
+
+def _check_values(value: Any, path: str) -> str | None:
+    """The first value config cannot hold, described; None when all can."""
+    if isinstance(value, dict):
+        return next(
+            (found for key, item in value.items() if (found := _check_values(item, f"{path}.{key}"))), None
+        )
+    if isinstance(value, list):
+        return next(
+            (found for index, item in enumerate(value) if (found := _check_values(item, f"{path}[{index}]"))),
+            None,
+        )
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{path.lstrip('.')}: text with a lone surrogate (\\ud800-\\udfff) is not valid Unicode"
+        return None
+    if isinstance(value, _PLAIN):
+        return None
+    hint = "quote it to keep it as text" if isinstance(value, date) else "use text, a number, a list or a map"
+    return f"{path.lstrip('.')}: a {type(value).__name__} value ({hint})"
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML document that must be a map (empty: {}), or YamlError."""
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    try:
+        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        where = _where(path, error.problem_mark, text)
+        context = error.context_mark
+        mark = error.problem_mark
+        if error.context and context is not None and mark is not None and context.line != mark.line:
+            where = f"{where}\n  {error.context} that starts at {_where(path, context, text)}"
+        raise YamlError(f"{where}\n  {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise YamlError(f"{path}: {error}") from None
+    except RecursionError:
+        raise YamlError(f"{path}: nested too deeply to be a Pulumi config file") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise YamlError(f"{path}: must be a map of keys (`config:` ...), not a {type(document).__name__}")
+    problem = _check_values(document, "")
+    if problem is not None:
+        raise YamlError(f"{path}: {problem}")
+    return document

@@ -1,0 +1,64 @@
+"""Stack and project YAML read strictly: every defect is one error naming file, line and column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paved.preview import run_preview
+from paved.yaml_files import YamlError, read_yaml
+
+ROOT = Path(__file__).parent.parent
+
+
+def _problem(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    with pytest.raises(YamlError) as caught:
+        read_yaml(path)
+    return str(caught.value)
+
+
+def test_a_syntax_error_names_file_line_column_and_the_line(tmp_path: Path) -> None:
+    problem = _problem(tmp_path, "config:\n  aws:region: eu-west-1\n  paved:tags: {team: a\n")
+    assert problem.startswith(f"{tmp_path / 'Pulumi.x.yaml'}:4:1")
+    assert "while parsing a flow mapping that starts at" in problem and ":3:15" in problem
+    assert "  paved:tags: {team: a" in problem
+
+
+def test_a_duplicate_key_is_an_error_not_an_overwrite(tmp_path: Path) -> None:
+    problem = _problem(tmp_path, "config:\n  paved:environment: prod\n  paved:environment: staging\n")
+    assert ":3:3" in problem and "duplicate key 'paved:environment' (first on line 2)" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("config:\n  key: !!binary aGVsbG8=\n", "config.key: a bytes value"),
+        ("config:\n  key: 2026-12-04\n", "config.key: a date value (quote it to keep it as text)"),
+        ("config:\n  key: !!set {a, b}\n", "config.key: a set value"),
+        ("config:\n  list:\n    - '\\ud800'\n", "config.list[0]: text with a lone surrogate"),
+        ("- config\n", "must be a map of keys"),
+        ("config:\n  1: one\n", "a key must be text, got int 1"),
+        ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+    ],
+)
+def test_values_config_cannot_hold_are_named(tmp_path: Path, text: str, said: str) -> None:
+    assert said in _problem(tmp_path, text.replace("'\\ud800'", '"\\ud800"'))
+
+
+def test_the_preview_says_it_without_a_traceback(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text("config:\n  a: 1\n  a: 2\n")
+    result = run_preview(tmp_path, "bad")
+    assert result.exit_code == 1 and result.recording is None
+    assert result.failure is not None and "duplicate key 'a'" in result.failure
+    assert "Traceback" not in result.failure
+
+
+def test_the_shipped_stacks_read_cleanly() -> None:
+    for stack in ("prod", "staging"):
+        assert read_yaml(ROOT / "stacks" / f"Pulumi.{stack}.yaml")["config"]["paved:environment"] == stack
