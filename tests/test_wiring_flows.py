@@ -323,6 +323,24 @@ def _grant_everything(document: dict[str, Any]) -> None:
     document["Statement"][0]["Resource"] = "*"
 
 
+_READ_BY_PARTNER = {
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+    "Action": "secretsmanager:GetSecretValue",
+    "Resource": "*",
+}
+
+
+def test_a_secrets_deny_outside_the_account_outweighs_a_grant_to_one(
+    shipped_snapshots: Callable[[str], Snapshot],
+) -> None:
+    snapshot = shipped_snapshots("prod")
+    _edit_policy(
+        "secretsmanager/secret:Secret", "jwt-secret", lambda d: d["Statement"].append(_READ_BY_PARTNER)
+    )(snapshot)
+    assert _by_id(prove(snapshot))["outside-x->secret-jwt-secret"].verdict is Verdict.PROVEN
+
+
 def _share_with_another_account(document: dict[str, Any]) -> None:
     document["Statement"].append(
         {
@@ -339,6 +357,16 @@ FORBIDDEN_MUTATIONS: list[tuple[str, Mutation]] = [
     ("web-x->imds", _edit("NetworkPolicy", "web", lambda i: i["spec"]["egress"].append({}))),
     ("worker-x->jwt-secret", _edit_policy("rolePolicy:RolePolicy", "worker-secrets", _grant_everything)),
     ("outside-x->secrets", _edit_policy("kms/key:Key", "secrets", _share_with_another_account)),
+    (
+        "outside-x->secret-jwt-secret",
+        _edit_policy(
+            "secretsmanager/secret:Secret", "jwt-secret", lambda d: d.update(Statement=[_READ_BY_PARTNER])
+        ),
+    ),
+    (
+        "outside-x->bucket-cdn-assets",
+        _edit_policy("bucketPolicy:BucketPolicy", "cdn-assets", _share_with_another_account),
+    ),
 ]
 
 

@@ -32,6 +32,7 @@ SECRET_STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
 SECRET = "aws:secretsmanager/secret:Secret"
 KMS_KEY = "aws:kms/key:Key"
+BUCKET = "aws:s3/bucket:Bucket"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_PROXY = "aws:rds/proxy:Proxy"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -792,15 +793,18 @@ def cross_app_secret_flows(stack: Stack) -> Iterator[FlowResult]:
                 )
 
 
-def key_exposure_flows(stack: Stack) -> Iterator[FlowResult]:
-    """No principal outside the account may use a KMS key of the stack."""
-    for key in stack.snapshot.of_type(KMS_KEY):
-        yield _result(
-            f"outside-x->{key.name}",
-            "forbidden",
-            f"principals outside the account ↛ KMS key {key.name}",
-            stack.identity.outside_account_access(key.urn),
-        )
+def outside_account_flows(stack: Stack) -> Iterator[FlowResult]:
+    """No principal outside the account may use a KMS key, read a secret or reach a bucket of the stack
+    through its resource policy (a key's policy alone decides who may use it)."""
+    guarded = [(KMS_KEY, "KMS key"), (SECRET, "secret"), (BUCKET, "bucket")]
+    for type_, what in guarded:
+        for resource in stack.snapshot.of_type(type_):
+            yield _result(
+                f"outside-x->{resource.name}" if type_ == KMS_KEY else f"outside-x->{what}-{resource.name}",
+                "forbidden",
+                f"principals outside the account ↛ {what} {resource.name}",
+                stack.identity.outside_account_access(resource.urn),
+            )
 
 
 # -- the proof ----------------------------------------------------------------------------------------------
@@ -839,7 +843,7 @@ def forbidden_flows(stack: Stack) -> Iterator[FlowResult]:
     yield from internet_flows(stack)
     yield from metadata_flows(stack)
     yield from cross_app_secret_flows(stack)
-    yield from key_exposure_flows(stack)
+    yield from outside_account_flows(stack)
 
 
 def prove(snapshot: Snapshot) -> list[FlowResult]:
