@@ -586,7 +586,11 @@ def log_delivery_flows(stack: Stack) -> Iterator[FlowResult]:
             continue
         arn = str(stack.snapshot.output(group, "arn"))
         place = stack.snapshot.place_of(group)
-        # The delivery service names the delivery in CloudWatch Logs of the group's region as its source.
+        # The delivery service calls with a CloudWatch Logs ARN of the group's region and account as its
+        # source, all that AWS's documented policy conditions on (ArnLike arn:aws:logs:<region>:<acct>:*):
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-CloudWatchLogs.html
+        # The resource after `delivery-source:` is a stand-in: a policy naming one exact source could not be
+        # judged by it.
         source = f"arn:{place.partition}:logs:{place.region}:{place.account}:delivery-source:{producer.name}"
         delivery = stack.identity.service_allowed(
             "delivery.logs.amazonaws.com",
