@@ -128,6 +128,23 @@ DnsName = Annotated[
         "use a lowercase fully qualified name such as app.example.com",
     ),
 ]
+# Namespaces an app may not take, since each app gets the namespace of its name: Kubernetes' own (`default`,
+# the `kube-` prefix it reserves: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/)
+# and those paved's controllers, add-ons and database bootstrap run in (tests/test_workload.py checks these
+# against the recorded stacks).
+SYSTEM_NAMESPACES = frozenset({"default", "external-secrets", "paved-database", "amazon-cloudwatch"})
+
+
+def _not_a_system_namespace(name: str) -> str:
+    if name in SYSTEM_NAMESPACES or name.startswith("kube-"):
+        raise invalid(
+            f"{name!r} is a namespace Kubernetes or paved keeps for itself",
+            "each app runs in the namespace of its name: choose another name "
+            f"(not default, kube-*, or {', '.join(sorted(SYSTEM_NAMESPACES - {'default'}))})",
+        )
+    return name
+
+
 AppName = Annotated[
     str,
     matching(
@@ -136,6 +153,7 @@ AppName = Annotated[
         "use lowercase letters, digits and '-', starting and ending with a letter or digit (it names "
         "Kubernetes objects and AWS resources)",
     ),
+    AfterValidator(_not_a_system_namespace),
 ]
 UrlPath = Annotated[str, matching(r"/\S*", "an absolute URL path", "start the path with '/', e.g. /health")]
 EnvVarName = Annotated[

@@ -15,8 +15,9 @@ import yaml
 from components.workload import APP_UID, AppArgs, prestop_seconds
 from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
-from paved.fields import parse_quantity
+from paved.fields import SYSTEM_NAMESPACES, parse_quantity
 from paved.recorder import RecordedResource, Recording
+from tests.data_tier import recording_of
 from tests.manifests import manifest
 from tests.stack_config import Mutation, apps, assert_rule_reports_path_and_hint, case
 
@@ -408,11 +409,29 @@ def test_public_apps_wait_for_alb_health_through_the_readiness_gate(recording: R
             assert {services[app.name].urn, bindings[app.name].urn} <= set(deployment.dependencies)
 
 
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_no_app_may_take_a_namespace_the_stack_runs_something_else_in(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
+    recording = recording_of(request, stack)
+    stack_file = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    app_namespaces = {app["name"] for app in stack_file["config"]["paved:apps"]}
+    used = {str(r.inputs["namespace"]) for r in recording.of_type("kubernetes:helm.sh/v3:Release")}
+    used |= {r.inputs["metadata"]["name"] for r in recording.of_type("kubernetes:core/v1:Namespace")}
+    system = used - app_namespaces
+    assert system and all(name in SYSTEM_NAMESPACES or name.startswith("kube-") for name in system), system
+
+
 # --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
     case("prod", apps(1, {"name": "API"}), "paved:apps[1].name", "app-name-dns-label"),
     case("prod", apps(1, {"name": "a" * 41}), "paved:apps[1].name", "app-name-length"),
+    case("prod", apps(1, {"name": "kube-jobs"}), "paved:apps[1].name", "app-name-kube-prefix"),
+    case("prod", apps(1, {"name": "default"}), "paved:apps[1].name", "app-name-default-namespace"),
+    case(
+        "prod", apps(2, {"name": "external-secrets"}), "paved:apps[2].name", "app-name-controller-namespace"
+    ),
     case("prod", apps(0, {"image": "web:latest"}), "paved:apps[0].image", "image-not-latest"),
     case("prod", apps(0, {"image": "registry:5000/web"}), "paved:apps[0].image", "image-tagged"),
     case("prod", apps(0, {"image": "web@sha256:abc"}), "paved:apps[0].image", "image-digest"),
