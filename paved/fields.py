@@ -11,7 +11,15 @@ from decimal import Decimal
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Literal, NamedTuple, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from paved.errors import ConfigProblem, Hint, invalid
@@ -266,6 +274,18 @@ class ConfigModel(BaseModel):
         frozen=True,
         coerce_numbers_to_str=True,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_booleans(cls, value: object, info: ValidationInfo) -> object:
+        """A switch takes true or false: YAML's, or the text "true"/"false" that `pulumi config set --path`
+        writes. Pydantic's lax bool would also read "yes", "on" or 1 as a meaning nobody wrote."""
+        name = info.field_name
+        if name is None or cls.model_fields[name].annotation is not bool or isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise invalid(f"{value!r} is not true or false", "write true or false")
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         """Cross-field and per-environment rules; `path` is this model's config key path."""

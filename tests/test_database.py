@@ -320,6 +320,8 @@ def test_free_storage_threshold_is_ten_percent_of_allocated(
 # --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
+    case("prod", section("paved:database", {"multiAz": "yes"}), "paved:database.multiAz", "bool-not-text"),
+    case("prod", section("paved:database", {"multiAz": 1}), "paved:database.multiAz", "bool-not-number"),
     case(
         "staging",
         section("paved:database", {"instanceClass": "r7g.large"}),
