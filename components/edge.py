@@ -25,7 +25,7 @@ from components.observability import AlarmSpec, Alerting, Threshold
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
 from paved.errors import Hint, invalid
-from paved.fields import Cidr, ConfigModel, LogRetention, UrlPath, Version, distinct, matching
+from paved.fields import Cidr, ConfigModel, LogRetention, UrlPath, Version, WafCountryCode, distinct
 
 if TYPE_CHECKING:
     from components.workload import AppArgs
@@ -95,7 +95,7 @@ class EdgeArgs(ConfigModel):
         Hint("list the source CIDRs allowed in; 0.0.0.0/0 allows everyone"),
     ]
     geo_block_countries: Annotated[
-        list[Annotated[str, matching(r"[A-Z]{2}", "an ISO 3166-1 alpha-2 code", "use e.g. KP")]],
+        list[WafCountryCode],
         AfterValidator(distinct),
     ]
     # Each upload path costs the web ACL 22 WCU (components/waf.py); five keep the busiest ACL (client-IP

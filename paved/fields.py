@@ -4,6 +4,7 @@ A component's own types and checks live with its Args in `components/<name>.py`;
 second component needs it.
 """
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -136,6 +137,29 @@ DnsName = Annotated[
         "use a lowercase fully qualified name such as app.example.com",
     ),
 ]
+
+
+@functools.cache
+def _waf_country_codes() -> frozenset[str]:
+    """The codes WAF's GeoMatchStatement accepts: the `CountryCode` enum of botocore's wafv2 model (ISO 3166-1
+    alpha-2 as AWS takes it). Loaded on first use: the model costs ~0.25 s, only for stacks that geo-block."""
+    import botocore.session
+
+    return frozenset(botocore.session.get_session().get_service_model("wafv2").shape_for("CountryCode").enum)
+
+
+def _waf_country(code: str) -> str:
+    if code not in _waf_country_codes():
+        hint = (
+            "use GB for the United Kingdom" if code == "UK" else "use an ISO 3166-1 alpha-2 code such as KP"
+        )
+        raise invalid(f"{code!r} is not a country code WAF accepts", hint)
+    return code
+
+
+WafCountryCode = Annotated[str, AfterValidator(_waf_country)]
+
+
 # Namespaces an app may not take, since each app gets the namespace of its name: Kubernetes' own (`default`,
 # the `kube-` prefix it reserves: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/)
 # and those paved's controllers, add-ons and database bootstrap run in (tests/test_workload.py checks these

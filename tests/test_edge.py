@@ -199,6 +199,18 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
 
 RULE_CASES = [
     case(
+        "prod",
+        section("paved:edge", {"geoBlockCountries": ["UK"]}),
+        "paved:edge.geoBlockCountries[0]",
+        "waf-uk",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"geoBlockCountries": ["KP", "XX"]}),
+        "paved:edge.geoBlockCountries[1]",
+        "waf-xx",
+    ),
+    case(
         "prod", section("paved:edge", {"idleTimeoutSeconds": 4001}), "paved:edge.idleTimeoutSeconds", "idle"
     ),
     case("prod", section("paved:edge", {"rateLimitPerIp": 9}), "paved:edge.rateLimitPerIp", "waf-min-limit"),
