@@ -98,10 +98,16 @@ def load_stack_config(
 ) -> StackConfig:
     path = project.stack_file(stack)
     if not path.exists():
-        raise ProjectError(f"stack '{stack}' has no config file {path}")
+        raise ProjectError(
+            f"stack '{stack}' has no config file {path}\n"
+            "  hint: check --stack and -C (the project directory), or start from stacks/Pulumi.prod.yaml"
+        )
     config = _read(path).get("config") or {}
     if not isinstance(config, dict):
-        raise ProjectError(f"{path}: `config:` must be a map of config keys, not a {type(config).__name__}")
+        raise ProjectError(
+            f"{path}: `config:` must be a map of config keys, not a {type(config).__name__}\n"
+            "  hint: write each key as `  paved:environment: prod` under `config:`, without a leading '- '"
+        )
     raw: dict[str, Any] = dict(config)
     raw.update(overrides or {})
     values: dict[str, str] = {}

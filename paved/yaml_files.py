@@ -16,7 +16,21 @@ import yaml
 
 
 class YamlError(Exception):
-    """A YAML file paved cannot use, said as `file:line:column: what` with the offending line."""
+    """A YAML file paved cannot use, said as `file:line:column: what` with the offending line, and a hint."""
+
+    def __init__(self, where: str, hint: str) -> None:
+        super().__init__(f"{where}\n  hint: {hint}")
+
+
+_SYNTAX_HINT = (
+    "check the indentation (spaces only) and quote text that holds ': ', ' #' or starts with a symbol"
+)
+
+
+def _syntax_hint(problem: str | None) -> str:
+    if problem is not None and "'\\t'" in problem:
+        return "indent with spaces: YAML does not allow tabs in indentation"
+    return _SYNTAX_HINT
 
 
 def _where(path: Path, mark: Any, text: str) -> str:
@@ -84,16 +98,21 @@ def read_yaml(path: Path) -> dict[str, Any]:
         mark = error.problem_mark
         if error.context and context is not None and mark is not None and context.line != mark.line:
             where = f"{where}\n  {error.context} that starts at {_where(path, context, text)}"
-        raise YamlError(f"{where}\n  {error.problem}") from None
+        raise YamlError(f"{where}\n  {error.problem}", _syntax_hint(error.problem)) from None
     except yaml.YAMLError as error:
-        raise YamlError(f"{path}: {error}") from None
+        raise YamlError(f"{path}: {error}", _SYNTAX_HINT) from None
     except RecursionError:
-        raise YamlError(f"{path}: nested too deeply to be a Pulumi config file") from None
+        raise YamlError(
+            f"{path}: nested too deeply to be a Pulumi config file", "config nests a few levels at most"
+        ) from None
     if document is None:
         return {}
     if not isinstance(document, dict):
-        raise YamlError(f"{path}: must be a map of keys (`config:` ...), not a {type(document).__name__}")
+        raise YamlError(
+            f"{path}: must be a map of keys, not a {type(document).__name__}",
+            "start the file with `config:` and indent the keys under it",
+        )
     problem = _check_values(document, "")
     if problem is not None:
-        raise YamlError(f"{path}: {problem}")
+        raise YamlError(f"{path}: {problem}", "config holds text, numbers, booleans, lists and maps only")
     return document

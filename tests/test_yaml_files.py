@@ -33,6 +33,19 @@ def test_a_duplicate_key_is_an_error_not_an_overwrite(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("config:\n\tpaved:environment: prod\n", "hint: indent with spaces"),
+        ("config:\n  paved:tags: {team: a\n", "hint: check the indentation"),
+        ("- config\n", "hint: start the file with `config:`"),
+        ("config:\n  key: 2026-12-04\n", "hint: config holds text, numbers"),
+    ],
+)
+def test_every_error_ends_with_a_hint(tmp_path: Path, text: str, hint: str) -> None:
+    assert _problem(tmp_path, text).splitlines()[-1].strip().startswith(hint)
+
+
+@pytest.mark.parametrize(
     ("text", "said"),
     [
         ("config:\n  key: !!binary aGVsbG8=\n", "config.key: a bytes value"),
