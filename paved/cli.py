@@ -67,7 +67,8 @@ def preview(
 ) -> None:
     """Run the program offline with first-preview semantics and judge it with policy packs.
 
-    Exits 1 if the program fails or any mandatory policy is violated.
+    Exit codes: 0 clean; 1 a mandatory policy violation, a failing wiring flow, or the program or a pack
+    failed; 2 bad configuration (every problem with its key path) or usage.
     """
     _check_json_target("preview", json_file)
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
@@ -174,7 +175,8 @@ def flows(
 
     Exits 1 when a flow fails (with --why: when that flow fails) or the program fails.
 
-    Exits 2 when the command line cannot be acted on: no such file, not a preview, no such flow.
+    Exits 2 when the configuration is wrong or the command line cannot be acted on: no such file, not a
+    preview, no such flow.
     """
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved_policies.wiring.flows import as_json
@@ -191,7 +193,7 @@ def flows(
         preview = run_preview(cwd, stack)
         if not preview.ran_cleanly:
             typer.echo("\n".join(diagnostic_lines(preview)), err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(preview.exit_code)
         results = preview.flows
     else:
         _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")

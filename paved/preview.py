@@ -26,6 +26,7 @@ from paved.analyzer import (
     close_packs,
     start_packs,
 )
+from paved.errors import ConfigError
 from paved.lineage import snapshot_of
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import RecordedResource, Recording
@@ -40,6 +41,8 @@ class PreviewResult:
     secret_keys: frozenset[str] = frozenset()
     packs: list[PackResult] = field(default_factory=list)
     failure: str | None = None
+    # The failure is the stack's or project's configuration (exit 2), not the program or a pack (exit 1).
+    config_failure: bool = False
     duration_seconds: float = 0.0
     # The wiring proof of a program that ran cleanly; empty otherwise.
     flows: list[FlowResult] = field(default_factory=list)
@@ -65,6 +68,10 @@ class PreviewResult:
 
     @property
     def exit_code(self) -> int:
+        """0 clean; 1 blocked by a mandatory policy or a failing flow, or the program or a pack failed; 2 the
+        configuration is wrong (README, Exit codes)."""
+        if self.config_failure:
+            return 2
         return 0 if self.ran_cleanly and not self.mandatory_violations and not self.failing_flows else 1
 
 
@@ -87,7 +94,9 @@ def run_preview(
         project = load_project(directory.resolve())
         stack_config = load_stack_config(project, stack, config_overrides)
     except ProjectError as error:
-        return PreviewResult(project="", stack=stack, config={}, recording=None, failure=str(error))
+        return PreviewResult(
+            project="", stack=stack, config={}, recording=None, failure=str(error), config_failure=True
+        )
     result = PreviewResult(
         project=project.name,
         stack=stack,
@@ -114,6 +123,7 @@ def run_preview(
         except ProgramError as error:
             result.recording = error.recording
             result.failure = _describe_failure(error.cause)
+            result.config_failure = isinstance(error.cause, ConfigError)
         if result.ran_cleanly and result.recording is not None:
             # Here, while the packs judge on the other core.
             result.flows = prove_wiring(result.recording, result.config)

@@ -45,3 +45,22 @@ def test_an_unwritable_json_path_is_refused_before_any_work(command: list[str], 
     )
     directory = CliRunner().invoke(app, [*command, "--json", str(tmp_path)])
     assert directory.exit_code == 2 and "is a directory" in directory.stderr
+
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("command", ["preview", "flows"])
+def test_bad_config_and_bad_usage_exit_2(command: str, tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "stacks").mkdir()
+    stack_file = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    (tmp_path / "stacks" / "Pulumi.prod.yaml").write_text(stack_file.replace("min: 3", "min: 0"))
+    bad_config = CliRunner().invoke(app, [command, "--stack", "prod", "-C", str(tmp_path)])
+    assert bad_config.exit_code == 2, bad_config.output
+    assert "paved:apps[0].replicas.min" in bad_config.output
+    missing_stack = CliRunner().invoke(app, [command, "--stack", "nope", "-C", str(tmp_path)])
+    assert missing_stack.exit_code == 2 and "Pulumi.nope.yaml" in missing_stack.output
+    usage = CliRunner().invoke(app, [command, "--stak", "prod"])
+    assert usage.exit_code == 2

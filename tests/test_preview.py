@@ -159,7 +159,7 @@ def test_cli_exit_code_and_json_file(tmp_path: Path) -> None:
 
 def test_a_missing_stack_is_reported_plainly() -> None:
     result = run_preview(SAMPLE, "nope", [PACK])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.failure is not None and "Pulumi.nope.yaml" in result.failure
 
 
@@ -168,7 +168,7 @@ def test_config_errors_are_shown_without_a_traceback() -> None:
     result = run_preview(
         root, "prod", config_overrides={"paved:network": {"azCount": 2, "cidrr": "10.0.0.0/16"}}
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     text = render_text(result)
     assert "paved:network.azCount" in text and "paved:network.cidrr" in text and "did you mean" in text
     assert "Traceback" not in text

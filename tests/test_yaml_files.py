@@ -67,7 +67,7 @@ def test_the_preview_says_it_without_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.bad.yaml").write_text("config:\n  a: 1\n  a: 2\n")
     result = run_preview(tmp_path, "bad")
-    assert result.exit_code == 1 and result.recording is None
+    assert result.exit_code == 2 and result.recording is None
     assert result.failure is not None and "duplicate key 'a'" in result.failure
     assert "Traceback" not in result.failure
 
