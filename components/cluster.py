@@ -198,7 +198,7 @@ class DeployerArgs(ConfigModel):
 
 def is_graviton(instance_type: str) -> bool:
     """Whether an instance type is Arm (Graviton): a `g` after the generation digit (m7g, t4g, c7gn)."""
-    return re.fullmatch(r"[a-z]+\d+g[a-z]*", instance_type.split(".")[0]) is not None
+    return re.fullmatch(r"[a-z]+\d+g[a-z]*", instance_type.split(".")[0], re.ASCII) is not None
 
 
 class SpotNodes(ConfigModel):

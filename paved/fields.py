@@ -48,7 +48,8 @@ class RuleContext:
 
 
 def matching(pattern: str, what: str, hint: str) -> AfterValidator:
-    regex = re.compile(pattern)
+    # ASCII: without it \d takes any Unicode digit ("١٧" would pass as 17), and AWS takes ASCII only.
+    regex = re.compile(pattern, re.ASCII)
 
     def check(value: str) -> str:
         if regex.fullmatch(value) is None:
@@ -95,7 +96,9 @@ def pinned_image(value: str) -> str:
     return value
 
 
-_QUANTITY = re.compile(r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>[KMGTPE]i|[eE][+-]?\d{1,2}|[mkMGTPE])?")
+_QUANTITY = re.compile(
+    r"(?P<number>\d+(?:\.\d*)?|\.\d+)(?P<suffix>[KMGTPE]i|[eE][+-]?\d{1,2}|[mkMGTPE])?", re.ASCII
+)
 _QUANTITY_FACTORS: dict[str, Decimal] = {
     "": Decimal(1),
     "m": Decimal("0.001"),
@@ -187,7 +190,14 @@ AppName = Annotated[
     ),
     AfterValidator(_not_a_system_namespace),
 ]
-UrlPath = Annotated[str, matching(r"/\S*", "an absolute URL path", "start the path with '/', e.g. /health")]
+UrlPath = Annotated[
+    str,
+    matching(
+        r"/[!-~]*",
+        "an absolute URL path",
+        "start the path with '/', e.g. /health, in printable ASCII (percent-encode anything else)",
+    ),
+]
 EnvVarName = Annotated[
     str,
     matching(r"[A-Za-z_][A-Za-z0-9_]*", "an environment variable name", "use letters, digits and '_'"),
@@ -212,7 +222,7 @@ Version = Annotated[
 
 _DAY = 24 * 60
 _WEEK = 7 * _DAY
-_WINDOW_BOUND = re.compile(r"(?:(mon|tue|wed|thu|fri|sat|sun):)?([01]\d|2[0-3]):([0-5]\d)")
+_WINDOW_BOUND = re.compile(r"(?:(mon|tue|wed|thu|fri|sat|sun):)?([01]\d|2[0-3]):([0-5]\d)", re.ASCII)
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

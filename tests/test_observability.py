@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pulumi_aws as aws
 import pytest
+from pydantic import ValidationError
 
-from components.observability import AlarmSpec
+from components.observability import AlarmSpec, AlertsArgs
 from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
 
 VALID = AlarmSpec(
@@ -82,3 +83,28 @@ RULE_CASES = [
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
     assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+@pytest.mark.parametrize("address", ["ops@example.com", "on-call+paved@mail.example.co.uk", "ops@exämple.de"])
+def test_addresses_email_validator_accepts_are_kept_as_written(address: str) -> None:
+    assert AlertsArgs(emails=[address], https_endpoints=[]).emails == [address]
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("ops@", "something after the @-sign"),
+        ("ops@localhost", "period"),
+        ("ops@exa mple.com", "SPACE"),
+        ("ops@example.com\n", "not an email address"),
+        # A regex with nested quantifiers backtracks for minutes on a long run of one character before
+        # failing; email-validator parses it in linear time (and caps the length).
+        ("a" * 100_000 + "@", "not an email address"),
+        ("." * 50_000 + "@example.com", "not an email address"),
+    ],
+)
+def test_addresses_email_validator_rejects_name_the_reason(address: str, said: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AlertsArgs(emails=[address], https_endpoints=[])
+    [error] = caught.value.errors()
+    assert error["loc"] == ("emails", 0) and said in error["msg"]
