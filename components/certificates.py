@@ -8,12 +8,12 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import AfterValidator
 
+from paved.catalogues import region_problem
 from paved.errors import ConfigProblem, invalid
-from paved.fields import REGION_PATTERN, ConfigModel, DnsName, RuleContext, matching
+from paved.fields import ConfigModel, DnsName, RuleContext, matching
 
-_ACM_ARN = re.compile(
-    rf"arn:aws[a-z-]*:acm:(?P<region>{REGION_PATTERN}):\d{{12}}:certificate/[0-9a-f-]{{36}}"
-)
+# In the aws partition, the only one paved supports (paved/catalogues.py).
+_ACM_ARN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}", re.ASCII)
 
 
 def certificate_region(arn: str) -> str:
@@ -35,6 +35,13 @@ def _in_us_east_1(arn: str) -> str:
     return arn
 
 
+def _in_a_region(arn: str) -> str:
+    problem = region_problem(certificate_region(arn))
+    if problem is not None:
+        raise invalid(f"certificate region: {problem[0]}", problem[1])
+    return arn
+
+
 AcmArn = Annotated[
     str,
     matching(
@@ -42,6 +49,7 @@ AcmArn = Annotated[
         "an ACM certificate ARN",
         "use arn:aws:acm:<region>:<account>:certificate/<id>",
     ),
+    AfterValidator(_in_a_region),
 ]
 
 

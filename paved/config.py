@@ -110,11 +110,18 @@ def _paved_values(raw: Mapping[str, Any], problems: list[ConfigProblem]) -> dict
 
 
 def _required(
-    values: Mapping[str, Any], key: str, path: str, hint: str, problems: list[ConfigProblem]
-) -> Any:
+    adapter: TypeAdapter[T],
+    values: Mapping[str, Any],
+    key: str,
+    path: str,
+    hint: str,
+    problems: list[ConfigProblem],
+) -> T | None:
+    """The value of a key that must be set, validated; a missing key is one problem, not two."""
     if key not in values:
         problems.append(ConfigProblem(path, "is required", hint))
-    return values.get(key)
+        return None
+    return validated(adapter.validate_python, values[key], path, problems)
 
 
 def _with_preset(values: Mapping[str, Any], key: str, ctx: RuleContext) -> Any:
@@ -218,24 +225,20 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     """Parse a stack's config keys (`paved:*`, `aws:region`); raise one ConfigError listing every problem."""
     problems: list[ConfigProblem] = []
     values = _paved_values(raw, problems)
-    environment: Environment | None = validated(
-        _ENVIRONMENT.validate_python,
-        _required(
-            values, "environment", "paved:environment", "set paved:environment: staging or prod", problems
-        ),
+    environment: Environment | None = _required(
+        _ENVIRONMENT,
+        values,
+        "environment",
         "paved:environment",
+        "set paved:environment: staging or prod",
         problems,
     )
-    region = validated(
-        _REGION.validate_python,
-        _required(
-            raw,
-            "aws:region",
-            "aws:region",
-            "set aws:region, e.g. `pulumi config set aws:region eu-west-1`",
-            problems,
-        ),
+    region = _required(
+        _REGION,
+        raw,
         "aws:region",
+        "aws:region",
+        "set aws:region, e.g. `pulumi config set aws:region eu-west-1`",
         problems,
     )
     allow_mismatch = validated(

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from paved.catalogues import region_problem
 from paved.errors import ConfigProblem, Hint, invalid
 
 T = TypeVar("T")
@@ -129,9 +130,14 @@ def _quantity(value: str) -> str:
     return value
 
 
-REGION_PATTERN = r"[a-z]{2}(?:-gov)?-[a-z]+-\d"
+def _aws_region(region: str) -> str:
+    problem = region_problem(region)
+    if problem is not None:
+        raise invalid(*problem)
+    return region
 
-Region = Annotated[str, matching(REGION_PATTERN, "an AWS region code", "use a region code such as eu-west-1")]
+
+Region = Annotated[str, AfterValidator(_aws_region)]
 DnsName = Annotated[
     str,
     matching(
