@@ -17,13 +17,14 @@ from typing import Annotated, Literal
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from components.data_stores import DataStoreContext
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
-from paved.errors import ConfigProblem, Hint
+from paved.catalogues import CACHE_ENGINE_VERSIONS, cache_node_type_problem, cache_version_problem
+from paved.errors import ConfigProblem, Hint, invalid
 from paved.fields import (
     ConfigModel,
     DailyWindow,
@@ -60,15 +61,18 @@ class CacheAlarms(ConfigModel):
     replication_lag_seconds: Annotated[int, Field(ge=1)]
 
 
+def _node_type(node_type: str) -> str:
+    if problem := cache_node_type_problem(node_type):
+        raise invalid(*problem)
+    return node_type
+
+
 class CacheArgs(ConfigModel):
     engine: Literal["valkey", "redis"]
     engine_version: Annotated[
         str, matching(r"\d+\.\d+", "an engine version", 'use a quoted major.minor version such as "8.0"')
     ]
-    node_type: Annotated[
-        str,
-        matching(r"cache\.[a-z0-9-]+\.[a-z0-9]+", "an ElastiCache node type", "use e.g. cache.r7g.large"),
-    ]
+    node_type: Annotated[str, AfterValidator(_node_type)]
     replicas_per_shard: Annotated[
         int, Field(ge=0, le=5), Hint("ElastiCache allows 0 to 5 replicas per shard")
     ]
@@ -84,6 +88,8 @@ class CacheArgs(ConfigModel):
     alarms: CacheAlarms
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        if problem := cache_version_problem(self.engine, self.engine_version):
+            yield ConfigProblem(f"{path}.engineVersion", *problem)
         # Multi-AZ fails over to a replica, so it needs one:
         # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html
         if self.multi_az and self.replicas_per_shard < 1:
@@ -153,7 +159,7 @@ class Cache(pulumi.ComponentResource):
         )
         parameters = aws.elasticache.ParameterGroup(
             name,
-            family=f"{args.engine}{args.engine_version.split('.')[0]}",
+            family=CACHE_ENGINE_VERSIONS[(args.engine, args.engine_version)],
             description=f"paved: maxmemory-policy {args.maxmemory_policy}",
             parameters=[
                 aws.elasticache.ParameterGroupParameterArgs(

@@ -6,7 +6,7 @@ Facts and sources for every setting are in docs/aws-facts/compute.md.
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from ipaddress import IPv4Network
 from typing import Annotated, Any, Literal, NamedTuple, get_args
 
@@ -20,6 +20,7 @@ from components.kms import KmsKey, aws_context
 from components.logs import log_group
 from components.observability import Alerting, Threshold
 from components.security_groups import port_rule, port_security_group
+from paved.catalogues import instance_type_problem, today
 from paved.errors import ConfigProblem, Hint, invalid
 from paved.fields import ConfigModel, LogRetention, RuleContext, cidr_network, distinct, matching
 
@@ -105,11 +106,6 @@ EKS_CALENDAR: Mapping[str, EksVersionDates] = {
 }
 
 
-def today() -> date:
-    """The UTC day, the calendar's time zone; tests replace it to freeze the clock."""
-    return datetime.now(UTC).date()
-
-
 def eks_versions_in_standard_support(day: date) -> tuple[str, ...]:
     """The calendar's versions that EKS offers in standard support on `day`."""
     return tuple(
@@ -160,9 +156,15 @@ AddonName = Literal[
     "amazon-cloudwatch-observability",
 ]
 EKS_ADDONS: tuple[str, ...] = get_args(AddonName)
-InstanceType = Annotated[
-    str, matching(r"[a-z][a-z0-9-]*\.[a-z0-9]+", "an EC2 instance type", "use e.g. m7i.large")
-]
+
+
+def _ec2_instance_type(instance_type: str) -> str:
+    if problem := instance_type_problem(instance_type):
+        raise invalid(*problem)
+    return instance_type
+
+
+InstanceType = Annotated[str, AfterValidator(_ec2_instance_type)]
 IamRoleArn = Annotated[
     str,
     matching(

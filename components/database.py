@@ -32,6 +32,7 @@ from components.kms import aws_context
 from components.logs import log_group
 from components.observability import Threshold
 from components.security_groups import port_rule
+from paved.catalogues import POSTGRES_MAJORS, postgres_version_problem, rds_instance_class_problem, today
 from paved.errors import ConfigProblem, Hint, invalid
 from paved.fields import (
     ConfigModel,
@@ -139,13 +140,24 @@ def _insights_retention(days: int) -> int:
 MonitoringInterval = Literal[1, 5, 10, 15, 30, 60]
 
 
+def _rds_instance_class(instance_class: str) -> str:
+    if problem := rds_instance_class_problem(instance_class):
+        raise invalid(*problem)
+    return instance_class
+
+
+def _postgres_version(version: str) -> str:
+    if problem := postgres_version_problem(version, today()):
+        raise invalid(*problem)
+    return version
+
+
 class DatabaseArgs(ConfigModel):
-    instance_class: Annotated[
-        str, matching(r"db\.[a-z0-9-]+\.[a-z0-9]+", "an RDS instance class", "use e.g. db.r7g.large")
-    ]
+    instance_class: Annotated[str, AfterValidator(_rds_instance_class)]
     engine_version: Annotated[
         str,
         matching(r"\d{2}(?:\.\d+)?", "a PostgreSQL version", 'use a quoted major version such as "17"'),
+        AfterValidator(_postgres_version),
     ]
     # RDS gp3 storage limits: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html
     allocated_storage: Annotated[
@@ -457,7 +469,7 @@ class Database(pulumi.ComponentResource):
             parameters.update({key: (value, _STATIC) for key, value in _BLUE_GREEN_PARAMETERS.items()})
         return aws.rds.ParameterGroup(
             name,
-            family=f"postgres{args.engine_version.split('.')[0]}",
+            family=POSTGRES_MAJORS[args.engine_version.split(".")[0]].family,
             description="paved: TLS only, pg_stat_statements, slow-query and lock-wait logging",
             parameters=[
                 aws.rds.ParameterGroupParameterArgs(name=key, value=value, apply_method=method)
