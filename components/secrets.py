@@ -165,6 +165,11 @@ class SecretPlacement:
         )
 
 
+def secret_resource_name(env_name: str) -> str:
+    """The resource name (and URN) of an app secret: two names that give the same one can't both exist."""
+    return env_name.lower().replace("_", "-")
+
+
 def secret_name(path: str) -> str:
     """The Secrets Manager name of a paved secret: `<stack>/<path>`."""
     return f"{pulumi.get_stack()}/{path}"
@@ -189,7 +194,7 @@ class AppSecrets(pulumi.ComponentResource):
         self.secret_arns = {}
         self.secret_names = {}
         for env_name, spec in secrets.items():
-            resource_name = env_name.lower().replace("_", "-")
+            resource_name = secret_resource_name(env_name)
             secret = placement.secret(
                 resource_name,
                 path=f"app/{env_name}",  # keep in step with secret_names below

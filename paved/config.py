@@ -271,6 +271,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     problems.extend(rules.dr_region_violations(dr_region, ctx))
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.app_list_violations(apps, domain))
+    problems.extend(rules.secret_name_violations(secrets))
     problems.extend(rules.secret_ref_violations(apps, secrets))
     problems.extend(rules.database_user_violations(apps, database))
     problems.extend(rules.tag_violations(tags or {}))

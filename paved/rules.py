@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from components.certificates import DomainArgs
 from components.database import DatabaseArgs
 from components.edge import EdgeArgs
-from components.secrets import SecretArgs
+from components.secrets import SecretArgs, secret_resource_name
 from components.workload import AppArgs
 from paved.errors import ConfigProblem
 from paved.fields import Environment, RuleContext
@@ -49,16 +49,30 @@ def dr_region_violations(dr_region: str | None, ctx: RuleContext) -> Iterator[Co
         )
 
 
+def secret_name_violations(secrets: Mapping[str, SecretArgs] | None) -> Iterator[ConfigProblem]:
+    first_of: dict[str, str] = {}
+    for name in secrets or {}:
+        resource_name = secret_resource_name(name)
+        if resource_name in first_of:
+            yield ConfigProblem(
+                f"paved:secrets.{name}",
+                f"{name} and paved:secrets.{first_of[resource_name]} both name the secret {resource_name!r}",
+                "rename one: secret names are compared ignoring case, with '_' and '-' alike",
+            )
+        else:
+            first_of[resource_name] = name
+
+
 def app_list_violations(apps: Mapping[int, AppArgs], domain: DomainArgs | None) -> Iterator[ConfigProblem]:
-    seen: set[str] = set()
+    first_of: dict[str, int] = {}
     for index, app in apps.items():
-        if app.name in seen:
+        if app.name in first_of:
             yield ConfigProblem(
                 f"paved:apps[{index}].name",
-                f"duplicate app name {app.name!r}",
+                f"duplicate app name {app.name!r}, also paved:apps[{first_of[app.name]}].name",
                 "app names name Kubernetes objects and AWS resources; make each one unique",
             )
-        seen.add(app.name)
+        first_of.setdefault(app.name, index)
         if domain and app.host and not (app.host == domain.name or app.host.endswith(f".{domain.name}")):
             yield ConfigProblem(
                 f"paved:apps[{index}].host",
@@ -72,8 +86,11 @@ def database_user_violations(
 ) -> Iterator[ConfigProblem]:
     users = {index: app for index, app in apps.items() if app.database is not None}
     names = {app.name for app in users.values()}
+    names_used = [app.name for app in apps.values()]
     for index, app in users.items():
         assert app.database is not None
+        if names_used.count(app.name) > 1:
+            continue  # reported once, as a duplicate name, not again for what its schemas would be
         for position, other in enumerate(app.database.read_schemas):
             if other == app.name or other not in names:
                 yield ConfigProblem(

@@ -71,6 +71,12 @@ RULE_CASES = [
     case("prod", section("paved:drRegion", "eu-west-1"), "paved:drRegion", "dr-region-differs"),
     case("prod", apps(1, {"name": "web"}), "paved:apps[1].name", "app-name-unique"),
     case("prod", apps(0, {"host": "app.example.org"}), "paved:apps[0].host", "host-under-domain"),
+    case(
+        "prod",
+        section("paved:secrets", {"redis_url": {"source": "generated"}}),
+        "paved:secrets.redis_url",
+        "secret-names-unique",
+    ),
     case("prod", section("paved:tags", {"environment": "x"}), "paved:tags.environment", "reserved-tag"),
     case("prod", section("paved:tags", {"aws:owner": "x"}), "paved:tags.aws:owner", "aws-tag-prefix"),
 ]
@@ -79,3 +85,18 @@ RULE_CASES = [
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
     assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+@pytest.mark.parametrize("twin", ["redis_url", "Redis_Url", "REDIS_url"])
+def test_secrets_that_name_one_resource_are_one_error_naming_both(twin: str) -> None:
+    raw = changed(shipped("prod"), {"paved:secrets": {twin: {"source": "generated"}}})
+    [problem] = problems_of(raw, "prod")
+    assert problem.path == f"paved:secrets.{twin}"
+    assert "paved:secrets.REDIS_URL" in problem.message and "'redis-url'" in problem.message
+
+
+def test_a_duplicate_app_is_one_error_naming_both_and_no_knock_on() -> None:
+    # The worker, renamed api, reads the api's schema: its readSchemas would now name itself.
+    raw = apps(2, {"name": "api"})(shipped("prod"))
+    [problem] = problems_of(raw, "prod")
+    assert problem.path == "paved:apps[2].name" and "paved:apps[1].name" in problem.message
