@@ -214,6 +214,17 @@ def _secrets(
     return secrets
 
 
+def _declared_names(values: Mapping[str, Any], key: str, ctx: RuleContext) -> set[str] | None:
+    """The names a map section declares, whether or not each entry parsed; None if it is not a map."""
+    items = _with_preset(values, key, ctx)
+    return {str(name) for name in items} if isinstance(items, Mapping) else None
+
+
+def _app_count(values: Mapping[str, Any], ctx: RuleContext) -> int:
+    items = _with_preset(values, "apps", ctx)
+    return len(items) if isinstance(items, list) else 0
+
+
 def _parsed(value: T | None) -> T:
     # Only called once no problem was reported, and every None was reported as a problem.
     if value is None:
@@ -272,8 +283,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.secret_name_violations(secrets))
-    problems.extend(rules.secret_ref_violations(apps, secrets))
-    problems.extend(rules.database_user_violations(apps, database))
+    problems.extend(rules.secret_ref_violations(apps, _declared_names(values, "secrets", ctx)))
+    problems.extend(rules.database_user_violations(apps, database, _app_count(values, ctx) == len(apps)))
     problems.extend(rules.tag_violations(tags or {}))
     if problems:
         raise ConfigError(stack, problems)

@@ -5,7 +5,7 @@ sections, so the loader runs them once every section has parsed (a section that 
 """
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 
 from components.certificates import DomainArgs
 from components.database import DatabaseArgs
@@ -19,13 +19,15 @@ _RESERVED_TAGS = ("environment", "managed-by")
 
 
 def secret_ref_violations(
-    apps: Mapping[int, AppArgs], secrets: Mapping[str, SecretArgs] | None
+    apps: Mapping[int, AppArgs], declared: Collection[str] | None
 ) -> Iterator[ConfigProblem]:
-    if secrets is None:
+    """Apps' secrets must be declared; `declared` holds every name in paved:secrets, parsed or not, so a
+    secret with an error of its own is not reported again as missing."""
+    if declared is None:
         return
     for index, app in apps.items():
         for position, name in enumerate(app.secrets):
-            if name not in secrets:
+            if name not in declared:
                 yield ConfigProblem(
                     f"paved:apps[{index}].secrets[{position}]",
                     f"{name} is not declared in paved:secrets",
@@ -82,8 +84,10 @@ def app_list_violations(apps: Mapping[int, AppArgs], domain: DomainArgs | None) 
 
 
 def database_user_violations(
-    apps: Mapping[int, AppArgs], database: DatabaseArgs | None
+    apps: Mapping[int, AppArgs], database: DatabaseArgs | None, every_app_parsed: bool = True
 ) -> Iterator[ConfigProblem]:
+    """With an app that did not parse, a schema no parsed app has may be that app's: only an app naming
+    itself is judged then, so one bad app is not reported again through the apps that read from it."""
     users = {index: app for index, app in apps.items() if app.database is not None}
     names = {app.name for app in users.values()}
     names_used = [app.name for app in apps.values()]
@@ -92,7 +96,7 @@ def database_user_violations(
         if names_used.count(app.name) > 1:
             continue  # reported once, as a duplicate name, not again for what its schemas would be
         for position, other in enumerate(app.database.read_schemas):
-            if other == app.name or other not in names:
+            if other == app.name or (every_app_parsed and other not in names):
                 yield ConfigProblem(
                     f"paved:apps[{index}].database.readSchemas[{position}]",
                     f"{other!r} is not another app with a database",

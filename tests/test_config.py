@@ -291,3 +291,27 @@ def test_random_mutations_load_or_raise_config_error(stack: str, data: st.DataOb
             assert problem.message and problem.hint, problem
     else:
         assert config.environment in ("staging", "prod")
+
+
+def test_an_app_with_four_errors_shows_four() -> None:
+    raw = with_app(
+        shipped("prod"),
+        0,
+        {"port": 70000, "image": "web:latest", "replicas": {"min": 0}, "resources": {"cpuRequest": "lots"}},
+    )
+    assert sorted(paths_of(raw, "prod")) == [
+        "paved:apps[0].image",
+        "paved:apps[0].port",
+        "paved:apps[0].replicas.min",
+        "paved:apps[0].resources.cpuRequest",
+    ]
+
+
+def test_a_bad_secret_is_not_reported_again_as_missing_from_the_apps_using_it() -> None:
+    raw = changed(shipped("prod"), {"paved:secrets": {"REDIS_URL": {"source": "vault"}}})
+    assert paths_of(raw, "prod") == ["paved:secrets.REDIS_URL.source"]
+
+
+def test_a_bad_app_is_not_reported_again_through_the_apps_reading_its_schema() -> None:
+    # The worker reads the api's schema; the api fails on its own port only.
+    assert paths_of(with_app(shipped("prod"), 1, {"port": "http"}), "prod") == ["paved:apps[1].port"]
