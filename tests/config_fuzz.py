@@ -100,6 +100,12 @@ def _rekeyed(name: str, rng: random.Random) -> str:
     return name[: max(1, len(name) - 1)]
 
 
+def _repeat(container: Any, key: str | int) -> None:
+    """A list's item once more; a map is left alone (it cannot hold a key twice)."""
+    if isinstance(container, list):
+        container.append(copy.deepcopy(container[int(key)]))
+
+
 def _mutate_tree(config: dict[str, Any], rng: random.Random) -> None:
     """One change at a random place of the config map (never the map itself)."""
     path = rng.choice([path for path in _paths(config) if path])
@@ -111,8 +117,8 @@ def _mutate_tree(config: dict[str, Any], rng: random.Random) -> None:
         parent[last] = copy.deepcopy(rng.choice(ODD_VALUES))
     elif kind == 2 and isinstance(last, str):
         parent[_rekeyed(last, rng)] = parent.pop(last)
-    elif kind == 3 and isinstance(parent, list) and isinstance(last, int):
-        parent.append(copy.deepcopy(parent[last]))
+    elif kind == 3:
+        _repeat(parent, last)
     elif kind == 4:
         parent[last] = _nested(parent[last], rng.choice((2, 20, 200)))
     elif kind == 5:
