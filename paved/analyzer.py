@@ -25,6 +25,7 @@ import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from paved.errors import ConfigProblem, describe_problems, show_value, unknown_key_hint
 from paved.recorder import RecordedResource, Recording
 
 # The address handed to a pack as the engine's; packs use it only for logging, and none runs here.
@@ -50,6 +51,14 @@ SEVERITY_NAMES = {
 
 class PolicyPackError(Exception):
     """A pack could not be started, configured or run; said plainly, without a traceback."""
+
+
+class PolicyConfigError(PolicyPackError):
+    """A `--policy-pack-config` document the pack cannot take: every problem, at its JSON key path."""
+
+    def __init__(self, source: str, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__(describe_problems(f"Invalid policy pack config {source}", problems))
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,38 @@ def _level_name(value: Any, where: str) -> str:
     return value
 
 
+_LEVEL_HINT = f"use one of {', '.join(sorted(LEVELS_BY_NAME))}"
+
+
+def policy_config_problems(document: Any) -> list[ConfigProblem]:
+    """What the CLI would refuse in a `--policy-pack-config` document, for any pack: not an object, an entry
+    that is neither a level nor an object, an unknown enforcement level. Checked before the program runs;
+    the policies' names and config schemas need the pack itself (merge_policy_config)."""
+    if not isinstance(document, dict):
+        return [
+            ConfigProblem("(document)", "must be a JSON object", 'write {"<policy>": "<level>" or {...}}')
+        ]
+    problems = []
+    for name, value in document.items():
+        level = value.get("enforcementLevel") if isinstance(value, dict) else value
+        if not isinstance(value, (str, dict)):
+            problems.append(
+                ConfigProblem(name, f"must be a level or an object, got {show_value(value)}", _LEVEL_HINT)
+            )
+        elif (isinstance(value, str) or "enforcementLevel" in value) and level not in LEVELS_BY_NAME:
+            path = name if isinstance(value, str) else f"{name}.enforcementLevel"
+            problems.append(
+                ConfigProblem(path, f"{show_value(level)} is not an enforcement level", _LEVEL_HINT)
+            )
+    return problems
+
+
+def _schema_path(name: str, error: jsonschema.ValidationError) -> str:
+    return name + "".join(
+        f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.absolute_path
+    )
+
+
 def merge_policy_config(
     info: analyzer_pb2.AnalyzerInfo, overrides: Sequence[Mapping[str, Any]]
 ) -> dict[str, dict[str, Any]]:
@@ -106,17 +147,26 @@ def merge_policy_config(
             "enforcementLevel": LEVEL_NAMES[policy.enforcementLevel],
             "properties": defaults,
         }
+    # A name the pack does not have is refused, not ignored: a typo would leave the policy untuned.
+    unknown = [
+        ConfigProblem(name, f"is not a policy of pack {info.name}", unknown_key_hint(name, schemas))
+        for layer in overrides
+        for name in layer
+        if name != "all" and name not in schemas
+    ]
+    if unknown:
+        raise PolicyConfigError(f"for {info.name}", unknown)
     initial = {name: json_format.MessageToDict(config) for name, config in info.initialConfig.items()}
     for layer in [_initial_config_layer(initial), *overrides]:
         _apply_config_layer(merged, layer)
-    for name, entry in merged.items():
-        schema = schemas.get(name)
-        if schema is None:
-            continue
-        try:
-            jsonschema.validate(entry["properties"], schema)
-        except jsonschema.ValidationError as error:
-            raise PolicyPackError(f"config for policy '{name}' is invalid: {error.message}") from None
+    invalid = [
+        ConfigProblem(_schema_path(name, error), error.message, "see the policy's config schema in its pack")
+        for name, entry in merged.items()
+        if name in schemas
+        for error in jsonschema.Draft7Validator(schemas[name]).iter_errors(entry["properties"])
+    ]
+    if invalid:
+        raise PolicyConfigError(f"for {info.name}", invalid)
     return merged
 
 
@@ -573,7 +623,7 @@ def start_packs(
     started = [] if started is None else started
     try:
         for index, pack_dir in enumerate(pack_dirs):
-            overrides = [_read_config_file(config_files[index], base)] if index < len(config_files) else []
+            overrides = [read_policy_config(config_files[index], base)] if index < len(config_files) else []
             started.append(start_pack(pack_dir, context, overrides, base))
     except BaseException:
         close_packs(started)
@@ -607,11 +657,17 @@ def analyze(
     return judge_packs(start_packs(pack_dirs, context, config_files), recording)
 
 
-def _read_config_file(path: Path, base: Path | None = None) -> Mapping[str, Any]:
+def read_policy_config(path: Path, base: Path | None = None) -> Mapping[str, Any]:
+    """A `--policy-pack-config` document, or PolicyConfigError with every problem the CLI would refuse."""
     try:
-        document = json.loads(((base or Path()) / path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise PolicyPackError(f"cannot read policy pack config {path}: {error}") from None
-    if not isinstance(document, dict):
-        raise PolicyPackError(f"policy pack config {path} must be a JSON object")
+        document = json.loads(((base or Path()) / path).read_text(encoding="utf-8"))
+    except OSError as error:
+        problem = ConfigProblem("(file)", f"cannot be read: {error.strerror}", "check the path")
+        raise PolicyConfigError(str(path), [problem]) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        problem = ConfigProblem("(file)", f"is not JSON: {error}", "write one JSON object")
+        raise PolicyConfigError(str(path), [problem]) from None
+    problems = policy_config_problems(document)
+    if problems:
+        raise PolicyConfigError(str(path), problems)
     return document

@@ -32,12 +32,13 @@ class ConfigError(pulumi.RunError):
     def __init__(self, stack: str, problems: list[ConfigProblem]) -> None:
         self.stack = stack
         self.problems = problems
-        super().__init__(_describe_problems(stack, problems))
+        super().__init__(describe_problems(f"Invalid configuration for stack '{stack}'", problems))
 
 
-def _describe_problems(stack: str, problems: list[ConfigProblem]) -> str:
+def describe_problems(title: str, problems: Sequence[ConfigProblem]) -> str:
+    """`title: N problems`, then each problem's path, message and hint."""
     count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-    lines = [f"Invalid configuration for stack '{stack}': {count}"]
+    lines = [f"{title}: {count}"]
     for problem in problems:
         lines += [f"  ✗ {problem.path}: {problem.message}", f"      hint: {problem.hint}"]
     return "\n".join(lines)

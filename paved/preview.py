@@ -18,15 +18,17 @@ from paved_policies.wiring.verdicts import FlowResult
 from paved.analyzer import (
     Judgement,
     PackResult,
+    PolicyConfigError,
     PolicyPackError,
     PolicyPackProcess,
     PolicyViolation,
     ResourceMessages,
     StackContext,
     close_packs,
+    read_policy_config,
     start_packs,
 )
-from paved.errors import ConfigError
+from paved.errors import ConfigError, ConfigProblem
 from paved.lineage import snapshot_of
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import RecordedResource, Recording
@@ -93,7 +95,16 @@ def run_preview(
     try:
         project = load_project(directory.resolve())
         stack_config = load_stack_config(project, stack, config_overrides)
-    except ProjectError as error:
+        if len(policy_pack_configs) > len(policy_packs):
+            extra = ConfigProblem(
+                "--policy-pack-config",
+                f"{len(policy_pack_configs)} config files for {len(policy_packs)} packs",
+                "the i-th --policy-pack-config configures the i-th --policy-pack: give each pack's after it",
+            )
+            raise PolicyConfigError("(command line)", [extra])
+        for config_file in policy_pack_configs:
+            read_policy_config(config_file)  # refused here, before the program runs, if the CLI would
+    except (ProjectError, PolicyConfigError) as error:
         return PreviewResult(
             project="", stack=stack, config={}, recording=None, failure=str(error), config_failure=True
         )
@@ -138,6 +149,11 @@ def run_preview(
             result.failure = str(error)
         else:
             result.packs = packs
+        if judging.config_error is not None:
+            # What the pack refused (a policy it lacks, a value its schema rejects) is the whole story: the
+            # program was stopped, or its resources would have been judged against a config the pack refuses.
+            result.failure, result.config_failure = str(judging.config_error), True
+            result.recording, result.flows, result.packs = None, [], []
     result.duration_seconds = time.perf_counter() - started
     return result
 
@@ -169,7 +185,13 @@ class PackJudging:
         self._thread.start()
 
     def registered(self, resource: RecordedResource) -> None:
+        if self.config_error is not None:
+            raise self.config_error  # stops the program: the pack refused its configuration
         self._queue.put(resource)
+
+    @property
+    def config_error(self) -> PolicyConfigError | None:
+        return self._error if isinstance(self._error, PolicyConfigError) else None
 
     def _run(self, *start_arguments: Any) -> None:
         try:
