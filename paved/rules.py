@@ -5,6 +5,7 @@ sections, so the loader runs them once every section has parsed (a section that 
 """
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterator, Mapping
 
 from components.certificates import DomainArgs
@@ -118,14 +119,42 @@ def database_user_violations(
                 )
 
 
+# AWS takes at most 50 tags on a resource (https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html);
+# paved puts up to PAVED_TAGS_PER_RESOURCE of its own on one (tests/test_rules.py counts them in the stacks).
+MAX_TAGS_PER_RESOURCE = 50
+PAVED_TAGS_PER_RESOURCE = 10
+# Tag text: letters, numbers and spaces in UTF-8, and these symbols: the `[\p{L}\p{Z}\p{N}_.:/=+\-@]` of
+# botocore's elbv2 TagKey/TagValue patterns, written with Unicode categories because `re` has no \p.
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
+
+
+def _tag_text_problem(text: str) -> str | None:
+    odd = sorted(
+        {char for char in text if unicodedata.category(char)[0] not in "LZN" and char not in _TAG_SYMBOLS}
+    )
+    return f"has characters AWS tags refuse: {' '.join(map(repr, odd))}" if odd else None
+
+
 def tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
-    for key in tags:
+    allowed = "use letters, digits, spaces and _ . : / = + - @"
+    for key, value in tags.items():
         if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
             yield ConfigProblem(
                 f"paved:tags.{key}",
                 "is a reserved tag key",
                 f"paved sets {', '.join(_RESERVED_TAGS)} itself and AWS reserves the aws: prefix; remove it",
             )
+        for text, what in ((key, "the key"), (value, "the value")):
+            if problem := _tag_text_problem(text):
+                yield ConfigProblem(f"paved:tags.{key}", f"{what} {problem}", allowed)
+    user_limit = MAX_TAGS_PER_RESOURCE - PAVED_TAGS_PER_RESOURCE
+    if len(tags) > user_limit:
+        yield ConfigProblem(
+            "paved:tags",
+            f"{len(tags)} tags; at most {user_limit} fit beside the ones paved sets",
+            f"AWS takes {MAX_TAGS_PER_RESOURCE} tags per resource and paved keeps "
+            f"{PAVED_TAGS_PER_RESOURCE} for its own: drop or merge tags",
+        )
 
 
 # The first word of a stack's name (before `-`, `_` or `.`) that promises an environment: a stack named

@@ -1,9 +1,12 @@
 """Rules across sections (paved/rules.py): the environment agrees with the stack's name."""
 
+from collections.abc import Callable
+
 import pytest
 
 from paved.config import load_stack_config
 from paved.fields import Environment
+from paved.recorder import Recording
 from paved.rules import environment_of_stack
 from tests.stack_config import (
     Mutation,
@@ -100,3 +103,60 @@ def test_a_duplicate_app_is_one_error_naming_both_and_no_knock_on() -> None:
     raw = apps(2, {"name": "api"})(shipped("prod"))
     [problem] = problems_of(raw, "prod")
     assert problem.path == "paved:apps[2].name" and "paved:apps[1].name" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("team!", "platform", "the key has characters AWS tags refuse: '!'"),
+        ("team", "<platform>", "the value has characters AWS tags refuse: '<' '>'"),
+        ("cost#center", "1234", "'#'"),
+    ],
+)
+def test_tag_text_outside_awss_character_set_is_refused(key: str, value: str, said: str) -> None:
+    [problem] = problems_of(changed(shipped("prod"), {"paved:tags": {key: value}}), "prod")
+    assert problem.path == f"paved:tags.{key}" and said in problem.message
+
+
+def test_tags_in_any_script_with_awss_symbols_are_accepted() -> None:
+    tags = {"équipe": "plateforme", "チーム": "基盤", "owner@example.com": "a/b=c+d-e:f_g.h", "space ok": ""}
+    load_stack_config(changed(shipped("prod"), {"paved:tags": tags}), "prod")
+
+
+def test_the_tag_symbols_are_those_of_botocores_tag_pattern() -> None:
+    import botocore.session
+
+    from paved.rules import _TAG_SYMBOLS
+
+    model = botocore.session.get_session().get_service_model("elbv2")
+    for shape in ("TagKey", "TagValue"):
+        pattern = model.shape_for(shape).metadata["pattern"]
+        assert pattern.startswith("^([\\p{L}\\p{Z}\\p{N}") and pattern.endswith("]*)$")
+        symbols = pattern.removeprefix("^([\\p{L}\\p{Z}\\p{N}").removesuffix("]*)$").replace("\\", "")
+        assert set(symbols) == _TAG_SYMBOLS
+
+
+def test_user_tags_leave_room_for_paveds_own_under_awss_fifty() -> None:
+    from paved.rules import MAX_TAGS_PER_RESOURCE, PAVED_TAGS_PER_RESOURCE
+
+    allowed = MAX_TAGS_PER_RESOURCE - PAVED_TAGS_PER_RESOURCE
+    many = {f"tag{number}": "x" for number in range(allowed + 1)}
+    [problem] = problems_of({**shipped("prod"), "paved:tags": many}, "prod")
+    assert problem.path == "paved:tags" and f"at most {allowed}" in problem.message
+    many.pop("tag0")
+    load_stack_config({**shipped("prod"), "paved:tags": many}, "prod")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_paved_sets_no_more_tags_than_it_keeps_room_for(
+    shipped_recordings: Callable[[str], Recording], stack: str
+) -> None:
+    from paved.rules import PAVED_TAGS_PER_RESOURCE
+
+    user_tags = set(shipped(stack).get("paved:tags", {}))
+    own = [
+        len(set(resource.inputs["tags"]) - user_tags)
+        for resource in shipped_recordings(stack).resources
+        if isinstance(resource.inputs.get("tags"), dict)
+    ]
+    assert own and max(own) <= PAVED_TAGS_PER_RESOURCE
