@@ -232,8 +232,11 @@ def _parsed(value: T | None) -> T:
     return value
 
 
-def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
-    """Parse a stack's config keys (`paved:*`, `aws:region`); raise one ConfigError listing every problem."""
+def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved") -> StackConfig:
+    """Parse a stack's config keys (`paved:*`, `aws:region`); raise one ConfigError listing every problem.
+
+    The project and stack names are part of the names paved gives AWS and Kubernetes objects, so their
+    lengths are checked too."""
     problems: list[ConfigProblem] = []
     values = _paved_values(raw, problems)
     environment: Environment | None = _required(
@@ -282,6 +285,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     problems.extend(rules.dr_region_violations(dr_region, ctx))
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.app_list_violations(apps, domain))
+    problems.extend(rules.name_length_violations(project, stack, apps))
     problems.extend(rules.secret_name_violations(secrets))
     problems.extend(rules.secret_ref_violations(apps, _declared_names(values, "secrets", ctx)))
     problems.extend(rules.database_user_violations(apps, database, _app_count(values, ctx) == len(apps)))
@@ -309,7 +313,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
 def load_from_pulumi() -> StackConfig:
     """The running stack's config (the language host passes it in PULUMI_CONFIG; set_all_config adds more)."""
     raw = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    return load_stack_config(raw, pulumi.get_stack())
+    return load_stack_config(raw, pulumi.get_stack(), pulumi.get_project())
 
 
 def load_stack_file(path: Path, stack: str) -> StackConfig:

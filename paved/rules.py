@@ -52,6 +52,36 @@ def dr_region_violations(dr_region: str | None, ctx: RuleContext) -> Iterator[Co
         )
 
 
+# The tightest names built from the project and stack names: the ElastiCache replication group
+# `<project>-<stack>-cache` (CreateReplicationGroup: ReplicationGroupId at most 40 characters,
+# https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html), and the
+# Kubernetes label `app.kubernetes.io/instance: <app>-<stack>` (a label value is at most 63 characters,
+# https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
+# tests/test_aws_names.py records a stack at both limits and checks every name against botocore's models.
+PROJECT_AND_STACK_MAX = 40 - len("-cache")
+LABEL_VALUE_MAX = 63
+
+
+def name_length_violations(project: str, stack: str, apps: Mapping[int, AppArgs]) -> Iterator[ConfigProblem]:
+    prefix = f"{project}-{stack}"
+    if len(prefix) > PROJECT_AND_STACK_MAX:
+        yield ConfigProblem(
+            "(stack name)",
+            f"project and stack name {prefix!r} are {len(prefix)} characters; AWS names built from them "
+            f"(the cache's replication group id) fit {PROJECT_AND_STACK_MAX}",
+            f"use a stack name of at most {PROJECT_AND_STACK_MAX - len(project) - 1} characters",
+        )
+    for index, app in apps.items():
+        instance = f"{app.name}-{stack}"
+        if len(instance) > LABEL_VALUE_MAX:
+            yield ConfigProblem(
+                f"paved:apps[{index}].name",
+                f"with stack {stack!r}, its Kubernetes label {instance!r} is {len(instance)} characters",
+                f"label values take {LABEL_VALUE_MAX}: shorten the app name to "
+                f"{LABEL_VALUE_MAX - len(stack) - 1} characters or fewer",
+            )
+
+
 def secret_name_violations(secrets: Mapping[str, SecretArgs] | None) -> Iterator[ConfigProblem]:
     first_of: dict[str, str] = {}
     for name in secrets or {}:

@@ -27,8 +27,11 @@ import botocore.session
 import pytest
 import yaml
 
+from paved.config import load_stack_config
+from paved.errors import ConfigError
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
+from paved.rules import LABEL_VALUE_MAX, PROJECT_AND_STACK_MAX
 from paved.values import is_secret, is_unknown
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -582,12 +585,30 @@ def _renamed(node: Any, names: Mapping[str, str]) -> Any:
     return node
 
 
-@pytest.fixture(scope="module")
-def longest_app_names() -> Recording:
-    """Prod with every app renamed to the longest name paved:apps allows (AppName: 40 characters)."""
+# The longest names config allows, at both of rules.name_length_violations' limits: the longest stack name
+# (project "paved") with the app names its label limit leaves, and the longest app names with the stack
+# name that leaves. Names built from the stack alone, the app alone, or both, each meet their longest.
+_LONGEST_STACK = ("prod-" + "x" * PROJECT_AND_STACK_MAX)[: PROJECT_AND_STACK_MAX - len("paved-")]
+LONGEST_NAMES = [
+    (_LONGEST_STACK, LABEL_VALUE_MAX - len(_LONGEST_STACK) - 1),
+    (_LONGEST_STACK[: LABEL_VALUE_MAX - _LONGEST_APP_NAME - 1], _LONGEST_APP_NAME),
+]
+
+
+@pytest.fixture(scope="module", params=LONGEST_NAMES, ids=["longest-stack", "longest-apps"])
+def longest_names(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Recording:
+    """Prod as a stack of that name, every app renamed to that length."""
+    stack, app_length = request.param
+    project = tmp_path_factory.mktemp("project")
+    (project / "stacks").mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (project / name).write_text((ROOT / name).read_text())
+    (project / "stacks" / f"Pulumi.{stack}.yaml").write_text(
+        (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    )
     apps = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["paved:apps"]
-    names = {app["name"]: f"{app['name']}-{'x' * _LONGEST_APP_NAME}"[:_LONGEST_APP_NAME] for app in apps}
-    return run_project(ROOT, "prod", {"paved:apps": _renamed(apps, names)})
+    names = {app["name"]: f"{app['name']}-{'x' * app_length}"[:app_length] for app in apps}
+    return run_project(project, stack, {"paved:apps": _renamed(apps, names)})
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -595,12 +616,25 @@ def test_shipped_stacks_send_names_aws_accepts(shipped_recordings: Callable[[str
     assert name_problems(shipped_recordings(stack)) == []
 
 
-def test_apps_with_the_longest_allowed_names_get_names_aws_accepts(longest_app_names: Recording):
-    deployed = {
-        d.inputs["metadata"]["name"] for d in longest_app_names.of_type("kubernetes:apps/v1:Deployment")
-    }
-    assert len(deployed) == 3 and {len(name) for name in deployed} == {_LONGEST_APP_NAME}
-    assert name_problems(longest_app_names) == []
+def test_the_longest_names_config_allows_are_names_aws_and_kubernetes_accept(longest_names: Recording):
+    deployments = longest_names.of_type("kubernetes:apps/v1:Deployment")
+    labels = [d.inputs["metadata"]["labels"]["app.kubernetes.io/instance"] for d in deployments]
+    assert len(deployments) == 3 and {len(label) for label in labels} == {LABEL_VALUE_MAX}
+    [cache] = longest_names.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert len(cache.inputs["replicationGroupId"]) <= 40
+    assert name_problems(longest_names) == []
+
+
+def test_one_character_more_is_refused_by_config() -> None:
+    raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, _LONGEST_STACK + "x")
+    assert [problem.path for problem in caught.value.problems] == ["(stack name)"]
+    longest_apps_stack, app_length = LONGEST_NAMES[1]
+    raw["paved:apps"][0]["name"] = "w" * app_length
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, longest_apps_stack + "x")
+    assert [problem.path for problem in caught.value.problems] == ["paved:apps[0].name"]
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
