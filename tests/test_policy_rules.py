@@ -1051,7 +1051,9 @@ def test_policy_metadata(name: str) -> None:
     assert policy.severity is not None
     assert policy.remediation_steps and policy.remediation_steps.strip()
     # checkov / cdk-nag ids only where an equivalent check exists; never a near miss.
-    assert all(t.startswith(("kind:", "checkov:CKV", "cdk-nag:")) for t in policy.tags or [])
+    assert all(
+        t.startswith(("kind:", "checkov:CKV", "cdk-nag:", "fsbp:", "cis:v")) for t in policy.tags or []
+    )
     docs = next(
         (url for prefix, url in DOCS.items() if name.startswith(prefix)), "https://docs.aws.amazon.com/"
     )
@@ -1213,18 +1215,21 @@ def test_grpc_analyze_stack_correlates_by_urn(analyzer: Any) -> None:
 def readme_policy_table() -> str:
     """README's policy table (`PYTHONPATH=policies uv run python -m tests.test_policy_rules` prints it)."""
     lines = [
-        "| Policy | Service | What it checks | Prod | Staging | checkov / cdk-nag |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| Policy | Service | What it checks | Prod | Staging | FSBP | checkov / cdk-nag |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, rule in RULES.items():
         kind = " (stack)" if isinstance(rule, StackRule) else ""
         service = rule.check.__module__.rsplit(".", 1)[-1]
         ids = f"{', '.join(rule.checkov) or '—'} / {', '.join(rule.cdk_nag) or '—'}"
         prod, staging = (enforcement_for(rule, env) or "mandatory" for env in ("prod", "staging"))
-        lines.append(f"| `{name}`{kind} | {service} | {rule.description} | {prod} | {staging} | {ids} |")
+        controls = ", ".join(rule.fsbp) or "—"
+        lines.append(
+            f"| `{name}`{kind} | {service} | {rule.description} | {prod} | {staging} | {controls} | {ids} |"
+        )
     report = POLICIES[EXEMPTIONS_POLICY]
     levels = "advisory | advisory"
-    lines.append(f"| `{EXEMPTIONS_POLICY}` (stack) | pack | {report.description} | {levels} | — / — |")
+    lines.append(f"| `{EXEMPTIONS_POLICY}` (stack) | pack | {report.description} | {levels} | — | — / — |")
     return "\n".join(lines) + "\n\n"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
+    PolicyComplianceFramework,
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
@@ -42,6 +43,7 @@ from paved_policies.exemptions import (
     exemption_for,
     label_problems,
 )
+from paved_policies.fsbp import FRAMEWORK_NAME, FRAMEWORK_VERSION, STANDARD_URL, cis_tags
 from paved_policies.graph import StackGraph
 from paved_policies.rule import (
     NO_CONFIG,
@@ -94,7 +96,8 @@ def _policy_kwargs(rule: Rule[Any], environment: Environment) -> dict[str, Any]:
         "description": rule.description,
         "enforcement_level": _ENFORCEMENT[level] if level else None,
         "severity": _SEVERITY[rule.severity],
-        "tags": rule.tags,
+        "tags": [*rule.tags, *cis_tags(rule.fsbp)],
+        "framework": _framework(rule),
         "remediation_steps": rule.remediation,
         "url": rule.url,
         # The schema's defaults reach the pack through Configure (the CLI merges them in); rule_config
@@ -106,6 +109,17 @@ def _policy_kwargs(rule: Rule[Any], environment: Environment) -> dict[str, Any]:
             }
         ),
     }
+
+
+def _framework(rule: Rule[Any]) -> PolicyComplianceFramework | None:
+    if not rule.fsbp:
+        return None
+    return PolicyComplianceFramework(
+        name=FRAMEWORK_NAME,
+        version=FRAMEWORK_VERSION,
+        reference=", ".join(rule.fsbp),
+        specification=STANDARD_URL,
+    )
 
 
 def rule_config(rule: Rule[Any], configured: Mapping[str, Any] | None) -> Mapping[str, Any]:

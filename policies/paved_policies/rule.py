@@ -172,6 +172,8 @@ class Rule(Generic[CtxT]):
     check: Check[CtxT] = field(repr=False)
     checkov: tuple[str, ...] = ()
     cdk_nag: tuple[str, ...] = ()
+    # AWS Security Hub FSBP control ids (`RDS.3`): the pulumi-policy `framework` of the policy.
+    fsbp: tuple[str, ...] = ()
     enforcement: Enforcement | None = None  # None: the pack's default (mandatory)
     # Level in non-prod stacks, for cost-driven HA rules (Multi-AZ, replicas, deletion protection);
     # None: the same as in prod.
@@ -197,7 +199,7 @@ class Rule(Generic[CtxT]):
     @property
     def tags(self) -> list[str]:
         ids = [f"checkov:{i}" for i in self.checkov] + [f"cdk-nag:{i}" for i in self.cdk_nag]
-        return [f"kind:{self.kind}", *ids]
+        return [f"kind:{self.kind}", *ids, *(f"fsbp:{i}" for i in self.fsbp)]
 
 
 class ResourceRule(Rule[ResourceContext]):
@@ -237,6 +239,7 @@ class RuleMeta(TypedDict):
     resource_types: tuple[str, ...]
     checkov: NotRequired[tuple[str, ...]]
     cdk_nag: NotRequired[tuple[str, ...]]
+    fsbp: NotRequired[tuple[str, ...]]
     enforcement: NotRequired[Enforcement | None]
     staging_enforcement: NotRequired[Enforcement | None]
     url: NotRequired[str | None]

@@ -143,6 +143,7 @@ def elb_http_redirects_to_https(props: Mapping[str, Any], ctx: StackContext) -> 
     resource_types=LOAD_BALANCERS,
     checkov=("CKV_AWS_131",),
     cdk_nag=("ALBHttpDropInvalidHeaderEnabled",),
+    fsbp=("ELB.4",),
     url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html",
 )
 def alb_drop_invalid_header_fields(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:

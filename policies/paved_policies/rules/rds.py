@@ -138,6 +138,7 @@ def rds_storage_encrypted_cmk(props: Mapping[str, Any], ctx: ResourceContext) ->
     # checkov CKV_AWS_17 covers aws_db_instance and aws_rds_cluster_instance.
     checkov=("CKV_AWS_17",),
     cdk_nag=("RDSInstancePublicAccess",),
+    fsbp=("RDS.2",),
     url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_VPC.WorkingWithRDSInstanceinaVPC.html",
 )
 def rds_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
