@@ -4,8 +4,12 @@ preview can judge, and the policy carries it where the Analyzer protocol puts co
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
+import pytest
 from paved_policies import fsbp
+from paved_policies.coverage import Coverage, coverage_of, coverage_page
 from paved_policies.pack import RULES, build_policies
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as sdk
@@ -50,3 +54,48 @@ def test_the_analyzer_reports_the_fsbp_framework_and_cis_tags() -> None:
         assert {f"fsbp:{control_id}" for control_id in rule.fsbp} <= set(info[rule.name].tags)
     unclaimed = next(rule for rule in RULES.values() if not rule.fsbp)
     assert not info[unclaimed.name].HasField("framework")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_coverage_page_is_generated_from_the_metadata() -> None:
+    page = coverage_page(RULES.values())
+    committed = (ROOT / "docs" / "fsbp-coverage.md").read_text()
+    assert committed == page, "regenerate: PYTHONPATH=policies uv run python -m paved_policies.coverage"
+    for control_id in fsbp.controls():
+        assert f"[{control_id}](" in page
+
+
+def _control(**fields: str) -> fsbp.Control:
+    base: dict[str, object] = {
+        "id": "RDS.2",
+        "title": "t",
+        "severity": "High",
+        "cis": (),
+        "preview_cannot_decide": None,
+        "preview_decides_when": None,
+        "paved_differs": None,
+        "note": None,
+    }
+    merged: dict[str, Any] = base | fields
+    return fsbp.Control(**merged)
+
+
+@pytest.mark.parametrize(
+    ("fields", "policies", "status"),
+    [
+        ({}, ["rds-not-public"], Coverage.JUDGED),
+        ({}, [], Coverage.NOT_JUDGED),
+        ({"preview_decides_when": "the stack declares it"}, ["p"], Coverage.JUDGED_WHEN_DECLARED),
+        ({"preview_cannot_decide": "runtime state"}, [], Coverage.CANNOT_DECIDE),
+        ({"paved_differs": "redirects are safe"}, [], Coverage.PAVED_DIFFERS),
+    ],
+)
+def test_a_controls_status_follows_its_policies_and_reasons(
+    fields: dict[str, str], policies: list[str], status: Coverage
+) -> None:
+    found, detail = coverage_of(_control(**fields), policies)
+    assert found is status
+    assert all(f"`{name}`" in detail for name in policies)
+    assert all(text in detail for text in fields.values())

@@ -35,6 +35,8 @@ class Control:
     preview_cannot_decide: str | None
     # Set when a preview decides the control only for what the program itself declares.
     preview_decides_when: str | None
+    # Set where paved's pack judges the same risk differently on purpose, and why.
+    paved_differs: str | None
     note: str | None
 
     @property
@@ -59,6 +61,7 @@ def controls() -> Mapping[str, Control]:
                 cis=tuple(entry.get("cis", ())),
                 preview_cannot_decide=entry.get("previewCannotDecide"),
                 preview_decides_when=entry.get("previewDecidesWhen"),
+                paved_differs=entry.get("pavedDiffers"),
                 note=entry.get("note"),
             )
             for control_id, entry in document["controls"].items()
