@@ -660,7 +660,10 @@ def analyze(
 def read_policy_config(path: Path, base: Path | None = None) -> Mapping[str, Any]:
     """A `--policy-pack-config` document, or PolicyConfigError with every problem the CLI would refuse."""
     try:
-        document = json.loads(((base or Path()) / path).read_text(encoding="utf-8"))
+        text = ((base or Path()) / path).read_text(encoding="utf-8")
+        # A blank file is no config, not bad JSON, because the CLI takes it so: pulumi/pulumi
+        # pkg/resource/analyzer/config.go, parsePolicyPackConfig, "Gracefully allow empty content".
+        document = json.loads(text) if text.strip() else {}
     except OSError as error:
         problem = ConfigProblem("(file)", f"cannot be read: {error.strerror}", "check the path")
         raise PolicyConfigError(str(path), [problem]) from None

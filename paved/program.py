@@ -135,6 +135,33 @@ def _program_environment(project: Project) -> Iterator[None]:
         sys.path[:] = old_path
 
 
+def _cancel_outstanding(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the program left running and let it unwind, as asyncio.run does before closing its loop.
+
+    The SDK raises the first failed registration and leaves the rest of the graph waiting (other RPCs,
+    inputs still being computed); closed over, those tasks are reported "destroyed but it is pending" on
+    stderr once collected. Their own outcomes are dropped: the program's failure has been raised already.
+    """
+    outstanding = asyncio.all_tasks(loop)
+    for task in outstanding:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*outstanding, return_exceptions=True))
+
+
+def _spare_unobserved_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The program's loop reports what asyncio reports, except a failure no one awaited.
+
+    A failed registration fails every output of its resource on purpose (the SDK's
+    rpc.resolve_outputs_due_to_exception), and a stopped program never reads most of them: asyncio would
+    report each "exception was never retrieved" when collected, after the failure was shown (`--watch`
+    collects between runs). Pulumi's language host silences asyncio's logger for this reason
+    (sdk/python/cmd/pulumi-language-python-exec); here only the program's own futures are spared.
+    """
+    if str(context.get("message", "")).endswith("exception was never retrieved"):
+        return
+    loop.default_exception_handler(context)
+
+
 def record(
     program: Callable[[], Any],
     *,
@@ -165,10 +192,14 @@ def record(
     )
     pulumi.runtime.set_all_config(values, sorted(secret_keys))
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_spare_unobserved_failures)
     asyncio.set_event_loop(loop)
     try:
         with following_lineage(monitor.placeholder):
-            loop.run_until_complete(run_in_stack(program))
+            try:
+                loop.run_until_complete(run_in_stack(program))
+            finally:
+                _cancel_outstanding(loop)
     except Exception as error:
         raise ProgramError(monitor.recording, error) from error
     finally:

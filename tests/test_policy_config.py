@@ -43,6 +43,23 @@ def test_an_unreadable_document_is_said_with_its_file(tmp_path: Path, text: str 
     assert f"Invalid policy pack config {path}: 1 problem" in str(caught.value) and said in str(caught.value)
 
 
+@pytest.mark.parametrize("text", ["", " \n\t\r\n"])
+def test_a_blank_document_is_no_config_as_in_the_cli(tmp_path: Path, text: str) -> None:
+    # As the CLI: pulumi/pulumi pkg/resource/analyzer/config.go, parsePolicyPackConfig, returns no config
+    # when strings.TrimSpace of the file is "" (its config_test.go, case "empty config").
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    assert read_policy_config(path) == {}
+
+
+def test_a_preview_with_a_blank_document_is_judged_at_the_pack_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text("\n")
+    result = run_preview(SAMPLE, "dev", [PACK], [config])
+    assert not result.config_failure and result.exit_code == 1, result.failure
+    assert ("bucket-has-tags", "mandatory") in {(v.policy, v.level) for v in result.violations}
+
+
 def _pack_info() -> analyzer_pb2.AnalyzerInfo:
     info = analyzer_pb2.AnalyzerInfo(name="paved", version="1")
     policy = info.policies.add(name="rds-encrypted", enforcementLevel=analyzer_pb2.MANDATORY)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pulumi
@@ -140,3 +142,44 @@ def test_duplicate_urns_are_rejected_like_the_engine() -> None:
 
     with pytest.raises(ProgramError, match="Duplicate resource URN"):
         record(duplicate, config={"aws:region": "eu-west-1"})
+
+
+# A program stopped early, then the next run in the same process and a collection, as `paved preview --watch`
+# runs (watch._settle collects between runs): asyncio reports what the stopped run left behind when it is
+# collected. In a process of its own, so that the reports reach stderr rather than pytest's log capture.
+STOPPED_THEN_NEXT_RUN = """
+import asyncio, gc, sys
+import pulumi
+from paved.program import ProgramError, record
+
+how = sys.argv[1]
+
+def refuse_broken(resource):
+    # As PackJudging.registered refuses registrations once the pack has refused its config.
+    if resource.name == "broken":
+        raise RuntimeError("refused")
+
+def program():
+    # An input still being computed when the program is stopped.
+    slow = pulumi.Output.from_input(1).apply(lambda size: asyncio.sleep(60, result=size))
+    pulumi.CustomResource("test:index:Thing", "waiting", {"size": slow})
+    size = pulumi.Output.from_input(1).apply(lambda size: size / 0) if how == "raises" else 1
+    pulumi.CustomResource("test:index:Thing", "broken", {"size": size})
+
+try:
+    record(program, on_register=refuse_broken if how == "refused" else None)
+except ProgramError as error:
+    print("stopped:", error)
+record(lambda: pulumi.CustomResource("test:index:Thing", "next", {"size": 1}))
+gc.collect()
+"""
+
+
+@pytest.mark.parametrize(("how", "said"), [("refused", "refused"), ("raises", "division by zero")])
+def test_a_program_stopped_early_leaves_no_asyncio_reports_on_stderr(how: str, said: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", STOPPED_THEN_NEXT_RUN, how], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout == f"stopped: {said}\n", done.stderr
+    reports = ("Task was destroyed but it is pending", "exception was never retrieved")
+    assert [line for line in done.stderr.splitlines() if any(r in line for r in reports)] == [], done.stderr
