@@ -1,5 +1,5 @@
-"""The Kubernetes family: container hardening, resources, probes, images, namespaces, Services, and the
-companions of a workload (HPA, PDB, NetworkPolicy).
+"""The Kubernetes family: container hardening (the Pod Security Standards), resources, probes, images,
+namespaces, Services, and the companions of a workload (HPA, PDB, NetworkPolicy).
 
 Fixtures and the tests only this family needs; tests/test_policy_pack.py runs the tables below with every
 other family's, through tests/policy_harness.py (the real pulumi_policy objects, props behind the SDK's
@@ -58,6 +58,7 @@ DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 REPLICA_SET = "kubernetes:apps/v1:ReplicaSet"
 JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
+POD_TEMPLATE = "kubernetes:core/v1:PodTemplate"
 OLD_DEPLOYMENT = "kubernetes:apps/v1beta2:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -78,9 +79,18 @@ NON_ROOT = "k8s-run-as-non-root"
 READ_ONLY = "k8s-read-only-root-filesystem"
 ESCALATION = "k8s-no-privilege-escalation"
 CAPABILITIES = "k8s-drop-all-capabilities"
+HOST_PORTS = "k8s-no-host-ports"
+SECCOMP = "k8s-seccomp-profile"
+APPARMOR = "k8s-no-unconfined-apparmor"
+SELINUX = "k8s-selinux-options"
+PROC_MOUNT = "k8s-default-proc-mount"
+HOST_PROCESS = "k8s-no-host-process"
+PROBE_HOST = "k8s-no-probe-host"
 IMAGE = "k8s-image-tag-pinned"
 HOST_PATH = "k8s-no-host-path-volumes"
+VOLUME_TYPES = "k8s-restricted-volume-types"
 HOST_NAMESPACES = "k8s-no-host-namespaces"
+SYSCTLS = "k8s-safe-sysctls"
 DEFAULT_NS = "k8s-not-default-namespace"
 LOAD_BALANCER = "k8s-no-load-balancer-service"
 HAS_HPA = "k8s-deployment-has-hpa"
@@ -157,12 +167,29 @@ POD_SPEC: dict[str, Any] = {
 }
 
 
-def workload(rtype: str = DEPLOYMENT, pod: Mapping[str, Any] = POD_SPEC, **meta: Any) -> dict[str, Any]:
-    """A `rtype` running `pod`, labelled and namespaced like paved's Deployment."""
+def workload(
+    rtype: str = DEPLOYMENT,
+    pod: Mapping[str, Any] = POD_SPEC,
+    *,
+    annotations: Any = None,
+    **meta: Any,
+) -> dict[str, Any]:
+    """A `rtype` running `pod` (its pods annotated with `annotations`), labelled and namespaced like paved's
+    Deployment."""
     kind = rtype.rsplit(":", 1)[-1]
-    template = {"metadata": {"labels": LABELS}, "spec": dict(pod)}
+    pod_meta: dict[str, Any] = {"labels": LABELS}
+    if annotations is not None:
+        pod_meta["annotations"] = annotations
+    template = {"metadata": pod_meta, "spec": dict(pod)}
     if kind == "Pod":
-        return {"apiVersion": "v1", "kind": kind, "metadata": metadata(**meta), "spec": dict(pod)}
+        return {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": {**metadata(**meta), **pod_meta},
+            "spec": dict(pod),
+        }
+    if kind == "PodTemplate":
+        return {"apiVersion": "v1", "kind": kind, "metadata": metadata(**meta), "template": template}
     if kind == "CronJob":
         spec: dict[str, Any] = {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}
     elif kind == "Job":
@@ -188,6 +215,11 @@ def container(**changes: Any) -> dict[str, Any]:
 def security(**changes: Any) -> dict[str, Any]:
     """CONTAINER with its securityContext changed."""
     return container(securityContext=but(CONTAINER["securityContext"], **changes))
+
+
+def pod_security(**changes: Any) -> dict[str, Any]:
+    """POD_SPEC's securityContext changed, for running(..., securityContext=pod_security(...))."""
+    return but(POD_SPEC["securityContext"], **changes)
 
 
 def running(*containers: Mapping[str, Any], rtype: str = DEPLOYMENT, **pod_changes: Any) -> dict[str, Any]:
@@ -282,6 +314,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "web",
     ),
     ("res-pod", RESOURCES, POD, workload(POD), "ok", ""),
+    ("res-pod-template", RESOURCES, POD_TEMPLATE, workload(POD_TEMPLATE), "ok", ""),
     ("res-no-containers", RESOURCES, DEPLOYMENT, workload(pod=pod(containers=[])), "n/a", ""),
     # k8s-readiness-probe / k8s-liveness-probe
     ("ready-paved", READINESS, DEPLOYMENT, DEPLOY, "ok", ""),
@@ -380,6 +413,23 @@ RESOURCE_CASES: list[ResourceCase] = [
     ),
     ("root-uid-0", NON_ROOT, DEPLOYMENT, running(security(runAsUser=0.0)), "violation", "UID 0"),
     (
+        # The standard refuses runAsUser: 0 on the pod even where every container overrides it.
+        "root-uid-0-on-the-pod",
+        NON_ROOT,
+        DEPLOYMENT,
+        running(security(runAsUser=10001.0), securityContext=pod_security(runAsUser=0.0)),
+        "violation",
+        "Deployment 'res': the pod runs as UID 0 (runAsUser: 0).",
+    ),
+    (
+        "root-pod-template",
+        NON_ROOT,
+        POD_TEMPLATE,
+        workload(POD_TEMPLATE, pod(containers=[security(runAsNonRoot=False)])),
+        "violation",
+        "container 'web' sets runAsNonRoot: false",
+    ),
+    (
         "root-init-container",
         NON_ROOT,
         DEPLOYMENT,
@@ -477,6 +527,252 @@ RESOURCE_CASES: list[ResourceCase] = [
         "web",
     ),
     ("caps-windows", CAPABILITIES, DEPLOYMENT, workload(pod=WINDOWS_POD), "n/a", ""),
+    # k8s-no-host-ports
+    ("hostport-paved", HOST_PORTS, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "hostport-zero",
+        HOST_PORTS,
+        DEPLOYMENT,
+        running(container(ports=[{"name": "http", "containerPort": 3000.0, "hostPort": 0.0}])),
+        "ok",
+        "",
+    ),
+    (
+        "hostport-set",
+        HOST_PORTS,
+        DAEMON_SET,
+        running(
+            container(ports=[{"containerPort": 3000.0}, {"containerPort": 9100.0, "hostPort": 9100.0}]),
+            rtype=DAEMON_SET,
+        ),
+        "violation",
+        "DaemonSet 'res': container 'web' binds the node's port 9100 (hostPort).",
+    ),
+    (
+        "hostport-init-container",
+        HOST_PORTS,
+        POD_TEMPLATE,
+        workload(
+            POD_TEMPLATE,
+            pod(initContainers=[but(HARDENED_INIT, ports=[{"containerPort": 53.0, "hostPort": 53.0}])]),
+        ),
+        "violation",
+        "init container 'migrate' binds the node's port 53",
+    ),
+    ("hostport-no-containers", HOST_PORTS, DEPLOYMENT, workload(pod=pod(containers=[])), "n/a", ""),
+    # k8s-seccomp-profile
+    ("seccomp-paved", SECCOMP, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "seccomp-every-container",
+        SECCOMP,
+        JOB,
+        running(
+            security(seccompProfile={"type": "Localhost", "localhostProfile": "profiles/web.json"}),
+            rtype=JOB,
+            securityContext=pod_security(seccompProfile=...),
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "seccomp-unset",
+        SECCOMP,
+        CRON_JOB,
+        workload(
+            CRON_JOB,
+            pod(initContainers=[HARDENED_INIT], securityContext=pod_security(seccompProfile=...)),
+        ),
+        "violation",
+        "CronJob 'res': container 'web' has no seccompProfile.type, and neither has the pod; "
+        "init container 'migrate' has no seccompProfile.type, and neither has the pod.",
+    ),
+    (
+        "seccomp-unconfined-pod",
+        SECCOMP,
+        POD,
+        workload(POD, pod(securityContext=pod_security(seccompProfile={"type": "Unconfined"}))),
+        "violation",
+        "Pod 'res': the pod sets seccompProfile.type: Unconfined.",
+    ),
+    (
+        # Overridden by every container, an Unconfined pod profile is still refused.
+        "seccomp-unconfined-pod-overridden",
+        SECCOMP,
+        DEPLOYMENT,
+        running(
+            security(seccompProfile={"type": "RuntimeDefault"}),
+            securityContext=pod_security(seccompProfile={"type": "Unconfined"}),
+        ),
+        "violation",
+        "the pod sets seccompProfile.type: Unconfined",
+    ),
+    (
+        "seccomp-unconfined-container",
+        SECCOMP,
+        STATEFUL_SET,
+        running(security(seccompProfile={"type": "Unconfined"})),
+        "violation",
+        "container 'web' sets seccompProfile.type: Unconfined",
+    ),
+    ("seccomp-windows", SECCOMP, DEPLOYMENT, workload(pod=WINDOWS_POD), "n/a", ""),
+    # k8s-no-unconfined-apparmor
+    ("apparmor-paved", APPARMOR, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "apparmor-confined",
+        APPARMOR,
+        DEPLOYMENT,
+        workload(
+            pod=pod(
+                securityContext=pod_security(appArmorProfile={"type": "RuntimeDefault"}),
+                containers=[security(appArmorProfile={"type": "Localhost", "localhostProfile": "k8s-web"})],
+            ),
+            annotations={
+                "container.apparmor.security.beta.kubernetes.io/web": "localhost/k8s-web",
+                "container.apparmor.security.beta.kubernetes.io/migrate": "runtime/default",
+                "example.com/unrelated": "unconfined",
+            },
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "apparmor-unconfined-pod",
+        APPARMOR,
+        DEPLOYMENT,
+        running(CONTAINER, securityContext=pod_security(appArmorProfile={"type": "Unconfined"})),
+        "violation",
+        "Deployment 'res': the pod sets appArmorProfile.type: Unconfined.",
+    ),
+    (
+        "apparmor-unconfined-container",
+        APPARMOR,
+        REPLICA_SET,
+        running(security(appArmorProfile={"type": "Unconfined"})),
+        "violation",
+        "container 'web' sets appArmorProfile.type: Unconfined",
+    ),
+    (
+        "apparmor-unconfined-annotation",
+        APPARMOR,
+        POD,
+        workload(POD, annotations={"container.apparmor.security.beta.kubernetes.io/web": "unconfined"}),
+        "violation",
+        "Pod 'res': the pod's annotations set "
+        "container.apparmor.security.beta.kubernetes.io/web: unconfined.",
+    ),
+    ("apparmor-windows", APPARMOR, DEPLOYMENT, workload(pod=WINDOWS_POD), "n/a", ""),
+    # k8s-selinux-options
+    ("selinux-paved", SELINUX, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "selinux-container-types",
+        SELINUX,
+        DEPLOYMENT,
+        running(
+            security(seLinuxOptions={"type": "container_engine_t"}),
+            securityContext=pod_security(seLinuxOptions={"type": "container_t", "level": "s0:c123,c456"}),
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "selinux-spc-t",
+        SELINUX,
+        DAEMON_SET,
+        running(security(seLinuxOptions={"type": "spc_t"}), rtype=DAEMON_SET),
+        "violation",
+        "container 'web' sets seLinuxOptions.type: spc_t",
+    ),
+    (
+        "selinux-user-and-role",
+        SELINUX,
+        POD,
+        workload(
+            POD, pod(securityContext=pod_security(seLinuxOptions={"user": "system_u", "role": "system_r"}))
+        ),
+        "violation",
+        "the pod sets seLinuxOptions.user: system_u and sets seLinuxOptions.role: system_r",
+    ),
+    ("selinux-windows", SELINUX, DEPLOYMENT, workload(pod=WINDOWS_POD), "n/a", ""),
+    # k8s-default-proc-mount
+    ("proc-paved", PROC_MOUNT, DEPLOYMENT, DEPLOY, "ok", ""),
+    ("proc-default", PROC_MOUNT, DEPLOYMENT, running(security(procMount="Default")), "ok", ""),
+    (
+        "proc-unmasked",
+        PROC_MOUNT,
+        JOB,
+        running(security(procMount="Unmasked"), rtype=JOB),
+        "violation",
+        "Job 'res': container 'web' sets procMount: Unmasked.",
+    ),
+    ("proc-windows", PROC_MOUNT, DEPLOYMENT, workload(pod=WINDOWS_POD), "n/a", ""),
+    # k8s-no-host-process
+    ("hostprocess-paved", HOST_PROCESS, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "hostprocess-false",
+        HOST_PROCESS,
+        DEPLOYMENT,
+        workload(pod=but(WINDOWS_POD, securityContext={"windowsOptions": {"hostProcess": False}})),
+        "ok",
+        "",
+    ),
+    (
+        "hostprocess-pod",
+        HOST_PROCESS,
+        DAEMON_SET,
+        workload(DAEMON_SET, but(WINDOWS_POD, securityContext={"windowsOptions": {"hostProcess": True}})),
+        "violation",
+        "DaemonSet 'res': the pod sets windowsOptions.hostProcess: true.",
+    ),
+    (
+        "hostprocess-container",
+        HOST_PROCESS,
+        POD,
+        workload(
+            POD,
+            but(
+                WINDOWS_POD, containers=[container(securityContext={"windowsOptions": {"hostProcess": True}})]
+            ),
+        ),
+        "violation",
+        "container 'web' sets windowsOptions.hostProcess: true",
+    ),
+    ("hostprocess-no-containers", HOST_PROCESS, DEPLOYMENT, workload(pod=pod(containers=[])), "n/a", ""),
+    # k8s-no-probe-host
+    ("probehost-paved", PROBE_HOST, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "probehost-blank",
+        PROBE_HOST,
+        DEPLOYMENT,
+        running(container(livenessProbe={"tcpSocket": {"port": "http", "host": ""}})),
+        "ok",
+        "",
+    ),
+    (
+        "probehost-readiness",
+        PROBE_HOST,
+        DEPLOYMENT,
+        running(
+            container(readinessProbe={"httpGet": {"path": "/", "port": 80.0, "host": "169.254.169.254"}})
+        ),
+        "violation",
+        "container 'web' sets readinessProbe.httpGet.host: 169.254.169.254",
+    ),
+    (
+        "probehost-lifecycle",
+        PROBE_HOST,
+        STATEFUL_SET,
+        workload(
+            STATEFUL_SET,
+            pod(
+                initContainers=[
+                    but(HARDENED_INIT, lifecycle={"preStop": {"httpGet": {"port": 80.0, "host": "db"}}})
+                ]
+            ),
+        ),
+        "violation",
+        "init container 'migrate' sets lifecycle.preStop.httpGet.host: db",
+    ),
+    ("probehost-no-containers", PROBE_HOST, DEPLOYMENT, workload(pod=pod(containers=[])), "n/a", ""),
     # k8s-image-tag-pinned
     ("image-paved", IMAGE, DEPLOYMENT, DEPLOY, "ok", ""),
     ("image-digest", IMAGE, DEPLOYMENT, running(container(image=f"nginx@sha256:{'a' * 64}")), "ok", ""),
@@ -540,6 +836,60 @@ RESOURCE_CASES: list[ResourceCase] = [
         "violation",
         "volume 'docker' mounts a hostPath",
     ),
+    # k8s-restricted-volume-types
+    ("volumes-paved", VOLUME_TYPES, DEPLOYMENT, DEPLOY, "ok", ""),
+    ("volumes-none", VOLUME_TYPES, POD, workload(POD, pod(volumes=...)), "ok", ""),
+    (
+        "volumes-every-allowed-type",
+        VOLUME_TYPES,
+        DEPLOYMENT,
+        workload(
+            pod=pod(
+                volumes=[
+                    {"name": "config", "configMap": {"name": "web"}},
+                    {"name": "creds", "secret": {"secretName": "web"}},
+                    {"name": "token", "projected": {"sources": []}},
+                    {"name": "labels", "downwardAPI": {"items": []}},
+                    {"name": "data", "persistentVolumeClaim": {"claimName": "web"}},
+                    {"name": "store", "csi": {"driver": "secrets-store.csi.k8s.io"}},
+                    {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}},
+                    {"name": "model", "image": {"reference": IMAGE_REF}},
+                    {"name": "tmp", "emptyDir": {}},
+                    {"name": "defaulted"},  # no source: the API makes it an emptyDir
+                ]
+            )
+        ),
+        "ok",
+        "",
+    ),
+    (
+        # k8s-no-host-path-volumes reports it, in its own words.
+        "volumes-host-path",
+        VOLUME_TYPES,
+        DAEMON_SET,
+        workload(DAEMON_SET, pod(volumes=[{"name": "logs", "hostPath": {"path": "/var/log"}}])),
+        "ok",
+        "",
+    ),
+    (
+        "volumes-nfs",
+        VOLUME_TYPES,
+        STATEFUL_SET,
+        workload(STATEFUL_SET, pod(volumes=[{"name": "shared", "nfs": {"server": "nfs", "path": "/"}}])),
+        "violation",
+        "StatefulSet 'res': volume 'shared' uses nfs.",
+    ),
+    (
+        "volumes-git-repo",
+        VOLUME_TYPES,
+        CRON_JOB,
+        workload(
+            CRON_JOB,
+            pod(volumes=[*POD_SPEC["volumes"], {"name": "src", "gitRepo": {"repository": "https://x/y"}}]),
+        ),
+        "violation",
+        "volume 'src' uses gitRepo",
+    ),
     # k8s-no-host-namespaces
     ("hostns-paved", HOST_NAMESPACES, DEPLOYMENT, DEPLOY, "ok", ""),
     (
@@ -566,6 +916,45 @@ RESOURCE_CASES: list[ResourceCase] = [
         "violation",
         "hostPID: true, hostIPC: true",
     ),
+    # k8s-safe-sysctls
+    ("sysctls-paved", SYSCTLS, DEPLOYMENT, DEPLOY, "ok", ""),
+    (
+        "sysctls-safe",
+        SYSCTLS,
+        DEPLOYMENT,
+        workload(
+            pod=pod(
+                securityContext=pod_security(
+                    sysctls=[
+                        {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"},
+                        {"name": "net.ipv4.tcp_keepalive_time", "value": "600"},
+                    ]
+                )
+            )
+        ),
+        "ok",
+        "",
+    ),
+    (
+        "sysctls-unsafe",
+        SYSCTLS,
+        POD_TEMPLATE,
+        workload(
+            POD_TEMPLATE,
+            pod(
+                securityContext=pod_security(
+                    sysctls=[
+                        {"name": "kernel.shm_rmid_forced", "value": "1"},
+                        {"name": "net.core.somaxconn", "value": "1024"},
+                        {"name": "kernel.msgmax", "value": "65536"},
+                    ]
+                )
+            ),
+        ),
+        "violation",
+        "PodTemplate 'res': the pod sets unsafe sysctls net.core.somaxconn, kernel.msgmax.",
+    ),
+    ("sysctls-windows", SYSCTLS, DEPLOYMENT, workload(pod=WINDOWS_POD), "n/a", ""),
     # k8s-not-default-namespace
     ("ns-paved-deployment", DEFAULT_NS, DEPLOYMENT, DEPLOY, "ok", ""),
     ("ns-paved-config-map", DEFAULT_NS, CONFIG_MAP, CONFIG_MAP_PROPS, "ok", ""),
@@ -632,6 +1021,8 @@ DEFERRALS: list[Deferral] = [
     (LIVENESS, POD, workload(POD, pod(restartPolicy=UNKNOWN))),
     (NON_ROOT, DEPLOYMENT, running(security(runAsNonRoot=UNKNOWN_BOOLEAN_VALUE), securityContext={})),
     (NON_ROOT, DEPLOYMENT, running(security(runAsUser=UNKNOWN_NUMBER_VALUE))),
+    # Every container overrides it, but a pod-level runAsUser: 0 is refused all the same.
+    (NON_ROOT, DEPLOYMENT, running(CONTAINER, securityContext=pod_security(runAsUser=UNKNOWN_NUMBER_VALUE))),
     (READ_ONLY, DEPLOYMENT, running(security(readOnlyRootFilesystem=UNKNOWN_BOOLEAN_VALUE))),
     (READ_ONLY, DEPLOYMENT, workload(pod=pod(os={"name": UNKNOWN}))),
     (ESCALATION, DEPLOYMENT, running(security(allowPrivilegeEscalation=UNKNOWN_BOOLEAN_VALUE))),
@@ -642,10 +1033,38 @@ DEFERRALS: list[Deferral] = [
         DEPLOYMENT,
         running(security(capabilities={"drop": ["ALL"], "add": UNKNOWN_ARRAY_VALUE})),
     ),
+    (HOST_PORTS, DEPLOYMENT, running(container(ports=[{"containerPort": 80.0, "hostPort": UNKNOWN}]))),
+    (HOST_PORTS, DEPLOYMENT, running(container(ports=UNKNOWN_ARRAY_VALUE))),
+    # The containers inherit the pod's profile, unknown.
+    (SECCOMP, DEPLOYMENT, running(CONTAINER, securityContext={"seccompProfile": UNKNOWN_OBJECT_VALUE})),
+    (SECCOMP, DEPLOYMENT, running(security(seccompProfile={"type": UNKNOWN}))),
+    (APPARMOR, DEPLOYMENT, running(security(appArmorProfile=UNKNOWN_OBJECT_VALUE))),
+    (
+        APPARMOR,
+        DEPLOYMENT,
+        workload(annotations={"container.apparmor.security.beta.kubernetes.io/web": UNKNOWN}),
+    ),
+    (APPARMOR, POD, workload(POD, annotations=UNKNOWN_OBJECT_VALUE)),
+    (SELINUX, DEPLOYMENT, running(CONTAINER, securityContext=pod_security(seLinuxOptions={"type": UNKNOWN}))),
+    (SELINUX, DEPLOYMENT, running(security(seLinuxOptions={"user": UNKNOWN}))),
+    (PROC_MOUNT, DEPLOYMENT, running(security(procMount=UNKNOWN))),
+    (HOST_PROCESS, DEPLOYMENT, running(security(windowsOptions={"hostProcess": UNKNOWN_BOOLEAN_VALUE}))),
+    (HOST_PROCESS, DEPLOYMENT, running(CONTAINER, securityContext={"windowsOptions": UNKNOWN_OBJECT_VALUE})),
+    (PROBE_HOST, DEPLOYMENT, running(container(readinessProbe={"httpGet": {"port": 80.0, "host": UNKNOWN}}))),
+    # An unknown probe may name a host.
+    (PROBE_HOST, DEPLOYMENT, running(container(livenessProbe=UNKNOWN_OBJECT_VALUE))),
     (IMAGE, DEPLOYMENT, running(container(image=UNKNOWN))),
     (HOST_PATH, DEPLOYMENT, workload(pod=pod(volumes=UNKNOWN_ARRAY_VALUE))),
     (HOST_PATH, DEPLOYMENT, workload(pod=pod(volumes=[UNKNOWN_OBJECT_VALUE]))),
+    (VOLUME_TYPES, DEPLOYMENT, workload(pod=pod(volumes=UNKNOWN_ARRAY_VALUE))),
+    (VOLUME_TYPES, DEPLOYMENT, workload(pod=pod(volumes=[UNKNOWN_OBJECT_VALUE]))),
     (HOST_NAMESPACES, DEPLOYMENT, workload(pod=pod(hostNetwork=UNKNOWN_BOOLEAN_VALUE))),
+    (SYSCTLS, DEPLOYMENT, workload(pod=pod(securityContext=pod_security(sysctls=UNKNOWN_ARRAY_VALUE)))),
+    (
+        SYSCTLS,
+        DEPLOYMENT,
+        workload(pod=pod(securityContext=pod_security(sysctls=[{"name": UNKNOWN, "value": "1"}]))),
+    ),
     (DEFAULT_NS, CONFIG_MAP, but(CONFIG_MAP_PROPS, metadata={"name": "env", "namespace": UNKNOWN})),
     (DEFAULT_NS, SERVICE, {"metadata": UNKNOWN_OBJECT_VALUE}),
     (LOAD_BALANCER, SERVICE, but(SERVICE_PROPS, spec={"type": UNKNOWN})),
@@ -668,6 +1087,21 @@ PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
     ),
     # Another item settles it: ALL is dropped whatever the unknown one is.
     (CAPABILITIES, DEPLOYMENT, running(security(capabilities={"drop": [UNKNOWN, "ALL"]})), "ok"),
+    # A port whose number is unknown binds no host port unless it says so.
+    (HOST_PORTS, DEPLOYMENT, running(container(ports=[{"containerPort": UNKNOWN_NUMBER_VALUE}])), "ok"),
+    # A volume's source, even unknown, says its type.
+    (
+        VOLUME_TYPES,
+        DEPLOYMENT,
+        workload(pod=pod(volumes=[{"name": "config", "configMap": UNKNOWN_OBJECT_VALUE}])),
+        "ok",
+    ),
+    (
+        VOLUME_TYPES,
+        DEPLOYMENT,
+        workload(pod=pod(volumes=[{"name": "shared", "nfs": UNKNOWN_OBJECT_VALUE}])),
+        "violation",
+    ),
 ]
 OTHER_TYPES: list[OtherType] = [
     (RESOURCES, SERVICE),
@@ -675,6 +1109,15 @@ OTHER_TYPES: list[OtherType] = [
     (LIVENESS, CRON_JOB),
     (IMAGE, HELM_RELEASE),  # opaque
     (HOST_PATH, CONFIG_MAP),
+    (HOST_PORTS, SERVICE),
+    (SECCOMP, HELM_RELEASE),  # opaque
+    (APPARMOR, CONFIG_MAP),
+    (SELINUX, NAMESPACE),
+    (PROC_MOUNT, SERVICE),
+    (HOST_PROCESS, SERVICE),
+    (PROBE_HOST, SERVICE),
+    (VOLUME_TYPES, "kubernetes:core/v1:PersistentVolume"),
+    (SYSCTLS, HELM_RELEASE),
     (DEFAULT_NS, NAMESPACE),  # cluster-scoped
     (DEFAULT_NS, TARGET_GROUP_BINDING),  # a custom resource: its scope is unknown to the pack
     (DEFAULT_NS, "kubernetes:apps/v1:DeploymentPatch"),
@@ -744,6 +1187,45 @@ def test_an_unknown_provider_namespace_defers_to_the_sdk() -> None:
             HOST_PATH,
             workload(pod=pod(volumes=[UNKNOWN_OBJECT_VALUE, {"name": "h", "hostPath": {"path": "/"}}])),
             "'h'",
+        ),
+        (
+            VOLUME_TYPES,
+            workload(
+                pod=pod(volumes=[UNKNOWN_OBJECT_VALUE, {"name": "n", "nfs": {"server": "s", "path": "/"}}])
+            ),
+            "'n'",
+        ),
+        (
+            HOST_PORTS,
+            running(
+                container(ports=[{"containerPort": 80.0, "hostPort": UNKNOWN_NUMBER_VALUE}]),
+                container(name="b", ports=[{"containerPort": 80.0, "hostPort": 80.0}]),
+            ),
+            "container 'b' binds the node's port 80",
+        ),
+        (
+            # An unknown pod profile, yet a container sets Unconfined itself.
+            SECCOMP,
+            running(
+                security(seccompProfile={"type": "Unconfined"}),
+                securityContext={"seccompProfile": UNKNOWN_OBJECT_VALUE},
+            ),
+            "container 'web' sets seccompProfile.type: Unconfined",
+        ),
+        (
+            APPARMOR,
+            workload(
+                pod=pod(containers=[security(appArmorProfile={"type": "Unconfined"})]),
+                annotations=UNKNOWN_OBJECT_VALUE,
+            ),
+            "container 'web'",
+        ),
+        (
+            SYSCTLS,
+            workload(
+                pod=pod(securityContext=pod_security(sysctls=[{"name": UNKNOWN}, {"name": "kernel.msgmax"}]))
+            ),
+            "unsafe sysctls kernel.msgmax",
         ),
     ],
 )
@@ -1105,7 +1587,10 @@ def test_stack_rules_resolve_unset_namespaces_through_each_resources_provider(
 # Metadata and coverage.
 
 # Read in bridgecrewio/checkov (checkov/kubernetes/checks/resource/k8s/*.py and graph_checks/): each id
-# flags only resources that the policy naming it flags too.
+# flags only resources that the policy naming it flags too, but for CKV_K8S_26 on an explicit hostPort: 0,
+# which the API reads as no host port. Not named: CKV_K8S_25 (fails NET_BIND_SERVICE, which the standard
+# lets containers add) and CKV_K8S_31 (fails Localhost seccomp profiles, and reads only the legacy
+# annotation on ReplicationControllers).
 VERIFIED_CHECKOV = {
     RESOURCES: ("CKV_K8S_10", "CKV_K8S_12", "CKV_K8S_13"),  # CPU / memory requests, memory limits
     READINESS: ("CKV_K8S_9",),
@@ -1114,9 +1599,18 @@ VERIFIED_CHECKOV = {
     READ_ONLY: ("CKV_K8S_22",),
     ESCALATION: ("CKV_K8S_20", "CKV_K8S_16"),  # allowPrivilegeEscalation; privileged
     CAPABILITIES: ("CKV_K8S_37", "CKV_K8S_28", "CKV_K8S_39"),  # drop ALL; NET_RAW; SYS_ADMIN added
+    HOST_PORTS: ("CKV_K8S_26",),
+    SECCOMP: (),
+    APPARMOR: (),
+    SELINUX: (),
+    PROC_MOUNT: (),
+    HOST_PROCESS: (),
+    PROBE_HOST: (),
     IMAGE: ("CKV_K8S_14",),
     HOST_PATH: ("CKV_K8S_27",),  # the Docker socket
+    VOLUME_TYPES: (),
     HOST_NAMESPACES: ("CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"),  # hostPID, hostIPC, hostNetwork
+    SYSCTLS: (),
     DEFAULT_NS: ("CKV_K8S_21",),
     NETWORK: ("CKV2_K8S_6",),
     LOAD_BALANCER: (),
@@ -1190,11 +1684,15 @@ def test_pod_policies_judge_every_pod_bearing_kind() -> None:
     pod_bearing = {t for t in _sdk_types() if t.rsplit(":", 1)[-1] in {"Pod", "Deployment", "StatefulSet",
                    "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob"}}  # fmt: skip
     assert set(k8s.WORKLOADS) == pod_bearing
+    # PodTemplates hold a pod spec too, which Pod Security Admission judges, though they run no pods.
+    pod_specs = pod_bearing | {t for t in _sdk_types() if t.rsplit(":", 1)[-1] == "PodTemplate"}
     for rule in k8s.RULES:
         if rule.name in (READINESS, LIVENESS):
-            assert set(rule.resource_types) == pod_bearing - set(k8s.JOBS + k8s.CRON_JOBS)
+            assert set(rule.resource_types) == pod_specs - set(k8s.JOBS + k8s.CRON_JOBS)
+        elif rule.name == NETWORK:  # no pods to isolate in a PodTemplate
+            assert set(rule.resource_types) == pod_bearing
         elif rule.name not in (DEFAULT_NS, LOAD_BALANCER, HAS_HPA, HAS_PDB):
-            assert set(rule.resource_types) == pod_bearing, rule.name
+            assert set(rule.resource_types) == pod_specs, rule.name
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1245,8 +1743,27 @@ FAMILY = Family(
         "capabilities",
         "drop",
         "add",
+        "ports",
+        "hostPort",
+        "seccompProfile",
+        "appArmorProfile",
+        "annotations",
+        "container.apparmor.security.beta.kubernetes.io/web",
+        "seLinuxOptions",
+        "user",
+        "role",
+        "procMount",
+        "windowsOptions",
+        "hostProcess",
+        "startupProbe",
+        "lifecycle",
+        "preStop",
+        "host",
+        "sysctls",
         "volumes",
         "hostPath",
+        "nfs",
+        "configMap",
         "hostNetwork",
         "hostPID",
         "hostIPC",
@@ -1265,6 +1782,18 @@ FAMILY = Family(
         "all",
         "NET_BIND_SERVICE",
         "SYS_ADMIN",
+        "RuntimeDefault",
+        "Localhost",
+        "Unconfined",
+        "unconfined",
+        "runtime/default",
+        "localhost/p",
+        "container_t",
+        "spc_t",
+        "Default",
+        "Unmasked",
+        "kernel.msgmax",
+        "net.ipv4.tcp_syncookies",
         "LoadBalancer",
         "ClusterIP",
         "Deployment",
@@ -1286,7 +1815,7 @@ FAMILY = Family(
         *UNKNOWNS,
     ],  # fmt: skip
     # Every pod-bearing kind, though the tables have fixtures of a few of them only.
-    fuzz_fixtures={rtype: [workload(rtype)] for rtype in k8s.WORKLOADS},
+    fuzz_fixtures={rtype: [workload(rtype)] for rtype in k8s.POD_SPECS},
     stack_fuzz=[
         StackFuzzTarget(HAS_HPA, DEPLOYMENT, HPA, "spec"),
         StackFuzzTarget(HAS_PDB, DEPLOYMENT, PDB, "spec"),

@@ -1,13 +1,20 @@
 """Kubernetes rules: container hardening, resources, probes and images, namespaces, and the companions a
 workload needs (PodDisruptionBudget, HorizontalPodAutoscaler, NetworkPolicy).
 
+The container and pod rules hold every pod to the Pod Security Standards' `restricted` profile, and so to
+`baseline`: https://kubernetes.io/docs/concepts/security/pod-security-standards/. Pod Security Admission
+enforces a profile only in the namespaces labelled for it, and only when the pod is applied; the pack
+reports at preview, in every namespace. Where the standard changes with the Kubernetes version (the safe
+sysctls, the SELinux types), the pack follows the versions `eks-supported-version` accepts. The standard's
+optional "non-root groups" control, which Pod Security Admission does not enforce, has no policy.
+
 Resources come from pulumi-kubernetes, typed `kubernetes:<group>/<version>:<Kind>`, with the manifest as
 their inputs (`metadata`, `spec`). The pod spec sits at `spec` (Pod), `spec.template.spec` (Deployment,
-StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job) or `spec.jobTemplate.spec.template.spec`
-(CronJob). The API versions Kubernetes has since removed (apps/v1beta2 Deployments, batch/v1beta1
-CronJobs...) carry the same pod spec and are judged the same way. Not judged: `*Patch` resources (partial
-by design), Helm v3 Releases (opaque: their manifests never reach the pack) and CustomResources (the pack
-cannot know a custom kind's scope or schema).
+StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job), `spec.jobTemplate.spec.template.spec`
+(CronJob) or `template.spec` (PodTemplate). The API versions Kubernetes has since removed (apps/v1beta2
+Deployments, batch/v1beta1 CronJobs...) carry the same pod spec and are judged the same way. Not judged:
+`*Patch` resources (partial by design), Helm v3 Releases (opaque: their manifests never reach the pack) and
+CustomResources (the pack cannot know a custom kind's scope or schema).
 
 A Pulumi program may leave `metadata.namespace` unset: the resource then goes to its provider's
 `namespace`, else to the namespace of the kubeconfig's current context (pulumi-kubernetes#1896), else
@@ -27,6 +34,7 @@ from paved_policies.props import (
     UNKNOWN,
     all_of,
     any_of,
+    as_int,
     as_map,
     get,
     get_bool,
@@ -73,8 +81,12 @@ CRON_JOBS = _tokens("CronJob", "batch/v1", "batch/v1beta1", "batch/v2alpha1")
 # Everything that declares pods.
 WORKLOADS = PODS + DEPLOYMENTS + STATEFUL_SETS + DAEMON_SETS + REPLICA_SETS + REPLICATION_CONTROLLERS
 WORKLOADS += JOBS + CRON_JOBS
+# A PodTemplate runs nothing itself; other controllers make pods from it. Pod Security Admission and
+# checkov's container checks judge it like a workload, and so do the pod rules.
+POD_TEMPLATES = _tokens("PodTemplate", "core/v1")
+POD_SPECS = WORKLOADS + POD_TEMPLATES
 # Pods meant to keep running: a Job's pods run to completion, so probes would only restart or hide them.
-LONG_RUNNING = tuple(t for t in WORKLOADS if t not in JOBS + CRON_JOBS)
+LONG_RUNNING = tuple(t for t in POD_SPECS if t not in JOBS + CRON_JOBS)
 
 SERVICES = _tokens("Service", "core/v1")
 AUTOSCALING = ("autoscaling/v2", "autoscaling/v1", "autoscaling/v2beta2", "autoscaling/v2beta1")
@@ -90,7 +102,7 @@ _DRA = tuple(f"resource.k8s.io/{v}" for v in ("v1", "v1beta2", "v1beta1", "v1alp
 # pulumi-kubernetes ships. Left out: objects that controllers and the API server create (Events, Bindings,
 # ControllerRevisions, Leases of leader election...) and alpha-only kinds.
 NAMESPACED = (
-    WORKLOADS
+    POD_SPECS
     + SERVICES
     + HPAS
     + PDBS
@@ -105,7 +117,6 @@ NAMESPACED = (
             "Endpoints",
             "LimitRange",
             "ResourceQuota",
-            "PodTemplate",
         )
     )
     + _tokens("Ingress", "networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
@@ -122,11 +133,62 @@ DEFAULT_NAMESPACE = "default"
 # service account (managed to turn off token automounting) and the API server's Service.
 BELONG_IN_DEFAULT = {("ServiceAccount", "default"), ("Service", "kubernetes")}
 CONTAINERS = ("containers",)
+# Not ephemeralContainers: the API refuses them on create and in every pod template (the ephemeralcontainers
+# subresource adds them to running pods), so no program declares one.
 ALL_CONTAINERS = ("containers", "initContainers")
 PROBE_HANDLERS = ("httpGet", "tcpSocket", "exec", "grpc")
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
 # The one capability the restricted Pod Security Standard lets a container add (ports below 1024).
 ADDABLE_CAPABILITIES = ("NET_BIND_SERVICE",)
+# The seccomp and AppArmor profile types the standards allow; the third, Unconfined, turns confinement off.
+CONFINING_PROFILES = ("RuntimeDefault", "Localhost")
+# The legacy per-container AppArmor annotation (before securityContext.appArmorProfile, Kubernetes 1.30),
+# whose allowed values are runtime/default, localhost/<profile> or empty; "unconfined" turns it off.
+APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/"
+# The SELinux types a container process may take (container_engine_t since Kubernetes 1.31); others, such as
+# spc_t, are unconfined. The user and role may not be set at all.
+SELINUX_TYPES = ("container_t", "container_init_t", "container_kvm_t", "container_engine_t")
+# The sysctls the baseline standard calls safe (namespaced, and isolated from other pods), at Kubernetes
+# 1.32 to 1.36; 1.37 adds net.ipv4.tcp_slow_start_after_idle and net.ipv4.tcp_notsent_lowat.
+SAFE_SYSCTLS = frozenset(
+    {
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+        "net.ipv4.tcp_rmem",
+        "net.ipv4.tcp_wmem",
+    }
+)
+# The inline volume sources the restricted standard allows. The others (nfs, iscsi, cloud disks, gitRepo...)
+# reach storage that no PersistentVolume, and so no cluster admin, vetted.
+RESTRICTED_VOLUME_SOURCES = frozenset(
+    {
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "image",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+    }
+)
+# Where a container names a handler the kubelet runs for it: its probes and lifecycle hooks.
+HANDLER_PATHS = (
+    ("livenessProbe",),
+    ("readinessProbe",),
+    ("startupProbe",),
+    ("lifecycle", "postStart"),
+    ("lifecycle", "preStop"),
+)
 _ZERO_QUANTITY = re.compile(r"\+?0*\.?0*[A-Za-z]*")
 
 PSS_URL = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
@@ -145,6 +207,8 @@ def _pod_template(props: Mapping[str, Any], resource_type: str) -> Mapping[str, 
     kind = _kind(resource_type)
     if kind == "Pod":
         return props
+    if kind == "PodTemplate":
+        return get_map(props, "template")
     spec = get_map(props, "spec")
     if kind == "CronJob":
         spec = get_map(get_map(spec, "jobTemplate"), "spec")
@@ -169,6 +233,26 @@ def _container_name(container: Any, role: str, index: int) -> str:
 
 
 ContainerCheck = Callable[[Mapping[str, Any], Mapping[str, Any]], str | None]
+# A check on the pod template as a whole (`metadata` and `spec`), returning the whole problem or None.
+PodCheck = Callable[[Mapping[str, Any]], str | None]
+# A check on one securityContext, the pod's or a container's: "<problem>" or None.
+ContextCheck = Callable[[Mapping[str, Any]], str | None]
+
+
+def _each(items: Sequence[Any], check: Callable[[Any], str | None]) -> list[Callable[[], str | None]]:
+    """One check per item, reading the item only when it runs: one unknown in preview defers alone."""
+    return [lambda index=index: check(items[index]) for index in range(len(items))]
+
+
+def _judged(ctx: ResourceContext, problems: Sequence[str]) -> Finding:
+    if problems:
+        return violation(f"{_kind(ctx.resource_type)} '{ctx.name}': {'; '.join(problems)}.")
+    return compliant()
+
+
+def _runs_windows(ctx: ResourceContext) -> Finding:
+    # The API rejects the Linux security fields, the pod's and the containers', when spec.os.name is windows.
+    return not_applicable(f"{_kind(ctx.resource_type)} '{ctx.name}' runs Windows pods")
 
 
 def _raise(error: Exception) -> NoReturn:
@@ -211,19 +295,45 @@ def _judge_containers(
     *,
     groups: Sequence[str] = ALL_CONTAINERS,
     linux_only: bool = False,
+    pod_checks: Sequence[PodCheck] = (),
 ) -> Finding:
-    kind = _kind(ctx.resource_type)
-    pod = _pod_spec(props, ctx.resource_type)
+    template = _pod_template(props, ctx.resource_type)
+    pod = get_map(template, "spec")
     if linux_only and _is_windows(pod):
-        # The API rejects these security context fields when spec.os.name is windows.
-        return not_applicable(f"{kind} '{ctx.name}' runs Windows pods")
+        return _runs_windows(ctx)
     checks = _container_checks(pod, groups, check)
     if not checks:
-        return not_applicable(f"{kind} '{ctx.name}' declares no containers")
-    problems = problems_found(checks)
-    if problems:
-        return violation(f"{kind} '{ctx.name}': {'; '.join(problems)}.")
-    return compliant()
+        return not_applicable(f"{_kind(ctx.resource_type)} '{ctx.name}' declares no containers")
+    return _judged(ctx, problems_found([*(partial(c, template) for c in pod_checks), *checks]))
+
+
+def _on_pod(check: ContextCheck) -> PodCheck:
+    """`check` on the pod's own securityContext, as "the pod <problem>"."""
+
+    def pod_check(template: Mapping[str, Any]) -> str | None:
+        problem = check(get_map(get_map(template, "spec"), "securityContext"))
+        return f"the pod {problem}" if problem else None
+
+    return pod_check
+
+
+def _judge_security_contexts(
+    props: Mapping[str, Any],
+    ctx: ResourceContext,
+    check: ContextCheck,
+    *,
+    linux_only: bool = False,
+    pod_checks: Sequence[PodCheck] = (),
+) -> Finding:
+    """`check` on the pod's securityContext and on every container's. The standards refuse a bad value at
+    either level, even a pod-level one that each container overrides."""
+    return _judge_containers(
+        props,
+        ctx,
+        lambda container, pod: check(_security_context(container)),
+        linux_only=linux_only,
+        pod_checks=[_on_pod(check), *pod_checks],
+    )
 
 
 def _namespace(props: Any, provider: Mapping[str, Any]) -> str:
@@ -272,7 +382,7 @@ def _missing_resources(container: Mapping[str, Any], pod: Mapping[str, Any]) -> 
         "container and init container (memory limit = request gives the pod a predictable OOM boundary). "
         "A CPU limit is optional: it throttles the app even when the node has idle CPU."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     # Requests drive scheduling and every HPA Utilization target (a percentage of the request); memory is
     # incompressible, so without a limit one leaking container can make the kubelet evict its neighbours.
     # CPU is compressible: a CPU limit only throttles (CFS quota) even on an idle node, so it is not
@@ -340,17 +450,21 @@ def _security_context(container: Mapping[str, Any]) -> Mapping[str, Any]:
     return get_map(container, "securityContext")
 
 
+def _root_user(context: Mapping[str, Any]) -> str | None:
+    return "runs as UID 0 (runAsUser: 0)" if get_int(context, "runAsUser") == 0 else None
+
+
 def _runs_as_root(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
-    own, shared = _security_context(container), get_map(pod, "securityContext")
+    own = _security_context(container)
+    problems = problems_found([lambda: _root_user(own), lambda: _not_non_root(own, pod)])
+    return " and ".join(problems) or None
+
+
+def _not_non_root(own: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
     # The container's securityContext overrides the pod's, field by field.
     non_root = get_bool(own, "runAsNonRoot")
     if non_root is None:
-        non_root = get_bool(shared, "runAsNonRoot")
-    user = get_int(own, "runAsUser")
-    if user is None:
-        user = get_int(shared, "runAsUser")
-    if user == 0:
-        return "runs as UID 0 (runAsUser: 0)"
+        non_root = get_bool(get_map(pod, "securityContext"), "runAsNonRoot")
     if non_root is True:
         return None
     return "sets runAsNonRoot: false" if non_root is False else "does not set runAsNonRoot: true"
@@ -358,20 +472,24 @@ def _runs_as_root(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str |
 
 @resource_rule(
     name="k8s-run-as-non-root",
-    description="Containers must run as a non-root user (runAsNonRoot: true, on the container or the pod).",
+    description=(
+        "Containers must run as a non-root user (runAsNonRoot: true, on the container or the pod), and "
+        "neither the pod nor a container sets runAsUser: 0."
+    ),
     severity="high",
     remediation=(
         "Set securityContext.runAsNonRoot=True on the pod (or on every container), with runAsUser set to a "
-        "non-zero UID the image can run as; a container-level value overrides the pod's."
+        "non-zero UID the image can run as; a container-level value overrides the pod's, but a pod-level "
+        "runAsUser: 0 is refused even where every container overrides it."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     # Stricter than checkov's CKV_K8S_23, which also accepts runAsUser > 0 alone: like the restricted Pod
     # Security Standard, this rule wants runAsNonRoot, which the kubelet enforces for every image.
     checkov=("CKV_K8S_23",),
     url=PSS_URL,
 )
 def k8s_run_as_non_root(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    return _judge_containers(props, ctx, _runs_as_root)
+    return _judge_containers(props, ctx, _runs_as_root, pod_checks=[_on_pod(_root_user)])
 
 
 def _writable_root(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
@@ -388,7 +506,7 @@ def _writable_root(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str 
         "Set securityContext.readOnlyRootFilesystem=True on every container and mount an emptyDir volume "
         "(with a sizeLimit) at each path the app must write, e.g. /tmp."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     checkov=("CKV_K8S_22",),
     url="https://kubernetes.io/docs/tasks/configure-pod-container/security-context/",
 )
@@ -420,7 +538,7 @@ def _escalates(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | No
         "Set securityContext.allowPrivilegeEscalation=False on every container and remove privileged=True "
         "(a privileged container is root on the node)."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     checkov=("CKV_K8S_20", "CKV_K8S_16"),
     url=PSS_URL,
 )
@@ -454,7 +572,7 @@ def _added(capabilities: Mapping[str, Any]) -> str | None:
         "Set securityContext.capabilities.drop=['ALL'] on every container; add back only NET_BIND_SERVICE, "
         "and only if the app must bind a port below 1024."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     # CKV_K8S_37 is this check; every container failing CKV_K8S_28 (NET_RAW not dropped) or CKV_K8S_39
     # (SYS_ADMIN added) fails it too.
     checkov=("CKV_K8S_37", "CKV_K8S_28", "CKV_K8S_39"),
@@ -462,6 +580,236 @@ def _added(capabilities: Mapping[str, Any]) -> str | None:
 )
 def k8s_drop_all_capabilities(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     return _judge_containers(props, ctx, _extra_capabilities, linux_only=True)
+
+
+def _host_port(port: Any) -> str | None:
+    value = get(port, "hostPort")
+    number = as_int(value)
+    if value is None or number == 0:  # 0 is how the API spells "no host port"
+        return None
+    return str(value if number is None else number)
+
+
+def _host_ports(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
+    ports = get_seq(container, "ports")
+    bound = problems_found(_each(ports, _host_port))
+    return f"binds the node's port {', '.join(bound)} (hostPort)" if bound else None
+
+
+@resource_rule(
+    name="k8s-no-host-ports",
+    description="Containers bind no port of the node (hostPort unset or 0).",
+    severity="medium",
+    remediation=(
+        "Remove hostPort from every container port and reach the pods through a Service (exposed through "
+        "the shared ALB with a TargetGroupBinding): a host port bypasses the Service, ties each pod to a "
+        "node with that port free, and opens the port on the node's own address."
+    ),
+    resource_types=POD_SPECS,
+    # checkov's CKV_K8S_26 flags every hostPort key, even a hostPort: 0, which the API reads as no host
+    # port and this rule does not flag: the one difference.
+    checkov=("CKV_K8S_26",),
+    url=PSS_URL,
+)
+def k8s_no_host_ports(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_containers(props, ctx, _host_ports)
+
+
+def _profile_type(context: Mapping[str, Any], field: str) -> str | None:
+    return get_text(get_map(context, field), "type")
+
+
+def _unconfined(field: str) -> ContextCheck:
+    """The check that securityContext.<field>.type, where set, confines the process."""
+
+    def check(context: Mapping[str, Any]) -> str | None:
+        kind = _profile_type(context, field)
+        return None if kind is None or kind in CONFINING_PROFILES else f"sets {field}.type: {kind}"
+
+    return check
+
+
+_unconfined_seccomp = _unconfined("seccompProfile")
+
+
+def _no_seccomp(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
+    own = _security_context(container)
+    if _profile_type(own, "seccompProfile") is not None:
+        return _unconfined_seccomp(own)
+    if _profile_type(get_map(pod, "securityContext"), "seccompProfile") is None:
+        return "has no seccompProfile.type, and neither has the pod"
+    return None  # the pod's profile applies, judged on the pod
+
+
+@resource_rule(
+    name="k8s-seccomp-profile",
+    description=(
+        "Containers run under a seccomp profile, RuntimeDefault or Localhost, set on the pod or on each "
+        "container; none is Unconfined."
+    ),
+    severity="medium",
+    remediation=(
+        "Set securityContext.seccompProfile.type='RuntimeDefault' on the pod (containers inherit it), or "
+        "'Localhost' with a localhostProfile the nodes have; never 'Unconfined', on the pod or a container."
+    ),
+    resource_types=POD_SPECS,
+    # Not checkov's CKV_K8S_31: it fails Localhost profiles, which the standard allows, ignores the
+    # container-level field on CronJobs and reads only the legacy annotation on ReplicationControllers.
+    url=PSS_URL,
+)
+def k8s_seccomp_profile(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_containers(
+        props, ctx, _no_seccomp, linux_only=True, pod_checks=[_on_pod(_unconfined_seccomp)]
+    )
+
+
+def _unconfined_apparmor_annotations(template: Mapping[str, Any]) -> str | None:
+    annotations = get_map(get_map(template, "metadata"), "annotations")
+    keys = sorted(key for key in keys_of(annotations) if key.startswith(APPARMOR_ANNOTATION))
+    unconfined = problems_found(_each(keys, lambda key: _unconfined_annotation(annotations, key)))
+    return f"the pod's annotations set {', '.join(unconfined)}" if unconfined else None
+
+
+def _unconfined_annotation(annotations: Mapping[str, Any], key: str) -> str | None:
+    value = get_str(annotations, key)
+    if not value or value == "runtime/default" or value.startswith("localhost/"):
+        return None
+    return f"{key}: {value}"
+
+
+@resource_rule(
+    name="k8s-no-unconfined-apparmor",
+    description=(
+        "Neither the pod nor a container turns AppArmor off: appArmorProfile.type is RuntimeDefault or "
+        "Localhost where set, and no container.apparmor.security.beta.kubernetes.io annotation is unconfined."
+    ),
+    severity="medium",
+    remediation=(
+        "Leave AppArmor at the runtime's default profile: remove appArmorProfile.type 'Unconfined' from the "
+        "pod and container securityContexts and 'unconfined' "
+        "container.apparmor.security.beta.kubernetes.io/* annotations from the pod template, or name a "
+        "Localhost profile the nodes load."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_no_unconfined_apparmor(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_security_contexts(
+        props,
+        ctx,
+        _unconfined("appArmorProfile"),
+        linux_only=True,
+        pod_checks=[_unconfined_apparmor_annotations],
+    )
+
+
+def _selinux_type(options: Mapping[str, Any]) -> str | None:
+    kind = get_str(options, "type")
+    return f"sets seLinuxOptions.type: {kind}" if kind and kind not in SELINUX_TYPES else None
+
+
+def _selinux_label(options: Mapping[str, Any], field: str) -> str | None:
+    value = get_str(options, field)
+    return f"sets seLinuxOptions.{field}: {value}" if value else None
+
+
+def _custom_selinux(context: Mapping[str, Any]) -> str | None:
+    options = get_map(context, "seLinuxOptions")
+    labels = (partial(_selinux_label, options, field) for field in ("user", "role"))
+    return " and ".join(problems_found([partial(_selinux_type, options), *labels])) or None
+
+
+@resource_rule(
+    name="k8s-selinux-options",
+    description=(
+        "SELinux options set no user or role, and a type only among container_t, container_init_t, "
+        "container_kvm_t and container_engine_t, on the pod and on every container."
+    ),
+    severity="high",
+    remediation=(
+        "Remove seLinuxOptions.user and .role from the pod and container securityContexts and leave "
+        "seLinuxOptions.type unset (the runtime picks container_t) or one of the container types; a type "
+        "such as spc_t runs the container unconfined by SELinux. seLinuxOptions.level may stay."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_selinux_options(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_security_contexts(props, ctx, _custom_selinux, linux_only=True)
+
+
+def _unmasked_proc(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
+    mount = get_str(_security_context(container), "procMount")
+    return None if mount is None or mount == "Default" else f"sets procMount: {mount}"
+
+
+@resource_rule(
+    name="k8s-default-proc-mount",
+    description="Containers keep the default, masked /proc (procMount unset or Default).",
+    severity="medium",
+    remediation=(
+        "Remove securityContext.procMount from every container (or set it to 'Default'): 'Unmasked' exposes "
+        "the host's kernel interfaces under /proc that the runtime otherwise masks."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_default_proc_mount(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_containers(props, ctx, _unmasked_proc, linux_only=True)
+
+
+def _host_process(context: Mapping[str, Any]) -> str | None:
+    host_process = get_bool(get_map(context, "windowsOptions"), "hostProcess")
+    return "sets windowsOptions.hostProcess: true" if host_process is True else None
+
+
+@resource_rule(
+    name="k8s-no-host-process",
+    description=(
+        "No Windows HostProcess containers: windowsOptions.hostProcess is not true on the pod or a container."
+    ),
+    severity="high",
+    remediation=(
+        "Remove windowsOptions.hostProcess from the pod and container securityContexts: a HostProcess "
+        "container runs directly on the Windows node, with the node's network and filesystem."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_no_host_process(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_security_contexts(props, ctx, _host_process)
+
+
+def _handler_host(container: Mapping[str, Any], path: Sequence[str]) -> str | None:
+    action: Mapping[str, Any] = container
+    for key in path:
+        action = get_map(action, key)
+    host = get_str(action, "host")
+    return f"{'.'.join(path)}.host: {host}" if host else None
+
+
+def _handler_hosts(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
+    paths = [(*handler, action) for handler in HANDLER_PATHS for action in ("httpGet", "tcpSocket")]
+    hosts = problems_found([partial(_handler_host, container, path) for path in paths])
+    return f"sets {', '.join(hosts)}" if hosts else None
+
+
+@resource_rule(
+    name="k8s-no-probe-host",
+    description=(
+        "Probes and lifecycle hooks check the pod itself: no httpGet or tcpSocket handler names a host."
+    ),
+    severity="medium",
+    remediation=(
+        "Remove host from the httpGet and tcpSocket handlers of every probe and lifecycle hook (the pod's IP "
+        "is the default): the kubelet runs them from the node, so a host there lets the pod make the node "
+        "connect anywhere."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_no_probe_host(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_containers(props, ctx, _handler_hosts)
 
 
 def _image_problem(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str | None:
@@ -489,7 +837,7 @@ def _image_problem(container: Mapping[str, Any], pod: Mapping[str, Any]) -> str 
         "Reference every image by an immutable version tag (registry/app:1.4.2, with tag immutability on "
         "the ECR repository) or by digest (registry/app@sha256:...)."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     # Not CKV_K8S_43, which demands a digest: a fixed tag passes here.
     checkov=("CKV_K8S_14",),
     url="https://kubernetes.io/docs/concepts/containers/images/",
@@ -502,11 +850,22 @@ def k8s_image_tag_pinned(props: Mapping[str, Any], ctx: ResourceContext) -> Find
 # Pods.
 
 
+def _volume_name(volume: Any) -> str:
+    name = peek(lambda: get_text(volume, "name"))
+    return f"volume '{name}'" if isinstance(name, str) else "a volume"
+
+
 def _host_volume(volume: Any) -> str | None:
     if not has_value(volume, "hostPath"):  # presence: a hostPath unknown in preview is still one
         return None
-    name = peek(lambda: get_text(volume, "name"))
-    return f"volume '{name}' mounts a hostPath" if isinstance(name, str) else "a volume mounts a hostPath"
+    return f"{_volume_name(volume)} mounts a hostPath"
+
+
+def _judge_volumes(
+    props: Mapping[str, Any], ctx: ResourceContext, check: Callable[[Any], str | None]
+) -> Finding:
+    volumes = get_seq(_pod_spec(props, ctx.resource_type), "volumes")
+    return _judged(ctx, problems_found(_each(volumes, check)))
 
 
 @resource_rule(
@@ -517,19 +876,41 @@ def _host_volume(volume: Any) -> str | None:
         "Replace hostPath volumes with emptyDir, configMap, secret, projected or persistentVolumeClaim "
         "volumes; node agents that truly need the host belong in a separately reviewed DaemonSet."
     ),
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     # checkov's CKV_K8S_27 flags the Docker socket, one hostPath among those this rule flags.
     checkov=("CKV_K8S_27",),
     url="https://kubernetes.io/docs/concepts/storage/volumes/#hostpath",
 )
 def k8s_no_host_path_volumes(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    volumes = get_seq(_pod_spec(props, ctx.resource_type), "volumes")
-    problems = problems_found(
-        [lambda index=index: _host_volume(volumes[index]) for index in range(len(volumes))]
-    )
-    if problems:
-        return violation(f"{_kind(ctx.resource_type)} '{ctx.name}': {'; '.join(problems)}.")
-    return compliant()
+    return _judge_volumes(props, ctx, _host_volume)
+
+
+def _unrestricted_volume(volume: Any) -> str | None:
+    # Presence, as for hostPath: a source unknown in preview is still that source. A volume with no source
+    # at all is an emptyDir (the API's default); hostPath is k8s-no-host-path-volumes' to report.
+    sources = sorted(key for key in keys_of(volume) if key != "name" and has_value(volume, key))
+    refused = [key for key in sources if key not in RESTRICTED_VOLUME_SOURCES and key != "hostPath"]
+    return f"{_volume_name(volume)} uses {' and '.join(refused)}" if refused else None
+
+
+@resource_rule(
+    name="k8s-restricted-volume-types",
+    description=(
+        "Pod volumes are of the types the restricted standard allows: configMap, csi, downwardAPI, emptyDir, "
+        "ephemeral, image, persistentVolumeClaim, projected, secret (hostPath: k8s-no-host-path-volumes)."
+    ),
+    severity="medium",
+    remediation=(
+        "Mount network and cloud storage (nfs, iscsi, awsElasticBlockStore, cephfs...) through a "
+        "PersistentVolumeClaim, bound to a PersistentVolume or a CSI StorageClass that the cluster admin "
+        "provides, instead of declaring it inline in the pod; clone repositories in an init container "
+        "into an emptyDir instead of a gitRepo volume."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_restricted_volume_types(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    return _judge_volumes(props, ctx, _unrestricted_volume)
 
 
 @resource_rule(
@@ -537,7 +918,7 @@ def k8s_no_host_path_volumes(props: Mapping[str, Any], ctx: ResourceContext) -> 
     description="Pods share none of the node's network, process or IPC namespaces.",
     severity="high",
     remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec (or set them to False).",
-    resource_types=WORKLOADS,
+    resource_types=POD_SPECS,
     checkov=("CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"),
     url=PSS_URL,
 )
@@ -549,6 +930,33 @@ def k8s_no_host_namespaces(props: Mapping[str, Any], ctx: ResourceContext) -> Fi
     if problems:
         return violation(f"{_kind(ctx.resource_type)} '{ctx.name}' sets {', '.join(problems)}.")
     return compliant()
+
+
+def _unsafe_sysctl(sysctl: Any) -> str | None:
+    name = get_str(sysctl, "name")
+    return None if name in SAFE_SYSCTLS else name or "one without a name"
+
+
+@resource_rule(
+    name="k8s-safe-sysctls",
+    description="Pods set only the sysctls Kubernetes calls safe: namespaced, and isolated from other pods.",
+    severity="medium",
+    remediation=(
+        "Remove every securityContext.sysctls entry outside the safe set (kernel.shm_rmid_forced, "
+        "net.ipv4.ip_local_port_range, net.ipv4.ip_unprivileged_port_start, net.ipv4.tcp_keepalive_time..., "
+        "listed on the Pod Security Standards page); tune the node itself, through its launch template, "
+        "for anything else."
+    ),
+    resource_types=POD_SPECS,
+    url=PSS_URL,
+)
+def k8s_safe_sysctls(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    pod = _pod_spec(props, ctx.resource_type)
+    if _is_windows(pod):
+        return _runs_windows(ctx)
+    sysctls = get_seq(get_map(pod, "securityContext"), "sysctls")
+    unsafe = problems_found(_each(sysctls, _unsafe_sysctl))
+    return _judged(ctx, [f"the pod sets unsafe sysctls {', '.join(unsafe)}"] if unsafe else [])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -793,9 +1201,18 @@ RULES = (
     k8s_read_only_root_filesystem,
     k8s_no_privilege_escalation,
     k8s_drop_all_capabilities,
+    k8s_no_host_ports,
+    k8s_seccomp_profile,
+    k8s_no_unconfined_apparmor,
+    k8s_selinux_options,
+    k8s_default_proc_mount,
+    k8s_no_host_process,
+    k8s_no_probe_host,
     k8s_image_tag_pinned,
     k8s_no_host_path_volumes,
+    k8s_restricted_volume_types,
     k8s_no_host_namespaces,
+    k8s_safe_sysctls,
     k8s_not_default_namespace,
     k8s_no_load_balancer_service,
     k8s_deployment_has_hpa,
