@@ -13,7 +13,7 @@ from components.database import DatabaseArgs
 from components.edge import EdgeArgs
 from components.secrets import SecretArgs, secret_resource_name
 from components.workload import AppArgs
-from paved.errors import ConfigProblem
+from paved.errors import ConfigProblem, printable
 from paved.fields import Environment, RuleContext
 
 _RESERVED_TAGS = ("environment", "managed-by")
@@ -89,7 +89,8 @@ def secret_name_violations(secrets: Mapping[str, SecretArgs] | None) -> Iterator
         if resource_name in first_of:
             yield ConfigProblem(
                 f"paved:secrets.{name}",
-                f"{name} and paved:secrets.{first_of[resource_name]} both name the secret {resource_name!r}",
+                f"{printable(name)} and paved:secrets.{printable(first_of[resource_name])} both name the "
+                f"secret {resource_name!r}",
                 "rename one: secret names are compared ignoring case, with '_' and '-' alike",
             )
         else:
