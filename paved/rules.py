@@ -82,6 +82,39 @@ def name_length_violations(project: str, stack: str, apps: Mapping[int, AppArgs]
             )
 
 
+# `<project>-<stack>` begins the RDS instance identifier and the ElastiCache replication group id, the
+# strictest names paved builds from them: ASCII letters, digits and hyphens, a letter first, no hyphen last or
+# doubled (botocore's rds CreateDBInstance.DBInstanceIdentifier and elasticache
+# CreateReplicationGroup.ReplicationGroupId documentation; CreateBackupVault's BackupVaultName,
+# `^[a-zA-Z0-9\-\_]{2,50}$`, takes more). Lowercase only: pulumi-aws refuses an uppercase RDS identifier at
+# preview (the Terraform provider's validIdentifier, `^[0-9a-z-]+$`), and AWS stores both ids lowercased.
+# Pulumi itself takes letters, digits, `-`, `_` and `.` in a stack name
+# (https://www.pulumi.com/docs/iac/concepts/stacks/), so `prod_1` or `prod.eu` is a stack Pulumi runs and
+# AWS refuses. tests/test_aws_names.py records a stack of every character this allows.
+_STACK_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+_PROJECT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*", re.ASCII)
+_NAME_CHARACTERS = "lowercase ASCII letters, digits and single hyphens"
+
+
+def name_character_violations(project: str, stack: str) -> Iterator[ConfigProblem]:
+    cache_id = f"{project}-{stack}-cache"
+    said = f"gives AWS names such as {cache_id!r}; RDS and ElastiCache take {_NAME_CHARACTERS}"
+    if _STACK_NAME.fullmatch(stack) is None:
+        suggestion = re.sub(r"[^a-z0-9]+", "-", stack.lower()).strip("-")
+        yield ConfigProblem(
+            "(stack name)",
+            f"stack name {stack!r} {said}",
+            f"name the stack with {_NAME_CHARACTERS}, not starting or ending with a hyphen"
+            + (f", e.g. {suggestion!r}" if _STACK_NAME.fullmatch(suggestion) else ""),
+        )
+    if _PROJECT_NAME.fullmatch(project) is None:
+        yield ConfigProblem(
+            "(project name)",
+            f"project name {project!r} {said}",
+            f"name the project in Pulumi.yaml with {_NAME_CHARACTERS}, starting with a letter",
+        )
+
+
 def secret_name_violations(secrets: Mapping[str, SecretArgs] | None) -> Iterator[ConfigProblem]:
     first_of: dict[str, str] = {}
     for name in secrets or {}:

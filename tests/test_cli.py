@@ -111,3 +111,13 @@ def test_a_stack_name_pulumi_would_not_take_is_refused_escaped(tmp_path: Path) -
     said = " ".join(result.output.replace("│", " ").split())  # unwrapped from typer's error box
     assert "'prod\\u202e' is not a stack name Pulumi takes" in said
     assert all(line.isprintable() for line in result.output.splitlines())
+
+
+def test_a_stack_name_aws_names_cannot_hold_is_one_config_problem(tmp_path: Path) -> None:
+    # Pulumi takes `prod_1`; the RDS and ElastiCache ids built from it could not hold it.
+    project = _project_with_stack(tmp_path, "prod_1", _PROD_FILE)
+    result = CliRunner().invoke(app, ["preview", "--stack", "prod_1", "-C", str(project)])
+    assert result.exit_code == 2
+    assert "Invalid configuration for stack 'prod_1': 1 problem" in result.output
+    assert "✗ (stack name): stack name 'prod_1' gives AWS names such as 'paved-prod_1-cache'" in result.output
+    assert "e.g. 'prod-1'" in result.output

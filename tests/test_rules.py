@@ -5,6 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from paved.config import load_stack_config
+from paved.errors import ConfigError
 from paved.fields import Environment
 from paved.recorder import Recording
 from paved.rules import environment_of_stack
@@ -160,3 +161,34 @@ def test_paved_sets_no_more_tags_than_it_keeps_room_for(
         if isinstance(resource.inputs.get("tags"), dict)
     ]
     assert own and max(own) <= PAVED_TAGS_PER_RESOURCE
+
+
+@pytest.mark.parametrize(
+    ("stack", "suggestion"),
+    [
+        ("prod_1", "prod-1"),
+        ("prod.eu", "prod-eu"),
+        ("prod--a", "prod-a"),
+        ("Prod", "prod"),
+        ("-prod", "prod"),
+        ("prod-", "prod"),
+    ],
+)
+def test_a_stack_name_aws_names_cannot_hold_is_one_problem_with_a_fix(stack: str, suggestion: str) -> None:
+    [problem] = problems_of(shipped("prod"), stack)
+    assert problem.path == "(stack name)"
+    assert f"'paved-{stack}-cache'" in problem.message
+    assert problem.hint.endswith(f"e.g. {suggestion!r}")
+
+
+@pytest.mark.parametrize("stack", ["prod-2-a", "1prod", "eu-prod-9"])
+def test_stack_names_of_lowercase_letters_digits_and_single_hyphens_are_accepted(stack: str) -> None:
+    assert load_stack_config(shipped("prod"), stack).environment == "prod"
+
+
+def test_a_project_name_aws_names_cannot_hold_is_a_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(shipped("prod"), "prod", project="My_App")
+    [problem] = caught.value.problems
+    assert problem.path == "(project name)" and "'My_App-prod-cache'" in problem.message
+    assert "Pulumi.yaml" in problem.hint
