@@ -199,18 +199,39 @@ def _tag_text_problem(text: str) -> str | None:
     return f"has characters AWS tags refuse: {' '.join(map(repr, odd))}" if odd else None
 
 
+# Prefixes AWS keeps for its own tags, refused on the user's, which paved puts on EKS, ACM and RDS resources
+# among others. As botocore's models document them: eks TagMap, "Do not use aws:, AWS:, or any upper or
+# lowercase combination of such as a prefix for either keys or values"; acm InvalidTagException, "you cannot
+# specify a tag value that begins with aws:"; rds Tag.Key and Tag.Value, "can't be prefixed with aws: or
+# rds:" (no case given, so rds: is refused as written).
+_RESERVED_TAG_PREFIXES = {
+    "aws:": "EKS, ACM and RDS refuse tag keys and values that start with aws: in any case",
+    "rds:": "RDS refuses tag keys and values that start with rds:",
+}
+
+
+def _reserved_prefix(text: str) -> str | None:
+    return "aws:" if text.lower().startswith("aws:") else "rds:" if text.startswith("rds:") else None
+
+
 def tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
     allowed = "use letters, digits, spaces and _ . : / = + - @"
     for key, value in tags.items():
-        if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
+        if key in _RESERVED_TAGS:
             yield ConfigProblem(
                 f"paved:tags.{key}",
                 "is a reserved tag key",
-                f"paved sets {', '.join(_RESERVED_TAGS)} itself and AWS reserves the aws: prefix; remove it",
+                f"paved sets {', '.join(_RESERVED_TAGS)} itself; remove it",
             )
-        for text, what in ((key, "the key"), (value, "the value")):
+        for text, what in ((key, "key"), (value, "value")):
+            if prefix := _reserved_prefix(text):
+                yield ConfigProblem(
+                    f"paved:tags.{key}",
+                    f"the {what} starts with {prefix}, a prefix AWS keeps for its own tags",
+                    f"{_RESERVED_TAG_PREFIXES[prefix]}, and paved tags such resources with these: rename it",
+                )
             if problem := _tag_text_problem(text):
-                yield ConfigProblem(f"paved:tags.{key}", f"{what} {problem}", allowed)
+                yield ConfigProblem(f"paved:tags.{key}", f"the {what} {problem}", allowed)
     user_limit = MAX_TAGS_PER_RESOURCE - PAVED_TAGS_PER_RESOURCE
     if len(tags) > user_limit:
         yield ConfigProblem(
