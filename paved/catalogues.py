@@ -63,8 +63,9 @@ def region_problem(region: str) -> tuple[str, str] | None:
 
 @functools.cache
 def ec2_instance_types() -> frozenset[str]:
-    """The provider's own catalogue: pulumi_aws's `ec2.InstanceType` enum (the program imports pulumi_aws.ec2
-    for its network anyway, so this costs nothing more)."""
+    """The provider's own catalogue: pulumi_aws's `ec2.InstanceType` enum. Its first use loads pulumi_aws.ec2,
+    ~0.3 s: within a preview that is the program's cost anyway (its network loads the same module), but a
+    config check alone (tests, the config fuzz) pays it here."""
     from pulumi_aws.ec2 import InstanceType
 
     return frozenset(member.value for member in InstanceType)
@@ -183,11 +184,15 @@ def postgres_version_problem(version: str, day: date) -> tuple[str, str] | None:
 # The ElastiCache versions paved creates, each with its cache parameter group family (the family names are
 # the ones botocore's CreateCacheParameterGroup documents; Redis OSS 6's is `redis6.x`, not `redis6`).
 # Versions: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/supported-engine-versions.html, checked
-# 2026-12-05; Redis OSS before 6.2 is left out (end of life, or paid extended support).
+# 2026-12-05; Redis OSS before 6.2 is left out (end of life, or paid extended support). Valkey 8.2's family,
+# valkey8: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Engine.html ("Valkey 8.2
+# parameter changes ... Parameter group family: valkey8"). Valkey 9.0 waits for a family AWS documents
+# (docs/aws-facts/catalogues.md).
 CACHE_ENGINE_VERSIONS: dict[tuple[str, str], str] = {
     ("valkey", "7.2"): "valkey7",
     ("valkey", "8.0"): "valkey8",
     ("valkey", "8.1"): "valkey8",
+    ("valkey", "8.2"): "valkey8",
     ("redis", "6.2"): "redis6.x",
     ("redis", "7.0"): "redis7",
     ("redis", "7.1"): "redis7",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -37,10 +38,32 @@ def commands(
     """Keeps `preview` a subcommand, so later commands sit beside it."""
 
 
+# The stack names Pulumi takes (https://www.pulumi.com/docs/iac/concepts/stacks/): any other names no stack
+# Pulumi could run, and would reach the file path and the report as typed (a bidi override, a lone surrogate).
+_PULUMI_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def _pulumi_stack_name(name: str | None) -> str | None:
+    if name is None or _PULUMI_STACK_NAME.fullmatch(name):
+        return name
+    from paved.errors import printable
+
+    raise typer.BadParameter(
+        f"'{printable(name)}' is not a stack name Pulumi takes: use letters, digits, '-', '_' and '.', "
+        "100 at most (the stack's own name, without an organization/ prefix)"
+    )
+
+
 @app.command()
 def preview(
     stack: Annotated[
-        str, typer.Option("--stack", "-s", help="Stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml.")
+        str,
+        typer.Option(
+            "--stack",
+            "-s",
+            help="Stack name: reads <stackConfigDir>/Pulumi.<stack>.yaml.",
+            callback=_pulumi_stack_name,
+        ),
     ],
     cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
     json_file: Annotated[
@@ -149,7 +172,12 @@ def _saved_preview_flows(path: Path) -> list[FlowResult]:
 def flows(
     stack: Annotated[
         str | None,
-        typer.Option("--stack", "-s", help="Run the program offline for this stack and prove its wiring."),
+        typer.Option(
+            "--stack",
+            "-s",
+            help="Run the program offline for this stack and prove its wiring.",
+            callback=_pulumi_stack_name,
+        ),
     ] = None,
     cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
     preview_file: Annotated[

@@ -286,6 +286,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.name_length_violations(project, stack, apps))
+    problems.extend(rules.name_character_violations(project, stack))
     problems.extend(rules.secret_name_violations(secrets))
     problems.extend(rules.secret_ref_violations(apps, _declared_names(values, "secrets", ctx)))
     problems.extend(rules.database_user_violations(apps, database, _app_count(values, ctx) == len(apps)))

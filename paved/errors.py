@@ -36,12 +36,39 @@ class ConfigError(pulumi.RunError):
 
 
 def describe_problems(title: str, problems: Sequence[ConfigProblem]) -> str:
-    """`title: N problems`, then each problem's path, message and hint."""
+    """`title: N problems`, then each problem's path, message and hint.
+
+    A path is made of the file's own keys, so it is shown through `printable`, like the title (which names
+    the stack); messages and hints show user values with repr or `printable` where they are built."""
     count = f"{len(problems)} problem{'' if len(problems) == 1 else 's'}"
-    lines = [f"{title}: {count}"]
+    lines = [f"{printable(title)}: {count}"]
     for problem in problems:
-        lines += [f"  ✗ {problem.path}: {problem.message}", f"      hint: {problem.hint}"]
+        lines += [f"  ✗ {printable(problem.path)}: {problem.message}", f"      hint: {problem.hint}"]
     return "\n".join(lines)
+
+
+_NAMED_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
+def printable(text: str) -> str:
+    """`text` as a problem shows it: each character a terminal would not show as itself written as its
+    Python escape, as repr writes it (controls, zero-width and other format characters, bidi overrides,
+    separators but the space, lone surrogates, unassigned code points), and `\\` doubled, so an escape shown
+    is never the user's own text.
+
+    A bidi override (U+202E) reverses the rest of the line it is printed on, a zero-width space hides a
+    difference between two keys, and a lone surrogate (YAML's "\\ud800") cannot be encoded at all: printing
+    it to a UTF-8 stream raises UnicodeEncodeError, so the problem would never be seen."""
+    return "".join(map(_escaped, text))
 
 
 _CUSTOM_ERROR = "paved"

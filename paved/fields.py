@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from paved.catalogues import region_problem
-from paved.errors import ConfigProblem, Hint, invalid
+from paved.errors import ConfigProblem, Hint, invalid, printable
 
 T = TypeVar("T")
 
@@ -61,7 +61,7 @@ def matching(pattern: str, what: str, hint: str) -> AfterValidator:
 
 
 def distinct(items: list[T]) -> list[T]:
-    duplicates = sorted({str(item) for item in items if items.count(item) > 1})
+    duplicates = sorted({printable(str(item)) for item in items if items.count(item) > 1})
     if duplicates:
         raise invalid(f"duplicate entries: {', '.join(duplicates)}", "list each value once")
     return items

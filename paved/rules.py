@@ -13,7 +13,7 @@ from components.database import DatabaseArgs
 from components.edge import EdgeArgs
 from components.secrets import SecretArgs, secret_resource_name
 from components.workload import AppArgs
-from paved.errors import ConfigProblem
+from paved.errors import ConfigProblem, printable
 from paved.fields import Environment, RuleContext
 
 _RESERVED_TAGS = ("environment", "managed-by")
@@ -82,6 +82,39 @@ def name_length_violations(project: str, stack: str, apps: Mapping[int, AppArgs]
             )
 
 
+# `<project>-<stack>` begins the RDS instance identifier and the ElastiCache replication group id, the
+# strictest names paved builds from them: ASCII letters, digits and hyphens, a letter first, no hyphen last or
+# doubled (botocore's rds CreateDBInstance.DBInstanceIdentifier and elasticache
+# CreateReplicationGroup.ReplicationGroupId documentation; CreateBackupVault's BackupVaultName,
+# `^[a-zA-Z0-9\-\_]{2,50}$`, takes more). Lowercase only: pulumi-aws refuses an uppercase RDS identifier at
+# preview (the Terraform provider's validIdentifier, `^[0-9a-z-]+$`), and AWS stores both ids lowercased.
+# Pulumi itself takes letters, digits, `-`, `_` and `.` in a stack name
+# (https://www.pulumi.com/docs/iac/concepts/stacks/), so `prod_1` or `prod.eu` is a stack Pulumi runs and
+# AWS refuses. tests/test_aws_names.py records a stack of every character this allows.
+_STACK_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
+_PROJECT_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*", re.ASCII)
+_NAME_CHARACTERS = "lowercase ASCII letters, digits and single hyphens"
+
+
+def name_character_violations(project: str, stack: str) -> Iterator[ConfigProblem]:
+    cache_id = f"{project}-{stack}-cache"
+    said = f"gives AWS names such as {cache_id!r}; RDS and ElastiCache take {_NAME_CHARACTERS}"
+    if _STACK_NAME.fullmatch(stack) is None:
+        suggestion = re.sub(r"[^a-z0-9]+", "-", stack.lower()).strip("-")
+        yield ConfigProblem(
+            "(stack name)",
+            f"stack name {stack!r} {said}",
+            f"name the stack with {_NAME_CHARACTERS}, not starting or ending with a hyphen"
+            + (f", e.g. {suggestion!r}" if _STACK_NAME.fullmatch(suggestion) else ""),
+        )
+    if _PROJECT_NAME.fullmatch(project) is None:
+        yield ConfigProblem(
+            "(project name)",
+            f"project name {project!r} {said}",
+            f"name the project in Pulumi.yaml with {_NAME_CHARACTERS}, starting with a letter",
+        )
+
+
 def secret_name_violations(secrets: Mapping[str, SecretArgs] | None) -> Iterator[ConfigProblem]:
     first_of: dict[str, str] = {}
     for name in secrets or {}:
@@ -89,7 +122,8 @@ def secret_name_violations(secrets: Mapping[str, SecretArgs] | None) -> Iterator
         if resource_name in first_of:
             yield ConfigProblem(
                 f"paved:secrets.{name}",
-                f"{name} and paved:secrets.{first_of[resource_name]} both name the secret {resource_name!r}",
+                f"{printable(name)} and paved:secrets.{printable(first_of[resource_name])} both name the "
+                f"secret {resource_name!r}",
                 "rename one: secret names are compared ignoring case, with '_' and '-' alike",
             )
         else:
@@ -165,18 +199,39 @@ def _tag_text_problem(text: str) -> str | None:
     return f"has characters AWS tags refuse: {' '.join(map(repr, odd))}" if odd else None
 
 
+# Prefixes AWS keeps for its own tags, refused on the user's, which paved puts on EKS, ACM and RDS resources
+# among others. As botocore's models document them: eks TagMap, "Do not use aws:, AWS:, or any upper or
+# lowercase combination of such as a prefix for either keys or values"; acm InvalidTagException, "you cannot
+# specify a tag value that begins with aws:"; rds Tag.Key and Tag.Value, "can't be prefixed with aws: or
+# rds:" (no case given, so rds: is refused as written).
+_RESERVED_TAG_PREFIXES = {
+    "aws:": "EKS, ACM and RDS refuse tag keys and values that start with aws: in any case",
+    "rds:": "RDS refuses tag keys and values that start with rds:",
+}
+
+
+def _reserved_prefix(text: str) -> str | None:
+    return "aws:" if text.lower().startswith("aws:") else "rds:" if text.startswith("rds:") else None
+
+
 def tag_violations(tags: Mapping[str, str]) -> Iterator[ConfigProblem]:
     allowed = "use letters, digits, spaces and _ . : / = + - @"
     for key, value in tags.items():
-        if key in _RESERVED_TAGS or key.lower().startswith("aws:"):
+        if key in _RESERVED_TAGS:
             yield ConfigProblem(
                 f"paved:tags.{key}",
                 "is a reserved tag key",
-                f"paved sets {', '.join(_RESERVED_TAGS)} itself and AWS reserves the aws: prefix; remove it",
+                f"paved sets {', '.join(_RESERVED_TAGS)} itself; remove it",
             )
-        for text, what in ((key, "the key"), (value, "the value")):
+        for text, what in ((key, "key"), (value, "value")):
+            if prefix := _reserved_prefix(text):
+                yield ConfigProblem(
+                    f"paved:tags.{key}",
+                    f"the {what} starts with {prefix}, a prefix AWS keeps for its own tags",
+                    f"{_RESERVED_TAG_PREFIXES[prefix]}, and paved tags such resources with these: rename it",
+                )
             if problem := _tag_text_problem(text):
-                yield ConfigProblem(f"paved:tags.{key}", f"{what} {problem}", allowed)
+                yield ConfigProblem(f"paved:tags.{key}", f"the {what} {problem}", allowed)
     user_limit = MAX_TAGS_PER_RESOURCE - PAVED_TAGS_PER_RESOURCE
     if len(tags) > user_limit:
         yield ConfigProblem(

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from paved.errors import printable
+
 
 class YamlError(Exception):
     """A YAML file paved cannot use, said as `file:line:column: what` with the offending line, and a hint."""
@@ -34,11 +36,13 @@ def _syntax_hint(problem: str | None) -> str:
 
 
 def _where(path: Path, mark: Any, text: str) -> str:
+    """`file:line:column`, the line shown through `printable` and a caret under the column."""
     if mark is None:
-        return str(path)
+        return printable(str(path))
     lines = text.splitlines()
-    shown = lines[mark.line] if mark.line < len(lines) else ""
-    return f"{path}:{mark.line + 1}:{mark.column + 1}\n    {shown}\n    {' ' * mark.column}^"
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    caret = " " * len(printable(line[: mark.column]))
+    return f"{printable(str(path))}:{mark.line + 1}:{mark.column + 1}\n    {printable(line)}\n    {caret}^"
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -64,23 +68,30 @@ class _StrictLoader(yaml.SafeLoader):
 _PLAIN = (str, bool, int, float, type(None))
 
 
+def _text_problem(text: str, path: str) -> str | None:
+    """A key or text value with a lone surrogate (a YAML "\\ud800" escape), described; None otherwise."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{path.lstrip('.')}: text with a lone surrogate (\\ud800-\\udfff) is not valid Unicode"
+    return None
+
+
 def _check_values(value: Any, path: str) -> str | None:
     """The first value config cannot hold, described; None when all can."""
     if isinstance(value, dict):
-        return next(
-            (found for key, item in value.items() if (found := _check_values(item, f"{path}.{key}"))), None
-        )
+        for key, item in value.items():  # every key is text: the loader refuses others
+            where = f"{path}.{printable(key)}"
+            if found := _text_problem(key, where) or _check_values(item, where):
+                return found
+        return None
     if isinstance(value, list):
         return next(
             (found for index, item in enumerate(value) if (found := _check_values(item, f"{path}[{index}]"))),
             None,
         )
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return f"{path.lstrip('.')}: text with a lone surrogate (\\ud800-\\udfff) is not valid Unicode"
-        return None
+        return _text_problem(value, path)
     if isinstance(value, _PLAIN):
         return None
     hint = "quote it to keep it as text" if isinstance(value, date) else "use text, a number, a list or a map"

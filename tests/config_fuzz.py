@@ -2,7 +2,9 @@
 
 The shipped stacks (stacks/Pulumi.{staging,prod}.yaml) are mutated the way people and tools break YAML: keys
 removed, renamed or re-cased, values of the wrong type, huge, negative, empty or in other scripts, lists
-with repeats, deep nesting, values moved between keys, and the text itself cut, re-indented or tabbed. A
+with repeats, deep nesting, values moved between keys, and the text itself cut, re-indented or tabbed. Keys,
+values and the text also get characters that print as nothing, reorder a line or cannot be printed at all
+(zero-width, bidi overrides, controls, lone surrogates): what is said about them must print as it is. A
 fixed seed makes each run the same. tests/test_config_fuzz.py runs a few hundred cases; a maintainer runs
 many more with `uv run python -m tests.config_fuzz --cases 10000` (scripts/fuzz-config).
 """
@@ -51,6 +53,11 @@ ODD_VALUES: tuple[Any, ...] = (
     "１７",  # full-width digits
     "17\u200b",  # a zero-width space
     "\u202eevil",  # right-to-left override
+    "eu-west-1\u2066\u2069",  # bidi isolates
+    "\ud800",  # a lone surrogate: YAML's "\ud800" escape, or JSON's in PULUMI_CONFIG
+    "prod\udcff",  # the surrogate a byte that is not UTF-8 becomes (surrogateescape)
+    "bell\x07\x00",  # control characters, from double-quoted escapes
+    "\ufeffx",  # a byte order mark
     "x" * 300,
     "UK",
     "eu-west-1",
@@ -88,15 +95,21 @@ def _nested(value: Any, depth: int) -> Any:
     return value
 
 
+# Characters that look like nothing, reorder a line or cannot be printed, for keys and the text itself.
+INVISIBLE = ("\u200b", "\u202e", "\u2066", "\ufeff", "\x07", "\x00", "\ud800")
+
+
 def _rekeyed(name: str, rng: random.Random) -> str:
-    choice = rng.randrange(4)
+    choice = rng.randrange(5)
     if choice == 0:
         return name.upper()
     if choice == 1:
         return name.lower()
-    if choice == 2:
+    if choice in (2, 3):
         position = rng.randrange(len(name) + 1)
-        return name[:position] + rng.choice("x_-.") + name[position:]
+        return (
+            name[:position] + rng.choice(("x", "_", "-", ".") if choice == 2 else INVISIBLE) + name[position:]
+        )
     return name[: max(1, len(name) - 1)]
 
 
@@ -131,7 +144,7 @@ def _mutate_tree(config: dict[str, Any], rng: random.Random) -> None:
 def _mutate_text(text: str, rng: random.Random) -> str:
     lines = text.splitlines()
     index = rng.randrange(1, len(lines))
-    kind = rng.randrange(6)
+    kind = rng.randrange(7)
     if kind == 0:
         del lines[index]
     elif kind == 1:
@@ -140,9 +153,10 @@ def _mutate_text(text: str, rng: random.Random) -> str:
         lines[index] = " " * rng.choice((1, 3, 5)) + lines[index]
     elif kind == 3:
         lines[index] = "\t" + lines[index].lstrip(" ")
-    elif kind == 4:
+    elif kind in (4, 5):
         position = rng.randrange(len(lines[index]) + 1)
-        lines[index] = lines[index][:position] + rng.choice(":#[]{}&*!|>'\"%@`,") + lines[index][position:]
+        symbols = ":#[]{}&*!|>'\"%@`," if kind == 4 else [*INVISIBLE[:-1], '"\\ud800"']
+        lines[index] = lines[index][:position] + rng.choice(symbols) + lines[index][position:]
     else:
         lines = lines[:index]
     return "\n".join(lines) + "\n"
@@ -181,6 +195,12 @@ def cases(count: int, seed: int) -> Iterator[Case]:
 _JUNK = ("type=", "pydantic", "For further information", "Traceback", "<class ")
 
 
+def _unprintable(said: str) -> str:
+    """Why `said` cannot be printed as it is (a bidi override, a lone surrogate ...), or "" when it can."""
+    odd = [line for line in said.splitlines() if not line.isprintable()]
+    return f"unprintable text: {ascii(odd[0])}" if odd else ""
+
+
 def _problems_are_plain(error: ConfigError) -> str:
     """Why the error is not one a person can act on, or "" when it is."""
     for problem in error.problems:
@@ -190,7 +210,7 @@ def _problems_are_plain(error: ConfigError) -> str:
             return f"a path that names no key: {problem.path!r}"
         if any(junk in f"{problem.message} {problem.hint}" for junk in _JUNK):
             return f"raw library text: {problem}"
-    return ""
+    return _unprintable(str(error))
 
 
 def judge(case: Case, scratch: Path) -> Verdict:
@@ -202,8 +222,8 @@ def judge(case: Case, scratch: Path) -> Verdict:
                 document = read_yaml(path)
             except YamlError as error:
                 said = str(error)
-                plain = f"{path}" in said and "hint: " in said
-                return Verdict(case, "rejected" if plain else "crashed", "" if plain else said)
+                reason = _unprintable(said) or ("" if f"{path}" in said and "hint: " in said else ascii(said))
+                return Verdict(case, "crashed" if reason else "rejected", reason)
             config = document.get("config", {})
             if not isinstance(config, dict):
                 return Verdict(case, "rejected")  # the preview refuses it as a ProjectError, with a hint
@@ -255,7 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for verdict in [v for v in verdicts if v.outcome == "crashed"][: arguments.show]:
         print(f"\n--- case {verdict.case.number} ({verdict.case.stack}) ---\n{_reproducer(verdict.case)}")
-        print(verdict.detail)
+        # A crash's traceback may quote a lone surrogate, which a UTF-8 stream refuses.
+        print(verdict.detail.encode("utf-8", "backslashreplace").decode("utf-8"))
     return 1 if counts["crashed"] else 0
 
 

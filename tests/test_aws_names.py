@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -587,8 +588,10 @@ def _renamed(node: Any, names: Mapping[str, str]) -> Any:
 
 # The longest names config allows, at both of rules.name_length_violations' limits: the longest stack name
 # (project "paved") with the app names its label limit leaves, and the longest app names with the stack
-# name that leaves. Names built from the stack alone, the app alone, or both, each meet their longest.
-_LONGEST_STACK = ("prod-" + "x" * PROJECT_AND_STACK_MAX)[: PROJECT_AND_STACK_MAX - len("paved-")]
+# name that leaves. Names built from the stack alone, the app alone, or both, each meet their longest. The
+# stack name holds every kind of character rules.name_character_violations allows: digits, lowercase
+# letters and single hyphens.
+_LONGEST_STACK = ("prod-0123456789-" + string.ascii_lowercase)[: PROJECT_AND_STACK_MAX - len("paved-")]
 LONGEST_NAMES = [
     (_LONGEST_STACK, LABEL_VALUE_MAX - len(_LONGEST_STACK) - 1),
     (_LONGEST_STACK[: LABEL_VALUE_MAX - _LONGEST_APP_NAME - 1], _LONGEST_APP_NAME),
@@ -635,6 +638,15 @@ def test_one_character_more_is_refused_by_config() -> None:
     with pytest.raises(ConfigError) as caught:
         load_stack_config(raw, longest_apps_stack + "x")
     assert [problem.path for problem in caught.value.problems] == ["paved:apps[0].name"]
+
+
+@pytest.mark.parametrize("stack", ["prod_1", "prod.eu", "prod--a", "prod-"])
+def test_stack_names_config_refuses_give_names_aws_refuses(stack: str) -> None:
+    raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(raw, stack)
+    assert [problem.path for problem in caught.value.problems] == ["(stack name)"]
+    assert problems_of(f"paved-{stack}-cache", "elasticache", "CreateReplicationGroup", "ReplicationGroupId")
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])

@@ -22,6 +22,7 @@ from paved.catalogues import (
     region_problem,
     regions,
 )
+from paved.config import load_stack_config
 from tests.stack_config import (
     assert_rule_reports_path_and_hint,
     case,
@@ -200,6 +201,13 @@ def test_a_postgres_major_leaves_with_its_standard_support() -> None:
     assert postgres_version_problem("14", date(2027, 2, 27)) is None
     problem = postgres_version_problem("14", date(2027, 2, 28))
     assert problem is not None and "14" not in problem[1].split("(")[0] and "17" in problem[1]
+
+
+def test_valkey_8_2_is_offered_with_the_valkey8_family() -> None:
+    # ParameterGroups.Engine.html: "Valkey 8.2 parameter changes ... Parameter group family: valkey8".
+    raw = section("paved:cache", {"engine": "valkey", "engineVersion": "8.2"})(shipped("prod"))
+    assert load_stack_config(raw, "prod").cache.engine_version == "8.2"
+    assert CACHE_ENGINE_VERSIONS[("valkey", "8.2")] == "valkey8"
 
 
 @pytest.mark.parametrize(("engine", "version"), [("valkey", "5.0"), ("redis", "8.0"), ("redis", "5.0")])

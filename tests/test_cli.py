@@ -64,3 +64,60 @@ def test_bad_config_and_bad_usage_exit_2(command: str, tmp_path: Path) -> None:
     assert missing_stack.exit_code == 2 and "Pulumi.nope.yaml" in missing_stack.output
     usage = CliRunner().invoke(app, [command, "--stak", "prod"])
     assert usage.exit_code == 2
+
+
+def _project_with_stack(tmp_path: Path, stack: str, stack_file: str) -> Path:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / f"Pulumi.{stack}.yaml").write_text(stack_file, encoding="utf-8")
+    return tmp_path
+
+
+_PROD_FILE = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("edit", "shown"),
+    [
+        # A lone surrogate (YAML's "\ud800" escape) in a value, then in a key: refused as the file is read.
+        (("paved:drRegion: eu-central-1", 'paved:drRegion: "eu\\ud800"'), "config.paved:drRegion: text with"),
+        (("  paved:drRegion:", '  "paved:\\ud800": 1\n  paved:drRegion:'), "config.paved:\\ud800: text with"),
+        # Bidi overrides, zero-width and control characters reach the config problems.
+        (("    team: platform", "    te\u202eam: platform"), "✗ paved:tags.te\\u202eam: the key has"),
+        (("        LOG_LEVEL: info", '        "LOG\\x07": info'), "✗ paved:apps[1].env.LOG\\x07.[key]:"),
+        (
+            ("  paved:drRegion:", "  paved:dr\u200bRegion: x\n  paved:drRegion:"),
+            "✗ paved:dr\\u200bRegion: unknown",
+        ),
+    ],
+)
+def test_a_stack_file_with_unprintable_text_is_reported_escaped(
+    edit: tuple[str, str], shown: str, tmp_path: Path
+) -> None:
+    old, new = edit
+    assert old in _PROD_FILE
+    project = _project_with_stack(tmp_path, "prod", _PROD_FILE.replace(old, new, 1))
+    result = CliRunner().invoke(app, ["preview", "--stack", "prod", "-C", str(project)])
+    # Printing a lone surrogate to the runner's UTF-8 stream raised UnicodeEncodeError: exit 1, no output.
+    assert result.exit_code == 2, result.exception
+    assert shown in result.output
+    assert all(line.isprintable() for line in result.output.splitlines())
+
+
+def test_a_stack_name_pulumi_would_not_take_is_refused_escaped(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["preview", "--stack", "prod\u202e", "-C", str(tmp_path)])
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())  # unwrapped from typer's error box
+    assert "'prod\\u202e' is not a stack name Pulumi takes" in said
+    assert all(line.isprintable() for line in result.output.splitlines())
+
+
+def test_a_stack_name_aws_names_cannot_hold_is_one_config_problem(tmp_path: Path) -> None:
+    # Pulumi takes `prod_1`; the RDS and ElastiCache ids built from it could not hold it.
+    project = _project_with_stack(tmp_path, "prod_1", _PROD_FILE)
+    result = CliRunner().invoke(app, ["preview", "--stack", "prod_1", "-C", str(project)])
+    assert result.exit_code == 2
+    assert "Invalid configuration for stack 'prod_1': 1 problem" in result.output
+    assert "✗ (stack name): stack name 'prod_1' gives AWS names such as 'paved-prod_1-cache'" in result.output
+    assert "e.g. 'prod-1'" in result.output

@@ -5,6 +5,7 @@ from collections.abc import Callable
 import pytest
 
 from paved.config import load_stack_config
+from paved.errors import ConfigError
 from paved.fields import Environment
 from paved.recorder import Recording
 from paved.rules import environment_of_stack
@@ -82,6 +83,9 @@ RULE_CASES = [
     ),
     case("prod", section("paved:tags", {"environment": "x"}), "paved:tags.environment", "reserved-tag"),
     case("prod", section("paved:tags", {"aws:owner": "x"}), "paved:tags.aws:owner", "aws-tag-prefix"),
+    case("prod", section("paved:tags", {"team": "aws:x"}), "paved:tags.team", "aws-tag-value-prefix"),
+    case("prod", section("paved:tags", {"rds:owner": "x"}), "paved:tags.rds:owner", "rds-tag-prefix"),
+    case("prod", section("paved:tags", {"team": "rds:x"}), "paved:tags.team", "rds-tag-value-prefix"),
 ]
 
 
@@ -160,3 +164,75 @@ def test_paved_sets_no_more_tags_than_it_keeps_room_for(
         if isinstance(resource.inputs.get("tags"), dict)
     ]
     assert own and max(own) <= PAVED_TAGS_PER_RESOURCE
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "said"),
+    [
+        ("AWS:Owner", "x", "the key starts with aws:"),
+        ("team", "Aws:platform", "the value starts with aws:"),
+        ("rds:owner", "x", "the key starts with rds:"),
+        ("team", "rds:platform", "the value starts with rds:"),
+    ],
+)
+def test_tags_with_a_prefix_aws_keeps_are_refused(key: str, value: str, said: str) -> None:
+    [problem] = problems_of(changed(shipped("prod"), {"paved:tags": {key: value}}), "prod")
+    assert problem.path == f"paved:tags.{key}" and problem.message.startswith(said)
+    assert "rename it" in problem.hint
+
+
+def test_tags_with_the_prefix_elsewhere_or_rds_in_capitals_are_accepted() -> None:
+    # RDS documents rds: without a case, so only rds: as written is refused.
+    tags = {"team": "platform aws:x", "owner": "RDS:x", "note": "xaws:"}
+    assert load_stack_config(changed(shipped("prod"), {"paved:tags": tags}), "prod").tags["owner"] == "RDS:x"
+
+
+def test_the_reserved_tag_prefixes_are_those_botocore_documents() -> None:
+    import html
+    import re
+
+    import botocore.session
+
+    def documentation(service: str, shape: str, member: str | None = None) -> str:
+        model = botocore.session.get_session().get_service_model(service).shape_for(shape)
+        text = model.members[member].documentation if member else model.documentation
+        return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+    for member in ("Key", "Value"):
+        assert "can't be prefixed with aws: or rds:" in documentation("rds", "Tag", member)
+    eks = "any upper or lowercase combination of such as a prefix for either keys or values"
+    assert f"Do not use aws:, AWS:, or {eks}" in documentation("eks", "TagMap")
+    assert "you cannot specify a tag value that begins with aws:" in documentation(
+        "acm", "InvalidTagException"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stack", "suggestion"),
+    [
+        ("prod_1", "prod-1"),
+        ("prod.eu", "prod-eu"),
+        ("prod--a", "prod-a"),
+        ("Prod", "prod"),
+        ("-prod", "prod"),
+        ("prod-", "prod"),
+    ],
+)
+def test_a_stack_name_aws_names_cannot_hold_is_one_problem_with_a_fix(stack: str, suggestion: str) -> None:
+    [problem] = problems_of(shipped("prod"), stack)
+    assert problem.path == "(stack name)"
+    assert f"'paved-{stack}-cache'" in problem.message
+    assert problem.hint.endswith(f"e.g. {suggestion!r}")
+
+
+@pytest.mark.parametrize("stack", ["prod-2-a", "1prod", "eu-prod-9"])
+def test_stack_names_of_lowercase_letters_digits_and_single_hyphens_are_accepted(stack: str) -> None:
+    assert load_stack_config(shipped("prod"), stack).environment == "prod"
+
+
+def test_a_project_name_aws_names_cannot_hold_is_a_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(shipped("prod"), "prod", project="My_App")
+    [problem] = caught.value.problems
+    assert problem.path == "(project name)" and "'My_App-prod-cache'" in problem.message
+    assert "Pulumi.yaml" in problem.hint

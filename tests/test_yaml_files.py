@@ -75,3 +75,18 @@ def test_the_preview_says_it_without_a_traceback(tmp_path: Path) -> None:
 def test_the_shipped_stacks_read_cleanly() -> None:
     for stack in ("prod", "staging"):
         assert read_yaml(ROOT / "stacks" / f"Pulumi.{stack}.yaml")["config"]["paved:environment"] == stack
+
+
+def test_the_offending_line_is_shown_escaped_with_the_caret_under_the_column(tmp_path: Path) -> None:
+    # A right-to-left override left as it is would reverse the shown line; escaped, the caret moves with it.
+    lines = _problem(tmp_path, "config:\n  a: \u202eb: c\n").splitlines()
+    assert lines[0].endswith(":2:8")
+    assert lines[1] == "      a: \\u202eb: c"
+    assert lines[2].index("^") == lines[1].index("b:") + 1
+    assert "mapping values are not allowed here" in lines[3]
+
+
+def test_a_key_with_a_lone_surrogate_is_named_escaped(tmp_path: Path) -> None:
+    problem = _problem(tmp_path, 'config:\n  "paved:\\ud800x": 1\n')
+    assert "config.paved:\\ud800x: text with a lone surrogate" in problem
+    assert all(line.isprintable() for line in problem.splitlines())
