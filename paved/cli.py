@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from paved.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from paved_policies.wiring.verdicts import FlowResult
 
@@ -22,7 +24,7 @@ def _print_version(asked: bool) -> None:
         from importlib.metadata import version
 
         typer.echo(f"paved {version('paved')}")
-        raise typer.Exit(0)
+        raise typer.Exit(ExitCode.CLEAN)
 
 
 @app.callback()
@@ -96,7 +98,7 @@ def preview(
 def _refuse(message: str, command: str = "flows") -> NoReturn:
     """A command line that cannot be acted on: one line on stderr, exit 2 (as for a usage error)."""
     typer.echo(f"paved {command}: {message}", err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(ExitCode.BAD_USAGE)
 
 
 def _is_stdout(target: Path | None) -> bool:
@@ -181,7 +183,13 @@ def flows(
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved_policies.wiring.flows import as_json
 
-    from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, wiring_lines
+    from paved.report import (
+        WIRING_LEGEND,
+        diagnostic_lines,
+        flow_explanation,
+        stopped_because,
+        wiring_lines,
+    )
 
     _check_json_target("flows", json_file)
     to_stderr = _is_stdout(json_file)
@@ -192,7 +200,8 @@ def flows(
 
         preview = run_preview(cwd, stack)
         if not preview.ran_cleanly:
-            typer.echo("\n".join(diagnostic_lines(preview)), err=True)
+            verdict = f"Wiring proof not run: {stopped_because(preview)}."
+            typer.echo("\n".join([*diagnostic_lines(preview), verdict]), err=True)
             raise typer.Exit(preview.exit_code)
         results = preview.flows
     else:
@@ -203,12 +212,12 @@ def flows(
         if chosen is None:
             _refuse(f"no flow {why!r}; the flows are: {', '.join(flow.id for flow in results) or 'none'}")
         typer.echo("\n".join([*flow_explanation(chosen), "", WIRING_LEGEND]), err=to_stderr)
-        raise typer.Exit(1 if chosen.fails else 0)
+        raise typer.Exit(ExitCode.BLOCKED if chosen.fails else ExitCode.CLEAN)
     failing = [flow for flow in results if flow.fails]
     typer.echo("\n".join(wiring_lines(results)) or "No wiring flows to prove.", err=to_stderr)
     verdict = "failed" if failing else "succeeded"
     typer.echo(f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing.", err=to_stderr)
-    raise typer.Exit(1 if failing else 0)
+    raise typer.Exit(ExitCode.BLOCKED if failing else ExitCode.CLEAN)
 
 
 def main() -> None:
@@ -219,7 +228,7 @@ def main() -> None:
     gc.disable()
     try:
         app()
-        code: int | str | None = 0
+        code: int | str | None = ExitCode.CLEAN
     except SystemExit as exit_:
         code = exit_.code
     if isinstance(code, str):

@@ -77,15 +77,33 @@ def render_text(result: PreviewResult) -> str:
             lines.append("")
         lines += _summary_lines(recording)
     lines.append(f"Duration: {result.duration_seconds:.1f}s")
-    verdict = "failed" if result.exit_code else "succeeded"
+    lines.append(_verdict(result))
+    return "\n".join(lines) + "\n"
+
+
+def stopped_because(result: PreviewResult) -> str:
+    """Why a preview that did not run cleanly judged nothing."""
+    if result.config_failure:
+        return "the configuration is invalid"
+    if result.pack_failure:
+        return "a policy pack failed"
+    if result.failure:
+        return "the program failed"
+    return "the program logged errors"
+
+
+def _verdict(result: PreviewResult) -> str:
+    if not result.ran_cleanly:
+        # Counts of zero here would read as a stack that passed every policy.
+        return f"Preview failed: {stopped_because(result)} (see above), so no policy judged the resources."
     counts = [
         f"{len(result.mandatory_violations)} mandatory",
         f"{len(result.violations) - len(result.mandatory_violations)} other policy violations",
     ]
     if result.flows:
         counts.append(f"{len(result.failing_flows)} failing wiring flows")
-    lines.append(f"Preview {verdict}: {', '.join(counts)}.")
-    return "\n".join(lines) + "\n"
+    verdict = "failed" if result.exit_code else "succeeded"
+    return f"Preview {verdict}: {', '.join(counts)}."
 
 
 def diagnostic_lines(result: PreviewResult) -> list[str]:

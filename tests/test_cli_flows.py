@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import paved.preview as preview_module
 from paved.cli import app
+from paved.exit_codes import ExitCode
 from tests.flow_fakes import BROKEN, CONDITIONAL, PRESENT_FORBIDDEN, PROVEN, RUNNER_RULE, proving
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -109,8 +110,9 @@ def test_a_program_that_fails_is_said_plainly(monkeypatch: pytest.MonkeyPatch, t
     with (project / "__main__.py").open("a") as main:
         main.write('\nraise RuntimeError("the program broke")\n')
     code, out, err = flows("--stack", "dev", "-C", str(project))
-    assert code == 1 and seen == [] and out == ""
+    assert code == ExitCode.BLOCKED and seen == [] and out == ""
     assert "the program broke" in err
+    assert err.splitlines()[-1] == "Wiring proof not run: the program failed."
 
 
 @pytest.mark.parametrize(

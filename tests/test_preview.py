@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import paved.preview as preview_module
 from paved.analyzer import PolicyPackError, merge_policy_config
 from paved.cli import app
+from paved.exit_codes import ExitCode
 from paved.preview import PreviewResult, run_preview
 from paved.recorder import Recording
 from paved.report import WIRING_CHAIN_WIDTH, WIRING_LEGEND, preview_digest, render_text
@@ -172,13 +173,18 @@ def test_config_errors_are_shown_without_a_traceback() -> None:
     text = render_text(result)
     assert "paved:network.azCount" in text and "paved:network.cidrr" in text and "did you mean" in text
     assert "Traceback" not in text
+    assert text.splitlines()[-1] == (
+        "Preview failed: the configuration is invalid (see above), so no policy judged the resources."
+    )
     assert result.recording is not None and len(result.recording.resources) == 1
 
 
 def test_a_directory_that_is_not_a_pack_fails_the_preview_plainly(tmp_path: Path) -> None:
     result = run_preview(SAMPLE, "dev", [tmp_path])
-    assert result.exit_code == 1 and result.packs == []
+    assert result.exit_code == ExitCode.BLOCKED and result.packs == [] and result.pack_failure
     assert result.failure is not None and "has no PulumiPolicy.yaml" in result.failure
+    final = render_text(result).splitlines()[-1]
+    assert final == "Preview failed: a policy pack failed (see above), so no policy judged the resources."
 
 
 def test_a_failed_program_is_not_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,6 +198,8 @@ def test_a_failed_program_is_not_judged(tmp_path: Path, monkeypatch: pytest.Monk
     assert proofs == [] and result.flows == []  # nor its wiring proved
     assert result.failure is not None and "the program broke" in result.failure
     assert result.recording is not None and result.recording.resources
+    final = render_text(result).splitlines()[-1]
+    assert final == "Preview failed: the program failed (see above), so no policy judged the resources."
     # The program's failure is the one said, even when a pack could not start either.
     broken_pack = run_preview(project, "dev", [tmp_path / "no-pack"])
     assert broken_pack.failure is not None and "the program broke" in broken_pack.failure
