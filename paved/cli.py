@@ -76,10 +76,15 @@ def preview(
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
+    from paved.terminal import output_width
+
+    to_stderr = _is_stdout(json_file)
 
     def preview_once() -> int:
         result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
-        typer.echo(render_text(result), nl=False, err=_is_stdout(json_file))
+        # Asked at each run: a watched terminal may have been resized since the last.
+        width = output_width(sys.stderr if to_stderr else sys.stdout)
+        typer.echo(render_text(result, width), nl=False, err=to_stderr)
         _write_json(json_file, preview_digest(result))
         return result.exit_code
 
@@ -190,6 +195,7 @@ def flows(
         stopped_because,
         wiring_lines,
     )
+    from paved.terminal import output_width, wrap
 
     _check_json_target("flows", json_file)
     to_stderr = _is_stdout(json_file)
@@ -200,23 +206,28 @@ def flows(
 
         preview = run_preview(cwd, stack)
         if not preview.ran_cleanly:
+            width = output_width(sys.stderr)
             verdict = f"Wiring proof not run: {stopped_because(preview)}."
-            typer.echo("\n".join([*diagnostic_lines(preview), verdict]), err=True)
+            lines = [*diagnostic_lines(preview, width), *wrap(verdict, width)]
+            typer.echo("\n".join(lines), err=True)
             raise typer.Exit(preview.exit_code)
         results = preview.flows
     else:
         _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
     _write_json(json_file, {"flows": as_json(results)})
+    width = output_width(sys.stderr if to_stderr else sys.stdout)
     if why is not None:
         chosen = next((flow for flow in results if flow.id == why), None)
         if chosen is None:
             _refuse(f"no flow {why!r}; the flows are: {', '.join(flow.id for flow in results) or 'none'}")
-        typer.echo("\n".join([*flow_explanation(chosen), "", WIRING_LEGEND]), err=to_stderr)
+        lines = [*flow_explanation(chosen, width), "", *wrap(WIRING_LEGEND, width, hanging=2)]
+        typer.echo("\n".join(lines), err=to_stderr)
         raise typer.Exit(ExitCode.BLOCKED if chosen.fails else ExitCode.CLEAN)
     failing = [flow for flow in results if flow.fails]
-    typer.echo("\n".join(wiring_lines(results)) or "No wiring flows to prove.", err=to_stderr)
+    typer.echo("\n".join(wiring_lines(results, width)) or "No wiring flows to prove.", err=to_stderr)
     verdict = "failed" if failing else "succeeded"
-    typer.echo(f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing.", err=to_stderr)
+    summary = f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing."
+    typer.echo("\n".join(wrap(summary, width)), err=to_stderr)
     raise typer.Exit(ExitCode.BLOCKED if failing else ExitCode.CLEAN)
 
 
