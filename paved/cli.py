@@ -76,12 +76,13 @@ def preview(
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
-    from paved.terminal import output_width
+    from paved.terminal import output_width, progress
 
     to_stderr = _is_stdout(json_file)
 
     def preview_once() -> int:
-        result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
+        with progress(f"Previewing {stack} offline…"):
+            result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
         # Asked at each run: a watched terminal may have been resized since the last.
         width = output_width(sys.stderr if to_stderr else sys.stdout)
         typer.echo(render_text(result, width), nl=False, err=to_stderr)
@@ -195,7 +196,7 @@ def flows(
         stopped_because,
         wiring_lines,
     )
-    from paved.terminal import output_width, wrap
+    from paved.terminal import output_width, progress, wrap
 
     _check_json_target("flows", json_file)
     to_stderr = _is_stdout(json_file)
@@ -204,7 +205,8 @@ def flows(
     elif stack is not None and preview_file is None:
         from paved.preview import run_preview
 
-        preview = run_preview(cwd, stack)
+        with progress(f"Running {stack} offline…"):
+            preview = run_preview(cwd, stack)
         if not preview.ran_cleanly:
             width = output_width(sys.stderr)
             verdict = f"Wiring proof not run: {stopped_because(preview)}."

@@ -1,9 +1,12 @@
-"""Text that fits where it is read: the width to render for, and lines wrapped or cut to it in terminal
-cells (❌ is two, ⚠ one, as rich measures them)."""
+"""Text that fits where it is read: the width to render for, lines wrapped or cut to it in terminal cells
+(❌ is two, ⚠ one, as rich measures them), and a spinner only where a person watches a terminal."""
 
 from __future__ import annotations
 
 import io
+import os
+import sys
+from contextlib import AbstractContextManager, nullcontext
 from typing import TextIO
 
 from rich.cells import cell_len, get_character_cell_size, set_cell_size
@@ -33,6 +36,17 @@ def output_width(stream: TextIO) -> int:
     if not _is_terminal(stream):
         return NON_TERMINAL_WIDTH
     return max(Console(file=stream).width, NARROWEST_WIDTH)
+
+
+def progress(message: str) -> AbstractContextManager[object]:
+    """A spinner with `message` on stderr while a long step runs, gone when it ends; nothing unless both
+    stdout and stderr are terminals and CI is unset, so pipes, files, logs and tests never get its control
+    codes."""
+    if os.environ.get("CI") or not (_is_terminal(sys.stdout) and _is_terminal(sys.stderr)):
+        return nullcontext()
+    console = Console(stderr=True)
+    # Not interactive: a dumb terminal, or TTY_INTERACTIVE=0. rich honours NO_COLOR for the spinner's colour.
+    return console.status(message) if console.is_interactive else nullcontext()
 
 
 def _indentation(line: str) -> int:

@@ -1,10 +1,12 @@
 """Output that fits where it is read (paved/terminal.py, and the report rendered through it): the prod
-preview at 80 and 120 columns and off a terminal, no line wider than asked and nothing lost."""
+preview at 80 and 120 columns and off a terminal, no line wider than asked and nothing lost; the spinner only
+on a terminal."""
 
 from __future__ import annotations
 
 import io
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,7 @@ from paved.terminal import (
     NON_TERMINAL_WIDTH,
     ellipsize,
     output_width,
+    progress,
     wrap,
 )
 
@@ -211,12 +214,63 @@ def previewing_prod(monkeypatch: pytest.MonkeyPatch, prod_preview: PreviewResult
         ["flows", "--stack", "prod", "--why", "edge->web"],
     ],
 )
-def test_off_a_terminal_no_line_is_over_120(previewing_prod: list[str], command: list[str]) -> None:
+def test_off_a_terminal_no_line_is_over_120_and_no_spinner_shows(
+    previewing_prod: list[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    # rich alone would take FORCE_COLOR for a terminal and animate into the pipe.
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("CI", raising=False)
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 0, result.output
     assert previewing_prod == ["prod"]
     text = result.stderr if "--json" in command else result.stdout
     assert len(text.splitlines()) > 3 and widest(text.splitlines()) <= NON_TERMINAL_WIDTH
+    assert "\x1b" not in result.output and "offline…" not in result.output
+
+
+# -- the spinner --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stdout_is_terminal", "stderr_is_terminal", "ci", "shown"),
+    [
+        (True, True, None, True),
+        (True, True, "true", False),
+        (False, True, None, False),
+        (True, False, None, False),
+    ],
+)
+def test_the_spinner_shows_only_on_a_terminal_outside_ci(
+    monkeypatch: pytest.MonkeyPatch,
+    stdout_is_terminal: bool,
+    stderr_is_terminal: bool,
+    ci: str | None,
+    shown: bool,
+) -> None:
+    stderr = TerminalStream() if stderr_is_terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", TerminalStream() if stdout_is_terminal else io.StringIO())
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for variable in ("TTY_INTERACTIVE", "TTY_COMPATIBLE", "FORCE_COLOR"):
+        monkeypatch.delenv(variable, raising=False)
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    with progress("Previewing prod offline…"):
+        pass
+    assert ("Previewing prod offline…" in stderr.getvalue()) is shown
+
+
+def test_no_spinner_on_a_dumb_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    stderr = TerminalStream()
+    monkeypatch.setattr(sys, "stdout", TerminalStream())
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setenv("TERM", "dumb")
+    monkeypatch.delenv("CI", raising=False)
+    with progress("Previewing prod offline…"):
+        pass
+    assert stderr.getvalue() == ""
 
 
 # -- a preview that judged nothing says so ------------------------------------------------------------------
