@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from paved.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     from paved_policies.wiring.verdicts import FlowResult
 
@@ -23,7 +25,7 @@ def _print_version(asked: bool) -> None:
         from importlib.metadata import version
 
         typer.echo(f"paved {version('paved')}")
-        raise typer.Exit(0)
+        raise typer.Exit(ExitCode.CLEAN)
 
 
 @app.callback()
@@ -97,10 +99,16 @@ def preview(
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
+    from paved.terminal import output_width, progress
+
+    to_stderr = _is_stdout(json_file)
 
     def preview_once() -> int:
-        result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
-        typer.echo(render_text(result), nl=False, err=_is_stdout(json_file))
+        with progress(f"Previewing {stack} offline…"):
+            result = run_preview(cwd, stack, policy_pack or [], policy_pack_config or [])
+        # Asked at each run: a watched terminal may have been resized since the last.
+        width = output_width(sys.stderr if to_stderr else sys.stdout)
+        typer.echo(render_text(result, width), nl=False, err=to_stderr)
         _write_json(json_file, preview_digest(result))
         return result.exit_code
 
@@ -119,7 +127,7 @@ def preview(
 def _refuse(message: str, command: str = "flows") -> NoReturn:
     """A command line that cannot be acted on: one line on stderr, exit 2 (as for a usage error)."""
     typer.echo(f"paved {command}: {message}", err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(ExitCode.BAD_USAGE)
 
 
 def _is_stdout(target: Path | None) -> bool:
@@ -209,7 +217,14 @@ def flows(
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved_policies.wiring.flows import as_json
 
-    from paved.report import WIRING_LEGEND, diagnostic_lines, flow_explanation, wiring_lines
+    from paved.report import (
+        WIRING_LEGEND,
+        diagnostic_lines,
+        flow_explanation,
+        stopped_because,
+        wiring_lines,
+    )
+    from paved.terminal import output_width, progress, wrap
 
     _check_json_target("flows", json_file)
     to_stderr = _is_stdout(json_file)
@@ -218,25 +233,32 @@ def flows(
     elif stack is not None and preview_file is None:
         from paved.preview import run_preview
 
-        preview = run_preview(cwd, stack)
+        with progress(f"Running {stack} offline…"):
+            preview = run_preview(cwd, stack)
         if not preview.ran_cleanly:
-            typer.echo("\n".join(diagnostic_lines(preview)), err=True)
+            width = output_width(sys.stderr)
+            verdict = f"Wiring proof not run: {stopped_because(preview)}."
+            lines = [*diagnostic_lines(preview, width), *wrap(verdict, width)]
+            typer.echo("\n".join(lines), err=True)
             raise typer.Exit(preview.exit_code)
         results = preview.flows
     else:
         _refuse("give either --stack NAME (run the program) or --preview FILE.json (a saved preview)")
     _write_json(json_file, {"flows": as_json(results)})
+    width = output_width(sys.stderr if to_stderr else sys.stdout)
     if why is not None:
         chosen = next((flow for flow in results if flow.id == why), None)
         if chosen is None:
             _refuse(f"no flow {why!r}; the flows are: {', '.join(flow.id for flow in results) or 'none'}")
-        typer.echo("\n".join([*flow_explanation(chosen), "", WIRING_LEGEND]), err=to_stderr)
-        raise typer.Exit(1 if chosen.fails else 0)
+        lines = [*flow_explanation(chosen, width), "", *wrap(WIRING_LEGEND, width, hanging=2)]
+        typer.echo("\n".join(lines), err=to_stderr)
+        raise typer.Exit(ExitCode.BLOCKED if chosen.fails else ExitCode.CLEAN)
     failing = [flow for flow in results if flow.fails]
-    typer.echo("\n".join(wiring_lines(results)) or "No wiring flows to prove.", err=to_stderr)
+    typer.echo("\n".join(wiring_lines(results, width)) or "No wiring flows to prove.", err=to_stderr)
     verdict = "failed" if failing else "succeeded"
-    typer.echo(f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing.", err=to_stderr)
-    raise typer.Exit(1 if failing else 0)
+    summary = f"Wiring proof {verdict}: {len(results)} flows, {len(failing)} failing."
+    typer.echo("\n".join(wrap(summary, width)), err=to_stderr)
+    raise typer.Exit(ExitCode.BLOCKED if failing else ExitCode.CLEAN)
 
 
 def main() -> None:
@@ -247,7 +269,7 @@ def main() -> None:
     gc.disable()
     try:
         app()
-        code: int | str | None = 0
+        code: int | str | None = ExitCode.CLEAN
     except SystemExit as exit_:
         code = exit_.code
     if isinstance(code, str):

@@ -29,6 +29,7 @@ from paved.analyzer import (
     start_packs,
 )
 from paved.errors import ConfigError, ConfigProblem
+from paved.exit_codes import ExitCode
 from paved.lineage import snapshot_of
 from paved.program import ProgramError, ProjectError, load_project, load_stack_config, run_project
 from paved.recorder import RecordedResource, Recording
@@ -45,6 +46,8 @@ class PreviewResult:
     failure: str | None = None
     # The failure is the stack's or project's configuration (exit 2), not the program or a pack (exit 1).
     config_failure: bool = False
+    # The failure is a policy pack's, not the program's: the program ran, but nothing judged it.
+    pack_failure: bool = False
     duration_seconds: float = 0.0
     # The wiring proof of a program that ran cleanly; empty otherwise.
     flows: list[FlowResult] = field(default_factory=list)
@@ -69,12 +72,12 @@ class PreviewResult:
         return self.failure is None and self.recording is not None and not self.recording.errors
 
     @property
-    def exit_code(self) -> int:
-        """0 clean; 1 blocked by a mandatory policy or a failing flow, or the program or a pack failed; 2 the
-        configuration is wrong (README, Exit codes)."""
+    def exit_code(self) -> ExitCode:
         if self.config_failure:
-            return 2
-        return 0 if self.ran_cleanly and not self.mandatory_violations and not self.failing_flows else 1
+            return ExitCode.BAD_CONFIG
+        if self.ran_cleanly and not self.mandatory_violations and not self.failing_flows:
+            return ExitCode.CLEAN
+        return ExitCode.BLOCKED
 
 
 def _describe_failure(error: BaseException) -> str:
@@ -106,7 +109,13 @@ def run_preview(
             read_policy_config(config_file)  # refused here, before the program runs, if the CLI would
     except (ProjectError, PolicyConfigError) as error:
         return PreviewResult(
-            project="", stack=stack, config={}, recording=None, failure=str(error), config_failure=True
+            project="",
+            stack=stack,
+            config={},
+            recording=None,
+            failure=str(error),
+            config_failure=True,
+            duration_seconds=time.perf_counter() - started,
         )
     result = PreviewResult(
         project=project.name,
@@ -146,7 +155,7 @@ def run_preview(
         try:
             packs = judging.finish(result.ran_cleanly)
         except PolicyPackError as error:
-            result.failure = str(error)
+            result.failure, result.pack_failure = str(error), True
         else:
             result.packs = packs
         if judging.config_error is not None:

@@ -10,9 +10,11 @@ from typing import Any
 
 from paved_policies.wiring.flows import as_json
 from paved_policies.wiring.verdicts import FlowResult, Verdict
+from rich.cells import cell_len, set_cell_size
 
 from paved.preview import PreviewResult
 from paved.recorder import RecordedResource, Recording
+from paved.terminal import ellipsize, wrap
 from paved.values import UNKNOWN, for_display, is_secret
 
 NANOSECONDS = 1_000_000_000
@@ -20,6 +22,13 @@ _LEVEL_MARKS = {"mandatory": "❌", "advisory": "⚠", "remediate": "🔧", "dis
 
 
 # -- terminal ---------------------------------------------------------------------------------------------
+
+
+TREE_ROW_START = " +   "  # the plan's mark, as in `pulumi preview`: every step of a first preview creates
+PLAN = "create"
+COLUMN_GAP = "  "
+# A type or name cut shorter says too little: below this, the other column gives way.
+NARROWEST_TREE_COLUMN = 8
 
 
 def _tree_rows(recording: Recording) -> Iterator[tuple[str, RecordedResource]]:
@@ -36,6 +45,66 @@ def _tree_rows(recording: Recording) -> Iterator[tuple[str, RecordedResource]]:
 
     for root in children.get("", []):
         yield from walk(root, "", "")
+
+
+def display_type(type_token: str) -> str:
+    """A type as `pulumi preview` shows it: `aws:ec2/vpc:Vpc` as `aws:ec2:Vpc`, where the module's last
+    segment only repeats the type's name."""
+    parts = type_token.split(":")
+    if len(parts) != 3:
+        return type_token
+    package, module, name = parts
+    outer, slash, last = module.rpartition("/")
+    if not slash or last != name[:1].lower() + name[1:]:
+        return type_token
+    return f"{package}:{outer}:{name}"
+
+
+def _tree_columns(type_cells: Sequence[int], name_cells: Sequence[int], room: int) -> tuple[int, int]:
+    """The type and name columns' widths: as wide as their widest cell when both fit in `room`, else the split
+    of `room` that cuts the fewest rows, with more of the names on a tie (they tell rows of a type apart)."""
+    widest_type, widest_name = max(type_cells), max(name_cells)
+    if widest_type + widest_name <= room:
+        return widest_type, widest_name
+    narrowest = min(NARROWEST_TREE_COLUMN, room // 2)
+
+    def rows_cut(name_width: int) -> int:
+        return sum(
+            type_cell > room - name_width or name_cell > name_width
+            for type_cell, name_cell in zip(type_cells, name_cells, strict=True)
+        )
+
+    name_width = min(range(narrowest, room - narrowest + 1), key=lambda width: (rows_cut(width), -width))
+    return room - name_width, name_width
+
+
+def _type_cell(branch: str, type_: str, width: int) -> str:
+    """The tree's branch kept whole, the type cut to what is left of `width`."""
+    room = width - cell_len(branch)
+    if room < NARROWEST_TREE_COLUMN // 2:
+        return ellipsize(branch + type_, width)
+    return branch + ellipsize(type_, room)
+
+
+def _tree_lines(recording: Recording, width: int) -> list[str]:
+    """The resource tree in `width` cells: each type after its branch and each name cut in the middle if the
+    row would not fit, never the tree's shape or the plan."""
+    rows = [(branch, display_type(item.type), item.name) for branch, item in _tree_rows(recording)]
+    fixed = cell_len(TREE_ROW_START + COLUMN_GAP + COLUMN_GAP + PLAN)
+    type_width, name_width = _tree_columns(
+        [cell_len("Type"), *(cell_len(branch + type_) for branch, type_, _ in rows)],
+        [cell_len("Name"), *(cell_len(name) for *_, name in rows)],
+        max(width - fixed, 2),
+    )
+
+    def row(start: str, type_cell: str, name: str, plan: str) -> str:
+        cells = (set_cell_size(type_cell, type_width), set_cell_size(ellipsize(name, name_width), name_width))
+        return start + COLUMN_GAP.join([*cells, plan])
+
+    lines = [row(" " * len(TREE_ROW_START), "Type", "Name", "Plan")]
+    for branch, type_, name in rows:
+        lines.append(row(TREE_ROW_START, _type_cell(branch, type_, type_width), name, PLAN))
+    return lines
 
 
 def _readable(value: Any) -> Any:
@@ -56,69 +125,87 @@ def _display_output(value: Any) -> str:
     return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
 
 
-def render_text(result: PreviewResult) -> str:
-    lines = [f"Previewing update ({result.stack}) offline: paved preview", ""]
+def render_text(result: PreviewResult, width: int) -> str:
+    """The preview for a reader, no line wider than `width` cells."""
+    lines = [*wrap(f"Previewing update ({result.stack}) offline: paved preview", width), ""]
     recording = result.recording
     if recording is not None and recording.resources:
-        rows = list(_tree_rows(recording))
-        type_width = max(len(branch + resource.type) for branch, resource in rows) + 2
-        lines.append(f"     {'Type':<{type_width}}{'Name':<40}Plan")
-        for branch, resource in rows:
-            lines.append(f" +   {branch + resource.type:<{type_width}}{resource.name:<40}create")
-        lines.append("")
-    lines += diagnostic_lines(result)
-    lines += _policy_lines(result)
-    lines += wiring_lines(result.flows)
+        lines += [*_tree_lines(recording, width), ""]
+    lines += diagnostic_lines(result, width)
+    lines += _policy_lines(result, width)
+    lines += wiring_lines(result.flows, width)
     if recording is not None and recording.resources and result.failure is None:
         outputs = recording.stack_outputs
         if outputs:
             lines.append("Outputs:")
-            lines += [f"    {key}: {_display_output(value)}" for key, value in sorted(outputs.items())]
+            for key, value in sorted(outputs.items()):
+                lines += wrap(f"    {key}: {_display_output(value)}", width, hanging=4)
             lines.append("")
-        lines += _summary_lines(recording)
+        lines += _summary_lines(recording, width)
     lines.append(f"Duration: {result.duration_seconds:.1f}s")
-    verdict = "failed" if result.exit_code else "succeeded"
+    lines += wrap(_verdict(result), width)
+    return "\n".join(lines) + "\n"
+
+
+def stopped_because(result: PreviewResult) -> str:
+    """Why a preview that did not run cleanly judged nothing."""
+    if result.config_failure:
+        return "the configuration is invalid"
+    if result.pack_failure:
+        return "a policy pack failed"
+    if result.failure:
+        return "the program failed"
+    return "the program logged errors"
+
+
+def _verdict(result: PreviewResult) -> str:
+    if not result.ran_cleanly:
+        # Counts of zero here would read as a stack that passed every policy.
+        return f"Preview failed: {stopped_because(result)} (see above), so no policy judged the resources."
     counts = [
         f"{len(result.mandatory_violations)} mandatory",
         f"{len(result.violations) - len(result.mandatory_violations)} other policy violations",
     ]
     if result.flows:
         counts.append(f"{len(result.failing_flows)} failing wiring flows")
-    lines.append(f"Preview {verdict}: {', '.join(counts)}.")
-    return "\n".join(lines) + "\n"
+    verdict = "failed" if result.exit_code else "succeeded"
+    return f"Preview {verdict}: {', '.join(counts)}."
 
 
-def diagnostic_lines(result: PreviewResult) -> list[str]:
+def diagnostic_lines(result: PreviewResult, width: int) -> list[str]:
     """Why the program did not run cleanly: its failure and its messages."""
     lines: list[str] = []
     if result.failure:
-        lines += ["Diagnostics:", "  error: " + result.failure.replace("\n", "\n    "), ""]
+        lines += ["Diagnostics:", *wrap("  error: " + result.failure, width, hanging=2), ""]
     recording = result.recording
     if recording is not None and recording.logs:
         lines.append("Program messages:")
-        lines += [
-            f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}"
-            for entry in recording.logs
-        ]
+        for entry in recording.logs:
+            message = f"  {entry.severity}: {entry.urn or result.stack}: {entry.message.strip()}"
+            lines += wrap(message, width, hanging=2)
         lines.append("")
     return lines
 
 
-def _policy_lines(result: PreviewResult) -> list[str]:
+def _policy_lines(result: PreviewResult, width: int) -> list[str]:
     if not result.packs:
         return []
     lines = ["Policies:"]
     for pack in result.packs:
         mandatory = any(v.level == "mandatory" for v in pack.violations)
         mark = "❌" if mandatory else ("⚠" if pack.violations else "✅")
-        lines.append(f"    {mark} {pack.name}@v{pack.version} ({pack.policy_count} policies)")
+        lines += wrap(f"    {mark} {pack.name}@v{pack.version} ({pack.policy_count} policies)", width, 2)
         for violation in pack.violations:
-            lines.append(
+            # Continued under the message, so the URN reads as part of its entry.
+            lines += wrap(
                 f"        - [{violation.level}] {_LEVEL_MARKS.get(violation.level, '')} "
-                f"{violation.policy}  ({violation.urn or 'stack'})"
+                f"{violation.policy}  ({violation.urn or 'stack'})",
+                width,
+                hanging=2,
             )
-            lines += [f"          {line}" for line in violation.message.splitlines()]
-        lines += [f"        remediated: {item}" for item in pack.remediations]
+            lines += wrap(f"          {violation.message.strip()}", width)
+        for item in pack.remediations:
+            lines += wrap(f"        remediated: {item}", width, hanging=2)
     lines.append("")
     return lines
 
@@ -130,6 +217,8 @@ WIRING_LEGEND = (
 
 
 WIRING_ID_COLUMN = 40
+WIRING_ROW_INDENT = 4
+WIRING_DETAIL_INDENT = 8
 
 
 # A real flow has 10-30 hops (thousands of characters): the table shows the chain's start, `--why` all of it.
@@ -137,60 +226,69 @@ WIRING_CHAIN_WIDTH = 200
 
 
 def evidence_chain(flow: FlowResult) -> str:
-    """The flow's hops on one line, joined with " · ", cut at a hop once longer than WIRING_CHAIN_WIDTH."""
+    """The flow's hops joined with " · ", cut at a hop once longer than WIRING_CHAIN_WIDTH cells: the same
+    hops at any width, wrapped to the terminal's."""
     shown: list[str] = []
     for hop in map(str, flow.evidence):
-        if shown and len(" · ".join([*shown, hop])) > WIRING_CHAIN_WIDTH:
+        if shown and cell_len(" · ".join([*shown, hop])) > WIRING_CHAIN_WIDTH:
             break
         shown.append(hop)
     rest = len(flow.evidence) - len(shown)
     return " · ".join(shown) + (f" · … {rest} more (--why '{flow.id}')" if rest else "")
 
 
-def wiring_lines(flows: Sequence[FlowResult]) -> list[str]:
+def wiring_lines(flows: Sequence[FlowResult], width: int) -> list[str]:
     """The wiring table: one row per flow, its evidence chain below it, and why when it is not proven."""
     if not flows:
         return []
     by_verdict = Counter(flow.verdict for flow in flows)
     doubtful = by_verdict[Verdict.CONDITIONAL] + by_verdict[Verdict.UNRESOLVED]
-    lines = [
+    lines = wrap(
         f"Wiring: {len(flows)} flows, {by_verdict[Verdict.PROVEN]} proven, {by_verdict[Verdict.BROKEN]} "
-        f"broken, {doubtful} conditional or unresolved"
-    ]
+        f"broken, {doubtful} conditional or unresolved",
+        width,
+        hanging=WIRING_ROW_INDENT,
+    )
     longest = max(len(flow.id) for flow in flows)
     # Titles line up in a column, unless one long id would push every title off the screen.
     id_column = longest if longest <= WIRING_ID_COLUMN else 0
+    row_indent, detail_indent = " " * WIRING_ROW_INDENT, " " * WIRING_DETAIL_INDENT
     for flow in flows:
-        lines.append(f"    {flow.verdict.symbol} {flow.kind:<9} {flow.id:<{id_column}}  {flow.title}")
+        kind = f"{flow.verdict.symbol} {flow.kind:<9} "
+        # A long title continues under the id, clear of the evidence below it.
+        row = f"{row_indent}{kind}{flow.id:<{id_column}}  {flow.title}"
+        lines += wrap(row, width, hanging=cell_len(kind))
         if flow.evidence:
-            lines.append(f"        {evidence_chain(flow)}")
+            lines += wrap(detail_indent + evidence_chain(flow), width, hanging=2)
         if flow.verdict is not Verdict.PROVEN:
-            lines.append(f"        {flow.verdict.value}: {flow.reason}")
-    lines += [f"    {WIRING_LEGEND}", ""]
+            lines += wrap(f"{detail_indent}{flow.verdict.value}: {flow.reason}", width, hanging=2)
+    lines += [*wrap(row_indent + WIRING_LEGEND, width, hanging=2), ""]
     return lines
 
 
-def flow_explanation(flow: FlowResult) -> list[str]:
+def flow_explanation(flow: FlowResult, width: int) -> list[str]:
     """One flow hop by hop: each hop's kind, what it says, and the resource and property it stands on."""
-    lines = [f"{flow.verdict.symbol} {flow.id} ({flow.kind}): {flow.title}"]
-    lines.append(f"  {flow.verdict.value}" + (f": {flow.reason}" if flow.reason else ""))
+    lines = wrap(f"{flow.verdict.symbol} {flow.id} ({flow.kind}): {flow.title}", width, hanging=2)
+    lines += wrap(f"  {flow.verdict.value}" + (f": {flow.reason}" if flow.reason else ""), width, hanging=2)
     kind_width = max((len(hop.kind) for hop in flow.evidence), default=0) + 2
     for number, hop in enumerate(flow.evidence, 1):
         where = [part for part in (hop.urn, f"property {hop.property}" if hop.property else None) if part]
-        lines.append(
-            f"  {number:>2}. {hop.kind:<{kind_width}}{hop.text}"
-            + (f"  [{', '.join(where)}]" if where else "")
+        number_and_kind = f"{number:>2}. {hop.kind:<{kind_width}}"
+        # Continued under the hop's text, so the numbers and kinds stay a clear column; a one-digit number's
+        # padding already counts as the line's indentation.
+        lines += wrap(
+            f"  {number_and_kind}{hop.text}" + (f"  [{', '.join(where)}]" if where else ""),
+            width,
+            hanging=len(number_and_kind.lstrip(" ")),
         )
     return lines
 
 
-def _summary_lines(recording: Recording) -> list[str]:
+def _summary_lines(recording: Recording, width: int) -> list[str]:
     by_type = Counter(resource.type for resource in recording.resources)
     lines = ["Resources:", f"    + {len(recording.resources)} to create", "    by type:"]
-    lines += [
-        f"      {count:>4}  {type_}"
-        for type_, count in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
+    for type_, count in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])):
+        lines += wrap(f"      {count:>4}  {type_}", width, hanging=6)
     lines.append("")
     return lines
 

@@ -8,12 +8,16 @@ import copy
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, settings
 from paved_policies.wiring.snapshot import Snapshot
 
+import paved.analyzer as analyzer
+from paved.analyzer import PackResult, StackContext, analyze_with_pack
 from paved.lineage import snapshot_of
+from paved.preview import PreviewResult, prove_wiring
 from paved.program import load_project, load_stack_config, run_project
 from paved.recorder import Recording
 
@@ -48,6 +52,71 @@ def shipped_snapshots(shipped_recordings: Callable[[str], Recording]) -> Callabl
         return copy.deepcopy(snapshot_of(shipped_recordings(stack), config))
 
     return get
+
+
+def shipped_context(stack: str) -> StackContext:
+    """The stack as `paved preview` hands it to packs (paved/preview.py), config from Pulumi.<stack>.yaml."""
+    project = load_project(ROOT)
+    config = load_stack_config(project, stack)
+    return StackContext(
+        project=project.name,
+        stack=stack,
+        organization="organization",
+        config=config.values,
+        secret_keys=config.secret_keys,
+    )
+
+
+class PackVerdict(NamedTuple):
+    result: PackResult
+    # (policy, URN) pairs the pack said were not applicable ("" for a stack policy); PackResult keeps the
+    # diagnostics only, so the responses are read on their way in.
+    not_applicable: set[tuple[str, str]]
+
+
+@pytest.fixture(scope="session")
+def shipped_pack_verdicts(shipped_recordings: Callable[[str], Recording]) -> Callable[[str], PackVerdict]:
+    """The shipped pack's verdict on each stack's recording, judged once for the session (a pack process)."""
+    cache: dict[str, PackVerdict] = {}
+
+    def judge(stack: str) -> PackVerdict:
+        not_applicable: set[tuple[str, str]] = set()
+        collect = analyzer._violations
+
+        def read(response: Any, result: PackResult, default_urn: str) -> Any:
+            not_applicable.update((item.policy_name, default_urn) for item in response.not_applicable)
+            return collect(response, result, default_urn)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(analyzer, "_violations", read)
+            result = analyze_with_pack(ROOT / "policies", shipped_recordings(stack), shipped_context(stack))
+        return PackVerdict(result, not_applicable)
+
+    def get(stack: str) -> PackVerdict:
+        if stack not in cache:
+            cache[stack] = judge(stack)
+        return cache[stack]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def prod_preview(
+    shipped_recordings: Callable[[str], Recording], shipped_pack_verdicts: Callable[[str], PackVerdict]
+) -> PreviewResult:
+    """What `paved preview --stack prod --policy-pack policies` reports, from the session's recording and pack
+    verdict, with the wiring proof: the program is not run again."""
+    context = shipped_context("prod")
+    recording = shipped_recordings("prod")
+    return PreviewResult(
+        project=context.project,
+        stack="prod",
+        config=context.config,
+        recording=recording,
+        secret_keys=context.secret_keys,
+        packs=[shipped_pack_verdicts("prod").result],
+        flows=prove_wiring(recording, context.config),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from paved.cli import app
+from paved.exit_codes import ExitCode
 
 POLICY_MANIFEST = Path(__file__).parent.parent / "policies" / "PulumiPolicy.yaml"
 
@@ -50,6 +51,12 @@ def test_an_unwritable_json_path_is_refused_before_any_work(command: list[str], 
 ROOT = Path(__file__).parent.parent
 
 
+CONFIG_FAILURE_VERDICTS = {
+    "preview": "Preview failed: the configuration is invalid (see above), so no policy judged the resources.",
+    "flows": "Wiring proof not run: the configuration is invalid.",
+}
+
+
 @pytest.mark.parametrize("command", ["preview", "flows"])
 def test_bad_config_and_bad_usage_exit_2(command: str, tmp_path: Path) -> None:
     for name in ("Pulumi.yaml", "__main__.py"):
@@ -58,12 +65,16 @@ def test_bad_config_and_bad_usage_exit_2(command: str, tmp_path: Path) -> None:
     stack_file = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
     (tmp_path / "stacks" / "Pulumi.prod.yaml").write_text(stack_file.replace("min: 3", "min: 0"))
     bad_config = CliRunner().invoke(app, [command, "--stack", "prod", "-C", str(tmp_path)])
-    assert bad_config.exit_code == 2, bad_config.output
+    assert bad_config.exit_code == ExitCode.BAD_CONFIG, bad_config.output
     assert "paved:apps[0].replicas.min" in bad_config.output
     missing_stack = CliRunner().invoke(app, [command, "--stack", "nope", "-C", str(tmp_path)])
-    assert missing_stack.exit_code == 2 and "Pulumi.nope.yaml" in missing_stack.output
+    assert missing_stack.exit_code == ExitCode.BAD_CONFIG and "Pulumi.nope.yaml" in missing_stack.output
+    # The last line says why nothing was judged; counts of zero would read as a stack that passed.
+    for result in (bad_config, missing_stack):
+        assert result.output.splitlines()[-1] == CONFIG_FAILURE_VERDICTS[command]
+        assert "mandatory" not in result.output
     usage = CliRunner().invoke(app, [command, "--stak", "prod"])
-    assert usage.exit_code == 2
+    assert usage.exit_code == ExitCode.BAD_USAGE
 
 
 def _project_with_stack(tmp_path: Path, stack: str, stack_file: str) -> Path:
@@ -121,3 +132,16 @@ def test_a_stack_name_aws_names_cannot_hold_is_one_config_problem(tmp_path: Path
     assert "Invalid configuration for stack 'prod_1': 1 problem" in result.output
     assert "✗ (stack name): stack name 'prod_1' gives AWS names such as 'paved-prod_1-cache'" in result.output
     assert "e.g. 'prod-1'" in result.output
+
+
+README_WORDS = " ".join((ROOT / "README.md").read_text().split())
+
+
+def test_the_exit_codes_are_the_documented_ones() -> None:
+    assert [(code.name, int(code)) for code in ExitCode] == [("CLEAN", 0), ("BLOCKED", 1), ("BAD_CONFIG", 2)]
+    assert ExitCode.BAD_USAGE is ExitCode.BAD_CONFIG
+    assert (
+        f"**{ExitCode.CLEAN}** clean; **{ExitCode.BLOCKED}** blocked: a mandatory policy violation, a "
+        f"failing wiring flow, or the program or a pack failed; **{ExitCode.BAD_CONFIG}** bad configuration "
+        "or usage"
+    ) in README_WORDS

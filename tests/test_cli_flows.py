@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import paved.preview as preview_module
 from paved.cli import app
+from paved.exit_codes import ExitCode
 from tests.flow_fakes import BROKEN, CONDITIONAL, PRESENT_FORBIDDEN, PROVEN, RUNNER_RULE, proving
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -71,11 +72,13 @@ def test_why_explains_one_flow_hop_by_hop(monkeypatch: pytest.MonkeyPatch) -> No
     proving(monkeypatch, flows_module, [BROKEN, PROVEN])
     code, out, _ = flows("--preview", str(CLI_PREVIEW), "--why", "runner->eks-api")
     assert code == 1
-    assert out.splitlines()[:4] == [
+    # Not a terminal: 120 columns, a hop's long resource continued under its text.
+    assert out.splitlines()[:6] == [
         "✘ runner->eks-api (required): title of runner->eks-api",
         "  broken: no ingress on 'eks-cluster' from the runner",
-        "   1. sg-rule  cluster-from-runner → eks-cluster:443  "
-        f"[{RUNNER_RULE}, property referencedSecurityGroupId]",
+        "   1. sg-rule  cluster-from-runner → eks-cluster:443",
+        f"               [{RUNNER_RULE}, property",
+        "               referencedSecurityGroupId]",
         "   2. route    private-a → nat-a",
     ]
     # The exit code is the explained flow's.
@@ -109,8 +112,9 @@ def test_a_program_that_fails_is_said_plainly(monkeypatch: pytest.MonkeyPatch, t
     with (project / "__main__.py").open("a") as main:
         main.write('\nraise RuntimeError("the program broke")\n')
     code, out, err = flows("--stack", "dev", "-C", str(project))
-    assert code == 1 and seen == [] and out == ""
+    assert code == ExitCode.BLOCKED and seen == [] and out == ""
     assert "the program broke" in err
+    assert err.splitlines()[-1] == "Wiring proof not run: the program failed."
 
 
 @pytest.mark.parametrize(

@@ -24,16 +24,14 @@ from paved_policies.rule import ResourceRule, StackRule
 from paved_policies.rules import ALL_RULES
 from pulumi_policy.proxy import UnknownValueError
 
-import paved.analyzer as analyzer
 import tests.test_policy_rules as base_family
 import tests.test_policy_rules_data as data_family
 import tests.test_policy_rules_edge as edge_family
 import tests.test_policy_rules_eks as eks_family
 import tests.test_policy_rules_kubernetes as kubernetes_family
 import tests.test_policy_rules_wiring as wiring_family
-from paved.analyzer import PackResult, StackContext, analyze_with_pack
-from paved.program import load_project, load_stack_config
 from paved.recorder import Recording
+from tests.conftest import PackVerdict
 from tests.policy_harness import (
     POLICIES,
     Res,
@@ -381,35 +379,6 @@ OUR_KINDS = {
 }
 
 
-def shipped_context(stack: str) -> StackContext:
-    """The stack as `paved preview` hands it to packs (paved/preview.py), config from Pulumi.<stack>.yaml."""
-    project = load_project(ROOT)
-    config = load_stack_config(project, stack)
-    return StackContext(
-        project=project.name,
-        stack=stack,
-        organization="o",
-        config=config.values,
-        secret_keys=config.secret_keys,
-    )
-
-
-def preview_with_pack(recording: Recording, stack: str) -> tuple[PackResult, set[tuple[str, str]]]:
-    """The pack's verdict on `recording`, and the (policy, URN) pairs it said were not applicable ("" for
-    a stack policy). PackResult keeps the diagnostics only, so the responses are read on their way in."""
-    not_applicable: set[tuple[str, str]] = set()
-    collect = analyzer._violations
-
-    def read(response: Any, result: PackResult, default_urn: str) -> Any:
-        not_applicable.update((item.policy_name, default_urn) for item in response.not_applicable)
-        return collect(response, result, default_urn)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(analyzer, "_violations", read)
-        result = analyze_with_pack(ROOT / "policies", recording, shipped_context(stack))
-    return result, not_applicable
-
-
 def _about(urn: str) -> tuple[str, str]:
     """(resource type, name) of a URN, without its parents' types; ("", "") for a stack policy's own."""
     if not urn:
@@ -419,10 +388,14 @@ def _about(urn: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_our_stacks_pass_the_pack(stack: str, shipped_recordings: Callable[[str], Recording]) -> None:
+def test_our_stacks_pass_the_pack(
+    stack: str,
+    shipped_recordings: Callable[[str], Recording],
+    shipped_pack_verdicts: Callable[[str], PackVerdict],
+) -> None:
     recording = shipped_recordings(stack)
     assert {r.type for r in recording.resources} >= OUR_KINDS
-    result, not_applicable = preview_with_pack(recording, stack)
+    result, not_applicable = shipped_pack_verdicts(stack)
     # The pack proves the wiring from what the real CLI sends (propertyDependencies, no lineage): links it
     # cannot trace are unresolved, never broken, so our stacks pass it too.
     assert [v.message for v in result.violations if v.policy == WIRING_PROOF] == []

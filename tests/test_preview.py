@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 import paved.preview as preview_module
 from paved.analyzer import PolicyPackError, merge_policy_config
 from paved.cli import app
+from paved.exit_codes import ExitCode
 from paved.preview import PreviewResult, run_preview
 from paved.recorder import Recording
 from paved.report import WIRING_CHAIN_WIDTH, WIRING_LEGEND, preview_digest, render_text
+from paved.terminal import NON_TERMINAL_WIDTH
 from tests.flow_fakes import (
     BROKEN,
     CONDITIONAL,
@@ -45,7 +47,7 @@ def test_a_mandatory_violation_fails_the_preview(judged: PreviewResult) -> None:
     assert (violation.pack, violation.level, violation.urn) == ("fixture-pack", "mandatory", UNTAGGED)
     assert "bucket has no tags" in violation.message
     assert judged.exit_code == 1
-    text = render_text(judged)
+    text = render_text(judged, NON_TERMINAL_WIDTH)
     assert "[mandatory]" in text and "bucket-has-tags" in text and UNTAGGED in text
 
 
@@ -145,7 +147,7 @@ def test_the_pack_version_comes_from_its_manifest(judged: PreviewResult) -> None
     [pack] = judged.packs
     assert pack.version == "0.3.0"
     assert {v.pack_version for v in pack.violations} == {"0.3.0"}
-    assert "fixture-pack@v0.3.0" in render_text(judged)
+    assert "fixture-pack@v0.3.0" in render_text(judged, NON_TERMINAL_WIDTH)
 
 
 def test_cli_exit_code_and_json_file(tmp_path: Path) -> None:
@@ -169,16 +171,21 @@ def test_config_errors_are_shown_without_a_traceback() -> None:
         root, "prod", config_overrides={"paved:network": {"azCount": 2, "cidrr": "10.0.0.0/16"}}
     )
     assert result.exit_code == 2
-    text = render_text(result)
+    text = render_text(result, NON_TERMINAL_WIDTH)
     assert "paved:network.azCount" in text and "paved:network.cidrr" in text and "did you mean" in text
     assert "Traceback" not in text
+    assert text.splitlines()[-1] == (
+        "Preview failed: the configuration is invalid (see above), so no policy judged the resources."
+    )
     assert result.recording is not None and len(result.recording.resources) == 1
 
 
 def test_a_directory_that_is_not_a_pack_fails_the_preview_plainly(tmp_path: Path) -> None:
     result = run_preview(SAMPLE, "dev", [tmp_path])
-    assert result.exit_code == 1 and result.packs == []
+    assert result.exit_code == ExitCode.BLOCKED and result.packs == [] and result.pack_failure
     assert result.failure is not None and "has no PulumiPolicy.yaml" in result.failure
+    final = render_text(result, NON_TERMINAL_WIDTH).splitlines()[-1]
+    assert final == "Preview failed: a policy pack failed (see above), so no policy judged the resources."
 
 
 def test_a_failed_program_is_not_judged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,6 +199,8 @@ def test_a_failed_program_is_not_judged(tmp_path: Path, monkeypatch: pytest.Monk
     assert proofs == [] and result.flows == []  # nor its wiring proved
     assert result.failure is not None and "the program broke" in result.failure
     assert result.recording is not None and result.recording.resources
+    final = render_text(result, NON_TERMINAL_WIDTH).splitlines()[-1]
+    assert final == "Preview failed: the program failed (see above), so no policy judged the resources."
     # The program's failure is the one said, even when a pack could not start either.
     broken_pack = run_preview(project, "dev", [tmp_path / "no-pack"])
     assert broken_pack.failure is not None and "the program broke" in broken_pack.failure
@@ -211,7 +220,7 @@ def test_failing_flows_fail_the_preview_and_are_shown_with_their_evidence() -> N
     result = proved(BROKEN, PROVEN, PRESENT_FORBIDDEN, CONDITIONAL, UNRESOLVED)
     assert result.exit_code == 1
     assert result.failing_flows == [BROKEN, PRESENT_FORBIDDEN]
-    text = render_text(result)
+    text = render_text(result, NON_TERMINAL_WIDTH)
     wiring = text[text.index("Wiring:") :].splitlines()
     assert wiring[0] == "Wiring: 5 flows, 1 proven, 2 broken, 2 conditional or unresolved"
     chain = "sg-rule cluster-from-runner → eks-cluster:443 · route private-a → nat-a"
@@ -232,7 +241,7 @@ def test_failing_flows_fail_the_preview_and_are_shown_with_their_evidence() -> N
 def test_doubtful_flows_are_shown_but_do_not_fail_the_preview() -> None:
     result = proved(PROVEN, CONDITIONAL, UNRESOLVED)
     assert result.exit_code == 0
-    final = render_text(result).splitlines()[-1]
+    final = render_text(result, NON_TERMINAL_WIDTH).splitlines()[-1]
     assert final == "Preview succeeded: 0 mandatory, 0 other policy violations, 0 failing wiring flows."
 
 
@@ -270,16 +279,20 @@ def test_a_clean_program_is_proved_with_its_lineage(monkeypatch: pytest.MonkeyPa
     assert snapshot.config["demo:thing"] == {"a": 1}
 
 
+# Wide enough that no row here wraps: these tests are about columns and cuts, test_terminal.py about wrapping.
+UNWRAPPED_WIDTH = 300
+
+
 def test_a_long_flow_id_does_not_push_every_title_off_the_screen() -> None:
     long_id = "order:database-replica-1-after-database-monitoring-managed-0"
-    text = render_text(proved(PROVEN, fake_flow(long_id, Verdict.PROVEN, "order")))
+    text = render_text(proved(PROVEN, fake_flow(long_id, Verdict.PROVEN, "order")), UNWRAPPED_WIDTH)
     assert "    ✔ required  api->database  title of api->database" in text
     assert f"    ✔ order     {long_id}  title of {long_id}" in text
 
 
 def test_a_long_evidence_chain_is_cut_at_a_hop_and_points_to_why() -> None:
     hops = tuple(Hop("sg-rule", f"rule-{index:02} → target:443") for index in range(30))
-    text = render_text(proved(fake_flow("api->database", Verdict.PROVEN, hops=hops)))
+    text = render_text(proved(fake_flow("api->database", Verdict.PROVEN, hops=hops)), UNWRAPPED_WIDTH)
     [chain] = [line.strip() for line in text.splitlines() if "rule-00" in line]
     assert len(chain) <= WIRING_CHAIN_WIDTH + len(" · … 30 more (--why 'api->database')")
     shown = chain.split(" · … ")[0].split(" · ")
