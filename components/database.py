@@ -603,6 +603,9 @@ class Database(pulumi.ComponentResource):
             vpc_security_group_ids=[self._group.id],
             parameter_group_name=parameters.name,
             publicly_accessible=False,
+            # A single-AZ replica's reads stop with its AZ; a Multi-AZ one fails over like the writer
+            # (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_ReadRepl.html).
+            multi_az=args.multi_az,
             iam_database_authentication_enabled=True,
             maintenance_window=args.maintenance_window,
             copy_tags_to_snapshot=True,

@@ -242,6 +242,8 @@ def test_prod_replica_follows_the_primary(prod: Recording) -> None:
     # (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html).
     assert not {"kmsKeyId", "storageEncrypted"} & set(inputs)
     assert inputs["publiclyAccessible"] is False
+    # Multi-AZ like its primary (AWS's RDS.5 judges read replicas too).
+    assert inputs["multiAz"] is primary.inputs["multiAz"] is True
     # CreateDBInstanceReadReplica takes no DatabaseInsightsMode:
     # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstanceReadReplica.html
     assert "databaseInsightsMode" not in inputs

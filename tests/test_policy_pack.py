@@ -353,16 +353,36 @@ FINDINGS = {
 UNPROTECTED_STATEFUL = {"prod": False, "staging": True}
 # Policies that judged nothing of ours: every resource they were asked about was not applicable to them
 # or not checkable in preview. Every other policy judged at least one resource, so its pass is not vacuous.
+# Kinds paved does not declare (snapshots, Aurora, event subscriptions, global clusters) and engines it does
+# not run (SQL Server, MariaDB, Aurora MySQL).
+NOT_OURS = {
+    "rds-snapshot-not-public",
+    "rds-snapshot-encrypted",
+    "rds-aurora-mysql-backtracking",
+    "rds-cluster-multi-az",
+    "rds-cluster-custom-admin-username",
+    "rds-sqlserver-force-ssl",
+    "rds-mariadb-require-secure-transport",
+    "rds-aurora-mysql-audit-logging",
+    "rds-cluster-event-notifications",
+    "rds-instance-event-notifications",
+    "rds-parameter-group-event-notifications",
+    "rds-security-group-event-notifications",
+    "rds-global-cluster-supported-version",
+}
 NOT_JUDGED = {
     "prod": {
         "s3-tls-only-policy",  # can't run in preview, above
         "elb-http-redirects-to-https",  # the ALB listens on HTTPS only
+        *NOT_OURS,
     },
     "staging": {
         "s3-tls-only-policy",
         "elb-http-redirects-to-https",
         "backup-vault-cmk",  # staging has no AWS Backup vault
         "backup-vault-locked",
+        "rds-proxy-require-tls",  # staging apps connect to the instance directly
+        *NOT_OURS,
     },
 }
 # Kinds the EKS and Kubernetes families judge or match, Helm releases (opaque, never judged) included.

@@ -33,6 +33,7 @@ from tests.policy_harness import (
     but,
     run_resource,
     run_stack,
+    urn_of,
 )
 
 INSTANCE = "aws:rds/instance:Instance"
@@ -40,6 +41,24 @@ CLUSTER = "aws:rds/cluster:Cluster"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 PG = "aws:rds/parameterGroup:ParameterGroup"
 CPG = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+SNAPSHOT = "aws:rds/snapshot:Snapshot"
+CLUSTER_SNAPSHOT = "aws:rds/clusterSnapshot:ClusterSnapshot"
+SNAPSHOT_COPY = "aws:rds/snapshotCopy:SnapshotCopy"
+CLUSTER_SNAPSHOT_COPY = "aws:rds/clusterSnapshotCopy:ClusterSnapshotCopy"
+PROXY = "aws:rds/proxy:Proxy"
+EVENTS = "aws:rds/eventSubscription:EventSubscription"
+GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
+SUBNET = "aws:ec2/subnet:Subnet"
+VPC = "aws:ec2/vpc:Vpc"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+MAIN_ASSOCIATION = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+IGW = "aws:ec2/internetGateway:InternetGateway"
+NAT = "aws:ec2/natGateway:NatGateway"
+TOPIC = "aws:sns/topic:Topic"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 BACKUP_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
@@ -54,6 +73,7 @@ PRIMARY: dict[str, Any] = {
     "engine": "postgres",
     "engineVersion": "17",
     "instanceClass": "db.r7g.large",
+    "username": "paved_admin",
     "storageEncrypted": True,
     "kmsKeyId": UNKNOWN,
     "publiclyAccessible": False,
@@ -78,10 +98,11 @@ REPLICA: dict[str, Any] = {
     "instanceClass": "db.r7g.large",
     "storageEncrypted": True,
     "publiclyAccessible": False,
+    "multiAz": True,
     "skipFinalSnapshot": True,
     "deletionProtection": True,
     "iamDatabaseAuthenticationEnabled": True,
-    "enabledCloudwatchLogsExports": ["postgresql"],
+    "enabledCloudwatchLogsExports": ["postgresql", "upgrade"],
     "monitoringInterval": 60.0,
     "performanceInsightsEnabled": True,
     "performanceInsightsKmsKeyId": KEY_ARN,
@@ -89,6 +110,7 @@ REPLICA: dict[str, Any] = {
 }
 AURORA: dict[str, Any] = {
     "engine": "aurora-postgresql",
+    "masterUsername": "paved_admin",
     "storageEncrypted": True,
     "kmsKeyId": KEY_ARN,
     "backupRetentionPeriod": 14.0,
@@ -145,6 +167,30 @@ CACHE: dict[str, Any] = {
             "logType": "slow-log",
         }
     ],
+}
+AURORA_MYSQL: dict[str, Any] = {
+    **AURORA,
+    "engine": "aurora-mysql",
+    "masterUsername": "paved_admin",
+    "backtrackWindow": 86400.0,
+    "enabledCloudwatchLogsExports": ["audit", "error", "general", "slowquery"],
+}
+# A standalone Valkey/Redis OSS cache cluster, a Memcached one, and a member of a replication group.
+CACHE_NODE: dict[str, Any] = {
+    "engine": "redis",
+    "nodeType": "cache.t4g.small",
+    "numCacheNodes": 1.0,
+    "snapshotRetentionLimit": 7.0,
+    "subnetGroupName": UNKNOWN,
+    "autoMinorVersionUpgrade": "true",
+}
+MEMCACHED: dict[str, Any] = {"engine": "memcached", "nodeType": "cache.t4g.small", "numCacheNodes": 2.0}
+GROUP_MEMBER: dict[str, Any] = {"replicationGroupId": UNKNOWN}
+DB_PROXY: dict[str, Any] = {
+    "engineFamily": "POSTGRESQL",
+    "requireTls": True,
+    "roleArn": UNKNOWN,
+    "vpcSubnetIds": [UNKNOWN],
 }
 FORCE_SSL_ON = [{"name": "rds.force_ssl", "value": "1", "applyMethod": "immediate"}]
 
@@ -309,7 +355,16 @@ RESOURCE_CASES: list[ResourceCase] = [
     # rds-multi-az
     ("multiaz-on", "rds-multi-az", INSTANCE, PRIMARY, "ok", ""),
     ("multiaz-off", "rds-multi-az", INSTANCE, but(PRIMARY, multiAz=False), "violation", "multiAz"),
-    ("multiaz-replica", "rds-multi-az", INSTANCE, REPLICA, "n/a", ""),
+    # AWS judges read replicas too (RDS.5).
+    ("multiaz-replica", "rds-multi-az", INSTANCE, REPLICA, "ok", ""),
+    (
+        "multiaz-replica-single-az",
+        "rds-multi-az",
+        INSTANCE,
+        but(REPLICA, multiAz=...),
+        "violation",
+        "multiAz",
+    ),
     # rds-final-snapshot
     ("final-kept", "rds-final-snapshot", INSTANCE, PRIMARY, "ok", ""),
     ("final-default", "rds-final-snapshot", CLUSTER, but(AURORA, skipFinalSnapshot=...), "ok", ""),
@@ -378,9 +433,93 @@ RESOURCE_CASES: list[ResourceCase] = [
         "logs-mysql",
         "rds-log-exports",
         INSTANCE,
-        {"engine": "mysql", "enabledCloudwatchLogsExports": ["error"]},
+        {"engine": "mysql", "enabledCloudwatchLogsExports": ["audit", "error", "general", "slowquery"]},
         "ok",
         "",
+    ),
+    # RDS.9 names every log of the engine; one of them is not enough.
+    (
+        "logs-mysql-error-only",
+        "rds-log-exports",
+        INSTANCE,
+        {"engine": "mysql", "enabledCloudwatchLogsExports": ["error"]},
+        "violation",
+        "(mysql) does not export 'audit', 'general', 'slowquery'",
+    ),
+    (
+        "logs-mariadb-no-audit",
+        "rds-log-exports",
+        INSTANCE,
+        {"engine": "mariadb", "enabledCloudwatchLogsExports": ["error", "general", "slowquery"]},
+        "violation",
+        "'audit'",
+    ),
+    (
+        "logs-sqlserver",
+        "rds-log-exports",
+        INSTANCE,
+        {"engine": "sqlserver-se", "enabledCloudwatchLogsExports": ["agent", "error"]},
+        "ok",
+        "",
+    ),
+    (
+        "logs-sqlserver-no-agent",
+        "rds-log-exports",
+        INSTANCE,
+        {"engine": "sqlserver-ex", "enabledCloudwatchLogsExports": ["error"]},
+        "violation",
+        "'agent'",
+    ),
+    (
+        "logs-oracle-no-listener",
+        "rds-log-exports",
+        INSTANCE,
+        {"engine": "oracle-ee-cdb", "enabledCloudwatchLogsExports": ["alert", "audit", "trace"]},
+        "violation",
+        "'listener'",
+    ),
+    # Db2 is not among RDS.9's engines: any exported log passes.
+    (
+        "logs-db2",
+        "rds-log-exports",
+        INSTANCE,
+        {"engine": "db2-se", "enabledCloudwatchLogsExports": ["diag.log"]},
+        "ok",
+        "",
+    ),
+    (
+        "logs-aurora-mysql-no-audit",
+        "rds-log-exports",
+        CLUSTER,
+        {"engine": "aurora-mysql", "enabledCloudwatchLogsExports": ["error", "general", "slowquery"]},
+        "violation",
+        "'audit'",
+    ),
+    # A Multi-AZ MySQL cluster cannot export an audit log (CreateDBCluster EnableCloudwatchLogsExports).
+    (
+        "logs-multi-az-mysql",
+        "rds-log-exports",
+        CLUSTER,
+        {"engine": "mysql", "enabledCloudwatchLogsExports": ["error", "general", "slowquery"]},
+        "ok",
+        "",
+    ),
+    (
+        "logs-multi-az-postgres-no-upgrade",
+        "rds-log-exports",
+        CLUSTER,
+        but(MULTI_AZ_CLUSTER, enabledCloudwatchLogsExports=["postgresql"]),
+        "violation",
+        "'upgrade'",
+    ),
+    # A replica without an engine of its own must export one engine's whole set.
+    (
+        "logs-replica-partial",
+        "rds-log-exports",
+        INSTANCE,
+        but(REPLICA, enabledCloudwatchLogsExports=["postgresql"]),
+        "violation",
+        "not every log of its engine",
     ),
     (
         "logs-postgres-upgrade-only",
@@ -395,6 +534,14 @@ RESOURCE_CASES: list[ResourceCase] = [
         "rds-log-exports",
         INSTANCE,
         {"engine": "mysql", "enabledCloudwatchLogsExports": []},
+        "violation",
+        "does not export 'audit', 'error'",
+    ),
+    (
+        "logs-no-engine-none",
+        "rds-log-exports",
+        INSTANCE,
+        {"snapshotIdentifier": "snap", "enabledCloudwatchLogsExports": []},
         "violation",
         "no logs",
     ),
@@ -733,6 +880,164 @@ RESOURCE_CASES: list[ResourceCase] = [
         "violation",
         "logDeliveryConfigurations",
     ),
+    # elasticache-snapshot-retention: standalone cache clusters too (ElastiCache.1)
+    ("snap-cluster", "elasticache-snapshot-retention", CACHE_CLUSTER, CACHE_NODE, "ok", ""),
+    (
+        "snap-cluster-off",
+        "elasticache-snapshot-retention",
+        CACHE_CLUSTER,
+        but(CACHE_NODE, snapshotRetentionLimit=0.0),
+        "violation",
+        "Cache cluster 'res' keeps snapshots for 0 days",
+    ),
+    ("snap-memcached", "elasticache-snapshot-retention", CACHE_CLUSTER, MEMCACHED, "n/a", "Memcached"),
+    (
+        "snap-member",
+        "elasticache-snapshot-retention",
+        CACHE_CLUSTER,
+        GROUP_MEMBER,
+        "n/a",
+        "replication group",
+    ),
+    # elasticache-not-default-subnet-group: standalone cache clusters too, Memcached included (ElastiCache.7)
+    ("subnet-cluster", "elasticache-not-default-subnet-group", CACHE_CLUSTER, CACHE_NODE, "ok", ""),
+    (
+        "subnet-memcached-unset",
+        "elasticache-not-default-subnet-group",
+        CACHE_CLUSTER,
+        MEMCACHED,
+        "violation",
+        "Cache cluster 'res' has no subnetGroupName",
+    ),
+    (
+        "subnet-member",
+        "elasticache-not-default-subnet-group",
+        CACHE_CLUSTER,
+        GROUP_MEMBER,
+        "n/a",
+        "replication group",
+    ),
+    # elasticache-auto-minor-upgrade: true by default; aws.elasticache.Cluster takes it as a string
+    ("cache-minor-group-default", "elasticache-auto-minor-upgrade", RG, CACHE, "ok", ""),
+    (
+        "cache-minor-group-off",
+        "elasticache-auto-minor-upgrade",
+        RG,
+        but(CACHE, autoMinorVersionUpgrade=False),
+        "violation",
+        "Replication group 'res' sets autoMinorVersionUpgrade to false",
+    ),
+    ("cache-minor-cluster-on", "elasticache-auto-minor-upgrade", CACHE_CLUSTER, CACHE_NODE, "ok", ""),
+    (
+        "cache-minor-cluster-off",
+        "elasticache-auto-minor-upgrade",
+        CACHE_CLUSTER,
+        but(CACHE_NODE, autoMinorVersionUpgrade="false"),
+        "violation",
+        "Cache cluster 'res'",
+    ),
+    (
+        "cache-minor-memcached",
+        "elasticache-auto-minor-upgrade",
+        CACHE_CLUSTER,
+        but(MEMCACHED, autoMinorVersionUpgrade="false"),
+        "n/a",
+        "",
+    ),
+    ("cache-minor-member", "elasticache-auto-minor-upgrade", CACHE_CLUSTER, GROUP_MEMBER, "n/a", ""),
+    # rds-snapshot-not-public
+    ("snapshot-private", "rds-snapshot-not-public", SNAPSHOT, {"dbInstanceIdentifier": UNKNOWN}, "ok", ""),
+    (
+        "snapshot-shared",
+        "rds-snapshot-not-public",
+        CLUSTER_SNAPSHOT,
+        {"dbClusterIdentifier": "c", "sharedAccounts": ["111122223333"]},
+        "ok",
+        "",
+    ),
+    (
+        "snapshot-public",
+        "rds-snapshot-not-public",
+        SNAPSHOT,
+        {"dbInstanceIdentifier": "db", "sharedAccounts": ["111122223333", "ALL"]},
+        "violation",
+        "'all'",
+    ),
+    # An unknown account id does not hide the 'all' beside it.
+    (
+        "snapshot-copy-public",
+        "rds-snapshot-not-public",
+        CLUSTER_SNAPSHOT_COPY,
+        {"sourceDbClusterSnapshotIdentifier": "s", "sharedAccounts": [UNKNOWN, "all"]},
+        "violation",
+        "public",
+    ),
+    # rds-aurora-mysql-backtracking
+    ("backtrack-on", "rds-aurora-mysql-backtracking", CLUSTER, AURORA_MYSQL, "ok", ""),
+    (
+        "backtrack-off",
+        "rds-aurora-mysql-backtracking",
+        CLUSTER,
+        but(AURORA_MYSQL, backtrackWindow=...),
+        "violation",
+        "backtrackWindow",
+    ),
+    (
+        "backtrack-aurora-mysql-1",
+        "rds-aurora-mysql-backtracking",
+        CLUSTER,
+        {"engine": "aurora", "backtrackWindow": 0.0},
+        "violation",
+        "backtrackWindow",
+    ),
+    ("backtrack-postgres", "rds-aurora-mysql-backtracking", CLUSTER, AURORA, "n/a", "not Aurora MySQL"),
+    # rds-cluster-custom-admin-username
+    ("admin-cluster-own", "rds-cluster-custom-admin-username", CLUSTER, AURORA, "ok", ""),
+    (
+        "admin-cluster-postgres",
+        "rds-cluster-custom-admin-username",
+        CLUSTER,
+        but(AURORA, masterUsername="Postgres"),
+        "violation",
+        "'Postgres'",
+    ),
+    (
+        "admin-cluster-unset",
+        "rds-cluster-custom-admin-username",
+        CLUSTER,
+        but(AURORA, masterUsername=...),
+        "violation",
+        "sets no masterUsername",
+    ),
+    (
+        "admin-cluster-restored",
+        "rds-cluster-custom-admin-username",
+        CLUSTER,
+        but(AURORA, masterUsername=..., snapshotIdentifier="snap"),
+        "n/a",
+        "restored or replicated",
+    ),
+    # rds-instance-custom-admin-username
+    ("admin-instance-own", "rds-instance-custom-admin-username", INSTANCE, PRIMARY, "ok", ""),
+    (
+        "admin-instance-admin",
+        "rds-instance-custom-admin-username",
+        INSTANCE,
+        but(PRIMARY, username="admin"),
+        "violation",
+        "'admin'",
+    ),
+    ("admin-instance-replica", "rds-instance-custom-admin-username", INSTANCE, REPLICA, "n/a", ""),
+    # rds-proxy-require-tls
+    ("proxy-tls", "rds-proxy-require-tls", PROXY, DB_PROXY, "ok", ""),
+    (
+        "proxy-plaintext",
+        "rds-proxy-require-tls",
+        PROXY,
+        but(DB_PROXY, requireTls=...),
+        "violation",
+        "requireTls",
+    ),
     # secretsmanager-cmk
     ("secret-cmk", "secretsmanager-cmk", SECRET, {"kmsKeyId": UNKNOWN}, "ok", ""),
     ("secret-aws-key", "secretsmanager-cmk", SECRET, {"name": "app/x"}, "violation", "kmsKeyId"),
@@ -772,6 +1077,14 @@ DEFERRALS: list[Deferral] = [
     ("elasticache-transit-encryption", RG, but(CACHE, transitEncryptionMode=UNKNOWN)),
     ("elasticache-snapshot-retention", RG, but(CACHE, snapshotRetentionLimit=UNKNOWN_NUMBER_VALUE)),
     ("elasticache-automatic-failover", RG, but(CACHE, multiAzEnabled=UNKNOWN_BOOLEAN_VALUE)),
+    ("elasticache-auto-minor-upgrade", CACHE_CLUSTER, but(CACHE_NODE, autoMinorVersionUpgrade=UNKNOWN)),
+    ("elasticache-snapshot-retention", CACHE_CLUSTER, but(CACHE_NODE, engine=UNKNOWN)),
+    ("rds-snapshot-not-public", SNAPSHOT, {"sharedAccounts": ["111122223333", UNKNOWN]}),
+    ("rds-aurora-mysql-backtracking", CLUSTER, but(AURORA_MYSQL, engine=UNKNOWN)),
+    ("rds-cluster-custom-admin-username", CLUSTER, but(AURORA, masterUsername=UNKNOWN)),
+    ("rds-instance-custom-admin-username", INSTANCE, but(PRIMARY, username=UNKNOWN)),
+    ("rds-proxy-require-tls", PROXY, but(DB_PROXY, requireTls=UNKNOWN_BOOLEAN_VALUE)),
+    ("rds-log-exports", INSTANCE, {"engine": UNKNOWN, "enabledCloudwatchLogsExports": ["error"]}),
 ]
 PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
     ("rds-storage-encrypted-cmk", INSTANCE, PRIMARY, "ok"),  # kmsKeyId unknown
@@ -789,6 +1102,10 @@ PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
     ("elasticache-auth", RG, CACHE, "ok"),
     ("elasticache-auth", RG, but(CACHE, authTokenWo=..., userGroupIds=UNKNOWN_ARRAY_VALUE), "ok"),
     ("elasticache-not-default-subnet-group", RG, CACHE, "ok"),
+    ("elasticache-not-default-subnet-group", CACHE_CLUSTER, CACHE_NODE, "ok"),
+    # A member names its group by an output: it is still a member.
+    ("elasticache-snapshot-retention", CACHE_CLUSTER, GROUP_MEMBER, "n/a"),
+    ("rds-proxy-require-tls", PROXY, DB_PROXY, "ok"),
     ("elasticache-log-delivery", RG, but(CACHE, logDeliveryConfigurations=[UNKNOWN_OBJECT_VALUE]), "ok"),
     ("secretsmanager-cmk", SECRET, {"kmsKeyId": UNKNOWN}, "ok"),
     ("backup-vault-cmk", VAULT, {"kmsKeyArn": UNKNOWN}, "ok"),
@@ -799,6 +1116,12 @@ OTHER_TYPES: list[OtherType] = [
     ("rds-multi-az", PG),
     ("rds-force-ssl", INSTANCE),
     ("elasticache-auth", INSTANCE),
+    ("elasticache-auth", CACHE_CLUSTER),
+    ("elasticache-auto-minor-upgrade", INSTANCE),
+    ("rds-snapshot-not-public", INSTANCE),
+    ("rds-proxy-require-tls", INSTANCE),
+    ("rds-aurora-mysql-backtracking", INSTANCE),
+    ("rds-instance-custom-admin-username", CLUSTER),
     ("secretsmanager-cmk", VAULT),
     ("backup-vault-cmk", SECRET),
 ]
@@ -849,6 +1172,109 @@ LOCKED_VAULT = [
 
 OK_OR_NA = frozenset({"ok", "n/a"})
 
+SNAPSHOT_ENCRYPTED = "rds-snapshot-encrypted"
+CLUSTER_MULTI_AZ = "rds-cluster-multi-az"
+SQLSERVER_SSL = "rds-sqlserver-force-ssl"
+MARIADB_TLS = "rds-mariadb-require-secure-transport"
+AURORA_AUDIT = "rds-aurora-mysql-audit-logging"
+PUBLIC_SUBNET = "rds-not-in-public-subnet"
+CLUSTER_EVENTS = "rds-cluster-event-notifications"
+INSTANCE_EVENTS = "rds-instance-event-notifications"
+PARAMETER_GROUP_EVENTS = "rds-parameter-group-event-notifications"
+SECURITY_GROUP_EVENTS = "rds-security-group-event-notifications"
+GLOBAL_VERSION = "rds-global-cluster-supported-version"
+
+UNENCRYPTED: dict[str, Any] = but(PRIMARY, storageEncrypted=..., kmsKeyId=...)
+
+
+def _snapshot(name: str, source: str, resource_type: str = SNAPSHOT, **props: Any) -> Res:
+    key = {
+        SNAPSHOT: "dbInstanceIdentifier",
+        CLUSTER_SNAPSHOT: "dbClusterIdentifier",
+        SNAPSHOT_COPY: "sourceDbSnapshotIdentifier",
+    }[resource_type]
+    return Res(resource_type, name, {key: UNKNOWN, **props}, prop_deps={key: [source]})
+
+
+def _aurora_instance(name: str, cluster: str, zone: str | None, prop: str = "clusterIdentifier") -> Res:
+    props = {**AURORA_INSTANCE, "availabilityZone": zone} if zone else AURORA_INSTANCE
+    return Res(CLUSTER_INSTANCE, name, props, prop_deps={prop: [cluster]})
+
+
+def _with_group(name: str, resource_type: str, props: dict[str, Any], group: str, key: str) -> Res:
+    return Res(resource_type, name, {**props, key: UNKNOWN}, prop_deps={key: [group]})
+
+
+def _group(name: str, family: str, parameters: list[dict[str, Any]], resource_type: str = PG) -> Res:
+    return Res(resource_type, name, {"family": family, "parameters": parameters})
+
+
+SQLSERVER: dict[str, Any] = {"engine": "sqlserver-se", "instanceClass": "db.m6i.xlarge"}
+MARIADB: dict[str, Any] = {"engine": "mariadb", "engineVersion": "10.11"}
+AUDIT_ON = [
+    {"name": "server_audit_logging", "value": "1"},
+    {"name": "server_audit_events", "value": "CONNECT,QUERY_DDL"},
+]
+
+
+# A VPC with a public subnet (default route to the internet gateway), an isolated one (no default route) and
+# a private one that reaches out through a NAT gateway, each with its own route table.
+def _network() -> list[Res]:
+    specs = [
+        Res(VPC, "vpc", {"cidrBlock": "10.0.0.0/16"}),
+        Res(IGW, "igw", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc"]}),
+        Res(NAT, "nat", {"subnetId": UNKNOWN}, prop_deps={"subnetId": ["public"]}),
+    ]
+    for tier, gateway in (("public", "igw"), ("isolated", None), ("private", "nat")):
+        specs += [
+            Res(SUBNET, tier, {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc"]}),
+            Res(ROUTE_TABLE, f"{tier}-rt", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc"]}),
+            Res(
+                ASSOCIATION,
+                f"{tier}-assoc",
+                {"subnetId": UNKNOWN, "routeTableId": UNKNOWN},
+                prop_deps={"subnetId": [tier], "routeTableId": [f"{tier}-rt"]},
+            ),
+        ]
+        if gateway:
+            key = "gatewayId" if gateway == "igw" else "natGatewayId"
+            specs.append(
+                Res(
+                    ROUTE,
+                    f"{tier}-default",
+                    {"routeTableId": UNKNOWN, "destinationCidrBlock": "0.0.0.0/0", key: UNKNOWN},
+                    prop_deps={"routeTableId": [f"{tier}-rt"], key: [gateway]},
+                )
+            )
+    return specs
+
+
+def _db_in(name: str, *subnets: str, group: str = "db-subnets") -> list[Res]:
+    return [
+        Res(
+            DB_SUBNET_GROUP,
+            group,
+            {"subnetIds": [UNKNOWN] * len(subnets)},
+            prop_deps={"subnetIds": list(subnets)},
+        ),
+        _with_group(name, INSTANCE, PRIMARY, group, "dbSubnetGroupName"),
+    ]
+
+
+def _subscription(name: str, **props: Any) -> Res:
+    return Res(EVENTS, name, {"snsTopic": UNKNOWN, **props}, prop_deps={"snsTopic": ["topic"]})
+
+
+EVERY_CRITICAL_EVENT = [
+    Res(TOPIC, "topic", {}),
+    _subscription("clusters", sourceType="db-cluster", eventCategories=["failure", "maintenance"]),
+    _subscription("instances", sourceType="db-instance"),
+    _subscription(
+        "parameter-groups", sourceType="db-parameter-group", eventCategories=["configuration change"]
+    ),
+    _subscription("security-groups", sourceType="db-security-group"),
+]
+
 STACK_CASES: list[StackCase] = [
     # rds-cross-region-backup
     (
@@ -890,6 +1316,322 @@ STACK_CASES: list[StackCase] = [
         "n/a",
         [],
     ),
+    # rds-snapshot-encrypted: a snapshot is encrypted as its source is
+    (
+        "snapshot-of-encrypted-sources",
+        SNAPSHOT_ENCRYPTED,
+        [
+            Res(INSTANCE, "db", PRIMARY),
+            Res(CLUSTER, "aurora", AURORA),
+            # A same-region replica without storageEncrypted is encrypted as its source is.
+            Res(
+                INSTANCE,
+                "replica",
+                but(REPLICA, storageEncrypted=...),
+                prop_deps={"replicateSourceDb": ["db"]},
+            ),
+            _snapshot("db-snap", "db"),
+            _snapshot("replica-snap", "replica"),
+            _snapshot("aurora-snap", "aurora", CLUSTER_SNAPSHOT),
+            _snapshot("copy", "db-snap", SNAPSHOT_COPY),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "snapshot-of-unencrypted-and-its-copy",
+        SNAPSHOT_ENCRYPTED,
+        [
+            Res(INSTANCE, "plain", UNENCRYPTED),
+            _snapshot("plain-snap", "plain"),
+            _snapshot("plain-copy", "plain-snap", SNAPSHOT_COPY),
+            # A copy given a key is encrypted whatever its source.
+            _snapshot("keyed-copy", "plain-snap", SNAPSHOT_COPY, kmsKeyId=KEY_ARN),
+        ],
+        "violation",
+        ["plain-snap", "plain-copy"],
+    ),
+    (
+        "snapshot-of-undeclared-source",
+        SNAPSHOT_ENCRYPTED,
+        [Res(SNAPSHOT, "literal", {"dbInstanceIdentifier": "legacy-db"})],
+        "n/a",
+        [],
+    ),
+    # rds-cluster-multi-az
+    (
+        "multi-az-clusters",
+        CLUSTER_MULTI_AZ,
+        [
+            Res(CLUSTER, "multi-az", MULTI_AZ_CLUSTER),
+            Res(CLUSTER, "aurora", AURORA),
+            _aurora_instance("writer", "aurora", "eu-west-1a"),
+            _aurora_instance("reader", "aurora", "eu-west-1b"),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "aurora-in-one-az",
+        CLUSTER_MULTI_AZ,
+        [
+            Res(CLUSTER, "pinned", AURORA),
+            _aurora_instance("pinned-1", "pinned", "eu-west-1a"),
+            _aurora_instance("pinned-2", "pinned", "eu-west-1a"),
+            # Left to RDS, the AZs are not shown to differ.
+            Res(CLUSTER, "unpinned", AURORA),
+            _aurora_instance("unpinned-1", "unpinned", None),
+            _aurora_instance("unpinned-2", "unpinned", None),
+            # An instance linked through another input is not the cluster's.
+            Res(CLUSTER, "alone", AURORA),
+            _aurora_instance("alone-1", "alone", "eu-west-1a"),
+            _aurora_instance("elsewhere", "alone", "eu-west-1b", prop="dbParameterGroupName"),
+        ],
+        "violation",
+        ["pinned", "unpinned", "alone"],
+    ),
+    # rds-sqlserver-force-ssl: the instance's declared parameter group sets rds.force_ssl = 1
+    (
+        "sqlserver-force-ssl",
+        SQLSERVER_SSL,
+        [
+            _group("sqlserver-tls", "sqlserver-se-16.0", [{"name": "rds.force_ssl", "value": "1"}]),
+            _with_group("sqlserver", INSTANCE, SQLSERVER, "sqlserver-tls", "parameterGroupName"),
+            # A same-region replica without a group of its own takes its source's.
+            Res(INSTANCE, "sqlserver-replica", REPLICA, prop_deps={"replicateSourceDb": ["sqlserver"]}),
+            Res(INSTANCE, "postgres", PRIMARY),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "sqlserver-default-or-plain-groups",
+        SQLSERVER_SSL,
+        [
+            Res(INSTANCE, "no-group", SQLSERVER),
+            Res(INSTANCE, "default-group", {**SQLSERVER, "parameterGroupName": "default.sqlserver-se-16.0"}),
+            _group("sqlserver-plain", "sqlserver-se-16.0", [{"name": "rds.force_ssl", "value": "0"}]),
+            _with_group("plain", INSTANCE, SQLSERVER, "sqlserver-plain", "parameterGroupName"),
+        ],
+        "violation",
+        ["no-group", "default-group", "plain"],
+    ),
+    (
+        "sqlserver-undeclared-group",
+        SQLSERVER_SSL,
+        [Res(INSTANCE, "shared-group", {**SQLSERVER, "parameterGroupName": "corp-sqlserver"})],
+        "n/a",
+        [],
+    ),
+    # rds-mariadb-require-secure-transport
+    (
+        "mariadb-secure-transport",
+        MARIADB_TLS,
+        [
+            _group("mariadb-tls", "mariadb10.11", [{"name": "require_secure_transport", "value": "ON"}]),
+            _with_group("mariadb", INSTANCE, MARIADB, "mariadb-tls", "parameterGroupName"),
+            # Before 10.5 MariaDB has no require_secure_transport.
+            Res(INSTANCE, "mariadb-10-4", {**MARIADB, "engineVersion": "10.4.34"}),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "mariadb-plaintext",
+        MARIADB_TLS,
+        [
+            _group("mariadb-off", "mariadb10.11", [{"name": "require_secure_transport", "value": "OFF"}]),
+            _with_group("mariadb-off-db", INSTANCE, MARIADB, "mariadb-off", "parameterGroupName"),
+            Res(INSTANCE, "mariadb-default", {"engine": "mariadb"}),
+        ],
+        "violation",
+        ["mariadb-off-db", "mariadb-default"],
+    ),
+    # rds-aurora-mysql-audit-logging
+    (
+        "aurora-mysql-audited",
+        AURORA_AUDIT,
+        [
+            _group("audit", "aurora-mysql8.0", AUDIT_ON, CPG),
+            _with_group("aurora-mysql", CLUSTER, AURORA_MYSQL, "audit", "dbClusterParameterGroupName"),
+            Res(CLUSTER, "aurora-postgres", AURORA),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "aurora-mysql-not-audited",
+        AURORA_AUDIT,
+        [
+            _group("no-events", "aurora-mysql8.0", AUDIT_ON[:1], CPG),
+            _with_group("no-events-db", CLUSTER, AURORA_MYSQL, "no-events", "dbClusterParameterGroupName"),
+            Res(CLUSTER, "default-group", AURORA_MYSQL),
+        ],
+        "violation",
+        ["no-events-db", "default-group"],
+    ),
+    # rds-not-in-public-subnet
+    (
+        "db-in-isolated-and-private-subnets",
+        PUBLIC_SUBNET,
+        [
+            *_network(),
+            *_db_in("db", "isolated", "private"),
+            Res(INSTANCE, "replica", REPLICA, prop_deps={"replicateSourceDb": ["db"]}),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "db-in-public-subnet-or-default-group",
+        PUBLIC_SUBNET,
+        [
+            *_network(),
+            *_db_in("exposed", "isolated", "public"),
+            # A replica in its source's region shares the source's subnets.
+            Res(INSTANCE, "exposed-replica", REPLICA, prop_deps={"replicateSourceDb": ["exposed"]}),
+            Res(INSTANCE, "default-vpc", but(PRIMARY, dbSubnetGroupName=...)),
+            Res(CLUSTER, "default-cluster", {**AURORA, "dbSubnetGroupName": "default"}),
+        ],
+        "violation",
+        ["exposed", "exposed-replica", "default-vpc", "default-cluster"],
+    ),
+    # Subnets without an association use the VPC's main table: here a Route added through mainRouteTableId,
+    # and a MainRouteTableAssociation to a table with an inline route to the internet gateway.
+    (
+        "db-in-subnets-of-public-main-tables",
+        PUBLIC_SUBNET,
+        [
+            Res(VPC, "vpc", {}),
+            Res(IGW, "igw", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc"]}),
+            Res(SUBNET, "a", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc"]}),
+            Res(
+                ROUTE,
+                "main-default",
+                {"routeTableId": UNKNOWN, "destinationIpv6CidrBlock": "::/0", "gatewayId": UNKNOWN},
+                prop_deps={"routeTableId": ["vpc"], "gatewayId": ["igw"]},
+            ),
+            *_db_in("via-vpc-main", "a"),
+            Res(VPC, "vpc2", {}),
+            Res(IGW, "igw2", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc2"]}),
+            Res(SUBNET, "b", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["vpc2"]}),
+            Res(
+                ROUTE_TABLE,
+                "main2",
+                {"vpcId": UNKNOWN, "routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN}]},
+                prop_deps={"vpcId": ["vpc2"], "routes": ["igw2"]},
+            ),
+            Res(
+                MAIN_ASSOCIATION,
+                "main2-assoc",
+                {"vpcId": UNKNOWN, "routeTableId": UNKNOWN},
+                prop_deps={"vpcId": ["vpc2"], "routeTableId": ["main2"]},
+            ),
+            *_db_in("via-main-association", "b", group="db-subnets-2"),
+        ],
+        "violation",
+        ["via-vpc-main", "via-main-association"],
+    ),
+    (
+        "db-subnets-outside-the-stack",
+        PUBLIC_SUBNET,
+        [
+            Res(INSTANCE, "shared-group", {**PRIMARY, "dbSubnetGroupName": "corp-db"}),
+            Res(DB_SUBNET_GROUP, "literal-subnets", {"subnetIds": ["subnet-0123"]}),
+            _with_group("literal", INSTANCE, PRIMARY, "literal-subnets", "dbSubnetGroupName"),
+        ],
+        "n/a",
+        [],
+    ),
+    # RDS.19-22: once a region has subscriptions, one delivers each source type's critical events
+    ("events-all-covered", CLUSTER_EVENTS, EVERY_CRITICAL_EVENT, "ok", []),
+    ("events-all-covered-instances", INSTANCE_EVENTS, EVERY_CRITICAL_EVENT, "ok", []),
+    ("events-all-covered-parameter-groups", PARAMETER_GROUP_EVENTS, EVERY_CRITICAL_EVENT, "ok", []),
+    ("events-all-covered-security-groups", SECURITY_GROUP_EVENTS, EVERY_CRITICAL_EVENT, "ok", []),
+    # No source type, categories or ids: every event of every source.
+    ("events-everything", SECURITY_GROUP_EVENTS, [Res(TOPIC, "topic"), _subscription("all")], "ok", []),
+    (
+        "events-no-cluster-subscription",
+        CLUSTER_EVENTS,
+        [
+            Res(TOPIC, "topic"),
+            _subscription("instances", sourceType="db-instance"),
+            _subscription("failures-only", sourceType="db-cluster", eventCategories=["failure"]),
+            _subscription("off", sourceType="db-cluster", enabled=False),
+            _subscription("some-clusters", sourceType="db-cluster", sourceIds=["aurora-1"]),
+        ],
+        "violation",
+        ["instances", "failures-only", "off", "some-clusters"],
+    ),
+    # A subscription covers its own region only (pulumi-aws 7's per-resource region).
+    (
+        "events-other-region",
+        INSTANCE_EVENTS,
+        [
+            Res(TOPIC, "topic"),
+            _subscription("eu", sourceType="db-instance", region="eu-west-1"),
+            _subscription("us", sourceType="db-cluster", region="us-east-1"),
+        ],
+        "violation",
+        ["us"],
+    ),
+    (
+        "events-parameter-groups-missing",
+        PARAMETER_GROUP_EVENTS,
+        [Res(TOPIC, "topic"), _subscription("instances", sourceType="db-instance")],
+        "violation",
+        ["instances"],
+    ),
+    (
+        "events-security-groups-missing",
+        SECURITY_GROUP_EVENTS,
+        [
+            Res(TOPIC, "topic"),
+            _subscription(
+                "config-only", sourceType="db-security-group", eventCategories=["configuration change"]
+            ),
+        ],
+        "violation",
+        ["config-only"],
+    ),
+    # rds-global-cluster-supported-version
+    (
+        "global-supported",
+        GLOBAL_VERSION,
+        [
+            Res(
+                GLOBAL_CLUSTER,
+                "current",
+                {"engine": "aurora-mysql", "engineVersion": "8.0.mysql_aurora.3.08.2"},
+            ),
+            Res(
+                GLOBAL_CLUSTER, "lts", {"engine": "aurora-mysql", "engineVersion": "8.0.mysql_aurora.3.04.3"}
+            ),
+            Res(CLUSTER, "source", {**AURORA_MYSQL, "engineVersion": "8.0.mysql_aurora.3.10.0"}),
+            Res(
+                GLOBAL_CLUSTER,
+                "from-source",
+                {"sourceDbClusterIdentifier": UNKNOWN},
+                prop_deps={"sourceDbClusterIdentifier": ["source"]},
+            ),
+            Res(GLOBAL_CLUSTER, "postgres", {"engine": "aurora-postgresql", "engineVersion": "16.4"}),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "global-unsupported",
+        GLOBAL_VERSION,
+        [
+            Res(
+                GLOBAL_CLUSTER, "old", {"engine": "aurora-mysql", "engineVersion": "8.0.mysql_aurora.3.05.2"}
+            ),
+            Res(GLOBAL_CLUSTER, "v2", {"engine": "aurora-mysql", "engineVersion": "5.7.mysql_aurora.2.12.4"}),
+            Res(GLOBAL_CLUSTER, "default", {"engine": "aurora-mysql"}),
+        ],
+        "violation",
+        ["old", "v2"],
+    ),
     # secretsmanager-rotation: a SecretRotation, or a paved:rotation tag saying how it rotates
     ("rotation-by-resource-or-tag", SECRET_ROTATION, ROTATED_SECRETS, "ok", []),
     (
@@ -919,6 +1661,52 @@ STACK_CASES: list[StackCase] = [
 ]
 
 
+def test_event_subscriptions_cover_the_region_of_their_provider() -> None:
+    # The same subscriptions, one through a provider for another region: the other region has none that
+    # delivers instance events, so its subscription is reported.
+    specs = [
+        Res(TOPIC, "topic"),
+        _subscription("eu", sourceType="db-instance"),
+        _subscription("us", sourceType="db-cluster"),
+    ]
+    outcome = run_stack(INSTANCE_EVENTS, specs, providers={"us": {"region": "us-east-1"}})
+    assert [urn.rsplit("::", 1)[-1] for _, urn in outcome.violations if urn] == ["us"]
+    assert run_stack(INSTANCE_EVENTS, specs, providers={"us": {"region": ""}}).status == "ok"
+
+
+def test_an_unknown_source_type_defers_unless_another_subscription_decides() -> None:
+    unknown = _subscription("new", sourceType=UNKNOWN)
+    with pytest.raises(UnknownValueError):
+        run_stack(CLUSTER_EVENTS, [Res(TOPIC, "topic"), unknown])
+    everything = [Res(TOPIC, "topic"), unknown, _subscription("all")]
+    assert run_stack(CLUSTER_EVENTS, everything).status == "ok"
+
+
+def test_a_cross_region_replica_takes_its_regions_default_parameter_group() -> None:
+    # RDS copies the source's DB parameter group to a same-region replica only.
+    specs = [
+        _group("sqlserver-tls", "sqlserver-se-16.0", [{"name": "rds.force_ssl", "value": "1"}]),
+        _with_group("sqlserver", INSTANCE, SQLSERVER, "sqlserver-tls", "parameterGroupName"),
+        Res(INSTANCE, "dr-replica", REPLICA, prop_deps={"replicateSourceDb": ["sqlserver"]}),
+    ]
+    outcome = run_stack(SQLSERVER_SSL, specs, providers={"dr-replica": {"region": "us-west-2"}})
+    assert [urn for _, urn in outcome.violations] == [urn_of(INSTANCE, "dr-replica")]
+    assert "the engine's default parameter group" in outcome.violations[0][0]
+
+
+def test_an_unknown_availability_zone_defers_the_multi_az_verdict() -> None:
+    # Two instances, one in a named AZ and one whose AZ is still unknown: it may be another AZ.
+    with pytest.raises(UnknownValueError):
+        run_stack(
+            CLUSTER_MULTI_AZ,
+            [
+                Res(CLUSTER, "aurora", AURORA),
+                _aurora_instance("a", "aurora", "eu-west-1a"),
+                _aurora_instance("b", "aurora", UNKNOWN),
+            ],
+        )
+
+
 def test_cross_region_backup_unknown_engine_defers_but_still_reports_the_others() -> None:
     with pytest.raises(UnknownValueError):
         run_stack(
@@ -946,6 +1734,25 @@ FAMILY = Family(
         "name",
         "value",
         "paved:rotation",
+        "sharedAccounts",
+        "backtrackWindow",
+        "availabilityZone",
+        "masterUsername",
+        "username",
+        "requireTls",
+        "sourceType",
+        "eventCategories",
+        "sourceIds",
+        "enabled",
+        "region",
+        "autoMinorVersionUpgrade",
+        "replicationGroupId",
+        "parameterGroupName",
+        "dbClusterParameterGroupName",
+        "dbSubnetGroupName",
+        "routes",
+        "gatewayId",
+        "destinationCidrBlock",
     ],
     fuzz_values=[
         "postgres",
@@ -961,6 +1768,26 @@ FAMILY = Family(
         "default",
         "valkey",
         "redis",
+        "memcached",
+        "sqlserver-se",
+        "mariadb",
+        "aurora-mysql",
+        "8.0.mysql_aurora.3.08.0",
+        "10.4.34",
+        "all",
+        "admin",
+        "true",
+        "false",
+        "db-cluster",
+        "db-instance",
+        "maintenance",
+        "failure",
+        "configuration change",
+        "default.sqlserver-se-16.0",
+        "require_secure_transport",
+        "server_audit_logging",
+        "0.0.0.0/0",
+        "igw-0123",
         "",
         " ",
         *UNKNOWNS,
@@ -976,5 +1803,21 @@ FAMILY = Family(
         StackFuzzTarget(XREGION, INSTANCE, BACKUP_REPLICATION, "sourceDbInstanceArn", when_linked=OK_OR_NA),
         StackFuzzTarget(SECRET_ROTATION, SECRET, ROTATION, "secretId", when_linked=OK_OR_NA),
         StackFuzzTarget(VAULT_LOCKED, VAULT, VAULT_LOCK, "backupVaultName", when_linked=OK_OR_NA),
+        StackFuzzTarget(SNAPSHOT_ENCRYPTED, SNAPSHOT, INSTANCE, "dbInstanceIdentifier", forward=True),
+        StackFuzzTarget(
+            SNAPSHOT_ENCRYPTED, SNAPSHOT_COPY, SNAPSHOT, "sourceDbSnapshotIdentifier", forward=True
+        ),
+        StackFuzzTarget(CLUSTER_MULTI_AZ, CLUSTER, CLUSTER_INSTANCE, "clusterIdentifier"),
+        StackFuzzTarget(SQLSERVER_SSL, INSTANCE, PG, "parameterGroupName", forward=True),
+        StackFuzzTarget(SQLSERVER_SSL, INSTANCE, INSTANCE, "replicateSourceDb", forward=True),
+        StackFuzzTarget(MARIADB_TLS, INSTANCE, PG, "parameterGroupName", forward=True),
+        StackFuzzTarget(AURORA_AUDIT, CLUSTER, CPG, "dbClusterParameterGroupName", forward=True),
+        StackFuzzTarget(PUBLIC_SUBNET, INSTANCE, DB_SUBNET_GROUP, "dbSubnetGroupName", forward=True),
+        StackFuzzTarget(PUBLIC_SUBNET, CLUSTER, DB_SUBNET_GROUP, "dbSubnetGroupName", forward=True),
+        StackFuzzTarget(CLUSTER_EVENTS, EVENTS, TOPIC, "snsTopic", forward=True),
+        StackFuzzTarget(INSTANCE_EVENTS, EVENTS, TOPIC, "snsTopic", forward=True),
+        StackFuzzTarget(PARAMETER_GROUP_EVENTS, EVENTS, TOPIC, "snsTopic", forward=True),
+        StackFuzzTarget(SECURITY_GROUP_EVENTS, EVENTS, TOPIC, "snsTopic", forward=True),
+        StackFuzzTarget(GLOBAL_VERSION, GLOBAL_CLUSTER, CLUSTER, "sourceDbClusterIdentifier", forward=True),
     ],
 )

@@ -1,4 +1,10 @@
-"""ElastiCache (Redis OSS / Valkey) replication group rules."""
+"""ElastiCache (Redis OSS / Valkey) rules: replication groups, and standalone cache clusters where AWS's
+controls judge them too.
+
+A cache cluster with `replicationGroupId` is a member of that group and takes its engine, backups, subnet
+group and upgrade settings from it, so the rules judge the group and mark the member not applicable. The
+`fsbp` ids are AWS Security Hub controls (https://docs.aws.amazon.com/securityhub/latest/userguide/elasticache-controls.html).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +23,17 @@ from paved_policies.props import (
     peek,
     peek_items,
 )
-from paved_policies.rule import Finding, ResourceContext, compliant, resource_rule, violation
+from paved_policies.rule import (
+    Finding,
+    ResourceContext,
+    compliant,
+    not_applicable,
+    resource_rule,
+    violation,
+)
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 
 # 7 days of daily snapshots: a week to notice a bad write and restore before it. AWS allows 0-35.
 MIN_SNAPSHOT_RETENTION_DAYS = 7
@@ -28,7 +42,27 @@ DEFAULT_SUBNET_GROUP = "default"
 
 
 def _name(ctx: ResourceContext) -> str:
-    return f"Replication group '{ctx.name}'"
+    kind = "Cache cluster" if ctx.resource_type == CACHE_CLUSTER else "Replication group"
+    return f"{kind} '{ctx.name}'"
+
+
+def _group_member(props: Mapping[str, Any], ctx: ResourceContext) -> Finding | None:
+    """Not applicable to a cache cluster of a replication group, which is judged through the group."""
+    if ctx.resource_type == CACHE_CLUSTER and has_value(props, "replicationGroupId"):
+        return not_applicable(f"{_name(ctx)} belongs to a replication group, whose settings it takes")
+    return None
+
+
+def _unless_redis(props: Mapping[str, Any], ctx: ResourceContext) -> Finding | None:
+    """Not applicable to a group member or a Memcached cluster: the controls judge Redis OSS and Valkey."""
+    member = _group_member(props, ctx)
+    if member:
+        return member
+    # A replication group's engine defaults to redis; a standalone cluster's is required.
+    engine = (get_text(props, "engine") or "redis").lower()
+    if engine == "memcached":
+        return not_applicable(f"{_name(ctx)} runs Memcached")
+    return None
 
 
 @resource_rule(
@@ -42,6 +76,7 @@ def _name(ctx: ResourceContext) -> str:
     resource_types=(REPLICATION_GROUP,),
     checkov=("CKV_AWS_30",),
     cdk_nag=("AwsSolutions-AEC3", "ElastiCacheRedisClusterEncryption"),
+    fsbp=("ElastiCache.5",),
     url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html",
 )
 def elasticache_transit_encryption(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -64,6 +99,7 @@ def elasticache_transit_encryption(props: Mapping[str, Any], ctx: ResourceContex
     resource_types=(REPLICATION_GROUP,),
     checkov=("CKV_AWS_29", "CKV_AWS_191"),
     cdk_nag=("AwsSolutions-AEC3", "ElastiCacheRedisClusterEncryption"),
+    fsbp=("ElastiCache.4",),
     url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/at-rest-encryption.html",
 )
 def elasticache_at_rest_encryption_cmk(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -93,6 +129,7 @@ def elasticache_at_rest_encryption_cmk(props: Mapping[str, Any], ctx: ResourceCo
     resource_types=(REPLICATION_GROUP,),
     checkov=("CKV_AWS_31",),
     cdk_nag=("AwsSolutions-AEC6", "ElastiCacheRedisClusterRedisAuth"),
+    fsbp=("ElastiCache.6",),
     url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html",
 )
 def elasticache_auth(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -112,6 +149,7 @@ def elasticache_auth(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     resource_types=(REPLICATION_GROUP,),
     checkov=("CKV2_AWS_50",),
     cdk_nag=("AwsSolutions-AEC4", "ElastiCacheRedisClusterMultiAZ"),
+    fsbp=("ElastiCache.3",),
     staging_enforcement="advisory",
     url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html",
 )
@@ -127,19 +165,28 @@ def elasticache_automatic_failover(props: Mapping[str, Any], ctx: ResourceContex
 
 @resource_rule(
     name="elasticache-snapshot-retention",
-    description=f"ElastiCache keeps automatic snapshots for at least {MIN_SNAPSHOT_RETENTION_DAYS} days.",
+    description=(
+        f"ElastiCache replication groups and Redis OSS/Valkey cache clusters keep automatic snapshots for at "
+        f"least {MIN_SNAPSHOT_RETENTION_DAYS} days."
+    ),
     severity="medium",
     remediation=(
         f"Set snapshot_retention_limit to {MIN_SNAPSHOT_RETENTION_DAYS} or more days (0, the default, "
         "turns automatic backups off) and a snapshot_window."
     ),
-    resource_types=(REPLICATION_GROUP,),
-    # cdk-nag's rule asks for 15 days; checkov's CKV_AWS_134 (> 0) covers only aws_elasticache_cluster.
+    resource_types=(REPLICATION_GROUP, CACHE_CLUSTER),
+    # cdk-nag's rule asks for 15 days; checkov's CKV_AWS_134 (> 0) covers aws_elasticache_cluster.
+    checkov=("CKV_AWS_134",),
     cdk_nag=("ElastiCacheRedisClusterAutomaticBackup",),
+    fsbp=("ElastiCache.1",),
     staging_enforcement="advisory",
     url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/backups-automatic.html",
 )
 def elasticache_snapshot_retention(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    # Memcached has no backups (ElastiCache.1 is about Redis OSS and Valkey).
+    not_redis = _unless_redis(props, ctx)
+    if not_redis:
+        return not_redis
     days = get_int(props, "snapshotRetentionLimit")
     if days is not None and days >= MIN_SNAPSHOT_RETENTION_DAYS:
         return compliant()
@@ -152,17 +199,21 @@ def elasticache_snapshot_retention(props: Mapping[str, Any], ctx: ResourceContex
 
 @resource_rule(
     name="elasticache-not-default-subnet-group",
-    description="ElastiCache replication groups use their own subnet group, not the default VPC's.",
+    description="ElastiCache replication groups and cache clusters use a subnet group of their own.",
     severity="medium",
     remediation=(
         "Create an aws.elasticache.SubnetGroup of private subnets and pass its name as subnet_group_name."
     ),
-    resource_types=(REPLICATION_GROUP,),
+    resource_types=(REPLICATION_GROUP, CACHE_CLUSTER),
     checkov=("CKV_AWS_323",),
     cdk_nag=("AwsSolutions-AEC1", "ElastiCacheClusterInVPC"),
+    fsbp=("ElastiCache.7",),
     url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/SubnetGroups.html",
 )
 def elasticache_not_default_subnet_group(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    member = _group_member(props, ctx)
+    if member:
+        return member
     if not has_value(props, "subnetGroupName"):
         return violation(f"{_name(ctx)} has no subnetGroupName, so it lands in the default subnet group.")
     # An unknown name is a SubnetGroup resource's output: a group the program declares, which is never
@@ -171,6 +222,38 @@ def elasticache_not_default_subnet_group(props: Mapping[str, Any], ctx: Resource
     if isinstance(name, str) and name.lower() == DEFAULT_SUBNET_GROUP:
         return violation(f"{_name(ctx)} uses the '{DEFAULT_SUBNET_GROUP}' subnet group.")
     return compliant()
+
+
+def _flag(value: Any) -> bool | None:
+    """A boolean input, which elasticache.Cluster takes as the string 'true' or 'false'."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+@resource_rule(
+    name="elasticache-auto-minor-upgrade",
+    description="ElastiCache Redis OSS/Valkey replication groups and cache clusters take minor upgrades.",
+    severity="high",
+    remediation=(
+        "Leave auto_minor_version_upgrade at its default (true; 'true' on aws.elasticache.Cluster) and set a "
+        "maintenance_window."
+    ),
+    resource_types=(REPLICATION_GROUP, CACHE_CLUSTER),
+    # A replication group's setting is its cache clusters', which the control judges; Memcached has none.
+    fsbp=("ElastiCache.2",),
+    url="https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/VersionManagement.html",
+)
+def elasticache_auto_minor_upgrade(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    not_redis = _unless_redis(props, ctx)
+    if not_redis:
+        return not_redis
+    # Defaults to true on both (pulumi-aws Cluster "Defaults to `true`"; ReplicationGroup: AWS sets true).
+    if _flag(get(props, "autoMinorVersionUpgrade")) is not False:
+        return compliant()
+    return violation(f"{_name(ctx)} sets autoMinorVersionUpgrade to false.")
 
 
 @resource_rule(
@@ -208,4 +291,5 @@ RULES = (
     elasticache_snapshot_retention,
     elasticache_not_default_subnet_group,
     elasticache_log_delivery,
+    elasticache_auto_minor_upgrade,
 )
