@@ -25,6 +25,7 @@ from paved_policies.rules import ALL_RULES
 from pulumi_policy.proxy import UnknownValueError
 
 import tests.test_policy_rules as base_family
+import tests.test_policy_rules_classic as classic_family
 import tests.test_policy_rules_data as data_family
 import tests.test_policy_rules_edge as edge_family
 import tests.test_policy_rules_eks as eks_family
@@ -46,10 +47,12 @@ from tests.policy_harness import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+CLASSIC_POLICIES = base_family.CLASSIC_POLICIES
 FAMILIES = [
     base_family.FAMILY,
     data_family.FAMILY,
     edge_family.FAMILY,
+    classic_family.FAMILY,
     eks_family.FAMILY,
     kubernetes_family.FAMILY,
     wiring_family.FAMILY,
@@ -59,6 +62,7 @@ FAMILY_POLICIES = {
     "base": base_family.BASE_POLICIES,
     "data": base_family.DATA_POLICIES,
     "edge": base_family.EDGE_POLICIES,
+    "classic": base_family.CLASSIC_POLICIES,
     "eks": base_family.EKS_POLICIES,
     "k8s": base_family.KUBERNETES_POLICIES,
     "wiring": base_family.WIRING_POLICIES,
@@ -375,10 +379,12 @@ NOT_JUDGED = {
         "s3-tls-only-policy",  # can't run in preview, above
         "elb-http-redirects-to-https",  # the ALB listens on HTTPS only
         *NOT_OURS,
+        *CLASSIC_POLICIES,  # paved declares no Classic Load Balancer and no WAF Classic
     },
     "staging": {
         "s3-tls-only-policy",
         "elb-http-redirects-to-https",
+        *CLASSIC_POLICIES,
         "backup-vault-cmk",  # staging has no AWS Backup vault
         "backup-vault-locked",
         "rds-proxy-require-tls",  # staging apps connect to the instance directly

@@ -148,6 +148,7 @@ EDGE_POLICIES = {
     "elb-access-logs",
     "elb-deletion-protection",
     "elb-target-group-health-check",
+    "elb-multiple-azs",
     "alb-waf-associated",
     "wafv2-managed-baseline-rules",
     "wafv2-rate-based-rule",
@@ -162,6 +163,23 @@ EDGE_POLICIES = {
     "cloudfront-hsts-headers",
     "aws-required-tags",
     "stateful-resources-protected",
+}
+# Fixtures for these live in tests/test_policy_rules_classic.py.
+CLASSIC_POLICIES = {
+    "elb-classic-https-listeners",
+    "elb-classic-acm-certificate",
+    "elb-classic-tls-policy",
+    "elb-classic-connection-draining",
+    "elb-classic-cross-zone",
+    "elb-classic-multiple-azs",
+    "elb-classic-desync-mitigation",
+    "waf-classic-logging-enabled",
+    "waf-regional-rule-not-empty",
+    "waf-regional-rulegroup-not-empty",
+    "waf-regional-webacl-not-empty",
+    "waf-global-rule-not-empty",
+    "waf-global-rulegroup-not-empty",
+    "waf-global-webacl-not-empty",
 }
 # Fixtures for these live in tests/test_policy_rules_eks.py.
 EKS_POLICIES = {
@@ -208,6 +226,7 @@ EXPECTED_POLICIES = (
     BASE_POLICIES
     | DATA_POLICIES
     | EDGE_POLICIES
+    | CLASSIC_POLICIES
     | EKS_POLICIES
     | KUBERNETES_POLICIES
     | WIRING_POLICIES

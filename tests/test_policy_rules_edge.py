@@ -68,8 +68,11 @@ ALB_LISTENER = "aws:alb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 ALB_TARGET_GROUP = "aws:alb/targetGroup:TargetGroup"
+CLASSIC_LB = "aws:elb/loadBalancer:LoadBalancer"
+SUBNET = "aws:ec2/subnet:Subnet"
 WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+RULE_GROUP = "aws:wafv2/ruleGroup:RuleGroup"
 WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
 RULE_GROUP_ASSOCIATION = "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation"
 WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
@@ -184,6 +187,37 @@ ACL_RULE_JSON = json.dumps(
     ]
 )
 
+GEO_RULE: dict[str, Any] = {
+    "name": "geo",
+    "priority": 0.0,
+    "action": {"block": {}},
+    "statement": {"geoMatchStatement": {"countryCodes": ["KP"]}},
+    "visibilityConfig": VISIBLE,
+}
+RULE_GROUP_PROPS: dict[str, Any] = {
+    "scope": "REGIONAL",
+    "capacity": 10.0,
+    "visibilityConfig": VISIBLE,
+    "rules": [GEO_RULE],
+    "tags": TAGS,
+}
+# A rule group's `rulesJson`: the WAF API's JSON, one rule whose metrics are off.
+GROUP_RULES_JSON = json.dumps(
+    [
+        {
+            "Name": "geo-json",
+            "Priority": 0,
+            "Action": {"Block": {}},
+            "Statement": {"GeoMatchStatement": {"CountryCodes": ["KP"]}},
+            "VisibilityConfig": {
+                "CloudWatchMetricsEnabled": False,
+                "SampledRequestsEnabled": True,
+                "MetricName": "geo",
+            },
+        }
+    ]
+)
+
 MANAGED_SECURITY_HEADERS = "67f7725c-6f97-4210-82d7-5512b31e9d03"
 BEHAVIOR = {
     "targetOriginId": "alb",
@@ -242,12 +276,30 @@ RESOURCE_CASES: list[ResourceCase] = [
     # elb-listener-tls12-policy
     ("tls-res-2021", "elb-listener-tls12-policy", LISTENER, HTTPS_LISTENER, "ok", ""),
     (
+        "tls-post-quantum",
+        "elb-listener-tls12-policy",
+        ALB_LISTENER,
+        but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"),
+        "ok",
+        "",
+    ),
+    (
+        # TLS 1.2 at the lowest, but not on ELB.17's list.
         "tls-fs-1-2",
         "elb-listener-tls12-policy",
         ALB_LISTENER,
         but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-FS-1-2-Res-2020-10"),
-        "ok",
-        "",
+        "violation",
+        "not one of AWS's recommended policies",
+    ),
+    (
+        # TLS 1.3 and 1.2 with the wider cipher list: what this policy once recommended, ELB.17 fails it.
+        "tls13-1-2-unrestricted",
+        "elb-listener-tls12-policy",
+        LISTENER,
+        but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"),
+        "violation",
+        "TLS13-1-2-2021-06",
     ),
     (
         "tls-nlb-tls13-1-3",
@@ -263,7 +315,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         LISTENER,
         but(HTTPS_LISTENER, sslPolicy="ELBSecurityPolicy-2016-08"),
         "violation",
-        "older than TLS 1.2",
+        "not one of AWS's recommended policies",
     ),
     (
         # TLS 1.3 added, TLS 1.0 still accepted.
@@ -319,6 +371,17 @@ RESOURCE_CASES: list[ResourceCase] = [
     ),
     ("logs-unset", "elb-access-logs", ALB_LB, but(ALB, accessLogs=...), "violation", "access logs"),
     ("logs-gwlb", "elb-access-logs", LB, GWLB, "n/a", ""),
+    # A Classic Load Balancer's access_logs block is on by default.
+    ("logs-classic", "elb-access-logs", CLASSIC_LB, {"accessLogs": {"bucket": UNKNOWN}}, "ok", ""),
+    (
+        "logs-classic-disabled",
+        "elb-access-logs",
+        CLASSIC_LB,
+        {"accessLogs": {"bucket": "logs", "enabled": False}},
+        "violation",
+        "access logs",
+    ),
+    ("logs-classic-unset", "elb-access-logs", CLASSIC_LB, {"listeners": []}, "violation", "access logs"),
     # elb-deletion-protection
     ("delete-protected", "elb-deletion-protection", LB, ALB, "ok", ""),
     ("delete-gwlb", "elb-deletion-protection", LB, GWLB, "ok", ""),
@@ -421,6 +484,23 @@ RESOURCE_CASES: list[ResourceCase] = [
         {"ruleName": "r", "webAclArn": UNKNOWN, "managedRuleGroup": {"name": COMMON, "vendorName": "AWS"}},
         "violation",
         "cloudwatchMetricsEnabled",
+    ),
+    ("vis-rule-group", "wafv2-visibility-metrics", RULE_GROUP, RULE_GROUP_PROPS, "ok", ""),
+    (
+        "vis-rule-group-metrics-off",
+        "wafv2-visibility-metrics",
+        RULE_GROUP,
+        but(RULE_GROUP_PROPS, visibilityConfig={**VISIBLE, "cloudwatchMetricsEnabled": False}),
+        "violation",
+        "the rule group: cloudwatchMetricsEnabled",
+    ),
+    (
+        "vis-rule-group-json",
+        "wafv2-visibility-metrics",
+        RULE_GROUP,
+        but(RULE_GROUP_PROPS, rules=..., rulesJson=GROUP_RULES_JSON),
+        "violation",
+        "rule 'geo-json': cloudwatchMetricsEnabled",
     ),
     # cloudfront-viewer-https
     ("viewer-redirect", "cloudfront-viewer-https", DISTRIBUTION, DIST, "ok", ""),
@@ -582,6 +662,7 @@ DEFERRALS: list[Deferral] = [
     ("elb-deletion-protection", LB, but(ALB, enableDeletionProtection=UNKNOWN_BOOLEAN_VALUE)),
     ("elb-target-group-health-check", TARGET_GROUP, but(TARGET, healthCheck=UNKNOWN_OBJECT_VALUE)),
     ("wafv2-visibility-metrics", WEB_ACL, but(ACL, rules=UNKNOWN_ARRAY_VALUE)),
+    ("wafv2-visibility-metrics", RULE_GROUP, but(RULE_GROUP_PROPS, rulesJson=UNKNOWN)),
     ("cloudfront-viewer-https", DISTRIBUTION, but(DIST, orderedCacheBehaviors=[UNKNOWN_OBJECT_VALUE])),
     (
         "cloudfront-viewer-tls",
@@ -812,6 +893,17 @@ WAF_ASSOCIATION_RES = with_deps(
 )
 HTTP_LISTENER_RES = Res(LISTENER, "http", HTTP_LISTENER)
 
+
+def subnet(name: str, zone: str) -> Res:
+    return Res(SUBNET, name, {"vpcId": UNKNOWN, "cidrBlock": "10.0.0.0/24", "availabilityZone": zone})
+
+
+def listener_on(balancer: Res, **changes: Any) -> list[Res]:
+    """The balancer and an HTTP listener of it whose protocol is unset."""
+    props = but(HTTP_LISTENER, protocol=..., **changes)
+    return [balancer, with_deps(ALB_LISTENER, "l", props, loadBalancerArn=[balancer.name])]
+
+
 # (id, policy, resources, expected status, the names of the resources reported)
 STACK_CASES: list[StackCase] = [
     # s3-public-access-block
@@ -958,11 +1050,73 @@ STACK_CASES: list[StackCase] = [
         [],
     ),
     (
+        # On a load balancer the program does not declare: HTTP on an ALB, TCP on an NLB.
         "http-protocol-unset",
         "elb-http-redirects-to-https",
         [Res(LISTENER, "l", but(HTTP_LISTENER, protocol=...))],
         "n/a",
         [],
+    ),
+    (
+        "http-protocol-unset-on-alb",
+        "elb-http-redirects-to-https",
+        listener_on(Res(ALB_LB, "alb", but(ALB, loadBalancerType=...)), defaultActions=[FORWARD]),
+        "violation",
+        ["l"],
+    ),
+    (
+        "http-protocol-unset-redirects",
+        "elb-http-redirects-to-https",
+        listener_on(Res(LB, "alb", ALB)),
+        "ok",
+        [],
+    ),
+    (
+        "http-protocol-unset-on-nlb",
+        "elb-http-redirects-to-https",
+        listener_on(Res(LB, "nlb", NLB), defaultActions=[FORWARD]),
+        "n/a",
+        [],
+    ),
+    # elb-multiple-azs
+    (
+        "azs-declared-subnets",
+        "elb-multiple-azs",
+        [subnet("a", "eu-west-1a"), subnet("b", "eu-west-1b"), with_deps(LB, "alb", ALB, subnets=["a", "b"])],
+        "ok",
+        [],
+    ),
+    ("azs-literal-ids", "elb-multiple-azs", [Res(LB, "nlb", but(NLB, subnets=["s-1", "s-2"]))], "ok", []),
+    (
+        "azs-mappings",
+        "elb-multiple-azs",
+        [
+            subnet("a", "eu-west-1a"),
+            subnet("b", "eu-west-1b"),
+            with_deps(
+                ALB_LB,
+                "gwlb",
+                but(GWLB, subnetMappings=[{"subnetId": UNKNOWN}, {"subnetId": UNKNOWN}]),
+                subnetMappings=["a", "b"],
+            ),
+        ],
+        "ok",
+        [],
+    ),
+    ("azs-one-id", "elb-multiple-azs", [Res(LB, "nlb", but(NLB, subnets=["s-1"]))], "violation", ["nlb"]),
+    (
+        "azs-one-declared-subnet",
+        "elb-multiple-azs",
+        [subnet("a", "eu-west-1a"), with_deps(LB, "nlb", but(NLB, subnets=[UNKNOWN]), subnets=["a"])],
+        "violation",
+        ["nlb"],
+    ),
+    (
+        "azs-one-mapping",
+        "elb-multiple-azs",
+        [Res(LB, "nlb", but(NLB, subnetMappings=[{"subnetId": "s-1", "allocationId": UNKNOWN}]))],
+        "violation",
+        ["nlb"],
     ),
     # alb-waf-associated
     ("waf-associated", "alb-waf-associated", alb_stack(WAF_ASSOCIATION_RES), "ok", []),
@@ -1212,13 +1366,33 @@ def test_dependencies_fall_back_to_plain_dependencies_without_property_edges() -
 def test_elbv2_rules_match_both_module_tokens() -> None:
     for rule in elbv2.RULES:
         lb_types = {t for t in rule.resource_types if t.startswith("aws:lb/")}
-        assert {t.replace("aws:lb/", "aws:alb/") for t in lb_types} == set(rule.resource_types) - lb_types
+        v2_types = {t for t in rule.resource_types if t != CLASSIC_LB}
+        assert {t.replace("aws:lb/", "aws:alb/") for t in lb_types} == v2_types - lb_types
+
+
+def test_load_balancer_zones_unknown_in_preview_defer_to_the_sdk() -> None:
+    # Subnet ids from resources that are not declared subnets: nothing says how many there are.
+    with pytest.raises(UnknownValueError):
+        run_stack("elb-multiple-azs", [Res(LB, "alb", ALB)])
+    # One declared subnet is not enough to say the whole list has one.
+    one = [subnet("a", "eu-west-1a"), with_deps(LB, "alb", ALB, subnets=["a"])]
+    with pytest.raises(UnknownValueError):
+        run_stack("elb-multiple-azs", one)
+    two_unknown_ids = but(NLB, subnets=[UNKNOWN, UNKNOWN])
+    with pytest.raises(UnknownValueError):
+        run_stack("elb-multiple-azs", [Res(LB, "nlb", two_unknown_ids)])
 
 
 # Property names the edge rules read below the top level of the fixtures, for the fuzz tests.
 FUZZ_KEYS = [
     "redirect",
     "protocol",
+    "loadBalancerType",
+    "subnets",
+    "subnetMappings",
+    "subnetId",
+    "accessLogs",
+    "rulesJson",
     "healthCheck",
     "path",
     "enabled",
@@ -1310,6 +1484,8 @@ FAMILY = Family(
         MANAGED_SECURITY_HEADERS,
         "bucket.s3.amazonaws.com",
         ACL_RULE_JSON,
+        GROUP_RULES_JSON,
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
         bucket_policy(TLS_DENY),
         "environment",
         "",
@@ -1323,6 +1499,8 @@ FAMILY = Family(
         StackFuzzTarget("s3-tls-only-policy", BUCKET, BUCKET_POLICY, "bucket"),
         StackFuzzTarget("s3-bucket-owner-enforced", BUCKET, OWNERSHIP, "bucket"),
         StackFuzzTarget("elb-http-redirects-to-https", LISTENER, LISTENER_RULE, "listenerArn"),
+        StackFuzzTarget("elb-http-redirects-to-https", ALB_LISTENER, LB, "loadBalancerArn", forward=True),
+        StackFuzzTarget("elb-multiple-azs", LB, SUBNET, "subnets", forward=True),
         StackFuzzTarget("alb-waf-associated", LB, WAF_ASSOCIATION, "resourceArn"),
         StackFuzzTarget("wafv2-managed-baseline-rules", WEB_ACL, RULE_GROUP_ASSOCIATION, "webAclArn"),
         StackFuzzTarget("wafv2-rate-based-rule", WEB_ACL, WEB_ACL_RULE, "webAclArn"),

@@ -1,15 +1,30 @@
 """Elastic Load Balancing v2 rules: load balancers, listeners and target groups.
 
 pulumi-aws has two modules for the same resources, `aws.lb` and `aws.alb` (`aws:lb/...` and `aws:alb/...`
-type tokens); every rule here matches both.
+type tokens); every rule here matches both. The older tokens (`aws:elasticloadbalancingv2/...`,
+`aws:applicationloadbalancing/...`) are only aliases: the engine sends the new ones. Access logs also judge
+Classic Load Balancers (`aws:elb/...`), whose other rules are in `elb_classic`.
+
+FSBP controls: https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from paved_policies.props import as_map, get_bool, get_map, get_seq, get_text, has_value
+from paved_policies.props import (
+    UNKNOWN,
+    as_map,
+    get,
+    get_bool,
+    get_map,
+    get_seq,
+    get_text,
+    has_value,
+    is_unknown_error,
+    peek,
+)
 from paved_policies.rule import (
     Finding,
     ResourceContext,
@@ -30,20 +45,34 @@ LOAD_BALANCERS = _both("loadBalancer:LoadBalancer")
 LISTENERS = _both("listener:Listener")
 LISTENER_RULES = _both("listenerRule:ListenerRule")
 TARGET_GROUPS = _both("targetGroup:TargetGroup")
+CLASSIC_LOAD_BALANCER = "aws:elb/loadBalancer:LoadBalancer"
 WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+SUBNET = "aws:ec2/subnet:Subnet"
 
-# Security policies whose lowest protocol is TLS 1.2 (or 1.3). Not every TLS13 policy: TLS13-1-0-* and
-# TLS13-1-1-* add TLS 1.3 but still accept TLS 1.0 / 1.1.
-# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
-TLS12_POLICY_PREFIXES = (
-    "ELBSecurityPolicy-TLS13-1-2-",
-    "ELBSecurityPolicy-TLS13-1-3-",
-    "ELBSecurityPolicy-FS-1-2-",
-    "ELBSecurityPolicy-TLS-1-2-",
+# The security policies ELB.17 accepts, exactly (the control's `sslPolicies`, not customizable): TLS 1.3 only,
+# or TLS 1.3 and 1.2 with the restricted (forward-secret AEAD) ciphers, each also as FIPS and post-quantum
+# (PQ) variants. Other TLS 1.2-minimum policies (TLS13-1-2-2021-06, FS-1-2-*, TLS-1-2-*) fail it.
+# https://docs.aws.amazon.com/securityhub/latest/userguide/elb-controls.html#elb-17
+RECOMMENDED_SSL_POLICIES = frozenset(
+    {
+        "ELBSecurityPolicy-TLS13-1-3-2021-06",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+        "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+        "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+    }
 )
 # What the provider applies to an HTTPS/TLS listener without ssl_policy.
 PROVIDER_DEFAULT_SSL_POLICY = "ELBSecurityPolicy-2016-08"
 SAFE_DESYNC_MODES = ("defensive", "strictest")
+# A listener without a protocol gets its load balancer type's default; a Gateway Load Balancer's has none.
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateListener.html
+DEFAULT_LISTENER_PROTOCOL = {"application": "HTTP", "network": "TCP"}
+# ELB.10 and ELB.13: Security Hub's default minAvailabilityZones.
+MIN_ZONES = 2
 
 
 def _lb_type(props: Mapping[str, Any]) -> str:
@@ -61,19 +90,35 @@ def _protocol(props: Mapping[str, Any]) -> str | None:
     return protocol.upper() if protocol else None
 
 
+def _listener_protocol(props: Mapping[str, Any], ctx: StackContext) -> str | None:
+    """The listener's protocol; when unset, its load balancer type's default (HTTP on an ALB), read from the
+    load balancer its loadBalancerArn came from. None when neither says."""
+    protocol = _protocol(props)
+    if protocol is not None:
+        return protocol
+    kinds = {_lb_type(lb.props) for lb in ctx.dependencies("loadBalancerArn", LOAD_BALANCERS)}
+    return DEFAULT_LISTENER_PROTOCOL.get(kinds.pop()) if len(kinds) == 1 else None
+
+
 @resource_rule(
     name="elb-listener-tls12-policy",
-    description="HTTPS and TLS listeners use a security policy whose lowest protocol is TLS 1.2.",
+    description=(
+        "HTTPS and TLS listeners use one of the security policies AWS recommends (TLS 1.3, or TLS 1.3 and "
+        "1.2 with restricted ciphers)."
+    ),
     severity="high",
     remediation=(
-        "Set ssl_policy to a TLS 1.2+ policy such as 'ELBSecurityPolicy-TLS13-1-2-Res-2021-06' "
-        "(TLS 1.3 and 1.2, forward-secret ciphers) or 'ELBSecurityPolicy-TLS13-1-2-2021-06'."
+        "Set ssl_policy to 'ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09' (TLS 1.3 and 1.2, forward-secret "
+        "ciphers, post-quantum key exchange) or another policy of the ELB.17 list: "
+        f"{', '.join(sorted(RECOMMENDED_SSL_POLICIES))}."
     ),
     resource_types=LISTENERS,
     checkov=("CKV_AWS_103",),
+    fsbp=("ELB.17",),
     url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html",
 )
 def elb_listener_tls12_policy(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    # Unset, the protocol is HTTP or TCP (or none on a Gateway Load Balancer): never HTTPS or TLS.
     protocol = _protocol(props)
     if protocol not in ("HTTPS", "TLS"):
         return not_applicable(f"listener protocol is {protocol or 'unset'}, not HTTPS or TLS")
@@ -83,9 +128,9 @@ def elb_listener_tls12_policy(props: Mapping[str, Any], ctx: ResourceContext) ->
             f"Listener '{ctx.name}' sets no sslPolicy, so it gets {PROVIDER_DEFAULT_SSL_POLICY}, which "
             "accepts TLS 1.0."
         )
-    if policy.startswith(TLS12_POLICY_PREFIXES):
+    if policy in RECOMMENDED_SSL_POLICIES:
         return compliant()
-    return violation(f"Listener '{ctx.name}' uses {policy}, which accepts protocols older than TLS 1.2.")
+    return violation(f"Listener '{ctx.name}' uses {policy}, which is not one of AWS's recommended policies.")
 
 
 def _redirects_to_https(action: Any) -> bool:
@@ -111,13 +156,16 @@ def _forwarding(actions: Sequence[Any]) -> list[str]:
     resource_types=LISTENERS,
     checkov=("CKV2_AWS_20",),
     cdk_nag=("ALBHttpToHttpsRedirection",),
+    fsbp=("ELB.1",),
     url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-update-rules.html",
 )
 def elb_http_redirects_to_https(props: Mapping[str, Any], ctx: StackContext) -> Finding:
-    protocol = _protocol(props)
+    protocol = _listener_protocol(props, ctx)
     if protocol is None:
-        # HTTP on an ALB, TCP on an NLB, none on a Gateway LB: the listener alone cannot tell.
-        return not_applicable(f"listener '{ctx.name}' leaves its protocol unset")
+        return not_applicable(
+            f"listener '{ctx.name}' leaves its protocol unset on a load balancer this program does not "
+            "declare, so its default (HTTP on an ALB) is unknown"
+        )
     if protocol != "HTTP":
         return not_applicable(f"listener protocol is {protocol}")
     actions = get_seq(props, "defaultActions")
@@ -164,11 +212,17 @@ def alb_drop_invalid_header_fields(props: Mapping[str, Any], ctx: ResourceContex
     ),
     resource_types=LOAD_BALANCERS,
     checkov=("CKV_AWS_328",),
+    fsbp=("ELB.12",),
     url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#desync-mitigation-mode",
 )
 def alb_desync_mitigation(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     if (skip := _unless_alb(props)) is not None:
         return skip
+    return desync_finding(props, ctx)
+
+
+def desync_finding(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    """ELB.12 and ELB.14: an unset mode is 'defensive' on Application and Classic Load Balancers alike."""
     mode = (get_text(props, "desyncMitigationMode") or "defensive").lower()
     if mode in SAFE_DESYNC_MODES:
         return compliant()
@@ -177,23 +231,29 @@ def alb_desync_mitigation(props: Mapping[str, Any], ctx: ResourceContext) -> Fin
 
 @resource_rule(
     name="elb-access-logs",
-    description="Application and Network Load Balancers write access logs to S3.",
+    description="Application, Network and Classic Load Balancers write access logs to S3.",
     severity="medium",
     remediation=(
-        "Set access_logs with enabled=True (it defaults to false even with a bucket) and bucket=<an S3 "
-        "bucket with SSE-S3 whose policy lets logdelivery.elasticloadbalancing.amazonaws.com write>."
+        "Set access_logs with enabled=True (on ALBs and NLBs it defaults to false even with a bucket) and "
+        "bucket=<an S3 bucket with SSE-S3 whose policy lets the load balancer's log delivery write>."
     ),
-    resource_types=LOAD_BALANCERS,
-    checkov=("CKV_AWS_91",),
+    resource_types=(*LOAD_BALANCERS, CLASSIC_LOAD_BALANCER),
+    checkov=("CKV_AWS_91", "CKV_AWS_92"),
     cdk_nag=("AwsSolutions-ELB2", "ELBLoggingEnabled"),
+    fsbp=("ELB.5",),
     url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html",
 )
 def elb_access_logs(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    kind = _lb_type(props)
-    if kind == "gateway":
-        return not_applicable("Gateway Load Balancers have no access logs")
     logs = get_map(props, "accessLogs")
-    if get_bool(logs, "enabled") is True and has_value(logs, "bucket"):
+    if ctx.resource_type == CLASSIC_LOAD_BALANCER:
+        # A Classic Load Balancer's access_logs block is on unless it says enabled=false.
+        # https://docs.aws.amazon.com/elasticloadbalancing/latest/classic/access-log-collection.html
+        enabled = get_bool(logs, "enabled") is not False
+    elif _lb_type(props) == "gateway":
+        return not_applicable("Gateway Load Balancers have no access logs")
+    else:
+        enabled = get_bool(logs, "enabled") is True
+    if enabled and has_value(logs, "bucket"):
         return compliant()
     return violation(
         f"Load balancer '{ctx.name}' does not write access logs (accessLogs.enabled and bucket)."
@@ -208,6 +268,7 @@ def elb_access_logs(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     resource_types=LOAD_BALANCERS,
     checkov=("CKV_AWS_150",),
     cdk_nag=("ELBDeletionProtectionEnabled",),
+    fsbp=("ELB.6",),
     staging_enforcement="advisory",
     url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#deletion-protection",
 )
@@ -258,6 +319,64 @@ def elb_target_group_health_check(props: Mapping[str, Any], ctx: ResourceContext
     )
 
 
+def zones_finding(
+    props: Mapping[str, Any],
+    ctx: StackContext,
+    read: Callable[[Mapping[str, Any]], Iterable[Any]],
+    lists: Sequence[str],
+) -> Finding:
+    """ELB.10 and ELB.13: the load balancer spans at least MIN_ZONES Availability Zones.
+
+    `read` gives its subnet ids (or zone names) from the `lists` inputs. AWS takes one subnet per zone
+    ("You can specify only one subnet per Availability Zone", CreateLoadBalancer), so distinct subnets are
+    distinct zones and their own zones need not be known. An id unknown in preview counts through the
+    declared subnets the input was built from (its property dependencies).
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html
+    """
+    try:
+        zones = len({item.strip() for item in read(props) if isinstance(item, str) and item.strip()})
+    except Exception as error:
+        if not is_unknown_error(error):
+            raise
+        traced = {subnet.urn for prop in lists for subnet in ctx.dependencies(prop, (SUBNET,))}
+        if len(traced) >= MIN_ZONES:
+            return compliant()
+        lengths = [peek(lambda prop=prop: len(get_seq(props, prop))) for prop in lists]
+        if UNKNOWN in lengths or sum(lengths) >= MIN_ZONES:
+            raise
+        zones = sum(lengths)  # at most one subnet, whose id is not known yet
+    if zones >= MIN_ZONES:
+        return compliant()
+    return violation(
+        f"Load balancer '{ctx.name}' names {zones} subnet(s) or zone(s) in {' / '.join(lists)}, so it spans "
+        f"fewer than {MIN_ZONES} Availability Zones: one zone's outage takes it down."
+    )
+
+
+def _v2_subnets(props: Mapping[str, Any]) -> Iterator[Any]:
+    yield from get_seq(props, "subnets")
+    for mapping in get_seq(props, "subnetMappings"):
+        yield get(mapping, "subnetId")
+
+
+@stack_rule(
+    name="elb-multiple-azs",
+    description=(
+        f"Application, Network and Gateway Load Balancers span at least {MIN_ZONES} Availability Zones."
+    ),
+    severity="medium",
+    remediation=(
+        f"Give the load balancer subnets (or subnet_mappings) in at least {MIN_ZONES} Availability Zones, "
+        "one subnet per zone."
+    ),
+    resource_types=LOAD_BALANCERS,
+    fsbp=("ELB.13",),
+    url="https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-subnets.html",
+)
+def elb_multiple_azs(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    return zones_finding(props, ctx, _v2_subnets, ("subnets", "subnetMappings"))
+
+
 @stack_rule(
     name="alb-waf-associated",
     description="Every internet-facing Application Load Balancer has a WAFv2 web ACL association.",
@@ -291,5 +410,6 @@ RULES = (
     elb_access_logs,
     elb_deletion_protection,
     elb_target_group_health_check,
+    elb_multiple_azs,
     alb_waf_associated,
 )

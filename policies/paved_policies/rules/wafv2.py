@@ -1,9 +1,12 @@
-"""WAFv2 web ACL rules.
+"""WAFv2 web ACL and rule group rules.
 
 A web ACL's rules can sit in three places: its `rules` input, its `ruleJson` input (the WAF API's own
 JSON, in PascalCase), and separate `aws.wafv2.WebAclRule` / `WebAclRuleGroupAssociation` resources whose
 `webAclArn` came from the ACL. The stack rules here read all three; field names are matched without
-regard to case so both spellings read the same.
+regard to case so both spellings read the same. A rule group's rules sit in `rules` or `rulesJson`.
+WAF Classic (`aws:waf/*`, `aws:wafregional/*`) is judged in `waf_classic`.
+
+FSBP controls: https://docs.aws.amazon.com/securityhub/latest/userguide/waf-controls.html
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from paved_policies.rule import (
 )
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+RULE_GROUP = "aws:wafv2/ruleGroup:RuleGroup"
 WEB_ACL_RULE = "aws:wafv2/webAclRule:WebAclRule"
 RULE_GROUP_ASSOCIATION = "aws:wafv2/webAclRuleGroupAssociation:WebAclRuleGroupAssociation"
 LOGGING_CONFIGURATION = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
@@ -39,6 +43,8 @@ VISIBILITY_FLAGS = ("cloudwatchMetricsEnabled", "sampledRequestsEnabled")
 # CDN itself); its owner says where requests are rate-limited instead, e.g. `paved:rate-limit:
 # "upstream: CloudFront web ACL"`. Any non-blank value counts: a reviewed, greppable exception.
 RATE_LIMIT_TAG = "paved:rate-limit"
+# The input holding the WAF API's own JSON list of rules, per type that has one.
+RULES_JSON_INPUT = {WEB_ACL: "ruleJson", RULE_GROUP: "rulesJson"}
 
 
 def _field(value: Any, name: str) -> Any:
@@ -70,8 +76,8 @@ def _from_rule(rule: Any, name: str) -> _AclRule:
     )
 
 
-def _json_rules(props: Mapping[str, Any]) -> list[Any]:
-    text = get_str(props, "ruleJson")
+def _json_rules(props: Mapping[str, Any], resource_type: str) -> list[Any]:
+    text = get_str(props, RULES_JSON_INPUT[resource_type])
     if not text:
         return []
     try:
@@ -80,9 +86,10 @@ def _json_rules(props: Mapping[str, Any]) -> list[Any]:
         return []
 
 
-def _inline_rules(props: Mapping[str, Any]) -> list[Any]:
-    """The ACL's own rules, from `rules` and `ruleJson`; an unknown list or rule raises (contents matter)."""
-    return [*get_seq(props, "rules"), *_json_rules(props)]
+def _inline_rules(props: Mapping[str, Any], resource_type: str = WEB_ACL) -> list[Any]:
+    """A web ACL's or rule group's own rules, from `rules` and its JSON input; an unknown list or rule raises
+    (contents matter)."""
+    return [*get_seq(props, "rules"), *_json_rules(props, resource_type)]
 
 
 def _acl_rules(props: Mapping[str, Any], ctx: StackContext) -> Iterator[_AclRule]:
@@ -124,6 +131,8 @@ def _managed_group(rule: _AclRule) -> str | None:
         "and override_action none; override single rules to count where they misfire, not the group."
     ),
     resource_types=(WEB_ACL,),
+    # WAF.10 (at least one rule or rule group) holds whenever both baseline groups are applied.
+    fsbp=("WAF.10",),
     # checkov's Log4j checks (CKV_AWS_192, CKV2_AWS_47, CKV2_AWS_76) look for KnownBadInputs' Log4JRCE
     # only, so they are not the same check.
     url="https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html",
@@ -171,25 +180,30 @@ def _visibility_gaps(where: str, owner: Any) -> list[str]:
     return [f"{where}: {', '.join(off)}"] if off else []
 
 
+# What each judged type is, for the messages: the rule resources are one rule each.
+_VISIBILITY_OWNER = {WEB_ACL: "the ACL", RULE_GROUP: "the rule group"}
+
+
 @resource_rule(
     name="wafv2-visibility-metrics",
     description=(
-        "Web ACLs and each of their rules publish CloudWatch metrics and keep sampled requests "
+        "Web ACLs, rule groups and each of their rules publish CloudWatch metrics and keep sampled requests "
         "(visibility_config)."
     ),
     severity="low",
     remediation=(
         "Set visibility_config with cloudwatch_metrics_enabled=True, sampled_requests_enabled=True and a "
-        "metric_name on the web ACL and on every rule (and on WebAclRule / WebAclRuleGroupAssociation "
-        "resources)."
+        "metric_name on the web ACL or rule group and on every rule (in rules, rule_json / rules_json, and "
+        "WebAclRule / WebAclRuleGroupAssociation resources)."
     ),
-    resource_types=(WEB_ACL, WEB_ACL_RULE, RULE_GROUP_ASSOCIATION),
+    resource_types=(WEB_ACL, RULE_GROUP, WEB_ACL_RULE, RULE_GROUP_ASSOCIATION),
+    fsbp=("WAF.12",),
     url="https://docs.aws.amazon.com/waf/latest/developerguide/web-acl-testing-view-sample.html",
 )
 def wafv2_visibility_metrics(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    gaps = _visibility_gaps("the ACL" if ctx.resource_type == WEB_ACL else "the rule", props)
-    if ctx.resource_type == WEB_ACL:
-        for index, rule in enumerate(_inline_rules(props)):
+    gaps = _visibility_gaps(_VISIBILITY_OWNER.get(ctx.resource_type, "the rule"), props)
+    if ctx.resource_type in RULES_JSON_INPUT:
+        for index, rule in enumerate(_inline_rules(props, ctx.resource_type)):
             gaps += _visibility_gaps(f"rule '{_field(rule, 'name') or index}'", rule)
     if not gaps:
         return compliant()
