@@ -6,9 +6,11 @@ from typing import Any
 
 from paved_policies.rule import Rule
 from paved_policies.rules import (
+    acm,
     backup,
     cloudfront,
     cloudwatch,
+    ec2,
     eks,
     elasticache,
     elbv2,
@@ -29,6 +31,7 @@ from paved_policies.rules import (
 ALL_RULES: tuple[Rule[Any], ...] = (
     *vpc.RULES,
     *security_groups.RULES,
+    *ec2.RULES,
     *cloudwatch.RULES,
     *kms.RULES,
     *sns.RULES,
@@ -38,6 +41,7 @@ ALL_RULES: tuple[Rule[Any], ...] = (
     *backup.RULES,
     *s3.RULES,
     *elbv2.RULES,
+    *acm.RULES,
     *wafv2.RULES,
     *cloudfront.RULES,
     *eks.RULES,
