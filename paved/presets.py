@@ -34,8 +34,10 @@ _SECTIONS: dict[str, Any] = {
     "network.azCount": Env(prod=3, staging=2),
     "network.natGateways": Env(prod="perAz", staging="single"),
     "network.flowLogRetentionDays": Env(prod=365, staging=30),
+    # ec2: the VPC CNI gets pods their IP addresses from the EC2 API; through the endpoint that does not
+    # depend on a NAT gateway (and FSBP EC2.10 asks for it).
     "network.interfaceEndpoints": Env(
-        prod=["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs"], staging=[]
+        prod=["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "ec2"], staging=[]
     ),
     "database.instanceClass": Env(prod="db.r7g.large", staging="db.t4g.medium"),
     "database.engineVersion": "17",

@@ -25,7 +25,7 @@ from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, Unkno
 from paved.analyzer import PackResult, StackContext, analyze_with_pack
 from paved.recorder import RecordedResource, Recording
 from tests.policy_harness import POLICIES, Outcome, Res, run_resource, run_stack, urn_of
-from tests.test_policy_rules import SG, VPC, WORLD, ingress
+from tests.test_policy_rules import DEFAULT_VPC, SG, VPC, WORLD, ingress
 
 ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = UNKNOWN_STRING_VALUE
@@ -302,13 +302,13 @@ def test_a_tag_exempts_a_vpc_from_the_flow_log_stack_policy() -> None:
 def test_an_exemption_on_the_only_vpc_leaves_no_violation() -> None:
     outcome = run_stack(FLOW, [Res(VPC, "sandbox", {"tags": exempt_tags(FLOW)})])
     assert outcome.violations == [] and outcome.status == "n/a"
-    assert outcome.not_applicable == f"every {VPC} in the stack is exempt or not applicable"
+    assert outcome.not_applicable == f"every {VPC}, {DEFAULT_VPC} in the stack is exempt or not applicable"
     assert only_record().urn == urn_of(VPC, "sandbox")
 
 
 def test_a_stack_policy_exemption_on_a_covered_vpc_is_no_longer_needed() -> None:
     vpc = Res(VPC, "covered", {"tags": exempt_tags(FLOW)})
-    flow_log = Res(FLOW_LOG, "fl", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["covered"]})
+    flow_log = Res(FLOW_LOG, "fl", {"vpcId": UNKNOWN, "trafficType": "ALL"}, prop_deps={"vpcId": ["covered"]})
     assert run_stack(FLOW, [vpc, flow_log]).violations == []
     assert only_record().would_have_said is None
 

@@ -27,6 +27,7 @@ from pulumi_policy.proxy import UnknownValueError
 import tests.test_policy_rules as base_family
 import tests.test_policy_rules_classic as classic_family
 import tests.test_policy_rules_data as data_family
+import tests.test_policy_rules_ec2 as ec2_family
 import tests.test_policy_rules_edge as edge_family
 import tests.test_policy_rules_eks as eks_family
 import tests.test_policy_rules_kubernetes as kubernetes_family
@@ -50,6 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CLASSIC_POLICIES = base_family.CLASSIC_POLICIES
 FAMILIES = [
     base_family.FAMILY,
+    ec2_family.FAMILY,
+    ec2_family.ACM_FAMILY,
     data_family.FAMILY,
     edge_family.FAMILY,
     classic_family.FAMILY,
@@ -60,6 +63,8 @@ FAMILIES = [
 # The policies each family's file is about, as tests/test_policy_rules.py lists them by name.
 FAMILY_POLICIES = {
     "base": base_family.BASE_POLICIES,
+    "ec2": base_family.EC2_POLICIES,
+    "acm": base_family.ACM_POLICIES,
     "data": base_family.DATA_POLICIES,
     "edge": base_family.EDGE_POLICIES,
     "classic": base_family.CLASSIC_POLICIES,
@@ -324,6 +329,7 @@ BUCKET = "aws:s3/bucket:Bucket"
 DATABASE = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+VPC = "aws:ec2/vpc:Vpc"
 STACK = ("", "")  # a stack policy's own finding, on no resource
 
 # (policy, resource type, resource name) of every advisory "can't run policy ... during preview": the key
@@ -350,11 +356,35 @@ FINDINGS = {
         ("elasticache-automatic-failover", CACHE, "cache"),
         ("elasticache-snapshot-retention", CACHE, "cache"),
         ("elb-deletion-protection", LOAD_BALANCER, "alb"),
+        # Staging reaches AWS APIs through NAT, not interface endpoints (staging_enforcement).
+        ("vpc-ec2-interface-endpoint", VPC, "network"),
+        ("vpc-ecr-api-interface-endpoint", VPC, "network"),
+        ("vpc-ecr-dkr-interface-endpoint", VPC, "network"),
     ],
 }
 # Nothing is protected in staging: every resource of a type stateful-resources-protected judges is a finding
 # there (keys, buckets, the database, the cache, secrets, log groups, the cluster), and none is in prod.
 UNPROTECTED_STATEFUL = {"prod": False, "staging": True}
+# EC2 resources paved never declares: its nodes start from a launch template through EKS, not as instances;
+# it runs no VPN, transit gateway or network ACL of its own, and leaves account-level EBS settings alone.
+NO_SUCH_EC2_RESOURCES = {
+    "ebs-encryption-by-default",
+    "ebs-attached-volumes-encrypted",
+    "ebs-snapshot-block-public-access",
+    "ec2-instance-imdsv2",
+    "ec2-instance-no-public-ip",
+    "ec2-instance-single-network-interface",
+    "ec2-instance-hvm",
+    "ec2-source-dest-check",
+    "ec2-spot-fleet-ebs-encrypted",
+    "ec2-transit-gateway-no-auto-accept",
+    "ec2-vpc-block-public-access",
+    "ec2-vpn-tunnel-logging",
+    "ec2-vpn-ikev2-only",
+    "ec2-client-vpn-connection-logging",
+    "network-acl-no-public-admin-ports",
+    "network-acl-in-use",
+}
 # Policies that judged nothing of ours: every resource they were asked about was not applicable to them
 # or not checkable in preview. Every other policy judged at least one resource, so its pass is not vacuous.
 # Kinds paved does not declare (snapshots, Aurora, event subscriptions, global clusters) and engines it does
@@ -380,6 +410,7 @@ NOT_JUDGED = {
         "elb-http-redirects-to-https",  # the ALB listens on HTTPS only
         *NOT_OURS,
         *CLASSIC_POLICIES,  # paved declares no Classic Load Balancer and no WAF Classic
+        *NO_SUCH_EC2_RESOURCES,
     },
     "staging": {
         "s3-tls-only-policy",
@@ -389,6 +420,8 @@ NOT_JUDGED = {
         "backup-vault-locked",
         "rds-proxy-require-tls",  # staging apps connect to the instance directly
         *NOT_OURS,
+        "backup-recovery-point-encrypted",
+        *NO_SUCH_EC2_RESOURCES,
     },
 }
 # Kinds the EKS and Kubernetes families judge or match, Helm releases (opaque, never judged) included.

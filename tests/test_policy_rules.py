@@ -49,6 +49,7 @@ from tests.policy_harness import (
     Res,
     ResourceCase,
     StackCase,
+    but,
     props_strategy,
     run_resource,
     run_stack,
@@ -58,8 +59,15 @@ from tests.policy_harness import (
 POLICIES_DIR = Path(__file__).resolve().parent.parent / "policies"
 
 VPC = "aws:ec2/vpc:Vpc"
+DEFAULT_VPC = "aws:ec2/defaultVpc:DefaultVpc"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SUBNET = "aws:ec2/subnet:Subnet"
+DEFAULT_SUBNET = "aws:ec2/defaultSubnet:DefaultSubnet"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+NACL = "aws:ec2/networkAcl:NetworkAcl"
+NACL_RULE = "aws:ec2/networkAclRule:NetworkAclRule"
+NACL_ASSOCIATION = "aws:ec2/networkAclAssociation:NetworkAclAssociation"
+DEFAULT_NACL = "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -87,7 +95,33 @@ BASE_POLICIES = {
     "kms-key-has-explicit-policy",
     "sns-topic-encrypted",
     "subnet-no-public-ip-by-default",
+    "vpc-ec2-interface-endpoint",
+    "vpc-ecr-api-interface-endpoint",
+    "vpc-ecr-dkr-interface-endpoint",
+    "network-acl-no-public-admin-ports",
+    "network-acl-in-use",
 }
+# Fixtures for these live in tests/test_policy_rules_ec2.py.
+EC2_POLICIES = {
+    "ebs-encryption-by-default",
+    "ebs-attached-volumes-encrypted",
+    "ebs-snapshot-block-public-access",
+    "ec2-instance-imdsv2",
+    "ec2-instance-no-public-ip",
+    "ec2-instance-single-network-interface",
+    "ec2-instance-hvm",
+    "ec2-source-dest-check",
+    "ec2-launch-template-imdsv2",
+    "ec2-launch-template-no-public-ip",
+    "ec2-launch-template-ebs-encrypted",
+    "ec2-spot-fleet-ebs-encrypted",
+    "ec2-transit-gateway-no-auto-accept",
+    "ec2-vpc-block-public-access",
+    "ec2-vpn-tunnel-logging",
+    "ec2-vpn-ikev2-only",
+    "ec2-client-vpn-connection-logging",
+}
+ACM_POLICIES = {"acm-certificate-renewal", "acm-certificate-rsa-2048"}
 # Fixtures for these live in tests/test_policy_rules_data.py.
 DATA_POLICIES = {
     "rds-storage-encrypted-cmk",
@@ -133,6 +167,7 @@ DATA_POLICIES = {
     "secretsmanager-rotation",
     "backup-vault-cmk",
     "backup-vault-locked",
+    "backup-recovery-point-encrypted",
 }
 # Fixtures for these live in tests/test_policy_rules_edge.py.
 EDGE_POLICIES = {
@@ -224,6 +259,8 @@ WIRING_POLICIES = {"wiring-proof"}
 EXEMPTIONS_POLICY = "paved-exemptions"
 EXPECTED_POLICIES = (
     BASE_POLICIES
+    | EC2_POLICIES
+    | ACM_POLICIES
     | DATA_POLICIES
     | EDGE_POLICIES
     | CLASSIC_POLICIES
@@ -280,7 +317,24 @@ RESOURCE_CASES: list[ResourceCase] = [
         "ok",
         "",
     ),
-    ("sg-quic", SG_POLICY, SG, {"ingress": [ingress("udp", 443.0, 443.0, WORLD)]}, "ok", ""),
+    # EC2.18 authorizes no UDP port from anywhere by default, HTTP/3 included.
+    (
+        "sg-quic",
+        SG_POLICY,
+        SG,
+        {"ingress": [ingress("udp", 443.0, 443.0, WORLD)]},
+        "violation",
+        "udp ports 443",
+    ),
+    (
+        "sg-default-group-ssh",
+        SG_POLICY,
+        DEFAULT_SG,
+        {"ingress": [ingress("tcp", 22.0, 22.0, WORLD)]},
+        "violation",
+        "ingress[0]: tcp ports 22-22 from 0.0.0.0/0",
+    ),
+    ("sg-default-group-closed", SG_POLICY, DEFAULT_SG, {"vpcId": UNKNOWN}, "ok", ""),
     ("sg-no-ingress", SG_POLICY, SG, {"egress": [ingress("-1", 0.0, 0.0, WORLD)]}, "ok", ""),
     (
         "sg-ssh-world",
@@ -498,24 +552,6 @@ RESOURCE_CASES: list[ResourceCase] = [
         "violation",
         "no description",
     ),
-    ("dsg-closed", DSG_POLICY, DEFAULT_SG, {"vpcId": "vpc-1"}, "ok", ""),
-    ("dsg-empty-lists", DSG_POLICY, DEFAULT_SG, {"ingress": [], "egress": []}, "ok", ""),
-    (
-        "dsg-egress",
-        DSG_POLICY,
-        DEFAULT_SG,
-        {"egress": [ingress("-1", 0.0, 0.0, WORLD)]},
-        "violation",
-        "egress",
-    ),
-    (
-        "dsg-ingress",
-        DSG_POLICY,
-        DEFAULT_SG,
-        {"ingress": [{"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "self": True}]},
-        "violation",
-        "ingress",
-    ),
     ("lg-kms", LG_KMS, LOG_GROUP, {"kmsKeyId": "arn:aws:kms:eu-west-1:1:key/k"}, "ok", ""),
     ("lg-no-kms", LG_KMS, LOG_GROUP, {"retentionInDays": 30.0}, "violation", "kmsKeyId"),
     ("lg-blank-kms", LG_KMS, LOG_GROUP, {"kmsKeyId": "  "}, "violation", "kmsKeyId"),
@@ -661,37 +697,41 @@ RESOURCE_CASES: list[ResourceCase] = [
     ("sns-plain", SNS_POLICY, TOPIC, {"name": "alerts"}, "violation", "kmsMasterKeyId"),
     ("subnet-private", SUBNET_POLICY, SUBNET, {"mapPublicIpOnLaunch": False}, "ok", ""),
     ("subnet-unset", SUBNET_POLICY, SUBNET, {"cidrBlock": "10.0.0.0/24"}, "ok", ""),
+    ("subnet-ipv6-off", SUBNET_POLICY, SUBNET, {"assignIpv6AddressOnCreation": False}, "ok", ""),
     (
+        # EC2.15 fails a load balancer subnet too: the balancer's addresses are its own.
         "subnet-elb",
         SUBNET_POLICY,
         SUBNET,
         {"mapPublicIpOnLaunch": True, "tags": {"kubernetes.io/role/elb": "1"}},
-        "ok",
-        "",
-    ),
-    (
-        "subnet-elb-default-tags",
-        SUBNET_POLICY,
-        SUBNET,
-        {"mapPublicIpOnLaunch": True, "tagsAll": {"kubernetes.io/role/elb": ""}},
-        "ok",
-        "",
-    ),
-    (
-        "subnet-public",
-        SUBNET_POLICY,
-        SUBNET,
-        {"mapPublicIpOnLaunch": True, "tags": {"Name": "public"}},
         "violation",
-        "mapPublicIpOnLaunch",
+        "public IPv4 addresses (mapPublicIpOnLaunch)",
     ),
     (
-        "subnet-internal-elb",
+        "subnet-ipv6",
         SUBNET_POLICY,
         SUBNET,
-        {"mapPublicIpOnLaunch": True, "tags": {"kubernetes.io/role/internal-elb": "1"}},
+        {"ipv6CidrBlock": "2001:db8::/64", "assignIpv6AddressOnCreation": True},
         "violation",
-        "elb",
+        "IPv6 addresses (assignIpv6AddressOnCreation)",
+    ),
+    (
+        "subnet-both",
+        SUBNET_POLICY,
+        SUBNET,
+        {"mapPublicIpOnLaunch": True, "assignIpv6AddressOnCreation": True},
+        "violation",
+        "public IPv4 addresses (mapPublicIpOnLaunch) and IPv6 addresses",
+    ),
+    ("default-subnet-closed", SUBNET_POLICY, DEFAULT_SUBNET, {"mapPublicIpOnLaunch": False}, "ok", ""),
+    # pulumi-aws's DefaultSubnet maps public IPs unless told not to.
+    (
+        "default-subnet-unset",
+        SUBNET_POLICY,
+        DEFAULT_SUBNET,
+        {"availabilityZone": "eu-west-1a"},
+        "violation",
+        "mapPublicIpOnLaunch unset, which is true here",
     ),
 ]
 
@@ -702,7 +742,7 @@ DEFERRALS: list[Deferral] = [
     (SG_POLICY, SG, {"ingress": UNKNOWN_ARRAY_VALUE}),
     ("kms-key-policy-no-wildcard-principal", KMS_KEY, {"policy": UNKNOWN}),
     ("kms-key-rotation-enabled", KMS_KEY, {"enableKeyRotation": UNKNOWN_BOOLEAN_VALUE}),
-    ("subnet-no-public-ip-by-default", SUBNET, {"mapPublicIpOnLaunch": True, "tags": UNKNOWN_OBJECT_VALUE}),
+    ("subnet-no-public-ip-by-default", SUBNET, {"mapPublicIpOnLaunch": UNKNOWN_BOOLEAN_VALUE}),
     # Whether a rule still unknown in preview will have a description cannot be told.
     (SG_DESC, SG, {"description": "web", "ingress": [UNKNOWN_OBJECT_VALUE]}),
     (SG_DESC, SG, {"description": "web", "egress": UNKNOWN_ARRAY_VALUE}),
@@ -726,8 +766,8 @@ PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
 OTHER_TYPES: list[OtherType] = [
     ("sns-topic-encrypted", LOG_GROUP),
     ("cloudwatch-log-group-encrypted", TOPIC),
-    (SG_POLICY, DEFAULT_SG),
     (SG_DESC, DEFAULT_SG),
+    (SUBNET_POLICY, VPC),
     ("kms-key-rotation-enabled", "aws:kms/replicaKey:ReplicaKey"),
 ]
 
@@ -758,6 +798,11 @@ def test_rule_functions_are_pure_and_callable_without_the_sdk() -> None:
 # Stack policies. A first preview: every id unknown, only the dependency edges known.
 
 FLOW = "vpc-flow-logs-enabled"
+EC2_ENDPOINT = "vpc-ec2-interface-endpoint"
+ECR_API = "vpc-ecr-api-interface-endpoint"
+ECR_DKR = "vpc-ecr-dkr-interface-endpoint"
+NACL_ADMIN = "network-acl-no-public-admin-ports"
+NACL_USED = "network-acl-in-use"
 EXPLICIT_KEY_POLICY = "kms-key-has-explicit-policy"
 VPC_PROPS = {"cidrBlock": "10.0.0.0/16", "id": UNKNOWN}
 GROUP = {"description": "ALB: web from anywhere", "vpcId": UNKNOWN}
@@ -783,6 +828,35 @@ def web_rule(name: str, group: str | None, port: float = 443.0, **props: Any) ->
 
 def balancer(name: str, group: str, rtype: str = LB, **props: Any) -> Res:
     return Res(rtype, name, {"securityGroups": [UNKNOWN], **props}, prop_deps={"securityGroups": [group]})
+
+
+def closed_default_group(vpc: str) -> Res:
+    """A DefaultSecurityGroup adopting `vpc`'s default group with no rules, as paved's network declares it."""
+    return Res(DEFAULT_SG, f"{vpc}-default", {"vpcId": UNKNOWN}, prop_deps={"vpcId": [vpc]})
+
+
+def interface_endpoint(service: str, name: str | None = None, vpc: str = "main", **props: Any) -> Res:
+    """An interface VpcEndpoint for `service` in `vpc`, as paved's network declares them."""
+    base = {
+        "vpcId": UNKNOWN,
+        "serviceName": f"com.amazonaws.eu-west-1.{service}",
+        "vpcEndpointType": "Interface",
+        "privateDnsEnabled": True,
+        "subnetIds": [UNKNOWN],
+    }
+    return Res(ENDPOINT, name or service, but(base, **props), prop_deps={"vpcId": [vpc]})
+
+
+def nacl_entry(protocol: str, from_port: float, to_port: float, **props: Any) -> dict[str, Any]:
+    """An inbound network ACL entry allowing `protocol` from 0.0.0.0/0."""
+    base = {"action": "allow", "protocol": protocol, "fromPort": from_port, "toPort": to_port}
+    return but({**base, "ruleNo": 100.0, "cidrBlock": "0.0.0.0/0"}, **props)
+
+
+def nacl_rule(name: str, acl: str) -> Res:
+    """A NetworkAclRule allowing SSH from anywhere into the network ACL `acl` names."""
+    props = {**nacl_entry("tcp", 22.0, 22.0, action=...), "ruleAction": "allow", "networkAclId": UNKNOWN}
+    return Res(NACL_RULE, name, props, prop_deps={"networkAclId": [acl]})
 
 
 BARE_KEY = Res(KMS_KEY, "bare", {"enableKeyRotation": True})
@@ -816,10 +890,30 @@ STACK_CASES: list[StackCase] = [
         [
             Res(VPC, "covered", VPC_PROPS),
             Res(VPC, "bare", VPC_PROPS),
-            Res(FLOW_LOG, "fl", {"vpcId": UNKNOWN}, prop_deps={"vpcId": ["covered"]}),
+            Res(
+                FLOW_LOG, "fl", {"vpcId": UNKNOWN, "trafficType": "REJECT"}, prop_deps={"vpcId": ["covered"]}
+            ),
         ],
         "violation",
         ["bare"],
+    ),
+    (
+        # EC2.6 wants rejected traffic logged: an ACCEPT-only flow log does not.
+        "flow-accept-only",
+        FLOW,
+        [
+            Res(VPC, "main", VPC_PROPS),
+            Res(FLOW_LOG, "fl", {"vpcId": UNKNOWN, "trafficType": "ACCEPT"}, prop_deps={"vpcId": ["main"]}),
+        ],
+        "violation",
+        ["main"],
+    ),
+    (
+        "flow-default-vpc-adopted-without-log",
+        FLOW,
+        [Res(DEFAULT_VPC, "default", {"tags": {"Name": "default"}})],
+        "violation",
+        ["default"],
     ),
     (
         "flow-subnet-log-does-not-cover-the-vpc",
@@ -854,7 +948,7 @@ STACK_CASES: list[StackCase] = [
         FLOW,
         [
             Res(VPC, "main", VPC_PROPS),
-            Res(FLOW_LOG, "fl", {"vpcId": "vpc-123"}, deps=["main"]),
+            Res(FLOW_LOG, "fl", {"vpcId": "vpc-123", "trafficType": "ALL"}, deps=["main"]),
         ],
         "ok",
         [],
@@ -896,6 +990,198 @@ STACK_CASES: list[StackCase] = [
         "ok",
         [],
     ),
+    # default-security-group-closed
+    ("dsg-closed", DSG_POLICY, [Res(VPC, "main", VPC_PROPS), closed_default_group("main")], "ok", []),
+    (
+        "dsg-vpc-without-default-group",
+        DSG_POLICY,
+        [Res(VPC, "main", VPC_PROPS), Res(DEFAULT_VPC, "adopted", {}), closed_default_group("adopted")],
+        "violation",
+        ["main"],
+    ),
+    (
+        "dsg-rules-inline",
+        DSG_POLICY,
+        [
+            Res(VPC, "main", VPC_PROPS),
+            Res(
+                DEFAULT_SG,
+                "main-default",
+                {
+                    "vpcId": UNKNOWN,
+                    "ingress": [{"protocol": "-1", "fromPort": 0.0, "toPort": 0.0, "self": True}],
+                    "egress": [ingress("-1", 0.0, 0.0, WORLD)],
+                },
+                prop_deps={"vpcId": ["main"]},
+            ),
+        ],
+        "violation",
+        ["main-default"],
+    ),
+    (
+        "dsg-standalone-rules-on-the-default-group",
+        DSG_POLICY,
+        [
+            Res(VPC, "main", VPC_PROPS),
+            closed_default_group("main"),
+            # One rule names the managed default group, the other the VPC's defaultSecurityGroupId output.
+            Res(
+                SG_INGRESS,
+                "into-default",
+                {"securityGroupId": UNKNOWN, "ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0},
+                prop_deps={"securityGroupId": ["main-default"]},
+            ),
+            Res(
+                SG_EGRESS,
+                "out-of-default",
+                {"securityGroupId": UNKNOWN, "ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0"},
+                prop_deps={"securityGroupId": ["main"]},
+            ),
+            # A rule on the stack's own group has nothing to do with the default one.
+            Res(SG, "app", GROUP),
+            Res(
+                SG_RULE,
+                "app-in",
+                {
+                    "type": "ingress",
+                    "securityGroupId": UNKNOWN,
+                    **ingress("tcp", 443.0, 443.0, ["10.0.0.0/8"]),
+                },
+                prop_deps={"securityGroupId": ["app"]},
+            ),
+        ],
+        "violation",
+        ["into-default", "out-of-default"],
+    ),
+    (
+        "dsg-literal-default-group-is-closed",
+        DSG_POLICY,
+        [Res(DEFAULT_SG, "imported", {"vpcId": "vpc-0123456789abcdef0"})],
+        "ok",
+        [],
+    ),
+    # vpc-*-interface-endpoint (the three share one check)
+    ("ecr-api-endpoint", ECR_API, [Res(VPC, "main", VPC_PROPS), interface_endpoint("ecr.api")], "ok", []),
+    (
+        "ecr-api-endpoint-missing-or-gateway-or-other-service",
+        ECR_API,
+        [
+            Res(VPC, "main", VPC_PROPS),
+            interface_endpoint("ecr.dkr"),
+            interface_endpoint("ecr.api", "gateway", vpcEndpointType="Gateway"),
+            interface_endpoint("ecr.api", "unset-type", vpcEndpointType=...),
+            interface_endpoint("ecr.api", "fips", serviceName="com.amazonaws.eu-west-1.ecr.api-fips"),
+        ],
+        "violation",
+        ["main"],
+    ),
+    (
+        "ecr-api-endpoint-of-another-vpc",
+        ECR_API,
+        [
+            Res(VPC, "main", VPC_PROPS),
+            Res(VPC, "other", VPC_PROPS),
+            interface_endpoint("ecr.api", vpc="other"),
+        ],
+        "violation",
+        ["main"],
+    ),
+    ("ec2-endpoint", EC2_ENDPOINT, [Res(VPC, "main", VPC_PROPS), interface_endpoint("ec2")], "ok", []),
+    ("ec2-endpoint-missing", EC2_ENDPOINT, [Res(DEFAULT_VPC, "default", {})], "violation", ["default"]),
+    ("ecr-dkr-endpoint", ECR_DKR, [Res(VPC, "main", VPC_PROPS), interface_endpoint("ecr.dkr")], "ok", []),
+    (
+        "ecr-dkr-endpoint-missing",
+        ECR_DKR,
+        [Res(VPC, "main", VPC_PROPS), interface_endpoint("ecr.api")],
+        "violation",
+        ["main"],
+    ),
+    # network-acl-no-public-admin-ports
+    (
+        "nacl-web-and-private-ssh",
+        NACL_ADMIN,
+        [
+            Res(
+                NACL,
+                "web",
+                {
+                    "ingress": [
+                        nacl_entry("tcp", 443.0, 443.0),
+                        nacl_entry("tcp", 22.0, 22.0, cidrBlock="10.0.0.0/8"),
+                        nacl_entry("-1", 0.0, 0.0, action="deny"),
+                    ],
+                    "egress": [nacl_entry("-1", 0.0, 0.0)],
+                },
+            )
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "nacl-ssh-rdp-and-all-from-anywhere",
+        NACL_ADMIN,
+        [
+            Res(NACL, "ssh", {"ingress": [nacl_entry("tcp", 0.0, 1024.0)]}),
+            Res(
+                NACL, "all-v6", {"ingress": [nacl_entry("-1", 0.0, 0.0, cidrBlock=..., ipv6CidrBlock="::/0")]}
+            ),
+            Res(NACL, "udp", {"ingress": [nacl_entry("udp", 3389.0, 3389.0)]}),
+            Res(NACL_RULE, "rdp", {**nacl_entry("6", 3389.0, 3389.0, action=...), "ruleAction": "allow"}),
+        ],
+        "violation",
+        ["ssh", "all-v6", "rdp"],
+    ),
+    (
+        "nacl-rules-on-default-acls-and-outbound-are-not-judged",
+        NACL_ADMIN,
+        [
+            Res(VPC, "main", VPC_PROPS),
+            Res(
+                DEFAULT_NACL,
+                "main-default",
+                {"defaultNetworkAclId": UNKNOWN},
+                prop_deps={"defaultNetworkAclId": ["main"]},
+            ),
+            nacl_rule("on-default", "main-default"),
+            nacl_rule("on-vpc-default", "main"),
+            Res(
+                NACL_RULE,
+                "outbound",
+                {**nacl_entry("tcp", 22.0, 22.0, action=...), "ruleAction": "allow", "egress": True},
+            ),
+        ],
+        "n/a",
+        [],
+    ),
+    # network-acl-in-use
+    (
+        "nacl-in-use",
+        NACL_USED,
+        [
+            Res(NACL, "inline", {"subnetIds": [UNKNOWN]}),
+            Res(NACL, "associated", {}),
+            Res(NACL_ASSOCIATION, "a", {"networkAclId": UNKNOWN}, prop_deps={"networkAclId": ["associated"]}),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "nacl-unused",
+        NACL_USED,
+        [
+            Res(NACL, "empty", {"subnetIds": []}),
+            Res(SUBNET, "sn", {"cidrBlock": "10.0.0.0/24"}),
+            # Associated with a literal id: nothing links it to 'empty'.
+            Res(
+                NACL_ASSOCIATION,
+                "literal",
+                {"networkAclId": "acl-0123456789abcdef0", "subnetId": UNKNOWN},
+                prop_deps={"subnetId": ["sn"]},
+            ),
+        ],
+        "violation",
+        ["empty"],
+    ),
     # kms-key-has-explicit-policy
     ("key-without-a-policy", EXPLICIT_KEY_POLICY, [BARE_KEY, *KEYS_WITH_POLICIES], "violation", ["bare"]),
     ("keys-with-inline-or-attached-policies", EXPLICIT_KEY_POLICY, KEYS_WITH_POLICIES, "ok", []),
@@ -932,8 +1218,8 @@ def test_public_web_on_a_group_no_load_balancer_uses_is_reported_against_each_op
             web_rule("app-http", "app-sg", 80.0),
             Res(
                 SG_RULE,
-                "app-quic",
-                {"type": "ingress", "securityGroupId": UNKNOWN, **ingress("udp", 443.0, 443.0, WORLD)},
+                "app-http6",
+                {"type": "ingress", "securityGroupId": UNKNOWN, **ingress("tcp", 80.0, 80.0, ipv6=["::/0"])},
                 prop_deps={"securityGroupId": ["app-sg"]},
             ),
             # The ALB in the stack uses another group: it does not make app-sg's 80/443 a load balancer's.
@@ -944,13 +1230,13 @@ def test_public_web_on_a_group_no_load_balancer_uses_is_reported_against_each_op
     assert {urn for _, urn in outcome.violations} == {
         urn_of(SG, "app-sg"),
         urn_of(SG_INGRESS, "app-http"),
-        urn_of(SG_RULE, "app-quic"),
+        urn_of(SG_RULE, "app-http6"),
     }
     assert len(outcome.violations) == 3
     messages = {urn: message for message, urn in outcome.violations}
     assert "ingress[0]: tcp ports 443-443 from 0.0.0.0/0, ::/0" in messages[urn_of(SG, "app-sg")]
     assert "no internet-facing load balancer uses" in messages[urn_of(SG_INGRESS, "app-http")]
-    assert "udp ports 443-443" in messages[urn_of(SG_RULE, "app-quic")]
+    assert "tcp ports 80-80 from ::/0" in messages[urn_of(SG_RULE, "app-http6")]
 
 
 def test_a_rule_on_a_literal_group_id_cannot_be_linked_to_a_load_balancer() -> None:
@@ -1012,6 +1298,32 @@ def test_an_unknown_source_defers_but_the_other_openers_are_still_judged() -> No
         )
 
 
+def test_an_interface_endpoint_counts_only_for_its_own_region() -> None:
+    vpc = Res(VPC, "main", VPC_PROPS)
+    endpoint = interface_endpoint("ecr.api")
+    in_region = run_stack(ECR_API, [vpc, endpoint], providers={"ecr.api": {"region": "eu-west-1"}})
+    assert in_region.status == "ok", in_region
+    # A cross-region endpoint (pulumi-aws 7's per-resource region, or its provider's) reaches eu-west-1's ECR
+    # from a VPC in another region, not that region's ECR.
+    moved = interface_endpoint("ecr.api", region="us-east-1")
+    assert run_stack(ECR_API, [vpc, moved]).status == "violation"
+    elsewhere = run_stack(ECR_API, [vpc, endpoint], providers={"ecr.api": {"region": "us-east-1"}})
+    assert elsewhere.status == "violation"
+
+
+def test_an_unknown_endpoint_type_defers_unless_another_endpoint_settles_it() -> None:
+    vpc = Res(VPC, "main", VPC_PROPS)
+    unknown = interface_endpoint("ecr.api", "new", vpcEndpointType=UNKNOWN)
+    with pytest.raises(UnknownValueError):
+        run_stack(ECR_API, [vpc, unknown])
+    assert run_stack(ECR_API, [vpc, unknown, interface_endpoint("ecr.api")]).status == "ok"
+
+
+def test_an_unknown_network_acl_entry_defers_to_the_sdk() -> None:
+    with pytest.raises(UnknownValueError):
+        run_stack(NACL_ADMIN, [Res(NACL, "new", {"ingress": [UNKNOWN_OBJECT_VALUE]})])
+
+
 # ---------------------------------------------------------------------------------------------
 # Robustness of the base stack policies, each with the exact property its shape allows (the pack-wide
 # fuzzing is in tests/test_policy_pack.py).
@@ -1025,7 +1337,12 @@ def test_stack_policy_never_crashes(
         FLOW,
         [
             Res(VPC, "v", vpc_props),
-            Res(FLOW_LOG, "fl", log_props, prop_deps={"vpcId": ["v"]} if linked else {}),
+            Res(
+                FLOW_LOG,
+                "fl",
+                {**log_props, "trafficType": "ALL"},
+                prop_deps={"vpcId": ["v"]} if linked else {},
+            ),
         ],
     )
     assert outcome.status == ("ok" if linked else "violation")
@@ -1107,14 +1424,11 @@ def test_policy_metadata(name: str) -> None:
 
 def test_advisory_policies_are_the_declared_ones_and_the_rest_inherit_mandatory() -> None:
     levels = {name: p.enforcement_level for name, p in POLICIES.items()}
-    for advisory in (SUBNET_POLICY, "secretsmanager-rotation", EXEMPTIONS_POLICY):
+    for advisory in ("secretsmanager-rotation", EXEMPTIONS_POLICY):
         assert levels.pop(advisory) is EnforcementLevel.ADVISORY
     # None: the pack-level MANDATORY set in policies/__main__.py applies.
     assert set(levels.values()) == {None}
-    assert {r.name for r in ALL_RULES if r.enforcement is not None} == {
-        SUBNET_POLICY,
-        "secretsmanager-rotation",
-    }
+    assert {r.name for r in ALL_RULES if r.enforcement is not None} == {"secretsmanager-rotation"}
 
 
 def test_only_the_cost_driven_and_protection_rules_relax_in_staging() -> None:
@@ -1131,6 +1445,10 @@ def test_only_the_cost_driven_and_protection_rules_relax_in_staging() -> None:
         # Edge and protection: staging is torn down and rebuilt.
         "elb-deletion-protection",
         "stateful-resources-protected",
+        # Network: interface endpoints cost an hourly fee per AZ; staging reaches AWS APIs through NAT.
+        EC2_ENDPOINT,
+        ECR_API,
+        ECR_DKR,
     }
     assert {r.staging_enforcement for r in ALL_RULES if r.name in relaxed} == {"advisory"}
 
@@ -1252,10 +1570,11 @@ def test_grpc_analyze_stack_correlates_by_urn(analyzer: Any) -> None:
     resources = [
         res(VPC, "covered", {}),
         res(VPC, "bare", {}),
-        res(FLOW_LOG, "fl", {"vpcId": UNKNOWN}, vpcId=[urn_of(VPC, "covered")]),
+        res(FLOW_LOG, "fl", {"vpcId": UNKNOWN, "trafficType": "ALL"}, vpcId=[urn_of(VPC, "covered")]),
     ]
     response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources))
-    assert [(d.policyName, d.urn) for d in response.diagnostics] == [(FLOW, urn_of(VPC, "bare"))]
+    flow_logs = [(d.policyName, d.urn) for d in response.diagnostics if d.policyName == FLOW]
+    assert flow_logs == [(FLOW, urn_of(VPC, "bare"))]
 
 
 def readme_policy_table() -> str:

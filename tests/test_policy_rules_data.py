@@ -1138,6 +1138,15 @@ def test_a_plaintext_password_from_another_resource_is_still_a_violation() -> No
 XREGION = "rds-cross-region-backup"
 SECRET_ROTATION = "secretsmanager-rotation"
 VAULT_LOCKED = "backup-vault-locked"
+RECOVERY_POINTS = "backup-recovery-point-encrypted"
+SELECTION = "aws:backup/selection:Selection"
+VOLUME = "aws:ebs/volume:Volume"
+
+
+def selection(name: str, sources: list[str], **props: Any) -> Res:
+    """A backup selection listing `sources` by their ARN outputs, as paved's backup selects its database."""
+    base = {"iamRoleArn": UNKNOWN, "planId": UNKNOWN, "name": name, "resources": [UNKNOWN] * len(sources)}
+    return Res(SELECTION, name, {**base, **props}, prop_deps={"resources": sources})
 
 
 def _replication(name: str, source: str) -> Res:
@@ -1642,6 +1651,38 @@ STACK_CASES: list[StackCase] = [
         ["bare"],
     ),
     ("rotation-no-secrets", SECRET_ROTATION, [Res(VAULT, "v")], "n/a", []),
+    # backup-recovery-point-encrypted
+    (
+        "selection-of-encrypted-sources",
+        RECOVERY_POINTS,
+        [
+            Res(INSTANCE, "database", PRIMARY),
+            Res(CLUSTER, "serverless", {"engine": "aurora-postgresql", "engineMode": "serverless"}),
+            selection("prod-database", ["database", "serverless"]),
+            # S3 and DynamoDB recovery points are encrypted whatever the source.
+            selection(
+                "buckets", [], resources=["arn:aws:s3:::assets", "arn:aws:dynamodb:eu-west-1:1:table/t"]
+            ),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "selection-of-unencrypted-or-unknown-sources",
+        RECOVERY_POINTS,
+        [
+            Res(INSTANCE, "plain-db", but(PRIMARY, storageEncrypted=...)),
+            Res(CLUSTER, "plain-aurora", but(AURORA, storageEncrypted=False)),
+            Res(VOLUME, "plain-volume", {"size": 10.0}),
+            selection("inherits", ["plain-db", "plain-aurora", "plain-volume"]),
+            selection("literal", [], resources=["arn:aws:ec2:eu-west-1:1:volume/vol-0123456789abcdef0"]),
+            selection(
+                "by-tag", [], selectionTags=[{"type": "STRINGEQUALS", "key": "backup", "value": "daily"}]
+            ),
+        ],
+        "violation",
+        ["inherits", "literal", "by-tag"],
+    ),
     # backup-vault-locked
     ("vault-locked", VAULT_LOCKED, LOCKED_VAULT, "ok", []),
     (
@@ -1819,5 +1860,7 @@ FAMILY = Family(
         StackFuzzTarget(PARAMETER_GROUP_EVENTS, EVENTS, TOPIC, "snsTopic", forward=True),
         StackFuzzTarget(SECURITY_GROUP_EVENTS, EVENTS, TOPIC, "snsTopic", forward=True),
         StackFuzzTarget(GLOBAL_VERSION, GLOBAL_CLUSTER, CLUSTER, "sourceDbClusterIdentifier", forward=True),
+        StackFuzzTarget(RECOVERY_POINTS, SELECTION, INSTANCE, "resources", forward=True),
+        StackFuzzTarget(RECOVERY_POINTS, SELECTION, VOLUME, "resources", forward=True),
     ],
 )

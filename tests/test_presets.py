@@ -25,7 +25,7 @@ def test_presets_differ_between_staging_and_prod() -> None:
     staging = load_stack_file(ROOT / "stacks" / "Pulumi.staging.yaml", "staging")
     assert (prod.network.az_count, prod.network.nat_gateways) == (3, "perAz")
     assert (staging.network.az_count, staging.network.nat_gateways) == (2, "single")
-    assert prod.network.interface_endpoints == ["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs"]
+    assert prod.network.interface_endpoints == ["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "ec2"]
     assert staging.network.interface_endpoints == []
     assert (prod.network.flow_log_retention_days, staging.network.flow_log_retention_days) == (365, 30)
     assert (prod.database.multi_az, prod.database.deletion_protection) == (True, True)

@@ -26,7 +26,7 @@ def _subnets(recording: Recording, tier: str) -> list[dict]:
     return [r.inputs for r in recording.of_type(SUBNET) if r.name.startswith(f"network-{tier}-")]
 
 
-@pytest.mark.parametrize(("stack", "zones", "nats", "endpoints"), [("prod", 3, 3, 5), ("staging", 2, 1, 0)])
+@pytest.mark.parametrize(("stack", "zones", "nats", "endpoints"), [("prod", 3, 3, 6), ("staging", 2, 1, 0)])
 def test_network_shape_per_environment(stack: str, zones: int, nats: int, endpoints: int, request) -> None:
     recording: Recording = request.getfixturevalue(stack)
     for tier in ("public", "private", "isolated"):

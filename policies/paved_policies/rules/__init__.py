@@ -6,9 +6,11 @@ from typing import Any
 
 from paved_policies.rule import Rule
 from paved_policies.rules import (
+    acm,
     backup,
     cloudfront,
     cloudwatch,
+    ec2,
     eks,
     elasticache,
     elb_classic,
@@ -31,6 +33,7 @@ from paved_policies.rules import (
 ALL_RULES: tuple[Rule[Any], ...] = (
     *vpc.RULES,
     *security_groups.RULES,
+    *ec2.RULES,
     *cloudwatch.RULES,
     *kms.RULES,
     *sns.RULES,
@@ -41,6 +44,7 @@ ALL_RULES: tuple[Rule[Any], ...] = (
     *s3.RULES,
     *elbv2.RULES,
     *elb_classic.RULES,
+    *acm.RULES,
     *wafv2.RULES,
     *waf_classic.RULES,
     *cloudfront.RULES,

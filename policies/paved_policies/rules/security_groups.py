@@ -6,7 +6,7 @@ The same inbound permission can be written three ways in pulumi-aws: inline in a
 all of them, so the three cannot drift apart.
 
 Traffic from anywhere is judged in two steps. `security-group-no-public-ingress` looks at one resource:
-nothing but ports 80/443 may be open to the internet. `security-group-public-web-lb-only` looks at the
+nothing but TCP ports 80/443 may be open to the internet. `security-group-public-web-lb-only` looks at the
 stack: 80/443 from anywhere only on a group that an internet-facing load balancer uses, found through the
 dependency graph (the balancer's `securityGroups` and a rule's `securityGroupId` were built from the
 group), because a group's id is unknown in a first preview.
@@ -43,6 +43,7 @@ from paved_policies.rule import (
     stack_rule,
     violation,
 )
+from paved_policies.rules.vpc import VPCS
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -61,8 +62,11 @@ LOAD_BALANCERS = (
 # "Defaults to `Managed by Pulumi`"): it says nothing about the group.
 PROVIDER_DEFAULT_DESCRIPTION = "Managed by Pulumi"
 
-# Web traffic is what internet-facing load balancers exist to receive. UDP 443 is HTTP/3 (QUIC).
+# Web traffic is what internet-facing load balancers exist to receive: TCP 80 and 443, the ports FSBP's
+# EC2.18 authorizes by default. It authorizes no UDP port (so no HTTP/3 from anywhere), and ALBs don't
+# take UDP anyway: https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#ec2-18
 WEB_PORTS = frozenset({80, 443})
+WEB_PROTOCOLS = frozenset({"tcp", "6"})
 # Only TCP and UDP have ports. "-1"/"all" means every protocol and every port; ICMP's from/to are
 # type/code, not ports. Protocols may be given by name or IANA number:
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpPermission.html
@@ -109,7 +113,7 @@ def _protocol(value: str | None) -> str | None:
 
 def _permissions(props: Mapping[str, Any], resource_type: str) -> Sequence[Permission] | None:
     """The inbound permissions declared by this resource; None when it declares no ingress at all."""
-    if resource_type == SECURITY_GROUP:
+    if resource_type in (SECURITY_GROUP, DEFAULT_SECURITY_GROUP):
         return [_from_ip_permission(f"ingress[{i}]", p) for i, p in enumerate(get_seq(props, "ingress"))]
     if resource_type == SECURITY_GROUP_RULE:
         return [_from_ip_permission("rule", props)] if get_str(props, "type") == "ingress" else None
@@ -118,7 +122,7 @@ def _permissions(props: Mapping[str, Any], resource_type: str) -> Sequence[Permi
 
 def _only_web_ports(perm: Permission) -> bool:
     return (
-        perm.protocol in PORTED_PROTOCOLS
+        perm.protocol in WEB_PROTOCOLS
         and perm.from_port is not None
         and perm.from_port == perm.to_port
         and perm.from_port in WEB_PORTS
@@ -157,19 +161,22 @@ def _public_web(perms: Sequence[Permission]) -> list[str]:
 @resource_rule(
     name="security-group-no-public-ingress",
     description=(
-        "Security groups allow inbound traffic from anywhere (0.0.0.0/0, ::/0) only on ports 80 and 443 "
-        "(and those only on internet-facing load balancers: security-group-public-web-lb-only)."
+        "Security groups, default ones too, allow inbound traffic from anywhere (0.0.0.0/0, ::/0) only on "
+        "TCP ports 80 and 443 (and those only on internet-facing load balancers: "
+        "security-group-public-web-lb-only)."
     ),
     severity="high",
     remediation=(
         "Restrict the rule's source to known CIDRs, a prefix list or another security group. Reach "
         "instances through SSM Session Manager or a VPN instead of opening SSH/RDP, and expose "
-        "services only through a load balancer listening on 80/443."
+        "services only through a load balancer listening on TCP 80/443."
     ),
-    resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE),
+    resource_types=(SECURITY_GROUP, SECURITY_GROUP_RULE, INGRESS_RULE, DEFAULT_SECURITY_GROUP),
     # CKV_AWS_260 (port 80 from 0.0.0.0/0) belongs to security-group-public-web-lb-only, which judges 80.
     checkov=("CKV_AWS_24", "CKV_AWS_25", "CKV_AWS_277"),
     cdk_nag=("AwsSolutions-EC23", "EC2RestrictedSSH"),
+    # EC2.19's high-risk ports are all outside TCP 80/443, so what passes EC2.18 passes it too.
+    fsbp=("EC2.18", "EC2.19"),
     url="https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html",
 )
 def security_group_no_public_ingress(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -179,7 +186,7 @@ def security_group_no_public_ingress(props: Mapping[str, Any], ctx: ResourceCont
     exposures = _public_exposures(perms)
     if not exposures:
         return compliant()
-    return violation("Open to the internet beyond ports 80/443: " + "; ".join(exposures) + ".")
+    return violation("Open to the internet beyond TCP ports 80/443: " + "; ".join(exposures) + ".")
 
 
 def _groups_of(ctx: StackContext) -> list[str]:
@@ -287,25 +294,62 @@ def security_group_descriptions(props: Mapping[str, Any], ctx: ResourceContext) 
     return violation(f"Security group '{ctx.name}': {'; '.join(problems)}.")
 
 
-@resource_rule(
+def _default_group_problems(props: Mapping[str, Any], ctx: StackContext) -> str | None:
+    """How this resource leaves a VPC's default security group open, or None when it does not."""
+    if ctx.resource_type == DEFAULT_SECURITY_GROUP:
+        open_directions = [key for key in ("ingress", "egress") if is_set(get(props, key))]
+        return f"has {' and '.join(open_directions)} rules" if open_directions else None
+    if ctx.resource_type in VPCS:
+        if ctx.referrers("vpcId", (DEFAULT_SECURITY_GROUP,)):
+            return None
+        # AWS creates every VPC's default group with all traffic in from itself and all traffic out.
+        return (
+            f"has no {DEFAULT_SECURITY_GROUP} whose vpcId is this VPC, so its default group keeps AWS's "
+            "allow-all rules"
+        )
+    return "adds a rule to a VPC's default security group"
+
+
+def _opens_a_default_group(ctx: StackContext) -> bool:
+    # A Vpc's only security group id output is its defaultSecurityGroupId.
+    return bool(ctx.dependencies("securityGroupId", (DEFAULT_SECURITY_GROUP, *VPCS)))
+
+
+@stack_rule(
     name="default-security-group-closed",
-    description="The VPC's default security group allows no inbound and no outbound traffic.",
-    severity="medium",
-    remediation=(
-        "Manage the default security group with aws.ec2.DefaultSecurityGroup and no ingress or "
-        "egress arguments (the provider then removes all its rules); give workloads their own "
-        "security groups."
+    description=(
+        "Every VPC's default security group allows no inbound and no outbound traffic: the program manages "
+        "it without rules and adds none to it."
     ),
-    resource_types=(DEFAULT_SECURITY_GROUP,),
+    severity="high",
+    remediation=(
+        "For every aws.ec2.Vpc (and adopted aws.ec2.DefaultVpc) declare an aws.ec2.DefaultSecurityGroup with "
+        "vpc_id=<the vpc>.id and no ingress or egress arguments (the provider then removes AWS's rules), "
+        "attach no SecurityGroupRule / SecurityGroupIngressRule / SecurityGroupEgressRule to it, and give "
+        "workloads their own security groups. Pass the VPC's id output, not a literal id, so the dependency "
+        "is recorded."
+    ),
+    resource_types=(
+        DEFAULT_SECURITY_GROUP,
+        *VPCS,
+        SECURITY_GROUP_RULE,
+        INGRESS_RULE,
+        EGRESS_RULE,
+    ),
     checkov=("CKV2_AWS_12",),
     cdk_nag=("VPCDefaultSecurityGroupClosed",),
+    fsbp=("EC2.2",),
     url="https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html",
 )
-def default_security_group_closed(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    open_directions = [key for key in ("ingress", "egress") if is_set(get(props, key))]
-    if not open_directions:
+def default_security_group_closed(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    if ctx.resource_type in (SECURITY_GROUP_RULE, INGRESS_RULE, EGRESS_RULE) and not _opens_a_default_group(
+        ctx
+    ):
+        return not_applicable("a rule of a security group other than a VPC's default one")
+    problem = _default_group_problems(props, ctx)
+    if problem is None:
         return compliant()
-    return violation(f"Default security group '{ctx.name}' has {' and '.join(open_directions)} rules.")
+    return violation(f"'{ctx.name}' {problem}.")
 
 
 RULES = (
