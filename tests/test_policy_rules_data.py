@@ -814,6 +814,7 @@ def test_a_plaintext_password_from_another_resource_is_still_a_violation() -> No
 
 XREGION = "rds-cross-region-backup"
 SECRET_ROTATION = "secretsmanager-rotation"
+ROTATION_INTERVAL = "secretsmanager-rotation-interval"
 VAULT_LOCKED = "backup-vault-locked"
 
 
@@ -826,14 +827,23 @@ def _replication(name: str, source: str) -> Res:
     )
 
 
+def _rotation(name: str, secret: str, **props: Any) -> Res:
+    """A SecretRotation whose secretId came from `secret`, with a rotation Lambda still unknown in preview."""
+    return Res(
+        ROTATION,
+        name,
+        {"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN, **props},
+        prop_deps={"secretId": [secret]},
+    )
+
+
+def _rotated_every(schedule: dict[str, Any]) -> list[Res]:
+    return [Res(SECRET, "s", {"kmsKeyId": UNKNOWN}), _rotation("r", "s", rotationRules=schedule)]
+
+
 ROTATED_SECRETS = [
     Res(SECRET, "rotated", {"kmsKeyId": UNKNOWN}),
-    Res(
-        ROTATION,
-        "rotation",
-        {"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN},
-        prop_deps={"secretId": ["rotated"]},
-    ),
+    _rotation("rotation", "rotated", rotationRules={"automaticallyAfterDays": 30.0}),
     Res(SECRET, "bumped", {"tags": {"paved:rotation": "version-bump"}}),
     Res(SECRET, "default-tags", {"tags": {}, "tagsAll": {"paved:rotation": "rds-managed"}}),
 ]
@@ -900,6 +910,72 @@ STACK_CASES: list[StackCase] = [
         ["bare"],
     ),
     ("rotation-no-secrets", SECRET_ROTATION, [Res(VAULT, "v")], "n/a", []),
+    (
+        # rotationEnabled=false turns rotation off; a rotation without rules never turns it on.
+        "rotation-turned-off",
+        SECRET_ROTATION,
+        [
+            Res(SECRET, "off", {}),
+            _rotation("disabled", "off", rotationEnabled=False),
+            _rotation("no-rules", "off"),
+            *ROTATED_SECRETS,
+        ],
+        "violation",
+        ["off"],
+    ),
+    # secretsmanager-rotation-interval: at most 90 days between rotations
+    ("interval-30-days", ROTATION_INTERVAL, _rotated_every({"automaticallyAfterDays": 30.0}), "ok", []),
+    ("interval-90-days", ROTATION_INTERVAL, _rotated_every({"automaticallyAfterDays": 90.0}), "ok", []),
+    (
+        "interval-rate-hours",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "rate(4 hours)"}),
+        "ok",
+        [],
+    ),
+    (
+        "interval-monthly-cron",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "cron(0 16 L * ? *)", "duration": "3h"}),
+        "ok",
+        [],
+    ),
+    (
+        "interval-91-days",
+        ROTATION_INTERVAL,
+        _rotated_every({"automaticallyAfterDays": 91.0}),
+        "violation",
+        ["s"],
+    ),
+    (
+        "interval-rate-100-days",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "rate(100 days)"}),
+        "violation",
+        ["s"],
+    ),
+    (
+        # Quarterly: the pack reads only crons that fire every month.
+        "interval-quarterly-cron",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "cron(0 0 1 1,4,7,10 ? *)"}),
+        "violation",
+        ["s"],
+    ),
+    (
+        "interval-fifth-weekday-cron",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "cron(0 0 ? * MON#5 *)"}),
+        "violation",
+        ["s"],
+    ),
+    (
+        "interval-not-rotated-is-left-to-the-rotation-policy",
+        ROTATION_INTERVAL,
+        [Res(SECRET, "bumped", {"tags": {"paved:rotation": "version-bump"}}), Res(SECRET, "off", {})],
+        "n/a",
+        [],
+    ),
     # backup-vault-locked
     ("vault-locked", VAULT_LOCKED, LOCKED_VAULT, "ok", []),
     (
@@ -946,6 +1022,10 @@ FAMILY = Family(
         "name",
         "value",
         "paved:rotation",
+        "rotationEnabled",
+        "rotationRules",
+        "automaticallyAfterDays",
+        "scheduleExpression",
     ],
     fuzz_values=[
         "postgres",
@@ -961,6 +1041,8 @@ FAMILY = Family(
         "default",
         "valkey",
         "redis",
+        "rate(10 days)",
+        "cron(0 0 1 * ? *)",
         "",
         " ",
         *UNKNOWNS,
@@ -971,10 +1053,12 @@ FAMILY = Family(
         SECRET: [{"kmsKeyId": KEY_ARN, "tags": {"paved:rotation": "version-bump"}}],
         VAULT: [{"kmsKeyArn": KEY_ARN, "name": "v"}],
     },
-    # A linked referrer always satisfies the rule (when the resource is judged at all).
+    # A linked referrer always satisfies the rule (when the resource is judged at all), but for rotations.
     stack_fuzz=[
         StackFuzzTarget(XREGION, INSTANCE, BACKUP_REPLICATION, "sourceDbInstanceArn", when_linked=OK_OR_NA),
-        StackFuzzTarget(SECRET_ROTATION, SECRET, ROTATION, "secretId", when_linked=OK_OR_NA),
+        # A linked rotation may be turned off (rotationEnabled=false) or have no rules: any status.
+        StackFuzzTarget(SECRET_ROTATION, SECRET, ROTATION, "secretId"),
+        StackFuzzTarget(ROTATION_INTERVAL, SECRET, ROTATION, "secretId"),
         StackFuzzTarget(VAULT_LOCKED, VAULT, VAULT_LOCK, "backupVaultName", when_linked=OK_OR_NA),
     ],
 )
