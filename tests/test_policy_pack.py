@@ -30,6 +30,7 @@ import tests.test_policy_rules_data as data_family
 import tests.test_policy_rules_ec2 as ec2_family
 import tests.test_policy_rules_edge as edge_family
 import tests.test_policy_rules_eks as eks_family
+import tests.test_policy_rules_iam as iam_family
 import tests.test_policy_rules_kubernetes as kubernetes_family
 import tests.test_policy_rules_wiring as wiring_family
 from paved.recorder import Recording
@@ -59,6 +60,7 @@ FAMILIES = [
     eks_family.FAMILY,
     kubernetes_family.FAMILY,
     wiring_family.FAMILY,
+    iam_family.FAMILY,
 ]
 # The policies each family's file is about, as tests/test_policy_rules.py lists them by name.
 FAMILY_POLICIES = {
@@ -71,6 +73,7 @@ FAMILY_POLICIES = {
     "eks": base_family.EKS_POLICIES,
     "k8s": base_family.KUBERNETES_POLICIES,
     "wiring": base_family.WIRING_POLICIES,
+    "iam": base_family.IAM_POLICIES,
 }
 
 
@@ -321,6 +324,9 @@ def test_stack_policies_never_crash(target: StackFuzzTarget, data: st.DataObject
 # Analyzer protocol, the way `paved preview` runs it.
 
 KMS_POLICY = "kms-key-policy-no-wildcard-principal"
+KMS_DECRYPT_POLICY = "iam-inline-policy-no-kms-decrypt-all-keys"
+CROSS_ACCOUNT_POLICY = "s3-bucket-policy-other-accounts-restricted"
+TOPIC_POLICY_PUBLIC = "sns-topic-policy-not-public"
 WIRING_PROOF = "wiring-proof"
 PROTECTION = "stateful-resources-protected"
 KEY = "aws:kms/key:Key"
@@ -332,15 +338,46 @@ LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 VPC = "aws:ec2/vpc:Vpc"
 STACK = ("", "")  # a stack policy's own finding, on no resource
 
-# (policy, resource type, resource name) of every advisory "can't run policy ... during preview": the key
-# and bucket policies name their key's or bucket's ARN, unknown until it exists.
-CANNOT_RUN_IN_PREVIEW = {
-    "prod": [
-        (KMS_POLICY, KEY_POLICY, "cdn-assets"),
-        (KMS_POLICY, KEY_POLICY, "cdn-assets-dr"),
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+# Our inline role policies that name ARNs of resources created in the same run (keys, secrets, log groups,
+# buckets, target groups). The load balancer controller's and the cluster autoscaler's first policies name
+# nothing created in the run, so they are known in preview and judged.
+UNKNOWN_ROLE_POLICIES = [
+    "cluster-control-plane",
+    "network-flow-logs",
+    "aws-load-balancer-controller-1",
+    "database-bootstrap",
+    "api-secrets",
+    "worker-secrets",
+]
+PROD_ONLY_ROLE_POLICIES = ["database-proxy", "cdn-assets-replication"]
+
+
+def _cannot_run(role_policies: list[str], keys: list[str], buckets: list[str]) -> list[tuple[str, str, str]]:
+    return [
+        *((KMS_DECRYPT_POLICY, ROLE_POLICY, name) for name in role_policies),
+        *((KMS_POLICY, KEY_POLICY, name) for name in keys),
+        *((CROSS_ACCOUNT_POLICY, BUCKET_POLICY, name) for name in buckets),
         ("s3-tls-only-policy", *STACK),
-    ],
-    "staging": [(KMS_POLICY, KEY_POLICY, "cdn-assets"), ("s3-tls-only-policy", *STACK)],
+        (TOPIC_POLICY_PUBLIC, TOPIC_POLICY, "alerts"),
+        (TOPIC_POLICY_PUBLIC, TOPIC_POLICY, "alerts-global"),
+    ]
+
+
+# (policy, resource type, resource name) of every advisory "can't run policy ... during preview": the key,
+# bucket, topic and role policies name ARNs (their own key's, bucket's, topic's, or the resources a role may
+# use) that are unknown until those exist. tests/test_policy_rules_iam.py judges them as they will be applied.
+CANNOT_RUN_IN_PREVIEW = {
+    "prod": _cannot_run(
+        UNKNOWN_ROLE_POLICIES + PROD_ONLY_ROLE_POLICIES,
+        ["cdn-assets", "cdn-assets-dr"],
+        ["s3-access-logs", "s3-access-logs-dr", "alb-logs", "cdn-assets", "cdn-assets-dr"],
+    ),
+    "staging": _cannot_run(
+        UNKNOWN_ROLE_POLICIES, ["cdn-assets"], ["s3-access-logs", "alb-logs", "cdn-assets"]
+    ),
 }
 # (policy, resource type, resource name) of every other finding, all advisory. paved's own secrets carry
 # a paved:rotation tag saying how they rotate, so none is reported.
@@ -403,10 +440,23 @@ NOT_OURS = {
     "rds-parameter-group-event-notifications",
     "rds-security-group-event-notifications",
     "rds-global-cluster-supported-version",
+    # paved declares no IAM users or customer managed policies (its roles get inline and AWS managed
+    # policies), no account-level settings, access points, directory buckets or rotation functions.
+    "iam-password-policy-strong",
+    "iam-policy-no-full-admin",
+    "iam-policy-no-kms-decrypt-all-keys",
+    "iam-policy-no-service-wildcard",
+    "iam-user-no-attached-policies",
+    "s3-access-point-public-access-block",
+    "s3-account-public-access-block",
+    "s3-directory-bucket-lifecycle",
+    "s3-multi-region-access-point-public-access-block",
+    "secretsmanager-rotation-interval",
 }
 NOT_JUDGED = {
     "prod": {
         "s3-tls-only-policy",  # can't run in preview, above
+        CROSS_ACCOUNT_POLICY,  # our buckets' policies are separate resources, unknown in preview
         "elb-http-redirects-to-https",  # the ALB listens on HTTPS only
         *NOT_OURS,
         *CLASSIC_POLICIES,  # paved declares no Classic Load Balancer and no WAF Classic
@@ -414,6 +464,7 @@ NOT_JUDGED = {
     },
     "staging": {
         "s3-tls-only-policy",
+        CROSS_ACCOUNT_POLICY,
         "elb-http-redirects-to-https",
         *CLASSIC_POLICIES,
         "backup-vault-cmk",  # staging has no AWS Backup vault

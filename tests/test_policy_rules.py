@@ -80,6 +80,8 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 KMS_KEY = "aws:kms/key:Key"
 TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
 
 BASE_POLICIES = {
     "vpc-flow-logs-enabled",
@@ -94,6 +96,7 @@ BASE_POLICIES = {
     "kms-key-policy-no-wildcard-principal",
     "kms-key-has-explicit-policy",
     "sns-topic-encrypted",
+    "sns-topic-policy-not-public",
     "subnet-no-public-ip-by-default",
     "vpc-ec2-interface-endpoint",
     "vpc-ecr-api-interface-endpoint",
@@ -165,6 +168,7 @@ DATA_POLICIES = {
     "elasticache-auto-minor-upgrade",
     "secretsmanager-cmk",
     "secretsmanager-rotation",
+    "secretsmanager-rotation-interval",
     "backup-vault-cmk",
     "backup-vault-locked",
     "backup-recovery-point-encrypted",
@@ -176,6 +180,13 @@ EDGE_POLICIES = {
     "s3-versioning-enabled",
     "s3-tls-only-policy",
     "s3-bucket-owner-enforced",
+    "s3-access-logging",
+    "s3-lifecycle-configuration",
+    "s3-directory-bucket-lifecycle",
+    "s3-access-point-public-access-block",
+    "s3-multi-region-access-point-public-access-block",
+    "s3-account-public-access-block",
+    "s3-bucket-policy-other-accounts-restricted",
     "elb-listener-tls12-policy",
     "elb-http-redirects-to-https",
     "alb-drop-invalid-header-fields",
@@ -255,6 +266,15 @@ KUBERNETES_POLICIES = {
 }
 # Fixtures for these live in tests/test_policy_rules_wiring.py.
 WIRING_POLICIES = {"wiring-proof"}
+# Fixtures for these live in tests/test_policy_rules_iam.py.
+IAM_POLICIES = {
+    "iam-policy-no-full-admin",
+    "iam-user-no-attached-policies",
+    "iam-password-policy-strong",
+    "iam-policy-no-service-wildcard",
+    "iam-policy-no-kms-decrypt-all-keys",
+    "iam-inline-policy-no-kms-decrypt-all-keys",
+}
 # The pack's own report of exemptions, beside the rules; tests/test_policy_exemptions.py covers it.
 EXEMPTIONS_POLICY = "paved-exemptions"
 EXPECTED_POLICIES = (
@@ -267,6 +287,7 @@ EXPECTED_POLICIES = (
     | EKS_POLICIES
     | KUBERNETES_POLICIES
     | WIRING_POLICIES
+    | IAM_POLICIES
     | {EXEMPTIONS_POLICY}
 )
 
@@ -294,6 +315,20 @@ def key_policy(*statements: dict[str, Any]) -> str:
 
 
 ROOT = {"AWS": "arn:aws:iam::111122223333:root"}
+
+
+def open_statement(**condition: dict[str, Any]) -> dict[str, Any]:
+    """An Allow to everyone, under `condition` when given (operator -> {key: value})."""
+    statement: dict[str, Any] = {
+        "Sid": "Open",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
+    return {**statement, "Condition": condition} if condition else statement
+
+
 SG_POLICY = "security-group-no-public-ingress"
 SG_WEB = "security-group-public-web-lb-only"
 SG_DESC = "security-group-descriptions"
@@ -304,6 +339,7 @@ ALARM_POLICY = "cloudwatch-alarm-has-actions"
 ROTATION = "kms-key-rotation-enabled"
 KEY_POLICY = "kms-key-policy-no-wildcard-principal"
 SNS_POLICY = "sns-topic-encrypted"
+TOPIC_PUBLIC = "sns-topic-policy-not-public"
 SUBNET_POLICY = "subnet-no-public-ip-by-default"
 WORLD = ["0.0.0.0/0"]
 
@@ -693,8 +729,133 @@ RESOURCE_CASES: list[ResourceCase] = [
         "#0",
     ),
     ("kp-not-json", KEY_POLICY, KMS_KEY, {"policy": "{not json"}, "violation", "not a JSON object"),
+    # KMS.5: only a condition pinning the grant to fixed accounts, organizations or sources keeps '*' private.
+    (
+        "kp-star-with-a-condition-that-confines-nothing",
+        KEY_POLICY,
+        KMS_KEY,
+        {"policy": key_policy(open_statement(Bool={"aws:SecureTransport": "true"}))},
+        "violation",
+        "Open",
+    ),
+    (
+        "kp-star-with-a-negated-account-condition",
+        KEY_POLICY,
+        KMS_KEY,
+        {"policy": key_policy(open_statement(StringNotEquals={"kms:CallerAccount": "111122223333"}))},
+        "violation",
+        "Open",
+    ),
+    (
+        "kp-star-with-a-wildcard-account",
+        KEY_POLICY,
+        KMS_KEY,
+        {"policy": key_policy(open_statement(StringLike={"aws:PrincipalAccount": "1111*"}))},
+        "violation",
+        "Open",
+    ),
+    (
+        "kp-star-with-an-if-exists-condition",
+        KEY_POLICY,
+        KMS_KEY,
+        {"policy": key_policy(open_statement(StringEqualsIfExists={"aws:PrincipalOrgID": "o-a1b2c3d4e5"}))},
+        "violation",
+        "Open",
+    ),
+    (
+        "kp-star-confined-to-the-organization",
+        KEY_POLICY,
+        KMS_KEY,
+        {"policy": key_policy(open_statement(StringEquals={"aws:PrincipalOrgID": ["o-a1b2c3d4e5"]}))},
+        "ok",
+        "",
+    ),
+    (
+        "kp-account-wildcard-principal",
+        KEY_POLICY,
+        KMS_KEY,
+        {"policy": key_policy({**open_statement(), "Principal": {"AWS": "arn:aws:iam::*:root"}})},
+        "violation",
+        "Open",
+    ),
+    (
+        "kp-replica-key",
+        KEY_POLICY,
+        REPLICA_KEY,
+        {
+            "primaryKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/mrk-1",
+            "policy": key_policy(open_statement()),
+        },
+        "violation",
+        "Open",
+    ),
+    ("kp-replica-key-default-policy", KEY_POLICY, REPLICA_KEY, {"primaryKeyArn": "arn:k"}, "n/a", "default"),
+    (
+        "kp-external-key",
+        KEY_POLICY,
+        "aws:kms/externalKey:ExternalKey",
+        {"policy": key_policy({"Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"})},
+        "ok",
+        "",
+    ),
     ("sns-kms", SNS_POLICY, TOPIC, {"kmsMasterKeyId": "alias/aws/sns"}, "ok", ""),
     ("sns-plain", SNS_POLICY, TOPIC, {"name": "alerts"}, "violation", "kmsMasterKeyId"),
+    # sns-topic-policy-not-public (SNS.4)
+    ("topic-default-policy", TOPIC_PUBLIC, TOPIC, {"name": "alerts"}, "ok", ""),
+    (
+        "topic-policy-for-alarms-of-this-account",
+        TOPIC_PUBLIC,
+        TOPIC_POLICY,
+        {
+            "arn": UNKNOWN,
+            "policy": key_policy(
+                {"Sid": "Owner", "Effect": "Allow", "Principal": ROOT, "Action": "sns:*", "Resource": "*"},
+                {
+                    "Sid": "Alarms",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": "111122223333"}},
+                },
+                # The shape of SNS's default policy: everyone, pinned to the owner account.
+                {
+                    "Sid": "Default",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["sns:Publish", "sns:Subscribe"],
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"AWS:SourceOwner": "111122223333"}},
+                },
+            ),
+        },
+        "ok",
+        "",
+    ),
+    (
+        "topic-policy-open-to-everyone",
+        TOPIC_PUBLIC,
+        TOPIC_POLICY,
+        {
+            "arn": UNKNOWN,
+            "policy": key_policy({**open_statement(), "Sid": "Anyone", "Action": "sns:Publish"}),
+        },
+        "violation",
+        "Anyone",
+    ),
+    (
+        "topic-inline-policy-with-a-variable",
+        TOPIC_PUBLIC,
+        TOPIC,
+        {
+            "policy": key_policy(
+                open_statement(StringEquals={"aws:SourceArn": "arn:aws:s3:::${aws:username}"})
+            )
+        },
+        "violation",
+        "Open",
+    ),
+    ("topic-policy-not-json", TOPIC_PUBLIC, TOPIC_POLICY, {"policy": "[]"}, "violation", "not a JSON object"),
     ("subnet-private", SUBNET_POLICY, SUBNET, {"mapPublicIpOnLaunch": False}, "ok", ""),
     ("subnet-unset", SUBNET_POLICY, SUBNET, {"cidrBlock": "10.0.0.0/24"}, "ok", ""),
     ("subnet-ipv6-off", SUBNET_POLICY, SUBNET, {"assignIpv6AddressOnCreation": False}, "ok", ""),
@@ -741,6 +902,8 @@ DEFERRALS: list[Deferral] = [
     (SG_POLICY, SG, {"ingress": [ingress("tcp", 22.0, 22.0, [UNKNOWN])]}),
     (SG_POLICY, SG, {"ingress": UNKNOWN_ARRAY_VALUE}),
     ("kms-key-policy-no-wildcard-principal", KMS_KEY, {"policy": UNKNOWN}),
+    (TOPIC_PUBLIC, TOPIC_POLICY, {"arn": UNKNOWN, "policy": UNKNOWN}),
+    (TOPIC_PUBLIC, TOPIC, {"policy": UNKNOWN}),
     ("kms-key-rotation-enabled", KMS_KEY, {"enableKeyRotation": UNKNOWN_BOOLEAN_VALUE}),
     ("subnet-no-public-ip-by-default", SUBNET, {"mapPublicIpOnLaunch": UNKNOWN_BOOLEAN_VALUE}),
     # Whether a rule still unknown in preview will have a description cannot be told.
@@ -768,7 +931,8 @@ OTHER_TYPES: list[OtherType] = [
     ("cloudwatch-log-group-encrypted", TOPIC),
     (SG_DESC, DEFAULT_SG),
     (SUBNET_POLICY, VPC),
-    ("kms-key-rotation-enabled", "aws:kms/replicaKey:ReplicaKey"),
+    ("kms-key-rotation-enabled", REPLICA_KEY),
+    (TOPIC_PUBLIC, "aws:sns/topicSubscription:TopicSubscription"),
 ]
 
 

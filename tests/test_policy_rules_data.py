@@ -1137,6 +1137,7 @@ def test_a_plaintext_password_from_another_resource_is_still_a_violation() -> No
 
 XREGION = "rds-cross-region-backup"
 SECRET_ROTATION = "secretsmanager-rotation"
+ROTATION_INTERVAL = "secretsmanager-rotation-interval"
 VAULT_LOCKED = "backup-vault-locked"
 RECOVERY_POINTS = "backup-recovery-point-encrypted"
 SELECTION = "aws:backup/selection:Selection"
@@ -1158,14 +1159,23 @@ def _replication(name: str, source: str) -> Res:
     )
 
 
+def _rotation(name: str, secret: str, **props: Any) -> Res:
+    """A SecretRotation whose secretId came from `secret`, with a rotation Lambda still unknown in preview."""
+    return Res(
+        ROTATION,
+        name,
+        {"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN, **props},
+        prop_deps={"secretId": [secret]},
+    )
+
+
+def _rotated_every(schedule: dict[str, Any]) -> list[Res]:
+    return [Res(SECRET, "s", {"kmsKeyId": UNKNOWN}), _rotation("r", "s", rotationRules=schedule)]
+
+
 ROTATED_SECRETS = [
     Res(SECRET, "rotated", {"kmsKeyId": UNKNOWN}),
-    Res(
-        ROTATION,
-        "rotation",
-        {"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN},
-        prop_deps={"secretId": ["rotated"]},
-    ),
+    _rotation("rotation", "rotated", rotationRules={"automaticallyAfterDays": 30.0}),
     Res(SECRET, "bumped", {"tags": {"paved:rotation": "version-bump"}}),
     Res(SECRET, "default-tags", {"tags": {}, "tagsAll": {"paved:rotation": "rds-managed"}}),
 ]
@@ -1683,6 +1693,72 @@ STACK_CASES: list[StackCase] = [
         "violation",
         ["inherits", "literal", "by-tag"],
     ),
+    (
+        # rotationEnabled=false turns rotation off; a rotation without rules never turns it on.
+        "rotation-turned-off",
+        SECRET_ROTATION,
+        [
+            Res(SECRET, "off", {}),
+            _rotation("disabled", "off", rotationEnabled=False),
+            _rotation("no-rules", "off"),
+            *ROTATED_SECRETS,
+        ],
+        "violation",
+        ["off"],
+    ),
+    # secretsmanager-rotation-interval: at most 90 days between rotations
+    ("interval-30-days", ROTATION_INTERVAL, _rotated_every({"automaticallyAfterDays": 30.0}), "ok", []),
+    ("interval-90-days", ROTATION_INTERVAL, _rotated_every({"automaticallyAfterDays": 90.0}), "ok", []),
+    (
+        "interval-rate-hours",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "rate(4 hours)"}),
+        "ok",
+        [],
+    ),
+    (
+        "interval-monthly-cron",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "cron(0 16 L * ? *)", "duration": "3h"}),
+        "ok",
+        [],
+    ),
+    (
+        "interval-91-days",
+        ROTATION_INTERVAL,
+        _rotated_every({"automaticallyAfterDays": 91.0}),
+        "violation",
+        ["s"],
+    ),
+    (
+        "interval-rate-100-days",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "rate(100 days)"}),
+        "violation",
+        ["s"],
+    ),
+    (
+        # Quarterly: the pack reads only crons that fire every month.
+        "interval-quarterly-cron",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "cron(0 0 1 1,4,7,10 ? *)"}),
+        "violation",
+        ["s"],
+    ),
+    (
+        "interval-fifth-weekday-cron",
+        ROTATION_INTERVAL,
+        _rotated_every({"scheduleExpression": "cron(0 0 ? * MON#5 *)"}),
+        "violation",
+        ["s"],
+    ),
+    (
+        "interval-not-rotated-is-left-to-the-rotation-policy",
+        ROTATION_INTERVAL,
+        [Res(SECRET, "bumped", {"tags": {"paved:rotation": "version-bump"}}), Res(SECRET, "off", {})],
+        "n/a",
+        [],
+    ),
     # backup-vault-locked
     ("vault-locked", VAULT_LOCKED, LOCKED_VAULT, "ok", []),
     (
@@ -1794,6 +1870,10 @@ FAMILY = Family(
         "routes",
         "gatewayId",
         "destinationCidrBlock",
+        "rotationEnabled",
+        "rotationRules",
+        "automaticallyAfterDays",
+        "scheduleExpression",
     ],
     fuzz_values=[
         "postgres",
@@ -1829,6 +1909,8 @@ FAMILY = Family(
         "server_audit_logging",
         "0.0.0.0/0",
         "igw-0123",
+        "rate(10 days)",
+        "cron(0 0 1 * ? *)",
         "",
         " ",
         *UNKNOWNS,
@@ -1839,10 +1921,12 @@ FAMILY = Family(
         SECRET: [{"kmsKeyId": KEY_ARN, "tags": {"paved:rotation": "version-bump"}}],
         VAULT: [{"kmsKeyArn": KEY_ARN, "name": "v"}],
     },
-    # A linked referrer always satisfies the rule (when the resource is judged at all).
+    # A linked referrer always satisfies the rule (when the resource is judged at all), but for rotations.
     stack_fuzz=[
         StackFuzzTarget(XREGION, INSTANCE, BACKUP_REPLICATION, "sourceDbInstanceArn", when_linked=OK_OR_NA),
-        StackFuzzTarget(SECRET_ROTATION, SECRET, ROTATION, "secretId", when_linked=OK_OR_NA),
+        # A linked rotation may be turned off (rotationEnabled=false) or have no rules: any status.
+        StackFuzzTarget(SECRET_ROTATION, SECRET, ROTATION, "secretId"),
+        StackFuzzTarget(ROTATION_INTERVAL, SECRET, ROTATION, "secretId"),
         StackFuzzTarget(VAULT_LOCKED, VAULT, VAULT_LOCK, "backupVaultName", when_linked=OK_OR_NA),
         StackFuzzTarget(SNAPSHOT_ENCRYPTED, SNAPSHOT, INSTANCE, "dbInstanceIdentifier", forward=True),
         StackFuzzTarget(

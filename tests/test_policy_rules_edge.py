@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 from paved_policies.aws_taggable import TAGGABLE_TYPES
 from paved_policies.pack import RULES
-from paved_policies.rule import ResourceRule, compliant
+from paved_policies.rule import ResourceRule, StackRule, compliant
 from paved_policies.rules import cloudfront, elbv2, protection, s3, tags, wafv2
 from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
@@ -61,6 +61,14 @@ SSE_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncry
 VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+LOGGING = "aws:s3/bucketLogging:BucketLogging"
+LOGGING_V2 = "aws:s3/bucketLoggingV2:BucketLoggingV2"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+LIFECYCLE_V2 = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+DIRECTORY_BUCKET = "aws:s3/directoryBucket:DirectoryBucket"
+ACCESS_POINT = "aws:s3/accessPoint:AccessPoint"
+MRAP = "aws:s3control/multiRegionAccessPoint:MultiRegionAccessPoint"
+ACCOUNT_PAB = "aws:s3/accountPublicAccessBlock:AccountPublicAccessBlock"
 LB = "aws:lb/loadBalancer:LoadBalancer"
 ALB_LB = "aws:alb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -272,6 +280,32 @@ def custom_config(**changes: Any) -> dict[str, Any]:
 
 
 # (id, policy, type, props, expected, message fragment)
+TLS_DENY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+def bucket_policy(*statements: Mapping[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+AP_BLOCK = "s3-access-point-public-access-block"
+MRAP_BLOCK = "s3-multi-region-access-point-public-access-block"
+ACCOUNT_BLOCK = "s3-account-public-access-block"
+CROSS_ACCOUNT = "s3-bucket-policy-other-accounts-restricted"
+# Everything on the bucket to everyone: each action S3.6 forbids granting other accounts.
+OPEN_WRITE = {
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+}
+
 RESOURCE_CASES: list[ResourceCase] = [
     # elb-listener-tls12-policy
     ("tls-res-2021", "elb-listener-tls12-policy", LISTENER, HTTPS_LISTENER, "ok", ""),
@@ -640,6 +674,126 @@ RESOURCE_CASES: list[ResourceCase] = [
         "violation",
         "Queue 'res' lacks the tag(s) environment",
     ),
+    # s3-access-point-public-access-block: every setting defaults to on
+    ("access-point-defaults", AP_BLOCK, ACCESS_POINT, {"bucket": UNKNOWN, "name": "ap"}, "ok", ""),
+    (
+        "access-point-all-on",
+        AP_BLOCK,
+        ACCESS_POINT,
+        {"bucket": UNKNOWN, "publicAccessBlockConfiguration": {flag: True for flag in s3.BLOCK_FLAGS}},
+        "ok",
+        "",
+    ),
+    (
+        "access-point-policy-allowed",
+        AP_BLOCK,
+        ACCESS_POINT,
+        {
+            "bucket": UNKNOWN,
+            "publicAccessBlockConfiguration": {"blockPublicPolicy": False, "ignorePublicAcls": True},
+        },
+        "violation",
+        "turns off blockPublicPolicy",
+    ),
+    # s3-multi-region-access-point-public-access-block
+    (
+        "mrap-defaults",
+        MRAP_BLOCK,
+        MRAP,
+        {"details": {"name": "m", "regions": [{"bucket": UNKNOWN}]}},
+        "ok",
+        "",
+    ),
+    (
+        "mrap-restrict-off",
+        MRAP_BLOCK,
+        MRAP,
+        {
+            "details": {
+                "name": "m",
+                "publicAccessBlock": {"restrictPublicBuckets": False, "blockPublicAcls": False},
+            }
+        },
+        "violation",
+        "blockPublicAcls, restrictPublicBuckets",
+    ),
+    # s3-account-public-access-block: every setting defaults to off
+    ("account-block-all-on", ACCOUNT_BLOCK, ACCOUNT_PAB, {flag: True for flag in s3.BLOCK_FLAGS}, "ok", ""),
+    (
+        "account-block-partial",
+        ACCOUNT_BLOCK,
+        ACCOUNT_PAB,
+        {"blockPublicAcls": True, "blockPublicPolicy": True},
+        "violation",
+        "does not set ignorePublicAcls, restrictPublicBuckets to true",
+    ),
+    # s3-bucket-policy-other-accounts-restricted
+    (
+        "cross-account-read-only-and-services",
+        CROSS_ACCOUNT,
+        BUCKET_POLICY,
+        {
+            "bucket": UNKNOWN,
+            "policy": bucket_policy(
+                TLS_DENY,
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "444455556666"},
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                },
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": "*",
+                },
+            ),
+        },
+        "ok",
+        "",
+    ),
+    (
+        "cross-account-put-acl-to-anyone",
+        CROSS_ACCOUNT,
+        BUCKET_POLICY,
+        {
+            "bucket": UNKNOWN,
+            "policy": bucket_policy({**OPEN_WRITE, "Sid": "Acl", "Action": "s3:PutObjectAcl"}),
+        },
+        "violation",
+        "Acl lets * call s3:PutObjectAcl",
+    ),
+    (
+        "cross-account-s3-star-to-another-account",
+        CROSS_ACCOUNT,
+        BUCKET,
+        {
+            "policy": bucket_policy(
+                {**OPEN_WRITE, "Principal": {"AWS": ["arn:aws:iam::444455556666:role/ci"]}}
+            )
+        },
+        "violation",
+        "#0 lets arn:aws:iam::444455556666:role/ci call s3:DeleteBucketPolicy, s3:PutBucketAcl, "
+        "s3:PutBucketPolicy, s3:PutEncryptionConfiguration, s3:PutObjectAcl (no account of this stack",
+    ),
+    (
+        "cross-account-put-wildcard-to-own-account-unconfigured",
+        CROSS_ACCOUNT,
+        BUCKET_V2,
+        {"policy": bucket_policy({**OPEN_WRITE, "Principal": {"AWS": "111122223333"}, "Action": "s3:Put*"})},
+        "violation",
+        "111122223333 call s3:PutBucketAcl",
+    ),
+    ("cross-account-no-inline-policy", CROSS_ACCOUNT, BUCKET, {"tags": TAGS}, "n/a", "judged on its own"),
+    (
+        "cross-account-not-json",
+        CROSS_ACCOUNT,
+        BUCKET_POLICY,
+        {"policy": "nope"},
+        "violation",
+        "not a JSON object",
+    ),
     # stateful-resources-protected (run_resource sends protect=False)
     (
         "unprotected-db",
@@ -655,6 +809,9 @@ RESOURCE_CASES: list[ResourceCase] = [
 
 # Pack-wide in tests/test_policy_pack.py: an unknown the SDK must report as "can't run during preview".
 DEFERRALS: list[Deferral] = [
+    (CROSS_ACCOUNT, BUCKET_POLICY, {"bucket": UNKNOWN, "policy": UNKNOWN}),
+    (AP_BLOCK, ACCESS_POINT, {"publicAccessBlockConfiguration": {"blockPublicAcls": UNKNOWN_BOOLEAN_VALUE}}),
+    (ACCOUNT_BLOCK, ACCOUNT_PAB, {**{flag: True for flag in s3.BLOCK_FLAGS}, "blockPublicPolicy": UNKNOWN}),
     ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, sslPolicy=UNKNOWN)),
     ("elb-listener-tls12-policy", LISTENER, but(HTTPS_LISTENER, protocol=UNKNOWN)),
     ("alb-drop-invalid-header-fields", LB, but(ALB, loadBalancerType=UNKNOWN)),
@@ -691,6 +848,9 @@ OTHER_TYPES: list[OtherType] = [
     ("wafv2-visibility-metrics", DISTRIBUTION),
     ("stateful-resources-protected", QUEUE),
     ("aws-required-tags", "aws:s3/bucketPolicy:BucketPolicy"),  # takes no tags
+    (CROSS_ACCOUNT, "aws:s3control/accessPointPolicy:AccessPointPolicy"),
+    (AP_BLOCK, BUCKET),
+    (ACCOUNT_BLOCK, PAB),
 ]
 
 
@@ -821,19 +981,6 @@ def test_protected_stateful_resources_pass(rtype: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Stack policies.
 
-TLS_DENY = {
-    "Sid": "DenyInsecureTransport",
-    "Effect": "Deny",
-    "Principal": "*",
-    "Action": "s3:*",
-    "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
-    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-}
-
-
-def bucket_policy(*statements: Mapping[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
 
 def secure_bucket(
     name: str = "b",
@@ -845,6 +992,8 @@ def secure_bucket(
     versioning: str | None = "Enabled",
     policy: str | None = bucket_policy(TLS_DENY),
     ownership: str | None = "BucketOwnerEnforced",
+    logs_to: str | None = "logs-bucket",
+    lifecycle: str | None = "Enabled",
 ) -> list[Res]:
     """A bucket and its companions as SecureBucket declares them; None leaves a companion out."""
     flags = {flag: True for flag in s3.BLOCK_FLAGS} if block is None else dict(block)
@@ -856,6 +1005,10 @@ def secure_bucket(
         (VERSIONING, {"versioningConfiguration": {"status": versioning}}) if versioning else None,
         (BUCKET_POLICY, {"policy": policy}) if policy else None,
         (OWNERSHIP, {"rule": {"objectOwnership": ownership}}) if ownership else None,
+        (LOGGING, {"targetBucket": logs_to, "targetPrefix": f"{name}/"}) if logs_to else None,
+        (LIFECYCLE, {"rules": [{"id": "baseline", "status": lifecycle, "filter": {}}]})
+        if lifecycle
+        else None,
     ]
     return [Res(bucket_type, name, {"tags": TAGS, "forceDestroy": False})] + [
         Res(rtype, f"{name}-{index}", {"bucket": UNKNOWN, **props}, prop_deps={"bucket": [name]})
@@ -1006,6 +1159,121 @@ STACK_CASES: list[StackCase] = [
         ["b"],
     ),
     ("owner-missing", "s3-bucket-owner-enforced", secure_bucket(ownership=None), "violation", ["b"]),
+    # s3-access-logging
+    ("logging-on", "s3-access-logging", secure_bucket(), "ok", []),
+    (
+        "logging-target-unknown-in-preview",
+        "s3-access-logging",
+        secure_bucket(logs_to=UNKNOWN),
+        "ok",
+        [],
+    ),
+    (
+        "logging-inline",
+        "s3-access-logging",
+        [Res(BUCKET, "b", {"logging": {"targetBucket": "logs"}})],
+        "ok",
+        [],
+    ),
+    (
+        "logging-inline-v2-list",
+        "s3-access-logging",
+        [Res(BUCKET_V2, "b", {"loggings": [{"targetBucket": "logs", "targetPrefix": "b/"}]})],
+        "ok",
+        [],
+    ),
+    (
+        # The log bucket receives the others' logs and logs nowhere itself, as AWS advises: not judged.
+        "logging-into-a-log-bucket",
+        "s3-access-logging",
+        [
+            *secure_bucket("app", logs_to=None),
+            *secure_bucket("logs", logs_to=None),
+            with_deps(
+                LOGGING_V2,
+                "app-logs",
+                {"bucket": UNKNOWN, "targetBucket": UNKNOWN},
+                bucket=["app"],
+                targetBucket=["logs"],
+            ),
+            # Another bucket's logging does not count for this one.
+            *secure_bucket("quiet", logs_to=None),
+        ],
+        "violation",
+        ["quiet"],
+    ),
+    (
+        "logging-inline-target-is-a-log-bucket",
+        "s3-access-logging",
+        [
+            Res(BUCKET, "logs", {}),
+            with_deps(BUCKET, "app", {"logging": {"targetBucket": UNKNOWN}}, logging=["logs"]),
+        ],
+        "ok",
+        [],
+    ),
+    ("logging-missing", "s3-access-logging", secure_bucket(logs_to=None), "violation", ["b"]),
+    # s3-lifecycle-configuration
+    ("lifecycle-enabled", "s3-lifecycle-configuration", secure_bucket(), "ok", []),
+    (
+        "lifecycle-inline",
+        "s3-lifecycle-configuration",
+        [
+            Res(
+                BUCKET,
+                "b",
+                {"lifecycleRules": [{"enabled": False}, {"enabled": True, "expiration": {"days": 30.0}}]},
+            )
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "lifecycle-v2-resource",
+        "s3-lifecycle-configuration",
+        [
+            Res(BUCKET_V2, "b", {}),
+            with_deps(
+                LIFECYCLE_V2, "lc", {"bucket": UNKNOWN, "rules": [{"status": "Enabled"}]}, bucket=["b"]
+            ),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "lifecycle-disabled-or-on-another-bucket",
+        "s3-lifecycle-configuration",
+        [
+            *secure_bucket("off", lifecycle="Disabled"),
+            *secure_bucket("other"),
+            Res(BUCKET, "bare", {"lifecycleRules": [{"enabled": False}]}),
+        ],
+        "violation",
+        ["off", "bare"],
+    ),
+    # s3-directory-bucket-lifecycle
+    (
+        "directory-lifecycle",
+        "s3-directory-bucket-lifecycle",
+        [
+            Res(DIRECTORY_BUCKET, "d", {"bucket": "d--use1-az4--x-s3", "location": {"name": "use1-az4"}}),
+            with_deps(
+                LIFECYCLE,
+                "lc",
+                {"bucket": UNKNOWN, "rules": [{"status": "Enabled", "expiration": {"days": 7.0}}]},
+                bucket=["d"],
+            ),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "directory-no-lifecycle",
+        "s3-directory-bucket-lifecycle",
+        [Res(DIRECTORY_BUCKET, "d", {"bucket": "d--use1-az4--x-s3"}), *secure_bucket()],
+        "violation",
+        ["d"],
+    ),
     # elb-http-redirects-to-https
     ("http-redirects", "elb-http-redirects-to-https", [HTTP_LISTENER_RES], "ok", []),
     (
@@ -1324,7 +1592,7 @@ STACK_CASES: list[StackCase] = [
 
 def test_a_secure_bucket_beside_a_bare_one() -> None:
     specs = secure_bucket("good") + [Res(BUCKET, "bare", {"tags": TAGS})]
-    for rule in s3.RULES:
+    for rule in (rule for rule in s3.RULES if isinstance(rule, StackRule) and BUCKET in rule.resource_types):
         outcome = run_stack(rule.name, specs)
         assert [urn for _, urn in outcome.violations] == [urn_of(BUCKET, "bare")], rule.name
 
@@ -1337,6 +1605,22 @@ def test_a_bucket_policy_unknown_in_preview_defers_but_still_reports_the_others(
     # Known elsewhere: an inline TLS-only policy settles it whatever the companion says.
     inline = [Res(BUCKET, "b", {"policy": bucket_policy(TLS_DENY)}), *secure_bucket(policy=UNKNOWN)[1:]]
     assert run_stack("s3-tls-only-policy", inline).status == "ok"
+
+
+def test_grants_to_the_stacks_own_accounts_are_not_cross_account() -> None:
+    own = {"policy": bucket_policy({**OPEN_WRITE, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}})}
+    assert run_resource(CROSS_ACCOUNT, BUCKET_POLICY, own).status == "violation"
+    accounts = ["111122223333"]
+    assert run_resource(CROSS_ACCOUNT, BUCKET_POLICY, own, config={"accountIds": accounts}).status == "ok"
+    # The provider's allowedAccountIds, as a list or as the JSON text the engine may send for it.
+    for allowed in (accounts, json.dumps(accounts)):
+        outcome = run_resource(CROSS_ACCOUNT, BUCKET_POLICY, own, provider={"allowedAccountIds": allowed})
+        assert outcome.status == "ok", allowed
+    # Anyone, and any other account, stays another account whatever the stack's accounts are.
+    for principal in ("*", {"AWS": "444455556666"}, {"CanonicalUser": "79a59df900b949e55d96a1e698fbaced"}):
+        props = {"policy": bucket_policy({**OPEN_WRITE, "Principal": principal})}
+        outcome = run_resource(CROSS_ACCOUNT, BUCKET_POLICY, props, config={"accountIds": accounts})
+        assert outcome.status == "violation", principal
 
 
 def test_literal_bucket_names_record_no_dependency_and_do_not_count() -> None:
@@ -1430,6 +1714,15 @@ FUZZ_KEYS = [
     "objectOwnership",
     "versioningConfiguration",
     "status",
+    "logging",
+    "loggings",
+    "targetBucket",
+    "lifecycleRules",
+    "enabled",
+    "publicAccessBlockConfiguration",
+    "publicAccessBlock",
+    "details",
+    *s3.BLOCK_FLAGS,
     wafv2.RATE_LIMIT_TAG,
     "environment",
 ]
@@ -1498,6 +1791,10 @@ FAMILY = Family(
         StackFuzzTarget("s3-versioning-enabled", BUCKET, VERSIONING, "bucket"),
         StackFuzzTarget("s3-tls-only-policy", BUCKET, BUCKET_POLICY, "bucket"),
         StackFuzzTarget("s3-bucket-owner-enforced", BUCKET, OWNERSHIP, "bucket"),
+        StackFuzzTarget("s3-access-logging", BUCKET, LOGGING, "bucket"),
+        StackFuzzTarget("s3-access-logging", BUCKET_V2, LOGGING_V2, "targetBucket"),
+        StackFuzzTarget("s3-lifecycle-configuration", BUCKET, LIFECYCLE, "bucket"),
+        StackFuzzTarget("s3-directory-bucket-lifecycle", DIRECTORY_BUCKET, LIFECYCLE_V2, "bucket"),
         StackFuzzTarget("elb-http-redirects-to-https", LISTENER, LISTENER_RULE, "listenerArn"),
         StackFuzzTarget("elb-http-redirects-to-https", ALB_LISTENER, LB, "loadBalancerArn", forward=True),
         StackFuzzTarget("elb-multiple-azs", LB, SUBNET, "subnets", forward=True),

@@ -20,6 +20,13 @@ from paved_policies.rule import (
 
 KMS_KEY = "aws:kms/key:Key"
 KEY_POLICY = "aws:kms/keyPolicy:KeyPolicy"
+# Every kind of key that takes a key policy of its own.
+KEYS = (
+    KMS_KEY,
+    "aws:kms/replicaKey:ReplicaKey",
+    "aws:kms/externalKey:ExternalKey",
+    "aws:kms/replicaExternalKey:ReplicaExternalKey",
+)
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 
@@ -61,39 +68,44 @@ def kms_key_rotation_enabled(props: Mapping[str, Any], ctx: ResourceContext) -> 
 
 @resource_rule(
     name="kms-key-policy-no-wildcard-principal",
-    description="KMS keys have an explicit key policy that grants nothing to every principal ('*').",
-    severity="high",
-    remediation=(
-        "Set policy to a JSON key policy whose Allow statements name specific principals (account "
-        "root, roles, service principals). Where '*' is needed, constrain it with a Condition such "
-        "as kms:CallerAccount or kms:ViaService."
+    description=(
+        "KMS key policies are not public: an Allow to any principal ('*', a wildcard, NotPrincipal) is "
+        "pinned by a condition to fixed accounts, organizations or sources."
     ),
-    resource_types=(KMS_KEY, KEY_POLICY),
+    severity="critical",
+    remediation=(
+        "Name specific principals (the account root, roles, service principals) in the key policy's Allow "
+        "statements. Where '*' is needed, add a condition with fixed values that confines it, such as "
+        "StringEquals kms:CallerAccount, aws:PrincipalOrgID or aws:SourceAccount; a condition on "
+        "aws:SecureTransport, a negated operator, an ...IfExists operator, a wildcard or a ${} variable "
+        "confines nothing."
+    ),
+    resource_types=(*KEYS, KEY_POLICY),
     checkov=("CKV_AWS_33",),
-    url="https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html",
+    fsbp=("KMS.5",),
+    url="https://docs.aws.amazon.com/config/latest/developerguide/kms-key-policy-no-public-access.html",
 )
 def kms_key_policy_no_wildcard_principal(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     text = get_str(props, "policy")
     if not text or not text.strip():
+        if ctx.resource_type == KEY_POLICY:
+            return violation(f"Key policy '{ctx.name}' is empty.")
         if ctx.resource_type == KMS_KEY:
             return not_applicable(
                 f"KMS key '{ctx.name}' has no inline policy (see kms-key-has-explicit-policy)."
             )
-        return violation(f"Key policy '{ctx.name}' is empty.")
+        # Replica and external keys without one get KMS's default key policy, the account alone:
+        # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+        return not_applicable(f"KMS key '{ctx.name}' has no inline policy: KMS gives it the default one.")
     doc = iam.parse_document(text)
     if doc is None:
         return violation(f"KMS key '{ctx.name}' policy is not a JSON object.")
-    open_statements = [
-        str(s.get("Sid") or f"#{i}")
-        for i, s in enumerate(iam.statements(doc))
-        if iam.is_allow(s) and iam.grants_everyone(s) and not iam.has_condition(s)
-    ]
-    if not open_statements:
+    public = iam.public_statements(doc)
+    if not public:
         return compliant()
     return violation(
-        f"KMS key '{ctx.name}' policy allows any principal without a condition in statement(s) "
-        + ", ".join(open_statements)
-        + "."
+        f"KMS key '{ctx.name}' policy allows any principal without a condition confining it to fixed "
+        "accounts, organizations or sources, in statement(s) " + ", ".join(public) + "."
     )
 
 
