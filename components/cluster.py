@@ -795,6 +795,10 @@ class Cluster(pulumi.ComponentResource):
         return aws.eks.NodeGroup(
             f"{self._name}-{capacity}",
             cluster_name=cluster.name,
+            # Without a version the group keeps the one it was created with when the cluster is upgraded,
+            # and ages out of standard support (FSBP EKS.9); with the cluster's, the same `up` rolls the
+            # nodes after the control plane: https://docs.aws.amazon.com/eks/latest/userguide/update-managed-node-group.html
+            version=cluster.version,
             node_role_arn=role.arn,
             subnet_ids=subnet_ids,
             capacity_type="SPOT" if spot else "ON_DEMAND",

@@ -191,6 +191,8 @@ def test_node_groups_use_the_template_and_never_allow_ssh(recording: Recording) 
         inputs = group.inputs
         assert "remoteAccess" not in inputs and "diskSize" not in inputs
         assert group.property_dependencies["launchTemplate"] == [template.urn]
+        # Upgrading the cluster upgrades its nodes in the same `up`.
+        assert group.property_dependencies["version"] == [recording.one(CLUSTER).urn]
         assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
         assert group.ignore_changes == ["scalingConfig.desiredSize"]
         assert group.property_dependencies["subnetIds"]  # the private subnets, from the network

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from paved_policies import fsbp
-from paved_policies.coverage import Coverage, coverage_of, coverage_page
+from paved_policies.coverage import Coverage, claims, coverage_of, coverage_page
 from paved_policies.pack import RULES, build_policies
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as sdk
@@ -99,3 +99,14 @@ def test_a_controls_status_follows_its_policies_and_reasons(
     assert found is status
     assert all(f"`{name}`" in detail for name in policies)
     assert all(text in detail for text in fields.values())
+
+
+def test_every_control_is_judged_or_says_why_not() -> None:
+    by_control = claims(RULES.values())
+    for control_id, control in fsbp.controls().items():
+        status, detail = coverage_of(control, by_control.get(control_id, []))
+        assert status is not Coverage.NOT_JUDGED, f"{control_id}: no policy claims it and no reason is given"
+        assert detail.strip(), control_id
+        # A control paved decides differently or can't decide is not also claimed: the page would say both.
+        if status in (Coverage.PAVED_DIFFERS, Coverage.CANNOT_DECIDE):
+            assert control_id not in by_control, f"{control_id} is claimed by {by_control[control_id]}"

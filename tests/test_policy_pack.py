@@ -336,6 +336,7 @@ DATABASE = "aws:rds/instance:Instance"
 CACHE = "aws:elasticache/replicationGroup:ReplicationGroup"
 LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 VPC = "aws:ec2/vpc:Vpc"
+DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 STACK = ("", "")  # a stack policy's own finding, on no resource
 
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -397,6 +398,8 @@ FINDINGS = {
         ("vpc-ec2-interface-endpoint", VPC, "network"),
         ("vpc-ecr-api-interface-endpoint", VPC, "network"),
         ("vpc-ecr-dkr-interface-endpoint", VPC, "network"),
+        # Staging keeps no replica of the assets bucket in a DR region to fail over to (staging_enforcement).
+        ("cloudfront-origin-failover", DISTRIBUTION, "cdn"),
     ],
 }
 # Nothing is protected in staging: every resource of a type stateful-resources-protected judges is a finding
@@ -452,6 +455,11 @@ NOT_OURS = {
     "s3-directory-bucket-lifecycle",
     "s3-multi-region-access-point-public-access-block",
     "secretsmanager-rotation-interval",
+    # paved's root URL goes to the app behind the ALB, none of its origins is a Lambda function URL, and its
+    # sites are public: no signed URLs.
+    "cloudfront-s3-root-object",
+    "cloudfront-lambda-url-origin-oac",
+    "cloudfront-trusted-key-groups",
 }
 NOT_JUDGED = {
     "prod": {

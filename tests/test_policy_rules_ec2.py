@@ -29,7 +29,6 @@ from tests.policy_harness import (
     StackCase,
     StackFuzzTarget,
     but,
-    run_resource,
     run_stack,
 )
 
@@ -643,13 +642,6 @@ def test_an_unknown_region_defers_the_account_setting() -> None:
                 server(metadataOptions=..., region=UNKNOWN),
             ],
         )
-
-
-def test_a_launch_template_judged_by_both_imds_policies() -> None:
-    # eks-node-imdsv2-required (rules/eks.py) passes a template that turns the endpoint off; EC2.170 does not.
-    disabled = but(NODE_TEMPLATE, metadataOptions={"httpEndpoint": "disabled"})
-    assert run_resource("eks-node-imdsv2-required", TEMPLATE, disabled).status == "ok"
-    assert run_resource(TEMPLATE_IMDS, TEMPLATE, disabled).status == "violation"
 
 
 def test_the_certificate_reader_takes_what_acm_imports() -> None:

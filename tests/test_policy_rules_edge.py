@@ -88,6 +88,7 @@ DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 LOG_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
 LOG_DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 KMS_KEY = "aws:kms/key:Key"
@@ -277,6 +278,39 @@ def origin_change(**changes: Any) -> dict[str, Any]:
 
 def custom_config(**changes: Any) -> dict[str, Any]:
     return origin_change(customOriginConfig=but(ALB_ORIGIN["customOriginConfig"], **changes))
+
+
+def signed_behavior(**signers: Any) -> dict[str, Any]:
+    """DIST with an ordered behavior for /private/* that requires signed URLs or cookies."""
+    private = {**BEHAVIOR, "pathPattern": "/private/*", "targetOriginId": "assets", **signers}
+    return but(DIST, orderedCacheBehaviors=[*DIST["orderedCacheBehaviors"], private])
+
+
+def certificate(**changes: Any) -> dict[str, Any]:
+    return but(DIST, viewerCertificate=but(DIST["viewerCertificate"], **changes))
+
+
+# paved's assets failover: the bucket and its replica in the DR region.
+ASSETS_GROUP = {
+    "originId": "assets-group",
+    "failoverCriteria": {"statusCodes": [500.0, 502.0, 503.0, 504.0]},
+    "members": [{"originId": "assets"}, {"originId": "assets-dr"}],
+}
+FAILOVER_DIST = but(
+    DIST,
+    origins=[ALB_ORIGIN, ASSETS_ORIGIN, {**ASSETS_ORIGIN, "originId": "assets-dr"}],
+    originGroups=[ASSETS_GROUP],
+)
+# A static site: the root URL comes from the bucket.
+SITE = but(
+    DIST, defaultCacheBehavior={**BEHAVIOR, "targetOriginId": "assets"}, defaultRootObject="index.html"
+)
+FUNCTION_URL_DOMAIN = "abcdefghijklmnopqrstuvwxyz012345.lambda-url.eu-west-1.on.aws"
+API_ORIGIN = {
+    "originId": "api",
+    "domainName": FUNCTION_URL_DOMAIN,
+    "customOriginConfig": ALB_ORIGIN["customOriginConfig"],
+}
 
 
 # (id, policy, type, props, expected, message fragment)
@@ -577,6 +611,15 @@ RESOURCE_CASES: list[ResourceCase] = [
         "violation",
         "TLSv1.2_2018",
     ),
+    # Forward-secret, but CBC ciphers: CloudFront.15 wants TLSv1.2_2021 or newer.
+    (
+        "viewer-tls-2019",
+        "cloudfront-viewer-tls",
+        DISTRIBUTION,
+        certificate(minimumProtocolVersion="TLSv1.2_2019"),
+        "violation",
+        "TLSv1.2_2019",
+    ),
     (
         "viewer-default-certificate",
         "cloudfront-viewer-tls",
@@ -592,6 +635,89 @@ RESOURCE_CASES: list[ResourceCase] = [
         but(DIST, viewerCertificate={"acmCertificateArn": "arn:aws:acm:us-east-1:1:certificate/c"}),
         "violation",
         "unset",
+    ),
+    # cloudfront-viewer-sni
+    ("viewer-sni", "cloudfront-viewer-sni", DISTRIBUTION, DIST, "ok", ""),
+    (
+        "viewer-vip",
+        "cloudfront-viewer-sni",
+        DISTRIBUTION,
+        certificate(sslSupportMethod="vip"),
+        "violation",
+        "vip",
+    ),
+    (
+        "viewer-sni-unset",
+        "cloudfront-viewer-sni",
+        DISTRIBUTION,
+        certificate(sslSupportMethod=...),
+        "violation",
+        "unset",
+    ),
+    (
+        "viewer-sni-default-certificate",
+        "cloudfront-viewer-sni",
+        DISTRIBUTION,
+        but(DIST, viewerCertificate={"cloudfrontDefaultCertificate": True, "sslSupportMethod": "vip"}),
+        "n/a",
+        "",
+    ),
+    # cloudfront-origin-failover
+    ("failover-group", "cloudfront-origin-failover", DISTRIBUTION, FAILOVER_DIST, "ok", ""),
+    ("failover-none", "cloudfront-origin-failover", DISTRIBUTION, DIST, "violation", "no origin group"),
+    (
+        "failover-one-member",
+        "cloudfront-origin-failover",
+        DISTRIBUTION,
+        but(FAILOVER_DIST, originGroups=[{**ASSETS_GROUP, "members": [{"originId": "assets"}]}]),
+        "violation",
+        "no origin group of 2 origins",
+    ),
+    # cloudfront-s3-root-object
+    ("root-object", "cloudfront-s3-root-object", DISTRIBUTION, SITE, "ok", ""),
+    # paved's: / goes to the app behind the ALB, which answers it.
+    ("root-from-alb", "cloudfront-s3-root-object", DISTRIBUTION, DIST, "n/a", ""),
+    (
+        "root-object-unset",
+        "cloudfront-s3-root-object",
+        DISTRIBUTION,
+        but(SITE, defaultRootObject=" "),
+        "violation",
+        "S3 origin 'assets' with no defaultRootObject",
+    ),
+    (
+        "root-object-group",
+        "cloudfront-s3-root-object",
+        DISTRIBUTION,
+        but(FAILOVER_DIST, defaultCacheBehavior={**BEHAVIOR, "targetOriginId": "assets-group"}),
+        "violation",
+        "S3 origin 'assets'",
+    ),
+    # cloudfront-trusted-key-groups
+    (
+        "key-groups",
+        "cloudfront-trusted-key-groups",
+        DISTRIBUTION,
+        signed_behavior(trustedKeyGroups=[UNKNOWN]),
+        "ok",
+        "",
+    ),
+    (
+        "key-pairs",
+        "cloudfront-trusted-key-groups",
+        DISTRIBUTION,
+        signed_behavior(trustedKeyGroups=[UNKNOWN], trustedSigners=["self"]),
+        "violation",
+        "trustedSigners) on the behavior '/private/*'",
+    ),
+    # paved's: public sites, no signed URLs.
+    (
+        "key-groups-none",
+        "cloudfront-trusted-key-groups",
+        DISTRIBUTION,
+        but(DIST, orderedCacheBehaviors=[{**BEHAVIOR, "trustedSigners": []}]),
+        "n/a",
+        "",
     ),
     # cloudfront-waf-attached
     ("cf-waf", "cloudfront-waf-attached", DISTRIBUTION, DIST, "ok", ""),
@@ -618,6 +744,15 @@ RESOURCE_CASES: list[ResourceCase] = [
         but(DIST, origins=[{"originId": "s3", "domainName": "assets.s3.eu-west-1.amazonaws.com"}]),
         "violation",
         "without origin access control",
+    ),
+    # pulumi-aws sends an origin without a custom or VPC config as an S3 origin, whatever its domain.
+    (
+        "oac-unknown-domain",
+        "cloudfront-s3-origin-oac",
+        DISTRIBUTION,
+        but(DIST, origins=[{"originId": "x", "domainName": UNKNOWN}]),
+        "violation",
+        "origin 'x' reads S3 without origin access control",
     ),
     (
         "oac-website-endpoint-is-custom",
@@ -826,11 +961,17 @@ DEFERRALS: list[Deferral] = [
         DISTRIBUTION,
         but(DIST, viewerCertificate={"acmCertificateArn": "a", "minimumProtocolVersion": UNKNOWN}),
     ),
-    # An S3-looking origin without OAC whose domain is still unknown: it may be a bucket.
+    ("cloudfront-viewer-sni", DISTRIBUTION, certificate(sslSupportMethod=UNKNOWN)),
+    ("cloudfront-origin-failover", DISTRIBUTION, but(DIST, originGroups=[UNKNOWN_OBJECT_VALUE])),
     (
-        "cloudfront-s3-origin-oac",
+        "cloudfront-origin-failover",
         DISTRIBUTION,
-        but(DIST, origins=[{"originId": "x", "domainName": UNKNOWN}]),
+        but(DIST, originGroups=[{**ASSETS_GROUP, "members": UNKNOWN_ARRAY_VALUE}]),
+    ),
+    (
+        "cloudfront-s3-root-object",
+        DISTRIBUTION,
+        but(SITE, defaultCacheBehavior={**BEHAVIOR, "targetOriginId": UNKNOWN}),
     ),
     ("cloudfront-custom-origin-https", DISTRIBUTION, custom_config(originProtocolPolicy=UNKNOWN)),
     ("aws-required-tags", QUEUE, {"tags": UNKNOWN_OBJECT_VALUE}),
@@ -839,12 +980,15 @@ PREVIEW_UNKNOWNS: list[PreviewUnknown] = [
     ("elb-access-logs", LB, ALB, "ok"),  # bucket unknown
     ("cloudfront-waf-attached", DISTRIBUTION, DIST, "ok"),  # web ACL ARN unknown
     ("cloudfront-viewer-tls", DISTRIBUTION, DIST, "ok"),  # certificate ARN unknown
+    ("cloudfront-viewer-sni", DISTRIBUTION, DIST, "ok"),  # certificate ARN unknown
+    ("cloudfront-s3-root-object", DISTRIBUTION, but(SITE, defaultRootObject=UNKNOWN), "ok"),
     ("cloudfront-s3-origin-oac", DISTRIBUTION, DIST, "ok"),  # OAC id and bucket domain unknown
 ]
 OTHER_TYPES: list[OtherType] = [
     ("elb-listener-tls12-policy", LB),
     ("alb-drop-invalid-header-fields", LISTENER),
     ("cloudfront-viewer-https", WEB_ACL),
+    ("cloudfront-origin-failover", BUCKET),
     ("wafv2-visibility-metrics", DISTRIBUTION),
     ("stateful-resources-protected", QUEUE),
     ("aws-required-tags", "aws:s3/bucketPolicy:BucketPolicy"),  # takes no tags
@@ -1030,6 +1174,20 @@ def acl_stack(acl: Mapping[str, Any], *extra: Res) -> list[Res]:
 
 def cdn_stack(dist: Mapping[str, Any], *extra: Res) -> list[Res]:
     return [Res(DISTRIBUTION, "cdn", dist), *extra]
+
+
+def assets_at(domain: str) -> dict[str, Any]:
+    """DIST with the assets origin at a literal domain (known once the bucket exists, or hard-coded)."""
+    return but(DIST, origins=[ALB_ORIGIN, {**ASSETS_ORIGIN, "domainName": domain}])
+
+
+def api_stack(**origin: Any) -> list[Res]:
+    """A first preview of a distribution in front of the stack's function URL, its domain still unknown."""
+    api = {**API_ORIGIN, "domainName": UNKNOWN, **origin}
+    return [
+        with_deps(DISTRIBUTION, "cdn", but(DIST, origins=[ALB_ORIGIN, api]), origins=["url"]),
+        Res(FUNCTION_URL, "url", {"functionName": UNKNOWN, "authorizationType": "AWS_IAM"}),
+    ]
 
 
 LOG_SOURCE_RES = with_deps(
@@ -1587,6 +1745,80 @@ STACK_CASES: list[StackCase] = [
         "violation",
         ["cdn"],
     ),
+    # cloudfront-s3-origin-bucket-declared: paved's, the domain an output of the stack's bucket.
+    (
+        "origin-bucket-output",
+        "cloudfront-s3-origin-bucket-declared",
+        [
+            with_deps(DISTRIBUTION, "cdn", DIST, origins=["assets"]),
+            Res(BUCKET, "assets", {"bucket": UNKNOWN}),
+        ],
+        "ok",
+        [],
+    ),
+    (
+        "origin-bucket-by-name",
+        "cloudfront-s3-origin-bucket-declared",
+        cdn_stack(
+            assets_at("assets-1234.s3.eu-west-1.amazonaws.com"),
+            Res(BUCKET_V2, "assets", {"bucket": "assets-1234"}),
+        ),
+        "ok",
+        [],
+    ),
+    (
+        "origin-bucket-elsewhere",
+        "cloudfront-s3-origin-bucket-declared",
+        cdn_stack(assets_at("assets-1234.s3.amazonaws.com"), Res(BUCKET, "other", {"bucket": "other-5678"})),
+        "violation",
+        ["cdn"],
+    ),
+    (
+        "origin-not-a-bucket",
+        "cloudfront-s3-origin-bucket-declared",
+        cdn_stack(assets_at("static.example.com")),
+        "violation",
+        ["cdn"],
+    ),
+    (
+        "origin-bucket-website-is-custom",
+        "cloudfront-s3-origin-bucket-declared",
+        cdn_stack(assets_at("site.s3-website-eu-west-1.amazonaws.com")),
+        "n/a",
+        [],
+    ),
+    (
+        "origin-bucket-none",
+        "cloudfront-s3-origin-bucket-declared",
+        cdn_stack(but(DIST, origins=[ALB_ORIGIN])),
+        "n/a",
+        [],
+    ),
+    # cloudfront-lambda-url-origin-oac
+    (
+        "lambda-url-oac",
+        "cloudfront-lambda-url-origin-oac",
+        cdn_stack(but(DIST, origins=[{**API_ORIGIN, "originAccessControlId": UNKNOWN}, ASSETS_ORIGIN])),
+        "ok",
+        [],
+    ),
+    (
+        "lambda-url-no-oac",
+        "cloudfront-lambda-url-origin-oac",
+        cdn_stack(but(DIST, origins=[API_ORIGIN, ASSETS_ORIGIN])),
+        "violation",
+        ["cdn"],
+    ),
+    # A first preview: the domain comes from the stack's function URL.
+    (
+        "lambda-url-output-oac",
+        "cloudfront-lambda-url-origin-oac",
+        api_stack(originAccessControlId=UNKNOWN),
+        "ok",
+        [],
+    ),
+    ("lambda-url-output-no-oac", "cloudfront-lambda-url-origin-oac", api_stack(), "violation", ["cdn"]),
+    ("lambda-url-none", "cloudfront-lambda-url-origin-oac", cdn_stack(DIST), "n/a", []),
 ]
 
 
@@ -1639,6 +1871,65 @@ def test_a_config_property_without_a_default_is_rejected_at_declaration() -> Non
             check=lambda props, ctx: compliant(),
             config_schema={"limit": {"type": "integer"}},
         )
+
+
+@pytest.mark.parametrize(
+    ("policy", "specs"),
+    [
+        # The domain comes from something that is not a declared bucket.
+        ("cloudfront-s3-origin-bucket-declared", cdn_stack(DIST)),
+        # Two unknown domains, one bucket: the other is not a declared bucket's.
+        (
+            "cloudfront-s3-origin-bucket-declared",
+            [
+                with_deps(
+                    DISTRIBUTION,
+                    "cdn",
+                    but(DIST, origins=[ASSETS_ORIGIN, {**ASSETS_ORIGIN, "originId": "b"}]),
+                    origins=["assets"],
+                ),
+                Res(BUCKET, "assets", {}),
+            ],
+        ),
+        # One function URL, two origins of unknown domain, one with OAC: which one is it?
+        (
+            "cloudfront-lambda-url-origin-oac",
+            [
+                with_deps(
+                    DISTRIBUTION,
+                    "cdn",
+                    but(
+                        DIST,
+                        origins=[
+                            {**API_ORIGIN, "domainName": UNKNOWN, "originAccessControlId": UNKNOWN},
+                            {**ALB_ORIGIN, "domainName": UNKNOWN},
+                        ],
+                    ),
+                    origins=["url"],
+                ),
+                Res(FUNCTION_URL, "url", {}),
+            ],
+        ),
+    ],
+)
+def test_an_origin_domain_unknown_in_preview_is_left_to_the_sdk(policy: str, specs: list[Res]) -> None:
+    with pytest.raises(UnknownValueError):
+        run_stack(policy, specs)
+
+
+def test_s3_rest_endpoints_name_their_bucket() -> None:
+    named = {
+        "b.s3.amazonaws.com": "b",
+        "my.dotted.bucket.s3.eu-west-1.amazonaws.com": "my.dotted.bucket",
+        "b-1.s3-eu-west-1.amazonaws.com": "b-1",
+        "b.s3.dualstack.us-gov-west-1.amazonaws.com": "b",
+        "b.s3.cn-north-1.amazonaws.com.cn": "b",
+        "b.s3-external-1.amazonaws.com": "b",
+    }
+    for domain, bucket in named.items():
+        assert cloudfront._bucket_named_by(domain) == bucket, domain
+    for domain in ("b.s3-website-eu-west-1.amazonaws.com", "example.com", "s3.amazonaws.com"):
+        assert cloudfront._bucket_named_by(domain) is None, domain
 
 
 def test_dependencies_fall_back_to_plain_dependencies_without_property_edges() -> None:
@@ -1700,6 +1991,16 @@ FUZZ_KEYS = [
     "originSslProtocols",
     "minimumProtocolVersion",
     "cloudfrontDefaultCertificate",
+    "sslSupportMethod",
+    "originGroups",
+    "members",
+    "originId",
+    "targetOriginId",
+    "defaultRootObject",
+    "trustedKeyGroups",
+    "trustedSigners",
+    "domainName",
+    "bucket",
     "securityHeadersConfig",
     "strictTransportSecurity",
     "accessControlMaxAgeSec",
@@ -1803,6 +2104,12 @@ FAMILY = Family(
         StackFuzzTarget("wafv2-rate-based-rule", WEB_ACL, WEB_ACL_RULE, "webAclArn"),
         StackFuzzTarget("wafv2-logging-enabled", WEB_ACL, WAF_LOGGING, "resourceArn"),
         StackFuzzTarget("cloudfront-access-logging", DISTRIBUTION, LOG_SOURCE, "resourceArn"),
+        StackFuzzTarget(
+            "cloudfront-s3-origin-bucket-declared", DISTRIBUTION, BUCKET, "origins", forward=True
+        ),
+        StackFuzzTarget(
+            "cloudfront-lambda-url-origin-oac", DISTRIBUTION, FUNCTION_URL, "origins", forward=True
+        ),
         # The distribution names its response headers policy, not the other way round.
         StackFuzzTarget(
             "cloudfront-hsts-headers", DISTRIBUTION, HEADERS_POLICY, "defaultCacheBehavior", forward=True

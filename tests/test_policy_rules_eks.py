@@ -20,6 +20,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_OBJECT_VALUE,
+    UnknownValueError,
 )
 
 from components.cluster import eks_versions_in_standard_support
@@ -30,9 +31,13 @@ from tests.policy_harness import (
     Deferral,
     Family,
     OtherType,
+    Res,
     ResourceCase,
+    StackCase,
+    StackFuzzTarget,
     but,
     run_resource,
+    run_stack,
     urn_of,
 )
 
@@ -46,8 +51,10 @@ ENDPOINT = "eks-endpoint-not-public"
 LOGGING = "eks-control-plane-logging"
 SECRETS = "eks-secrets-encryption"
 VERSION = "eks-supported-version"
+NODE_VERSION = "eks-node-group-supported-version"
 SSH = "eks-node-group-no-open-ssh"
 IMDS = "eks-node-imdsv2-required"
+TEMPLATE_IMDS = "ec2-launch-template-imdsv2"
 AUTH = "eks-access-entries-auth"
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -294,16 +301,6 @@ RESOURCE_CASES: list[ResourceCase] = [
         "sourceSecurityGroupIds",
     ),
     # eks-node-imdsv2-required
-    ("imds-template", IMDS, LAUNCH_TEMPLATE, TEMPLATE, "ok", ""),
-    ("imds-endpoint-off", IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint="disabled"), "ok", ""),
-    (
-        "imds-required-endpoint-unknown",
-        IMDS,
-        LAUNCH_TEMPLATE,
-        metadata(httpTokens="required", httpEndpoint=UNKNOWN),
-        "ok",
-        "",
-    ),
     ("imds-node-group-template", IMDS, NODE_GROUP, NODES, "ok", ""),
     (
         "imds-node-group-template-name",
@@ -320,22 +317,6 @@ RESOURCE_CASES: list[ResourceCase] = [
         but(NODES, launchTemplate=UNKNOWN_OBJECT_VALUE),
         "ok",
         "",
-    ),
-    (
-        "imds-optional",
-        IMDS,
-        LAUNCH_TEMPLATE,
-        metadata(httpEndpoint="enabled", httpTokens="optional"),
-        "violation",
-        "httpTokens",
-    ),
-    (
-        "imds-unset",
-        IMDS,
-        LAUNCH_TEMPLATE,
-        but(TEMPLATE, metadataOptions=...),
-        "violation",
-        "depends on the AMI",
     ),
     ("imds-node-group-without-template", IMDS, NODE_GROUP, BARE_NODES, "violation", "no launchTemplate"),
     (
@@ -368,6 +349,71 @@ RESOURCE_CASES: list[ResourceCase] = [
 ]
 
 
+def node_group(props: dict[str, Any] = NODES, *, on: str | None = "cluster") -> Res:
+    """A node group whose clusterName came from the stack's cluster `on` (None: a literal name)."""
+    return Res(NODE_GROUP, "nodes", props, prop_deps={"clusterName": [on]} if on else {})
+
+
+def follows_cluster() -> Res:
+    """A node group whose version is its cluster's version output, as components/cluster.py declares it."""
+    deps = {"clusterName": ["cluster"], "version": ["cluster"]}
+    return Res(NODE_GROUP, "nodes", but(NODES, version=UNKNOWN), prop_deps=deps)
+
+
+def eks_cluster(**changes: Any) -> Res:
+    return Res(CLUSTER, "cluster", cluster(**changes))
+
+
+# (id, policy, resources, expected, the names of the resources reported)
+STACK_CASES: list[StackCase] = [
+    # eks-node-group-supported-version
+    ("node-version-own", NODE_VERSION, [node_group(but(NODES, version="1.36"), on=None)], "ok", []),
+    ("node-version-of-cluster", NODE_VERSION, [eks_cluster(), node_group()], "ok", []),
+    # paved's: version=cluster.version, unknown in a first preview.
+    ("node-version-cluster-output", NODE_VERSION, [eks_cluster(), follows_cluster()], "ok", []),
+    (
+        "node-version-old-cluster-output",
+        NODE_VERSION,
+        [eks_cluster(version="1.34"), follows_cluster()],
+        "violation",
+        ["nodes"],
+    ),
+    (
+        "node-version-lags-cluster",
+        NODE_VERSION,
+        [eks_cluster(), node_group(but(NODES, version="1.34"))],
+        "violation",
+        ["nodes"],
+    ),
+    (
+        "node-version-old-cluster",
+        NODE_VERSION,
+        [eks_cluster(version="1.33"), node_group()],
+        "violation",
+        ["nodes"],
+    ),
+    # A literal clusterName names the stack's cluster of that name.
+    (
+        "node-version-cluster-by-name",
+        NODE_VERSION,
+        [eks_cluster(version="1.33"), node_group(on=None)],
+        "violation",
+        ["nodes"],
+    ),
+    # ...but not one of that name in another region.
+    (
+        "node-version-cluster-elsewhere",
+        NODE_VERSION,
+        [eks_cluster(version="1.33", region="us-east-1"), node_group(on=None)],
+        "n/a",
+        [],
+    ),
+    ("node-version-cluster-not-declared", NODE_VERSION, [node_group(on=None)], "n/a", []),
+    # eks-supported-version fails the cluster.
+    ("node-version-cluster-unpinned", NODE_VERSION, [eks_cluster(version=...), node_group()], "n/a", []),
+]
+
+
 # Pack-wide in tests/test_policy_pack.py: an unknown the SDK must report as "can't run during preview".
 DEFERRALS: list[Deferral] = [
     (ENDPOINT, CLUSTER, cluster(vpcConfig=UNKNOWN_OBJECT_VALUE)),
@@ -387,9 +433,6 @@ DEFERRALS: list[Deferral] = [
     (SECRETS, CLUSTER, cluster(encryptionConfig=[UNKNOWN_OBJECT_VALUE])),
     (VERSION, CLUSTER, cluster(version=UNKNOWN)),
     (SSH, NODE_GROUP, but(NODES, remoteAccess=UNKNOWN_OBJECT_VALUE)),
-    (IMDS, LAUNCH_TEMPLATE, but(TEMPLATE, metadataOptions=UNKNOWN_OBJECT_VALUE)),
-    (IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint="enabled", httpTokens=UNKNOWN)),
-    (IMDS, LAUNCH_TEMPLATE, metadata(httpEndpoint=UNKNOWN, httpTokens="optional")),
     (AUTH, CLUSTER, cluster(accessConfig=UNKNOWN_OBJECT_VALUE)),
     (AUTH, CLUSTER, cluster(accessConfig={"authenticationMode": UNKNOWN})),
 ]
@@ -399,7 +442,8 @@ OTHER_TYPES: list[OtherType] = [
     (SECRETS, QUEUE),
     (VERSION, NODE_GROUP),
     (SSH, CLUSTER),
-    # EC2 instances are not EKS nodes' launch path; they are not judged here (see eks.py).
+    # Launch templates are ec2-launch-template-imdsv2's; EC2 instances are not how EKS nodes start.
+    (IMDS, LAUNCH_TEMPLATE),
     (IMDS, INSTANCE),
     (IMDS, CLUSTER),
     (AUTH, NODE_GROUP),
@@ -431,6 +475,61 @@ def test_supported_versions_come_from_the_pack_config() -> None:
     junk = {"supportedVersions": ["1.36", 3, None, " ", "latest"]}
     assert run_resource(VERSION, CLUSTER, CLUSTER_PROPS, config=junk).status == "ok"
     assert run_resource(VERSION, CLUSTER, CLUSTER_PROPS, config={"supportedVersions": []}).status == "n/a"
+    # Node groups take the same list, under their own policy's name.
+    stack = [eks_cluster(version="1.37"), node_group()]
+    assert run_stack(NODE_VERSION, stack, config=newer).status == "ok"
+    assert run_stack(NODE_VERSION, stack).status == "violation"
+    assert run_stack(NODE_VERSION, stack, config={"supportedVersions": []}).status == "n/a"
+
+
+@pytest.mark.parametrize(
+    "stack",
+    [
+        [node_group(but(NODES, version=UNKNOWN), on=None)],
+        [eks_cluster(version=UNKNOWN), node_group()],
+        # The name comes from something that is not the stack's cluster.
+        [eks_cluster(), node_group(but(NODES, clusterName=UNKNOWN), on=None)],
+    ],
+)
+def test_a_node_group_version_unknown_in_preview_is_left_to_the_sdk(stack: list[Res]) -> None:
+    with pytest.raises(UnknownValueError):
+        run_stack(NODE_VERSION, stack)
+
+
+# ---------------------------------------------------------------------------------------------
+# Launch templates: ec2-launch-template-imdsv2 (EC2.170) judges them; this family's IMDS policy did before.
+
+DEFERRED = "deferred"
+# (template, what eks-node-imdsv2-required said of it, what ec2-launch-template-imdsv2 says)
+TEMPLATE_VERDICTS = [
+    (TEMPLATE, "ok", "ok"),
+    (metadata(httpTokens="required", httpEndpoint=UNKNOWN), "ok", "ok"),
+    (metadata(httpEndpoint="enabled", httpTokens="optional"), "violation", "violation"),
+    (but(TEMPLATE, metadataOptions=...), "violation", "violation"),
+    # EC2.170 fails a template that turns the endpoint off instead of requiring tokens.
+    (metadata(httpEndpoint="disabled"), "ok", "violation"),
+    (but(TEMPLATE, metadataOptions=UNKNOWN_OBJECT_VALUE), DEFERRED, DEFERRED),
+    (metadata(httpEndpoint="enabled", httpTokens=UNKNOWN), DEFERRED, DEFERRED),
+    (metadata(httpEndpoint=UNKNOWN, httpTokens="optional"), DEFERRED, "violation"),
+]
+
+
+def _verdict(policy: str, props: dict[str, Any]) -> str:
+    try:
+        return run_resource(policy, LAUNCH_TEMPLATE, props).status
+    except UnknownValueError:
+        return DEFERRED
+
+
+@pytest.mark.parametrize(("props", "before", "now"), TEMPLATE_VERDICTS)
+def test_launch_templates_are_judged_once_and_no_less_strictly(
+    props: dict[str, Any], before: str, now: str
+) -> None:
+    assert _verdict(TEMPLATE_IMDS, props) == now
+    strictness = ["ok", DEFERRED, "violation"]
+    assert strictness.index(now) >= strictness.index(before)
+    # A template allowing IMDSv1 is one violation, not one per family.
+    assert run_resource(IMDS, LAUNCH_TEMPLATE, props).status == "ok"
 
 
 def test_supported_versions_config_schema() -> None:
@@ -458,15 +557,18 @@ def test_eks_policies_name_only_verified_equivalents() -> None:
     # CKV_AWS_39 and AwsSolutions-EKS1 fail any public endpoint; this policy passes one limited to a range.
     assert ids[ENDPOINT] == (("CKV_AWS_38",), ())
     assert ids[LOGGING] == (("CKV_AWS_37",), ("AwsSolutions-EKS2",))
-    assert ids[IMDS] == (("CKV_AWS_79",), ())
+    # CKV_AWS_79 judges launch templates: ec2-launch-template-imdsv2 names it; this policy judges node groups.
+    assert ids[IMDS] == ((), ())
 
 
 FAMILY = Family(
     name="eks",
     rules=eks.RULES,
     resource_cases=RESOURCE_CASES,
+    stack_cases=STACK_CASES,
     deferrals=DEFERRALS,
     other_types=OTHER_TYPES,
+    stack_fuzz=[StackFuzzTarget(NODE_VERSION, NODE_GROUP, CLUSTER, "clusterName", forward=True)],
     fuzz_keys=[
         "vpcConfig",
         "endpointPublicAccess",
@@ -478,6 +580,8 @@ FAMILY = Family(
         "provider",
         "keyArn",
         "version",
+        "clusterName",
+        "region",
         "remoteAccess",
         "ec2SshKey",
         "sourceSecurityGroupIds",

@@ -1,4 +1,9 @@
-"""CloudFront distribution rules."""
+"""CloudFront distribution rules.
+
+Origins are read the way pulumi-aws sends them: an origin with neither customOriginConfig nor
+vpcOriginConfig is an S3 origin, since the provider then adds an empty S3OriginConfig (terraform-provider-aws
+`expandOrigin`: "if both custom and s3 origin are missing, add an empty s3 origin").
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from paved_policies.props import (
+    UNKNOWN,
     any_of,
     as_map,
+    get,
     get_bool,
     get_int,
     get_map,
     get_seq,
     get_text,
+    has_item,
     has_value,
+    peek,
     strings,
 )
 from paved_policies.rule import (
@@ -23,21 +32,25 @@ from paved_policies.rule import (
     ResourceContext,
     StackContext,
     compliant,
+    not_applicable,
     resource_rule,
     stack_rule,
     violation,
 )
+from paved_policies.rules.s3 import BUCKETS
 
 DISTRIBUTION = "aws:cloudfront/distribution:Distribution"
 RESPONSE_HEADERS_POLICY = "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"
 LOG_DELIVERY_SOURCE = "aws:cloudwatch/logDeliverySource:LogDeliverySource"
 LOG_DELIVERY = "aws:cloudwatch/logDelivery:LogDelivery"
+FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
 
 HTTPS_VIEWER_POLICIES = ("redirect-to-https", "https-only")
-# Viewer security policies are named TLSv<lowest version>_<year of the cipher list>; from TLSv1.2_2019 on
-# they offer only TLS 1.2+ with forward-secret ciphers (TLSv1.2_2018 still allows CBC-SHA ones).
+# Viewer security policies are named TLSv<lowest version>_<year of the cipher list>. CloudFront.15 takes
+# TLSv1.2_2021, TLSv1.2_2025 and TLSv1.3_2025: from TLSv1.2_2021 on they offer only AEAD ciphers (GCM,
+# ChaCha20), where TLSv1.2_2019 still allows CBC ones.
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html
-MIN_VIEWER_POLICY = (1, 2, 2019)
+MIN_VIEWER_POLICY = (1, 2, 2021)
 _VIEWER_POLICY = re.compile(r"^TLSv(\d+)\.(\d+)_(\d{4})$")
 ORIGIN_TLS_PROTOCOLS = frozenset({"TLSv1.2"})
 # AWS managed response headers policies that send Strict-Transport-Security (max-age one year):
@@ -52,6 +65,18 @@ MANAGED_HSTS_POLICIES = frozenset(
 )
 # What the managed policies send and HSTS preload lists require.
 MIN_HSTS_MAX_AGE_SECONDS = 31_536_000
+# An origin group has a primary and a secondary origin:
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html
+FAILOVER_ORIGINS = 2
+# The REST endpoints a bucket is reached at: bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com,
+# bucket.s3-<region>.amazonaws.com, bucket.s3.dualstack.<region>.amazonaws.com (and .com.cn in China).
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html
+_S3_REST_DOMAIN = re.compile(
+    r"^(?P<bucket>.+)\.s3(?:[.-](?:dualstack|external-1|[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d+))*"
+    r"\.amazonaws\.com(?:\.cn)?$"
+)
+# https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html: <url-id>.lambda-url.<region>.on.aws
+_FUNCTION_URL_DOMAIN = re.compile(r"^[a-z0-9]+\.lambda-url\.[a-z0-9-]+\.on\.aws$")
 
 
 def _name(ctx: ResourceContext | StackContext) -> str:
@@ -72,6 +97,7 @@ def _behaviors(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     remediation="Set viewer_protocol_policy='redirect-to-https' (or 'https-only') on every cache behavior.",
     resource_types=(DISTRIBUTION,),
     checkov=("CKV_AWS_34",),
+    fsbp=("CloudFront.3",),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-https-viewers-to-cloudfront.html",
 )
 def cloudfront_viewer_https(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -85,6 +111,12 @@ def cloudfront_viewer_https(props: Mapping[str, Any], ctx: ResourceContext) -> F
     return violation(f"{_name(ctx)} lets viewers use plain HTTP: {', '.join(plain)}.")
 
 
+def _own_certificate(certificate: Mapping[str, Any]) -> bool:
+    if get_bool(certificate, "cloudfrontDefaultCertificate") is True:
+        return False
+    return has_value(certificate, "acmCertificateArn") or has_value(certificate, "iamCertificateId")
+
+
 def _viewer_policy_at_least(version: str) -> bool:
     match = _VIEWER_POLICY.match(version)
     return match is not None and tuple(int(part) for part in match.groups()) >= MIN_VIEWER_POLICY
@@ -93,7 +125,7 @@ def _viewer_policy_at_least(version: str) -> bool:
 @resource_rule(
     name="cloudfront-viewer-tls",
     description=(
-        "CloudFront distributions serve their own certificate with a TLSv1.2_2019 or newer security policy "
+        "CloudFront distributions serve their own certificate with a TLSv1.2_2021 or newer security policy "
         "(the default *.cloudfront.net certificate accepts TLSv1)."
     ),
     severity="high",
@@ -104,12 +136,14 @@ def _viewer_policy_at_least(version: str) -> bool:
     resource_types=(DISTRIBUTION,),
     checkov=("CKV_AWS_174", "CKV2_AWS_42"),
     cdk_nag=("AwsSolutions-CFR4",),
+    # CloudFront.15 does not judge a distribution on the default certificate or on dedicated IPs (vip):
+    # CloudFront.7 fails the first, and TLSv1.2_2021 is asked of both.
+    fsbp=("CloudFront.7", "CloudFront.15"),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/secure-connections-supported-viewer-protocols-ciphers.html",
 )
 def cloudfront_viewer_tls(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     certificate = get_map(props, "viewerCertificate")
-    own = has_value(certificate, "acmCertificateArn") or has_value(certificate, "iamCertificateId")
-    if get_bool(certificate, "cloudfrontDefaultCertificate") is True or not own:
+    if not _own_certificate(certificate):
         return violation(
             f"{_name(ctx)} uses the default *.cloudfront.net certificate, whose security policy is TLSv1."
         )
@@ -117,8 +151,34 @@ def cloudfront_viewer_tls(props: Mapping[str, Any], ctx: ResourceContext) -> Fin
     if version is not None and _viewer_policy_at_least(version):
         return compliant()
     return violation(
-        f"{_name(ctx)} has minimumProtocolVersion {version or 'unset (TLSv1)'}; TLSv1.2_2019 or newer is "
+        f"{_name(ctx)} has minimumProtocolVersion {version or 'unset (TLSv1)'}; TLSv1.2_2021 or newer is "
         "required."
+    )
+
+
+@resource_rule(
+    name="cloudfront-viewer-sni",
+    description="CloudFront distributions serve their own certificate over SNI, not on dedicated IPs.",
+    severity="low",
+    remediation=(
+        "Set viewer_certificate.ssl_support_method='sni-only'. 'vip' (dedicated IP addresses at every edge "
+        "location, billed monthly) serves only clients without SNI, which every browser since 2010 sends."
+    ),
+    resource_types=(DISTRIBUTION,),
+    fsbp=("CloudFront.8",),
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-https-dedicated-ip-or-sni.html",
+)
+def cloudfront_viewer_sni(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    certificate = get_map(props, "viewerCertificate")
+    if not _own_certificate(certificate):
+        return not_applicable(
+            f"{_name(ctx)} serves the default *.cloudfront.net certificate (cloudfront-viewer-tls judges it)"
+        )
+    method = get_text(certificate, "sslSupportMethod")
+    if method == "sni-only":
+        return compliant()
+    return violation(
+        f"{_name(ctx)} serves its certificate with sslSupportMethod {method or 'unset'}, not sni-only."
     )
 
 
@@ -132,6 +192,7 @@ def cloudfront_viewer_tls(props: Mapping[str, Any], ctx: ResourceContext) -> Fin
     resource_types=(DISTRIBUTION,),
     checkov=("CKV_AWS_68",),
     cdk_nag=("AwsSolutions-CFR2",),
+    fsbp=("CloudFront.6",),
     url="https://docs.aws.amazon.com/waf/latest/developerguide/cloudfront-features.html",
 )
 def cloudfront_waf_attached(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -163,6 +224,7 @@ def _delivers_access_logs(source: GraphResource, ctx: StackContext) -> bool:
     resource_types=(DISTRIBUTION,),
     checkov=("CKV_AWS_86",),
     cdk_nag=("AwsSolutions-CFR3",),
+    # CloudFront.5 credits legacy logging to S3 only: fsbp_controls.json says why paved differs.
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html",
 )
 def cloudfront_access_logging(props: Mapping[str, Any], ctx: StackContext) -> Finding:
@@ -177,18 +239,38 @@ def cloudfront_access_logging(props: Mapping[str, Any], ctx: StackContext) -> Fi
     )
 
 
-def _is_s3_rest_endpoint(domain: str) -> bool:
-    # bucket.s3.amazonaws.com, bucket.s3.<region>.amazonaws.com, bucket.s3-<region>.amazonaws.com; website
-    # endpoints (s3-website) are custom origins and cannot use OAC.
-    domain = domain.lower()
-    if "s3-website" in domain or not domain.endswith((".amazonaws.com", ".amazonaws.com.cn")):
-        return False
-    return ".s3." in domain or ".s3-" in domain
-
-
 def _origins(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     origins = [as_map(o) for o in get_seq(props, "origins")]
     return [(str(get_text(o, "originId") or i), o) for i, o in enumerate(origins)]
+
+
+def _domain(origin: Mapping[str, Any]) -> Any:
+    """The origin's domainName, lower case; UNKNOWN while another resource's output is unknown in preview."""
+    domain = peek(lambda: get_text(origin, "domainName"))
+    return domain.lower() if isinstance(domain, str) else domain
+
+
+def _is_s3_origin(origin: Mapping[str, Any]) -> bool:
+    """An S3 REST origin as pulumi-aws sends it (see the module doc); S3 website endpoints serve as custom
+    origins, never through S3OriginConfig."""
+    if has_value(origin, "customOriginConfig") or has_value(origin, "vpcOriginConfig"):
+        return False
+    domain = _domain(origin)
+    return not (isinstance(domain, str) and "s3-website" in domain)
+
+
+def _is_function_url(origin: Mapping[str, Any]) -> bool:
+    domain = _domain(origin)
+    return isinstance(domain, str) and _FUNCTION_URL_DOMAIN.match(domain) is not None
+
+
+def _has_oac(origin: Mapping[str, Any]) -> bool:
+    return has_value(origin, "originAccessControlId")
+
+
+def _defer_to_domain(origin: Mapping[str, Any]) -> None:
+    """Read the origin's unknown domainName, for the SDK to report "can't run policy during preview"."""
+    get(origin, "domainName")
 
 
 @resource_rule(
@@ -205,20 +287,17 @@ def _origins(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
     resource_types=(DISTRIBUTION,),
     checkov=("CKV2_AWS_46",),
     cdk_nag=("AwsSolutions-CFR7",),
+    fsbp=("CloudFront.13",),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html",
 )
 def cloudfront_s3_origin_oac(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     problems = []
     for origin_id, origin in _origins(props):
-        if has_value(origin, "originAccessControlId"):
+        if _has_oac(origin) or not _is_s3_origin(origin):
             continue
-        if has_value(origin, "customOriginConfig") or has_value(origin, "vpcOriginConfig"):
-            continue  # not an S3 REST origin
-        s3_config = get_map(origin, "s3OriginConfig")
-        if has_value(s3_config, "originAccessIdentity"):
+        if has_value(get_map(origin, "s3OriginConfig"), "originAccessIdentity"):
             problems.append(f"origin '{origin_id}' uses a legacy origin access identity")
-        # Unknown in a first preview when it is a bucket's output: reading it defers to the SDK.
-        elif len(s3_config) > 0 or _is_s3_rest_endpoint(get_text(origin, "domainName") or ""):
+        else:
             problems.append(f"origin '{origin_id}' reads S3 without origin access control")
     if not problems:
         return compliant()
@@ -236,6 +315,9 @@ def cloudfront_s3_origin_oac(props: Mapping[str, Any], ctx: ResourceContext) -> 
     resource_types=(DISTRIBUTION,),
     checkov=("CKV2_AWS_54", "CKV2_AWS_72"),
     cdk_nag=("AwsSolutions-CFR5",),
+    # https-only with TLSv1.2 only is stricter than CloudFront.9 (no http-only, no match-viewer behind
+    # allow-all) and CloudFront.10 (no SSLv3).
+    fsbp=("CloudFront.9", "CloudFront.10"),
     url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-https-cloudfront-to-custom-origin.html",
 )
 def cloudfront_custom_origin_https(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -253,6 +335,206 @@ def cloudfront_custom_origin_https(props: Mapping[str, Any], ctx: ResourceContex
     if not problems:
         return compliant()
     return violation(f"{_name(ctx)}: {'; '.join(problems)} (only https-only with TLSv1.2).")
+
+
+@resource_rule(
+    name="cloudfront-origin-failover",
+    description=(
+        "CloudFront distributions have an origin group of two origins, to fail over to when the primary "
+        "origin errors or times out."
+    ),
+    severity="low",
+    remediation=(
+        "Add a second origin (a replica bucket in another region, a standby load balancer) and an "
+        "origin_groups entry with both as members and failover_criteria.status_codes such as [500, 502, 503, "
+        "504]; point the cache behaviors that only read (GET, HEAD, OPTIONS) at the group's origin_id."
+    ),
+    resource_types=(DISTRIBUTION,),
+    fsbp=("CloudFront.4",),
+    # A second origin is a second copy of the content, in another region: staging may go without it.
+    staging_enforcement="advisory",
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html",
+)
+def cloudfront_origin_failover(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    groups = get_seq(props, "originGroups")
+    # Over positions, so a group unknown in preview is read inside the test and deferred there.
+    if any_of(
+        range(len(groups)),
+        lambda index: len(get_seq(as_map(groups[index]), "members")) >= FAILOVER_ORIGINS,
+    ):
+        return compliant()
+    return violation(
+        f"{_name(ctx)} has no origin group of {FAILOVER_ORIGINS} origins, so nothing takes over when an "
+        "origin fails."
+    )
+
+
+def _root_origins(props: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The origins the default behavior sends the root URL to: its target, or the members of its group."""
+    target = get_text(get_map(props, "defaultCacheBehavior"), "targetOriginId")
+    members = {
+        get_text(group, "originId"): [get_text(m, "originId") for m in get_seq(group, "members")]
+        for group in map(as_map, get_seq(props, "originGroups"))
+    }
+    targets = members.get(target) or [target]
+    return [(origin_id, origin) for origin_id, origin in _origins(props) if origin_id in targets]
+
+
+@resource_rule(
+    name="cloudfront-s3-root-object",
+    description=(
+        "A CloudFront distribution whose default behavior serves the root URL from an S3 origin names a "
+        "defaultRootObject, so a request for / returns that object, not an S3 error or the bucket listing."
+    ),
+    severity="medium",
+    remediation=(
+        "Set default_root_object to the object the root should show (such as 'index.html', without a "
+        "leading slash). CloudFront rewrites only / itself: a subdirectory needs a CloudFront Function."
+    ),
+    resource_types=(DISTRIBUTION,),
+    # CloudFront.1 fails every distribution with an S3 origin anywhere and no default root object, also when
+    # the root URL goes to a custom origin, where a root object would rewrite / for the app:
+    # fsbp_controls.json says why paved differs.
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DefaultRootObject.html",
+)
+def cloudfront_s3_root_object(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    s3 = [origin_id for origin_id, origin in _root_origins(props) if _is_s3_origin(origin)]
+    if not s3:
+        return not_applicable(f"the default behavior of {_name(ctx)} reaches no S3 origin")
+    # A presence check: CloudFront serves whatever object it names.
+    if has_value(props, "defaultRootObject"):
+        return compliant()
+    return violation(
+        f"{_name(ctx)} serves / from S3 origin '{s3[0]}' with no defaultRootObject, so the root URL returns "
+        "an S3 error, or the bucket's listing where the bucket allows it."
+    )
+
+
+def _bucket_named_by(domain: str) -> str | None:
+    match = _S3_REST_DOMAIN.match(domain)
+    return match["bucket"] if match else None
+
+
+@stack_rule(
+    name="cloudfront-s3-origin-bucket-declared",
+    description=(
+        "Every S3 origin of a CloudFront distribution is a bucket the stack declares (an output of it, or "
+        "its REST endpoint by name), so the bucket exists and is the program's own."
+    ),
+    severity="high",
+    remediation=(
+        "Declare the bucket in this stack and take the origin's domain_name from its "
+        "bucket_regional_domain_name. If the bucket belongs to another stack, check that it exists and is "
+        "yours, and exempt the distribution from this policy with the reason."
+    ),
+    resource_types=(DISTRIBUTION,),
+    fsbp=("CloudFront.12",),
+    # AWS: a distribution pointing at a deleted bucket serves whatever the next owner of that bucket name
+    # puts there; only live S3 state says whether an undeclared bucket exists.
+    url="https://docs.aws.amazon.com/securityhub/latest/userguide/cloudfront-controls.html#cloudfront-12",
+)
+def cloudfront_s3_origin_bucket_declared(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    s3 = [(origin_id, origin) for origin_id, origin in _origins(props) if _is_s3_origin(origin)]
+    if not s3:
+        return not_applicable(f"{_name(ctx)} has no S3 origin")
+    names = (peek(lambda b=b: get_text(b.props, "bucket")) for b in ctx.of_types(BUCKETS))
+    declared = {name for name in names if isinstance(name, str)}
+    problems = []
+    unknown = []
+    for origin_id, origin in s3:
+        domain = _domain(origin)
+        if domain is UNKNOWN:
+            unknown.append(origin)
+        elif (bucket := _bucket_named_by(domain or "")) not in declared:
+            named = f"bucket '{bucket}'" if bucket else f"'{domain}', not a bucket endpoint"
+            problems.append(f"origin '{origin_id}': {named}")
+    if problems:
+        return violation(
+            f"{_name(ctx)} reads S3 buckets the stack does not declare ({'; '.join(problems)}), so the pack "
+            "cannot see that they exist; a deleted bucket's name can be taken by anyone, who then serves "
+            "through this distribution."
+        )
+    # A domain unknown in preview is a bucket's when the origins were built from as many declared buckets.
+    if len(unknown) > len(ctx.dependencies("origins", BUCKETS)):
+        _defer_to_domain(unknown[0])
+    return compliant()
+
+
+@stack_rule(
+    name="cloudfront-lambda-url-origin-oac",
+    description=(
+        "CloudFront reaches Lambda function URL origins through origin access control (OAC), so the URL can "
+        "take AWS_IAM auth and answer CloudFront alone."
+    ),
+    severity="medium",
+    remediation=(
+        "Create an aws.cloudfront.OriginAccessControl (origin type 'lambda', signing 'always', 'sigv4'), set "
+        "origin_access_control_id on the function URL's origin, set the aws.lambda_.FunctionUrl "
+        "authorization_type='AWS_IAM', and allow lambda:InvokeFunctionUrl to cloudfront.amazonaws.com with "
+        "AWS:SourceArn = the distribution (aws.lambda_.Permission)."
+    ),
+    resource_types=(DISTRIBUTION,),
+    fsbp=("CloudFront.16",),
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html",
+)
+def cloudfront_lambda_url_origin_oac(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    origins = _origins(props)
+    named = [(origin_id, origin) for origin_id, origin in origins if _is_function_url(origin)]
+    # The stack's function URLs not among them feed domains still unknown in preview, of custom origins.
+    pending = len(ctx.dependencies("origins", (FUNCTION_URL,))) - len(named)
+    unknown = [
+        (origin_id, origin)
+        for origin_id, origin in origins
+        if pending > 0 and _domain(origin) is UNKNOWN and not _is_s3_origin(origin)
+    ]
+    if not named and not unknown:
+        return not_applicable(f"{_name(ctx)} has no Lambda function URL origin")
+    problems = [f"origin '{origin_id}'" for origin_id, origin in named if not _has_oac(origin)]
+    unsigned = [(origin_id, origin) for origin_id, origin in unknown if not _has_oac(origin)]
+    # Each function URL is one origin's domain: fewer origins with OAC than such URLs leaves one without.
+    if unsigned and len(unknown) - len(unsigned) < pending:
+        candidates = ", ".join(f"'{origin_id}'" for origin_id, _ in unsigned)
+        problems.append(f"one of origins {candidates}, whose domains come from the stack's function URLs")
+    if problems:
+        return violation(f"{_name(ctx)} reaches a Lambda function URL without OAC: {'; '.join(problems)}.")
+    if unsigned:
+        _defer_to_domain(unsigned[0][1])
+    return compliant()
+
+
+@resource_rule(
+    name="cloudfront-trusted-key-groups",
+    description=(
+        "Cache behaviors that require signed URLs or cookies trust key groups, not CloudFront key pairs "
+        "(trustedSigners), which only the AWS account root user can manage."
+    ),
+    severity="medium",
+    remediation=(
+        "Create an aws.cloudfront.PublicKey and an aws.cloudfront.KeyGroup holding it, set "
+        "trusted_key_groups=[group.id] on the cache behavior and drop trusted_signers; sign URLs and cookies "
+        "with the key group's private key."
+    ),
+    resource_types=(DISTRIBUTION,),
+    # CloudFront.17 also fails every behavior that requires no signature at all: fsbp_controls.json says why
+    # paved differs.
+    url="https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-trusted-signers.html",
+)
+def cloudfront_trusted_key_groups(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    # Presence checks: the key group ids are other resources' outputs.
+    signed = [
+        (where, behavior)
+        for where, behavior in _behaviors(props)
+        if has_item(behavior, "trustedKeyGroups") or has_item(behavior, "trustedSigners")
+    ]
+    if not signed:
+        return not_applicable(f"{_name(ctx)} requires no signed URLs or cookies")
+    key_pairs = [where for where, behavior in signed if has_item(behavior, "trustedSigners")]
+    if not key_pairs:
+        return compliant()
+    return violation(
+        f"{_name(ctx)} trusts CloudFront key pairs (trustedSigners) on the {', '.join(key_pairs)}, not key "
+        "groups."
+    )
 
 
 def _sends_hsts(policy: GraphResource) -> bool:
@@ -303,9 +585,15 @@ def cloudfront_hsts_headers(props: Mapping[str, Any], ctx: StackContext) -> Find
 RULES = (
     cloudfront_viewer_https,
     cloudfront_viewer_tls,
+    cloudfront_viewer_sni,
     cloudfront_waf_attached,
     cloudfront_access_logging,
     cloudfront_s3_origin_oac,
     cloudfront_custom_origin_https,
+    cloudfront_origin_failover,
+    cloudfront_s3_root_object,
+    cloudfront_s3_origin_bucket_declared,
+    cloudfront_lambda_url_origin_oac,
+    cloudfront_trusted_key_groups,
     cloudfront_hsts_headers,
 )

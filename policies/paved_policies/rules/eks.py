@@ -1,4 +1,7 @@
-"""EKS rules: clusters, managed node groups and the launch templates nodes start from.
+"""EKS rules: clusters and managed node groups.
+
+The launch templates nodes start from are judged by rules/ec2.py (ec2-launch-template-imdsv2 and the other
+launch template rules), whoever uses them; here a node group is judged only for what it adds.
 
 Every AWS default these rules lean on was read in AWS's API reference; an unset value is judged as what
 AWS does with it, never as "probably fine":
@@ -10,9 +13,8 @@ AWS does with it, never as "probably fine":
 - A node group with `remoteAccess.ec2SshKey` and no source security groups opens port 22 (3389 on
   Windows) to 0.0.0.0/0: https://docs.aws.amazon.com/eks/latest/APIReference/API_RemoteAccessConfig.html
   (the same sentence is in pulumi-aws 7.51.1 `NodeGroupRemoteAccessArgs`).
-- A launch template's `httpTokens` defaults to "optional", or "required" only when the AMI's ImdsSupport
-  is v2.0, which a policy cannot see:
-  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_LaunchTemplateInstanceMetadataOptionsRequest.html
+- A node group without `version` takes its cluster's Kubernetes version:
+  https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from paved_policies.cidrs import open_to_everyone
+from paved_policies.placement import place_of
 from paved_policies.props import (
     UNKNOWN,
     any_of,
@@ -31,7 +34,6 @@ from paved_policies.props import (
     get_bool,
     get_map,
     get_seq,
-    get_str,
     get_text,
     has_item,
     has_value,
@@ -42,16 +44,19 @@ from paved_policies.props import (
 )
 from paved_policies.rule import (
     Finding,
+    GraphResource,
     ResourceContext,
+    StackContext,
     compliant,
     not_applicable,
+    provider_props,
     resource_rule,
+    stack_rule,
     violation,
 )
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 # What AWS allows to reach a public endpoint when publicAccessCidrs is unset (API_VpcConfigRequest).
 DEFAULT_PUBLIC_ACCESS_CIDRS = ("0.0.0.0/0",)
@@ -89,6 +94,7 @@ _MINOR_VERSION = re.compile(r"(\d+)\.(\d+)")
     # cdk-nag AwsSolutions-EKS1 (EKSClusterNoEndpointPublicAccess) fail every public endpoint, even one
     # limited to an office range, so they are stricter checks and not named here.
     checkov=("CKV_AWS_38",),
+    # EKS.1 fails every public endpoint, listed CIDRs or not: fsbp_controls.json says why paved differs.
     url="https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html",
 )
 def eks_endpoint_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -130,6 +136,8 @@ def eks_endpoint_not_public(props: Mapping[str, Any], ctx: ResourceContext) -> F
     resource_types=(CLUSTER,),
     checkov=("CKV_AWS_37",),
     cdk_nag=("AwsSolutions-EKS2",),
+    # EKS.8 asks for the audit log only; all five are stricter.
+    fsbp=("EKS.8",),
     url="https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html",
 )
 def eks_control_plane_logging(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -178,6 +186,7 @@ def _encrypts_secrets_with_a_key(config: Any) -> bool:
     resource_types=(CLUSTER,),
     # No cdk-nag rule checks EKS secrets encryption.
     checkov=("CKV_AWS_58",),
+    fsbp=("EKS.3",),
     url="https://docs.aws.amazon.com/eks/latest/userguide/envelope-encryption.html",
 )
 def eks_secrets_encryption(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
@@ -202,6 +211,33 @@ def _supported(config: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(v for v in versions if v))
 
 
+def _version_finding(who: str, version: str, supported: list[str]) -> Finding:
+    if _minor_version(version) in supported:
+        return compliant()
+    return violation(
+        f"{who} runs Kubernetes {version}, which is not in standard support ({', '.join(supported)})."
+    )
+
+
+VERSIONS_SCHEMA: Mapping[str, Mapping[str, Any]] = {
+    VERSIONS_CONFIG_KEY: {
+        "type": "array",
+        "items": {"type": "string", "pattern": r"^\d+\.\d+$"},
+        "uniqueItems": True,
+        "default": list(STANDARD_SUPPORT_VERSIONS),
+        "description": "Kubernetes minor versions (e.g. '1.36') EKS clusters and node groups may run.",
+    }
+}
+NO_VERSIONS = "no supported EKS versions are configured"
+
+
+def _versions_config_example(policy: str) -> str:
+    return (
+        f"When AWS's calendar moves, change the list with a --policy-pack-config file holding "
+        f'{{"{policy}": {{"{VERSIONS_CONFIG_KEY}": ["1.35", "1.36", "1.37"]}}}}.'
+    )
+
+
 @resource_rule(
     name="eks-supported-version",
     description=(
@@ -214,39 +250,94 @@ def _supported(config: Mapping[str, Any]) -> list[str]:
         "Set version to a version in standard support and upgrade one minor version at a time; "
         "aws.eks.get_cluster_versions(version_status='STANDARD_SUPPORT') lists them. Without a version EKS "
         "picks its default at create time and the cluster then ages silently into extended support, billed "
-        "at a higher hourly rate. When AWS's calendar moves, change the list with a --policy-pack-config "
-        f'file holding {{"eks-supported-version": {{"{VERSIONS_CONFIG_KEY}": ["1.35", "1.36", "1.37"]}}}}.'
+        "at a higher hourly rate. " + _versions_config_example("eks-supported-version")
     ),
     resource_types=(CLUSTER,),
     # checkov's CKV_AWS_339 checks the same with its own hard-coded list (and passes an unset version).
     checkov=("CKV_AWS_339",),
-    config_schema={
-        VERSIONS_CONFIG_KEY: {
-            "type": "array",
-            "items": {"type": "string", "pattern": r"^\d+\.\d+$"},
-            "uniqueItems": True,
-            "default": list(STANDARD_SUPPORT_VERSIONS),
-            "description": "Kubernetes minor versions (e.g. '1.36') EKS clusters may run.",
-        }
-    },
+    # EKS.2 fails versions below its oldestVersionSupported (1.34 when read); standard support only and an
+    # unset version failing are stricter.
+    fsbp=("EKS.2",),
+    config_schema=VERSIONS_SCHEMA,
     url="https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html",
 )
 def eks_supported_version(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     supported = _supported(ctx.config)
     if not supported:
-        return not_applicable("no supported EKS versions are configured")
+        return not_applicable(NO_VERSIONS)
     version = get_text(props, "version")
     if version is None:
         return violation(
             f"EKS cluster '{ctx.name}' sets no version, so EKS picks one at create time and it later ages "
             f"into extended support; pin one of {', '.join(supported)}."
         )
-    if _minor_version(version) in supported:
-        return compliant()
-    return violation(
-        f"EKS cluster '{ctx.name}' runs Kubernetes {version}, which is not in standard support "
-        f"({', '.join(supported)})."
-    )
+    return _version_finding(f"EKS cluster '{ctx.name}'", version, supported)
+
+
+def _cluster_of(props: Mapping[str, Any], ctx: StackContext) -> GraphResource | None:
+    """The stack's cluster a node group joins: the one its clusterName came from, else the one of that name
+    placed in the same region and account."""
+    built_from = ctx.dependencies("clusterName", (CLUSTER,))
+    if built_from:
+        return built_from[0]
+    name = get_text(props, "clusterName")
+    if name is None:
+        return None
+    place = place_of(props, ctx.provider)
+    for cluster in ctx.of_types((CLUSTER,)):
+        same_name = peek(lambda cluster=cluster: get_text(cluster.props, "name")) == name
+        if same_name and place_of(cluster.props, provider_props(cluster)) == place:
+            return cluster
+    return None
+
+
+def _followed_cluster(props: Mapping[str, Any], ctx: StackContext) -> GraphResource | None:
+    """The stack's cluster whose version a node group runs when its own is not known: the one its version
+    output was taken from (version=cluster.version, unknown in a first preview), else, with no version set,
+    the cluster it joins, whose version EKS gives it at create."""
+    if peek(lambda: get(props, "version")) is not UNKNOWN:
+        return _cluster_of(props, ctx)
+    taken_from = ctx.dependencies("version", (CLUSTER,))
+    if not taken_from:
+        get(props, "version")  # another resource's output: the SDK reports "can't run policy during preview"
+    return taken_from[0]
+
+
+@stack_rule(
+    name="eks-node-group-supported-version",
+    description=(
+        "EKS managed node groups run a Kubernetes version in standard support (pack config "
+        f"`{VERSIONS_CONFIG_KEY}`, default {list(STANDARD_SUPPORT_VERSIONS)}): their own version, or when "
+        "unset the version of their cluster in the stack."
+    ),
+    severity="high",
+    remediation=(
+        "Upgrade the node group right after its cluster: set aws.eks.NodeGroup version to the cluster's, or "
+        "leave it unset so the group takes the cluster's version. "
+        + _versions_config_example("eks-node-group-supported-version")
+    ),
+    resource_types=(NODE_GROUP,),
+    fsbp=("EKS.9",),
+    config_schema=VERSIONS_SCHEMA,
+    url="https://docs.aws.amazon.com/eks/latest/userguide/update-managed-node-group.html",
+)
+def eks_node_group_supported_version(props: Mapping[str, Any], ctx: StackContext) -> Finding:
+    supported = _supported(ctx.config)
+    if not supported:
+        return not_applicable(NO_VERSIONS)
+    version = peek(lambda: get_text(props, "version"))
+    if isinstance(version, str):
+        return _version_finding(f"Node group '{ctx.name}'", version, supported)
+    cluster = _followed_cluster(props, ctx)
+    if cluster is None:
+        return not_applicable(f"node group '{ctx.name}' sets no version and its cluster is not in the stack")
+    cluster_version = get_text(cluster.props, "version")
+    if cluster_version is None:
+        # The cluster's own policy, eks-supported-version, fails that.
+        return not_applicable(
+            f"node group '{ctx.name}' follows cluster '{cluster.name}', which pins no version"
+        )
+    return _version_finding(f"Node group '{ctx.name}' (cluster '{cluster.name}')", cluster_version, supported)
 
 
 @resource_rule(
@@ -276,29 +367,23 @@ def eks_node_group_no_open_ssh(props: Mapping[str, Any], ctx: ResourceContext) -
     )
 
 
-def _imds_v2_only(metadata: Mapping[str, Any]) -> bool:
-    if (get_str(metadata, "httpTokens") or "").strip().lower() == "required":
-        return True
-    # Checkov's CKV_AWS_79 passes a disabled endpoint too: no IMDS, no IMDSv1.
-    return (get_str(metadata, "httpEndpoint") or "").strip().lower() == "disabled"
-
-
 @resource_rule(
     name="eks-node-imdsv2-required",
     description=(
-        "Launch templates, which EKS nodes start from, require IMDSv2 session tokens (or turn the metadata "
-        "endpoint off); managed node groups use such a launch template instead of the one EKS generates."
+        "Managed node groups start their nodes from a launch template of the program's, whose IMDSv2 "
+        "setting ec2-launch-template-imdsv2 judges, not from the one EKS generates."
     ),
     severity="high",
     remediation=(
-        "Set metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(http_endpoint='enabled', "
-        "http_tokens='required', http_put_response_hop_limit=1) on the launch template (hop limit 2 only "
-        "if pods must reach IMDS themselves), and pass it to every aws.eks.NodeGroup as "
-        "launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, version=lt.latest_version.apply(str))."
+        "Create an aws.ec2.LaunchTemplate with metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs("
+        "http_endpoint='enabled', http_tokens='required', http_put_response_hop_limit=1) (hop limit 2 only "
+        "if pods must reach IMDS themselves) and update_default_version=True, and pass it to every "
+        "aws.eks.NodeGroup as launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=lt.id, "
+        "version=lt.latest_version.apply(str)). The group is replaced to take it."
     ),
-    # Launch templates are judged whoever uses them: a resource policy cannot tell an EKS node template
-    # from another one, and IMDSv1 is as bad on both. EC2 instances and launch configurations are not in
-    # this EKS family (they are not how EKS nodes start); an EC2 family would be their home.
+    # The templates themselves are ec2-launch-template-imdsv2's (EC2.170): it fails every template this
+    # policy used to fail, and a disabled metadata endpoint too, so a template allowing IMDSv1 is reported
+    # once, by it. What stays here is the node group only the EKS family sees.
     #
     # A managed node group without a launch template runs on one EKS generates. The EKS user guide
     # (nodes/launch-templates.adoc) documents only its hop limit (2), not its httpTokens (UNCONFIRMED), and
@@ -306,29 +391,17 @@ def _imds_v2_only(metadata: Mapping[str, Any]) -> bool:
     # being replaced. AWS's EKS security best practices set "V2 only (token required)" through a custom
     # launch template (https://docs.aws.amazon.com/eks/latest/userguide/best-practices-security.html, as
     # quoted in cloudposse/terraform-aws-eks-node-group#62). So such a node group is a violation.
-    resource_types=(LAUNCH_TEMPLATE, NODE_GROUP),
-    # CKV_AWS_79 judges launch templates the same way (it also covers instances and launch configurations).
-    # cdk-nag's EC2IMDSv2Enabled (PCI DSS / NZISM packs) judges instances and Auto Scaling groups, not
-    # templates, and fails a disabled endpoint, so it is not named.
-    checkov=("CKV_AWS_79",),
-    url="https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html",
+    resource_types=(NODE_GROUP,),
+    url="https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html",
 )
 def eks_node_imdsv2_required(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
-    if ctx.resource_type == NODE_GROUP:
-        # A presence check: the template's id is unknown until it exists; the template itself is judged on
-        # its own.
-        template = peek(lambda: get(props, "launchTemplate"))
-        if template is UNKNOWN or has_value(template, "id") or has_value(template, "name"):
-            return compliant()
-        return violation(
-            f"Node group '{ctx.name}' has no launchTemplate, so its nodes start from one EKS generates, "
-            "whose IMDSv2 setting the program can neither set nor check."
-        )
-    if _imds_v2_only(get_map(props, "metadataOptions")):
+    # A presence check: the template's id is unknown until it exists.
+    template = peek(lambda: get(props, "launchTemplate"))
+    if template is UNKNOWN or has_value(template, "id") or has_value(template, "name"):
         return compliant()
     return violation(
-        f"Launch template '{ctx.name}' does not set metadataOptions.httpTokens to 'required', so its "
-        "instances may answer IMDSv1 requests (the default depends on the AMI)."
+        f"Node group '{ctx.name}' has no launchTemplate, so its nodes start from one EKS generates, "
+        "whose IMDSv2 setting the program can neither set nor check."
     )
 
 
@@ -365,6 +438,7 @@ RULES = (
     eks_control_plane_logging,
     eks_secrets_encryption,
     eks_supported_version,
+    eks_node_group_supported_version,
     eks_node_group_no_open_ssh,
     eks_node_imdsv2_required,
     eks_access_entries_auth,
