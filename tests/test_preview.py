@@ -81,6 +81,44 @@ def test_the_all_key_sets_every_level(tmp_path: Path) -> None:
     config.write_text(json.dumps({"all": "disabled"}))
     result = run_preview(SAMPLE, "dev", [PACK], [config])
     assert result.violations == [] and result.exit_code == 0
+    # Disabled as configured, though GetAnalyzerInfo still gives the pack's own levels.
+    [pack] = result.packs
+    assert {policy.level for policy in pack.policies} == {"disabled"}
+    assert all(not summary.passed and not summary.failed for summary in pack.summaries)
+    assert pack.summaries[0].disabled == ["bucket-has-tags", "bucket-name-prefix"]
+    assert pack.summaries[-1].disabled == ["stack-view"]
+
+
+def test_the_pack_describes_its_policies_and_each_judgement_is_summed_up_as_the_cli_does(
+    judged: PreviewResult,
+) -> None:
+    [pack] = judged.packs
+    assert [(p.name, p.description, p.level, p.type) for p in pack.policies] == [
+        ("bucket-has-tags", "Buckets carry tags.", "mandatory", "resource"),
+        ("bucket-name-prefix", "Bucket names carry the team prefix.", "advisory", "resource"),
+        (
+            "stack-view",
+            "Reports parents and dependencies as the stack policy sees them.",
+            "advisory",
+            "stack",
+        ),
+    ]
+    recording = judged.recording
+    assert recording is not None
+    # One summary per resource judged, in the order judged, then the stack's.
+    assert [s.urn for s in pack.summaries] == [r.urn for r in recording.resources] + [""]
+    by_urn = {s.urn: s for s in pack.summaries}
+    untagged, tagged = by_urn[UNTAGGED], by_urn["urn:pulumi:dev::demo::aws:s3/bucket:Bucket::tagged"]
+    assert (untagged.failed, untagged.passed) == (["bucket-has-tags", "bucket-name-prefix"], [])
+    assert [v.policy for v in untagged.violations] == ["bucket-has-tags", "bucket-name-prefix"]
+    assert (tagged.failed, tagged.passed, tagged.violations) == (
+        [],
+        ["bucket-has-tags", "bucket-name-prefix"],
+        [],
+    )
+    stack = by_urn[""]
+    assert (stack.failed, stack.passed, stack.not_applicable) == (["stack-view"], [], {})
+    assert len(stack.violations) == 2 and {v.policy for v in stack.violations} == {"stack-view"}
 
 
 def _info_with_schema() -> analyzer_pb2.AnalyzerInfo:
