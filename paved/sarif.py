@@ -10,8 +10,8 @@ and no check.
 
 The rules come from what each pack's GetAnalyzerInfo says of its policies, so any pack's policies become
 rules: id (the policy name; `<pack>/<policy>` when two packs share a name), description, remediation
-steps, URL, tags, compliance framework, severity and configured enforcement level. Results follow the CLI's
-reading of a violation: mandatory is an error, anything else a warning (paved/report.py, `--json`).
+steps, URL, tags, compliance framework, severity and configured enforcement level. A mandatory violation
+is an error, any other a warning, as in paved's `--json` document (paved/report.py).
 
 GitHub's limits (docs: "SARIF support for code scanning"): at most 25,000 results a run, kept in order of
 level then security severity (GitHub keeps the most severe as well), and 20 tags a rule, kept in the
@@ -60,7 +60,7 @@ def _rule_tags(policy: PolicyInfo) -> tuple[list[str], list[str]]:
 
 
 def _help(pack: PackResult, policy: PolicyInfo) -> dict[str, str]:
-    facts = [f"policy pack {pack.name}@v{pack.version}", f"enforcement level {policy.level}"]
+    facts = [f"Policy pack {pack.name}@v{pack.version}", f"enforcement level {policy.level}"]
     if policy.severity:
         facts.append(f"severity {policy.severity}")
     framework = " ".join(
@@ -75,8 +75,8 @@ def _help(pack: PackResult, policy: PolicyInfo) -> dict[str, str]:
         spec = policy.framework.get("specification", "")
         text += ["", f"Framework: {framework}" + (f": {spec}" if spec else "")]
         markdown += ["", f"Framework: {framework}" + (f": {spec}" if spec else "")]
-    text += ["", "; ".join(facts).capitalize() + "."]
-    markdown += ["", "; ".join(facts).capitalize() + "."]
+    text += ["", "; ".join(facts) + "."]
+    markdown += ["", "; ".join(facts) + "."]
     if policy.url:
         text += ["", f"More: {policy.url}"]
         markdown += ["", f"[More about this policy]({policy.url})"]
