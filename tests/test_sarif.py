@@ -9,7 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from paved_policies.pack import RULES
+from paved_policies.fsbp import FRAMEWORK_NAME, FRAMEWORK_VERSION
+from paved_policies.pack import RULES, build_policies
 
 from paved.analyzer import PackResult, PolicyInfo, PolicyViolation
 from paved.preview import PreviewResult
@@ -33,6 +34,7 @@ from tests.report_schemas import (
 )
 
 SCHEMA = sarif_schema()
+POLICIES = {policy.name: policy for policy in build_policies("prod")}
 PROD_STACK = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text().splitlines()
 DATABASE = "urn:pulumi:prod::paved::paved:database:Database$aws:rds/instance:Instance::database"
 API_ROLE = "urn:pulumi:prod::paved::paved:workload:Workload$aws:iam/role:Role::api-secrets"
@@ -105,7 +107,16 @@ def test_one_rule_per_policy_with_what_the_pack_says_of_it(
         assert rule.get("helpUri") == source.url
         properties = rule["properties"]
         assert properties["security-severity"] == SECURITY_SEVERITY[source.severity]
-        assert properties["tags"] == ["security", *source.tags]
+        assert properties["tags"] == ["security", *(POLICIES[name].tags or [])]
+        if source.fsbp:
+            assert properties["framework"]["name"] == FRAMEWORK_NAME
+            assert properties["framework"]["reference"] == ", ".join(source.fsbp)
+            assert (
+                f"Framework: {FRAMEWORK_NAME} {FRAMEWORK_VERSION} {', '.join(source.fsbp)}"
+                in rule["help"]["text"]
+            )
+        else:
+            assert "framework" not in properties
     assert by_id["rds-multi-az"]["defaultConfiguration"] == {"enabled": True, "level": "error"}
     exemptions = by_id["paved-exemptions"]
     assert exemptions["defaultConfiguration"]["level"] == "warning"
