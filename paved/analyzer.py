@@ -47,6 +47,11 @@ SEVERITY_NAMES = {
     analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
     analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
 }
+POLICY_TYPE_NAMES = {
+    analyzer_pb2.POLICY_TYPE_UNKNOWN: "",
+    analyzer_pb2.POLICY_TYPE_RESOURCE: "resource",
+    analyzer_pb2.POLICY_TYPE_STACK: "stack",
+}
 
 
 class PolicyPackError(Exception):
@@ -72,6 +77,39 @@ class PolicyViolation:
     urn: str
 
 
+@dataclass(frozen=True)
+class PolicyInfo:
+    """A policy as the pack describes it in GetAnalyzerInfo, with the level it was configured to."""
+
+    name: str
+    display_name: str
+    description: str
+    # Effective: the pack's own level overlaid with the pack's initial config and `--policy-pack-config`.
+    level: str
+    severity: str
+    # "resource", "stack", or "" from an SDK that does not say.
+    type: str
+    tags: tuple[str, ...] = ()
+    remediation: str = ""
+    url: str = ""
+    # PolicyComplianceFramework: name, version, reference, specification (those the pack set).
+    framework: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PolicySummary:
+    """Which policies passed, failed, did not apply or were disabled for one resource (or, with urn "", for
+    the stack), computed from one Analyze (AnalyzeStack) response as the CLI computes it
+    (pkg/resource/analyzer: newPolicySummary) for its policy summary events."""
+
+    urn: str
+    passed: list[str]
+    failed: list[str]
+    not_applicable: dict[str, str]
+    disabled: list[str]
+    violations: list[PolicyViolation]
+
+
 @dataclass
 class PackResult:
     name: str
@@ -80,6 +118,9 @@ class PackResult:
     violations: list[PolicyViolation] = field(default_factory=list)
     remediations: list[str] = field(default_factory=list)
     log: str = ""
+    policies: list[PolicyInfo] = field(default_factory=list)
+    # One per Analyze response in judging order, then the AnalyzeStack one (urn "").
+    summaries: list[PolicySummary] = field(default_factory=list)
 
 
 # -- configuration, merged as the CLI merges it ---------------------------------------------------------
@@ -466,6 +507,54 @@ def _call_optional(method: Any, request: Any) -> Any:
         raise
 
 
+def _summary(
+    urn: str, stage: str, response: Any, violations: list[PolicyViolation], policies: Sequence[PolicyInfo]
+) -> PolicySummary:
+    """The CLI's newPolicySummary: of the policies of this stage (or of no declared type), passed = all minus
+    disabled minus not applicable minus failed.
+
+    One difference: the CLI reads the levels from GetAnalyzerInfo, where the Python SDK reports the pack's
+    own levels, so a policy disabled by `--policy-pack-config` would count as passed everywhere; here it
+    counts as disabled, as the pack was configured.
+    """
+    failed = sorted({diagnostic.policyName for diagnostic in response.diagnostics})
+    not_applicable = {entry.policy_name: entry.reason for entry in response.not_applicable}
+    in_stage = [policy for policy in policies if policy.type in (stage, "")]
+    disabled = sorted(policy.name for policy in in_stage if policy.level == "disabled")
+    passed = sorted(
+        policy.name
+        for policy in in_stage
+        if policy.level != "disabled" and policy.name not in failed and policy.name not in not_applicable
+    )
+    return PolicySummary(urn, passed, failed, dict(sorted(not_applicable.items())), disabled, violations)
+
+
+def _policy_infos(info: Any, merged: Mapping[str, Mapping[str, Any]]) -> list[PolicyInfo]:
+    infos = []
+    for policy in info.policies:
+        framework = policy.framework
+        infos.append(
+            PolicyInfo(
+                name=policy.name,
+                display_name=policy.displayName,
+                description=policy.description,
+                level=merged.get(policy.name, {}).get("enforcementLevel")
+                or LEVEL_NAMES.get(policy.enforcementLevel, "advisory"),
+                severity=SEVERITY_NAMES.get(policy.severity, ""),
+                type=POLICY_TYPE_NAMES.get(policy.policy_type, ""),
+                tags=tuple(policy.tags),
+                remediation=policy.remediation_steps,
+                url=policy.url,
+                framework={
+                    key: value
+                    for key in ("name", "version", "reference", "specification")
+                    if (value := getattr(framework, key))
+                },
+            )
+        )
+    return infos
+
+
 def _violations(response: Any, result: PackResult, default_urn: str) -> Iterable[PolicyViolation]:
     for diagnostic in response.diagnostics:
         yield PolicyViolation(
@@ -515,10 +604,10 @@ def start_pack(
         )
         _call_optional(stub.GetPluginInfo, empty_pb2.Empty())
         info: analyzer_pb2.AnalyzerInfo = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=RPC_TIMEOUT_SECONDS)
+        merged: dict[str, dict[str, Any]] = {}
         if info.supportsConfig:
-            stub.Configure(
-                _configure_request(merge_policy_config(info, config_overrides)), timeout=RPC_TIMEOUT_SECONDS
-            )
+            merged = merge_policy_config(info, config_overrides)
+            stub.Configure(_configure_request(merged), timeout=RPC_TIMEOUT_SECONDS)
     except grpc.RpcError as error:
         pack.close()
         raise PolicyPackError(
@@ -528,7 +617,10 @@ def start_pack(
         pack.close()
         raise
     result = PackResult(
-        name=info.name, version=pack.manifest_version or info.version, policy_count=len(info.policies)
+        name=info.name,
+        version=pack.manifest_version or info.version,
+        policy_count=len(info.policies),
+        policies=_policy_infos(info, merged),
     )
     return pack, result
 
@@ -551,15 +643,20 @@ class Judgement:
                 request = self._messages.analyze_request(resource, properties)
             self._analyzed[resource.urn] = request.properties
             response = self.pack.stub.Analyze(request, timeout=RPC_TIMEOUT_SECONDS)
-            self.result.violations.extend(_violations(response, self.result, resource.urn))
+            self._record(resource.urn, "resource", response)
 
     def stack(self) -> PackResult:
         with self._failures_said_plainly():
             request = self._messages.stack_request(self._analyzed)
             response = self.pack.stub.AnalyzeStack(request, timeout=RPC_TIMEOUT_SECONDS)
-            self.result.violations.extend(_violations(response, self.result, ""))
+            self._record("", "stack", response)
         self.result.log = self.pack.log
         return self.result
+
+    def _record(self, urn: str, stage: str, response: Any) -> None:
+        violations = list(_violations(response, self.result, urn))
+        self.result.violations.extend(violations)
+        self.result.summaries.append(_summary(urn, stage, response, violations, self.result.policies))
 
     @contextmanager
     def _failures_said_plainly(self) -> Iterator[None]:

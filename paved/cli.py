@@ -89,6 +89,19 @@ def preview(
             help="Preview again whenever the stack file or the code changes; Ctrl-C stops.",
         ),
     ] = False,
+    sarif_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--sarif", help="Also write the policy violations as SARIF 2.1.0 (GitHub code scanning) here."
+        ),
+    ] = None,
+    junit_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            help="Also write the policy checks as JUnit XML (one testcase a policy and resource) here.",
+        ),
+    ] = None,
 ) -> None:
     """Run the program offline with first-preview semantics and judge it with policy packs.
 
@@ -96,6 +109,8 @@ def preview(
     failed; 2 bad configuration (every problem with its key path) or usage.
     """
     _check_json_target("preview", json_file)
+    _check_file_target("preview", "--sarif", sarif_file)
+    _check_file_target("preview", "--junit", junit_file)
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
@@ -110,6 +125,14 @@ def preview(
         width = output_width(sys.stderr if to_stderr else sys.stdout)
         typer.echo(render_text(result, width), nl=False, err=to_stderr)
         _write_json(json_file, preview_digest(result))
+        if sarif_file is not None:
+            from paved.sarif import write_sarif
+
+            write_sarif(sarif_file, result, cwd)
+        if junit_file is not None:
+            from paved.junit import write_junit
+
+            write_junit(junit_file, result)
         return result.exit_code
 
     if not watch:
@@ -135,13 +158,20 @@ def _is_stdout(target: Path | None) -> bool:
 
 
 def _check_json_target(command: str, target: Path | None) -> None:
-    """Refuse a `--json` path that cannot be written before any work is done, not after a preview."""
-    if target is None or _is_stdout(target):
+    if not _is_stdout(target):
+        _check_file_target(command, "--json", target)
+
+
+def _check_file_target(command: str, flag: str, target: Path | None) -> None:
+    """Refuse an output path that cannot be written before any work is done, not after a preview."""
+    if target is None:
         return
+    if _is_stdout(target):
+        _refuse(f"{flag} takes a file path; only --json writes to stdout", command)
     if target.is_dir():
-        _refuse(f"--json {target} is a directory; give a file path", command)
+        _refuse(f"{flag} {target} is a directory; give a file path", command)
     if not target.parent.is_dir():
-        _refuse(f"--json {target}: directory {target.parent} does not exist", command)
+        _refuse(f"{flag} {target}: directory {target.parent} does not exist", command)
 
 
 def _write_json(target: Path | None, document: object) -> None:

@@ -177,7 +177,8 @@ def record(
     `on_register` sees each resource as it is registered, in the recording's order.
     """
     values = dict(config or {})
-    monitor = RecordingMonitor(project, stack, values, set(secret_keys), on_register)
+    # The language host runs the program in the project directory (_program_environment).
+    monitor = RecordingMonitor(project, stack, values, set(secret_keys), os.getcwd(), on_register)
     runtime_settings.reset_options(project=project, stack=stack, preview=True, organization="organization")
     runtime_settings.configure(
         runtime_settings.Settings(

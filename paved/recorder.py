@@ -12,10 +12,12 @@ Two engine rules the SDK's stock mock monitor gets wrong are implemented here:
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote, urlparse
 
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from paved_policies.wiring.placeholders import (
@@ -156,6 +158,9 @@ class RecordedResource:
     outputs: dict[str, Any] = field(default_factory=dict)
     # `inputs` with each unknown that lineage traced replaced by its output's placeholder (paved.lineage).
     resolved_inputs: dict[str, Any] = field(default_factory=dict)
+    # Where the program registered it, as the engine keeps it in state: project:///<path>#<line>[,<column>],
+    # the path relative to the project directory; "" when the SDK sent none (see source_position).
+    source_position: str = ""
 
     @property
     def provider_urn(self) -> str:
@@ -239,6 +244,21 @@ def _version_suffix(version: str) -> str:
     )
 
 
+def source_position(position: Any, project_root: str) -> str:
+    """A RegisterResourceRequest's sourcePosition as the engine records it (pkg/resource/deploy,
+    sourcePositions.parseSourcePosition): a file URI with an absolute path and a positive line becomes
+    project:///<path relative to the project root>#<line>[,<column>]; anything else, "" (the engine logs it
+    and records none)."""
+    if position is None or position.line <= 0 or position.column < 0:
+        return ""
+    parsed = urlparse(position.uri)
+    if parsed.scheme != "file" or not os.path.isabs(unquote(parsed.path)):
+        return ""
+    relative = os.path.relpath(unquote(parsed.path), project_root).replace(os.sep, "/")
+    column = f",{position.column}" if position.column else ""
+    return f"project:///{quote(relative)}#{position.line}{column}"
+
+
 class RecordingMonitor(MockMonitor):
     """Engine stand-in: answers the SDK like a preview of a new stack and records every registration."""
 
@@ -248,10 +268,13 @@ class RecordingMonitor(MockMonitor):
         stack: str,
         config: Mapping[str, str],
         secret_keys: set[str],
+        project_root: str,
         on_register: Callable[[RecordedResource], None] | None = None,
     ):
         super().__init__(_NoMocks())
         self._on_register = on_register
+        # Source positions are kept relative to it, as the engine keeps them.
+        self._project_root = project_root
         self.recording = Recording(project=project, stack=stack)
         partition, _ = _partition_of(self._config_region(config))
         self.recording.place = AwsPlace(
@@ -358,6 +381,9 @@ class RecordingMonitor(MockMonitor):
                 ),
                 retain_on_delete=request.retainOnDelete,
                 resolved_inputs=downgrade_resources(resolved_inputs),
+                source_position=source_position(
+                    request.sourcePosition if request.HasField("sourcePosition") else None, self._project_root
+                ),
             )
         )
         if not request.custom:

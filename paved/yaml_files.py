@@ -127,3 +127,38 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if problem is not None:
         raise YamlError(f"{path}: {problem}", "config holds text, numbers, booleans, lists and maps only")
     return document
+
+
+def config_key_lines(path: Path) -> dict[str, int]:
+    """The 1-based line of every key under a stack file's `config:`, by its key path as config problems name
+    it (`paved:apps[1].replicas.min`; a list item at the line of its first key or value); {} when the file
+    cannot be read or has no `config:` map."""
+    lines: dict[str, int] = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        config = _mapping_value(root, "config")
+        if isinstance(config, yaml.MappingNode):
+            _node_lines(config, "", lines)
+    except (OSError, yaml.YAMLError, RecursionError):  # RecursionError: an anchor that contains itself
+        return {}
+    return lines
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for name, value in node.value if name.value == key), None)
+
+
+def _node_lines(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{path}.{key.value}" if path else str(key.value)
+            lines[child] = key.start_mark.line + 1
+            _node_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            child = f"{path}[{index}]"
+            lines[child] = item.start_mark.line + 1
+            _node_lines(item, child, lines)

@@ -119,6 +119,28 @@ def prod_preview(
     )
 
 
+# A tag none of the stack's resources carries: every taggable AWS resource violates aws-required-tags.
+MISSING_TAG = "owner"
+
+
+@pytest.fixture(scope="session")
+def judged_prod(shipped_recordings: Callable[[str], Recording]) -> PreviewResult:
+    """The prod stack judged by paved's pack with a tag it lacks required, as `paved preview --policy-pack
+    policies` would have it: mandatory violations on resources of every config section, for the reports'
+    tests (test_sarif.py, test_junit.py). The session's recording is judged again, not re-run."""
+    context = shipped_context("prod")
+    recording = shipped_recordings("prod")
+    required = {"aws-required-tags": {"requiredTags": ["environment", MISSING_TAG]}}
+    return PreviewResult(
+        project=context.project,
+        stack="prod",
+        config=context.config,
+        recording=recording,
+        secret_keys=context.secret_keys,
+        packs=[analyze_with_pack(ROOT / "policies", recording, context, [required])],
+    )
+
+
 @pytest.fixture(scope="module")
 def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
     return shipped_recordings("prod")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from importlib.metadata import version
 from pathlib import Path
 
@@ -46,6 +47,38 @@ def test_an_unwritable_json_path_is_refused_before_any_work(command: list[str], 
     )
     directory = CliRunner().invoke(app, [*command, "--json", str(tmp_path)])
     assert directory.exit_code == 2 and "is a directory" in directory.stderr
+
+
+@pytest.mark.parametrize("flag", ["--sarif", "--junit"])
+def test_an_unwritable_report_path_is_refused_before_any_work(flag: str, tmp_path: Path) -> None:
+    missing = tmp_path / "missing" / "report"
+    command = ["preview", "--stack", "dev", "-C", str(tmp_path / "nowhere")]
+    result = CliRunner().invoke(app, [*command, flag, str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr == f"paved preview: {flag} {missing}: directory {missing.parent} does not exist\n"
+    directory = CliRunner().invoke(app, [*command, flag, str(tmp_path)])
+    assert directory.exit_code == 2 and f"{flag} {tmp_path} is a directory" in directory.stderr
+    stdout = CliRunner().invoke(app, [*command, flag, "-"])
+    assert stdout.exit_code == 2
+    assert stdout.stderr == f"paved preview: {flag} takes a file path; only --json writes to stdout\n"
+
+
+def test_a_preview_that_stops_at_its_config_still_writes_both_reports(tmp_path: Path) -> None:
+    sarif, junit = tmp_path / "out.sarif", tmp_path / "out.xml"
+    sample = FIXTURES / "sample_program"
+    args = ["preview", "--stack", "nope", "-C", str(sample), "--sarif", str(sarif), "--junit", str(junit)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    [invocation] = json.loads(sarif.read_text())["runs"][0]["invocations"]
+    assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
+    [note] = invocation["toolExecutionNotifications"]
+    assert note["level"] == "error" and "Pulumi.nope.yaml" in note["message"]["text"]
+    error = ET.parse(junit).getroot().find("testsuite/testcase/error")
+    assert (
+        error is not None
+        and error.get("type") == "configuration"
+        and "Pulumi.nope.yaml" in (error.text or "")
+    )
 
 
 ROOT = Path(__file__).parent.parent

@@ -97,6 +97,24 @@ def test_responses_stay_identical_when_config_disables_and_downgrades_policies(
     assert not reported & {p.name for p in stack_policies[:2]}
 
 
+def test_analyze_says_not_applicable_for_other_types_as_the_plain_sdk_does_when_some_are_disabled(
+    prod: ResourceMessages,
+) -> None:
+    # A disabled policy is skipped by the SDK before it can say anything; one of another type says it does
+    # not judge the resource, in pack order among the policies that do.
+    config = {"rds-not-public": "disabled", "aws-required-tags": "disabled"}
+    fast = _servicer(dispatch.DispatchingServicer, config)
+    plain = _servicer(PLAIN, config)
+    for resource in _one_per_type(prod)[:12]:
+        request = prod.analyze_request(resource, resource.inputs)
+        fast_response = fast.Analyze(request, None)
+        assert fast_response == plain.Analyze(request, None), resource.urn
+        said = {entry.policy_name: entry.reason for entry in fast_response.not_applicable}
+        assert not {"rds-not-public", "aws-required-tags"} & said.keys()
+        if resource.type != "aws:rds/instance:Instance":
+            assert said["rds-backup-retention"] == f"does not judge {resource.type}"
+
+
 def test_a_stack_of_unknown_types_gets_the_same_answer(prod: ResourceMessages) -> None:
     request = analyzer_pb2.AnalyzeRequest(
         type="acme:widgets/widget:Widget", urn="urn:pulumi:s::p::acme:w::w", name="w"

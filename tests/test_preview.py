@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 from paved_policies.wiring.placeholders import Origin
 from paved_policies.wiring.verdicts import FlowResult, Hop, Verdict
 from pulumi.runtime.proto import analyzer_pb2
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import paved.preview as preview_module
 from paved.analyzer import PolicyPackError, merge_policy_config
@@ -30,6 +32,7 @@ from tests.flow_fakes import (
     fake_flow,
     proving,
 )
+from tests.report_schemas import junit_xsd, sarif_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = FIXTURES / "sample_program"
@@ -81,6 +84,44 @@ def test_the_all_key_sets_every_level(tmp_path: Path) -> None:
     config.write_text(json.dumps({"all": "disabled"}))
     result = run_preview(SAMPLE, "dev", [PACK], [config])
     assert result.violations == [] and result.exit_code == 0
+    # Disabled as configured, though GetAnalyzerInfo still gives the pack's own levels.
+    [pack] = result.packs
+    assert {policy.level for policy in pack.policies} == {"disabled"}
+    assert all(not summary.passed and not summary.failed for summary in pack.summaries)
+    assert pack.summaries[0].disabled == ["bucket-has-tags", "bucket-name-prefix"]
+    assert pack.summaries[-1].disabled == ["stack-view"]
+
+
+def test_the_pack_describes_its_policies_and_each_judgement_is_summed_up_as_the_cli_does(
+    judged: PreviewResult,
+) -> None:
+    [pack] = judged.packs
+    assert [(p.name, p.description, p.level, p.type) for p in pack.policies] == [
+        ("bucket-has-tags", "Buckets carry tags.", "mandatory", "resource"),
+        ("bucket-name-prefix", "Bucket names carry the team prefix.", "advisory", "resource"),
+        (
+            "stack-view",
+            "Reports parents and dependencies as the stack policy sees them.",
+            "advisory",
+            "stack",
+        ),
+    ]
+    recording = judged.recording
+    assert recording is not None
+    # One summary per resource judged, in the order judged, then the stack's.
+    assert [s.urn for s in pack.summaries] == [r.urn for r in recording.resources] + [""]
+    by_urn = {s.urn: s for s in pack.summaries}
+    untagged, tagged = by_urn[UNTAGGED], by_urn["urn:pulumi:dev::demo::aws:s3/bucket:Bucket::tagged"]
+    assert (untagged.failed, untagged.passed) == (["bucket-has-tags", "bucket-name-prefix"], [])
+    assert [v.policy for v in untagged.violations] == ["bucket-has-tags", "bucket-name-prefix"]
+    assert (tagged.failed, tagged.passed, tagged.violations) == (
+        [],
+        ["bucket-has-tags", "bucket-name-prefix"],
+        [],
+    )
+    stack = by_urn[""]
+    assert (stack.failed, stack.passed, stack.not_applicable) == (["stack-view"], [], {})
+    assert len(stack.violations) == 2 and {v.policy for v in stack.violations} == {"stack-view"}
 
 
 def _info_with_schema() -> analyzer_pb2.AnalyzerInfo:
@@ -150,13 +191,83 @@ def test_the_pack_version_comes_from_its_manifest(judged: PreviewResult) -> None
     assert "fixture-pack@v0.3.0" in render_text(judged, NON_TERMINAL_WIDTH)
 
 
-def test_cli_exit_code_and_json_file(tmp_path: Path) -> None:
-    out = tmp_path / "preview.json"
-    args = ["preview", "--stack", "dev", "-C", str(SAMPLE), "--policy-pack", str(PACK), "--json", str(out)]
-    result = CliRunner().invoke(app, args)
+@pytest.fixture(scope="module")
+def cli_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, dict[str, Path]]:
+    """One blocked `paved preview` (a mandatory violation) writing every report it can."""
+    directory = tmp_path_factory.mktemp("outputs")
+    outputs = {flag: directory / f"preview.{flag}" for flag in ("json", "sarif", "junit")}
+    args = ["preview", "--stack", "dev", "-C", str(SAMPLE), "--policy-pack", str(PACK)]
+    args += [part for flag, path in outputs.items() for part in (f"--{flag}", str(path))]
+    return CliRunner().invoke(app, args), outputs
+
+
+def test_cli_exit_code_and_json_file(cli_outputs: tuple[Result, dict[str, Path]]) -> None:
+    result, outputs = cli_outputs
     assert result.exit_code == 1, result.output
     assert "bucket-has-tags" in result.output
-    assert json.loads(out.read_text())["steps"]
+    assert json.loads(outputs["json"].read_text())["steps"]
+
+
+def _sample_line(text: str) -> int:
+    lines = (SAMPLE / "__main__.py").read_text().splitlines()
+    [number] = [index for index, line in enumerate(lines, 1) if text in line]
+    return number
+
+
+def test_a_blocked_preview_writes_its_violations_as_sarif(
+    cli_outputs: tuple[Result, dict[str, Path]], judged: PreviewResult
+) -> None:
+    document = json.loads(cli_outputs[1]["sarif"].read_text())
+    jsonschema.Draft4Validator(sarif_schema()).validate(document)
+    [run] = document["runs"]
+    assert [rule["id"] for rule in run["tool"]["driver"]["rules"]] == [
+        "bucket-has-tags",
+        "bucket-name-prefix",
+        "stack-view",
+    ]
+    assert run["invocations"][0]["exitCode"] == 1
+    found = sorted(
+        (
+            r["ruleId"],
+            r["level"],
+            r["properties"]["urn"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
+        for r in run["results"]
+    )
+    # Not paved's program: no config key is known, so each is where the program registered the resource.
+    main = "tests/fixtures/sample_program/__main__.py"
+    bucket, subnet = _sample_line("untagged = aws.s3.Bucket("), _sample_line("self.subnet = aws.ec2.Subnet(")
+    subnet_urn = next(v.urn for v in judged.violations if v.urn.endswith("inner-subnet"))
+    assert found == [
+        ("bucket-has-tags", "error", UNTAGGED, main, bucket),
+        ("bucket-name-prefix", "warning", UNTAGGED, main, bucket),
+        ("stack-view", "warning", UNTAGGED, main, bucket),
+        ("stack-view", "warning", subnet_urn, main, subnet),
+    ]
+    assert len(run["results"]) == len(judged.violations)
+
+
+def test_a_blocked_preview_writes_its_policy_checks_as_junit(
+    cli_outputs: tuple[Result, dict[str, Path]], judged: PreviewResult
+) -> None:
+    path = cli_outputs[1]["junit"]
+    junit_xsd().validate(str(path))
+    [suite] = ET.parse(path).getroot().findall("testsuite")
+    cases = [(case.get("classname"), case.get("name"), case.find("failure") is not None) for case in suite]
+    cases = [case for case in cases if case[0] is not None]
+    # The fixture pack says nothing of what its policies apply to: each resource policy applies to every
+    # resource judged, as the CLI counts them.
+    resources = [s.urn for s in judged.packs[0].summaries if s.urn]
+    resource_cases = [(policy, urn) for policy, urn, _ in cases if policy != "stack-view"]
+    assert sorted(resource_cases) == sorted(
+        (policy, urn) for policy in ("bucket-has-tags", "bucket-name-prefix") for urn in resources
+    )
+    assert sorted((policy, urn) for policy, urn, failed in cases if failed) == sorted(
+        {(v.policy, v.urn) for v in judged.violations}
+    )
+    assert int(suite.get("failures", "")) == 4 and int(suite.get("tests", "")) == len(cases)
 
 
 def test_a_missing_stack_is_reported_plainly() -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 import pytest
+from pulumi.runtime.proto import source_pb2
 
 from paved.program import ProgramError, load_project, load_stack_config, record, run_project
-from paved.recorder import Recording
+from paved.recorder import Recording, source_position
 from paved.values import RESOURCE_SIG, SIG_KEY, UNKNOWN, downgrade_resources, is_secret, reveal
 
 SAMPLE = Path(__file__).parent / "fixtures" / "sample_program"
@@ -183,3 +184,41 @@ def test_a_program_stopped_early_leaves_no_asyncio_reports_on_stderr(how: str, s
     assert done.returncode == 0 and done.stdout == f"stopped: {said}\n", done.stderr
     reports = ("Task was destroyed but it is pending", "exception was never retrieved")
     assert [line for line in done.stderr.splitlines() if any(r in line for r in reports)] == [], done.stderr
+
+
+def _line(text: str) -> int:
+    [number] = [
+        n for n, line in enumerate((SAMPLE / "__main__.py").read_text().splitlines(), 1) if text in line
+    ]
+    return number
+
+
+def test_source_positions_are_kept_as_the_engine_keeps_them(sample: Recording) -> None:
+    # project:///<path from the project directory>#<line> of the call that registered the resource.
+    untagged = sample.one("aws:s3/bucket:Bucket", "untagged")
+    assert untagged.source_position == f"project:///__main__.py#{_line('untagged = aws.s3.Bucket(')}"
+    assert (
+        sample.one("aws:ec2/vpc:Vpc").source_position == f"project:///__main__.py#{_line('self.vpc = aws')}"
+    )
+    # A default provider is the engine's, registered by no program line.
+    assert sample.by_urn()[DEFAULT_AWS].source_position == ""
+
+
+@pytest.mark.parametrize(
+    ("uri", "line", "column", "expected"),
+    [
+        ("file:///work/app/infra/main.py", 7, 0, "project:///infra/main.py#7"),
+        ("file:///work/app/main.py", 7, 3, "project:///main.py#7,3"),
+        ("file:///work/app/my%20dir/a.py", 1, 0, "project:///my%20dir/a.py#1"),
+        ("file:///work/lib/x.py", 2, 0, "project:///../lib/x.py#2"),
+        ("file:///work/app/main.py", 0, 0, ""),
+        ("https://example.com/main.py", 3, 0, ""),
+        ("file:///work/app/main.py", 3, -1, ""),
+        ("file:relative.py", 3, 0, ""),
+    ],
+)
+def test_a_source_position_is_relative_to_the_project_or_none(
+    uri: str, line: int, column: int, expected: str
+) -> None:
+    position = source_pb2.SourcePosition(uri=uri, line=line, column=column)
+    assert source_position(position, "/work/app") == expected

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from paved.preview import run_preview
-from paved.yaml_files import YamlError, read_yaml
+from paved.yaml_files import YamlError, config_key_lines, read_yaml
 
 ROOT = Path(__file__).parent.parent
 
@@ -90,3 +90,41 @@ def test_a_key_with_a_lone_surrogate_is_named_escaped(tmp_path: Path) -> None:
     problem = _problem(tmp_path, 'config:\n  "paved:\\ud800x": 1\n')
     assert "config.paved:\\ud800x: text with a lone surrogate" in problem
     assert all(line.isprintable() for line in problem.splitlines())
+
+
+def test_config_key_lines_name_every_key_as_config_problems_do(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(
+        "# a comment\n"
+        "config:\n"
+        "  aws:region: eu-west-1\n"
+        "  paved:apps:\n"
+        "    - name: web\n"
+        "      replicas: {min: 2, max: 4}\n"
+        "    -\n"
+        "      name: api\n"
+        "  paved:tags: {team: core}\n"
+    )
+    assert config_key_lines(path) == {
+        "aws:region": 3,
+        "paved:apps": 4,
+        "paved:apps[0]": 5,
+        "paved:apps[0].name": 5,
+        "paved:apps[0].replicas": 6,
+        "paved:apps[0].replicas.min": 6,
+        "paved:apps[0].replicas.max": 6,
+        "paved:apps[1]": 8,
+        "paved:apps[1].name": 8,
+        "paved:tags": 9,
+        "paved:tags.team": 9,
+    }
+
+
+@pytest.mark.parametrize(
+    "text", [None, "config: [a]\n", "config:\n  a: [\n", "config:\n  a: &loop [*loop]\n", "- config\n"]
+)
+def test_config_key_lines_of_a_file_without_a_config_map_are_none(tmp_path: Path, text: str | None) -> None:
+    path = tmp_path / "Pulumi.dev.yaml"
+    if text is not None:
+        path.write_text(text)
+    assert config_key_lines(path) == {}

@@ -13,7 +13,8 @@ With the plain SDK our pack judges 60-70 resources/s (benchmarks/bench_policy_th
 The changes below leave the SDK's own loop in charge of each policy's name, enforcement level, config,
 violations, "not applicable" and preview-unknown diagnostics:
 1. `Analyze` offers a resource only to the resource policies that judge its type. The ones skipped would
-   have returned without a word, so the response is the same.
+   only have said "not applicable" (framework.py), so that is added for them, in pack order, unless
+   disabled (the SDK skips a disabled policy before calling it); the response is the same.
 2. `AnalyzeStack` gives the SDK the real request for the first stack policy only and an empty one for the
    rest; the framework hands those the first one's resources (`shared_stack`).
 3. `Remediate`, in a pack where no policy remediates, answers at once with an empty response. The SDK
@@ -38,9 +39,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import Policy, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 from pulumi_policy import policy as sdk
 from pulumi_policy.version import VERSION as SDK_VERSION
+
+from paved_policies.rule import not_judged
 
 TESTED_SDK_VERSION = "1.21.0"
 PLAIN_SDK_VARIABLE = "PAVED_PLAIN_SDK"
@@ -57,6 +60,7 @@ class PolicyList(list[Policy]):
         super().__init__(policies)
         self._types = resource_types
         self._by_type: dict[str, list[Policy]] = {}
+        self._resource_policies: list[Policy] | None = None
 
     def __iter__(self) -> Iterator[Policy]:
         view: list[Policy] | None = getattr(_local, "view", None)
@@ -75,6 +79,11 @@ class PolicyList(list[Policy]):
                 and resource_type in self._types.get(policy.name, (resource_type,))
             ]
         return self._by_type[resource_type]
+
+    def resource_policies(self) -> list[Policy]:
+        if self._resource_policies is None:
+            self._resource_policies = [p for p in self.all() if isinstance(p, ResourceValidationPolicy)]
+        return self._resource_policies
 
     def remediating(self) -> list[Policy]:
         return [
@@ -146,8 +155,25 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
     def Analyze(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method name
         if self._dispatch is None:
             return super().Analyze(request, context)
-        with _Viewing(self._dispatch.for_type(request.type)):
-            return super().Analyze(request, context)
+        offered = self._dispatch.for_type(request.type)
+        with _Viewing(offered):
+            response = super().Analyze(request, context)
+        said = {entry.policy_name: entry for entry in response.not_applicable}
+        offered_names = {policy.name for policy in offered}
+        entries = [
+            said[policy.name]
+            if policy.name in said
+            else analyzer_pb2.PolicyNotApplicable(policy_name=policy.name, reason=not_judged(request.type))
+            for policy in self._dispatch.resource_policies()
+            if policy.name in said
+            or (
+                policy.name not in offered_names
+                and self._get_enforcement_level(policy) != EnforcementLevel.DISABLED
+            )
+        ]
+        del response.not_applicable[:]
+        response.not_applicable.extend(entries)
+        return response
 
     def AnalyzeStack(self, request: Any, context: Any) -> Any:  # noqa: N802 - the gRPC method name
         if self._dispatch is None:

@@ -57,6 +57,7 @@ from paved_policies.rule import (
     StackRule,
     Status,
     not_applicable,
+    not_judged,
     provider_props,
     violation,
 )
@@ -157,9 +158,10 @@ def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceVali
     types = frozenset(rule.resource_types)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        # The plain SDK calls every resource policy for every resource; most are not ours.
+        # The plain SDK calls every resource policy for every resource; most are not ours. Said, not left
+        # silent (not_applicable raises): the CLI's policy summaries count a silent policy as passed.
         if args.resource_type not in types:
-            return
+            args.not_applicable(not_judged(args.resource_type))
         configured = args.get_config()
         ctx = ResourceContext(
             args.resource_type,

@@ -48,6 +48,11 @@ def not_applicable(reason: str) -> Finding:
     return Finding(Status.NOT_APPLICABLE, reason)
 
 
+def not_judged(resource_type: str) -> str:
+    """Why a resource policy does not apply to a resource of a type it does not judge."""
+    return f"does not judge {resource_type}"
+
+
 NO_CONFIG: Mapping[str, Any] = MappingProxyType({})
 
 
