@@ -529,7 +529,7 @@ def test_launch_templates_are_judged_once_and_no_less_strictly(
     strictness = ["ok", DEFERRED, "violation"]
     assert strictness.index(now) >= strictness.index(before)
     # A template allowing IMDSv1 is one violation, not one per family.
-    assert run_resource(IMDS, LAUNCH_TEMPLATE, props).status == "ok"
+    assert run_resource(IMDS, LAUNCH_TEMPLATE, props).status == "n/a"
 
 
 def test_supported_versions_config_schema() -> None:
