@@ -2,21 +2,39 @@
 
 Both servicers are fed the same Analyze and AnalyzeStack requests, built from the recorded prod stack by
 the same code `paved preview` uses, and their responses are compared message for message: violations,
-levels, "not applicable" entries and preview-unknown notes, in the same order.
+levels, "not applicable" entries and preview-unknown notes, in the same order. The one-pass decoder is
+compared with the SDK's three passes value by value: types, order, and the path each proxy reports.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import dataclasses
+import gc
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
+from google.protobuf import json_format, struct_pb2
 from paved_policies import dispatch
 from paved_policies.exemptions import LEDGER
 from paved_policies.pack import build_policies
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as sdk
+from pulumi_policy.deserialize import (
+    SPECIAL_ARCHIVE_SIG,
+    SPECIAL_ASSET_SIG,
+    SPECIAL_SECRET_SIG,
+    SPECIAL_SIG_KEY,
+    deserialize_properties,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_STRING_VALUE,
+    _DictProxy,
+    _ListProxy,
+    unknown_checking_proxy,
+)
 
 from paved.analyzer import ResourceMessages, _configure_request, merge_policy_config
 from paved.recorder import RecordedResource, Recording
@@ -56,6 +74,19 @@ def plain_prod(prod: ResourceMessages) -> tuple[list[Any], Any]:
     return _judged(_servicer(PLAIN), prod)
 
 
+def _secret(value: Any) -> dict[str, Any]:
+    return {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": value}
+
+
+def _edited(messages: ResourceMessages, edit: Callable[[Any], Any]) -> ResourceMessages:
+    """One resource of each type, every top-level input passed through `edit`."""
+    resources = [
+        dataclasses.replace(resource, inputs={key: edit(value) for key, value in resource.inputs.items()})
+        for resource in _one_per_type(messages)
+    ]
+    return ResourceMessages(Recording(project="paved", stack="prod", resources=resources))
+
+
 def test_analyze_responses_are_identical(prod: ResourceMessages, plain_prod: tuple[list[Any], Any]) -> None:
     fast, _ = _judged(_servicer(dispatch.DispatchingServicer), prod)
     plain, _ = plain_prod
@@ -73,6 +104,61 @@ def test_analyze_stack_responses_are_identical(
     _, plain = plain_prod
     assert fast == plain
     assert plain.diagnostics or plain.not_applicable
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # In a first preview much is unknown: policies that read it say so instead of judging.
+        lambda value: UNKNOWN_STRING_VALUE if isinstance(value, str) else value,
+        lambda value: UNKNOWN_NUMBER_VALUE if isinstance(value, int | float) else value,
+        # Secret inputs reach policies as their plain values.
+        _secret,
+    ],
+    ids=["unknown strings", "unknown numbers", "secrets"],
+)
+def test_responses_stay_identical_for_unknown_and_secret_inputs(
+    prod: ResourceMessages, edit: Callable[[Any], Any]
+) -> None:
+    messages = _edited(prod, edit)
+    fast_analyses, fast_stack = _judged(_servicer(dispatch.DispatchingServicer), messages)
+    plain_analyses, plain_stack = _judged(_servicer(PLAIN), messages)
+    assert fast_analyses == plain_analyses
+    assert fast_stack == plain_stack
+
+
+def test_the_unknown_inputs_do_reach_policies(prod: ResourceMessages) -> None:
+    messages = _edited(prod, lambda value: UNKNOWN_STRING_VALUE if isinstance(value, str) else value)
+    analyses, _ = _judged(_servicer(dispatch.DispatchingServicer), messages)
+    assert any("during preview" in d.message for response in analyses for d in response.diagnostics)
+
+
+def test_analyze_responses_stay_identical_when_config_disables_downgrades_and_exempts(
+    prod: ResourceMessages,
+) -> None:
+    config = {
+        "aws-required-tags": {"enforcementLevel": "disabled"},
+        "security-group-no-public-ingress": {"enforcementLevel": "advisory"},
+        # The SDK reports a policy at the remediate level as mandatory in Analyze.
+        "rds-not-public": {"enforcementLevel": "remediate"},
+        "rds-storage-encrypted-cmk": {"exemptions": [{"urn": "*", "reason": "a test says so"}]},
+    }
+    fast, plain = _servicer(dispatch.DispatchingServicer, config), _servicer(PLAIN, config)
+    for resource in _one_per_type(prod):
+        request = prod.analyze_request(resource, resource.inputs)
+        assert fast.Analyze(request, None) == plain.Analyze(request, None), resource.urn
+
+
+def test_no_policy_changes_the_properties_it_judges(
+    prod: ResourceMessages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Policies share one decoded copy of a resource: none may write to it."""
+
+    def refuse(self: Any, key: str, value: Any) -> None:
+        raise AssertionError(f"a policy set {key!r}")
+
+    monkeypatch.setattr(_DictProxy, "__setitem__", refuse)
+    _judged(_servicer(dispatch.DispatchingServicer), prod)
 
 
 def test_responses_stay_identical_when_config_disables_and_downgrades_policies(
@@ -115,6 +201,24 @@ def test_analyze_says_not_applicable_for_other_types_as_the_plain_sdk_does_when_
             assert said["rds-backup-retention"] == f"does not judge {resource.type}"
 
 
+def test_analyze_follows_a_new_config(prod: ResourceMessages) -> None:
+    fast = _servicer(dispatch.DispatchingServicer, {})
+    resources = _one_per_type(prod)[:12]
+    for resource in resources:
+        fast.Analyze(prod.analyze_request(resource, resource.inputs), None)
+    config = {
+        "rds-not-public": "disabled",
+        "aws-required-tags": "advisory",
+        "s3-versioning-enabled": "disabled",
+    }
+    info = fast.GetAnalyzerInfo(None, None)
+    fast.Configure(_configure_request(merge_policy_config(info, [config])), None)
+    plain = _servicer(PLAIN, config)
+    for resource in resources:
+        request = prod.analyze_request(resource, resource.inputs)
+        assert fast.Analyze(request, None) == plain.Analyze(request, None), resource.urn
+
+
 def test_a_stack_of_unknown_types_gets_the_same_answer(prod: ResourceMessages) -> None:
     request = analyzer_pb2.AnalyzeRequest(
         type="acme:widgets/widget:Widget", urn="urn:pulumi:s::p::acme:w::w", name="w"
@@ -139,6 +243,129 @@ def test_runtime_settings_are_read_once(monkeypatch: pytest.MonkeyPatch, prod: R
     for resource in prod.resources[:5]:
         servicer.Analyze(prod.analyze_request(resource, resource.inputs), None)
     assert calls == [1]
+
+
+def test_analyze_stack_pauses_the_cyclic_collector_and_restores_it(prod: ResourceMessages) -> None:
+    subset = _edited(prod, lambda value: value)
+    request = subset.stack_request({r.urn: r.inputs for r in subset.resources})
+    servicer = _servicer(dispatch.DispatchingServicer)
+    servicer.AnalyzeStack(request, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        servicer.AnalyzeStack(request, None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_provider_is_decoded_once_per_distinct_message(prod: ResourceMessages) -> None:
+    servicer = _servicer(dispatch.DispatchingServicer)
+    with_provider = [r for r in prod.resources if r.provider_urn]
+    first, second = (prod.analyze_request(r, r.inputs) for r in with_provider[:2])
+    assert first.provider == second.provider
+    assert servicer._get_provider_resource(first) is servicer._get_provider_resource(second)
+    changed = analyzer_pb2.AnalyzeRequest()
+    changed.CopyFrom(first)
+    changed.provider.properties.update({"region": "eu-west-1"})
+    provider = servicer._get_provider_resource(changed)
+    assert provider.props["region"] == "eu-west-1"
+    assert _picture(provider.props) == _picture(_sdk_decoded(changed.provider.properties))
+    assert servicer._get_provider_resource(analyzer_pb2.AnalyzeRequest()) is None
+
+
+# -- the one-pass decoder ------------------------------------------------------------------------------
+
+
+def _sdk_decoded(struct: struct_pb2.Struct) -> Any:
+    return unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(struct)))
+
+
+def _picture(value: Any) -> Any:
+    """Everything a policy could tell apart: types, order, values, and the path each proxy reports."""
+    if isinstance(value, _DictProxy):
+        target = value["__target"]
+        return ("dict", value._DictProxy__props_acc, [(k, _picture(v)) for k, v in target.items()])  # type: ignore[attr-defined]
+    if isinstance(value, _ListProxy):
+        target = value["__target"]
+        return ("list", value._ListProxy__props_acc, [_picture(v) for v in target])  # type: ignore[attr-defined]
+    if isinstance(value, dict):  # inside an asset archive
+        return ("plain dict", [(k, _picture(v)) for k, v in value.items()])
+    if hasattr(value, "__dict__"):  # assets and archives
+        return (type(value).__name__, _picture(vars(value)))
+    return (type(value).__name__, value)
+
+
+def _struct(value: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    return struct
+
+
+def test_the_decoder_gives_what_the_sdk_gives_for_every_recorded_resource_and_provider(
+    prod: ResourceMessages,
+) -> None:
+    for resource in prod.resources:
+        request = prod.analyze_request(resource, resource.inputs)
+        for struct in (request.properties, request.provider.properties):
+            assert _picture(dispatch.decode_properties(struct)) == _picture(_sdk_decoded(struct)), (
+                resource.urn
+            )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {
+            "text": "x",
+            "whole": 3,
+            "half": 1.5,
+            "yes": True,
+            "no": False,
+            "nothing": None,
+            "empty": {},
+            "none": [],
+        },
+        {"list": [1, "a", [2.0, {"k": UNKNOWN_STRING_VALUE}], {}, None], "unknown": UNKNOWN_NUMBER_VALUE},
+        {"password": _secret("hunter2"), "nested": {"deep": _secret({"inner": [1, _secret([2])]})}},
+        # The SDK unwraps secrets below the top level only.
+        _secret({"a": 1}),
+        {"code": {SPECIAL_SIG_KEY: SPECIAL_ASSET_SIG, "path": "lambda.zip"}, "plain": {"k": [1]}},
+        {
+            "bundle": {
+                SPECIAL_SIG_KEY: SPECIAL_ARCHIVE_SIG,
+                "assets": {"a": {SPECIAL_SIG_KEY: SPECIAL_ASSET_SIG, "text": "t"}},
+            }
+        },
+    ],
+    ids=["empty", "scalars", "lists and unknowns", "secrets", "top-level signature", "asset", "archive"],
+)
+def test_the_decoder_gives_what_the_sdk_gives(value: Mapping[str, Any]) -> None:
+    struct = _struct(value)
+    assert _picture(dispatch.decode_properties(struct)) == _picture(_sdk_decoded(struct))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"broken": {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG}},
+        {"odd": {SPECIAL_SIG_KEY: "not-a-signature"}},
+        {"list": [{"infinite": float("inf")}]},
+        {"nan": float("nan")},
+    ],
+    ids=["secret without value", "unknown signature", "infinity", "nan"],
+)
+def test_the_decoder_fails_as_the_sdk_fails(value: Mapping[str, Any]) -> None:
+    struct = _struct(value)
+    with pytest.raises(Exception) as sdk_error:
+        _sdk_decoded(struct)
+    with pytest.raises(type(sdk_error.value)) as error:
+        dispatch.decode_properties(struct)
+    assert str(error.value) == str(sdk_error.value)
+
+
+# -- installing -----------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -175,6 +402,7 @@ def test_policy_list_offers_a_type_to_its_own_resource_policies_only() -> None:
     offered = {p.name for p in policies.for_type("aws:ec2/securityGroup:SecurityGroup")}
     assert {"security-group-no-public-ingress", "aws-required-tags"} <= offered
     assert not {"rds-not-public", "vpc-flow-logs-enabled", "paved-exemptions"} & offered
-    # Outside a dispatching call the SDK (GetAnalyzerInfo, Configure) sees every policy.
-    assert [p.name for p in policies] == [p.name for p in policies.all()]
-    assert len(policies.all()) > 80
+    assert {p.name for p in policies.stack_policies()} >= {"wiring-proof", "paved-exemptions"}
+    assert policies.stack_policies()[-1].name == "paved-exemptions"
+    assert not policies.remediating()
+    assert len(policies) > 80

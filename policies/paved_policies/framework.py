@@ -8,7 +8,7 @@ graph. How the SDK is driven to evaluate them fast is `dispatch.py`'s business.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -26,7 +26,6 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from paved_policies.dispatch import shared_stack
 from paved_policies.environment import Environment, stack_config
 from paved_policies.exemptions import (
     AWS_NAMES_TAG,
@@ -180,9 +179,24 @@ def _resource_policy(rule: ResourceRule, kwargs: dict[str, Any]) -> ResourceVali
     return ResourceValidationPolicy(validate=validate, **kwargs)
 
 
+_last_graph: tuple[Sequence[Any], StackGraph] | None = None
+
+
+def _graph(resources: Sequence[Any]) -> StackGraph:
+    """The stack's dependency index, built once for all stack policies: the dispatching servicer hands them
+    one list of resources (the plain SDK a new list each, so each builds its own)."""
+    global _last_graph
+    last = _last_graph
+    if last is not None and last[0] is resources:
+        return last[1]
+    graph = StackGraph(resources)
+    _last_graph = (resources, graph)
+    return graph
+
+
 def _stack_policy(rule: StackRule, kwargs: dict[str, Any]) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        graph = shared_stack(lambda: StackGraph(args.resources))
+        graph = _graph(args.resources)
         configured = args.get_config()
         config = rule_config(rule, configured)
         # The CLI starts the pack with the stack's config in its environment, as pulumi_policy reads it.
@@ -230,7 +244,7 @@ def exemptions_policy(policy_types: Mapping[str, frozenset[str]]) -> StackValida
     """The advisory report of every exemption the pack granted or could not make sense of; runs last."""
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        graph = shared_stack(lambda: StackGraph(args.resources))
+        graph = _graph(args.resources)
         reported = 0
         for record in LEDGER.records():
             report_violation(describe(record), record.urn)
