@@ -58,3 +58,32 @@ def test_the_clis_json_reports_what_it_cannot_resolve_instead_of_guessing(
     node_group = snapshot.of_type("aws:eks/nodeGroup:NodeGroup")[0]
     assert node_group.inputs["subnetIds"] == UNKNOWN
     assert unresolved[("aws:eks/nodeGroup:NodeGroup", "subnetIds")].startswith("ambiguous")
+
+
+def test_resources_by_type_follow_every_change_to_the_snapshot(shipped_snapshots: Any) -> None:
+    snapshot = shipped_snapshots("prod")
+    group, rule = "aws:ec2/securityGroup:SecurityGroup", INGRESS_RULE
+    groups = snapshot.of_type(group)
+
+    def assert_indexed() -> None:
+        for types in [(group,), (rule,), (group, rule), (rule, group, group), ("acme:none:None",)]:
+            assert snapshot.of_type(*types) == [r for r in snapshot.resources.values() if r.type in types]
+
+    assert_indexed()
+    edits: list[Callable[[Any], Any]] = [
+        lambda resources: resources.pop(groups[0].urn),
+        lambda resources: resources.__setitem__(groups[0].urn, groups[0]),
+        lambda resources: resources.__delitem__(groups[1].urn),
+        lambda resources: resources.update({groups[1].urn: groups[1]}),
+        lambda resources: resources.setdefault("extra", groups[2]),
+        lambda resources: resources.__ior__({"more": groups[3]}),
+        lambda resources: resources.popitem(),
+    ]
+    for edit in edits:
+        edit(snapshot.resources)
+        assert_indexed()
+    snapshot.resources.clear()
+    assert snapshot.of_type(group) == []
+    # A plain dict put in its place after construction is indexed too.
+    snapshot.resources = {r.urn: r for r in groups}
+    assert snapshot.of_type(group) == groups

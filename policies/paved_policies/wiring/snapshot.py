@@ -64,6 +64,64 @@ def is_unknown(value: Any) -> bool:
     return value == UNKNOWN
 
 
+class Resources(dict[str, Resource]):
+    """A snapshot's resources by URN, indexed by type: the proof asks for resources by type thousands of
+    times in a large stack. Any change to the mapping drops the index (tests and callers edit snapshots)."""
+
+    def __init__(self, resources: Mapping[str, Resource]) -> None:
+        super().__init__(resources)
+        self._by_type: dict[str, list[tuple[int, Resource]]] | None = None
+
+    def of_type(self, types: Iterable[str]) -> list[Resource]:
+        """The resources of `types`, in the mapping's order."""
+        if self._by_type is None:
+            index: dict[str, list[tuple[int, Resource]]] = {}
+            for position, resource in enumerate(self.values()):
+                index.setdefault(resource.type, []).append((position, resource))
+            self._by_type = index
+        wanted = set(types)
+        found = [entry for type_ in wanted for entry in self._by_type.get(type_, ())]
+        if len(wanted) > 1:
+            found.sort(key=lambda entry: entry[0])
+        return [resource for _, resource in found]
+
+    def _changed(self) -> None:
+        self._by_type = None
+
+    def __setitem__(self, key: str, value: Resource) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def __ior__(self, other: Any) -> Resources:
+        super().__ior__(other)
+        self._changed()
+        return self
+
+    def pop(self, *args: Any) -> Any:
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self) -> tuple[str, Resource]:
+        self._changed()
+        return super().popitem()
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._changed()
+        super().update(*args, **kwargs)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._changed()
+        return super().setdefault(key, default)
+
+
 @dataclass
 class Snapshot:
     resources: dict[str, Resource]
@@ -77,12 +135,15 @@ class Snapshot:
     _by_output: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        self.resources = Resources(self.resources)
         self._tokens = {token_of(urn): urn for urn in self.resources}
 
     # -- lookups ----------------------------------------------------------------------------------------
 
     def of_type(self, *types: str) -> list[Resource]:
-        return [r for r in self.resources.values() if r.type in types]
+        if not isinstance(self.resources, Resources):  # a plain dict assigned after construction
+            self.resources = Resources(self.resources)
+        return self.resources.of_type(types)
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources.values())
@@ -184,11 +245,12 @@ class Snapshot:
         else:
             for resource in resources.values():
                 _resolve_through_dependencies(snapshot, resource, unresolved)
+        traced = {(u.urn, u.path) for u in unresolved}
         snapshot.unresolved = unresolved + [
             Unresolved(urn, path, "unknown in the preview and not traced to an output")
             for urn, resource in resources.items()
             for path in unknown_paths(resource.inputs)
-            if not any(u.urn == urn and u.path == path for u in unresolved)
+            if (urn, path) not in traced
         ]
         return snapshot
 
