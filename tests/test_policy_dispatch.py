@@ -13,11 +13,13 @@ import gc
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf import json_format, struct_pb2
 from paved_policies import dispatch
 from paved_policies.exemptions import LEDGER
 from paved_policies.pack import build_policies
+from paved_policies.server import InlineGrpc
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as sdk
@@ -368,11 +370,17 @@ def test_the_decoder_fails_as_the_sdk_fails(value: Mapping[str, Any]) -> None:
 # -- installing -----------------------------------------------------------------------------------------
 
 
+def _sdk_grpc() -> Any:
+    """What pulumi_policy.policy calls `grpc`: PolicyPack builds its server with `grpc.server(...)`."""
+    return vars(sdk)["grpc"]
+
+
 @pytest.fixture
 def sdk_servicer_class() -> Iterator[None]:
-    original = sdk._PolicyAnalyzerServicer
+    original, original_grpc = sdk._PolicyAnalyzerServicer, _sdk_grpc()
     yield
     sdk._PolicyAnalyzerServicer = original
+    setattr(sdk, "grpc", original_grpc)  # noqa: B010 - the SDK does not export its grpc import
 
 
 @pytest.mark.usefixtures("sdk_servicer_class")
@@ -381,6 +389,7 @@ def test_install_serves_with_the_dispatching_servicer_on_the_tested_sdk_only(
 ) -> None:
     assert not dispatch.install({dispatch.PLAIN_SDK_VARIABLE: "1"})
     assert sdk._PolicyAnalyzerServicer is PLAIN
+    assert _sdk_grpc() is grpc
     monkeypatch.setattr(dispatch, "SDK_VERSION", "9.9.9")
     assert not dispatch.install({})
     assert "pulumi-policy 9.9.9" in capsys.readouterr().err
@@ -388,13 +397,26 @@ def test_install_serves_with_the_dispatching_servicer_on_the_tested_sdk_only(
     monkeypatch.setattr(dispatch, "SDK_VERSION", dispatch.TESTED_SDK_VERSION)
     assert dispatch.install({})
     assert sdk._PolicyAnalyzerServicer is dispatch.DispatchingServicer
+    assert _sdk_grpc() is InlineGrpc
 
 
-def test_the_pinned_sdk_is_the_tested_one() -> None:
+@pytest.mark.usefixtures("sdk_servicer_class")
+def test_install_serves_with_grpc_server_on_another_grpcio(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(dispatch, "GRPC_VERSION", "9.9.9")
+    assert dispatch.install({})
+    assert sdk._PolicyAnalyzerServicer is dispatch.DispatchingServicer
+    assert _sdk_grpc() is grpc
+    assert "grpcio 9.9.9" in capsys.readouterr().err
+
+
+def test_the_pinned_sdk_and_grpcio_are_the_tested_ones() -> None:
     requirements = dispatch.__file__.rsplit("/paved_policies/", 1)[0] + "/requirements.txt"
     with open(requirements) as handle:
         pins = dict(line.strip().split("==") for line in handle if "==" in line)
     assert pins["pulumi-policy"] == dispatch.TESTED_SDK_VERSION == dispatch.SDK_VERSION
+    assert pins["grpcio"] == dispatch.TESTED_GRPC_VERSION == dispatch.GRPC_VERSION
 
 
 def test_policy_list_offers_a_type_to_its_own_resource_policies_only() -> None:

@@ -1646,9 +1646,9 @@ def test_every_rule_module_is_registered() -> None:
 
 
 def test_pack_imports_only_itself_pulumi_policy_and_the_stdlib() -> None:
-    # Under the Pulumi CLI only requirements.txt (pulumi-policy and pulumi) and what they require (protobuf)
-    # is installed into the pack's venv.
-    allowed = {"paved_policies", "pulumi_policy", "pulumi", "google", "__future__"} | set(
+    # Under the Pulumi CLI only requirements.txt (pulumi-policy, pulumi, grpcio) and what they require
+    # (protobuf) is installed into the pack's venv.
+    allowed = {"paved_policies", "pulumi_policy", "pulumi", "grpc", "google", "__future__"} | set(
         sys.stdlib_module_names
     )
     for path in POLICIES_DIR.rglob("*.py"):
@@ -1669,7 +1669,7 @@ def test_pack_project_files() -> None:
     assert manifest["runtime"] == {"name": "python", "options": {"virtualenv": "venv"}}
     assert manifest["version"] == "0.1.0" and manifest["description"]
     requirements = (POLICIES_DIR / "requirements.txt").read_text().split()
-    assert sorted(requirements) == ["pulumi-policy==1.21.0", "pulumi==3.272.0"]
+    assert sorted(requirements) == ["grpcio==1.85.1", "pulumi-policy==1.21.0", "pulumi==3.272.0"]
     main = (POLICIES_DIR / "__main__.py").read_text()
     assert 'name="paved-aws"' in main and "EnforcementLevel.MANDATORY" in main
 

@@ -29,14 +29,17 @@ With the plain SDK our pack judges 60-70 resources/s (benchmarks/bench_policy_th
    and the engine dropped such entries from its policy events (pulumi/pulumi#20589).
 4. The runtime settings are read once per process: they come from the environment the CLI started the
    pack with, which does not change.
+5. The pack serves on `server.InlineServer` rather than grpc.server: the same protocol, without handing
+   every call between threads (see server.py).
 Sharing decoded values between policies relies on policies not changing them; ours never do (a test
 checks). `tests/test_policy_dispatch.py` checks that every response is identical to the plain SDK's and
 that `decode_properties` gives exactly what the SDK's three passes give.
 
 The servicer is the SDK's private class, and the decoder builds the SDK's private proxies, so this is
-installed only on the pulumi-policy version it was written and tested against; any other version is served
-by the plain SDK, correct and slower. Set PAVED_PLAIN_SDK=1 to serve with the plain SDK anyway (to compare,
-or to rule this layer out).
+installed only on the pulumi-policy version it was written and tested against, and the server only on the
+grpcio version it was tested against (both pinned in policies/requirements.txt); any other version is
+served by the plain SDK or grpc.server, correct and slower. Set PAVED_PLAIN_SDK=1 to serve with the plain
+SDK and grpc.server anyway (to compare, or to rule this layer out).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from collections.abc import Iterable, Mapping
 from inspect import isawaitable
 from typing import Any
 
+import grpc
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
@@ -67,8 +71,11 @@ from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy, unkno
 from pulumi_policy.version import VERSION as SDK_VERSION
 
 from paved_policies.rule import not_judged
+from paved_policies.server import InlineGrpc
 
 TESTED_SDK_VERSION = "1.21.0"
+TESTED_GRPC_VERSION = "1.85.1"
+GRPC_VERSION = grpc.__version__
 PLAIN_SDK_VARIABLE = "PAVED_PLAIN_SDK"
 # A stack has a handful of providers, each sent with every resource; more distinct ones than this and the
 # cache starts over rather than grow.
@@ -366,7 +373,8 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
 
 
 def install(environ: Mapping[str, str] = os.environ) -> bool:
-    """Make PolicyPack serve with DispatchingServicer; False (and a note on stderr) when it does not."""
+    """Make PolicyPack serve with DispatchingServicer, on InlineServer; False (and a note on stderr) when it
+    serves with neither."""
     if environ.get(PLAIN_SDK_VARIABLE):
         return False
     if SDK_VERSION != TESTED_SDK_VERSION:
@@ -377,4 +385,12 @@ def install(environ: Mapping[str, str] = os.environ) -> bool:
         )
         return False
     sdk._PolicyAnalyzerServicer = DispatchingServicer  # noqa: SLF001 - PolicyPack builds it by this name
+    if GRPC_VERSION == TESTED_GRPC_VERSION:
+        sdk.grpc = InlineGrpc  # type: ignore[assignment] - PolicyPack calls grpc.server(...) by this name
+    else:
+        print(
+            f"paved-aws: grpcio {GRPC_VERSION} is not {TESTED_GRPC_VERSION}; serving with grpc.server "
+            "(correct, slower)",
+            file=sys.stderr,
+        )
     return True
