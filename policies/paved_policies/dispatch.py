@@ -116,8 +116,10 @@ class PolicyList(list[Policy]):
         return [policy for policy in self if isinstance(policy, StackValidationPolicy)]
 
 
-# A policy to run and the level it reports at, or the ready answers of policies that are not run.
-_Step = tuple[ResourceValidationPolicy, EnforcementLevel] | list[Any]
+# A policy to run and the level it reports at, or the ready answers of consecutive policies that are not run,
+# serialized as an AnalyzeResponse: merging its bytes appends them to a response's `not_applicable` several
+# times faster than copying the messages in (over a hundred such answers go with every resource).
+_Step = tuple[ResourceValidationPolicy, EnforcementLevel] | bytes
 
 
 class _Unusual(Exception):
@@ -206,16 +208,20 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
     def _plan(self, policies: PolicyList, resource_type: str) -> list[_Step]:
         """What Analyze does for a resource of `resource_type`, policy by policy in pack order, as the SDK's
         loop would: each enabled policy that judges the type is run at its level; each other enabled one
-        gets its answer ready-made, consecutive answers in one list."""
+        gets its answer ready-made."""
         plan = self._plans.get(resource_type)
         if plan is None:
             judging = {id(policy) for policy in policies.for_type(resource_type)}
             plan = []
+            answers = analyzer_pb2.AnalyzeResponse()
             for policy in policies.resource_policies():
                 level = self._get_enforcement_level(policy)
                 if level == EnforcementLevel.DISABLED:
                     continue
                 if policy.has_validation() and id(policy) in judging:
+                    if answers.not_applicable:
+                        plan.append(answers.SerializeToString())
+                        answers = analyzer_pb2.AnalyzeResponse()
                     # The SDK reports a violation at the remediate level as mandatory.
                     plan.append(
                         (policy, EnforcementLevel.MANDATORY if level == EnforcementLevel.REMEDIATE else level)
@@ -226,11 +232,9 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
                     if policy.has_validation()
                     else "Policy does not implement validate"
                 )
-                answer = analyzer_pb2.PolicyNotApplicable(policy_name=policy.name, reason=reason)
-                if plan and isinstance(plan[-1], list):
-                    plan[-1].append(answer)
-                else:
-                    plan.append([answer])
+                answers.not_applicable.add(policy_name=policy.name, reason=reason)
+            if answers.not_applicable:
+                plan.append(answers.SerializeToString())
             self._plans[resource_type] = plan
         return plan
 
@@ -247,8 +251,8 @@ class DispatchingServicer(sdk._PolicyAnalyzerServicer):  # noqa: SLF001 - see th
         response = analyzer_pb2.AnalyzeResponse()
         resource: tuple[Mapping[str, Any], Any, Any] | None = None
         for step in self._plan(self._dispatch, request.type):
-            if isinstance(step, list):
-                response.not_applicable.extend(step)
+            if isinstance(step, bytes):
+                response.MergeFromString(step)
                 continue
             policy, enforcement_level = step
             report_violation = self._create_report_violation(
