@@ -12,6 +12,7 @@ Analyzer gRPC protocol. Every pack is sent the same request messages, built once
   same two cores as the pack (the CLI's client is Go, and cheaper);
 - resources per second of the pack process's own CPU time (all its threads): what the pack can do when the
   client is cheap.
+The client's own CPU time is printed too: it takes its share of the two cores and of every round trip.
 The dispatching servicer (paved_policies/dispatch.py) runs ROUNDS times, each beside a run of the reference
 pack, Pulumi's official Node.js AWS pack (benchmarks/awsguard; `npm ci` there first), which goes first in
 every other round, and once with the plain SDK (PAVED_PLAIN_SDK=1). Medians are printed with their ratios
@@ -98,9 +99,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(messages: ResourceMessages, context: StackContext, label: str) -> tuple[float, float, int, int]:
-    """(wall seconds, pack CPU seconds, violations, policies) of one judged pass over `messages` by the pack
-    `label`."""
+def measure(
+    messages: ResourceMessages, context: StackContext, label: str
+) -> tuple[float, float, float, int, int]:
+    """(wall seconds, pack CPU seconds, client CPU seconds, violations, policies) of one judged pass over
+    `messages` by the pack `label`."""
     variable = "PAVED_PLAIN_SDK"
     saved = os.environ.pop(variable, None)
     if label == "plain SDK":
@@ -113,10 +116,10 @@ def measure(messages: ResourceMessages, context: StackContext, label: str) -> tu
             os.environ[variable] = saved
     try:
         pid = pack.pid
-        cpu_before, started = _cpu_seconds(pid), time.perf_counter()
+        cpu_before, client_before, started = _cpu_seconds(pid), time.process_time(), time.perf_counter()
         judge(pack, messages, result)
         wall, cpu = time.perf_counter() - started, _cpu_seconds(pid) - cpu_before
-        return wall, cpu, len(result.violations), result.policy_count
+        return wall, cpu, time.process_time() - client_before, len(result.violations), result.policy_count
     finally:
         pack.close()
 
@@ -144,15 +147,19 @@ def main() -> None:
     # Alternating which pack goes first keeps a slow start or end of a round from favouring either.
     rounds = [["dispatching", *reference][:: 1 if index % 2 == 0 else -1] for index in range(ROUNDS)]
     rounds.insert(ROUNDS // 2, ["plain SDK"])
-    print("pack          wall_s  res/s  x_target  pack_cpu_s  res/cpu_s  x_target  violations  policies")
+    print(
+        "pack          wall_s  res/s  x_target  pack_cpu_s  res/cpu_s  x_target  client_cpu_s  violations"
+        "  policies"
+    )
     runs: dict[str, list[tuple[float, float]]] = {}
     for label in (label for round_labels in rounds for label in round_labels):
-        wall, cpu, violations, policies = measure(messages, context, label)
+        wall, cpu, client_cpu, violations, policies = measure(messages, context, label)
         per_wall, per_cpu = len(stack.resources) / wall, len(stack.resources) / cpu
         runs.setdefault(label, []).append((per_wall, per_cpu))
         print(
             f"{label:12s} {wall:7.2f} {per_wall:6.0f} {per_wall / TARGET_PER_SECOND:9.2f} {cpu:11.2f} "
-            f"{per_cpu:10.0f} {per_cpu / TARGET_PER_SECOND:9.2f} {violations:11d} {policies:9d}"
+            f"{per_cpu:10.0f} {per_cpu / TARGET_PER_SECOND:9.2f} {client_cpu:13.2f} {violations:11d} "
+            f"{policies:9d}"
         )
     medians = {
         label: tuple(statistics.median(rates) for rates in zip(*pairs, strict=True))
