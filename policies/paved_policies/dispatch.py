@@ -1,8 +1,9 @@
-"""Serving ~140 policies at the speed of a few, without changing what any policy sees or reports.
+"""Serving well over a hundred policies at the speed of a few, without changing what any policy sees or
+reports.
 
 pulumi_policy 1.21's servicer (pulumi_policy/policy.py) pays per policy, not per resource:
 - `Analyze` decodes the resource's properties and provider again for every resource policy and builds its
-  arguments, even for policies that judge other types (which then return at once);
+  arguments, even for policies that judge other types (which then only say they do not apply);
 - `AnalyzeStack` decodes every resource of the stack and relinks the whole dependency graph again for every
   stack policy;
 - `Remediate`, which the engine sends before every `Analyze`, decodes the resource to find that no policy
@@ -10,7 +11,7 @@ pulumi_policy 1.21's servicer (pulumi_policy/policy.py) pays per policy, not per
 - all three re-read the stack's config from the environment into the Pulumi runtime.
 Its decoding is slow besides: protobuf's generic `MessageToDict`, then `deserialize_properties`, then
 `unknown_checking_proxy`, three passes over every value, each allocating a new tree.
-With the plain SDK our pack judges 60-70 resources/s (benchmarks/bench_policy_throughput.py).
+With the plain SDK our pack of 177 policies judged 73 resources/s (benchmarks/bench_policy_throughput.py).
 
 `DispatchingServicer` answers the same calls with the same responses, doing the per-resource work once:
 1. `Analyze` runs only the resource policies that judge the request's type. Each other one that is enabled
