@@ -63,6 +63,17 @@ def get_bool(props: Any, key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def get_flag(props: Any, key: str) -> bool | None:
+    """A boolean input given as a bool or, as some resources take theirs (launch templates, ElastiCache
+    clusters), as the string "true"/"false" in any case; None for anything else."""
+    value = get(props, key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def get_int(props: Any, key: str) -> int | None:
     return as_int(get(props, key))
 
