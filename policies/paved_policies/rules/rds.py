@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from paved_policies.placement import region_of
 from paved_policies.props import (
     UNKNOWN,
     any_of,
@@ -127,12 +128,6 @@ def _set_per_instance(props: Mapping[str, Any], ctx: ResourceContext, setting: s
     return None
 
 
-def _region(props: Mapping[str, Any], provider: Mapping[str, Any], stack: Mapping[str, Any]) -> str | None:
-    """Where a resource lives: its own `region` input (pulumi-aws 7), else its provider's, else the stack's
-    `aws:region`; None when nothing says (the default provider's region, the same for every such resource)."""
-    return get_text(props, "region") or get_text(provider, "region") or get_text(stack, "aws:region")
-
-
 class _Db(NamedTuple):
     """A DB instance or cluster as stack rules follow it through the graph: the judged resource or another."""
 
@@ -142,12 +137,12 @@ class _Db(NamedTuple):
 
 
 def _judged_db(props: Mapping[str, Any], ctx: StackContext) -> _Db:
-    return _Db(props, ctx.urn, _region(props, ctx.provider, ctx.stack_config))
+    return _Db(props, ctx.urn, region_of(props, ctx.provider, ctx.stack_config))
 
 
 def _graph_db(resource: GraphResource, ctx: StackContext) -> _Db:
     props = resource.props
-    return _Db(props, resource.urn, _region(props, provider_props(resource), ctx.stack_config))
+    return _Db(props, resource.urn, region_of(props, provider_props(resource), ctx.stack_config))
 
 
 def _setting_holder(db: _Db, ctx: StackContext, key: str, *, across_regions: bool = False) -> _Db | None:
@@ -1227,10 +1222,10 @@ def _event_subscription_rule(name: str, control: str, what: str, wanted: _Critic
         url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Subscribing.html",
     )
     def check(props: Mapping[str, Any], ctx: StackContext) -> Finding:
-        region = _region(props, ctx.provider, ctx.stack_config)
+        region = region_of(props, ctx.provider, ctx.stack_config)
 
         def covers(subscription: GraphResource) -> bool:
-            here = _region(subscription.props, provider_props(subscription), ctx.stack_config) == region
+            here = region_of(subscription.props, provider_props(subscription), ctx.stack_config) == region
             return here and _delivers(subscription.props, wanted)
 
         if any_of(ctx.of_types((EVENT_SUBSCRIPTION,)), covers):
