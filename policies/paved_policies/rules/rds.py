@@ -572,6 +572,29 @@ def rds_copy_tags_to_snapshot(props: Mapping[str, Any], ctx: ResourceContext) ->
     return violation(f"{_kind(ctx)} '{ctx.name}' does not set copyTagsToSnapshot to true.")
 
 
+def _parameter_values(group: Mapping[str, Any], name: str) -> tuple[Any, ...]:
+    """Each value a parameter group's `parameters` give `name` (two if listed twice); empty when unset."""
+    return tuple(
+        get(parameter, "value")
+        for parameter in get_seq(group, "parameters")
+        if (get_str(parameter, "name") or "").strip() == name
+    )
+
+
+def _text(value: Any) -> str:
+    """A parameter value as RDS reads it: a string ('1', 'ON'), or a number given as one (a bool is neither:
+    True is not '1')."""
+    if isinstance(value, str):
+        return value.strip().lower()
+    number = as_int(value)
+    return "" if number is None else str(number)
+
+
+def _each_one_of(*accepted: str) -> Callable[[tuple[Any, ...]], bool]:
+    """Set, and every value the group gives it is one of `accepted` (each, if listed twice)."""
+    return lambda values: bool(values) and all(_text(value) in accepted for value in values)
+
+
 @resource_rule(
     name="rds-force-ssl",
     description="PostgreSQL parameter groups reject unencrypted connections (rds.force_ssl = 1).",
@@ -589,22 +612,11 @@ def rds_force_ssl(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     family = (get_text(props, "family") or "").lower()
     if not family.startswith(POSTGRES_FAMILIES):
         return not_applicable(f"family {family or '<unset>'} is not PostgreSQL")
-    values = [
-        get(parameter, "value")
-        for parameter in get_seq(props, "parameters")
-        if (get_str(parameter, "name") or "").strip() == FORCE_SSL
-    ]
-    if values and all(_is_one(value) for value in values):
+    values = _parameter_values(props, FORCE_SSL)
+    if _each_one_of("1")(values):
         return compliant()
     found = "is not set" if not values else "is not 1"
     return violation(f"Parameter group '{ctx.name}': {FORCE_SSL} {found}.")
-
-
-def _is_one(value: Any) -> bool:
-    # Parameter values are strings in pulumi-aws ('1'); accept a number 1 too, never True/'true'.
-    if isinstance(value, str):
-        return value.strip() == "1"
-    return as_int(value) == 1
 
 
 @stack_rule(
@@ -870,26 +882,13 @@ def _parameter(
     groups = ctx.graph.dependencies(db.urn, key, group_types)
     if groups:
         group = groups[0]
-        values = tuple(
-            get(parameter, "value")
-            for parameter in get_seq(group.props, "parameters")
-            if (get_str(parameter, "name") or "").strip() == name
-        )
-        return _Parameter(f"parameter group '{group.name}'", values)
+        return _Parameter(f"parameter group '{group.name}'", _parameter_values(group.props, name))
     given = peek(lambda: get_text(db.props, key))
     if given is None:
         return _Parameter("the engine's default parameter group", ())
     if isinstance(given, str) and given.lower().startswith("default."):
         return _Parameter(f"the default parameter group '{given}'", ())
     return None
-
-
-def _text(value: Any) -> str:
-    """A parameter value as RDS reads it: a string ('1', 'ON'), or a number given as one."""
-    if isinstance(value, str):
-        return value.strip().lower()
-    number = as_int(value)
-    return "" if number is None else str(number)
 
 
 def _parameter_check(
@@ -925,11 +924,6 @@ def _unless_engine(
     if not engines(engine):
         return not_applicable(f"engine {engine or '<unset>'} is not {what}")
     return None
-
-
-def _each_one_of(*accepted: str) -> Callable[[tuple[Any, ...]], bool]:
-    """Set, and every value the group gives it is one of `accepted` (each, if listed twice)."""
-    return lambda values: bool(values) and all(_text(value) in accepted for value in values)
 
 
 @stack_rule(
