@@ -110,6 +110,19 @@ def for_user(rtype: str, name: str, prop: str, owner: str = "u", **props: Any) -
     return Res(rtype, name, {prop: UNKNOWN, **props}, prop_deps={prop: [owner]})
 
 
+def in_group() -> list[Res]:
+    """Group 'g' and the membership that puts user 'u' in it, both ids unknown as in a first preview."""
+    return [
+        Res(GROUP, "g", {"name": "g"}),
+        Res(
+            GROUP_MEMBERSHIP,
+            "m",
+            {"user": UNKNOWN, "groups": [UNKNOWN]},
+            prop_deps={"user": ["u"], "groups": ["g"]},
+        ),
+    ]
+
+
 STRONG_PASSWORDS = {
     "minimumPasswordLength": 14.0,
     "requireUppercaseCharacters": True,
@@ -345,13 +358,7 @@ STACK_CASES: list[StackCase] = [
         USER_POLICIES,
         [
             user(),
-            Res(GROUP, "g", {"name": "g"}),
-            Res(
-                GROUP_MEMBERSHIP,
-                "m",
-                {"user": UNKNOWN, "groups": [UNKNOWN]},
-                prop_deps={"user": ["u"], "groups": ["g"]},
-            ),
+            *in_group(),
             # Detaching every policy is what IAM.2 asks for.
             for_user(USER_ATTACHMENTS_EXCLUSIVE, "none", "userName", policyArns=[]),
             # Another user's policy is not this user's.
@@ -397,13 +404,7 @@ STACK_CASES: list[StackCase] = [
         USER_POLICIES,
         [
             user(),
-            Res(GROUP, "g", {"name": "g"}),
-            Res(
-                GROUP_MEMBERSHIP,
-                "m",
-                {"user": UNKNOWN, "groups": [UNKNOWN]},
-                prop_deps={"user": ["u"], "groups": ["g"]},
-            ),
+            *in_group(),
         ],
         "ok",
         [],
