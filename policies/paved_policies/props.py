@@ -234,6 +234,12 @@ def any_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
     return False
 
 
+def any_item(values: Sequence[Any], test: Callable[[Any], bool]) -> bool:
+    """any_of over a list's items, each read inside its test: an item unknown in preview is deferred like any
+    other unknown the test meets, where iterating the list would raise before another item could settle it."""
+    return any_of(range(len(values)), lambda index: test(values[index]))
+
+
 def problems_found(checks: Iterable[Callable[[], str | None]]) -> list[str]:
     """The problems the checks find; the mirror of any_of for "every item must pass".
 
