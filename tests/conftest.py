@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import pytest
 from hypothesis import HealthCheck, settings
 from paved_policies.wiring.snapshot import Snapshot
+from paved_policies.wiring.verdicts import FlowResult
 
 import paved.analyzer as analyzer
 from paved.analyzer import PackResult, StackContext, analyze_with_pack
@@ -100,6 +101,24 @@ def shipped_pack_verdicts(shipped_recordings: Callable[[str], Recording]) -> Cal
     return get
 
 
+def _preview(
+    context: StackContext,
+    recording: Recording,
+    packs: list[PackResult],
+    flows: list[FlowResult] | None = None,
+) -> PreviewResult:
+    """What `paved preview` reports for a shipped stack whose recording and pack verdicts are at hand."""
+    return PreviewResult(
+        project=context.project,
+        stack=context.stack,
+        config=context.config,
+        recording=recording,
+        secret_keys=context.secret_keys,
+        packs=packs,
+        flows=flows or [],
+    )
+
+
 @pytest.fixture(scope="session")
 def prod_preview(
     shipped_recordings: Callable[[str], Recording], shipped_pack_verdicts: Callable[[str], PackVerdict]
@@ -108,15 +127,8 @@ def prod_preview(
     verdict, with the wiring proof: the program is not run again."""
     context = shipped_context("prod")
     recording = shipped_recordings("prod")
-    return PreviewResult(
-        project=context.project,
-        stack="prod",
-        config=context.config,
-        recording=recording,
-        secret_keys=context.secret_keys,
-        packs=[shipped_pack_verdicts("prod").result],
-        flows=prove_wiring(recording, context.config),
-    )
+    packs = [shipped_pack_verdicts("prod").result]
+    return _preview(context, recording, packs, flows=prove_wiring(recording, context.config))
 
 
 # A tag none of the stack's resources carries: every taggable AWS resource violates aws-required-tags.
@@ -131,13 +143,8 @@ def judged_prod(shipped_recordings: Callable[[str], Recording]) -> PreviewResult
     context = shipped_context("prod")
     recording = shipped_recordings("prod")
     required = {"aws-required-tags": {"requiredTags": ["environment", MISSING_TAG]}}
-    return PreviewResult(
-        project=context.project,
-        stack="prod",
-        config=context.config,
-        recording=recording,
-        secret_keys=context.secret_keys,
-        packs=[analyze_with_pack(ROOT / "policies", recording, context, [required])],
+    return _preview(
+        context, recording, [analyze_with_pack(ROOT / "policies", recording, context, [required])]
     )
 
 

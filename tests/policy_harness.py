@@ -191,6 +191,16 @@ def but(base: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in merged.items() if v is not ...}
 
 
+def with_deps(resource_type: str, name: str, props: Mapping[str, Any], **deps: list[str]) -> Res:
+    """A resource whose inputs (property=[names]) came from the named resources of the stack."""
+    return Res(resource_type, name, props, prop_deps=deps)
+
+
+def policy_document(*statements: Mapping[str, Any]) -> str:
+    """An IAM-grammar policy (identity, key, bucket, topic...) as the JSON text a `policy` input takes."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
 # ---------------------------------------------------------------------------------------------
 # The shape every family exports its fixtures in.
 

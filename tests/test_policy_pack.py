@@ -406,23 +406,16 @@ FINDINGS = {
 # Nothing is protected in staging: every resource of a type stateful-resources-protected judges is a finding
 # there (keys, buckets, the database, the cache, secrets, log groups, the cluster), and none is in prod.
 UNPROTECTED_STATEFUL = {"prod": False, "staging": True}
-# EC2 resources paved never declares: its nodes start from a launch template through EKS, not as instances;
-# it runs no VPN, transit gateway or network ACL of its own, and leaves account-level EBS settings alone.
+# EC2 resources paved never declares, so every EC2 policy but the launch template ones: its nodes start from
+# a launch template through EKS, not as instances; it runs no VPN, transit gateway or network ACL of its own,
+# and leaves account-level EBS settings alone.
+LAUNCH_TEMPLATE_POLICIES = {
+    "ec2-launch-template-imdsv2",
+    "ec2-launch-template-no-public-ip",
+    "ec2-launch-template-ebs-encrypted",
+}
 NO_SUCH_EC2_RESOURCES = {
-    "ebs-encryption-by-default",
-    "ebs-attached-volumes-encrypted",
-    "ebs-snapshot-block-public-access",
-    "ec2-instance-imdsv2",
-    "ec2-instance-no-public-ip",
-    "ec2-instance-single-network-interface",
-    "ec2-instance-hvm",
-    "ec2-source-dest-check",
-    "ec2-spot-fleet-ebs-encrypted",
-    "ec2-transit-gateway-no-auto-accept",
-    "ec2-vpc-block-public-access",
-    "ec2-vpn-tunnel-logging",
-    "ec2-vpn-ikev2-only",
-    "ec2-client-vpn-connection-logging",
+    *(base_family.EC2_POLICIES - LAUNCH_TEMPLATE_POLICIES),
     "network-acl-no-public-admin-ports",
     "network-acl-in-use",
 }

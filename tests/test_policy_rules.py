@@ -50,6 +50,7 @@ from tests.policy_harness import (
     ResourceCase,
     StackCase,
     but,
+    policy_document,
     props_strategy,
     run_resource,
     run_stack,
@@ -315,10 +316,6 @@ def ingress(proto: str, from_port: float, to_port: float, cidrs=(), ipv6=()) -> 
 
 def described(rule: dict[str, Any], description: str) -> dict[str, Any]:
     return {**rule, "description": description}
-
-
-def key_policy(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 ROOT = {"AWS": "arn:aws:iam::111122223333:root"}
@@ -650,7 +647,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         KEY_POLICY,
         KMS_KEY,
         {
-            "policy": key_policy(
+            "policy": policy_document(
                 {"Sid": "Root", "Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"}
             )
         },
@@ -662,7 +659,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         KEY_POLICY,
         KMS_KEY,
         {
-            "policy": key_policy(
+            "policy": policy_document(
                 {
                     "Effect": "Allow",
                     "Principal": {"AWS": "*"},
@@ -679,7 +676,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-deny-star",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy({"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"})},
+        {"policy": policy_document({"Effect": "Deny", "Principal": "*", "Action": "kms:*", "Resource": "*"})},
         "ok",
         "",
     ),
@@ -689,7 +686,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         KEY_POLICY,
         "aws:kms/keyPolicy:KeyPolicy",
         {
-            "policy": key_policy(
+            "policy": policy_document(
                 {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}
             )
         },
@@ -701,7 +698,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         KEY_POLICY,
         KMS_KEY,
         {
-            "policy": key_policy(
+            "policy": policy_document(
                 {"Sid": "Root", "Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"},
                 {"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"},
             )
@@ -731,7 +728,11 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-not-principal",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy({"Effect": "Allow", "NotPrincipal": ROOT, "Action": "kms:*", "Resource": "*"})},
+        {
+            "policy": policy_document(
+                {"Effect": "Allow", "NotPrincipal": ROOT, "Action": "kms:*", "Resource": "*"}
+            )
+        },
         "violation",
         "#0",
     ),
@@ -741,7 +742,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-star-with-a-condition-that-confines-nothing",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy(open_statement(Bool={"aws:SecureTransport": "true"}))},
+        {"policy": policy_document(open_statement(Bool={"aws:SecureTransport": "true"}))},
         "violation",
         "Open",
     ),
@@ -749,7 +750,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-star-with-a-negated-account-condition",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy(open_statement(StringNotEquals={"kms:CallerAccount": "111122223333"}))},
+        {"policy": policy_document(open_statement(StringNotEquals={"kms:CallerAccount": "111122223333"}))},
         "violation",
         "Open",
     ),
@@ -757,7 +758,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-star-with-a-wildcard-account",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy(open_statement(StringLike={"aws:PrincipalAccount": "1111*"}))},
+        {"policy": policy_document(open_statement(StringLike={"aws:PrincipalAccount": "1111*"}))},
         "violation",
         "Open",
     ),
@@ -765,7 +766,11 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-star-with-an-if-exists-condition",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy(open_statement(StringEqualsIfExists={"aws:PrincipalOrgID": "o-a1b2c3d4e5"}))},
+        {
+            "policy": policy_document(
+                open_statement(StringEqualsIfExists={"aws:PrincipalOrgID": "o-a1b2c3d4e5"})
+            )
+        },
         "violation",
         "Open",
     ),
@@ -773,7 +778,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-star-confined-to-the-organization",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy(open_statement(StringEquals={"aws:PrincipalOrgID": ["o-a1b2c3d4e5"]}))},
+        {"policy": policy_document(open_statement(StringEquals={"aws:PrincipalOrgID": ["o-a1b2c3d4e5"]}))},
         "ok",
         "",
     ),
@@ -781,7 +786,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-account-wildcard-principal",
         KEY_POLICY,
         KMS_KEY,
-        {"policy": key_policy({**open_statement(), "Principal": {"AWS": "arn:aws:iam::*:root"}})},
+        {"policy": policy_document({**open_statement(), "Principal": {"AWS": "arn:aws:iam::*:root"}})},
         "violation",
         "Open",
     ),
@@ -791,7 +796,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         REPLICA_KEY,
         {
             "primaryKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/mrk-1",
-            "policy": key_policy(open_statement()),
+            "policy": policy_document(open_statement()),
         },
         "violation",
         "Open",
@@ -801,7 +806,11 @@ RESOURCE_CASES: list[ResourceCase] = [
         "kp-external-key",
         KEY_POLICY,
         "aws:kms/externalKey:ExternalKey",
-        {"policy": key_policy({"Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"})},
+        {
+            "policy": policy_document(
+                {"Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"}
+            )
+        },
         "ok",
         "",
     ),
@@ -815,7 +824,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         TOPIC_POLICY,
         {
             "arn": UNKNOWN,
-            "policy": key_policy(
+            "policy": policy_document(
                 {"Sid": "Owner", "Effect": "Allow", "Principal": ROOT, "Action": "sns:*", "Resource": "*"},
                 {
                     "Sid": "Alarms",
@@ -845,7 +854,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         TOPIC_POLICY,
         {
             "arn": UNKNOWN,
-            "policy": key_policy({**open_statement(), "Sid": "Anyone", "Action": "sns:Publish"}),
+            "policy": policy_document({**open_statement(), "Sid": "Anyone", "Action": "sns:Publish"}),
         },
         "violation",
         "Anyone",
@@ -855,7 +864,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         TOPIC_PUBLIC,
         TOPIC,
         {
-            "policy": key_policy(
+            "policy": policy_document(
                 open_statement(StringEquals={"aws:SourceArn": "arn:aws:s3:::${aws:username}"})
             )
         },
@@ -1032,7 +1041,7 @@ def nacl_rule(name: str, acl: str) -> Res:
 
 BARE_KEY = Res(KMS_KEY, "bare", {"enableKeyRotation": True})
 KEYS_WITH_POLICIES = [
-    Res(KMS_KEY, "inline", {"policy": key_policy({"Effect": "Allow", "Principal": {"AWS": "x"}})}),
+    Res(KMS_KEY, "inline", {"policy": policy_document({"Effect": "Allow", "Principal": {"AWS": "x"}})}),
     Res(KMS_KEY, "separate", {"enableKeyRotation": True}),
     # First preview: the KeyPolicy's keyId is unknown, only its dependency on the key is recorded.
     Res(

@@ -28,6 +28,7 @@ from tests.policy_harness import (
     StackFuzzTarget,
     but,
     run_stack,
+    with_deps,
 )
 
 CLB = "aws:elb/loadBalancer:LoadBalancer"
@@ -193,10 +194,6 @@ RESOURCE_CASES: list[ResourceCase] = [
         )
     ),
 ]
-
-
-def with_deps(rtype: str, name: str, props: dict[str, Any], **deps: list[str]) -> Res:
-    return Res(rtype, name, props, prop_deps=deps)
 
 
 def clb(props: dict[str, Any] = CLASSIC, **deps: list[str]) -> Res:

@@ -46,9 +46,11 @@ from tests.policy_harness import (
     StackCase,
     StackFuzzTarget,
     but,
+    policy_document,
     run_resource,
     run_stack,
     urn_of,
+    with_deps,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -322,10 +324,6 @@ TLS_DENY = {
     "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
 }
-
-
-def bucket_policy(*statements: Mapping[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 AP_BLOCK = "s3-access-point-public-access-block"
@@ -869,7 +867,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         BUCKET_POLICY,
         {
             "bucket": UNKNOWN,
-            "policy": bucket_policy(
+            "policy": policy_document(
                 TLS_DENY,
                 {
                     "Effect": "Allow",
@@ -894,7 +892,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         BUCKET_POLICY,
         {
             "bucket": UNKNOWN,
-            "policy": bucket_policy({**OPEN_WRITE, "Sid": "Acl", "Action": "s3:PutObjectAcl"}),
+            "policy": policy_document({**OPEN_WRITE, "Sid": "Acl", "Action": "s3:PutObjectAcl"}),
         },
         "violation",
         "Acl lets * call s3:PutObjectAcl",
@@ -904,7 +902,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         CROSS_ACCOUNT,
         BUCKET,
         {
-            "policy": bucket_policy(
+            "policy": policy_document(
                 {**OPEN_WRITE, "Principal": {"AWS": ["arn:aws:iam::444455556666:role/ci"]}}
             )
         },
@@ -916,7 +914,11 @@ RESOURCE_CASES: list[ResourceCase] = [
         "cross-account-put-wildcard-to-own-account-unconfigured",
         CROSS_ACCOUNT,
         BUCKET_V2,
-        {"policy": bucket_policy({**OPEN_WRITE, "Principal": {"AWS": "111122223333"}, "Action": "s3:Put*"})},
+        {
+            "policy": policy_document(
+                {**OPEN_WRITE, "Principal": {"AWS": "111122223333"}, "Action": "s3:Put*"}
+            )
+        },
         "violation",
         "111122223333 call s3:PutBucketAcl",
     ),
@@ -1134,7 +1136,7 @@ def secure_bucket(
     encryption: str | None = "aws:kms",
     encryption_type: str = SSE,
     versioning: str | None = "Enabled",
-    policy: str | None = bucket_policy(TLS_DENY),
+    policy: str | None = policy_document(TLS_DENY),
     ownership: str | None = "BucketOwnerEnforced",
     logs_to: str | None = "logs-bucket",
     lifecycle: str | None = "Enabled",
@@ -1158,10 +1160,6 @@ def secure_bucket(
         Res(rtype, f"{name}-{index}", {"bucket": UNKNOWN, **props}, prop_deps={"bucket": [name]})
         for index, (rtype, props) in enumerate(c for c in companions if c)
     ]
-
-
-def with_deps(rtype: str, name: str, props: Mapping[str, Any], **deps: list[str]) -> Res:
-    return Res(rtype, name, props, prop_deps=deps)
 
 
 def alb_stack(*extra: Res, alb: Mapping[str, Any] = ALB) -> list[Res]:
@@ -1279,7 +1277,7 @@ STACK_CASES: list[StackCase] = [
         "tls-deny-list-and-bool",
         "s3-tls-only-policy",
         secure_bucket(
-            policy=bucket_policy(
+            policy=policy_document(
                 {
                     **TLS_DENY,
                     "Principal": {"AWS": ["*"]},
@@ -1291,19 +1289,19 @@ STACK_CASES: list[StackCase] = [
         "ok",
         [],
     ),
-    ("tls-inline", "s3-tls-only-policy", [Res(BUCKET, "b", {"policy": bucket_policy(TLS_DENY)})], "ok", []),
+    ("tls-inline", "s3-tls-only-policy", [Res(BUCKET, "b", {"policy": policy_document(TLS_DENY)})], "ok", []),
     ("tls-no-policy", "s3-tls-only-policy", secure_bucket(policy=None), "violation", ["b"]),
     (
         "tls-allow-only",
         "s3-tls-only-policy",
-        secure_bucket(policy=bucket_policy({**TLS_DENY, "Effect": "Allow"})),
+        secure_bucket(policy=policy_document({**TLS_DENY, "Effect": "Allow"})),
         "violation",
         ["b"],
     ),
     (
         "tls-deny-get-only",
         "s3-tls-only-policy",
-        secure_bucket(policy=bucket_policy({**TLS_DENY, "Action": "s3:GetObject"})),
+        secure_bucket(policy=policy_document({**TLS_DENY, "Action": "s3:GetObject"})),
         "violation",
         ["b"],
     ),
@@ -1835,12 +1833,12 @@ def test_a_bucket_policy_unknown_in_preview_defers_but_still_reports_the_others(
     with pytest.raises(UnknownValueError):
         run_stack("s3-tls-only-policy", specs)
     # Known elsewhere: an inline TLS-only policy settles it whatever the companion says.
-    inline = [Res(BUCKET, "b", {"policy": bucket_policy(TLS_DENY)}), *secure_bucket(policy=UNKNOWN)[1:]]
+    inline = [Res(BUCKET, "b", {"policy": policy_document(TLS_DENY)}), *secure_bucket(policy=UNKNOWN)[1:]]
     assert run_stack("s3-tls-only-policy", inline).status == "ok"
 
 
 def test_grants_to_the_stacks_own_accounts_are_not_cross_account() -> None:
-    own = {"policy": bucket_policy({**OPEN_WRITE, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}})}
+    own = {"policy": policy_document({**OPEN_WRITE, "Principal": {"AWS": "arn:aws:iam::111122223333:root"}})}
     assert run_resource(CROSS_ACCOUNT, BUCKET_POLICY, own).status == "violation"
     accounts = ["111122223333"]
     assert run_resource(CROSS_ACCOUNT, BUCKET_POLICY, own, config={"accountIds": accounts}).status == "ok"
@@ -1850,7 +1848,7 @@ def test_grants_to_the_stacks_own_accounts_are_not_cross_account() -> None:
         assert outcome.status == "ok", allowed
     # Anyone, and any other account, stays another account whatever the stack's accounts are.
     for principal in ("*", {"AWS": "444455556666"}, {"CanonicalUser": "79a59df900b949e55d96a1e698fbaced"}):
-        props = {"policy": bucket_policy({**OPEN_WRITE, "Principal": principal})}
+        props = {"policy": policy_document({**OPEN_WRITE, "Principal": principal})}
         outcome = run_resource(CROSS_ACCOUNT, BUCKET_POLICY, props, config={"accountIds": accounts})
         assert outcome.status == "violation", principal
 
@@ -2080,7 +2078,7 @@ FAMILY = Family(
         ACL_RULE_JSON,
         GROUP_RULES_JSON,
         "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
-        bucket_policy(TLS_DENY),
+        policy_document(TLS_DENY),
         "environment",
         "",
         " ",

@@ -7,7 +7,6 @@ tests/test_policy_pack.py runs the tables below with every other family's, throu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +30,7 @@ from tests.policy_harness import (
     StackCase,
     StackFuzzTarget,
     build_stack,
+    policy_document,
     run_resource,
     run_stack,
     urn_of,
@@ -61,10 +61,6 @@ PASSWORD = "iam-password-policy-strong"
 KEY_ARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-def document(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
 def allow(action: Any, resource: Any = "*", **more: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": action, "Resource": resource, **more}
 
@@ -74,7 +70,7 @@ DESCRIBE = allow(["ec2:Describe*", "elasticloadbalancing:Describe*"])
 DECRYPT_ONE_KEY = allow(
     "kms:Decrypt", KEY_ARN, Condition={"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
 )
-LEAST_PRIVILEGE = document({"Sid": "Read", **READ_BUCKET}, DESCRIBE, DECRYPT_ONE_KEY)
+LEAST_PRIVILEGE = policy_document({"Sid": "Read", **READ_BUCKET}, DESCRIBE, DECRYPT_ONE_KEY)
 
 
 def customer_policy(policy: Any, name: str = "p") -> list[Res]:
@@ -101,9 +97,9 @@ def boundary(policy: str) -> list[Res]:
     ]
 
 
-ADMIN = document(allow("*"))
-SERVICE_ADMIN = document(allow(["s3:GetObject", "s3:*"], "arn:aws:s3:::b/*"))
-DECRYPTS_EVERY_KEY = document(allow(["kms:Decrypt*", "kms:GenerateDataKey"]))
+ADMIN = policy_document(allow("*"))
+SERVICE_ADMIN = policy_document(allow(["s3:GetObject", "s3:*"], "arn:aws:s3:::b/*"))
+DECRYPTS_EVERY_KEY = policy_document(allow(["kms:Decrypt*", "kms:GenerateDataKey"]))
 
 
 def user(name: str = "u", **props: Any) -> Res:
@@ -112,6 +108,19 @@ def user(name: str = "u", **props: Any) -> Res:
 
 def for_user(rtype: str, name: str, prop: str, owner: str = "u", **props: Any) -> Res:
     return Res(rtype, name, {prop: UNKNOWN, **props}, prop_deps={prop: [owner]})
+
+
+def in_group() -> list[Res]:
+    """Group 'g' and the membership that puts user 'u' in it, both ids unknown as in a first preview."""
+    return [
+        Res(GROUP, "g", {"name": "g"}),
+        Res(
+            GROUP_MEMBERSHIP,
+            "m",
+            {"user": UNKNOWN, "groups": [UNKNOWN]},
+            prop_deps={"user": ["u"], "groups": ["g"]},
+        ),
+    ]
 
 
 STRONG_PASSWORDS = {
@@ -136,7 +145,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "inline-decrypt-star",
         INLINE_DECRYPT_ALL,
         ROLE_POLICY,
-        {"policy": document({"Sid": "Keys", **allow("kms:Decrypt")}), "role": UNKNOWN},
+        {"policy": policy_document({"Sid": "Keys", **allow("kms:Decrypt")}), "role": UNKNOWN},
         "violation",
         "Keys allows kms:Decrypt on every KMS key",
     ),
@@ -146,7 +155,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         INLINE_DECRYPT_ALL,
         USER_POLICY,
         {
-            "policy": document(
+            "policy": policy_document(
                 allow(
                     "kms:ReEncrypt*",
                     Condition={"StringEquals": {"kms:ViaService": "ebs.eu-west-1.amazonaws.com"}},
@@ -160,7 +169,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "inline-kms-star-on-account-keys",
         INLINE_DECRYPT_ALL,
         GROUP_POLICY,
-        {"policy": document(allow("kms:*", "arn:aws:kms:*:111122223333:key/*"))},
+        {"policy": policy_document(allow("kms:*", "arn:aws:kms:*:111122223333:key/*"))},
         "violation",
         "kms:Decrypt, kms:ReEncryptFrom",
     ),
@@ -168,7 +177,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "inline-everything-on-every-arn",
         INLINE_DECRYPT_ALL,
         GROUP_POLICY,
-        {"policy": document(allow("*", "arn:*"))},
+        {"policy": policy_document(allow("*", "arn:*"))},
         "violation",
         "every KMS key",
     ),
@@ -177,7 +186,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         "inline-not-action-not-resource",
         INLINE_DECRYPT_ALL,
         ROLE_POLICY,
-        {"policy": document({"Effect": "Allow", "NotAction": "iam:*", "NotResource": KEY_ARN})},
+        {"policy": policy_document({"Effect": "Allow", "NotAction": "iam:*", "NotResource": KEY_ARN})},
         "violation",
         "kms:Decrypt",
     ),
@@ -186,7 +195,7 @@ RESOURCE_CASES: list[ResourceCase] = [
         INLINE_DECRYPT_ALL,
         ROLE_POLICY,
         {
-            "policy": document(
+            "policy": policy_document(
                 {"Effect": "Deny", "Action": "kms:*", "Resource": "*"},
                 allow(["kms:Encrypt", "kms:GenerateDataKey*"]),
                 allow("kms:Decrypt", "arn:aws:kms:eu-west-1:111122223333:alias/*"),
@@ -212,7 +221,7 @@ RESOURCE_CASES: list[ResourceCase] = [
             "assumeRolePolicy": UNKNOWN,
             "inlinePolicies": [
                 {"name": "read", "policy": LEAST_PRIVILEGE},
-                {"name": "keys", "policy": document(allow("kms:Decrypt"))},
+                {"name": "keys", "policy": policy_document(allow("kms:Decrypt"))},
             ],
         },
         "violation",
@@ -288,7 +297,9 @@ STACK_CASES: list[StackCase] = [
     (
         "admin-star-colon-star-in-a-list",
         FULL_ADMIN,
-        customer_policy(document(READ_BUCKET, allow(["s3:GetObject", "*:*"], ["arn:aws:s3:::b", "*"]))),
+        customer_policy(
+            policy_document(READ_BUCKET, allow(["s3:GetObject", "*:*"], ["arn:aws:s3:::b", "*"]))
+        ),
         "violation",
         ["p"],
     ),
@@ -296,14 +307,14 @@ STACK_CASES: list[StackCase] = [
     (
         "admin-star-on-one-resource",
         FULL_ADMIN,
-        customer_policy(document(allow("*", "arn:aws:s3:::b"))),
+        customer_policy(policy_document(allow("*", "arn:aws:s3:::b"))),
         "ok",
         [],
     ),
     (
         "admin-deny-star",
         FULL_ADMIN,
-        customer_policy(document({"Effect": "Deny", "Action": "*", "Resource": "*"})),
+        customer_policy(policy_document({"Effect": "Deny", "Action": "*", "Resource": "*"})),
         "ok",
         [],
     ),
@@ -331,7 +342,7 @@ STACK_CASES: list[StackCase] = [
     (
         "service-not-action",
         SERVICE_WILDCARD,
-        customer_policy(document({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})),
+        customer_policy(policy_document({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})),
         "violation",
         ["p"],
     ),
@@ -347,13 +358,7 @@ STACK_CASES: list[StackCase] = [
         USER_POLICIES,
         [
             user(),
-            Res(GROUP, "g", {"name": "g"}),
-            Res(
-                GROUP_MEMBERSHIP,
-                "m",
-                {"user": UNKNOWN, "groups": [UNKNOWN]},
-                prop_deps={"user": ["u"], "groups": ["g"]},
-            ),
+            *in_group(),
             # Detaching every policy is what IAM.2 asks for.
             for_user(USER_ATTACHMENTS_EXCLUSIVE, "none", "userName", policyArns=[]),
             # Another user's policy is not this user's.
@@ -399,13 +404,7 @@ STACK_CASES: list[StackCase] = [
         USER_POLICIES,
         [
             user(),
-            Res(GROUP, "g", {"name": "g"}),
-            Res(
-                GROUP_MEMBERSHIP,
-                "m",
-                {"user": UNKNOWN, "groups": [UNKNOWN]},
-                prop_deps={"user": ["u"], "groups": ["g"]},
-            ),
+            *in_group(),
         ],
         "ok",
         [],
@@ -430,7 +429,7 @@ def test_a_customer_policy_unknown_in_preview_defers_but_the_others_are_judged()
 
 
 def test_an_unknown_document_does_not_hide_a_problem_in_another() -> None:
-    props = {"inlinePolicies": [{"policy": UNKNOWN}, {"policy": document(allow("kms:Decrypt"))}]}
+    props = {"inlinePolicies": [{"policy": UNKNOWN}, {"policy": policy_document(allow("kms:Decrypt"))}]}
     assert run_resource(INLINE_DECRYPT_ALL, ROLE, props).status == "violation"
 
 

@@ -152,3 +152,15 @@ def public_statements(doc: Mapping[str, Any]) -> list[str]:
         for index, statement in enumerate(statements(doc))
         if is_allow(statement) and names_anyone(statement) and not confined_by_condition(statement)
     ]
+
+
+def public_grant(doc: Mapping[str, Any]) -> str | None:
+    """What makes a resource policy public, worded to follow its subject ("<the policy> allows any
+    principal ..."); None when no statement does. KMS key and SNS topic policies say it alike."""
+    public = public_statements(doc)
+    if not public:
+        return None
+    return (
+        "allows any principal without a condition confining it to fixed accounts, organizations or sources, "
+        "in statement(s) " + ", ".join(public)
+    )

@@ -11,6 +11,7 @@ none of them (the default provider, region from the environment) are placed alik
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from paved_policies.props import get, get_text, plain
@@ -21,7 +22,17 @@ _ACCOUNT_INPUTS = ("assumeRoles", "assumeRoleWithWebIdentity", "profile", "allow
 Place = tuple[str | None, tuple[Any, ...]]
 
 
+def region_of(
+    props: Mapping[str, Any],
+    provider: Mapping[str, Any],
+    stack_config: Mapping[str, Any] = MappingProxyType({}),
+) -> str | None:
+    """The region a resource lives in: its own `region` input, else its provider's, else the stack's
+    `aws:region` when `stack_config` is given; None when nothing says (the default provider's region, the same
+    for every such resource). A region unknown in preview raises."""
+    return get_text(props, "region") or get_text(provider, "region") or get_text(stack_config, "aws:region")
+
+
 def place_of(props: Mapping[str, Any], provider: Mapping[str, Any]) -> Place:
     """(region, account settings) of a resource; a region unknown in preview raises."""
-    region = get_text(props, "region") or get_text(provider, "region")
-    return region, tuple(repr(plain(get(provider, key))) for key in _ACCOUNT_INPUTS)
+    return region_of(props, provider), tuple(repr(plain(get(provider, key))) for key in _ACCOUNT_INPUTS)

@@ -63,6 +63,17 @@ def get_bool(props: Any, key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def get_flag(props: Any, key: str) -> bool | None:
+    """A boolean input given as a bool or, as some resources take theirs (launch templates, ElastiCache
+    clusters), as the string "true"/"false" in any case; None for anything else."""
+    value = get(props, key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def get_int(props: Any, key: str) -> int | None:
     return as_int(get(props, key))
 
@@ -221,6 +232,12 @@ def any_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
     if deferred is not None:
         raise deferred
     return False
+
+
+def any_item(values: Sequence[Any], test: Callable[[Any], bool]) -> bool:
+    """any_of over a list's items, each read inside its test: an item unknown in preview is deferred like any
+    other unknown the test meets, where iterating the list would raise before another item could settle it."""
+    return any_of(range(len(values)), lambda index: test(values[index]))
 
 
 def problems_found(checks: Iterable[Callable[[], str | None]]) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from paved_policies.props import (
     UNKNOWN,
+    any_item,
     any_of,
     as_map,
     get,
@@ -357,11 +358,7 @@ def cloudfront_custom_origin_https(props: Mapping[str, Any], ctx: ResourceContex
 )
 def cloudfront_origin_failover(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     groups = get_seq(props, "originGroups")
-    # Over positions, so a group unknown in preview is read inside the test and deferred there.
-    if any_of(
-        range(len(groups)),
-        lambda index: len(get_seq(as_map(groups[index]), "members")) >= FAILOVER_ORIGINS,
-    ):
+    if any_item(groups, lambda group: len(get_seq(as_map(group), "members")) >= FAILOVER_ORIGINS):
         return compliant()
     return violation(
         f"{_name(ctx)} has no origin group of {FAILOVER_ORIGINS} origins, so nothing takes over when an "

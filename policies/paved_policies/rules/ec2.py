@@ -23,6 +23,7 @@ from paved_policies.props import (
     any_of,
     get,
     get_bool,
+    get_flag,
     get_map,
     get_seq,
     get_text,
@@ -65,16 +66,6 @@ VPN_CONNECTION = "aws:ec2/vpnConnection:VpnConnection"
 CLIENT_VPN_ENDPOINT = "aws:ec2clientvpn/endpoint:Endpoint"
 
 CONTROL_PAGE = "https://docs.aws.amazon.com/securityhub/latest/userguide/ec2-controls.html#"
-
-
-def _flag(props: Any, key: str) -> bool | None:
-    """A boolean input: launch templates take them as the strings "true"/"false", instances as booleans."""
-    value = get(props, key)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
 
 
 def _lower(props: Any, key: str) -> str:
@@ -292,7 +283,7 @@ def _public_ip_source(props: Mapping[str, Any], ctx: StackContext) -> tuple[bool
     if has_value(get_map(props, "primaryNetworkInterface"), "networkInterfaceId"):
         return False, "it uses an existing network interface"
     for template in _templates(ctx):
-        assigned = _flag(_primary_interface_of(template), "associatePublicIpAddress")
+        assigned = get_flag(_primary_interface_of(template), "associatePublicIpAddress")
         if assigned is not None:
             setting = str(assigned).lower()
             return assigned, f"launch template '{template.name}' sets associatePublicIpAddress {setting}"
@@ -493,7 +484,7 @@ def ec2_launch_template_no_public_ip(props: Mapping[str, Any], ctx: ResourceCont
     problems = [
         f"networkInterfaces[{i}] sets associatePublicIpAddress"
         for i, nic in enumerate(get_seq(props, "networkInterfaces"))
-        if _flag(nic, "associatePublicIpAddress")
+        if get_flag(nic, "associatePublicIpAddress")
     ]
     return _template_finding(props, ctx, problems)
 
@@ -515,7 +506,7 @@ def ec2_launch_template_ebs_encrypted(props: Mapping[str, Any], ctx: ResourceCon
     problems = [
         f"blockDeviceMappings[{i}] sets ebs.encrypted false"
         for i, mapping in enumerate(get_seq(props, "blockDeviceMappings"))
-        if _flag(get_map(mapping, "ebs"), "encrypted") is False
+        if get_flag(get_map(mapping, "ebs"), "encrypted") is False
     ]
     return _template_finding(props, ctx, problems)
 

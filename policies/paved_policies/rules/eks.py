@@ -27,7 +27,7 @@ from paved_policies.cidrs import open_to_everyone
 from paved_policies.placement import place_of
 from paved_policies.props import (
     UNKNOWN,
-    any_of,
+    any_item,
     as_map,
     as_seq,
     get,
@@ -191,8 +191,7 @@ def _encrypts_secrets_with_a_key(config: Any) -> bool:
 )
 def eks_secrets_encryption(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     configs = _encryption_configs(props)
-    # Over positions, so a config object unknown in preview is read inside the test and deferred there.
-    if any_of(range(len(configs)), lambda index: _encrypts_secrets_with_a_key(configs[index])):
+    if any_item(configs, _encrypts_secrets_with_a_key):
         return compliant()
     return violation(
         f"EKS cluster '{ctx.name}' has no encryptionConfig with resources ['secrets'] and a provider keyArn."

@@ -16,6 +16,7 @@ from paved_policies.props import (
     as_seq,
     get,
     get_bool,
+    get_flag,
     get_int,
     get_text,
     has_item,
@@ -224,15 +225,6 @@ def elasticache_not_default_subnet_group(props: Mapping[str, Any], ctx: Resource
     return compliant()
 
 
-def _flag(value: Any) -> bool | None:
-    """A boolean input, which elasticache.Cluster takes as the string 'true' or 'false'."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
 @resource_rule(
     name="elasticache-auto-minor-upgrade",
     description="ElastiCache Redis OSS/Valkey replication groups and cache clusters take minor upgrades.",
@@ -251,7 +243,7 @@ def elasticache_auto_minor_upgrade(props: Mapping[str, Any], ctx: ResourceContex
     if not_redis:
         return not_redis
     # Defaults to true on both (pulumi-aws Cluster "Defaults to `true`"; ReplicationGroup: AWS sets true).
-    if _flag(get(props, "autoMinorVersionUpgrade")) is not False:
+    if get_flag(props, "autoMinorVersionUpgrade") is not False:
         return compliant()
     return violation(f"{_name(ctx)} sets autoMinorVersionUpgrade to false.")
 

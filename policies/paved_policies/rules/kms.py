@@ -100,13 +100,10 @@ def kms_key_policy_no_wildcard_principal(props: Mapping[str, Any], ctx: Resource
     doc = iam.parse_document(text)
     if doc is None:
         return violation(f"KMS key '{ctx.name}' policy is not a JSON object.")
-    public = iam.public_statements(doc)
-    if not public:
+    public = iam.public_grant(doc)
+    if public is None:
         return compliant()
-    return violation(
-        f"KMS key '{ctx.name}' policy allows any principal without a condition confining it to fixed "
-        "accounts, organizations or sources, in statement(s) " + ", ".join(public) + "."
-    )
+    return violation(f"KMS key '{ctx.name}' policy {public}.")
 
 
 @stack_rule(

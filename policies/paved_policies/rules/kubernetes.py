@@ -33,6 +33,7 @@ from typing import Any, NoReturn, TypeVar
 from paved_policies.props import (
     UNKNOWN,
     all_of,
+    any_item,
     any_of,
     as_int,
     as_map,
@@ -554,7 +555,7 @@ def _extra_capabilities(container: Mapping[str, Any], pod: Mapping[str, Any]) ->
 
 def _not_dropped(capabilities: Mapping[str, Any]) -> str | None:
     dropped = get_seq(capabilities, "drop")
-    if any_of(range(len(dropped)), lambda index: dropped[index] == "ALL"):
+    if any_item(dropped, lambda capability: capability == "ALL"):
         return None
     return "does not drop ALL capabilities"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from paved_policies.placement import region_of
 from paved_policies.props import (
     UNKNOWN,
     any_of,
@@ -127,12 +128,6 @@ def _set_per_instance(props: Mapping[str, Any], ctx: ResourceContext, setting: s
     return None
 
 
-def _region(props: Mapping[str, Any], provider: Mapping[str, Any], stack: Mapping[str, Any]) -> str | None:
-    """Where a resource lives: its own `region` input (pulumi-aws 7), else its provider's, else the stack's
-    `aws:region`; None when nothing says (the default provider's region, the same for every such resource)."""
-    return get_text(props, "region") or get_text(provider, "region") or get_text(stack, "aws:region")
-
-
 class _Db(NamedTuple):
     """A DB instance or cluster as stack rules follow it through the graph: the judged resource or another."""
 
@@ -142,12 +137,12 @@ class _Db(NamedTuple):
 
 
 def _judged_db(props: Mapping[str, Any], ctx: StackContext) -> _Db:
-    return _Db(props, ctx.urn, _region(props, ctx.provider, ctx.stack_config))
+    return _Db(props, ctx.urn, region_of(props, ctx.provider, ctx.stack_config))
 
 
 def _graph_db(resource: GraphResource, ctx: StackContext) -> _Db:
     props = resource.props
-    return _Db(props, resource.urn, _region(props, provider_props(resource), ctx.stack_config))
+    return _Db(props, resource.urn, region_of(props, provider_props(resource), ctx.stack_config))
 
 
 def _setting_holder(db: _Db, ctx: StackContext, key: str, *, across_regions: bool = False) -> _Db | None:
@@ -577,6 +572,29 @@ def rds_copy_tags_to_snapshot(props: Mapping[str, Any], ctx: ResourceContext) ->
     return violation(f"{_kind(ctx)} '{ctx.name}' does not set copyTagsToSnapshot to true.")
 
 
+def _parameter_values(group: Mapping[str, Any], name: str) -> tuple[Any, ...]:
+    """Each value a parameter group's `parameters` give `name` (two if listed twice); empty when unset."""
+    return tuple(
+        get(parameter, "value")
+        for parameter in get_seq(group, "parameters")
+        if (get_str(parameter, "name") or "").strip() == name
+    )
+
+
+def _text(value: Any) -> str:
+    """A parameter value as RDS reads it: a string ('1', 'ON'), or a number given as one (a bool is neither:
+    True is not '1')."""
+    if isinstance(value, str):
+        return value.strip().lower()
+    number = as_int(value)
+    return "" if number is None else str(number)
+
+
+def _each_one_of(*accepted: str) -> Callable[[tuple[Any, ...]], bool]:
+    """Set, and every value the group gives it is one of `accepted` (each, if listed twice)."""
+    return lambda values: bool(values) and all(_text(value) in accepted for value in values)
+
+
 @resource_rule(
     name="rds-force-ssl",
     description="PostgreSQL parameter groups reject unencrypted connections (rds.force_ssl = 1).",
@@ -594,22 +612,11 @@ def rds_force_ssl(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
     family = (get_text(props, "family") or "").lower()
     if not family.startswith(POSTGRES_FAMILIES):
         return not_applicable(f"family {family or '<unset>'} is not PostgreSQL")
-    values = [
-        get(parameter, "value")
-        for parameter in get_seq(props, "parameters")
-        if (get_str(parameter, "name") or "").strip() == FORCE_SSL
-    ]
-    if values and all(_is_one(value) for value in values):
+    values = _parameter_values(props, FORCE_SSL)
+    if _each_one_of("1")(values):
         return compliant()
     found = "is not set" if not values else "is not 1"
     return violation(f"Parameter group '{ctx.name}': {FORCE_SSL} {found}.")
-
-
-def _is_one(value: Any) -> bool:
-    # Parameter values are strings in pulumi-aws ('1'); accept a number 1 too, never True/'true'.
-    if isinstance(value, str):
-        return value.strip() == "1"
-    return as_int(value) == 1
 
 
 @stack_rule(
@@ -875,26 +882,13 @@ def _parameter(
     groups = ctx.graph.dependencies(db.urn, key, group_types)
     if groups:
         group = groups[0]
-        values = tuple(
-            get(parameter, "value")
-            for parameter in get_seq(group.props, "parameters")
-            if (get_str(parameter, "name") or "").strip() == name
-        )
-        return _Parameter(f"parameter group '{group.name}'", values)
+        return _Parameter(f"parameter group '{group.name}'", _parameter_values(group.props, name))
     given = peek(lambda: get_text(db.props, key))
     if given is None:
         return _Parameter("the engine's default parameter group", ())
     if isinstance(given, str) and given.lower().startswith("default."):
         return _Parameter(f"the default parameter group '{given}'", ())
     return None
-
-
-def _text(value: Any) -> str:
-    """A parameter value as RDS reads it: a string ('1', 'ON'), or a number given as one."""
-    if isinstance(value, str):
-        return value.strip().lower()
-    number = as_int(value)
-    return "" if number is None else str(number)
 
 
 def _parameter_check(
@@ -930,11 +924,6 @@ def _unless_engine(
     if not engines(engine):
         return not_applicable(f"engine {engine or '<unset>'} is not {what}")
     return None
-
-
-def _each_one_of(*accepted: str) -> Callable[[tuple[Any, ...]], bool]:
-    """Set, and every value the group gives it is one of `accepted` (each, if listed twice)."""
-    return lambda values: bool(values) and all(_text(value) in accepted for value in values)
 
 
 @stack_rule(
@@ -1227,10 +1216,10 @@ def _event_subscription_rule(name: str, control: str, what: str, wanted: _Critic
         url="https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Subscribing.html",
     )
     def check(props: Mapping[str, Any], ctx: StackContext) -> Finding:
-        region = _region(props, ctx.provider, ctx.stack_config)
+        region = region_of(props, ctx.provider, ctx.stack_config)
 
         def covers(subscription: GraphResource) -> bool:
-            here = _region(subscription.props, provider_props(subscription), ctx.stack_config) == region
+            here = region_of(subscription.props, provider_props(subscription), ctx.stack_config) == region
             return here and _delivers(subscription.props, wanted)
 
         if any_of(ctx.of_types((EVENT_SUBSCRIPTION,)), covers):

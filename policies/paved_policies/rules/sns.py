@@ -58,13 +58,10 @@ def sns_topic_policy_not_public(props: Mapping[str, Any], ctx: ResourceContext) 
     doc = iam.document(value)
     if doc is None:
         return violation(f"SNS topic policy of '{ctx.name}' is not a JSON object.")
-    public = iam.public_statements(doc)
-    if not public:
+    public = iam.public_grant(doc)
+    if public is None:
         return compliant()
-    return violation(
-        f"SNS topic policy of '{ctx.name}' allows any principal without a condition confining it to fixed "
-        "accounts, organizations or sources, in statement(s) " + ", ".join(public) + "."
-    )
+    return violation(f"SNS topic policy of '{ctx.name}' {public}.")
 
 
 RULES = (sns_topic_encrypted, sns_topic_policy_not_public)
