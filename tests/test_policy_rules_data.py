@@ -1142,6 +1142,7 @@ VAULT_LOCKED = "backup-vault-locked"
 RECOVERY_POINTS = "backup-recovery-point-encrypted"
 SELECTION = "aws:backup/selection:Selection"
 VOLUME = "aws:ebs/volume:Volume"
+REDSHIFT = "aws:redshift/cluster:Cluster"
 
 
 def selection(name: str, sources: list[str], **props: Any) -> Res:
@@ -1668,7 +1669,9 @@ STACK_CASES: list[StackCase] = [
         [
             Res(INSTANCE, "database", PRIMARY),
             Res(CLUSTER, "serverless", {"engine": "aurora-postgresql", "engineMode": "serverless"}),
-            selection("prod-database", ["database", "serverless"]),
+            Res(REDSHIFT, "warehouse", {}),
+            Res(REDSHIFT, "warehouse-said-so", {"encrypted": "TRUE"}),
+            selection("prod-database", ["database", "serverless", "warehouse", "warehouse-said-so"]),
             # S3 and DynamoDB recovery points are encrypted whatever the source.
             selection(
                 "buckets", [], resources=["arn:aws:s3:::assets", "arn:aws:dynamodb:eu-west-1:1:table/t"]
@@ -1684,14 +1687,16 @@ STACK_CASES: list[StackCase] = [
             Res(INSTANCE, "plain-db", but(PRIMARY, storageEncrypted=...)),
             Res(CLUSTER, "plain-aurora", but(AURORA, storageEncrypted=False)),
             Res(VOLUME, "plain-volume", {"size": 10.0}),
+            Res(REDSHIFT, "plain-warehouse", {"encrypted": "false"}),
             selection("inherits", ["plain-db", "plain-aurora", "plain-volume"]),
+            selection("warehouse", ["plain-warehouse"]),
             selection("literal", [], resources=["arn:aws:ec2:eu-west-1:1:volume/vol-0123456789abcdef0"]),
             selection(
                 "by-tag", [], selectionTags=[{"type": "STRINGEQUALS", "key": "backup", "value": "daily"}]
             ),
         ],
         "violation",
-        ["inherits", "literal", "by-tag"],
+        ["inherits", "warehouse", "literal", "by-tag"],
     ),
     (
         # rotationEnabled=false turns rotation off; a rotation without rules never turns it on.

@@ -9,6 +9,7 @@ from typing import Any
 from paved_policies.props import (
     UNKNOWN,
     get_bool,
+    get_flag,
     get_seq,
     get_text,
     has_value,
@@ -97,9 +98,10 @@ def _unencrypted_source(resource: GraphResource, ctx: StackContext) -> str | Non
         gaps = ebs_encryption_gaps(resource.resource_type, props, provider_props(resource), ctx)
         return f"'{resource.name}' ({', '.join(gaps)} not set encrypted)" if gaps else None
     if resource.resource_type == REDSHIFT_CLUSTER:
-        # pulumi-aws takes Redshift's flag as a string.
-        encrypted = (get_text(props, "encrypted") or "").lower() == "true"
-        return None if encrypted else f"'{resource.name}' (encrypted not set true)"
+        # pulumi-aws takes Redshift's flag as a string, and documents "Default is `true`": new provisioned
+        # clusters are encrypted unless told otherwise.
+        encrypted = get_flag(props, "encrypted")
+        return f"'{resource.name}' (encrypted set false)" if encrypted is False else None
     encrypted = get_bool(props, "storageEncrypted")
     # pulumi-aws: an Aurora cluster's storageEncrypted defaults to true only in serverless engine mode.
     if encrypted is None and resource.resource_type == RDS_CLUSTER:
