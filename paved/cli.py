@@ -291,6 +291,76 @@ def flows(
     raise typer.Exit(ExitCode.BLOCKED if failing else ExitCode.CLEAN)
 
 
+drill_app = typer.Typer(help="Restore drills: clean up what they leave behind.", no_args_is_help=True)
+app.add_typer(drill_app, name="drill")
+
+
+@drill_app.command("cleanup")
+def drill_cleanup(
+    stack: Annotated[
+        str,
+        typer.Option(
+            "--stack",
+            "-s",
+            help="Delete the drill instances of this stack: tagged paved:drill and paved:stack=<stack>.",
+            callback=_pulumi_stack_name,
+        ),
+    ],
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region; default: the AWS SDK's (AWS_REGION, profile).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """Delete the DB instances that restore drills of the stack left behind, and nothing else.
+
+    Prints each instance (identifier, drill id, deletion protection) before changing anything, and asks
+    unless given --yes. Turns off deletion protection where on, then deletes without a final snapshot and
+    with the automated backups. An instance already deleting or gone is reported, not a failure.
+
+    Exit codes: 0 done, nothing to do, or declined; 1 a deletion failed or the instances could not be
+    listed; 2 usage (no region, no answer to the prompt without --yes).
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+    from paved.drill import clean_up, drill_instances, plan_lines
+
+    try:
+        rds = boto3.client("rds", region_name=region, endpoint_url=endpoint_url)
+    except NoRegionError:
+        _refuse("no AWS region: pass --region or set AWS_REGION", "drill cleanup")
+    try:
+        instances = drill_instances(rds, stack)
+    except (ClientError, BotoCoreError) as error:
+        typer.echo(f"paved drill cleanup: cannot list the DB instances: {error}", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo("\n".join(plan_lines(stack, rds.meta.region_name, instances)))
+    if not instances:
+        raise typer.Exit(ExitCode.CLEAN)
+    if not yes:
+        try:
+            confirmed = typer.confirm(f"Delete {len(instances)} drill instance(s)?", default=False)
+        except typer.Abort:
+            typer.echo("", err=True)
+            _refuse("no answer to the prompt: nothing deleted; pass --yes to run unattended", "drill cleanup")
+        if not confirmed:
+            typer.echo("Nothing deleted.")
+            raise typer.Exit(ExitCode.CLEAN)
+    outcomes = [clean_up(rds, instance) for instance in instances]
+    for outcome in outcomes:
+        typer.echo(f"  {outcome.identifier}: {outcome.message}")
+    failed = sum(outcome.failed for outcome in outcomes)
+    if failed:
+        typer.echo(f"Drill cleanup failed for {failed} of {len(outcomes)} instance(s).", err=True)
+        raise typer.Exit(ExitCode.BLOCKED)
+    typer.echo(f"Drill cleanup done: {len(outcomes)} instance(s).")
+    raise typer.Exit(ExitCode.CLEAN)
+
+
 def main() -> None:
     """The `paved` console script: `app`, without garbage collection and without interpreter teardown."""
     # A preview allocates millions of objects (imported SDK classes, protobuf messages, outputs) that live

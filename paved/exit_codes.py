@@ -1,4 +1,5 @@
-"""The exit codes of `paved preview` and `paved flows` (README, Exit codes), which scripts and CI read."""
+"""The exit codes of `paved preview`, `paved flows` and `paved drill cleanup` (README), which scripts and CI
+read. For `drill cleanup`, BLOCKED means a deletion failed or the instances could not be listed."""
 
 from enum import IntEnum
 

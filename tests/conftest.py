@@ -6,7 +6,7 @@ the default keeps the whole suite inside CI's time budget as the policy pack gro
 
 import copy
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -156,3 +156,39 @@ def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
 @pytest.fixture(scope="module")
 def staging(shipped_recordings: Callable[[str], Recording]) -> Recording:
     return shipped_recordings("staging")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (a free port) for the session: its endpoint URL, for real boto3 clients."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    # Warm up once: the server's RDS backend and boto3's RDS model load here, not in the first test.
+    import boto3
+
+    fake = {"aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    boto3.client("rds", region_name="us-east-1", endpoint_url=endpoint, **fake).describe_db_instances()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The moto server, emptied, with fake credentials and no profile or region from the machine."""
+    import urllib.request
+
+    unset = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION")
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
+    return moto_server
