@@ -451,8 +451,8 @@ class PolicyPackProcess:
             stderr=subprocess.PIPE,
             text=True,
         )
-        port = self._read_port()
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
     def _read_port(self) -> int:

@@ -19,6 +19,7 @@ from google.protobuf import json_format, struct_pb2
 from paved_policies import dispatch
 from paved_policies.exemptions import LEDGER
 from paved_policies.pack import build_policies
+from paved_policies.props import plain as plain_value
 from paved_policies.server import InlineGrpc
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
@@ -33,6 +34,7 @@ from pulumi_policy.deserialize import (
 from pulumi_policy.proxy import (
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_STRING_VALUE,
+    UnknownValueError,
     _DictProxy,
     _ListProxy,
     unknown_checking_proxy,
@@ -428,3 +430,68 @@ def test_policy_list_offers_a_type_to_its_own_resource_policies_only() -> None:
     assert policies.stack_policies()[-1].name == "paved-exemptions"
     assert not policies.remediating()
     assert len(policies) > 80
+
+
+class _ItemByItem(Mapping[str, Any]):
+    """A proxy read only through its Mapping and Sequence interface, as any policy reads it."""
+
+    def __init__(self, proxy: Any):
+        self._proxy = proxy
+
+    def __getitem__(self, key: str) -> Any:
+        return _item_by_item(self._proxy[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._proxy)
+
+    def __len__(self) -> int:
+        return len(self._proxy)
+
+
+def _item_by_item(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return _ItemByItem(value)
+    if isinstance(value, _ListProxy):
+        return [_item_by_item_or_sentinel(value, index) for index in range(len(value))]
+    return value
+
+
+def _item_by_item_or_sentinel(proxy: Any, index: int) -> Any:
+    try:
+        return _item_by_item(proxy[index])
+    except UnknownValueError as error:
+        return error.unknown_type_sentinel
+
+
+def _every_string_unknown(value: Any) -> Any:
+    if isinstance(value, str):
+        return UNKNOWN_STRING_VALUE
+    if isinstance(value, Mapping):
+        # A secret's or asset's signature must stay what it is, or the SDK refuses the value.
+        return {
+            key: item if key == SPECIAL_SIG_KEY else _every_string_unknown(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_every_string_unknown(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda value: value,
+        lambda value: UNKNOWN_STRING_VALUE if isinstance(value, str) else value,
+        lambda value: UNKNOWN_NUMBER_VALUE if isinstance(value, float | int) else value,
+        _every_string_unknown,
+        _secret,
+    ],
+    ids=["as recorded", "unknown strings", "unknown numbers", "unknown strings inside", "secrets"],
+)
+def test_plain_reads_the_proxies_as_reading_them_item_by_item_does(
+    prod: ResourceMessages, edit: Callable[[Any], Any]
+) -> None:
+    messages = _edited(prod, edit)
+    for resource in messages.resources:
+        decoded = dispatch.decode_properties(messages.analyze_request(resource, resource.inputs).properties)
+        assert plain_value(decoded) == plain_value(_item_by_item(decoded)), resource.urn

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from paved_policies.wiring.placeholders import Origin
-from paved_policies.wiring.snapshot import UNKNOWN, Snapshot
+from paved_policies.wiring.snapshot import UNKNOWN, Snapshot, leaves, unknown_paths
 
 from paved.recorder import Recording
 from tests.previews import cli_json, paved_json
@@ -87,3 +87,26 @@ def test_resources_by_type_follow_every_change_to_the_snapshot(shipped_snapshots
     # A plain dict put in its place after construction is indexed too.
     snapshot.resources = {r.urn: r for r in groups}
     assert snapshot.of_type(group) == groups
+
+
+def test_leaves_name_every_scalar_by_its_dotted_path_with_secrets_unwrapped() -> None:
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "hunter2"}
+    value = {"a": [1.0, {"b": secret}], "c": None, "d": {"e": UNKNOWN}}
+    assert leaves(value, "root") == [
+        ("root.a.0", 1.0),
+        ("root.a.1.b", "hunter2"),
+        ("root.c", None),
+        ("root.d.e", UNKNOWN),
+    ]
+    assert list(unknown_paths(value)) == ["d.e"]
+
+
+def test_an_outputs_placeholder_is_found_after_placeholders_are_added(shipped_snapshots: Any) -> None:
+    """The index from (urn, output) to placeholder follows `placeholders` even though it leaves out those
+    that name no output."""
+    snapshot = shipped_snapshots("prod")
+    resource = next(iter(snapshot))
+    snapshot.placeholders["derived-value"] = Origin(resource.urn, None)
+    before = snapshot.output(resource, "arn")
+    snapshot.placeholders["arn:aws:fresh"] = Origin(resource.urn, "arn")
+    assert snapshot.output(resource, "arn") == "arn:aws:fresh" != before

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from pulumi_policy.proxy import _DictProxy, _ListProxy
+
 T = TypeVar("T")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_PROXY_TARGET = "__target"
 
 
 def get(props: Any, key: str) -> Any:
@@ -272,6 +275,13 @@ def all_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
 def plain(value: Any) -> Any:
     """A property as plain dicts and lists, with each value unknown during preview as the engine's sentinel
     string, for code that reads a whole resource rather than asking for one value at a time."""
+    if isinstance(value, _DictProxy | _ListProxy):
+        # The SDK's proxies hand out what they wrap under this key (pulumi_policy/proxy.py): the decoded
+        # values, with each unknown still its sentinel, which is what reading item by item ends with.
+        value = value[_PROXY_TARGET]
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items() if isinstance(key, str)}
+        return [plain(item) for item in value]
     if isinstance(value, Mapping):
         return {key: _plain_item(lambda key=key: value[key]) for key in list(value) if isinstance(key, str)}
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):

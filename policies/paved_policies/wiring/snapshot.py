@@ -54,8 +54,16 @@ class Resource:
         return reveal(value)
 
 
+# Scalars are most of what the proof reads: telling them apart by exact type first spares the abstract
+# Mapping check, which costs several times more, on every one.
+_SCALARS = frozenset({str, bool, int, float, type(None)})
+
+
 def reveal(value: Any) -> Any:
-    if isinstance(value, Mapping) and value.get(SIG_KEY) == SECRET_SIG:
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if (kind is dict or isinstance(value, Mapping)) and value.get(SIG_KEY) == SECRET_SIG:
         return value.get("value")
     return value
 
@@ -133,6 +141,9 @@ class Snapshot:
     place: AwsPlace = field(default_factory=AwsPlace)
     _tokens: dict[str, str] = field(default_factory=dict, repr=False)
     _by_output: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    # Which `placeholders` (identity and size) `_by_output` was built from: it holds only placeholders that
+    # name an output, so its own size says nothing about being current.
+    _by_output_source: tuple[int, int] = field(default=(0, -1), repr=False)
 
     def __post_init__(self) -> None:
         self.resources = Resources(self.resources)
@@ -171,7 +182,9 @@ class Snapshot:
         return replace(self.place, region=region) if isinstance(region, str) and region else self.place
 
     def _handed_out(self) -> dict[tuple[str, str], str]:
-        if len(self._by_output) != len(self.placeholders):
+        source = (id(self.placeholders), len(self.placeholders))
+        if self._by_output_source != source:
+            self._by_output_source = source
             self._by_output = {
                 (origin.urn, origin.output): value
                 for value, origin in self.placeholders.items()
@@ -277,17 +290,28 @@ def _partition(region: str) -> str:
     return "aws"
 
 
-def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """(dotted path, scalar) for every scalar inside a value, secrets unwrapped."""
+def leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(dotted path, scalar) for every scalar inside a value, secrets unwrapped, in document order."""
+    found: list[tuple[str, Any]] = []
+    _collect_leaves(value, path, found)
+    return found
+
+
+def _collect_leaves(value: Any, path: str, found: list[tuple[str, Any]]) -> None:
+    # Appending to one list rather than yielding through nested generators: each scalar would otherwise
+    # pass up through a generator per level of nesting.
     value = reveal(value)
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS:
+        found.append((path, value))
+    elif kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            yield from leaves(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
+            _collect_leaves(item, f"{path}.{key}" if path else str(key), found)
+    elif kind is list or isinstance(value, list):
         for index, item in enumerate(value):
-            yield from leaves(item, f"{path}.{index}" if path else str(index))
+            _collect_leaves(item, f"{path}.{index}" if path else str(index), found)
     else:
-        yield path, value
+        found.append((path, value))
 
 
 def unknown_paths(value: Any) -> Iterator[str]:
