@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -291,7 +293,9 @@ def flows(
     raise typer.Exit(ExitCode.BLOCKED if failing else ExitCode.CLEAN)
 
 
-drill_app = typer.Typer(help="Restore drills: clean up what they leave behind.", no_args_is_help=True)
+drill_app = typer.Typer(
+    help="Restore drills: run them, and clean up what they leave behind.", no_args_is_help=True
+)
 app.add_typer(drill_app, name="drill")
 
 
@@ -302,7 +306,7 @@ def drill_cleanup(
         typer.Option(
             "--stack",
             "-s",
-            help="Delete the drill instances of this stack: tagged paved:drill and paved:stack=<stack>.",
+            help="Delete the drill resources of this stack: tagged paved:drill and paved:stack=<stack>.",
             callback=_pulumi_stack_name,
         ),
     ],
@@ -315,7 +319,8 @@ def drill_cleanup(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> None:
-    """Delete the DB instances that restore drills of the stack left behind, and nothing else.
+    """Delete the DB instances and security groups that restore drills of the stack left behind, and
+    nothing else.
 
     Prints each instance (identifier, drill id, deletion protection) before changing anything, and asks
     unless given --yes. Turns off deletion protection where on, then deletes without a final snapshot and
@@ -327,23 +332,27 @@ def drill_cleanup(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
-    from paved.drill import clean_up, drill_instances, plan_lines
+    from paved.drill import clean_up, delete_group, drill_instances, drill_security_groups, plan_lines
 
     try:
         rds = boto3.client("rds", region_name=region, endpoint_url=endpoint_url)
+        ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint_url)
     except NoRegionError:
         _refuse("no AWS region: pass --region or set AWS_REGION", "drill cleanup")
     try:
         instances = drill_instances(rds, stack)
+        groups = drill_security_groups(ec2, stack)
     except (ClientError, BotoCoreError) as error:
-        typer.echo(f"paved drill cleanup: cannot list the DB instances: {error}", err=True)
+        typer.echo(f"paved drill cleanup: cannot list the drill resources: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
-    typer.echo("\n".join(plan_lines(stack, rds.meta.region_name, instances)))
-    if not instances:
+    typer.echo("\n".join(plan_lines(stack, rds.meta.region_name, instances, groups)))
+    if not instances and not groups:
         raise typer.Exit(ExitCode.CLEAN)
     if not yes:
         try:
-            confirmed = typer.confirm(f"Delete {len(instances)} drill instance(s)?", default=False)
+            confirmed = typer.confirm(
+                f"Delete {len(instances) + len(groups)} drill resource(s)?", default=False
+            )
         except typer.Abort:
             typer.echo("", err=True)
             _refuse("no answer to the prompt: nothing deleted; pass --yes to run unattended", "drill cleanup")
@@ -351,14 +360,151 @@ def drill_cleanup(
             typer.echo("Nothing deleted.")
             raise typer.Exit(ExitCode.CLEAN)
     outcomes = [clean_up(rds, instance) for instance in instances]
+    if groups:
+        # A group stays in use until its instance is gone: wait for each one being deleted.
+        for outcome in outcomes:
+            if not outcome.failed:
+                rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=outcome.identifier)
+    outcomes += [delete_group(ec2, group) for group in groups]
     for outcome in outcomes:
         typer.echo(f"  {outcome.identifier}: {outcome.message}")
     failed = sum(outcome.failed for outcome in outcomes)
     if failed:
-        typer.echo(f"Drill cleanup failed for {failed} of {len(outcomes)} instance(s).", err=True)
+        typer.echo(f"Drill cleanup failed for {failed} of {len(outcomes)} resource(s).", err=True)
         raise typer.Exit(ExitCode.BLOCKED)
-    typer.echo(f"Drill cleanup done: {len(outcomes)} instance(s).")
+    typer.echo(f"Drill cleanup done: {len(outcomes)} resource(s).")
     raise typer.Exit(ExitCode.CLEAN)
+
+
+@drill_app.command("restore")
+def drill_restore(
+    stack: Annotated[
+        str,
+        typer.Option(
+            "--stack", "-s", help="The stack whose database to restore.", callback=_pulumi_stack_name
+        ),
+    ],
+    restore_time: Annotated[
+        datetime | None,
+        typer.Option(
+            "--time",
+            help="Restore to this time (ISO 8601; UTC unless it says otherwise). Default: --latest.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M"],
+        ),
+    ] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="Restore to the latest restorable time.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the drill instance for a closer look.")] = False,
+    timeout_minutes: Annotated[
+        int, typer.Option("--timeout", min=1, help="Minutes to wait for the restored instance.")
+    ] = 90,
+    db_instance: Annotated[
+        str | None,
+        typer.Option(
+            "--db-instance",
+            help="The database's identifier; default <project>-<stack>-database, as paved names it.",
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path, typer.Option("--report-dir", help="Where to write drill-<id>.json and drill-<id>.md.")
+    ] = Path("."),
+    project_dir: Annotated[Path, typer.Option("-C", help="The Pulumi project directory.")] = Path("."),
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region; default: the AWS SDK's (AWS_REGION, profile).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Run without asking.")] = False,
+) -> None:
+    """Restore the stack's database to a point in time as a new drill instance, verify it, and measure
+    RTO and RPO.
+
+    The instance goes into the database's own subnet group and parameter group, behind a new security group
+    that admits nothing, tagged paved:drill and paved:stack. It is checked against the source (engine and
+    version, key, parameter group, network, storage), `paved/RestoreDrill` metrics are sent (Success,
+    RTOSeconds, RPOSeconds), a JSON and a Markdown report are written, and the instance and its group are
+    deleted unless --keep. An interrupted drill is removed by `paved drill cleanup`.
+
+    Exit codes: 0 the drill succeeded or was declined; 1 it failed; 2 usage.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+    from paved.drill import (
+        DrillClients,
+        DrillError,
+        drill_identifier,
+        restore_plan_lines,
+        run_restore_drill,
+        source_database,
+    )
+    from paved.program import ProjectError, load_project
+
+    if restore_time is not None and latest:
+        _refuse(
+            "--time and --latest are exclusive (as RestoreTime and UseLatestRestorableTime)", "drill restore"
+        )
+    if restore_time is not None and restore_time.tzinfo is None:
+        restore_time = restore_time.replace(tzinfo=UTC)
+    if db_instance is None:
+        try:
+            db_instance = f"{load_project(project_dir).name}-{stack}-database"
+        except ProjectError as error:
+            _refuse(f"{error}; pass --db-instance", "drill restore")
+    try:
+        session = {"region_name": region, "endpoint_url": endpoint_url}
+        clients = DrillClients(
+            rds=boto3.client("rds", **session),
+            ec2=boto3.client("ec2", **session),
+            cloudwatch=boto3.client("cloudwatch", **session),
+        )
+    except NoRegionError:
+        _refuse("no AWS region: pass --region or set AWS_REGION", "drill restore")
+    drill_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    try:
+        source = source_database(clients.rds, db_instance)
+    except (DrillError, BotoCoreError) as error:
+        typer.echo(f"paved drill restore: {error}", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo(
+        "\n".join(
+            restore_plan_lines(source, drill_identifier(source.identifier, drill_id), restore_time, keep)
+        )
+    )
+    if not yes:
+        try:
+            confirmed = typer.confirm("Run the drill?", default=False)
+        except typer.Abort:
+            typer.echo("", err=True)
+            _refuse("no answer to the prompt: nothing created; pass --yes to run unattended", "drill restore")
+        if not confirmed:
+            typer.echo("Nothing created.")
+            raise typer.Exit(ExitCode.CLEAN)
+    try:
+        report = run_restore_drill(
+            clients,
+            stack,
+            source,
+            drill_id,
+            restore_time=restore_time,
+            keep=keep,
+            timeout=timeout_minutes * 60,
+            now=lambda: datetime.now(UTC),
+            clock=time.monotonic,
+        )
+    except (ClientError, BotoCoreError) as error:
+        typer.echo(
+            f"paved drill restore: {error}; `paved drill cleanup --stack {stack}` removes what it left",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / f"drill-{drill_id}.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    markdown = report.as_markdown()
+    (report_dir / f"drill-{drill_id}.md").write_text(markdown)
+    typer.echo(markdown)
+    raise typer.Exit(ExitCode.CLEAN if report.succeeded else ExitCode.BLOCKED)
 
 
 def main() -> None:

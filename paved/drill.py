@@ -1,4 +1,5 @@
-"""Restore drills (issue #17): finding and cleaning up the DB instances a drill left behind.
+"""Restore drills (issue #17): restoring the stack's database to a point in time as a tagged drill
+instance, measuring and verifying it, and cleaning up what drills leave behind.
 
 A drill instance carries two tags that `paved drill` writes on it: `paved:drill` (the drill's id) and
 `paved:stack` (the stack it was restored from). The stack's own resources carry only `environment` and
@@ -10,8 +11,9 @@ never on the stack's own database, and never on another stack's drill.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -66,14 +68,37 @@ def drill_instances(rds: Any, stack: str) -> list[DrillInstance]:
     return sorted(found, key=lambda found_instance: found_instance.identifier)
 
 
-def plan_lines(stack: str, region: str | None, instances: list[DrillInstance]) -> Iterator[str]:
+@dataclass(frozen=True)
+class DrillGroup:
+    group_id: str
+    name: str
+    drill_id: str
+
+
+def drill_security_groups(ec2: Any, stack: str) -> list[DrillGroup]:
+    """Every security group tagged as a drill of `stack` (a drill makes one per run), in name order."""
+    found: list[DrillGroup] = []
+    filters = [{"Name": "tag-key", "Values": [DRILL_TAG]}, {"Name": f"tag:{STACK_TAG}", "Values": [stack]}]
+    for page in ec2.get_paginator("describe_security_groups").paginate(Filters=filters):
+        for group in page.get("SecurityGroups", []):
+            tags = {tag.get("Key", ""): tag.get("Value", "") for tag in group.get("Tags") or []}
+            if DRILL_TAG in tags and tags.get(STACK_TAG) == stack:
+                found.append(DrillGroup(group["GroupId"], group.get("GroupName", ""), tags[DRILL_TAG]))
+    return sorted(found, key=lambda group: group.name)
+
+
+def plan_lines(
+    stack: str, region: str | None, instances: list[DrillInstance], groups: Sequence[DrillGroup] = ()
+) -> Iterator[str]:
     where = f" in {region}" if region else ""
-    if not instances:
+    if not instances and not groups:
         yield f"No drill instances of stack {stack}{where}: nothing to clean up."
         return
     count = f"{len(instances)} drill instance{'s' if len(instances) != 1 else ''}"
+    if groups:
+        count += f", {len(groups)} drill security group{'s' if len(groups) != 1 else ''}"
     yield f"Drill cleanup of stack {stack}{where}: {count}"
-    width = max(len(instance.identifier) for instance in instances)
+    width = max(len(item) for item in [*(i.identifier for i in instances), *(g.group_id for g in groups)])
     for instance in instances:
         protection = "on" if instance.deletion_protection else "off"
         note = f", already {instance.status}" if instance.status == _DELETING else ""
@@ -81,10 +106,34 @@ def plan_lines(stack: str, region: str | None, instances: list[DrillInstance]) -
             f"  {instance.identifier:<{width}}  drill {instance.drill_id or '(no id)'}  "
             f"deletion protection {protection}{note}"
         )
-    yield (
-        "Each will have deletion protection turned off (where on) and be deleted without a final snapshot "
-        "and with its automated backups: a drill instance holds no data of its own."
-    )
+    for group in groups:
+        yield f"  {group.group_id:<{width}}  drill {group.drill_id or '(no id)'}  security group {group.name}"
+    if instances:
+        yield (
+            "Each instance will have deletion protection turned off (where on) and be deleted without a "
+            "final snapshot and with its automated backups: a drill instance holds no data of its own."
+        )
+    if groups:
+        yield "Each group is deleted once no instance uses it."
+
+
+def delete_group(ec2: Any, group: DrillGroup) -> Outcome:
+    try:
+        ec2.delete_security_group(GroupId=group.group_id)
+    except ClientError as error:
+        code = _error_code(error)
+        if code == "InvalidGroup.NotFound":
+            return Outcome(group.group_id, "already gone")
+        if code == "DependencyViolation":
+            return Outcome(
+                group.group_id,
+                "still in use (its instance is being deleted): run cleanup again later",
+                failed=True,
+            )
+        return Outcome(group.group_id, f"failed: {_error_text(error)}", failed=True)
+    except BotoCoreError as error:
+        return Outcome(group.group_id, f"failed: {_error_text(error)}", failed=True)
+    return Outcome(group.group_id, "deleted")
 
 
 def _error_code(error: ClientError) -> str:
@@ -140,3 +189,331 @@ def clean_up(
         return Outcome(name, f"failed: {_error_text(error)}", failed=True)
     unprotected = "deletion protection turned off; " if instance.deletion_protection else ""
     return Outcome(name, f"{unprotected}deleting")
+
+
+# -- restore drill ---------------------------------------------------------------------------------------
+
+METRIC_NAMESPACE = "paved/RestoreDrill"
+# RDS instance identifiers: 1-63 letters, digits and hyphens, starting with a letter, no "--", no trailing
+# hyphen (RestoreDBInstanceToPointInTime's doc; botocore does not check it).
+_IDENTIFIER_LIMIT = 63
+
+
+class DrillError(Exception):
+    """A drill that could not start: nothing was created."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The stack's database as the drill restores and compares against it."""
+
+    identifier: str
+    engine: str
+    engine_version: str
+    instance_class: str
+    kms_key_id: str
+    subnet_group: str
+    vpc_id: str
+    parameter_group: str
+    storage_type: str
+    allocated_storage: int
+    iops: int | None
+    latest_restorable: datetime | None
+
+
+@dataclass
+class DrillReport:
+    stack: str
+    drill_id: str
+    source: str
+    target: str
+    region: str
+    restore_point: str  # "latest" or the ISO time asked for
+    requested_at: str = ""
+    available_at: str = ""
+    rto_seconds: float | None = None
+    rpo_seconds: float | None = None
+    latest_restorable_time: str = ""
+    checks: list[tuple[str, bool, str]] = field(default_factory=list)
+    deleted: bool = False
+    error: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return not self.error and bool(self.checks) and all(passed for _, passed, _ in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["checks"] = [
+            {"check": name, "passed": ok, "detail": detail} for name, ok, detail in self.checks
+        ]
+        document["succeeded"] = self.succeeded
+        return document
+
+    def as_markdown(self) -> str:
+        verdict = "succeeded" if self.succeeded else "FAILED"
+        rows = "\n".join(
+            f"| {name} | {'pass' if ok else 'FAIL'} | {detail} |" for name, ok, detail in self.checks
+        )
+        return (
+            f"# Restore drill {self.drill_id} of stack {self.stack}: {verdict}\n\n"
+            f"- Source: `{self.source}` in {self.region}\n"
+            f"- Restored as `{self.target}` to {self.restore_point}\n"
+            f"- Requested {self.requested_at or 'n/a'}, available {self.available_at or 'n/a'}\n"
+            f"- RTO (request to available): {_seconds(self.rto_seconds)}\n"
+            f"- RPO (request time minus LatestRestorableTime {self.latest_restorable_time or 'n/a'}): "
+            f"{_seconds(self.rpo_seconds)}\n"
+            f"- Drill instance deleted: {'yes' if self.deleted else 'no'}\n"
+            + (f"- Error: {self.error}\n" if self.error else "")
+            + f"\n| check | result | detail |\n|---|---|---|\n{rows}\n"
+        )
+
+
+def _seconds(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0f} s"
+
+
+def source_database(rds: Any, identifier: str) -> Source:
+    try:
+        [instance] = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+    except ClientError as error:
+        raise DrillError(f"cannot read the stack's database {identifier}: {_error_text(error)}") from None
+    subnet_group = instance.get("DBSubnetGroup") or {}
+    parameter_groups = instance.get("DBParameterGroups") or [{}]
+    return Source(
+        identifier=identifier,
+        engine=instance.get("Engine", ""),
+        engine_version=instance.get("EngineVersion", ""),
+        instance_class=instance.get("DBInstanceClass", ""),
+        kms_key_id=instance.get("KmsKeyId", ""),
+        subnet_group=subnet_group.get("DBSubnetGroupName", ""),
+        vpc_id=subnet_group.get("VpcId", ""),
+        parameter_group=parameter_groups[0].get("DBParameterGroupName", ""),
+        storage_type=instance.get("StorageType", ""),
+        allocated_storage=int(instance.get("AllocatedStorage") or 0),
+        iops=instance.get("Iops"),
+        latest_restorable=instance.get("LatestRestorableTime"),
+    )
+
+
+def drill_identifier(source: str, drill_id: str) -> str:
+    suffix = f"-drill-{drill_id}"
+    return f"{source[: _IDENTIFIER_LIMIT - len(suffix)].rstrip('-')}{suffix}"
+
+
+def restore_plan_lines(
+    source: Source, target: str, restore_time: datetime | None, keep: bool
+) -> Iterator[str]:
+    point = restore_time.isoformat() if restore_time else "its latest restorable time"
+    yield f"Restore drill: {source.identifier} to {point}, as a new instance {target}"
+    yield (
+        f"  into subnet group {source.subnet_group} (VPC {source.vpc_id}), with parameter group "
+        f"{source.parameter_group}, {source.instance_class}, single-AZ, not public, IAM authentication on"
+    )
+    yield "  behind a new drill security group that admits nothing, tagged like the instance"
+    yield "  then check engine, version, key, parameter group, network and storage against the source"
+    yield (
+        "  then keep the drill instance (--keep)"
+        if keep
+        else "  then delete the drill instance (no final snapshot: it holds no data of its own) and its group"
+    )
+
+
+def _drill_tags(stack: str, drill_id: str) -> list[dict[str, str]]:
+    return [{"Key": DRILL_TAG, "Value": drill_id}, {"Key": STACK_TAG, "Value": stack}]
+
+
+def _drill_security_group(ec2: Any, source: Source, stack: str, drill_id: str) -> str:
+    """A group in the database's VPC with no rule at all: nothing reaches the drill instance, and it
+    reaches nothing."""
+    group_id = ec2.create_security_group(
+        GroupName=f"paved-drill-{stack}-{drill_id}",
+        Description=f"paved restore drill {drill_id} of stack {stack}: admits nothing",
+        VpcId=source.vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": _drill_tags(stack, drill_id)}],
+    )["GroupId"]
+    egress = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0].get("IpPermissionsEgress")
+    if egress:
+        ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=egress)
+    return group_id
+
+
+def wait_until_available(
+    rds: Any,
+    identifier: str,
+    *,
+    timeout: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> str:
+    """The `DBInstanceAvailable` waiter's acceptors (botocore's RDS waiter model), polled on the given clock:
+    '' once available, else why not (a failure state, or the timeout)."""
+    config = rds.get_waiter("db_instance_available").config
+    deadline = clock() + timeout
+    while True:
+        response = rds.describe_db_instances(DBInstanceIdentifier=identifier)
+        for acceptor in config.acceptors:
+            if acceptor.matcher_func(response):
+                if acceptor.state == "success":
+                    return ""
+                if acceptor.state == "failure":
+                    status = response["DBInstances"][0].get("DBInstanceStatus")
+                    return f"the restore ended in status {status}"
+        if clock() >= deadline:
+            status = response["DBInstances"][0].get("DBInstanceStatus")
+            return f"not available within {timeout:.0f} s (status {status})"
+        sleep(min(config.delay, max(deadline - clock(), 0)))
+
+
+def verify_restored(
+    rds: Any, target: str, source: Source, security_group: str
+) -> list[tuple[str, bool, str]]:
+    """What the restore had to get right, read back from the instance rather than trusted from the call."""
+    [restored] = rds.describe_db_instances(DBInstanceIdentifier=target)["DBInstances"]
+    groups = [g.get("VpcSecurityGroupId") for g in restored.get("VpcSecurityGroups") or []]
+    parameter_groups = [g.get("DBParameterGroupName") for g in restored.get("DBParameterGroups") or []]
+    expected_version = f"{source.engine} {source.engine_version}"
+    actual_version = f"{restored.get('Engine')} {restored.get('EngineVersion')}"
+    storage = f"{restored.get('StorageType')} {restored.get('AllocatedStorage')} GiB"
+    return [
+        ("engine and version", actual_version == expected_version, actual_version),
+        (
+            "encrypted with the source's key",
+            bool(restored.get("StorageEncrypted")) and restored.get("KmsKeyId") == source.kms_key_id,
+            str(restored.get("KmsKeyId") or "not encrypted"),
+        ),
+        (
+            "parameter group",
+            parameter_groups == [source.parameter_group],
+            ", ".join(map(str, parameter_groups)),
+        ),
+        (
+            "subnet group",
+            (restored.get("DBSubnetGroup") or {}).get("DBSubnetGroupName") == source.subnet_group,
+            str((restored.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")),
+        ),
+        ("only the drill security group", groups == [security_group], ", ".join(map(str, groups))),
+        (
+            "not publicly accessible",
+            restored.get("PubliclyAccessible") is False,
+            str(restored.get("PubliclyAccessible")),
+        ),
+        (
+            "storage as the source's",
+            restored.get("StorageType") == source.storage_type
+            and int(restored.get("AllocatedStorage") or 0) >= source.allocated_storage,
+            storage,
+        ),
+        (
+            "IAM authentication on",
+            bool(restored.get("IAMDatabaseAuthenticationEnabled")),
+            str(restored.get("IAMDatabaseAuthenticationEnabled")),
+        ),
+    ]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def run_restore_drill(
+    clients: DrillClients,
+    stack: str,
+    source: Source,
+    drill_id: str,
+    *,
+    restore_time: datetime | None,
+    keep: bool,
+    timeout: float,
+    now: Callable[[], datetime],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None] = time.sleep,
+) -> DrillReport:
+    """Restore, wait, verify, measure, report metrics, and (unless `keep`) delete what the drill created.
+
+    Whatever happens after the drill security group exists, the drill's own resources are deleted unless
+    `keep`, and only resources tagged as this stack's drill are."""
+    rds = clients.rds
+    target = drill_identifier(source.identifier, drill_id)
+    report = DrillReport(
+        stack=stack,
+        drill_id=drill_id,
+        source=source.identifier,
+        target=target,
+        region=rds.meta.region_name,
+        restore_point=_iso(restore_time) if restore_time else "latest",
+    )
+    group = _drill_security_group(clients.ec2, source, stack, drill_id)
+    try:
+        point: dict[str, Any] = (
+            {"RestoreTime": restore_time} if restore_time else {"UseLatestRestorableTime": True}
+        )
+        storage: dict[str, Any] = {"StorageType": source.storage_type}
+        if source.iops and source.storage_type in {"gp3", "io1", "io2"}:
+            storage["Iops"] = source.iops
+        requested, started = now(), clock()
+        report.requested_at = _iso(requested)
+        latest = source_database(rds, source.identifier).latest_restorable
+        if latest is not None:
+            report.latest_restorable_time = _iso(latest)
+            report.rpo_seconds = max((requested - latest).total_seconds(), 0.0)
+        rds.restore_db_instance_to_point_in_time(
+            SourceDBInstanceIdentifier=source.identifier,
+            TargetDBInstanceIdentifier=target,
+            DBInstanceClass=source.instance_class,
+            DBSubnetGroupName=source.subnet_group,
+            VpcSecurityGroupIds=[group],
+            DBParameterGroupName=source.parameter_group,
+            MultiAZ=False,
+            PubliclyAccessible=False,
+            EnableIAMDatabaseAuthentication=True,
+            DeletionProtection=False,
+            CopyTagsToSnapshot=False,
+            Tags=_drill_tags(stack, drill_id),
+            **point,
+            **storage,
+        )
+        problem = wait_until_available(rds, target, timeout=timeout, clock=clock, sleep=sleep)
+        if problem:
+            report.error = problem
+        else:
+            report.rto_seconds = clock() - started
+            report.available_at = _iso(now())
+            report.checks = verify_restored(rds, target, source, group)
+    except (ClientError, BotoCoreError) as error:
+        report.error = _error_text(error)
+    finally:
+        clients.cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=_metrics(report))
+        if not keep:
+            report.deleted = _delete_drill(clients, stack, target, group, sleep=sleep)
+    return report
+
+
+def _metrics(report: DrillReport) -> list[dict[str, Any]]:
+    dimensions = [{"Name": "Stack", "Value": report.stack}, {"Name": "DBInstance", "Value": report.source}]
+    data = [{"MetricName": "Success", "Value": 1.0 if report.succeeded else 0.0, "Unit": "Count"}]
+    for name, value in (("RTOSeconds", report.rto_seconds), ("RPOSeconds", report.rpo_seconds)):
+        if value is not None and report.succeeded:
+            data.append({"MetricName": name, "Value": value, "Unit": "Seconds"})
+    return [{**datum, "Dimensions": dimensions} for datum in data]
+
+
+def _delete_drill(
+    clients: DrillClients, stack: str, target: str, group: str, *, sleep: Callable[[float], None]
+) -> bool:
+    """Delete the drill instance (only when it carries this stack's drill tags) and then its group."""
+    mine = [instance for instance in drill_instances(clients.rds, stack) if instance.identifier == target]
+    if mine and clean_up(clients.rds, mine[0], sleep=sleep).failed:
+        return False
+    if mine:
+        waiter = clients.rds.get_waiter("db_instance_deleted")
+        waiter.wait(DBInstanceIdentifier=target)
+    clients.ec2.delete_security_group(GroupId=group)
+    return bool(mine)
+
+
+@dataclass(frozen=True)
+class DrillClients:
+    rds: Any
+    ec2: Any
+    cloudwatch: Any

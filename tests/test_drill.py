@@ -70,7 +70,7 @@ def test_cleanup_deletes_only_the_stacks_drills_and_prints_the_plan_first(aws: s
     # The plan comes before any change.
     assert lines.index("  paved-prod-drill-a1: deletion protection turned off; deleting") > 2
     assert "  paved-prod-drill-b2: deleting" in lines
-    assert lines[-1] == "Drill cleanup done: 2 instance(s)."
+    assert lines[-1] == "Drill cleanup done: 2 resource(s)."
     # The stack's own database keeps its deletion protection.
     [db] = fleet.describe_db_instances(DBInstanceIdentifier="paved-prod-db")["DBInstances"]
     assert db["DeletionProtection"] is True
@@ -88,7 +88,7 @@ def test_answering_no_changes_nothing(aws: str, fleet: Any) -> None:
     before = fleet.describe_db_instances()["DBInstances"]
     result = _cleanup(aws, input="n\n")
     assert result.exit_code == 0
-    assert "paved-prod-drill-a1" in result.stdout and "Delete 2 drill instance(s)? [y/N]:" in result.stdout
+    assert "paved-prod-drill-a1" in result.stdout and "Delete 2 drill resource(s)? [y/N]:" in result.stdout
     assert result.stdout.endswith("Nothing deleted.\n")
     after = fleet.describe_db_instances()["DBInstances"]
     assert [(i["DBInstanceIdentifier"], i["DeletionProtection"]) for i in after] == [
@@ -129,7 +129,7 @@ def test_an_endpoint_that_cannot_be_reached_exits_1(aws: str, monkeypatch: pytes
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     result = _cleanup(f"http://127.0.0.1:{port}", "--yes")
     assert result.exit_code == 1
-    assert "paved drill cleanup: cannot list the DB instances:" in result.stderr
+    assert "paved drill cleanup: cannot list the drill resources:" in result.stderr
 
 
 def test_protection_that_stays_on_is_a_failed_outcome_and_nothing_is_deleted(aws: str) -> None:

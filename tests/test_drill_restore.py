@@ -1,0 +1,280 @@
+"""`paved drill restore` against a moto server over HTTP, through real boto3 clients.
+
+moto makes every instance `available` the moment it exists, so where a test needs a restore that takes time
+(RTO arithmetic, the timeout), it registers a handler on the client's own botocore event system
+(`after-call.rds.DescribeDBInstances`) that reports the drill instance as `creating` for a while: moto lacks
+the duration, not the call. Time is the test's clock: sleeping advances it, nothing really sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from paved.cli import app
+from paved.drill import (
+    DRILL_TAG,
+    METRIC_NAMESPACE,
+    STACK_TAG,
+    DrillClients,
+    drill_identifier,
+    run_restore_drill,
+    source_database,
+)
+
+REGION = "eu-west-1"
+SOURCE = "paved-prod-database"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+def _clients(endpoint: str) -> DrillClients:
+    session = {"region_name": REGION, "endpoint_url": endpoint}
+    return DrillClients(
+        rds=boto3.client("rds", **session),
+        ec2=boto3.client("ec2", **session),
+        cloudwatch=boto3.client("cloudwatch", **session),
+    )
+
+
+@pytest.fixture
+def prod_database(aws: str) -> DrillClients:
+    """The stack's database as paved declares it: encrypted with its own key, in its own subnet group and
+    parameter group, deletion-protected."""
+    clients = _clients(aws)
+    ec2 = clients.ec2
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{index}.0/24", AvailabilityZone=f"{REGION}{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for index, zone in enumerate("ab")
+    ]
+    rds = clients.rds
+    rds.create_db_subnet_group(
+        DBSubnetGroupName="database-subnets-1a2b3c", DBSubnetGroupDescription="isolated", SubnetIds=subnets
+    )
+    rds.create_db_parameter_group(
+        DBParameterGroupName="database-params-4d5e6f",
+        DBParameterGroupFamily="postgres16",
+        Description="force_ssl",
+    )
+    key = boto3.client("kms", region_name=REGION, endpoint_url=aws).create_key()["KeyMetadata"]["Arn"]
+    rds.create_db_instance(
+        DBInstanceIdentifier=SOURCE,
+        DBInstanceClass="db.r7g.large",
+        Engine="postgres",
+        EngineVersion="16.4",
+        AllocatedStorage=100,
+        StorageType="gp3",
+        StorageEncrypted=True,
+        KmsKeyId=key,
+        DBSubnetGroupName="database-subnets-1a2b3c",
+        DBParameterGroupName="database-params-4d5e6f",
+        MasterUsername="paved",
+        MasterUserPassword="not-a-real-password-1",
+        DeletionProtection=True,
+        # As components/database.py declares it. moto copies this to the restored instance and drops the
+        # drill's own PubliclyAccessible=False (it ignores overrides set to false).
+        PubliclyAccessible=False,
+        Tags=[{"Key": "environment", "Value": "prod"}],
+    )
+    return clients
+
+
+def _creating_for(clients: DrillClients, target: str, calls: int | None) -> None:
+    """The drill instance reads as `creating` for its first `calls` descriptions (None: always)."""
+    seen = {"count": 0}
+
+    def still_creating(parsed: dict[str, Any], **_: Any) -> None:
+        for instance in parsed.get("DBInstances", []):
+            if instance.get("DBInstanceIdentifier") == target:
+                seen["count"] += 1
+                if calls is None or seen["count"] <= calls:
+                    instance["DBInstanceStatus"] = "creating"
+
+    clients.rds.meta.events.register("after-call.rds.DescribeDBInstances", still_creating)
+
+
+def _drill(clients: DrillClients, clock: Clock, *, keep: bool = False, timeout: float = 3600) -> Any:
+    source = source_database(clients.rds, SOURCE)
+    assert source.latest_restorable is not None
+    requested = source.latest_restorable + timedelta(seconds=240)
+    return run_restore_drill(
+        clients,
+        "prod",
+        source,
+        "d1",
+        restore_time=None,
+        keep=keep,
+        timeout=timeout,
+        now=lambda: requested,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def _identifiers(clients: DrillClients) -> set[str]:
+    return {i["DBInstanceIdentifier"] for i in clients.rds.describe_db_instances()["DBInstances"]}
+
+
+def _drill_groups(clients: DrillClients) -> list[dict[str, Any]]:
+    groups = clients.ec2.describe_security_groups(Filters=[{"Name": f"tag:{DRILL_TAG}", "Values": ["*"]}])
+    return groups["SecurityGroups"]
+
+
+def _metric_values(clients: DrillClients, name: str) -> list[float]:
+    statistics = clients.cloudwatch.get_metric_statistics(
+        Namespace=METRIC_NAMESPACE,
+        MetricName=name,
+        Dimensions=[{"Name": "Stack", "Value": "prod"}, {"Name": "DBInstance", "Value": SOURCE}],
+        StartTime="2000-01-01T00:00:00Z",
+        EndTime="2100-01-01T00:00:00Z",
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    return [point["Maximum"] for point in statistics["Datapoints"]]
+
+
+def test_a_drill_restores_verifies_measures_and_cleans_up(prod_database: DrillClients) -> None:
+    clients, clock = prod_database, Clock()
+    target = drill_identifier(SOURCE, "d1")
+    # Available on the fourth look: three polls of the waiter's 30 s delay.
+    _creating_for(clients, target, calls=3)
+    kept: dict[str, Any] = {}
+
+    def keep_restored(parsed: dict[str, Any], **_: Any) -> None:
+        for instance in parsed.get("DBInstances", []):
+            if instance.get("DBInstanceIdentifier") == target and instance["DBInstanceStatus"] == "available":
+                kept.setdefault("instance", instance)
+
+    clients.rds.meta.events.register("after-call.rds.DescribeDBInstances", keep_restored)
+    report = _drill(clients, clock)
+    assert report.error == "" and report.succeeded, report.checks
+    assert report.rto_seconds == 90.0
+    # RPO: the request time less the LatestRestorableTime read just before the request (moto moves it on).
+    seen = datetime.fromisoformat(report.latest_restorable_time)
+    assert report.rpo_seconds == (datetime.fromisoformat(report.requested_at) - seen).total_seconds()
+    assert 0 < report.rpo_seconds <= 240
+    assert [name for name, _, _ in report.checks] == [
+        "engine and version",
+        "encrypted with the source's key",
+        "parameter group",
+        "subnet group",
+        "only the drill security group",
+        "not publicly accessible",
+        "storage as the source's",
+        "IAM authentication on",
+    ]
+    restored = kept["instance"]
+    tags = {tag["Key"]: tag["Value"] for tag in restored["TagList"]}
+    assert tags[DRILL_TAG] == "d1" and tags[STACK_TAG] == "prod"
+    assert restored["DBParameterGroups"][0]["DBParameterGroupName"] == "database-params-4d5e6f"
+    assert restored["DBSubnetGroup"]["DBSubnetGroupName"] == "database-subnets-1a2b3c"
+    # Deleted afterwards, with its group; the stack's database untouched.
+    assert report.deleted
+    assert _identifiers(clients) == {SOURCE}
+    assert _drill_groups(clients) == []
+    [source] = clients.rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"]
+    assert source["DeletionProtection"] is True
+    assert _metric_values(clients, "Success") == [1.0]
+    assert _metric_values(clients, "RTOSeconds") == [90.0]
+    assert _metric_values(clients, "RPOSeconds") == [report.rpo_seconds]
+
+
+def test_the_drill_group_admits_nothing_and_reaches_nothing(prod_database: DrillClients) -> None:
+    clients = prod_database
+    report = _drill(clients, Clock(), keep=True)
+    assert report.succeeded and not report.deleted
+    [group] = _drill_groups(clients)
+    assert group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
+    assert {tag["Key"]: tag["Value"] for tag in group["Tags"]} == {DRILL_TAG: "d1", STACK_TAG: "prod"}
+    assert drill_identifier(SOURCE, "d1") in _identifiers(clients)
+
+
+def test_a_drill_that_times_out_fails_and_still_cleans_up(prod_database: DrillClients) -> None:
+    clients, clock = prod_database, Clock()
+    _creating_for(clients, drill_identifier(SOURCE, "d1"), calls=None)
+    report = _drill(clients, clock, timeout=120)
+    assert report.error == "not available within 120 s (status creating)"
+    assert not report.succeeded and report.rto_seconds is None and report.checks == []
+    assert clock.seconds == 1120.0  # waited exactly the timeout
+    assert _identifiers(clients) == {SOURCE}
+    assert _drill_groups(clients) == []
+    assert _metric_values(clients, "Success") == [0.0]
+    assert _metric_values(clients, "RTOSeconds") == []
+
+
+def test_a_drill_never_deletes_an_instance_without_its_tags(prod_database: DrillClients) -> None:
+    """An instance already holding the drill's identifier, not made by the drill: the restore fails, and
+    the cleanup leaves that instance alone."""
+    clients = prod_database
+    target = drill_identifier(SOURCE, "d1")
+    clients.rds.create_db_instance(
+        DBInstanceIdentifier=target,
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="someone",
+        MasterUserPassword="not-a-real-password-2",
+    )
+    report = _drill(clients, Clock())
+    assert "DBInstanceAlreadyExists" in report.error
+    assert not report.deleted
+    assert _identifiers(clients) == {SOURCE, target}
+    assert _drill_groups(clients) == []
+
+
+def test_the_command_prints_its_plan_writes_reports_and_exits_by_the_verdict(
+    prod_database: DrillClients, aws: str, tmp_path: Path
+) -> None:
+    args = ["drill", "restore", "--stack", "prod", "--region", REGION, "--endpoint-url", aws]
+    declined = CliRunner().invoke(app, [*args, "--db-instance", SOURCE], input="n\n")
+    assert declined.exit_code == 0 and "Nothing created." in declined.output
+    assert declined.output.startswith(f"Restore drill: {SOURCE} to its latest restorable time")
+    assert _drill_groups(prod_database) == []
+    both = CliRunner().invoke(app, [*args, "--latest", "--time", "2026-12-01T00:00:00"])
+    assert both.exit_code == 2 and "exclusive" in both.output
+    result = CliRunner().invoke(
+        app, [*args, "--yes", "-C", str(Path(__file__).parent.parent), "--report-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    [json_report] = tmp_path.glob("drill-*.json")
+    document = json.loads(json_report.read_text())
+    assert document["succeeded"] is True and document["source"] == SOURCE and document["deleted"] is True
+    assert json_report.with_suffix(".md").read_text().startswith("# Restore drill ")
+    assert _identifiers(prod_database) == {SOURCE}
+
+
+def test_cleanup_removes_what_a_kept_drill_left_and_nothing_else(
+    prod_database: DrillClients, aws: str
+) -> None:
+    clients = prod_database
+    assert _drill(clients, Clock(), keep=True).succeeded
+    [group] = _drill_groups(clients)
+    args = ["drill", "cleanup", "--stack", "prod", "--region", REGION, "--endpoint-url", aws, "--yes"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Drill cleanup of stack prod in {REGION}: 1 drill instance, 1 drill security group"
+    assert lines[2].split() == [group["GroupId"], "drill", "d1", "security", "group", group["GroupName"]]
+    assert f"  {group['GroupId']}: deleted" in lines
+    assert _identifiers(clients) == {SOURCE}
+    assert _drill_groups(clients) == []
+    [source] = clients.rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"]
+    assert source["DeletionProtection"] is True
