@@ -260,6 +260,7 @@ backup = (
         dr_data_key_arn=dr_data_key_arn,
         vpc_id=network.vpc_id,
         restore_subnet_group_name=database.subnet_group_name,
+        alerting=alerting,
         protect=protect,
         tags=tags,
     )

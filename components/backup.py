@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from pydantic import Field
 
 from components.iam import GrantedRole, service_role
+from components.observability import Alerting
 from paved.errors import ConfigProblem, Hint
 from paved.fields import ConfigModel, RuleContext
 
@@ -25,6 +26,14 @@ from paved.fields import ConfigModel, RuleContext
 _DAILY = "cron(0 5 ? * * *)"
 _WEEKLY = "cron(0 5 ? * SUN *)"
 _RESTORE_TEST = "cron(0 9 ? * MON *)"  # Monday morning, so a failed restore test is seen in working hours
+# AWS Backup's job events and the states that mean a job did not do its work. Backup and copy jobs report
+# `state`, restore jobs `status` (the API's member names); restore tests' restores are restore jobs too.
+# https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html
+_FAILED_JOBS = (
+    ("backup-job-failed", "Backup Job State Change", "state", ("FAILED", "ABORTED", "EXPIRED", "PARTIAL")),
+    ("copy-job-failed", "Copy Job State Change", "state", ("FAILED", "PARTIAL")),
+    ("restore-job-failed", "Restore Job State Change", "status", ("FAILED", "ABORTED")),
+)
 _START_WINDOW_MINUTES = 60
 _COMPLETION_WINDOW_MINUTES = 8 * 60
 
@@ -97,6 +106,7 @@ class Backup(pulumi.ComponentResource):
         dr_data_key_arn: pulumi.Input[str] | None,
         vpc_id: pulumi.Input[str],
         restore_subnet_group_name: pulumi.Input[str],
+        alerting: Alerting,
         protect: bool,
         tags: Mapping[str, str],
         opts: pulumi.ResourceOptions | None = None,
@@ -155,12 +165,34 @@ class Backup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self._restore_testing(name, vault, role, database_arn, restore_subnet_group_name, [isolation.id])
+        self._failure_alerts(alerting, dr_provider if dr_vault else None)
         self.vault_arn = vault.arn
         self.dr_vault_arn = dr_vault.arn if dr_vault else None
         self.plan_id = plan.id
         self.register_outputs(
             {"vault_arn": self.vault_arn, "dr_vault_arn": self.dr_vault_arn, "plan_id": self.plan_id}
         )
+
+    def _failure_alerts(self, alerting: Alerting, dr_provider: aws.Provider | None) -> None:
+        """Failed, aborted, expired and partial jobs reach the alerts topic: from this region, and from the
+        DR region (its copies and any restore there) through this region's event bus. AWS Backup delivers
+        these events best effort, so `paved verify` checks the latest recovery point's age as well."""
+        for rule_name, detail_type, field, states in _FAILED_JOBS:
+            pattern = {
+                "source": ["aws.backup"],
+                "detail-type": [detail_type],
+                "detail": {field: list(states)},
+            }
+            description = f"AWS Backup: {detail_type} to {', '.join(states)}"
+            alerting.event_rule(rule_name, description=description, pattern=pattern, parent=self)
+            if dr_provider is not None:
+                alerting.forwarded_rule(
+                    f"{rule_name}-dr",
+                    description=f"{description}, in the DR region",
+                    pattern=pattern,
+                    provider=dr_provider,
+                    parent=self,
+                )
 
     def _locked_vault(
         self, name: str, kms_key_arn: pulumi.Input[str], opts: pulumi.ResourceOptions

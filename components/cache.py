@@ -202,6 +202,7 @@ class Cache(pulumi.ComponentResource):
             )
             for log_type in ("slow-log", "engine-log")
         }
+        notifications_arn, notifications_ready = store.alerting.elasticache_topic()
         replication_group = aws.elasticache.ReplicationGroup(
             name,
             replication_group_id=group_id,
@@ -227,6 +228,8 @@ class Cache(pulumi.ComponentResource):
             auth_token_wo=token.result,
             auth_token_wo_version=args.auth_token_version,
             auth_token_update_strategy="ROTATE",
+            # Failovers and node replacements, to a topic ElastiCache can publish to.
+            notification_topic_arn=notifications_arn,
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window,
             maintenance_window=args.maintenance_window,
@@ -246,7 +249,10 @@ class Cache(pulumi.ComponentResource):
                 parent=self,
                 protect=store.protect,
                 # ElastiCache delivers its logs through delivery.logs.amazonaws.com.
-                depends_on=[log_delivery_policy(name, [log.name for log in logs.values()], opts=here)],
+                depends_on=[
+                    log_delivery_policy(name, [log.name for log in logs.values()], opts=here),
+                    *notifications_ready,
+                ],
             ),
         )
         self._alarms(

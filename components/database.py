@@ -27,6 +27,7 @@ from pydantic import AfterValidator, Field
 
 from components.data_stores import DataStoreContext
 from components.database_users import DatabaseUser, database_url
+from components.exemptions import exemption_tags
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_role
 from components.kms import aws_context
 from components.logs import log_group
@@ -278,6 +279,11 @@ class DatabaseArgs(ConfigModel):
         )
 
 
+# RDS event categories of a DB instance that need someone's attention (the rest report routine changes).
+RDS_ALERT_EVENT_CATEGORIES = ("failover", "failure", "low storage", "maintenance")
+_FSBP_EVENT_SOURCES = ("cluster", "instance", "parameter-group", "security-group")
+
+
 class Database(pulumi.ComponentResource):
     """The writer instance, its read replicas, parameter group, subnet group, security group, monitoring role,
     log groups, RDS Proxy (optional), cross-region automated-backup replication (with a DR region) and alarms.
@@ -435,6 +441,7 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=store.protect),
             )
         self._alarms(name, primary, replicas)
+        self._events(name, [primary, *replicas])
 
         self.instance_arn = primary.arn
         self.instance_identifier = primary.identifier
@@ -580,6 +587,31 @@ class Database(pulumi.ComponentResource):
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(value),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _events(self, name: str, instances: Sequence[aws.rds.Instance]) -> None:
+        """RDS's own events for the stack's instances, and only those (not drills or other stacks' databases):
+        failovers, failures, storage running out and maintenance, to the alerts topic.
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html"""
+        alerting = self._store.alerting
+        aws.rds.EventSubscription(
+            name,
+            name=f"{pulumi.get_stack()}-{name}",
+            sns_topic=alerting.topic_arn,
+            source_type="db-instance",
+            source_ids=[instance.identifier for instance in instances],
+            event_categories=list(RDS_ALERT_EVENT_CATEGORIES),
+            enabled=True,
+            # FSBP's RDS.19-22 want account-wide subscriptions; those would page this stack's on-call for
+            # drills and for other stacks' databases.
+            tags={
+                **self._tags,
+                **exemption_tags(
+                    [f"rds-{kind}-event-notifications" for kind in _FSBP_EVENT_SOURCES],
+                    "scoped to this stack's instances so drills and other stacks page no one",
+                ),
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=alerting.ready),
         )
 
     def _replica(

@@ -164,19 +164,25 @@ def logs_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions
 
 
 def alerts_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> KmsKey:
-    """A key for the alerts SNS topic that lets this account's CloudWatch alarms publish to it.
+    """A key for the alerts SNS topic that lets this account's publishers use it: CloudWatch alarms,
+    EventBridge rules and RDS event subscriptions. Without it SNS cannot encrypt what they publish, and
+    the message is dropped without an error anyone sees.
 
-    The AWS managed key aws/sns cannot be used: its policy does not let CloudWatch alarms call kms:Decrypt
-    and kms:GenerateDataKey*, so alarm actions would fail.
+    The AWS managed key aws/sns cannot be used: its policy does not let these services call kms:Decrypt
+    and kms:GenerateDataKey*.
     https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse
     """
     account = aws_context(opts).account
     return KmsKey(
         name,
         description="paved: encrypts the alerts SNS topic",
-        service_principals=["cloudwatch.amazonaws.com"],
+        service_principals=[
+            "cloudwatch.amazonaws.com",
+            "events.amazonaws.com",
+            "events.rds.amazonaws.com",
+        ],
         service_actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-        # Confused-deputy guard: only alarms of this account may use the key through CloudWatch.
+        # Confused-deputy guard: only this account's alarms, rules and subscriptions may use the key.
         service_conditions={"StringEquals": {"aws:SourceAccount": account}},
         tags=tags,
         opts=opts,

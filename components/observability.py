@@ -5,6 +5,7 @@ notify on ALARM and on OK, and make their missing-data behaviour an explicit cho
 """
 
 import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
@@ -14,6 +15,8 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import AfterValidator
 
+from components.exemptions import exemption_tags
+from components.iam import policy_document, service_role
 from components.kms import AwsContext, aws_context
 from paved.errors import ConfigProblem, invalid
 from paved.fields import ConfigModel, RuleContext, distinct
@@ -30,6 +33,7 @@ ComparisonOperator = Literal[
 # Alarm period and evaluation range limits:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
 _HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+
 _ONE_HOUR = 3_600
 _ONE_DAY = 86_400
 _SEVEN_DAYS = 7 * _ONE_DAY
@@ -154,47 +158,85 @@ def _subscription_suffix(endpoint: str) -> str:
     return hashlib.sha256(endpoint.encode()).hexdigest()[:8]
 
 
+def _owner_statement(topic_arn: pulumi.Output[str], context: AwsContext) -> dict[str, object]:
+    return {
+        "Sid": "AccountOwner",
+        "Effect": "Allow",
+        "Principal": {"AWS": context.root_principal},
+        "Action": [
+            "sns:GetTopicAttributes",
+            "sns:SetTopicAttributes",
+            "sns:AddPermission",
+            "sns:RemovePermission",
+            "sns:DeleteTopic",
+            "sns:Subscribe",
+            "sns:ListSubscriptionsByTopic",
+        ],
+        "Resource": topic_arn,
+    }
+
+
 def _topic_policy(topic_arn: pulumi.Output[str], context: AwsContext) -> pulumi.Output[str]:
-    # Only the account and this stack's CloudWatch alarms may use the topic; the aws:Source* conditions
-    # guard against the confused-deputy problem:
-    # https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
-    alarm_arns = pulumi.Output.format(
-        "arn:{0}:cloudwatch:{1}:{2}:alarm:{3}-*",
-        context.partition,
-        context.region,
-        context.account,
-        pulumi.get_stack(),
-    )
+    """The publishers the alerts topic admits, each confined to this stack's own sources: its CloudWatch
+    alarms, its EventBridge rules and its RDS instances' event subscriptions. The account manages the topic
+    but does not publish to it. The aws:Source* conditions guard against the confused-deputy problem:
+    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"""
+
+    def arn(service: str, resource: str) -> pulumi.Output[str]:
+        return pulumi.Output.format(
+            "arn:{0}:{1}:{2}:{3}:{4}", context.partition, service, context.region, context.account, resource
+        )
+
+    def publisher(sid: str, service: str, source_arn: pulumi.Output[str]) -> dict[str, object]:
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": context.account},
+                "ArnLike": {"aws:SourceArn": source_arn},
+            },
+        }
+
+    stack = pulumi.get_stack()
     return pulumi.Output.json_dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
+                _owner_statement(topic_arn, context),
+                publisher(
+                    "CloudWatchAlarms", "cloudwatch.amazonaws.com", arn("cloudwatch", f"alarm:{stack}-*")
+                ),
+                publisher("EventBridgeRules", "events.amazonaws.com", arn("events", f"rule/{stack}-*")),
+                # RDS names the instance that raised the event as the source:
+                # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.GrantingPermissions.html
+                publisher(
+                    "RdsEvents",
+                    "events.rds.amazonaws.com",
+                    arn("rds", f"db:{pulumi.get_project()}-{stack}-*"),
+                ),
+            ],
+        }
+    )
+
+
+def _elasticache_topic_policy(topic_arn: pulumi.Output[str], context: AwsContext) -> pulumi.Output[str]:
+    """ElastiCache publishes only where the policy names AWS:SourceOwner (not aws:SourceAccount), to any
+    principal: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ECEvents.SNS.html"""
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                _owner_statement(topic_arn, context),
                 {
-                    "Sid": "AccountOwner",
+                    "Sid": "ElastiCacheNotifications",
                     "Effect": "Allow",
-                    "Principal": {"AWS": context.root_principal},
-                    "Action": [
-                        "sns:GetTopicAttributes",
-                        "sns:SetTopicAttributes",
-                        "sns:AddPermission",
-                        "sns:RemovePermission",
-                        "sns:DeleteTopic",
-                        "sns:Subscribe",
-                        "sns:ListSubscriptionsByTopic",
-                        "sns:Publish",
-                    ],
-                    "Resource": topic_arn,
-                },
-                {
-                    "Sid": "CloudWatchAlarms",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Principal": {"AWS": "*"},
                     "Action": "sns:Publish",
                     "Resource": topic_arn,
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": context.account},
-                        "ArnLike": {"aws:SourceArn": alarm_arns},
-                    },
+                    "Condition": {"StringEquals": {"AWS:SourceOwner": context.account}},
                 },
             ],
         }
@@ -236,7 +278,9 @@ class Threshold:
 class Alerting(pulumi.ComponentResource):
     """The alerts SNS topic, encrypted with `kms_key_arn` (use `components.kms.alerts_key`).
 
-    Other components create their alarms with `alerting.alarm("db-cpu", AlarmSpec(...), parent=self)`.
+    Other components create their alarms with `alerting.alarm("db-cpu", AlarmSpec(...), parent=self)`,
+    their EventBridge rules with `alerting.event_rule(...)`, and point RDS event subscriptions at
+    `topic_arn`. ElastiCache, which cannot publish to an encrypted topic, gets `elasticache_topic()`.
     """
 
     topic_arn: pulumi.Output[str]
@@ -251,10 +295,16 @@ class Alerting(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:observability:Alerting", name, None, opts)
+        self._name = name
+        self._args = args
         self._tags = dict(tags)
         self._alarm_names: set[str] = set()
-        # Alarms must live in the topic's region: CloudWatch only notifies topics of its own region.
+        self._rule_names: set[str] = set()
+        # Alarms and rules must live in the topic's region: CloudWatch only notifies topics of its own
+        # region, and an EventBridge rule's SNS target must be in the rule's region.
+        # https://repost.aws/knowledge-center/sns-not-getting-eventbridge-notification
         self._provider = opts.provider if opts else None
+        self._context = aws_context(pulumi.ResourceOptions(parent=self, provider=self._provider))
         topic = aws.sns.Topic(
             name,
             display_name=f"paved {pulumi.get_stack()} alerts",
@@ -265,11 +315,17 @@ class Alerting(pulumi.ComponentResource):
         self._policy = aws.sns.TopicPolicy(
             name,
             arn=topic.arn,
-            policy=_topic_policy(topic.arn, aws_context(pulumi.ResourceOptions(parent=self))),
+            policy=_topic_policy(topic.arn, self._context),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        subscriptions = [("email", email) for email in args.emails] + [
-            ("https", url) for url in args.https_endpoints
+        self._subscribe(name, topic)
+        self._elasticache_topic: tuple[pulumi.Output[str], list[pulumi.Resource]] | None = None
+        self.topic_arn = topic.arn
+        self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _subscribe(self, name: str, topic: aws.sns.Topic) -> None:
+        subscriptions = [("email", email) for email in self._args.emails] + [
+            ("https", url) for url in self._args.https_endpoints
         ]
         for protocol, endpoint in subscriptions:
             aws.sns.TopicSubscription(
@@ -279,8 +335,121 @@ class Alerting(pulumi.ComponentResource):
                 endpoint=endpoint,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.topic_arn = topic.arn
-        self.register_outputs({"topic_arn": self.topic_arn})
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        """What a publisher must wait for: the topic policy that admits it."""
+        return [self._policy]
+
+    def elasticache_topic(self) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
+        """The ARN of a topic for ElastiCache's notifications (failover, node replacement), with the same
+        subscribers.
+
+        It is the one topic paved leaves unencrypted: ElastiCache marks an encrypted topic inactive and
+        stops notifying it. The messages carry event names and cluster ids, no data. Also returned: what
+        a cache must wait for, the policy that admits ElastiCache.
+        https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
+        """
+        if self._elasticache_topic is None:
+            name = f"{self._name}-elasticache"
+            topic = aws.sns.Topic(
+                name,
+                display_name=f"paved {pulumi.get_stack()} cache notifications",
+                tags={
+                    **self._tags,
+                    **exemption_tags(
+                        ["sns-topic-encrypted"], "ElastiCache cannot publish to an encrypted SNS topic"
+                    ),
+                },
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            policy = aws.sns.TopicPolicy(
+                name,
+                arn=topic.arn,
+                policy=_elasticache_topic_policy(topic.arn, self._context),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self._subscribe(name, topic)
+            self._elasticache_topic = (topic.arn, [policy])
+        return self._elasticache_topic
+
+    def _rule_name(self, name: str) -> str:
+        if name in self._rule_names:
+            raise ValueError(f"event rule {name!r} is already defined; rule names must be unique in a stack")
+        self._rule_names.add(name)
+        return f"{pulumi.get_stack()}-{name}"
+
+    def event_rule(
+        self, name: str, *, description: str, pattern: Mapping[str, object], parent: pulumi.Resource
+    ) -> aws.cloudwatch.EventRule:
+        """An EventBridge rule `<stack>-<name>` on the default bus that sends matching events to the topic."""
+        rule = aws.cloudwatch.EventRule(
+            name,
+            name=self._rule_name(name),
+            description=description,
+            event_pattern=json.dumps(pattern),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=parent, provider=self._provider),
+        )
+        aws.cloudwatch.EventTarget(
+            name,
+            rule=rule.name,
+            arn=self.topic_arn,
+            # The topic policy must admit the rule before its first event, or that event is dropped.
+            opts=pulumi.ResourceOptions(parent=parent, provider=self._provider, depends_on=self.ready),
+        )
+        return rule
+
+    def forwarded_rule(
+        self,
+        name: str,
+        *,
+        description: str,
+        pattern: Mapping[str, object],
+        provider: aws.Provider,
+        parent: pulumi.Resource,
+    ) -> aws.cloudwatch.EventRule:
+        """A rule `<stack>-<name>` in `provider`'s region that forwards matching events to the default bus of
+        the topic's region, where a rule of `event_rule` with the same pattern sends them on: an SNS target
+        must be in its rule's region, an event bus need not.
+        https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html"""
+        here = aws_context(pulumi.ResourceOptions(parent=parent, provider=provider))
+        rule_name = self._rule_name(name)
+        bus_arn = pulumi.Output.format(
+            "arn:{0}:events:{1}:{2}:event-bus/default",
+            self._context.partition,
+            self._context.region,
+            self._context.account,
+        )
+        role = service_role(
+            name,
+            service="events.amazonaws.com",
+            description=f"Lets EventBridge forward {rule_name} events to the alerts region",
+            inline_policy=policy_document(
+                {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arn}
+            ),
+            source_arn=pulumi.Output.format(
+                "arn:{0}:events:{1}:{2}:rule/{3}", here.partition, here.region, here.account, rule_name
+            ),
+            tags=self._tags,
+            parent=parent,
+        )
+        rule = aws.cloudwatch.EventRule(
+            name,
+            name=rule_name,
+            description=description,
+            event_pattern=json.dumps(pattern),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider),
+        )
+        aws.cloudwatch.EventTarget(
+            name,
+            rule=rule.name,
+            arn=bus_arn,
+            role_arn=role.arn,
+            opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=role.ready),
+        )
+        return rule
 
     def threshold_alarms(
         self,
@@ -323,5 +492,5 @@ class Alerting(pulumi.ComponentResource):
             ok_actions=[self.topic_arn],
             tags=self._tags,
             # The topic policy must let CloudWatch publish before the alarm can first change state.
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self._policy], provider=self._provider),
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=self.ready, provider=self._provider),
         )

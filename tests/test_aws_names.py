@@ -289,6 +289,23 @@ CREATES: dict[str, list[Creates]] = {
         Creates("secretsmanager", "CreateSecret", {"name": "Name", "description": "Description"})
     ],
     "aws:sns/topic:Topic": [Creates("sns", "CreateTopic", {"name": "Name"}, autoname="name")],
+    "aws:cloudwatch/eventRule:EventRule": [
+        Creates("events", "PutRule", {"name": "Name", "description": "Description"}, autoname="name")
+    ],
+    # The target id is pulumi-aws's (its own autoname), and everything else references the rule and target.
+    "aws:cloudwatch/eventTarget:EventTarget": [Creates("events", "PutTargets", {"rule": "Rule"})],
+    "aws:rds/eventSubscription:EventSubscription": [
+        Creates(
+            "rds",
+            "CreateEventSubscription",
+            {
+                "name": "SubscriptionName",
+                "sourceType": "SourceType",
+                "eventCategories[]": "EventCategories[]",
+            },
+            autoname="name",
+        )
+    ],
     "aws:s3/bucket:Bucket": [Creates("s3", "CreateBucket", {"bucket": "Bucket"}, autoname="bucket")],
     "aws:s3/bucketLogging:BucketLogging": [
         Creates("s3", "PutBucketLogging", {"targetPrefix": "BucketLoggingStatus.LoggingEnabled.TargetPrefix"})

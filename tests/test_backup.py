@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+
+import botocore.session
 
 from paved.recorder import Recording
 from tests.data_tier import (
@@ -94,3 +97,69 @@ def test_backup_retention_outside_the_vault_lock_is_rejected() -> None:
 def test_prod_cannot_disable_backup() -> None:
     raw = changed("prod", {"paved:backup": {"enabled": False, "restoreTesting": False}})
     assert problem_paths(raw, "prod") == {"paved:backup.enabled"}
+
+
+RULE = "aws:cloudwatch/eventRule:EventRule"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+# AWS Backup's job events: backup and copy jobs report `state`, restore jobs `status`, each from the API's
+# enum of that name (botocore backup 2018-11-15).
+# https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html
+FAILED_JOB_PATTERNS = {
+    "backup-job-failed": (
+        "Backup Job State Change",
+        "state",
+        "BackupJobState",
+        {"FAILED", "ABORTED", "EXPIRED", "PARTIAL"},
+    ),
+    "copy-job-failed": ("Copy Job State Change", "state", "CopyJobState", {"FAILED", "PARTIAL"}),
+    "restore-job-failed": ("Restore Job State Change", "status", "RestoreJobStatus", {"FAILED", "ABORTED"}),
+}
+
+
+def test_failed_backup_copy_and_restore_jobs_reach_the_alerts_topic(prod: Recording) -> None:
+    model = botocore.session.get_session().get_service_model("backup")
+    topic = prod.one("aws:sns/topic:Topic", "alerts")
+    policy = prod.one("aws:sns/topicPolicy:TopicPolicy", "alerts")
+    for name, (detail_type, field, enum, states) in FAILED_JOB_PATTERNS.items():
+        rule = prod.one(RULE, name)
+        assert rule.inputs["name"] == f"prod-{name}"
+        pattern = json.loads(rule.inputs["eventPattern"])
+        assert (pattern["source"], pattern["detail-type"], list(pattern["detail"])) == (
+            ["aws.backup"],
+            [detail_type],
+            [field],
+        )
+        assert set(pattern["detail"][field]) == states
+        assert states <= set(model.shape_for(enum).enum)
+        target = prod.one(TARGET, name)
+        assert target.property_dependencies["arn"] == [topic.urn]
+        assert target.property_dependencies["rule"] == [rule.urn]
+        # The topic policy admits the rule before its first event.
+        assert policy.urn in target.dependencies
+        assert "::default_" in rule.provider
+
+
+def test_the_dr_region_forwards_the_same_failures_to_the_alerts_region(prod: Recording) -> None:
+    for name in FAILED_JOB_PATTERNS:
+        here, there = prod.one(RULE, name), prod.one(RULE, f"{name}-dr")
+        assert "dr" in there.provider
+        assert json.loads(there.inputs["eventPattern"]) == json.loads(here.inputs["eventPattern"])
+        target = prod.one(TARGET, f"{name}-dr")
+        # An SNS target must be in its rule's region; an event bus in another region need not be.
+        assert target.inputs["arn"] == "arn:aws:events:eu-west-1:123456789012:event-bus/default"
+        role = prod.one("aws:iam/role:Role", f"{name}-dr")
+        assert target.property_dependencies["roleArn"] == [role.urn]
+        [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Condition"]["ArnLike"]["aws:SourceArn"].endswith(f":rule/prod-{name}-dr")
+        inline = prod.one("aws:iam/rolePolicy:RolePolicy", f"{name}-dr")
+        assert json.loads(inline.inputs["policy"])["Statement"] == [
+            {"Effect": "Allow", "Action": "events:PutEvents", "Resource": target.inputs["arn"]}
+        ]
+        assert inline.urn in target.dependencies
+
+
+def test_staging_without_backups_has_no_backup_event_rules(staging: Recording) -> None:
+    assert not [
+        rule for rule in staging.of_type(RULE) if rule.name.removesuffix("-dr") in FAILED_JOB_PATTERNS
+    ]

@@ -105,3 +105,19 @@ RULE_CASES = [
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
     assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_cache_notifications_go_to_a_topic_elasticache_can_publish_to(
+    request: pytest.FixtureRequest, stack: str
+) -> None:
+    recording = recording_of(request, stack)
+    group = recording.one(REPLICATION_GROUP, "cache")
+    topic = recording.one("aws:sns/topic:Topic", "alerts-elasticache")
+    policy = recording.one("aws:sns/topicPolicy:TopicPolicy", "alerts-elasticache")
+    assert group.property_dependencies["notificationTopicArn"] == [topic.urn]
+    assert policy.urn in group.dependencies
+    # Unencrypted, as ElastiCache requires; that its policy admits ElastiCache (AWS:SourceOwner, not
+    # aws:SourceAccount) is proven in tests/test_wiring_flows.py (cache-notifications->alerts-elasticache).
+    # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
+    assert "kmsMasterKeyId" not in topic.inputs

@@ -370,3 +370,27 @@ RULE_CASES = [
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
     assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rds_events_of_the_stacks_own_instances_reach_the_alerts_topic(
+    request: pytest.FixtureRequest, stack: str
+) -> None:
+    recording = recording_of(request, stack)
+    subscription = recording.one("aws:rds/eventSubscription:EventSubscription", "database")
+    instances = recording.of_type(INSTANCE)
+    # Only the stack's own instances: a restore drill's instance (paved drill restore) pages no one.
+    assert sorted(subscription.inputs["sourceIds"]) == sorted(i.inputs["identifier"] for i in instances)
+    assert subscription.inputs["sourceType"] == "db-instance"
+    # Categories of db-instance events: https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.Messages.html
+    assert set(subscription.inputs["eventCategories"]) == {
+        "failover",
+        "failure",
+        "low storage",
+        "maintenance",
+    }
+    topic = recording.one("aws:sns/topic:Topic", "alerts")
+    assert subscription.property_dependencies["snsTopic"] == [topic.urn]
+    assert recording.one("aws:sns/topicPolicy:TopicPolicy", "alerts").urn in subscription.dependencies
+    # That the topic policy and key admit RDS for these instances: tests/test_wiring_flows.py
+    # (database-events->alerts).

@@ -155,16 +155,25 @@ def test_keys_are_protected_in_prod_only(stack: str, protected: bool, count: int
     assert [key.protect for key in recording.of_type(KEY)] == [protected] * count
 
 
-def test_alert_topic_is_encrypted_and_subscribed(prod: Recording) -> None:
+def test_alert_topics_are_encrypted_and_subscribed(prod: Recording) -> None:
     # One topic in the stack's region, one in us-east-1 where CloudFront and its WAF publish metrics.
     for name in ("alerts", "alerts-global"):
         topic = prod.one("aws:sns/topic:Topic", name)
         assert topic.property_dependencies["kmsMasterKeyId"] == [prod.one(KEY, name).urn]
+    # ElastiCache's topic is the exception the ElastiCache docs require, and says so to the policy pack.
+    cache_topic = prod.one("aws:sns/topic:Topic", "alerts-elasticache")
+    assert "kmsMasterKeyId" not in cache_topic.inputs
+    assert cache_topic.inputs["tags"]["paved:exempt"] == "sns-topic-encrypted"
     subscriptions = prod.of_type("aws:sns/topicSubscription:TopicSubscription")
-    assert {(s.inputs["protocol"], s.inputs["endpoint"]) for s in subscriptions} == {
-        ("email", "ops@example.com")
+    by_urn = prod.by_urn()
+    subscribed = {
+        (by_urn[s.property_dependencies["topic"][0]].name, s.inputs["protocol"], s.inputs["endpoint"])
+        for s in subscriptions
     }
-    assert len(subscriptions) == 2
+    assert subscribed == {
+        (topic, "email", "ops@example.com") for topic in ("alerts", "alerts-global", "alerts-elasticache")
+    }
+    assert len(subscriptions) == 3
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])

@@ -132,6 +132,9 @@ STATELESS = {
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:sns/topic:Topic",
     "aws:sns/topicPolicy:TopicPolicy",
+    "aws:cloudwatch/eventRule:EventRule",
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "aws:rds/eventSubscription:EventSubscription",
     "aws:sns/topicSubscription:TopicSubscription",
     # Network. NAT gateways' Elastic IPs change if recreated: allowlists elsewhere must follow.
     "aws:ec2/vpc:Vpc",

@@ -67,6 +67,23 @@ def _without_statement(action: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _without_sid(sid: str) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != sid]
+
+    return change
+
+
+def _without_service(service: str) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
+        for statement in document["Statement"]:
+            services = statement.get("Principal", {}).get("Service")
+            if isinstance(services, list) and service in services:
+                services.remove(service)
+
+    return change
+
+
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_shipped_stacks_prove_every_flow(stack: str, shipped_snapshots: Callable[[str], Snapshot]) -> None:
     results = prove(shipped_snapshots(stack))
@@ -292,6 +309,31 @@ REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
             key="assumeRolePolicy",
         ),
         "backup.amazonaws.com",
+    ),
+    *(
+        (
+            f"{rule}->alerts",
+            _edit_policy("topicPolicy:TopicPolicy", "alerts", _without_sid("EventBridgeRules")),
+            "nothing grants events.amazonaws.com sns:Publish",
+        )
+        for rule in ("backup-job-failed", "copy-job-failed")
+    ),
+    (
+        # Without the key statement, SNS cannot encrypt what the rule publishes, and drops it.
+        "restore-job-failed->alerts",
+        _edit_policy("kms/key:Key", "alerts", _without_service("events.amazonaws.com")),
+        "nothing grants events.amazonaws.com kms:GenerateDataKey",
+    ),
+    (
+        "database-events->alerts",
+        _edit_policy("topicPolicy:TopicPolicy", "alerts", _without_sid("RdsEvents")),
+        "nothing grants events.rds.amazonaws.com sns:Publish",
+    ),
+    (
+        # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
+        "cache-notifications->alerts-elasticache",
+        _edit("sns/topic:Topic", "alerts-elasticache", lambda i: i.update(kmsMasterKeyId="alias/aws/sns")),
+        "ElastiCache cannot publish to it",
     ),
 ]
 

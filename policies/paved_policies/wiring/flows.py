@@ -46,6 +46,9 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SNS_TOPIC = "aws:sns/topic:Topic"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+EVENT_SUBSCRIPTION = "aws:rds/eventSubscription:EventSubscription"
 BACKUP_SELECTION = "aws:backup/selection:Selection"
 BACKUP_PLAN = "aws:backup/plan:Plan"
 BACKUP_VAULT = "aws:backup/vault:Vault"
@@ -491,7 +494,8 @@ def job_flows(stack: Stack) -> Iterator[FlowResult]:
 
 
 def producer_flows(stack: Stack) -> Iterator[FlowResult]:
-    """Flow logs → their log group (the delivery role, and the log group's key); alarms → their topics."""
+    """Flow logs → their log group (the delivery role, and the log group's key); alarms, rules and event
+    subscriptions → their topics."""
     for flow_log in stack.snapshot.of_type(FLOW_LOG):
         role = stack.snapshot.referenced(flow_log.get("iamRoleArn"))
         group = stack.snapshot.referenced(flow_log.get("logDestination"))
@@ -528,34 +532,112 @@ def producer_flows(stack: Stack) -> Iterator[FlowResult]:
                 ),
             ),
         )
+    yield from publisher_flows(stack)
+
+
+def _publishes(stack: Stack, topic: Resource, service: str, source_arn: Any) -> Finding:
+    """`service` may publish to `topic` on behalf of `source_arn`: the topic policy admits it, and the topic's
+    key lets it encrypt. What a service sends when it publishes: the account and its resource as the source.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"""
+    context = {"aws:SourceAccount": stack.snapshot.place.account, "aws:SourceArn": str(source_arn)}
+    return combine(
+        stack.identity.service_allowed(
+            service, "sns:Publish", str(stack.snapshot.output(topic, "arn")), context
+        ),
+        _service_uses_key(stack, topic.get("kmsMasterKeyId"), service, context),
+    )
+
+
+def _topic(stack: Stack, value: Any) -> Resource | None:
+    found = stack.snapshot.referenced(value)
+    return found if found is not None and found.type == SNS_TOPIC else None
+
+
+def _named(stack: Stack, type_: str, name_input: str, value: Any) -> Resource | None:
+    """The stack's resource of `type_` that `value` refers to: by output, or by the name the program gave it
+    (a name set in the program is known in the preview, so it carries no trace of its resource)."""
+    found = stack.snapshot.referenced(value)
+    if found is not None:
+        return found if found.type == type_ else None
+    named = [r for r in stack.snapshot.of_type(type_) if value is not None and r.get(name_input) == value]
+    return named[0] if len(named) == 1 else None
+
+
+def publisher_flows(stack: Stack) -> Iterator[FlowResult]:
+    """The AWS services that publish to the stack's topics: CloudWatch alarms
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions.html), EventBridge
+    rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions),
+    RDS event subscriptions (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.GrantingPermissions.html)
+    and ElastiCache notifications."""
     alarms_by_topic: dict[str, Resource] = {}
     for alarm in stack.snapshot.of_type(METRIC_ALARM):
         for action in alarm.get("alarmActions") or []:
-            topic = stack.snapshot.referenced(action)
-            if topic is not None and topic.type == SNS_TOPIC:
+            topic = _topic(stack, action)
+            if topic is not None:
                 alarms_by_topic.setdefault(topic.urn, alarm)
     for topic_urn, alarm in alarms_by_topic.items():
         topic = stack.snapshot.resources[topic_urn]
-        # What CloudWatch sends when an alarm publishes: the alarm as source.
-        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions.html
-        context = {
-            "aws:SourceAccount": stack.snapshot.place.account,
-            "aws:SourceArn": str(stack.snapshot.output(alarm, "arn")),
-        }
         yield _result(
             f"alarms->{topic.name}",
             "required",
             f"CloudWatch alarms → SNS topic {topic.name}",
-            combine(
-                stack.identity.service_allowed(
-                    "cloudwatch.amazonaws.com",
-                    "sns:Publish",
-                    str(stack.snapshot.output(topic, "arn")),
-                    context,
-                ),
-                _service_uses_key(stack, topic.get("kmsMasterKeyId"), "cloudwatch.amazonaws.com", context),
-            ),
+            _publishes(stack, topic, "cloudwatch.amazonaws.com", stack.snapshot.output(alarm, "arn")),
         )
+    for target in stack.snapshot.of_type(EVENT_TARGET):
+        topic, rule = _topic(stack, target.get("arn")), _named(stack, EVENT_RULE, "name", target.get("rule"))
+        if topic is None or rule is None:
+            continue  # not a rule of the stack sending to a topic of the stack
+        yield _result(
+            f"{rule.name}->{topic.name}",
+            "required",
+            f"EventBridge rule {rule.name} → SNS topic {topic.name}",
+            _publishes(stack, topic, "events.amazonaws.com", stack.snapshot.output(rule, "arn")),
+        )
+    for subscription in stack.snapshot.of_type(EVENT_SUBSCRIPTION):
+        topic = _topic(stack, subscription.get("snsTopic"))
+        if topic is None:
+            continue
+        # RDS names the instance that raised the event as the source.
+        sources = [
+            _named(stack, RDS_INSTANCE, "identifier", source)
+            for source in subscription.get("sourceIds") or []
+        ]
+        instances = [source for source in sources if source is not None]
+        yield _result(
+            f"{subscription.name}-events->{topic.name}",
+            "required",
+            f"RDS events of {', '.join(i.name for i in instances)} → SNS topic {topic.name}",
+            combine(
+                *(
+                    _publishes(stack, topic, "events.rds.amazonaws.com", stack.snapshot.output(i, "arn"))
+                    for i in instances
+                )
+            )
+            if instances
+            else _broken(f"{subscription.name}: no instance of the stack among its sources"),
+        )
+    yield from _elasticache_notifications(stack)
+
+
+def _elasticache_notifications(stack: Stack) -> Iterator[FlowResult]:
+    """ElastiCache publishes to an unencrypted topic whose policy names AWS:SourceOwner: it marks any other
+    topic inactive and stops notifying it. https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html"""
+    for group in stack.snapshot.of_type(REPLICATION_GROUP):
+        topic = _topic(stack, group.get("notificationTopicArn"))
+        if topic is None:
+            continue
+        title = f"ElastiCache notifications of {group.name} → SNS topic {topic.name}"
+        if topic.get("kmsMasterKeyId"):
+            hop = Hop("link", f"{topic.name} kmsMasterKeyId", topic.urn, "kmsMasterKeyId")
+            finding = _broken(f"{topic.name} is encrypted: ElastiCache cannot publish to it", hop)
+        else:
+            finding = stack.identity.service_allowed(
+                "elasticache.amazonaws.com",
+                "sns:Publish",
+                str(stack.snapshot.output(topic, "arn")),
+                {"aws:SourceOwner": stack.snapshot.place.account},
+            )
+        yield _result(f"{group.name}-notifications->{topic.name}", "required", title, finding)
 
 
 def log_delivery_flows(stack: Stack) -> Iterator[FlowResult]:

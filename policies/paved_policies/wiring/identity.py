@@ -206,6 +206,10 @@ def _principal_outcome(statement: Mapping[str, Any], caller: Caller) -> Outcome:
 def _principal_entry(kind: str, value: str, caller: Caller) -> Outcome:
     if UNKNOWN in value:
         return Outcome(Match.UNRESOLVED, f"Principal {kind} is unknown in the preview")
+    if kind == "AWS" and value == "*":
+        # Everyone, services included, as `"Principal": "*"`: the form ElastiCache's docs prescribe for
+        # its notifications (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ECEvents.SNS.html).
+        return YES
     if kind == "AWS" and caller.arn:
         if value in ("*", caller.arn):
             return YES

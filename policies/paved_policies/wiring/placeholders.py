@@ -104,6 +104,12 @@ def _uuid(token: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{token}"
 
 
+def _event_rule(inputs: Mapping[str, Any], name: str) -> str:
+    """`rule/<name>` on the default bus, `rule/<bus>/<name>` on another (eventBusName is a name or an ARN)."""
+    bus = str(inputs.get("eventBusName") or "default").rsplit("/", 1)[-1]
+    return f"rule/{name}" if bus == "default" else f"rule/{bus}/{name}"
+
+
 ArnMaker = Callable[[AwsPlace, Mapping[str, Any], str, str], str]
 
 
@@ -142,6 +148,7 @@ _ARNS: dict[str, ArnMaker] = {
         "logs", f"delivery-destination:{_name(i, n, t)}", p
     ),
     "cloudwatch/metricAlarm": lambda p, i, n, t: _arn("cloudwatch", f"alarm:{_name(i, n, t)}", p),
+    "cloudwatch/eventRule": lambda p, i, n, t: _arn("events", _event_rule(i, _name(i, n, t)), p),
     "rds/instance": lambda p, i, n, t: _arn("rds", f"db:{_name(i, n, t, 'identifier')}", p),
     "rds/proxy": lambda p, i, n, t: _arn("rds", f"db-proxy:prx-{t}{t[:5]}", p),
     "rds/parameterGroup": lambda p, i, n, t: _arn("rds", f"pg:{_name(i, n, t)}", p),
