@@ -31,7 +31,7 @@ from components.exemptions import exemption_tags
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_role
 from components.kms import aws_context
 from components.logs import log_group
-from components.observability import Threshold
+from components.observability import AlarmSpec, Threshold
 from components.security_groups import port_rule
 from paved.catalogues import POSTGRES_MAJORS, postgres_version_problem, rds_instance_class_problem, today
 from paved.errors import ConfigProblem, Hint, invalid
@@ -123,6 +123,13 @@ class DatabaseAlarms(ConfigModel):
     replica_lag_seconds: Annotated[int, Field(ge=1), Hint("alarm when a read replica lags by more than this")]
     cpu_credit_balance: Annotated[
         int, Field(ge=0), Hint("burstable (db.t*) classes: alarm when CPU credits fall below this")
+    ]
+    # One-day periods, and CloudWatch evaluates at most 7 days for periods of an hour or more:
+    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    restore_drill_max_age_days: Annotated[
+        int | None,
+        Field(ge=1, le=7),
+        Hint("alarm when no `paved drill restore` succeeded in this many days (1 to 7), or null for none"),
     ]
 
 
@@ -280,6 +287,9 @@ class DatabaseArgs(ConfigModel):
 
 
 # RDS event categories of a DB instance that need someone's attention (the rest report routine changes).
+# Where `paved drill restore` reports its outcome (paved/drill.py emits it).
+DRILL_METRIC_NAMESPACE = "paved/RestoreDrill"
+_ONE_DAY_SECONDS = 86_400
 RDS_ALERT_EVENT_CATEGORIES = ("failover", "failure", "low storage", "maintenance")
 _FSBP_EVENT_SOURCES = ("cluster", "instance", "parameter-group", "security-group")
 
@@ -441,6 +451,7 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=store.protect),
             )
         self._alarms(name, primary, replicas)
+        self._drill_alarm(name, primary)
         self._events(name, [primary, *replicas])
 
         self.instance_arn = primary.arn
@@ -587,6 +598,32 @@ class Database(pulumi.ComponentResource):
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(value),
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _drill_alarm(self, name: str, primary: aws.rds.Instance) -> None:
+        """Fires when no restore drill of the primary succeeded in `restoreDrillMaxAgeDays` days: each
+        `paved drill restore` reports Success (1 or 0) under its stack and source instance (paved/drill.py).
+        A day without a report counts as a day without a success, so a new stack alarms until its first
+        drill."""
+        days = self._args.alarms.restore_drill_max_age_days
+        if days is None:
+            return
+        self._store.alerting.alarm(
+            f"{name}-restore-drill",
+            AlarmSpec(
+                description=f"No successful restore drill of the database in {days} days (paved drill)",
+                namespace=DRILL_METRIC_NAMESPACE,
+                metric_name="Success",
+                dimensions={"Stack": pulumi.get_stack(), "DBInstance": primary.identifier},
+                statistic="Maximum",
+                period=_ONE_DAY_SECONDS,
+                comparison_operator="LessThanThreshold",
+                threshold=1,
+                evaluation_periods=days,
+                datapoints_to_alarm=days,
+                treat_missing_data="breaching",
+            ),
+            parent=self,
         )
 
     def _events(self, name: str, instances: Sequence[aws.rds.Instance]) -> None:

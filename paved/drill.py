@@ -18,6 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from components.database import DRILL_METRIC_NAMESPACE
+
 DRILL_TAG = "paved:drill"
 STACK_TAG = "paved:stack"
 
@@ -193,7 +195,6 @@ def clean_up(
 
 # -- restore drill ---------------------------------------------------------------------------------------
 
-METRIC_NAMESPACE = "paved/RestoreDrill"
 # RDS instance identifiers: 1-63 letters, digits and hyphens, starting with a letter, no "--", no trailing
 # hyphen (RestoreDBInstanceToPointInTime's doc; botocore does not check it).
 _IDENTIFIER_LIMIT = 63
@@ -483,7 +484,7 @@ def run_restore_drill(
     except (ClientError, BotoCoreError) as error:
         report.error = _error_text(error)
     finally:
-        clients.cloudwatch.put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=_metrics(report))
+        clients.cloudwatch.put_metric_data(Namespace=DRILL_METRIC_NAMESPACE, MetricData=_metrics(report))
         if not keep:
             report.deleted = _delete_drill(clients, stack, target, group, sleep=sleep)
     return report

@@ -67,6 +67,7 @@ _SECTIONS: dict[str, Any] = {
     "database.alarms.readLatencyMs": 20,
     "database.alarms.replicaLagSeconds": 60,
     "database.alarms.cpuCreditBalance": 50,
+    "database.alarms.restoreDrillMaxAgeDays": Env(prod=7, staging=None),
     "cache.engine": "valkey",
     "cache.engineVersion": "8.0",
     "cache.nodeType": Env(prod="cache.r7g.large", staging="cache.t4g.small"),

@@ -58,6 +58,7 @@ def test_prod_alarm_set(prod: Recording) -> None:
         "freeable-memory",
         "connections",
         "replica-1-lag",
+        "restore-drill",
     }
     per_node = {"cpu", "memory", "evictions", "connections", "replication-lag"}
     assert alarm_names(prod, "cache-") == {f"{node}-{kind}" for node in (1, 2) for kind in per_node}

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from components.database import DRILL_METRIC_NAMESPACE
 from paved.config import load_stack_config
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
@@ -394,3 +395,27 @@ def test_rds_events_of_the_stacks_own_instances_reach_the_alerts_topic(
     assert recording.one("aws:sns/topicPolicy:TopicPolicy", "alerts").urn in subscription.dependencies
     # That the topic policy and key admit RDS for these instances: tests/test_wiring_flows.py
     # (database-events->alerts).
+
+
+def test_prod_alarms_when_no_restore_drill_succeeded_in_a_week(prod: Recording, staging: Recording) -> None:
+    alarm = prod.one(ALARM, "database-restore-drill")
+    # What paved drill restore reports (tests/test_drill_restore.py reads it back from CloudWatch).
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == (DRILL_METRIC_NAMESPACE, "Success")
+    assert alarm.inputs["dimensions"] == {"Stack": "prod", "DBInstance": "paved-prod-database"}
+    # Seven one-day periods: the most CloudWatch evaluates for periods of an hour or more. A day with no
+    # drill reported is a day without a success.
+    assert (alarm.inputs["period"], alarm.inputs["evaluationPeriods"], alarm.inputs["datapointsToAlarm"]) == (
+        86_400,
+        7,
+        7,
+    )
+    assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] <= 7 * 86_400
+    assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("LessThanThreshold", 1)
+    assert (alarm.inputs["statistic"], alarm.inputs["treatMissingData"]) == ("Maximum", "breaching")
+    assert "database-restore-drill" not in {a.name for a in staging.of_type(ALARM)}
+
+
+@pytest.mark.parametrize("days", [0, 8])
+def test_a_drill_age_cloudwatch_cannot_evaluate_is_refused(days: int) -> None:
+    raw = changed("prod", {"paved:database": {"alarms": {"restoreDrillMaxAgeDays": days}}})
+    assert "paved:database.alarms.restoreDrillMaxAgeDays" in problem_paths(raw, "prod")

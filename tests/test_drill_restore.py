@@ -17,10 +17,10 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
+from components.database import DRILL_METRIC_NAMESPACE
 from paved.cli import app
 from paved.drill import (
     DRILL_TAG,
-    METRIC_NAMESPACE,
     STACK_TAG,
     DrillClients,
     drill_identifier,
@@ -140,7 +140,7 @@ def _drill_groups(clients: DrillClients) -> list[dict[str, Any]]:
 
 def _metric_values(clients: DrillClients, name: str) -> list[float]:
     statistics = clients.cloudwatch.get_metric_statistics(
-        Namespace=METRIC_NAMESPACE,
+        Namespace=DRILL_METRIC_NAMESPACE,
         MetricName=name,
         Dimensions=[{"Name": "Stack", "Value": "prod"}, {"Name": "DBInstance", "Value": SOURCE}],
         StartTime="2000-01-01T00:00:00Z",
