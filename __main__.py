@@ -218,6 +218,7 @@ workload_context = WorkloadContext(
     secret_arns=app_secrets.secret_arns,
     secret_names=app_secrets.secret_names,
     deregistration_delay_seconds=config.edge.deregistration_delay_seconds,
+    secret_refresh_minutes=config.cluster.secret_refresh_minutes,
     alerting=alerting,
     tags=tags,
 )

@@ -242,6 +242,11 @@ class ClusterArgs(ConfigModel):
     node_volume_gib: Annotated[
         int, Field(ge=20, le=16384), Hint("a gp3 root volume from 20 GiB (images and logs) to 16384 GiB")
     ]
+    secret_refresh_minutes: Annotated[
+        int,
+        Field(ge=1, le=1440),
+        Hint("how often External Secrets reads each app's secrets again: 1 to 1440 minutes"),
+    ]
     spot: SpotNodes
     public_endpoint: bool
     public_access_cidrs: Annotated[

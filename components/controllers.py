@@ -6,6 +6,9 @@
 - metrics-server feeds the HorizontalPodAutoscalers.
 - cluster-autoscaler resizes the managed node groups within their configured bounds (README, "Compute
   tier", says why not Karpenter).
+- Reloader rolls a Deployment when a Secret it names in `secret.reloader.stakater.com/reload` changes, so a
+  rotated secret reaches pods once external-secrets has synced it (a pod-template annotation set by Pulumi
+  would roll the pods before the new value arrives).
 
 Each controller that calls AWS has its own Pod Identity role. Chart facts and sources are in
 docs/aws-facts/controllers.md.
@@ -31,6 +34,8 @@ class Chart:
     repository: str
     namespace: str
     service_account: str
+    # Where the chart's values name its service account.
+    service_account_values: tuple[str, ...] = ("serviceAccount",)
 
 
 # Each pin is a chart release read at its tag upstream (docs/aws-facts/controllers.md, "Pins"). The chart's
@@ -102,11 +107,22 @@ _ELB_READS = (
 )
 # The PDB values of the external-secrets and metrics-server charts: a drain takes one replica at a time.
 _ONE_DOWN_AT_A_TIME = {"enabled": True, "maxUnavailable": 1}
-CHARTS = (LOAD_BALANCER_CONTROLLER, EXTERNAL_SECRETS, METRICS_SERVER, CLUSTER_AUTOSCALER)
+RELOADER = Chart(
+    "reloader",
+    "2.2.16",
+    "https://stakater.github.io/stakater-charts",
+    "reloader",
+    "reloader",
+    service_account_values=("reloader", "serviceAccount"),
+)
+# The annotation on a Deployment that names the Secrets whose change rolls it (Reloader's README).
+RELOAD_ON_SECRETS = "secret.reloader.stakater.com/reload"
+CHARTS = (LOAD_BALANCER_CONTROLLER, EXTERNAL_SECRETS, METRICS_SERVER, CLUSTER_AUTOSCALER, RELOADER)
 
 
 class Controllers(pulumi.ComponentResource):
-    """The four controllers; `ready` lists the releases whose webhooks and CRDs apps depend on."""
+    """The five controllers; `ready` lists the releases apps depend on: webhooks, CRDs, and Reloader, which
+    must watch before an app's Secret can change."""
 
     ready: list[pulumi.Resource]
 
@@ -178,7 +194,35 @@ class Controllers(pulumi.ComponentResource):
             },
             [self._autoscaler_policy()],
         )
-        self.ready = [load_balancer, external_secrets, metrics]
+        reloader = self._release(
+            RELOADER,
+            {
+                "reloader": {
+                    # Apps live in namespaces of their own.
+                    "watchGlobally": True,
+                    # paved syncs Secrets only, and rolls Deployments only: no ConfigMap, Job or CronJob
+                    # rights.
+                    "ignoreConfigMaps": True,
+                    "ignoreJobs": True,
+                    "ignoreCronJobs": True,
+                    # A pod-template annotation rather than an env var in every container; Pulumi's
+                    # server-side apply leaves the field to Reloader, its manager.
+                    "reloadStrategy": "annotations",
+                    "enableHA": True,
+                    "deployment": {
+                        "replicas": 2,
+                        "containerSecurityContext": {
+                            "allowPrivilegeEscalation": False,
+                            "capabilities": {"drop": ["ALL"]},
+                        },
+                    },
+                    "readOnlyRootFileSystem": True,
+                    "podDisruptionBudget": _ONE_DOWN_AT_A_TIME,
+                }
+            },
+            policies=[],
+        )
+        self.ready = [load_balancer, external_secrets, metrics, reloader]
         self.register_outputs({})
 
     def _release(
@@ -209,7 +253,9 @@ class Controllers(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=role.ready),
                 )
             )
-        service_account = {"serviceAccount": {"create": True, "name": chart.service_account}}
+        service_account: dict[str, Any] = {"create": True, "name": chart.service_account}
+        for key in reversed(chart.service_account_values):
+            service_account = {key: service_account}
         return k8s.helm.v3.Release(
             chart.name,
             name=chart.name,
@@ -218,7 +264,7 @@ class Controllers(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
             namespace=chart.namespace,
             create_namespace=chart.namespace != "kube-system",
-            values={**service_account, **values},
+            values=_merged(service_account, values),
             # Wait until the controller's pods are ready: its webhooks reject objects until then.
             skip_await=False,
             atomic=True,
@@ -302,6 +348,14 @@ class Controllers(pulumi.ComponentResource):
                 ),
             },
         )
+
+
+def _merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        both_maps = isinstance(value, Mapping) and isinstance(merged.get(key), Mapping)
+        merged[key] = _merged(merged[key], value) if both_maps else value
+    return merged
 
 
 def sorted_values(by_name: Mapping[str, pulumi.Input[str]]) -> Sequence[pulumi.Input[str]]:

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field, StringConstraints
 
+from components.controllers import RELOAD_ON_SECRETS
 from components.database_users import DatabaseAccess, database_url, script_digest
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
 from components.observability import Alerting, Threshold
@@ -253,6 +254,9 @@ class WorkloadContext:
     secret_arns: Mapping[str, pulumi.Input[str]]
     secret_names: Mapping[str, str]
     deregistration_delay_seconds: int
+    # How often External Secrets reads each synced secret again: the most a rotated value waits before
+    # Reloader rolls the pods that use it.
+    secret_refresh_minutes: int
     alerting: Alerting
     tags: Mapping[str, str]
     database: DatabaseAccess | None = None
@@ -388,7 +392,7 @@ def synced_secret(
             name=name, namespace=namespace, labels=dict(labels), annotations=WAIT_FOR_READY
         ),
         spec={
-            "refreshInterval": "1h",
+            "refreshInterval": f"{context.secret_refresh_minutes}m",
             "secretStoreRef": {"kind": "SecretStore", "name": service_account},
             "target": {"name": name, "creationPolicy": "Owner"},
             "data": list(data),
@@ -698,9 +702,11 @@ class Workload(pulumi.ComponentResource):
             )
             for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
         ]
+        # Reloader rolls the pods when the synced Secret changes (components/controllers.py).
+        rolls_on = {RELOAD_ON_SECRETS: f"{app.name}-secrets"} if self._secret_data() else {}
         return k8s.apps.v1.Deployment(
             app.name,
-            metadata=self._metadata(),
+            metadata=self._metadata(annotations=rolls_on or None),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # No replicas: the HorizontalPodAutoscaler owns the count, and `pulumi up` must not reset it.
                 selector=meta.LabelSelectorArgs(match_labels=self._selector),

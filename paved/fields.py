@@ -173,7 +173,9 @@ WafCountryCode = Annotated[str, AfterValidator(_waf_country)]
 # the `kube-` prefix it reserves: https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/)
 # and those paved's controllers, add-ons and database bootstrap run in (tests/test_workload.py checks these
 # against the recorded stacks).
-SYSTEM_NAMESPACES = frozenset({"default", "external-secrets", "paved-database", "amazon-cloudwatch"})
+SYSTEM_NAMESPACES = frozenset(
+    {"default", "external-secrets", "reloader", "paved-database", "amazon-cloudwatch"}
+)
 
 
 def _not_a_system_namespace(name: str) -> str:

@@ -98,6 +98,7 @@ _SECTIONS: dict[str, Any] = {
     "cluster.nodeMax": Env(prod=12, staging=4),
     "cluster.nodeDesired": Env(prod=3, staging=2),
     "cluster.nodeVolumeGib": 50,
+    "cluster.secretRefreshMinutes": 5,
     "cluster.spot.enabled": False,
     "cluster.spot.instanceTypes": ["m7i.large", "m6i.large", "m5.large"],
     "cluster.spot.min": 0,

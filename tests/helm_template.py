@@ -25,10 +25,20 @@ class Unsupported(Exception):
 
 
 def render(
-    template: str, values: Mapping[str, Any], *, namespace: str, helpers: Mapping[str, Helper] | None = None
+    template: str,
+    values: Mapping[str, Any],
+    *,
+    namespace: str,
+    helpers: Mapping[str, Helper] | None = None,
+    api_versions: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The YAML documents `template` renders to with `values` (already merged over the chart's defaults)."""
-    root = {"Values": values, "Release": {"Namespace": namespace, "Name": "release"}}
+    """The YAML documents `template` renders to with `values` (already merged over the chart's defaults), on
+    a cluster that serves `api_versions` (`.Capabilities.APIVersions.Has`)."""
+    root = {
+        "Values": values,
+        "Release": {"Namespace": namespace, "Name": "release"},
+        "Capabilities": {"APIVersions": {"Has": api_versions.__contains__}},
+    }
     nodes = _parse(_tokens(template))
     text = "".join(_Renderer(root, helpers or {}).run(nodes, root))
     return [doc for doc in yaml.safe_load_all(text) if doc]
@@ -270,6 +280,8 @@ class _Renderer:
 
     def _call(self, name: str | None, args: list[Any]) -> Any:
         if name is None:
+            if args and callable(args[0]):
+                return args[0](*args[1:])  # a method value, such as .Capabilities.APIVersions.Has
             if len(args) != 1:
                 raise Unsupported(f"arguments without a function: {args}")
             return args[0]

@@ -29,6 +29,8 @@ from components.controllers import (
     EXTERNAL_SECRETS,
     LOAD_BALANCER_CONTROLLER,
     METRICS_SERVER,
+    RELOAD_ON_SECRETS,
+    RELOADER,
     Chart,
 )
 from paved.recorder import Recording
@@ -69,11 +71,20 @@ def _values(recording: Recording, chart: Chart) -> dict[str, Any]:
     return merge_values(_yaml(_chart_dir(chart) / "values.yaml"), recorded)
 
 
+# What EKS serves, for templates that ask (`.Capabilities.APIVersions.Has`).
+EKS_API_VERSIONS = frozenset(
+    {"rbac.authorization.k8s.io/v1", "policy/v1", "apps/v1", "coordination.k8s.io/v1"}
+)
+
+
 def _rendered(recording: Recording, chart: Chart, *templates: str) -> list[dict[str, Any]]:
     values = _values(recording, chart)
     helpers = {
         f"{chart.name}.serviceAccountName": lambda _: chart.service_account,
         f"{chart.name}.namespace": lambda _: chart.namespace,
+        # Reloader's helpers: its account is `reloader.serviceAccount.name`; no namespace selector is set.
+        "reloader-serviceAccountName": lambda _: values["reloader"]["serviceAccount"]["name"],
+        "reloader-namespaceSelector": lambda _: "",
     }
     return [
         doc
@@ -83,6 +94,7 @@ def _rendered(recording: Recording, chart: Chart, *templates: str) -> list[dict[
             values,
             namespace=chart.namespace,
             helpers=helpers,
+            api_versions=EKS_API_VERSIONS,
         )
     ]
 
@@ -368,6 +380,66 @@ def _readme_controllers() -> str:
     readme = (ROOT / "README.md").read_text()
     [bullet] = re.findall(r"^- \*\*Controllers\*\* .*?(?=^- )", readme, re.MULTILINE | re.DOTALL)
     return " ".join(bullet.split())
+
+
+# What Reloader does for paved (its README, "Reload Strategies", and pkg/ at v1.4.21): watch Secrets in every
+# namespace, patch the Deployments that name them, hold its leader-election lease, and record events.
+RELOADER_NEEDS = {
+    *(Grant("", "secrets", verb, "*", "*") for verb in ("get", "list", "watch")),
+    *(Grant("apps", "deployments", verb, "*", "*") for verb in ("get", "list", "update", "patch")),
+    *(Grant("coordination.k8s.io", "leases", verb, "*", "reloader") for verb in ("create", "get", "update")),
+    Grant("", "events", "create", "*", "*"),
+}
+
+
+def test_reloader_chart_rbac_covers_what_it_does_and_no_more(recording: Recording) -> None:
+    docs = _rendered(recording, RELOADER, "clusterrole.yaml", "clusterrolebinding.yaml")
+    grants, external = _account_grants(docs, RELOADER.service_account, RELOADER.namespace)
+    assert external == set()
+    assert _uncovered(RELOADER_NEEDS, grants) == []
+    # paved syncs no ConfigMaps and rolls no Jobs: the values leave those rights out.
+    granted = {(grant.group, grant.resource) for grant in grants}
+    assert not granted & {("", "configmaps"), ("batch", "jobs"), ("batch", "cronjobs")}
+
+
+def test_reloader_survives_a_drain_with_a_leader_among_two_replicas(recording: Recording) -> None:
+    values = _values(recording, RELOADER)["reloader"]
+    assert (values["enableHA"], values["deployment"]["replicas"]) == (True, 2)
+    [budget] = _rendered(recording, RELOADER, "poddisruptionbudget.yaml")
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert values["readOnlyRootFileSystem"] is True
+    assert (
+        values["reloadStrategy"]
+        in _yaml(_chart_dir(RELOADER) / "values.schema.json")["properties"]["reloader"]["properties"][
+            "reloadStrategy"
+        ]["enum"]
+    )
+
+
+def test_every_deployment_with_synced_secrets_is_rolled_by_reloader_when_they_change(
+    recording: Recording,
+) -> None:
+    external_secrets = {
+        (r.inputs["metadata"]["namespace"], r.inputs["spec"]["target"]["name"]): r
+        for r in recording.of_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    }
+    deployments = recording.of_type("kubernetes:apps/v1:Deployment")
+    rolled = 0
+    for deployment in deployments:
+        metadata = deployment.inputs["metadata"]
+        env_secrets = {
+            source["secretRef"]["name"]
+            for container in deployment.inputs["spec"]["template"]["spec"]["containers"]
+            for source in container.get("envFrom", [])
+            if "secretRef" in source
+        }
+        named = metadata.get("annotations", {}).get(RELOAD_ON_SECRETS)
+        assert named == (",".join(sorted(env_secrets)) if env_secrets else None), deployment.name
+        for secret in env_secrets:
+            synced = external_secrets[(metadata["namespace"], secret)]
+            assert synced.inputs["spec"]["refreshInterval"] == "5m"
+            rolled += 1
+    assert rolled, "the shipped stacks have apps with synced secrets"
 
 
 def test_readme_names_the_pinned_chart_versions() -> None:
