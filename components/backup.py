@@ -34,8 +34,10 @@ _FAILED_JOBS = (
     ("copy-job-failed", "Copy Job State Change", "state", ("FAILED", "PARTIAL")),
     ("restore-job-failed", "Restore Job State Change", "status", ("FAILED", "ABORTED")),
 )
-_START_WINDOW_MINUTES = 60
-_COMPLETION_WINDOW_MINUTES = 8 * 60
+# A daily job starts within the start window and ends within the completion window after it; `paved verify`
+# allows that much past a day for the latest recovery point.
+START_WINDOW_MINUTES = 60
+COMPLETION_WINDOW_MINUTES = 8 * 60
 
 
 class BackupArgs(ConfigModel):
@@ -240,8 +242,8 @@ class Backup(pulumi.ComponentResource):
             rule_name=rule_name,
             target_vault_name=vault.name,
             schedule=schedule,
-            start_window=_START_WINDOW_MINUTES,
-            completion_window=_COMPLETION_WINDOW_MINUTES,
+            start_window=START_WINDOW_MINUTES,
+            completion_window=COMPLETION_WINDOW_MINUTES,
             lifecycle=aws.backup.PlanRuleLifecycleArgs(delete_after=retention_days),
             copy_actions=copies,
             recovery_point_tags=self._tags,

@@ -178,9 +178,7 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture
-def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The moto server, emptied, with fake credentials and no profile or region from the machine."""
+def _emptied(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     import urllib.request
 
     unset = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -192,3 +190,17 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")).close()
     return moto_server
+
+
+@pytest.fixture
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The moto server, emptied, with fake credentials and no profile or region from the machine."""
+    return _emptied(moto_server, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def aws_for_module(moto_server: str) -> Iterator[str]:
+    """`aws` emptied once for a whole module, whose tests then share what they create (moto re-creates
+    each region's default VPC after a reset, a tenth of a second or more a test)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        yield _emptied(moto_server, monkeypatch)
