@@ -193,6 +193,7 @@ class Backup(pulumi.ComponentResource):
                     description=f"{description}, in the DR region",
                     pattern=pattern,
                     provider=dr_provider,
+                    runbook=rule_name,
                     parent=self,
                 )
 

@@ -344,4 +344,5 @@ class Cache(pulumi.ComponentResource):
                 namespace="AWS/ElastiCache",
                 dimensions={"CacheClusterId": node_id},
                 parent=self,
+                runbook_prefix=name,
             )

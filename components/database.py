@@ -927,4 +927,5 @@ class Database(pulumi.ComponentResource):
                 namespace="AWS/RDS",
                 dimensions={"DBInstanceIdentifier": replica.identifier},
                 parent=self,
+                runbook_prefix=f"{name}-replica",
             )

@@ -527,6 +527,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     treat_missing_data="missing",
                 ),
                 parent=self,
+                runbook=f"{self._name}-target-unhealthy",
             )
 
 

@@ -310,6 +310,7 @@ class Network(pulumi.ComponentResource):
                     treat_missing_data="notBreaching",
                 ),
                 parent=self,
+                runbook=f"{self._name}-nat-port-allocation-errors",
             )
 
     def _flow_logs(self, logs_key_arn: pulumi.Input[str], retention_days: int) -> aws.cloudwatch.LogGroup:

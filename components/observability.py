@@ -13,13 +13,13 @@ from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from components.exemptions import exemption_tags
 from components.iam import policy_document, service_role
 from components.kms import AwsContext, aws_context
 from paved.errors import ConfigProblem, invalid
-from paved.fields import ConfigModel, RuleContext, distinct
+from paved.fields import ConfigModel, Hint, RuleContext, distinct
 
 TreatMissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
 Statistic = Literal["SampleCount", "Average", "Sum", "Minimum", "Maximum"]
@@ -33,6 +33,8 @@ ComparisonOperator = Literal[
 # Alarm period and evaluation range limits:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
 _HIGH_RESOLUTION_PERIODS = (10, 20, 30)
+# Where alerts point for their runbook when no runbookBaseUrl is set: this repository's pages.
+RUNBOOKS_IN_REPO = "docs/runbooks"
 
 _ONE_HOUR = 3_600
 _ONE_DAY = 86_400
@@ -66,6 +68,18 @@ Email = Annotated[str, AfterValidator(_email)]
 class AlertsArgs(ConfigModel):
     emails: Annotated[list[Email], AfterValidator(distinct)]
     https_endpoints: Annotated[list[Annotated[str, AfterValidator(_https_url)]], AfterValidator(distinct)]
+    # Where the runbooks (docs/runbooks/ of this repository) are published; alerts link to them there. At
+    # most 200 characters, so that every description with its link stays within CloudWatch's 1024 and
+    # EventBridge's 512.
+    runbook_base_url: (
+        Annotated[
+            str,
+            Field(max_length=200),
+            AfterValidator(_https_url),
+            Hint("the https:// URL where docs/runbooks is published, at most 200 characters"),
+        ]
+        | None
+    ) = None
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         if ctx.is_prod and not (self.emails or self.https_endpoints):
@@ -300,6 +314,7 @@ class Alerting(pulumi.ComponentResource):
         self._tags = dict(tags)
         self._alarm_names: set[str] = set()
         self._rule_names: set[str] = set()
+        self._runbook_base = (args.runbook_base_url or RUNBOOKS_IN_REPO).rstrip("/")
         # Alarms and rules must live in the topic's region: CloudWatch only notifies topics of its own
         # region, and an EventBridge rule's SNS target must be in the rule's region.
         # https://repost.aws/knowledge-center/sns-not-getting-eventbridge-notification
@@ -382,11 +397,12 @@ class Alerting(pulumi.ComponentResource):
     def event_rule(
         self, name: str, *, description: str, pattern: Mapping[str, object], parent: pulumi.Resource
     ) -> aws.cloudwatch.EventRule:
-        """An EventBridge rule `<stack>-<name>` on the default bus that sends matching events to the topic."""
+        """An EventBridge rule `<stack>-<name>` on the default bus that sends matching events to the topic;
+        its description links its runbook, docs/runbooks/<name>.md."""
         rule = aws.cloudwatch.EventRule(
             name,
             name=self._rule_name(name),
-            description=description,
+            description=self._described(description, name),
             event_pattern=json.dumps(pattern),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=parent, provider=self._provider),
@@ -407,6 +423,7 @@ class Alerting(pulumi.ComponentResource):
         description: str,
         pattern: Mapping[str, object],
         provider: aws.Provider,
+        runbook: str,
         parent: pulumi.Resource,
     ) -> aws.cloudwatch.EventRule:
         """A rule `<stack>-<name>` in `provider`'s region that forwards matching events to the default bus of
@@ -437,7 +454,7 @@ class Alerting(pulumi.ComponentResource):
         rule = aws.cloudwatch.EventRule(
             name,
             name=rule_name,
-            description=description,
+            description=self._described(description, runbook),
             event_pattern=json.dumps(pattern),
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=parent, provider=provider),
@@ -459,22 +476,41 @@ class Alerting(pulumi.ComponentResource):
         namespace: str,
         dimensions: Mapping[str, pulumi.Input[str]],
         parent: pulumi.Resource,
+        runbook_prefix: str | None = None,
     ) -> list[aws.cloudwatch.MetricAlarm]:
-        """One alarm `<stack>-<prefix>-<suffix>` per threshold, all on the same resource's metrics."""
+        """One alarm `<stack>-<prefix>-<suffix>` per threshold, all on the same resource's metrics; their
+        runbooks are `<runbook_prefix>-<suffix>` (default: the prefix), for a prefix that names one of
+        several resources (`cache-2`)."""
         return [
-            self.alarm(f"{prefix}-{threshold.suffix}", threshold.spec(namespace, dimensions), parent=parent)
+            self.alarm(
+                f"{prefix}-{threshold.suffix}",
+                threshold.spec(namespace, dimensions),
+                parent=parent,
+                runbook=f"{runbook_prefix or prefix}-{threshold.suffix}",
+            )
             for threshold in thresholds
         ]
 
-    def alarm(self, name: str, spec: AlarmSpec, *, parent: pulumi.Resource) -> aws.cloudwatch.MetricAlarm:
-        """A CloudWatch alarm `<stack>-<name>` under `parent` that notifies the topic on ALARM and OK."""
+    def runbook(self, slug: str) -> str:
+        """Where docs/runbooks/<slug>.md is read: under `runbookBaseUrl`, else in the repository."""
+        return f"{self._runbook_base}/{slug}.md"
+
+    def _described(self, description: str, runbook: str) -> str:
+        return f"{description} (runbook: {self.runbook(runbook)})"
+
+    def alarm(
+        self, name: str, spec: AlarmSpec, *, parent: pulumi.Resource, runbook: str | None = None
+    ) -> aws.cloudwatch.MetricAlarm:
+        """A CloudWatch alarm `<stack>-<name>` under `parent` that notifies the topic on ALARM and OK. Its
+        description links its runbook, docs/runbooks/<runbook>.md (default: the name), which says what to do
+        (tests/test_runbooks.py holds every alarm to a page)."""
         if name in self._alarm_names:
             raise ValueError(f"alarm {name!r} is already defined; alarm names must be unique in a stack")
         self._alarm_names.add(name)
         return aws.cloudwatch.MetricAlarm(
             name,
             name=f"{pulumi.get_stack()}-{name}",
-            alarm_description=spec.description,
+            alarm_description=self._described(spec.description, runbook or name),
             comparison_operator=spec.comparison_operator,
             threshold=spec.threshold,
             evaluation_periods=spec.evaluation_periods,

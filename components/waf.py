@@ -456,6 +456,7 @@ class WebAcl(pulumi.ComponentResource):
             namespace="AWS/WAFV2",
             dimensions=dimensions,
             parent=self,
+            runbook_prefix="waf",
         )
         self.web_acl_arn = acl.arn
         self.web_acl_id = acl.id

@@ -909,4 +909,5 @@ class Workload(pulumi.ComponentResource):
                 "PodName": self._app.name,
             },
             parent=self,
+            runbook_prefix="app",
         )

@@ -30,6 +30,7 @@ _SECTIONS: dict[str, Any] = {
     "domain": {},
     "alerts.emails": [],
     "alerts.httpsEndpoints": [],
+    "alerts.runbookBaseUrl": None,
     "network.cidr": Env(prod="10.0.0.0/16", staging="10.1.0.0/16"),
     "network.azCount": Env(prod=3, staging=2),
     "network.natGateways": Env(prod="perAz", staging="single"),

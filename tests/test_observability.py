@@ -77,6 +77,18 @@ RULE_CASES = [
         "paved:alerts.httpsEndpoints[0]",
         "https-only",
     ),
+    case(
+        "prod",
+        section("paved:alerts", {"runbookBaseUrl": "http://wiki.example.com/runbooks"}),
+        "paved:alerts.runbookBaseUrl",
+        "runbooks-https-only",
+    ),
+    case(
+        "prod",
+        section("paved:alerts", {"runbookBaseUrl": "https://wiki.example.com/" + "r" * 200}),
+        "paved:alerts.runbookBaseUrl",
+        "runbooks-url-length",
+    ),
 ]
 
 
