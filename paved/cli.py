@@ -590,6 +590,146 @@ def _stack_outputs(stack: str, outputs_file: Path | None) -> dict[str, object]:
     return loaded
 
 
+secrets_app = typer.Typer(help="The stack's secrets: rotate one the way it is made.", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    secret: Annotated[
+        str,
+        typer.Argument(
+            help="An app secret of paved:secrets, or cache-auth-token, database-password, origin-secret, "
+            "database-user:<app>."
+        ),
+    ],
+    stack: Annotated[
+        str,
+        typer.Option("--stack", "-s", help="The stack whose secret to rotate.", callback=_pulumi_stack_name),
+    ],
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+    up: Annotated[bool, typer.Option("--up", help="Run `pulumi up` after raising the version.")] = False,
+    outputs_file: Annotated[
+        Path | None,
+        typer.Option("--outputs", help="For a managed secret: the stack's `pulumi stack output --json`."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region; default: the stack's `region` output.")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Change without asking.")] = False,
+) -> None:
+    """Rotate one of the stack's secrets the way paved makes it.
+
+    A paved-generated secret: raise its version in the stack file (comments kept), then run (--up) or
+    print `pulumi up`, which generates the new value; paved never writes secret values outside Pulumi. The
+    RDS-managed master password: Secrets Manager rotates it (RotateSecret). An external secret: says how its
+    owner rotates it, and changes nothing. Pods follow once External Secrets has synced the new value:
+    Reloader rolls the Deployments that use it.
+
+    Exit codes: 0 rotated (or declined); 1 the rotation or the `up` failed; 2 usage.
+    """
+    from paved.config import load_stack_config
+    from paved.errors import ConfigError
+    from paved.program import ProjectError, load_project
+    from paved.rotate import RotationError, next_steps, plan, raised
+    from paved.yaml_files import YamlError, read_yaml
+
+    try:
+        project = load_project(cwd)
+        stack_file = project.stack_file(stack)
+        config = load_stack_config(read_yaml(stack_file).get("config") or {}, stack, project.name)
+        rotation = plan(secret, config)
+    except (ProjectError, YamlError, ConfigError, RotationError, OSError) as error:
+        _refuse(str(error), "secrets rotate")
+    if rotation.how == "managed":
+        _rotate_managed(rotation.output, stack, outputs_file, region, endpoint_url, yes)
+        return
+    version = rotation.current + 1
+    typer.echo(
+        f"Rotate {secret} of stack {stack}: raise {rotation.key_text} from {rotation.current} to "
+        f"{version} in {stack_file}, then `pulumi up --stack {stack}`{' (now)' if up else ''}."
+    )
+    if not _confirmed(yes, "Raise the version?", "secrets rotate"):
+        return
+    try:
+        text = raised(stack_file, rotation.key, version)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as scratch:
+            check = Path(scratch) / stack_file.name
+            check.write_text(text)
+            again = plan(secret, load_stack_config(read_yaml(check).get("config") or {}, stack, project.name))
+        if again.current != version:
+            raise RotationError(
+                f"the edited file reads {rotation.key_text} as {again.current}, not {version}"
+            )
+    except (RotationError, YamlError, ConfigError) as error:
+        _refuse(f"{error}; {stack_file} is unchanged", "secrets rotate")
+    stack_file.write_text(text)
+    typer.echo(f"Raised {rotation.key_text} to {version} in {stack_file}.")
+    if not up:
+        typer.echo("\n".join(next_steps(rotation, stack, config.cluster.secret_refresh_minutes)))
+        raise typer.Exit(ExitCode.CLEAN)
+    import shutil
+    import subprocess
+
+    if shutil.which("pulumi") is None:
+        _refuse(
+            f"no Pulumi CLI for --up: run `pulumi up --stack {stack}` where it is installed", "secrets rotate"
+        )
+    ran = subprocess.run(["pulumi", "up", "--stack", stack], cwd=project.directory, check=False)
+    raise typer.Exit(ExitCode.CLEAN if ran.returncode == 0 else ExitCode.BLOCKED)
+
+
+def _confirmed(yes: bool, question: str, command: str) -> bool:
+    """True to go on: given --yes, or answered yes; a no says so and returns False."""
+    if yes:
+        return True
+    try:
+        confirmed = typer.confirm(question, default=False)
+    except typer.Abort:
+        typer.echo("", err=True)
+        _refuse("no answer to the prompt: nothing changed; pass --yes to run unattended", command)
+    if not confirmed:
+        typer.echo("Nothing changed.")
+    return confirmed
+
+
+def _rotate_managed(
+    output: str,
+    stack: str,
+    outputs_file: Path | None,
+    region: str | None,
+    endpoint_url: str | None,
+    yes: bool,
+) -> None:
+    """Secrets Manager's own rotation of the secret the stack output `output` names."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    outputs = _stack_outputs(stack, outputs_file)
+    arn = outputs.get(output)
+    if not isinstance(arn, str):
+        _refuse(f"the stack's outputs have no {output}", "secrets rotate")
+    typer.echo(f"Rotate {arn}: Secrets Manager runs its configured rotation (RotateSecret).")
+    if not _confirmed(yes, "Rotate now?", "secrets rotate"):
+        return
+    client = boto3.client(
+        "secretsmanager", region_name=region or str(outputs.get("region")), endpoint_url=endpoint_url
+    )
+    try:
+        version = client.rotate_secret(SecretId=arn)["VersionId"]
+    except (ClientError, BotoCoreError) as error:
+        typer.echo(f"paved secrets rotate: {error}", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo(f"Rotation started: new version {version}; the stack's pods follow once it is AWSCURRENT.")
+    raise typer.Exit(ExitCode.CLEAN)
+
+
 def main() -> None:
     """The `paved` console script: `app`, without garbage collection and without interpreter teardown."""
     # A preview allocates millions of objects (imported SDK classes, protobuf messages, outputs) that live
