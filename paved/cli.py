@@ -293,6 +293,24 @@ def flows(
     raise typer.Exit(ExitCode.BLOCKED if failing else ExitCode.CLEAN)
 
 
+# The options of the commands that call AWS.
+SdkRegion = Annotated[
+    str | None, typer.Option("--region", help="AWS region; default: the AWS SDK's (AWS_REGION, profile).")
+]
+OutputsRegion = Annotated[
+    str | None, typer.Option("--region", help="AWS region; default: the stack's `region` output.")
+]
+EndpointUrl = Annotated[
+    str | None, typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack).")
+]
+OutputsFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--outputs", help="The stack's outputs, as `pulumi stack output --json` writes them; default: run it."
+    ),
+]
+
+
 drill_app = typer.Typer(
     help="Restore drills: run them, and clean up what they leave behind.", no_args_is_help=True
 )
@@ -310,13 +328,8 @@ def drill_cleanup(
             callback=_pulumi_stack_name,
         ),
     ],
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region; default: the AWS SDK's (AWS_REGION, profile).")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
-    ] = None,
+    region: SdkRegion = None,
+    endpoint_url: EndpointUrl = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> None:
     """Delete the DB instances and security groups that restore drills of the stack left behind, and
@@ -348,17 +361,9 @@ def drill_cleanup(
     typer.echo("\n".join(plan_lines(stack, rds.meta.region_name, instances, groups)))
     if not instances and not groups:
         raise typer.Exit(ExitCode.CLEAN)
-    if not yes:
-        try:
-            confirmed = typer.confirm(
-                f"Delete {len(instances) + len(groups)} drill resource(s)?", default=False
-            )
-        except typer.Abort:
-            typer.echo("", err=True)
-            _refuse("no answer to the prompt: nothing deleted; pass --yes to run unattended", "drill cleanup")
-        if not confirmed:
-            typer.echo("Nothing deleted.")
-            raise typer.Exit(ExitCode.CLEAN)
+    question = f"Delete {len(instances) + len(groups)} drill resource(s)?"
+    if not _confirmed(yes, question, "drill cleanup", undone="deleted"):
+        raise typer.Exit(ExitCode.CLEAN)
     outcomes = [clean_up(rds, instance) for instance in instances]
     if groups:
         # A group stays in use until its instance is gone: wait for each one being deleted.
@@ -408,13 +413,8 @@ def drill_restore(
         Path, typer.Option("--report-dir", help="Where to write drill-<id>.json and drill-<id>.md.")
     ] = Path("."),
     project_dir: Annotated[Path, typer.Option("-C", help="The Pulumi project directory.")] = Path("."),
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region; default: the AWS SDK's (AWS_REGION, profile).")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
-    ] = None,
+    region: SdkRegion = None,
+    endpoint_url: EndpointUrl = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Run without asking.")] = False,
 ) -> None:
     """Restore the stack's database to a point in time as a new drill instance, verify it, and measure
@@ -472,15 +472,8 @@ def drill_restore(
             restore_plan_lines(source, drill_identifier(source.identifier, drill_id), restore_time, keep)
         )
     )
-    if not yes:
-        try:
-            confirmed = typer.confirm("Run the drill?", default=False)
-        except typer.Abort:
-            typer.echo("", err=True)
-            _refuse("no answer to the prompt: nothing created; pass --yes to run unattended", "drill restore")
-        if not confirmed:
-            typer.echo("Nothing created.")
-            raise typer.Exit(ExitCode.CLEAN)
+    if not _confirmed(yes, "Run the drill?", "drill restore", undone="created"):
+        raise typer.Exit(ExitCode.CLEAN)
     try:
         report = run_restore_drill(
             clients,
@@ -513,20 +506,9 @@ def verify_command(
         str,
         typer.Option("--stack", "-s", help="The deployed stack to check.", callback=_pulumi_stack_name),
     ],
-    outputs_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--outputs",
-            help="The stack's outputs, as `pulumi stack output --json` writes them; default: run it.",
-        ),
-    ] = None,
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region; default: the stack's `region` output.")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
-    ] = None,
+    outputs_file: OutputsFile = None,
+    region: OutputsRegion = None,
+    endpoint_url: EndpointUrl = None,
 ) -> None:
     """Check a deployed stack: targets healthy, WAF on the ALB and the distribution, no alarm in ALARM,
     recent recovery points, point-in-time restore lag, DR copies, certificates valid 30 days or more,
@@ -609,17 +591,9 @@ def secrets_rotate(
     ],
     cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
     up: Annotated[bool, typer.Option("--up", help="Run `pulumi up` after raising the version.")] = False,
-    outputs_file: Annotated[
-        Path | None,
-        typer.Option("--outputs", help="For a managed secret: the stack's `pulumi stack output --json`."),
-    ] = None,
-    region: Annotated[
-        str | None, typer.Option("--region", help="AWS region; default: the stack's `region` output.")
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", help="An AWS-compatible endpoint (a moto server, LocalStack)."),
-    ] = None,
+    outputs_file: OutputsFile = None,
+    region: OutputsRegion = None,
+    endpoint_url: EndpointUrl = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Change without asking.")] = False,
 ) -> None:
     """Rotate one of the stack's secrets the way paved makes it.
@@ -685,17 +659,18 @@ def secrets_rotate(
     raise typer.Exit(ExitCode.CLEAN if ran.returncode == 0 else ExitCode.BLOCKED)
 
 
-def _confirmed(yes: bool, question: str, command: str) -> bool:
-    """True to go on: given --yes, or answered yes; a no says so and returns False."""
+def _confirmed(yes: bool, question: str, command: str, *, undone: str = "changed") -> bool:
+    """True to go on: given --yes, or answered yes. A no says "Nothing <undone>." and returns False; no
+    answer at all (no terminal) is a usage error."""
     if yes:
         return True
     try:
         confirmed = typer.confirm(question, default=False)
     except typer.Abort:
         typer.echo("", err=True)
-        _refuse("no answer to the prompt: nothing changed; pass --yes to run unattended", command)
+        _refuse(f"no answer to the prompt: nothing {undone}; pass --yes to run unattended", command)
     if not confirmed:
-        typer.echo("Nothing changed.")
+        typer.echo(f"Nothing {undone}.")
     return confirmed
 
 
