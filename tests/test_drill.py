@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from paved.cli import app
 from paved.drill import DRILL_TAG, STACK_TAG, DrillInstance, clean_up
+from tests.moto_resources import postgres_instance
 
 REGION = "eu-west-1"
 
@@ -20,13 +21,9 @@ def _rds(endpoint: str) -> Any:
 
 
 def _create(rds: Any, identifier: str, tags: dict[str, str], *, protected: bool = False) -> None:
-    rds.create_db_instance(
-        DBInstanceIdentifier=identifier,
-        DBInstanceClass="db.t4g.micro",
-        Engine="postgres",
-        AllocatedStorage=20,
-        MasterUsername="paved",
-        MasterUserPassword="not-a-real-password-1",
+    postgres_instance(
+        rds,
+        identifier,
         DeletionProtection=protected,
         Tags=[{"Key": key, "Value": value} for key, value in tags.items()],
     )

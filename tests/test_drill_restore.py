@@ -27,6 +27,7 @@ from paved.drill import (
     run_restore_drill,
     source_database,
 )
+from tests.moto_resources import postgres_instance, vpc_with_subnets
 
 REGION = "eu-west-1"
 SOURCE = "paved-prod-database"
@@ -58,13 +59,7 @@ def prod_database(aws: str) -> DrillClients:
     parameter group, deletion-protected."""
     clients = _clients(aws)
     ec2 = clients.ec2
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{index}.0/24", AvailabilityZone=f"{REGION}{zone}")[
-            "Subnet"
-        ]["SubnetId"]
-        for index, zone in enumerate("ab")
-    ]
+    vpc, subnets = vpc_with_subnets(ec2, REGION)
     rds = clients.rds
     rds.create_db_subnet_group(
         DBSubnetGroupName="database-subnets-1a2b3c", DBSubnetGroupDescription="isolated", SubnetIds=subnets
@@ -225,14 +220,7 @@ def test_a_drill_never_deletes_an_instance_without_its_tags(prod_database: Drill
     the cleanup leaves that instance alone."""
     clients = prod_database
     target = drill_identifier(SOURCE, "d1")
-    clients.rds.create_db_instance(
-        DBInstanceIdentifier=target,
-        DBInstanceClass="db.t4g.micro",
-        Engine="postgres",
-        AllocatedStorage=20,
-        MasterUsername="someone",
-        MasterUserPassword="not-a-real-password-2",
-    )
+    postgres_instance(clients.rds, target, MasterUsername="someone")
     report = _drill(clients, Clock())
     assert "DBInstanceAlreadyExists" in report.error
     assert not report.deleted

@@ -78,7 +78,9 @@ def test_the_cache_url_rotates_with_the_cache_auth_token_in_a_section_the_file_d
         ("cache-auth-token", "paved:cache.authTokenVersion"),
     ],
 )
-def test_the_secrets_paved_makes_for_itself_rotate_by_their_version(project: Path, secret: str, key: str) -> None:
+def test_the_secrets_paved_makes_for_itself_rotate_by_their_version(
+    project: Path, secret: str, key: str
+) -> None:
     result = _rotate(project, secret, "--stack", "prod", "--yes")
     assert result.exit_code == 0, result.output
     assert f"Raised {key} to 2" in result.stdout

@@ -33,6 +33,7 @@ from paved.verify import (
     VerifyClients,
     verify,
 )
+from tests.moto_resources import postgres_instance, vpc_with_subnets
 
 REGION, DR_REGION, GLOBAL = "eu-west-1", "eu-central-1", "us-east-1"
 ACCOUNT = "123456789012"
@@ -94,14 +95,8 @@ class Deployed:
         return _client(self.endpoint, service, region)
 
     def _edge(self) -> None:
-        ec2, elbv2, wafv2 = self.client("ec2"), self.client("elbv2"), self.client("wafv2")
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")[
-                "Subnet"
-            ]["SubnetId"]
-            for i, zone in enumerate("ab")
-        ]
+        elbv2, wafv2 = self.client("elbv2"), self.client("wafv2")
+        vpc, subnets = vpc_with_subnets(self.client("ec2"), REGION)
         alb = elbv2.create_load_balancer(Name="alb-1234567", Subnets=subnets)["LoadBalancers"][0][
             "LoadBalancerArn"
         ]
@@ -172,15 +167,7 @@ class Deployed:
         self.outputs |= {"cdn_distribution_id": self.distribution, "cdn_certificate_arn": arn}
 
     def _database(self) -> None:
-        self.client("rds").create_db_instance(
-            DBInstanceIdentifier=DATABASE,
-            DBInstanceClass="db.t4g.micro",
-            Engine="postgres",
-            AllocatedStorage=20,
-            MasterUsername="paved",
-            MasterUserPassword="not-a-real-password-1",
-            BackupRetentionPeriod=35,
-        )
+        postgres_instance(self.client("rds"), DATABASE, BackupRetentionPeriod=35)
         self.outputs["database_identifier"] = DATABASE
 
     def _cluster(self) -> None:

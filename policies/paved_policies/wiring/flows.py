@@ -569,6 +569,8 @@ def publisher_flows(stack: Stack) -> Iterator[FlowResult]:
     rules (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions),
     RDS event subscriptions (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_Events.GrantingPermissions.html)
     and ElastiCache notifications."""
+    # (flow id, title, topic, publishing service, the resource it publishes for)
+    publishers: list[tuple[str, str, Resource, str, Resource]] = []
     alarms_by_topic: dict[str, Resource] = {}
     for alarm in stack.snapshot.of_type(METRIC_ALARM):
         for action in alarm.get("alarmActions") or []:
@@ -577,22 +579,16 @@ def publisher_flows(stack: Stack) -> Iterator[FlowResult]:
                 alarms_by_topic.setdefault(topic.urn, alarm)
     for topic_urn, alarm in alarms_by_topic.items():
         topic = stack.snapshot.resources[topic_urn]
-        yield _result(
-            f"alarms->{topic.name}",
-            "required",
-            f"CloudWatch alarms → SNS topic {topic.name}",
-            _publishes(stack, topic, "cloudwatch.amazonaws.com", stack.snapshot.output(alarm, "arn")),
-        )
+        title = f"CloudWatch alarms → SNS topic {topic.name}"
+        publishers.append((f"alarms->{topic.name}", title, topic, "cloudwatch.amazonaws.com", alarm))
     for target in stack.snapshot.of_type(EVENT_TARGET):
         topic, rule = _topic(stack, target.get("arn")), _named(stack, EVENT_RULE, "name", target.get("rule"))
-        if topic is None or rule is None:
-            continue  # not a rule of the stack sending to a topic of the stack
-        yield _result(
-            f"{rule.name}->{topic.name}",
-            "required",
-            f"EventBridge rule {rule.name} → SNS topic {topic.name}",
-            _publishes(stack, topic, "events.amazonaws.com", stack.snapshot.output(rule, "arn")),
-        )
+        if topic is not None and rule is not None:  # else not a rule of the stack sending to its topic
+            title = f"EventBridge rule {rule.name} → SNS topic {topic.name}"
+            publishers.append((f"{rule.name}->{topic.name}", title, topic, "events.amazonaws.com", rule))
+    for flow_id, title, topic, service, source in publishers:
+        arn = stack.snapshot.output(source, "arn")
+        yield _result(flow_id, "required", title, _publishes(stack, topic, service, arn))
     for subscription in stack.snapshot.of_type(EVENT_SUBSCRIPTION):
         topic = _topic(stack, subscription.get("snsTopic"))
         if topic is None:
