@@ -19,6 +19,8 @@ from paved.exit_codes import ExitCode
 if TYPE_CHECKING:
     from paved_policies.wiring.verdicts import FlowResult
 
+    from paved.drill import DrillReport
+
 app = typer.Typer(help="paved: a production-readiness checklist as AWS infrastructure.", no_args_is_help=True)
 
 
@@ -332,12 +334,12 @@ def drill_cleanup(
     endpoint_url: EndpointUrl = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
 ) -> None:
-    """Delete the DB instances and security groups that restore drills of the stack left behind, and
-    nothing else.
+    """Delete the DB instances, replication groups and security groups that restore drills of the stack
+    left behind, and nothing else.
 
-    Prints each instance (identifier, drill id, deletion protection) before changing anything, and asks
+    Prints each one (identifier, drill id, deletion protection) before changing anything, and asks
     unless given --yes. Turns off deletion protection where on, then deletes without a final snapshot and
-    with the automated backups. An instance already deleting or gone is reported, not a failure.
+    with the automated backups. One already deleting or gone is reported, not a failure.
 
     Exit codes: 0 done, nothing to do, or declined; 1 a deletion failed or the instances could not be
     listed; 2 usage (no region, no answer to the prompt without --yes).
@@ -345,31 +347,42 @@ def drill_cleanup(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+    from paved.cache_drill import clean_up_cache, drill_caches
     from paved.drill import clean_up, delete_group, drill_instances, drill_security_groups, plan_lines
 
     try:
         rds = boto3.client("rds", region_name=region, endpoint_url=endpoint_url)
         ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint_url)
+        elasticache = boto3.client("elasticache", region_name=region, endpoint_url=endpoint_url)
     except NoRegionError:
         _refuse("no AWS region: pass --region or set AWS_REGION", "drill cleanup")
     try:
         instances = drill_instances(rds, stack)
+        caches = drill_caches(elasticache, stack)
         groups = drill_security_groups(ec2, stack)
     except (ClientError, BotoCoreError) as error:
         typer.echo(f"paved drill cleanup: cannot list the drill resources: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
-    typer.echo("\n".join(plan_lines(stack, rds.meta.region_name, instances, groups)))
-    if not instances and not groups:
+    named = [(cache.group_id, cache.drill_id) for cache in caches]
+    typer.echo("\n".join(plan_lines(stack, rds.meta.region_name, instances, groups, named)))
+    count = len(instances) + len(caches) + len(groups)
+    if not count:
         raise typer.Exit(ExitCode.CLEAN)
-    question = f"Delete {len(instances) + len(groups)} drill resource(s)?"
-    if not _confirmed(yes, question, "drill cleanup", undone="deleted"):
+    if not _confirmed(yes, f"Delete {count} drill resource(s)?", "drill cleanup", undone="deleted"):
         raise typer.Exit(ExitCode.CLEAN)
     outcomes = [clean_up(rds, instance) for instance in instances]
+    cache_outcomes = [clean_up_cache(elasticache, cache) for cache in caches]
     if groups:
-        # A group stays in use until its instance is gone: wait for each one being deleted.
+        # A group stays in use until its instance or replication group is gone: wait for each deletion.
         for outcome in outcomes:
             if not outcome.failed:
                 rds.get_waiter("db_instance_deleted").wait(DBInstanceIdentifier=outcome.identifier)
+        for outcome in cache_outcomes:
+            if not outcome.failed:
+                elasticache.get_waiter("replication_group_deleted").wait(
+                    ReplicationGroupId=outcome.identifier
+                )
+    outcomes += cache_outcomes
     outcomes += [delete_group(ec2, group) for group in groups]
     for outcome in outcomes:
         typer.echo(f"  {outcome.identifier}: {outcome.message}")
@@ -492,12 +505,108 @@ def drill_restore(
             err=True,
         )
         raise typer.Exit(ExitCode.BLOCKED) from None
+    _reported(report, report_dir)
+
+
+def _reported(report: DrillReport, report_dir: Path) -> NoReturn:
+    """Write the drill's JSON and Markdown reports, print the Markdown, and exit with the drill's verdict."""
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / f"drill-{drill_id}.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    (report_dir / f"drill-{report.drill_id}.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
     markdown = report.as_markdown()
-    (report_dir / f"drill-{drill_id}.md").write_text(markdown)
+    (report_dir / f"drill-{report.drill_id}.md").write_text(markdown)
     typer.echo(markdown)
     raise typer.Exit(ExitCode.CLEAN if report.succeeded else ExitCode.BLOCKED)
+
+
+@drill_app.command("cache")
+def drill_cache(
+    stack: Annotated[
+        str,
+        typer.Option("--stack", "-s", help="The stack whose cache to restore.", callback=_pulumi_stack_name),
+    ],
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the drill group for a closer look.")] = False,
+    timeout_minutes: Annotated[
+        int, typer.Option("--timeout", min=1, help="Minutes to wait for the restored group.")
+    ] = 60,
+    group_id: Annotated[
+        str | None,
+        typer.Option(
+            "--group", help="The replication group; default <project>-<stack>-cache, as paved names it."
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path, typer.Option("--report-dir", help="Where to write drill-<id>.json and drill-<id>.md.")
+    ] = Path("."),
+    project_dir: Annotated[Path, typer.Option("-C", help="The Pulumi project directory.")] = Path("."),
+    region: SdkRegion = None,
+    endpoint_url: EndpointUrl = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Run without asking.")] = False,
+) -> None:
+    """Restore the cache's latest snapshot into a temporary replication group, verify it, and measure RTO
+    (request to available) and RPO (request time minus the snapshot's).
+
+    The group gets the cache's subnet group and parameter group, a new security group that admits nothing,
+    TLS with a new AUTH token, and at-rest encryption with the cache's key, tagged paved:drill and
+    paved:stack. Metrics, reports and cleanup as for `drill restore`.
+
+    Exit codes: 0 the drill succeeded or was declined; 1 it failed; 2 usage.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+    from paved.cache_drill import (
+        CacheDrillClients,
+        cache_drill_identifier,
+        cache_plan_lines,
+        cache_source,
+        run_cache_drill,
+    )
+    from paved.drill import DrillError
+    from paved.program import ProjectError, load_project
+
+    if group_id is None:
+        try:
+            group_id = f"{load_project(project_dir).name}-{stack}-cache"
+        except ProjectError as error:
+            _refuse(f"{error}; pass --group", "drill cache")
+    try:
+        session = {"region_name": region, "endpoint_url": endpoint_url}
+        elasticache = boto3.client("elasticache", **session)
+        clients = CacheDrillClients(
+            elasticache=elasticache,
+            ec2=boto3.client("ec2", **session),
+            cloudwatch=boto3.client("cloudwatch", **session),
+            reads=elasticache,
+        )
+    except NoRegionError:
+        _refuse("no AWS region: pass --region or set AWS_REGION", "drill cache")
+    drill_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    try:
+        source = cache_source(clients, group_id)
+    except (DrillError, BotoCoreError) as error:
+        typer.echo(f"paved drill cache: {error}", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo("\n".join(cache_plan_lines(source, cache_drill_identifier(stack, drill_id), keep)))
+    if not _confirmed(yes, "Run the drill?", "drill cache", undone="created"):
+        raise typer.Exit(ExitCode.CLEAN)
+    try:
+        report = run_cache_drill(
+            clients,
+            stack,
+            source,
+            drill_id,
+            keep=keep,
+            timeout=timeout_minutes * 60,
+            now=lambda: datetime.now(UTC),
+            clock=time.monotonic,
+        )
+    except (ClientError, BotoCoreError) as error:
+        typer.echo(
+            f"paved drill cache: {error}; `paved drill cleanup --stack {stack}` removes what it left",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    _reported(report, report_dir)
 
 
 @app.command("verify")

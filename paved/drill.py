@@ -90,17 +90,34 @@ def drill_security_groups(ec2: Any, stack: str) -> list[DrillGroup]:
 
 
 def plan_lines(
-    stack: str, region: str | None, instances: list[DrillInstance], groups: Sequence[DrillGroup] = ()
+    stack: str,
+    region: str | None,
+    instances: list[DrillInstance],
+    groups: Sequence[DrillGroup] = (),
+    caches: Sequence[tuple[str, str]] = (),
 ) -> Iterator[str]:
+    """What cleanup will delete; `caches` are drill replication groups as (group id, drill id)."""
     where = f" in {region}" if region else ""
-    if not instances and not groups:
+    if not instances and not groups and not caches:
         yield f"No drill instances of stack {stack}{where}: nothing to clean up."
         return
-    count = f"{len(instances)} drill instance{'s' if len(instances) != 1 else ''}"
-    if groups:
-        count += f", {len(groups)} drill security group{'s' if len(groups) != 1 else ''}"
+    counts = [
+        (len(instances), "drill instance"),
+        (len(caches), "drill cache"),
+        (len(groups), "drill security group"),
+    ]
+    count = ", ".join(
+        f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n or what == "drill instance"
+    )
     yield f"Drill cleanup of stack {stack}{where}: {count}"
-    width = max(len(item) for item in [*(i.identifier for i in instances), *(g.group_id for g in groups)])
+    width = max(
+        len(item)
+        for item in [
+            *(i.identifier for i in instances),
+            *(g.group_id for g in groups),
+            *(c for c, _ in caches),
+        ]
+    )
     for instance in instances:
         protection = "on" if instance.deletion_protection else "off"
         note = f", already {instance.status}" if instance.status == _DELETING else ""
@@ -108,6 +125,8 @@ def plan_lines(
             f"  {instance.identifier:<{width}}  drill {instance.drill_id or '(no id)'}  "
             f"deletion protection {protection}{note}"
         )
+    for group_id, drill_id in caches:
+        yield f"  {group_id:<{width}}  drill {drill_id or '(no id)'}  replication group"
     for group in groups:
         yield f"  {group.group_id:<{width}}  drill {group.drill_id or '(no id)'}  security group {group.name}"
     if instances:
@@ -115,6 +134,8 @@ def plan_lines(
             "Each instance will have deletion protection turned off (where on) and be deleted without a "
             "final snapshot and with its automated backups: a drill instance holds no data of its own."
         )
+    if caches:
+        yield "Each replication group is deleted without a final snapshot: it is a copy of one."
     if groups:
         yield "Each group is deleted once no instance uses it."
 
@@ -132,9 +153,9 @@ def delete_group(ec2: Any, group: DrillGroup) -> Outcome:
                 "still in use (its instance is being deleted): run cleanup again later",
                 failed=True,
             )
-        return Outcome(group.group_id, f"failed: {_error_text(error)}", failed=True)
+        return Outcome(group.group_id, f"failed: {error_text(error)}", failed=True)
     except BotoCoreError as error:
-        return Outcome(group.group_id, f"failed: {_error_text(error)}", failed=True)
+        return Outcome(group.group_id, f"failed: {error_text(error)}", failed=True)
     return Outcome(group.group_id, "deleted")
 
 
@@ -142,7 +163,7 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _error_text(error: ClientError | BotoCoreError) -> str:
+def error_text(error: ClientError | BotoCoreError) -> str:
     if isinstance(error, ClientError):
         return f"{_error_code(error)}: {error.response.get('Error', {}).get('Message', '')}"
     return str(error)
@@ -184,11 +205,11 @@ def clean_up(
         code = _error_code(error)
         if code in _NOT_FOUND:
             return Outcome(name, "already gone")
-        if code == "InvalidDBInstanceState" and "delet" in _error_text(error).lower():
+        if code == "InvalidDBInstanceState" and "delet" in error_text(error).lower():
             return Outcome(name, "already deleting")
-        return Outcome(name, f"failed: {_error_text(error)}", failed=True)
+        return Outcome(name, f"failed: {error_text(error)}", failed=True)
     except BotoCoreError as error:
-        return Outcome(name, f"failed: {_error_text(error)}", failed=True)
+        return Outcome(name, f"failed: {error_text(error)}", failed=True)
     unprotected = "deletion protection turned off; " if instance.deletion_protection else ""
     return Outcome(name, f"{unprotected}deleting")
 
@@ -229,7 +250,9 @@ class DrillReport:
     source: str
     target: str
     region: str
-    restore_point: str  # "latest" or the ISO time asked for
+    restore_point: str  # "latest", the ISO time asked for, or the snapshot restored
+    # What was restored: a "database" instance, or a "cache" replication group (its metric dimension).
+    kind: str = "database"
     requested_at: str = ""
     available_at: str = ""
     rto_seconds: float | None = None
@@ -256,18 +279,28 @@ class DrillReport:
         rows = "\n".join(
             f"| {name} | {'pass' if ok else 'FAIL'} | {detail} |" for name, ok, detail in self.checks
         )
+        point, copy = _KINDS[self.kind]
         return (
             f"# Restore drill {self.drill_id} of stack {self.stack}: {verdict}\n\n"
             f"- Source: `{self.source}` in {self.region}\n"
             f"- Restored as `{self.target}` to {self.restore_point}\n"
             f"- Requested {self.requested_at or 'n/a'}, available {self.available_at or 'n/a'}\n"
             f"- RTO (request to available): {_seconds(self.rto_seconds)}\n"
-            f"- RPO (request time minus LatestRestorableTime {self.latest_restorable_time or 'n/a'}): "
+            f"- RPO (request time minus {point} {self.latest_restorable_time or 'n/a'}): "
             f"{_seconds(self.rpo_seconds)}\n"
-            f"- Drill instance deleted: {'yes' if self.deleted else 'no'}\n"
+            f"- Drill {copy} deleted: {'yes' if self.deleted else 'no'}\n"
             + (f"- Error: {self.error}\n" if self.error else "")
             + f"\n| check | result | detail |\n|---|---|---|\n{rows}\n"
         )
+
+
+# Per kind of drill: what its RPO is measured from, what its copy is, and the metric dimension naming
+# the source.
+_KINDS = {
+    "database": ("LatestRestorableTime", "instance"),
+    "cache": ("the snapshot's creation time", "replication group"),
+}
+_SOURCE_DIMENSIONS = {"database": "DBInstance", "cache": "ReplicationGroup"}
 
 
 def _seconds(value: float | None) -> str:
@@ -278,7 +311,7 @@ def source_database(rds: Any, identifier: str) -> Source:
     try:
         [instance] = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
     except ClientError as error:
-        raise DrillError(f"cannot read the stack's database {identifier}: {_error_text(error)}") from None
+        raise DrillError(f"cannot read the stack's database {identifier}: {error_text(error)}") from None
     subnet_group = instance.get("DBSubnetGroup") or {}
     parameter_groups = instance.get("DBParameterGroups") or [{}]
     return Source(
@@ -320,18 +353,18 @@ def restore_plan_lines(
     )
 
 
-def _drill_tags(stack: str, drill_id: str) -> list[dict[str, str]]:
+def drill_tags(stack: str, drill_id: str) -> list[dict[str, str]]:
     return [{"Key": DRILL_TAG, "Value": drill_id}, {"Key": STACK_TAG, "Value": stack}]
 
 
-def _drill_security_group(ec2: Any, source: Source, stack: str, drill_id: str) -> str:
-    """A group in the database's VPC with no rule at all: nothing reaches the drill instance, and it
-    reaches nothing."""
+def drill_security_group(ec2: Any, vpc_id: str, stack: str, drill_id: str) -> str:
+    """A group in the source's VPC with no rule at all: nothing reaches the drill's copy, and it reaches
+    nothing."""
     group_id = ec2.create_security_group(
         GroupName=f"paved-drill-{stack}-{drill_id}",
         Description=f"paved restore drill {drill_id} of stack {stack}: admits nothing",
-        VpcId=source.vpc_id,
-        TagSpecifications=[{"ResourceType": "security-group", "Tags": _drill_tags(stack, drill_id)}],
+        VpcId=vpc_id,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": drill_tags(stack, drill_id)}],
     )["GroupId"]
     egress = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0].get("IpPermissionsEgress")
     if egress:
@@ -349,20 +382,44 @@ def wait_until_available(
 ) -> str:
     """The `DBInstanceAvailable` waiter's acceptors (botocore's RDS waiter model), polled on the given clock:
     '' once available, else why not (a failure state, or the timeout)."""
-    config = rds.get_waiter("db_instance_available").config
+    return wait_for(
+        rds.get_waiter("db_instance_available"),
+        lambda: rds.describe_db_instances(DBInstanceIdentifier=identifier),
+        lambda response: str(response["DBInstances"][0].get("DBInstanceStatus")),
+        timeout=timeout,
+        clock=clock,
+        sleep=sleep,
+    )
+
+
+def wait_for(
+    waiter: Any,
+    describe: Callable[[], Any],
+    status: Callable[[Any], str],
+    *,
+    timeout: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> str:
+    """A botocore waiter's own acceptors and delay, applied to `describe()` on the given clock rather than
+    the waiter's attempt count: '' on its success state, else why not (its failure state, or the
+    timeout), with the status `status` reads from the last response."""
+    config = waiter.config
     deadline = clock() + timeout
     while True:
-        response = rds.describe_db_instances(DBInstanceIdentifier=identifier)
+        try:
+            response = describe()
+        except ClientError as error:
+            response = error.response  # what the waiter's "error" acceptors match (a NotFound, say)
+        state = str(response["Error"].get("Code")) if "Error" in response else status(response)
         for acceptor in config.acceptors:
             if acceptor.matcher_func(response):
                 if acceptor.state == "success":
                     return ""
                 if acceptor.state == "failure":
-                    status = response["DBInstances"][0].get("DBInstanceStatus")
-                    return f"the restore ended in status {status}"
+                    return f"it ended in status {state}"
         if clock() >= deadline:
-            status = response["DBInstances"][0].get("DBInstanceStatus")
-            return f"not available within {timeout:.0f} s (status {status})"
+            return f"not done within {timeout:.0f} s (status {state})"
         sleep(min(config.delay, max(deadline - clock(), 0)))
 
 
@@ -413,7 +470,7 @@ def verify_restored(
     ]
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
@@ -442,9 +499,9 @@ def run_restore_drill(
         source=source.identifier,
         target=target,
         region=rds.meta.region_name,
-        restore_point=_iso(restore_time) if restore_time else "latest",
+        restore_point=iso(restore_time) if restore_time else "latest",
     )
-    group = _drill_security_group(clients.ec2, source, stack, drill_id)
+    group = drill_security_group(clients.ec2, source.vpc_id, stack, drill_id)
     try:
         point: dict[str, Any] = (
             {"RestoreTime": restore_time} if restore_time else {"UseLatestRestorableTime": True}
@@ -453,10 +510,10 @@ def run_restore_drill(
         if source.iops and source.storage_type in {"gp3", "io1", "io2"}:
             storage["Iops"] = source.iops
         requested, started = now(), clock()
-        report.requested_at = _iso(requested)
+        report.requested_at = iso(requested)
         latest = source_database(rds, source.identifier).latest_restorable
         if latest is not None:
-            report.latest_restorable_time = _iso(latest)
+            report.latest_restorable_time = iso(latest)
             report.rpo_seconds = max((requested - latest).total_seconds(), 0.0)
         rds.restore_db_instance_to_point_in_time(
             SourceDBInstanceIdentifier=source.identifier,
@@ -470,7 +527,7 @@ def run_restore_drill(
             EnableIAMDatabaseAuthentication=True,
             DeletionProtection=False,
             CopyTagsToSnapshot=False,
-            Tags=_drill_tags(stack, drill_id),
+            Tags=drill_tags(stack, drill_id),
             **point,
             **storage,
         )
@@ -479,19 +536,27 @@ def run_restore_drill(
             report.error = problem
         else:
             report.rto_seconds = clock() - started
-            report.available_at = _iso(now())
+            report.available_at = iso(now())
             report.checks = verify_restored(rds, target, source, group)
     except (ClientError, BotoCoreError) as error:
-        report.error = _error_text(error)
+        report.error = error_text(error)
     finally:
-        clients.cloudwatch.put_metric_data(Namespace=DRILL_METRIC_NAMESPACE, MetricData=_metrics(report))
+        report_metrics(clients.cloudwatch, report)
         if not keep:
             report.deleted = _delete_drill(clients, stack, target, group, sleep=sleep)
     return report
 
 
+def report_metrics(cloudwatch: Any, report: DrillReport) -> None:
+    """`paved/RestoreDrill` metrics of the drill: Success always, RTO and RPO when it succeeded."""
+    cloudwatch.put_metric_data(Namespace=DRILL_METRIC_NAMESPACE, MetricData=_metrics(report))
+
+
 def _metrics(report: DrillReport) -> list[dict[str, Any]]:
-    dimensions = [{"Name": "Stack", "Value": report.stack}, {"Name": "DBInstance", "Value": report.source}]
+    dimensions = [
+        {"Name": "Stack", "Value": report.stack},
+        {"Name": _SOURCE_DIMENSIONS[report.kind], "Value": report.source},
+    ]
     data = [{"MetricName": "Success", "Value": 1.0 if report.succeeded else 0.0, "Unit": "Count"}]
     for name, value in (("RTOSeconds", report.rto_seconds), ("RPOSeconds", report.rpo_seconds)):
         if value is not None and report.succeeded:

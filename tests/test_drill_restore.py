@@ -206,7 +206,7 @@ def test_a_drill_that_times_out_fails_and_still_cleans_up(prod_database: DrillCl
     clients, clock = prod_database, Clock()
     _creating_for(clients, drill_identifier(SOURCE, "d1"), calls=None)
     report = _drill(clients, clock, timeout=120)
-    assert report.error == "not available within 120 s (status creating)"
+    assert report.error == "not done within 120 s (status creating)"
     assert not report.succeeded and report.rto_seconds is None and report.checks == []
     assert clock.seconds == 1120.0  # waited exactly the timeout
     assert _identifiers(clients) == {SOURCE}
