@@ -30,13 +30,13 @@ from paved.drill import (
     DrillError,
     DrillGroup,
     DrillReport,
+    DrillSteps,
     Outcome,
     delete_group,
     drill_security_group,
     drill_tags,
     error_text,
-    iso,
-    report_metrics,
+    run_drill,
     wait_for,
 )
 
@@ -209,12 +209,8 @@ def run_cache_drill(
         kind="cache",
     )
     group = drill_security_group(clients.ec2, source.vpc_id, stack, drill_id)
-    try:
-        requested, started = now(), clock()
-        report.requested_at = iso(requested)
-        if source.snapshot_time is not None:
-            report.latest_restorable_time = iso(source.snapshot_time)
-            report.rpo_seconds = max((requested - source.snapshot_time).total_seconds(), 0.0)
+
+    def restore() -> None:
         elasticache.create_replication_group(
             ReplicationGroupId=target,
             ReplicationGroupDescription=f"paved restore drill {drill_id} of stack {stack}",
@@ -235,29 +231,33 @@ def run_cache_drill(
             SnapshotRetentionLimit=0,
             Tags=drill_tags(stack, drill_id),
         )
-        problem = wait_for(
-            elasticache.get_waiter("replication_group_available"),
+
+    def wait(waiter: str) -> str:
+        return wait_for(
+            elasticache.get_waiter(waiter),
             lambda: elasticache.describe_replication_groups(ReplicationGroupId=target),
             lambda response: str(response["ReplicationGroups"][0].get("Status")),
             timeout=timeout,
             clock=clock,
             sleep=sleep,
         )
-        if problem:
-            report.error = problem
-        else:
-            report.rto_seconds = clock() - started
-            report.available_at = iso(now())
-            report.checks = verify_cache(clients, target, source, group)
-    except (ClientError, BotoCoreError) as error:
-        report.error = error_text(error)
-    finally:
-        report_metrics(clients.cloudwatch, report)
-        if not keep:
-            report.deleted = _delete_cache_drill(
-                clients, stack, target, group, timeout=timeout, clock=clock, sleep=sleep
-            )
-    return report
+
+    return run_drill(
+        report,
+        DrillSteps(
+            recovery_point=lambda: source.snapshot_time,
+            restore=restore,
+            wait=lambda: wait("replication_group_available"),
+            verify=lambda: verify_cache(clients, target, source, group),
+            delete=lambda: _delete_cache_drill(
+                clients, stack, target, group, wait_deleted=lambda: wait("replication_group_deleted")
+            ),
+        ),
+        cloudwatch=clients.cloudwatch,
+        keep=keep,
+        now=now,
+        clock=clock,
+    )
 
 
 @dataclass(frozen=True)
@@ -299,30 +299,14 @@ def clean_up_cache(elasticache: Any, cache: DrillCache) -> Outcome:
 
 
 def _delete_cache_drill(
-    clients: CacheDrillClients,
-    stack: str,
-    target: str,
-    group: str,
-    *,
-    timeout: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
+    clients: CacheDrillClients, stack: str, target: str, group: str, *, wait_deleted: Callable[[], str]
 ) -> bool:
     """Delete the drill group (only when it carries this stack's drill tags), then, once it is gone, its
-    security group; a group still deleting after `timeout` leaves the security group to `paved drill
-    cleanup`. True when the group's deletion started."""
+    security group; a group still deleting when `wait_deleted` gives up leaves the security group to
+    `paved drill cleanup`. True when the group's deletion started."""
     mine = [cache for cache in drill_caches(clients.elasticache, stack) if cache.group_id == target]
     if not mine or clean_up_cache(clients.elasticache, mine[0]).failed:
         return False
-    elasticache = clients.elasticache
-    still = wait_for(
-        elasticache.get_waiter("replication_group_deleted"),
-        lambda: elasticache.describe_replication_groups(ReplicationGroupId=target),
-        lambda response: str(response["ReplicationGroups"][0].get("Status")),
-        timeout=timeout,
-        clock=clock,
-        sleep=sleep,
-    )
-    if not still:
+    if not wait_deleted():
         delete_group(clients.ec2, DrillGroup(group, "", ""))
     return True

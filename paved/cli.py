@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -313,6 +314,13 @@ OutputsFile = Annotated[
 ]
 
 
+ReportDir = Annotated[
+    Path, typer.Option("--report-dir", help="Where to write drill-<id>.json and drill-<id>.md.")
+]
+ProjectDir = Annotated[Path, typer.Option("-C", help="The Pulumi project directory.")]
+RunWithoutAsking = Annotated[bool, typer.Option("--yes", "-y", help="Run without asking.")]
+
+
 drill_app = typer.Typer(
     help="Restore drills: run them, and clean up what they leave behind.", no_args_is_help=True
 )
@@ -422,13 +430,11 @@ def drill_restore(
             help="The database's identifier; default <project>-<stack>-database, as paved names it.",
         ),
     ] = None,
-    report_dir: Annotated[
-        Path, typer.Option("--report-dir", help="Where to write drill-<id>.json and drill-<id>.md.")
-    ] = Path("."),
-    project_dir: Annotated[Path, typer.Option("-C", help="The Pulumi project directory.")] = Path("."),
+    report_dir: ReportDir = Path("."),
+    project_dir: ProjectDir = Path("."),
     region: SdkRegion = None,
     endpoint_url: EndpointUrl = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Run without asking.")] = False,
+    yes: RunWithoutAsking = False,
 ) -> None:
     """Restore the stack's database to a point in time as a new drill instance, verify it, and measure
     RTO and RPO.
@@ -442,7 +448,7 @@ def drill_restore(
     Exit codes: 0 the drill succeeded or was declined; 1 it failed; 2 usage.
     """
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+    from botocore.exceptions import BotoCoreError, NoRegionError
 
     from paved.drill import (
         DrillClients,
@@ -480,15 +486,11 @@ def drill_restore(
     except (DrillError, BotoCoreError) as error:
         typer.echo(f"paved drill restore: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
-    typer.echo(
-        "\n".join(
-            restore_plan_lines(source, drill_identifier(source.identifier, drill_id), restore_time, keep)
-        )
-    )
-    if not _confirmed(yes, "Run the drill?", "drill restore", undone="created"):
-        raise typer.Exit(ExitCode.CLEAN)
-    try:
-        report = run_restore_drill(
+    _run_drill(
+        "drill restore",
+        stack,
+        restore_plan_lines(source, drill_identifier(source.identifier, drill_id), restore_time, keep),
+        lambda: run_restore_drill(
             clients,
             stack,
             source,
@@ -498,18 +500,29 @@ def drill_restore(
             timeout=timeout_minutes * 60,
             now=lambda: datetime.now(UTC),
             clock=time.monotonic,
-        )
+        ),
+        report_dir,
+        yes,
+    )
+
+
+def _run_drill(
+    command: str, stack: str, plan: Iterable[str], run: Callable[[], DrillReport], report_dir: Path, yes: bool
+) -> NoReturn:
+    """Print the drill's plan, ask (unless --yes), run it, then write and print its reports and exit with
+    its verdict."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    typer.echo("\n".join(plan))
+    if not _confirmed(yes, "Run the drill?", command, undone="created"):
+        raise typer.Exit(ExitCode.CLEAN)
+    try:
+        report = run()
     except (ClientError, BotoCoreError) as error:
         typer.echo(
-            f"paved drill restore: {error}; `paved drill cleanup --stack {stack}` removes what it left",
-            err=True,
+            f"paved {command}: {error}; `paved drill cleanup --stack {stack}` removes what it left", err=True
         )
         raise typer.Exit(ExitCode.BLOCKED) from None
-    _reported(report, report_dir)
-
-
-def _reported(report: DrillReport, report_dir: Path) -> NoReturn:
-    """Write the drill's JSON and Markdown reports, print the Markdown, and exit with the drill's verdict."""
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / f"drill-{report.drill_id}.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
     markdown = report.as_markdown()
@@ -534,13 +547,11 @@ def drill_cache(
             "--group", help="The replication group; default <project>-<stack>-cache, as paved names it."
         ),
     ] = None,
-    report_dir: Annotated[
-        Path, typer.Option("--report-dir", help="Where to write drill-<id>.json and drill-<id>.md.")
-    ] = Path("."),
-    project_dir: Annotated[Path, typer.Option("-C", help="The Pulumi project directory.")] = Path("."),
+    report_dir: ReportDir = Path("."),
+    project_dir: ProjectDir = Path("."),
     region: SdkRegion = None,
     endpoint_url: EndpointUrl = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Run without asking.")] = False,
+    yes: RunWithoutAsking = False,
 ) -> None:
     """Restore the cache's latest snapshot into a temporary replication group, verify it, and measure RTO
     (request to available) and RPO (request time minus the snapshot's).
@@ -552,7 +563,7 @@ def drill_cache(
     Exit codes: 0 the drill succeeded or was declined; 1 it failed; 2 usage.
     """
     import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+    from botocore.exceptions import BotoCoreError, NoRegionError
 
     from paved.cache_drill import (
         CacheDrillClients,
@@ -586,11 +597,11 @@ def drill_cache(
     except (DrillError, BotoCoreError) as error:
         typer.echo(f"paved drill cache: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
-    typer.echo("\n".join(cache_plan_lines(source, cache_drill_identifier(stack, drill_id), keep)))
-    if not _confirmed(yes, "Run the drill?", "drill cache", undone="created"):
-        raise typer.Exit(ExitCode.CLEAN)
-    try:
-        report = run_cache_drill(
+    _run_drill(
+        "drill cache",
+        stack,
+        cache_plan_lines(source, cache_drill_identifier(stack, drill_id), keep),
+        lambda: run_cache_drill(
             clients,
             stack,
             source,
@@ -599,14 +610,10 @@ def drill_cache(
             timeout=timeout_minutes * 60,
             now=lambda: datetime.now(UTC),
             clock=time.monotonic,
-        )
-    except (ClientError, BotoCoreError) as error:
-        typer.echo(
-            f"paved drill cache: {error}; `paved drill cleanup --stack {stack}` removes what it left",
-            err=True,
-        )
-        raise typer.Exit(ExitCode.BLOCKED) from None
-    _reported(report, report_dir)
+        ),
+        report_dir,
+        yes,
+    )
 
 
 @app.command("verify")

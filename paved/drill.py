@@ -502,19 +502,14 @@ def run_restore_drill(
         restore_point=iso(restore_time) if restore_time else "latest",
     )
     group = drill_security_group(clients.ec2, source.vpc_id, stack, drill_id)
-    try:
-        point: dict[str, Any] = (
-            {"RestoreTime": restore_time} if restore_time else {"UseLatestRestorableTime": True}
-        )
-        storage: dict[str, Any] = {"StorageType": source.storage_type}
-        if source.iops and source.storage_type in {"gp3", "io1", "io2"}:
-            storage["Iops"] = source.iops
-        requested, started = now(), clock()
-        report.requested_at = iso(requested)
-        latest = source_database(rds, source.identifier).latest_restorable
-        if latest is not None:
-            report.latest_restorable_time = iso(latest)
-            report.rpo_seconds = max((requested - latest).total_seconds(), 0.0)
+    point: dict[str, Any] = (
+        {"RestoreTime": restore_time} if restore_time else {"UseLatestRestorableTime": True}
+    )
+    storage: dict[str, Any] = {"StorageType": source.storage_type}
+    if source.iops and source.storage_type in {"gp3", "io1", "io2"}:
+        storage["Iops"] = source.iops
+
+    def restore() -> None:
         rds.restore_db_instance_to_point_in_time(
             SourceDBInstanceIdentifier=source.identifier,
             TargetDBInstanceIdentifier=target,
@@ -531,19 +526,67 @@ def run_restore_drill(
             **point,
             **storage,
         )
-        problem = wait_until_available(rds, target, timeout=timeout, clock=clock, sleep=sleep)
+
+    return run_drill(
+        report,
+        DrillSteps(
+            # Read just before the request: RDS ships transaction logs every 5 minutes.
+            recovery_point=lambda: source_database(rds, source.identifier).latest_restorable,
+            restore=restore,
+            wait=lambda: wait_until_available(rds, target, timeout=timeout, clock=clock, sleep=sleep),
+            verify=lambda: verify_restored(rds, target, source, group),
+            delete=lambda: _delete_drill(clients, stack, target, group, sleep=sleep),
+        ),
+        cloudwatch=clients.cloudwatch,
+        keep=keep,
+        now=now,
+        clock=clock,
+    )
+
+
+@dataclass(frozen=True)
+class DrillSteps:
+    """What one kind of drill does at each step of `run_drill`."""
+
+    recovery_point: Callable[[], datetime | None]  # the newest data the restore can hold (for the RPO)
+    restore: Callable[[], None]
+    wait: Callable[[], str]  # '' once the copy is available, else why not
+    verify: Callable[[], list[tuple[str, bool, str]]]
+    delete: Callable[[], bool]  # True when the drill's copy is (being) deleted
+
+
+def run_drill(
+    report: DrillReport,
+    steps: DrillSteps,
+    *,
+    cloudwatch: Any,
+    keep: bool,
+    now: Callable[[], datetime],
+    clock: Callable[[], float],
+) -> DrillReport:
+    """Measure, restore, wait, verify, report metrics, and (unless `keep`) delete: whatever fails midway,
+    the metrics are sent and the drill's own resources are deleted."""
+    try:
+        requested, started = now(), clock()
+        report.requested_at = iso(requested)
+        latest = steps.recovery_point()
+        if latest is not None:
+            report.latest_restorable_time = iso(latest)
+            report.rpo_seconds = max((requested - latest).total_seconds(), 0.0)
+        steps.restore()
+        problem = steps.wait()
         if problem:
             report.error = problem
         else:
             report.rto_seconds = clock() - started
             report.available_at = iso(now())
-            report.checks = verify_restored(rds, target, source, group)
+            report.checks = steps.verify()
     except (ClientError, BotoCoreError) as error:
         report.error = error_text(error)
     finally:
-        report_metrics(clients.cloudwatch, report)
+        report_metrics(cloudwatch, report)
         if not keep:
-            report.deleted = _delete_drill(clients, stack, target, group, sleep=sleep)
+            report.deleted = steps.delete()
     return report
 
 
