@@ -9,6 +9,10 @@ import pulumi_aws as aws
 # In a key policy "Resource": "*" means "this key", the only resource a key policy can govern:
 # https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html
 _THIS_KEY = "*"
+# The encryption context SNS gives KMS for a topic's data keys: the topic's ARN.
+SNS_TOPIC_CONTEXT = "kms:EncryptionContext:aws:sns:topicArn"
+# What a service publishing to an SSE-KMS topic needs of the topic's key.
+_PUBLISHER_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
 # Condition operator -> {condition key: value(s)}, as in an IAM policy's "Condition" block.
 Conditions = Mapping[str, Mapping[str, pulumi.Input[str] | Sequence[pulumi.Input[str]]]]
@@ -169,21 +173,37 @@ def alerts_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptio
     the message is dropped without an error anyone sees.
 
     The AWS managed key aws/sns cannot be used: its policy does not let these services call kms:Decrypt
-    and kms:GenerateDataKey*.
-    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse
+    and kms:GenerateDataKey*. EventBridge's statement cannot be kept to the account the usual way:
+    aws:SourceAccount, aws:SourceArn and aws:SourceOrgID in a key policy are "not supported for
+    EventBridge-to-encrypted topics". SNS names the topic in the encryption context of every data key it
+    asks for, so the statement admits EventBridge only for this account's topics (and the topic policy only
+    for the stack's rules).
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
     """
-    account = aws_context(opts).account
+    partition, region, account = aws_context(opts)
     return KmsKey(
         name,
         description="paved: encrypts the alerts SNS topic",
-        service_principals=[
-            "cloudwatch.amazonaws.com",
-            "events.amazonaws.com",
-            "events.rds.amazonaws.com",
-        ],
-        service_actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-        # Confused-deputy guard: only this account's alarms, rules and subscriptions may use the key.
+        service_principals=["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"],
+        service_actions=list(_PUBLISHER_KEY_ACTIONS),
+        # Confused-deputy guard: only this account's alarms and event subscriptions may use the key.
         service_conditions={"StringEquals": {"aws:SourceAccount": account}},
+        extra_statements=[
+            {
+                "Sid": "EventBridgeRules",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": list(_PUBLISHER_KEY_ACTIONS),
+                "Resource": _THIS_KEY,
+                "Condition": {
+                    "ArnLike": {
+                        SNS_TOPIC_CONTEXT: pulumi.Output.format(
+                            "arn:{0}:sns:{1}:{2}:*", partition, region, account
+                        )
+                    }
+                },
+            }
+        ],
         tags=tags,
         opts=opts,
     )

@@ -104,7 +104,7 @@ def cache_source(clients: CacheDrillClients, group_id: str) -> CacheSource:
         group_id=group_id,
         arn=group.get("ARN", ""),
         engine=latest.get("Engine") or group.get("Engine", ""),
-        engine_version=latest.get("EngineVersion", ""),
+        engine_version=_minor(latest.get("EngineVersion", "")),
         node_type=group.get("CacheNodeType") or latest.get("CacheNodeType", ""),
         parameter_group=latest.get("CacheParameterGroupName", ""),
         subnet_group=latest["CacheSubnetGroupName"],
@@ -113,6 +113,12 @@ def cache_source(clients: CacheDrillClients, group_id: str) -> CacheSource:
         snapshot=latest["SnapshotName"],
         snapshot_time=_snapshot_time(latest),
     )
+
+
+def _minor(version: str) -> str:
+    """`major.minor` of an engine version: a snapshot may report the patch level, which
+    CreateReplicationGroup refuses from Redis OSS 6 on ("Specific version selection is not allowed")."""
+    return ".".join(version.split(".")[:2])
 
 
 def cache_drill_identifier(stack: str, drill_id: str) -> str:
@@ -154,7 +160,7 @@ def verify_cache(
         clients.reads.describe_cache_clusters(CacheClusterId=members[0])["CacheClusters"] if members else [{}]
     )
     groups = [g.get("SecurityGroupId") for g in member.get("SecurityGroups") or []]
-    version = f"{member.get('Engine')} {member.get('EngineVersion')}"
+    version = f"{member.get('Engine')} {_minor(str(member.get('EngineVersion')))}"
     return [
         ("engine and version", version == f"{source.engine} {source.engine_version}", version),
         ("node type", group.get("CacheNodeType") == source.node_type, str(group.get("CacheNodeType"))),

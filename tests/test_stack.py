@@ -275,3 +275,21 @@ def test_every_bucket_logs_to_an_sse_s3_bucket_of_its_region(
     for target in targets:
         [rule] = _of_bucket(recording, BUCKET_LIFECYCLE, target).inputs["rules"]
         assert rule["expiration"] == {"days": retention}
+
+
+def test_the_alerts_key_admits_eventbridge_for_the_accounts_topics_without_source_conditions(
+    prod: Recording,
+) -> None:
+    """aws:SourceAccount, aws:SourceArn and aws:SourceOrgID in a key policy are "not supported for
+    EventBridge-to-encrypted topics"; SNS's encryption context (the topic ARN) keeps the key to our topics.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services"""
+    for name in ("alerts", "alerts-global"):
+        statements = json.loads(prod.one(KEY, name).inputs["policy"])["Statement"]
+        [events] = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+        assert "aws:source" not in json.dumps(events.get("Condition", {})).lower()
+        [(operator, keys)] = events["Condition"].items()
+        assert (operator, list(keys)) == ("ArnLike", ["kms:EncryptionContext:aws:sns:topicArn"])
+        assert keys["kms:EncryptionContext:aws:sns:topicArn"].endswith(":123456789012:*")
+        [others] = [s for s in statements if s.get("Sid") == "ServiceUse"]
+        assert others["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "events.rds.amazonaws.com"]}
+        assert others["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}

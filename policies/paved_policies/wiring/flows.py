@@ -539,12 +539,14 @@ def _publishes(stack: Stack, topic: Resource, service: str, source_arn: Any) -> 
     """`service` may publish to `topic` on behalf of `source_arn`: the topic policy admits it, and the topic's
     key lets it encrypt. What a service sends when it publishes: the account and its resource as the source.
     https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"""
+    topic_arn = str(stack.snapshot.output(topic, "arn"))
     context = {"aws:SourceAccount": stack.snapshot.place.account, "aws:SourceArn": str(source_arn)}
+    # SNS asks KMS for the topic's data keys with the topic in the encryption context.
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+    key_context = {**context, "kms:EncryptionContext:aws:sns:topicArn": topic_arn}
     return combine(
-        stack.identity.service_allowed(
-            service, "sns:Publish", str(stack.snapshot.output(topic, "arn")), context
-        ),
-        _service_uses_key(stack, topic.get("kmsMasterKeyId"), service, context),
+        stack.identity.service_allowed(service, "sns:Publish", topic_arn, context),
+        _service_uses_key(stack, topic.get("kmsMasterKeyId"), service, key_context),
     )
 
 
