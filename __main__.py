@@ -20,6 +20,7 @@ from components.data_stores import DataStoreContext
 from components.database import DATABASE_NAME, POSTGRES_PORT, Database
 from components.database_bootstrap import DatabaseBootstrap
 from components.database_users import DatabaseAccess, database_users
+from components.disaster_recovery import PilotLight
 from components.edge import LoadBalancer
 from components.kms import alerts_key, logs_key
 from components.network import Network
@@ -36,7 +37,8 @@ tags = config.tags
 # needs an explicit `pulumi state unprotect`.
 protect = config.is_prod
 
-keys = Keys("keys", dr_region=config.dr_region, protect=protect, tags=tags)
+pilot_light = config.dr_region is not None and config.dr.mode == "pilot-light"
+keys = Keys("keys", dr_region=config.dr_region, dr_network=pilot_light, protect=protect, tags=tags)
 alerting = Alerting("alerts", config.alerts, kms_key_arn=keys.alerts.key_arn, tags=tags)
 network = Network(
     "network", config.network, logs_key_arn=keys.logs.key_arn, alerting=alerting, protect=protect, tags=tags
@@ -268,11 +270,32 @@ backup = (
     if config.backup.enabled
     else None
 )
+# The DR region's restore target: `paved drill restore --region dr` lands in it.
+dr_network = (
+    PilotLight(
+        "dr",
+        config.dr,
+        database=config.database,
+        az_count=config.network.az_count,
+        flow_log_retention_days=config.network.flow_log_retention_days,
+        logs_key_arn=keys.dr.data_key_arn,
+        protect=protect,
+        tags=tags,
+        opts=pulumi.ResourceOptions(provider=keys.dr.provider),
+    )
+    if pilot_light and keys.dr is not None
+    else None
+)
 access_log_buckets = [logs.deliver() for logs in (access_logs, dr_access_logs) if logs is not None]
 
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
 pulumi.export("dr_region", config.dr_region)
+pulumi.export("dr_mode", config.dr.mode if config.dr_region else None)
+pulumi.export("dr_vpc_id", dr_network.vpc_id if dr_network else None)
+pulumi.export("dr_database_subnet_group", dr_network.subnet_group_name if dr_network else None)
+pulumi.export("dr_database_security_group_id", dr_network.security_group_id if dr_network else None)
+pulumi.export("dr_database_parameter_group", dr_network.parameter_group_name if dr_network else None)
 pulumi.export("network_vpc_id", network.vpc_id)
 pulumi.export("network_availability_zones", network.availability_zones)
 pulumi.export("network_public_subnet_ids", network.public_subnet_ids)

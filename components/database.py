@@ -294,6 +294,38 @@ RDS_ALERT_EVENT_CATEGORIES = ("failover", "failure", "low storage", "maintenance
 _FSBP_EVENT_SOURCES = ("cluster", "instance", "parameter-group", "security-group")
 
 
+def parameter_group(
+    name: str, args: DatabaseArgs, tags: Mapping[str, str], *, parent: pulumi.Resource
+) -> aws.rds.ParameterGroup:
+    """The database's parameters: TLS only, pg_stat_statements, slow-query and lock-wait logging, and
+    what its config asks for. The DR region's restore target gets the same (parameter groups are
+    regional)."""
+    parameters: dict[str, tuple[str, str]] = {
+        # Refuse unencrypted connections (the default from PostgreSQL 15 on; stated, not assumed).
+        "rds.force_ssl": ("1", "immediate"),
+        "shared_preload_libraries": ("pg_stat_statements", _STATIC),
+        "pg_stat_statements.track": ("top", "immediate"),
+        "log_min_duration_statement": (str(args.slow_query_ms), "immediate"),
+        "log_lock_waits": ("1", "immediate"),
+    }
+    if args.max_connections is not None:
+        parameters["max_connections"] = (str(args.max_connections), _STATIC)
+    if args.blue_green_updates:
+        parameters.update({key: (value, _STATIC) for key, value in _BLUE_GREEN_PARAMETERS.items()})
+    return aws.rds.ParameterGroup(
+        name,
+        family=POSTGRES_MAJORS[args.engine_version.split(".")[0]].family,
+        description="paved: TLS only, pg_stat_statements, slow-query and lock-wait logging",
+        parameters=[
+            aws.rds.ParameterGroupParameterArgs(name=key, value=value, apply_method=method)
+            for key, (value, method) in parameters.items()
+        ],
+        tags=dict(tags),
+        # A new major version needs a new family: create the new group before dropping the old one.
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
 class Database(pulumi.ComponentResource):
     """The writer instance, its read replicas, parameter group, subnet group, security group, monitoring role,
     log groups, RDS Proxy (optional), cross-region automated-backup replication (with a DR region) and alarms.
@@ -346,7 +378,7 @@ class Database(pulumi.ComponentResource):
             tags=self._tags,
             opts=here,
         )
-        parameters = self._parameter_group(name)
+        parameters = parameter_group(name, args, self._tags, parent=self)
         monitoring_role = service_role(
             f"{name}-monitoring",
             service="monitoring.rds.amazonaws.com",
@@ -469,33 +501,6 @@ class Database(pulumi.ComponentResource):
                 "master_secret_arn": self.master_secret_arn,
                 "security_group_id": self.security_group_id,
             }
-        )
-
-    def _parameter_group(self, name: str) -> aws.rds.ParameterGroup:
-        args = self._args
-        parameters: dict[str, tuple[str, str]] = {
-            # Refuse unencrypted connections (the default from PostgreSQL 15 on; stated, not assumed).
-            "rds.force_ssl": ("1", "immediate"),
-            "shared_preload_libraries": ("pg_stat_statements", _STATIC),
-            "pg_stat_statements.track": ("top", "immediate"),
-            "log_min_duration_statement": (str(args.slow_query_ms), "immediate"),
-            "log_lock_waits": ("1", "immediate"),
-        }
-        if args.max_connections is not None:
-            parameters["max_connections"] = (str(args.max_connections), _STATIC)
-        if args.blue_green_updates:
-            parameters.update({key: (value, _STATIC) for key, value in _BLUE_GREEN_PARAMETERS.items()})
-        return aws.rds.ParameterGroup(
-            name,
-            family=POSTGRES_MAJORS[args.engine_version.split(".")[0]].family,
-            description="paved: TLS only, pg_stat_statements, slow-query and lock-wait logging",
-            parameters=[
-                aws.rds.ParameterGroupParameterArgs(name=key, value=value, apply_method=method)
-                for key, (value, method) in parameters.items()
-            ],
-            tags=self._tags,
-            # A new major version needs a new family: create the new group before dropping the old one.
-            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _log_group(self, identifier: str, log_type: str) -> aws.cloudwatch.LogGroup:

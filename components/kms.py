@@ -137,15 +137,18 @@ class KmsKey(pulumi.ComponentResource):
         self.register_outputs({"key_arn": self.key_arn, "key_id": self.key_id, "alias_name": self.alias_name})
 
 
-def logs_key(name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None) -> KmsKey:
-    """A key CloudWatch Logs may use for log groups of this account and region only.
+def logs_key(
+    name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None, purpose: str = ""
+) -> KmsKey:
+    """A key CloudWatch Logs may use for log groups of this account and region only; `purpose` names what
+    else the key encrypts, through grants or the caller's permissions (as `account_key`).
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
     """
     partition, region, account = aws_context(opts)
     return KmsKey(
         name,
-        description="paved: encrypts CloudWatch Logs log groups",
+        description=f"paved: encrypts {purpose + ' and ' if purpose else ''}CloudWatch Logs log groups",
         service_principals=[pulumi.Output.concat("logs.", region, ".amazonaws.com")],
         service_actions=[
             "kms:Encrypt*",

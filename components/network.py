@@ -24,7 +24,7 @@ NatGateways = Literal["single", "perAz"]
 InterfaceEndpoint = Literal["secretsmanager", "ecr.api", "ecr.dkr", "sts", "logs", "kms", "ssm", "ec2"]
 
 
-def _vpc_cidr(value: str) -> str:
+def vpc_cidr(value: str) -> str:
     network = cidr_network(value)
     if network.version != 4 or not 16 <= network.prefixlen <= 20:
         raise invalid(
@@ -36,7 +36,7 @@ def _vpc_cidr(value: str) -> str:
 
 
 class NetworkArgs(ConfigModel):
-    cidr: Annotated[str, AfterValidator(_vpc_cidr)]
+    cidr: Annotated[str, AfterValidator(vpc_cidr)]
     az_count: Annotated[int, Field(ge=2, le=3), Hint("use 2 or 3 Availability Zones; prod requires 3")]
     nat_gateways: NatGateways
     flow_log_retention_days: LogRetention
@@ -88,7 +88,7 @@ _OUTPUTS = (
 )
 
 
-def _zone(names: Sequence[str], index: int) -> str:
+def nth_zone(names: Sequence[str], index: int) -> str:
     if index >= len(names):
         raise ValueError(f"the region has only {len(names)} available AZs, the network needs {index + 1}")
     return names[index]
@@ -134,7 +134,7 @@ class Network(pulumi.ComponentResource):
         zone_names = aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
         ).names
-        zones = [zone_names.apply(lambda names, i=i: _zone(names, i)) for i in range(args.az_count)]
+        zones = [zone_names.apply(lambda names, i=i: nth_zone(names, i)) for i in range(args.az_count)]
 
         self._vpc = aws.ec2.Vpc(
             name,
@@ -144,7 +144,7 @@ class Network(pulumi.ComponentResource):
             tags=self._tagged(name),
             opts=self._child(),
         )
-        self._empty_default_security_group()
+        empty_default_security_group(name, self._vpc.id, self._tags, parent=self)
         public = self._subnets(_PUBLIC, plan.public, zones)
         private = self._subnets(_PRIVATE, plan.private, zones)
         isolated = self._subnets(_ISOLATED, plan.isolated, zones)
@@ -153,7 +153,15 @@ class Network(pulumi.ComponentResource):
             public, private, isolated, per_az=args.nat_gateways == "perAz"
         )
         self._nat_alarms(nat_gateways, alerting)
-        flow_log_group = self._flow_logs(logs_key_arn, args.flow_log_retention_days)
+        flow_log_group = vpc_flow_logs(
+            name,
+            self._vpc.id,
+            logs_key_arn=logs_key_arn,
+            retention_days=args.flow_log_retention_days,
+            protect=protect,
+            tags=self._tags,
+            parent=self,
+        )
         self._s3_gateway_endpoint(egress_tables)
         endpoint_group = self._interface_endpoints(args.interface_endpoints, private)
 
@@ -178,17 +186,6 @@ class Network(pulumi.ComponentResource):
 
     def _tagged(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return {**self._tags, **(extra or {}), "Name": name}
-
-    def _empty_default_security_group(self) -> None:
-        # Managing the default security group without rules removes AWS's allow-all rules, so nothing that
-        # falls back to it gets open network access (CIS AWS Foundations 5.4):
-        # https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html
-        aws.ec2.DefaultSecurityGroup(
-            f"{self._name}-default",
-            vpc_id=self._vpc.id,
-            tags=self._tagged(f"{self._name}-default-deny-all"),
-            opts=self._child(),
-        )
 
     def _subnets(
         self, tier: _Tier, cidrs: Sequence[str], zones: Sequence[pulumi.Output[str]]
@@ -313,44 +310,6 @@ class Network(pulumi.ComponentResource):
                 runbook=f"{self._name}-nat-port-allocation-errors",
             )
 
-    def _flow_logs(self, logs_key_arn: pulumi.Input[str], retention_days: int) -> aws.cloudwatch.LogGroup:
-        flow_name = f"{self._name}-flow-logs"
-        group = log_group(
-            flow_name,
-            name=f"/paved/{pulumi.get_stack()}/{self._name}/vpc-flow-logs",
-            kms_key_arn=logs_key_arn,
-            retention_days=retention_days,
-            protect=self._keep_stateful,
-            tags=self._tagged(flow_name),
-            parent=self,
-        )
-        # Confused-deputy guard recommended by AWS: only flow logs of this account may assume the role.
-        # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
-        context = self._context
-        role = service_role(
-            flow_name,
-            service="vpc-flow-logs.amazonaws.com",
-            description="Lets VPC Flow Logs deliver this VPC's flow logs to its log group",
-            inline_policy=_flow_logs_delivery_policy(group.arn),
-            source_arn=pulumi.Output.concat(
-                "arn:", context.partition, ":ec2:", context.region, ":", context.account, ":vpc-flow-log/*"
-            ),
-            tags=self._tagged(flow_name),
-            parent=self,
-        )
-        aws.ec2.FlowLog(
-            flow_name,
-            vpc_id=self._vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=group.arn,
-            iam_role_arn=role.arn,
-            tags=self._tagged(flow_name),
-            # Without the policy in place the first deliveries would be refused.
-            opts=self._child(role.ready),
-        )
-        return group
-
     def _s3_gateway_endpoint(self, route_tables: Sequence[aws.ec2.RouteTable]) -> None:
         # Keeps S3 traffic (ECR image layers, backups) off the NAT gateways, at no charge:
         # https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html
@@ -429,6 +388,71 @@ class Network(pulumi.ComponentResource):
 
     def _service_name(self, service: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("com.amazonaws.", self._context.region, ".", service)
+
+
+def empty_default_security_group(
+    name: str, vpc_id: pulumi.Input[str], tags: Mapping[str, str], *, parent: pulumi.Resource
+) -> aws.ec2.DefaultSecurityGroup:
+    """The VPC's default security group, managed without rules: that removes AWS's allow-all rules, so
+    nothing that falls back to it gets open network access (CIS AWS Foundations 5.4).
+    https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html"""
+    return aws.ec2.DefaultSecurityGroup(
+        f"{name}-default",
+        vpc_id=vpc_id,
+        tags={**tags, "Name": f"{name}-default-deny-all"},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def vpc_flow_logs(
+    name: str,
+    vpc_id: pulumi.Input[str],
+    *,
+    logs_key_arn: pulumi.Input[str],
+    retention_days: int,
+    protect: bool,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.LogGroup:
+    """All of the VPC's traffic logged to a log group of its own, encrypted with `logs_key_arn`, through a
+    role only VPC Flow Logs of this account may assume."""
+    flow_name = f"{name}-flow-logs"
+    flow_tags = {**tags, "Name": flow_name}
+    group = log_group(
+        flow_name,
+        name=f"/paved/{pulumi.get_stack()}/{name}/vpc-flow-logs",
+        kms_key_arn=logs_key_arn,
+        retention_days=retention_days,
+        protect=protect,
+        tags=flow_tags,
+        parent=parent,
+    )
+    # Confused-deputy guard recommended by AWS: only flow logs of this account may assume the role.
+    # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+    context = aws_context(pulumi.ResourceOptions(parent=parent))
+    role = service_role(
+        flow_name,
+        service="vpc-flow-logs.amazonaws.com",
+        description="Lets VPC Flow Logs deliver this VPC's flow logs to its log group",
+        inline_policy=_flow_logs_delivery_policy(group.arn),
+        source_arn=pulumi.Output.concat(
+            "arn:", context.partition, ":ec2:", context.region, ":", context.account, ":vpc-flow-log/*"
+        ),
+        tags=flow_tags,
+        parent=parent,
+    )
+    aws.ec2.FlowLog(
+        flow_name,
+        vpc_id=vpc_id,
+        traffic_type="ALL",
+        log_destination_type="cloud-watch-logs",
+        log_destination=group.arn,
+        iam_role_arn=role.arn,
+        tags=flow_tags,
+        # Without the policy in place the first deliveries would be refused.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=role.ready),
+    )
+    return group
 
 
 def _flow_logs_delivery_policy(log_group_arn: pulumi.Output[str]) -> pulumi.Output[str]:

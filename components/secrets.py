@@ -63,6 +63,7 @@ class Keys(pulumi.ComponentResource):
         dr_region: str | None,
         protect: bool,
         tags: Mapping[str, str],
+        dr_network: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:secrets:Keys", name, None, opts)
@@ -77,8 +78,13 @@ class Keys(pulumi.ComponentResource):
         if dr_region is not None:
             provider = aws.Provider("dr", region=dr_region, opts=pulumi.ResourceOptions(parent=self))
             there = pulumi.ResourceOptions(parent=self, provider=provider, protect=protect)
-            data_dr = account_key(
-                "data-dr", purpose="cross-region backup copies (RDS, AWS Backup)", tags=tags, opts=there
+            copies = "cross-region backup copies (RDS, AWS Backup)"
+            # A DR network logs its traffic with the key the copies use: the DR region gets no key of its
+            # own for logs (one less key to keep, and the network only matters with the copies).
+            data_dr = (
+                logs_key("data-dr", purpose=copies, tags=tags, opts=there)
+                if dr_network
+                else account_key("data-dr", purpose=copies, tags=tags, opts=there)
             )
             secrets_dr = account_key("secrets-dr", purpose="Secrets Manager replicas", tags=tags, opts=there)
             self.dr = DrRegion(dr_region, provider, data_dr.key_arn, secrets_dr.key_arn)

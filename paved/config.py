@@ -22,6 +22,7 @@ from components.cache import CacheArgs
 from components.certificates import DomainArgs
 from components.cluster import ClusterArgs
 from components.database import DatabaseArgs
+from components.disaster_recovery import DrArgs, dr_violations
 from components.edge import EdgeArgs
 from components.network import NetworkArgs
 from components.observability import AlertsArgs
@@ -63,6 +64,7 @@ class StackConfig:
     database: DatabaseArgs
     cache: CacheArgs
     backup: BackupArgs
+    dr: DrArgs
     secrets: Mapping[str, SecretArgs]
     cluster: ClusterArgs
     edge: EdgeArgs
@@ -272,6 +274,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     database = _section(DatabaseArgs, "database", values, ctx, problems)
     cache = _section(CacheArgs, "cache", values, ctx, problems)
     backup = _section(BackupArgs, "backup", values, ctx, problems)
+    dr = _section(DrArgs, "dr", values, ctx, problems)
     secrets = _secrets(values, ctx, problems)
     cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
@@ -283,6 +286,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         problems,
     )
     problems.extend(rules.dr_region_violations(dr_region, ctx))
+    problems.extend(dr_violations(dr, dr_region, network.cidr if network else None))
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.name_length_violations(project, stack, apps))
@@ -303,6 +307,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         database=_parsed(database),
         cache=_parsed(cache),
         backup=_parsed(backup),
+        dr=_parsed(dr),
         secrets=_parsed(secrets),
         cluster=_parsed(cluster),
         edge=_parsed(edge),

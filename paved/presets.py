@@ -85,6 +85,9 @@ _SECTIONS: dict[str, Any] = {
     "cache.alarms.evictions": 100,
     "cache.alarms.connections": 5000,
     "cache.alarms.replicationLagSeconds": 30,
+    # The DR region's restore target (components/disaster_recovery.py): free while idle.
+    "dr.mode": Env(prod="pilot-light", staging="backups"),
+    "dr.cidr": Env(prod="10.64.0.0/16", staging="10.65.0.0/16"),
     "backup.enabled": Env(prod=True, staging=False),
     "backup.vaultMinRetentionDays": 7,
     "backup.vaultMaxRetentionDays": 400,

@@ -85,7 +85,9 @@ def test_primary_is_encrypted_private_postgres_17(stack: str, request: pytest.Fi
     assert primary.property_dependencies["performanceInsightsKmsKeyId"] == [data_key]
     subnet_group = recording.one(SUBNET_GROUP, "database")
     assert primary.property_dependencies["dbSubnetGroupName"] == [subnet_group.urn]
-    isolated = {r.urn for r in recording.of_type("aws:ec2/subnet:Subnet") if "-isolated-" in r.name}
+    isolated = {
+        r.urn for r in recording.of_type("aws:ec2/subnet:Subnet") if r.name.startswith("network-isolated-")
+    }
     assert isolated and set(subnet_group.property_dependencies["subnetIds"]) == isolated
 
 
@@ -273,7 +275,9 @@ def test_prod_proxy_requires_tls_and_logs_in_with_each_password_users_secret(pro
         assert auth["clientPasswordAuthType"] == "POSTGRES_SCRAM_SHA_256"
         assert "username" not in auth
     assert set(proxy.property_dependencies["auths"]) == {secret.urn for secret in secrets.values()}
-    isolated = {r.urn for r in prod.of_type("aws:ec2/subnet:Subnet") if "-isolated-" in r.name}
+    isolated = {
+        r.urn for r in prod.of_type("aws:ec2/subnet:Subnet") if r.name.startswith("network-isolated-")
+    }
     assert set(proxy.property_dependencies["vpcSubnetIds"]) == isolated
     target = prod.one(PROXY_TARGET)
     assert target.property_dependencies["dbProxyName"] == [proxy.urn]

@@ -354,7 +354,7 @@ UNKNOWN_ROLE_POLICIES = [
     "api-secrets",
     "worker-secrets",
 ]
-PROD_ONLY_ROLE_POLICIES = ["database-proxy", "cdn-assets-replication"]
+PROD_ONLY_ROLE_POLICIES = ["database-proxy", "cdn-assets-replication", "dr-flow-logs"]
 
 
 def _cannot_run(role_policies: list[str], keys: list[str], buckets: list[str]) -> list[tuple[str, str, str]]:
@@ -392,7 +392,8 @@ EXEMPTED = [
 # (policy, resource type, resource name) of every other finding, all advisory. paved's own secrets carry
 # a paved:rotation tag saying how they rotate, so none is reported.
 FINDINGS = {
-    "prod": EXEMPTED,
+    # The DR pilot light's VPC runs nothing until a failover: no interface endpoints (EC2.10, 55, 56).
+    "prod": [*EXEMPTED, *[("paved-exemptions", VPC, "dr")] * 3],
     "staging": [
         *EXEMPTED,
         # Staging is single-AZ with 7 days of backups and no DR copy, and it is torn down and rebuilt:

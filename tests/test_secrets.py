@@ -71,8 +71,16 @@ def test_dr_resources_use_the_dr_provider_and_key(prod: Recording) -> None:
 def test_primary_region_resources_do_not_use_the_dr_provider(prod: Recording) -> None:
     # cdn-assets-dr is the assets replica CloudFront fails over to (tests/test_cdn.py); s3-access-logs-dr
     # takes its S3 server access logs (tests/test_stack.py); the *-job-failed-dr rules forward AWS Backup's
-    # failures there to the alerts topic's region (tests/test_backup.py).
+    # failures there to the alerts topic's region (tests/test_backup.py); dr* is the pilot light a DR
+    # restore lands in (tests/test_disaster_recovery.py).
     dr_names = {
+        "dr",
+        "dr-default",
+        "dr-isolated-1",
+        "dr-isolated-2",
+        "dr-isolated-3",
+        "dr-flow-logs",
+        "dr-database",
         "backup-job-failed-dr",
         "copy-job-failed-dr",
         "restore-job-failed-dr",

@@ -93,21 +93,32 @@ def test_isolated_subnets_have_no_internet_route(prod: Recording) -> None:
     assert not [r for r in prod.of_type("aws:ec2/route:Route") if r.name.startswith("network-isolated-")]
 
 
-def test_default_security_group_is_emptied(prod: Recording) -> None:
-    group = prod.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-    assert not group.inputs.get("ingress") and not group.inputs.get("egress")
+def test_every_vpcs_default_security_group_is_emptied(prod: Recording) -> None:
+    vpcs = prod.of_type("aws:ec2/vpc:Vpc")
+    assert [vpc.name for vpc in vpcs] == ["network", "dr"]  # the DR region's pilot light has its own
+    groups = prod.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert sorted(g.property_dependencies["vpcId"][0] for g in groups) == sorted(v.urn for v in vpcs)
+    assert all(not g.inputs.get("ingress") and not g.inputs.get("egress") for g in groups)
 
 
 @pytest.mark.parametrize(("stack", "retention"), [("prod", 365), ("staging", 30)])
 def test_flow_logs_go_to_an_encrypted_retained_log_group(stack: str, retention: int, request) -> None:
     recording: Recording = request.getfixturevalue(stack)
-    flow_log = recording.one("aws:ec2/flowLog:FlowLog")
-    log_group = recording.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
-    assert flow_log.inputs["trafficType"] == "ALL"
-    assert flow_log.property_dependencies["logDestination"] == [log_group.urn]
-    assert flow_log.property_dependencies["vpcId"] == [recording.one("aws:ec2/vpc:Vpc").urn]
-    assert log_group.inputs["retentionInDays"] == retention
-    assert log_group.property_dependencies["kmsKeyId"] == [recording.one(KEY, "logs").urn]
+    # The DR region's network logs with the DR key its copies use (components/disaster_recovery.py).
+    keys = {"network": "logs", "dr": "data-dr"}
+    vpcs = recording.of_type("aws:ec2/vpc:Vpc")
+    assert [vpc.name for vpc in vpcs] == (["network", "dr"] if stack == "prod" else ["network"])
+    for vpc in vpcs:
+        [flow_log] = [
+            f
+            for f in recording.of_type("aws:ec2/flowLog:FlowLog")
+            if f.property_dependencies["vpcId"] == [vpc.urn]
+        ]
+        log_group = recording.one("aws:cloudwatch/logGroup:LogGroup", f"{vpc.name}-flow-logs")
+        assert flow_log.inputs["trafficType"] == "ALL"
+        assert flow_log.property_dependencies["logDestination"] == [log_group.urn]
+        assert log_group.inputs["retentionInDays"] == retention
+        assert log_group.property_dependencies["kmsKeyId"] == [recording.one(KEY, keys[vpc.name]).urn]
 
 
 def test_endpoint_security_group_admits_https_from_the_vpc_only(prod: Recording) -> None:

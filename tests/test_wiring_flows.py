@@ -315,6 +315,19 @@ REQUIRED_MUTATIONS: list[tuple[str, Mutation, str]] = [
         "nothing grants events.amazonaws.com kms:GenerateDataKey",
     ),
     (
+        # The DR network's flow logs, in the DR region: the trust policy names that region's flow logs.
+        "dr-flow-logs->logs",
+        _edit_policy(
+            "iam/role:Role",
+            "dr-flow-logs",
+            lambda d: d["Statement"][0]["Condition"]["ArnLike"].update(
+                {"aws:SourceArn": "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*"}
+            ),
+            key="assumeRolePolicy",
+        ),
+        "does not let vpc-flow-logs.amazonaws.com sts:AssumeRole",
+    ),
+    (
         "database-events->alerts",
         _edit_policy("topicPolicy:TopicPolicy", "alerts", _without_sid("RdsEvents")),
         "nothing grants events.rds.amazonaws.com sns:Publish",

@@ -508,6 +508,9 @@ def producer_flows(stack: Stack) -> Iterator[FlowResult]:
             yield _result(f"{flow_log.name}->logs", "required", title, missing)
             continue
         arn = f"{stack.snapshot.output(group, 'arn')}:*"
+        # The flow log's own region (a DR network's is not the stack's): its source ARN and Logs there.
+        place = stack.snapshot.place_of(flow_log)
+        flow_logs_arn = f"arn:{place.partition}:ec2:{place.region}:{place.account}:vpc-flow-log/*"
         yield _result(
             f"{flow_log.name}->logs",
             "required",
@@ -517,15 +520,15 @@ def producer_flows(stack: Stack) -> Iterator[FlowResult]:
                     role.urn,
                     service="vpc-flow-logs.amazonaws.com",
                     context={
-                        "aws:SourceAccount": stack.snapshot.place.account,
-                        "aws:SourceArn": stack.arn("ec2", "vpc-flow-log/*"),
+                        "aws:SourceAccount": place.account,
+                        "aws:SourceArn": flow_logs_arn,
                     },
                 ),
                 stack.identity.allowed(role.urn, "logs:PutLogEvents", arn, {}),
                 _service_uses_key(
                     stack,
                     group.get("kmsKeyId"),
-                    f"logs.{stack.region}.amazonaws.com",
+                    f"logs.{place.region}.amazonaws.com",
                     {
                         "kms:EncryptionContext:aws:logs:arn": str(stack.snapshot.output(group, "arn")),
                     },
