@@ -21,7 +21,14 @@ from pydantic import AfterValidator
 
 from components.database import POSTGRES_PORT, DatabaseArgs, parameter_group
 from components.exemptions import exemption_tags
-from components.network import empty_default_security_group, nth_zone, vpc_cidr, vpc_flow_logs
+from components.network import (
+    ISOLATED,
+    availability_zones,
+    empty_default_security_group,
+    tier_subnets,
+    vpc_cidr,
+    vpc_flow_logs,
+)
 from components.security_groups import port_security_group
 from components.subnets import plan_subnets
 from paved.errors import ConfigProblem
@@ -97,23 +104,15 @@ class PilotLight(pulumi.ComponentResource):
             opts=here,
         )
         empty_default_security_group(name, vpc.id, tags, parent=self)
-        zone_names = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        ).names
-        subnets = []
-        for index, cidr in enumerate(plan_subnets(args.cidr, az_count).isolated):
-            subnet_name = f"{name}-isolated-{index + 1}"
-            subnets.append(
-                aws.ec2.Subnet(
-                    subnet_name,
-                    vpc_id=vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=zone_names.apply(lambda names, i=index: nth_zone(names, i)),
-                    map_public_ip_on_launch=False,
-                    tags={**tags, "Name": subnet_name},
-                    opts=here,
-                )
-            )
+        subnets = tier_subnets(
+            name,
+            ISOLATED,
+            vpc.id,
+            plan_subnets(args.cidr, az_count).isolated,
+            availability_zones(az_count, parent=self),
+            tags,
+            parent=self,
+        )
         vpc_flow_logs(
             name,
             vpc.id,

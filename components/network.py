@@ -71,7 +71,7 @@ class _Tier:
 
 _PUBLIC = _Tier("public", tags={"kubernetes.io/role/elb": "1"})
 _PRIVATE = _Tier("private", tags={"kubernetes.io/role/internal-elb": "1"})
-_ISOLATED = _Tier("isolated", tags={})
+ISOLATED = _Tier("isolated", tags={})
 
 
 _OUTPUTS = (
@@ -88,7 +88,46 @@ _OUTPUTS = (
 )
 
 
-def nth_zone(names: Sequence[str], index: int) -> str:
+def availability_zones(count: int, *, parent: pulumi.Resource) -> list[pulumi.Output[str]]:
+    """The first `count` available AZs of the region of `parent`'s provider."""
+    names = aws.get_availability_zones_output(
+        state="available", opts=pulumi.InvokeOutputOptions(parent=parent)
+    ).names
+    return [names.apply(lambda found, i=i: _nth_zone(found, i)) for i in range(count)]
+
+
+def tier_subnets(
+    name: str,
+    tier: _Tier,
+    vpc_id: pulumi.Input[str],
+    cidrs: Sequence[str],
+    zones: Sequence[pulumi.Output[str]],
+    tags: Mapping[str, str],
+    *,
+    parent: pulumi.Resource,
+) -> list[aws.ec2.Subnet]:
+    """One subnet of `tier` per AZ, `<name>-<tier>-<n>`."""
+    subnets = []
+    for index, (cidr, zone) in enumerate(zip(cidrs, zones, strict=True)):
+        subnet_name = f"{name}-{tier.name}-{index + 1}"
+        subnets.append(
+            aws.ec2.Subnet(
+                subnet_name,
+                vpc_id=vpc_id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                # No subnet hands out public addresses (CKV_AWS_130): the public tier holds only the ALB,
+                # whose addresses AWS manages, and NAT gateways, which use their own Elastic IPs. EKS
+                # nodes and pods live in the private tier.
+                map_public_ip_on_launch=False,
+                tags={**tags, **tier.tags, "Name": subnet_name},
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+        )
+    return subnets
+
+
+def _nth_zone(names: Sequence[str], index: int) -> str:
     if index >= len(names):
         raise ValueError(f"the region has only {len(names)} available AZs, the network needs {index + 1}")
     return names[index]
@@ -131,10 +170,7 @@ class Network(pulumi.ComponentResource):
         self._tags = dict(tags)
         self._context = aws_context(self._child())
         plan = plan_subnets(args.cidr, args.az_count)
-        zone_names = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
-        ).names
-        zones = [zone_names.apply(lambda names, i=i: nth_zone(names, i)) for i in range(args.az_count)]
+        zones = availability_zones(args.az_count, parent=self)
 
         self._vpc = aws.ec2.Vpc(
             name,
@@ -145,9 +181,9 @@ class Network(pulumi.ComponentResource):
             opts=self._child(),
         )
         empty_default_security_group(name, self._vpc.id, self._tags, parent=self)
-        public = self._subnets(_PUBLIC, plan.public, zones)
-        private = self._subnets(_PRIVATE, plan.private, zones)
-        isolated = self._subnets(_ISOLATED, plan.isolated, zones)
+        public = tier_subnets(name, _PUBLIC, self._vpc.id, plan.public, zones, self._tags, parent=self)
+        private = tier_subnets(name, _PRIVATE, self._vpc.id, plan.private, zones, self._tags, parent=self)
+        isolated = tier_subnets(name, ISOLATED, self._vpc.id, plan.isolated, zones, self._tags, parent=self)
 
         nat_gateways, egress_tables = self._routing(
             public, private, isolated, per_az=args.nat_gateways == "perAz"
@@ -186,28 +222,6 @@ class Network(pulumi.ComponentResource):
 
     def _tagged(self, name: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         return {**self._tags, **(extra or {}), "Name": name}
-
-    def _subnets(
-        self, tier: _Tier, cidrs: Sequence[str], zones: Sequence[pulumi.Output[str]]
-    ) -> list[aws.ec2.Subnet]:
-        subnets = []
-        for index, (cidr, zone) in enumerate(zip(cidrs, zones, strict=True)):
-            subnet_name = f"{self._name}-{tier.name}-{index + 1}"
-            subnets.append(
-                aws.ec2.Subnet(
-                    subnet_name,
-                    vpc_id=self._vpc.id,
-                    cidr_block=cidr,
-                    availability_zone=zone,
-                    # No subnet hands out public addresses (CKV_AWS_130): the public tier holds only the ALB,
-                    # whose addresses AWS manages, and NAT gateways, which use their own Elastic IPs. EKS
-                    # nodes and pods live in the private tier.
-                    map_public_ip_on_launch=False,
-                    tags=self._tagged(subnet_name, tier.tags),
-                    opts=self._child(),
-                )
-            )
-        return subnets
 
     def _routing(
         self,
