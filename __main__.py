@@ -37,7 +37,8 @@ tags = config.tags
 # needs an explicit `pulumi state unprotect`.
 protect = config.is_prod
 
-pilot_light = config.dr_region is not None and config.dr.mode == "pilot-light"
+# Config refuses a pilot light without a DR region.
+pilot_light = config.dr.mode == "pilot-light"
 keys = Keys("keys", dr_region=config.dr_region, dr_network=pilot_light, protect=protect, tags=tags)
 alerting = Alerting("alerts", config.alerts, kms_key_arn=keys.alerts.key_arn, tags=tags)
 network = Network(
@@ -270,7 +271,7 @@ backup = (
     if config.backup.enabled
     else None
 )
-# The DR region's restore target: `paved drill restore --region dr` lands in it.
+# The DR region's restore target: a restore from the replicated automated backups lands in it.
 dr_network = (
     PilotLight(
         "dr",

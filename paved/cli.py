@@ -762,7 +762,7 @@ def secrets_rotate(
     stack_file.write_text(text)
     typer.echo(f"Raised {rotation.key_text} to {version} in {stack_file}.")
     if not up:
-        typer.echo("\n".join(next_steps(rotation, stack, config.cluster.secret_refresh_minutes)))
+        typer.echo("\n".join(next_steps(stack, config.cluster.secret_refresh_minutes)))
         raise typer.Exit(ExitCode.CLEAN)
     import shutil
     import subprocess

@@ -106,9 +106,7 @@ def plan_lines(
         (len(caches), "drill cache"),
         (len(groups), "drill security group"),
     ]
-    count = ", ".join(
-        f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n or what == "drill instance"
-    )
+    count = ", ".join(f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts if n)
     yield f"Drill cleanup of stack {stack}{where}: {count}"
     width = max(
         len(item)

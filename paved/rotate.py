@@ -150,7 +150,7 @@ def raised(stack_file: Path, key: KeyPath, version: int) -> str:
     return text.getvalue()
 
 
-def next_steps(rotation: Rotation, stack: str, refresh_minutes: int) -> Sequence[str]:
+def next_steps(stack: str, refresh_minutes: int) -> Sequence[str]:
     return (
         f"Next: `pulumi up --stack {stack}` generates the new value and writes it to Secrets Manager.",
         f"Pods follow within {refresh_minutes} min: External Secrets syncs the new value, and Reloader rolls "

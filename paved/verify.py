@@ -30,8 +30,6 @@ CERTIFICATE_MIN_VALIDITY = timedelta(days=30)
 # CloudFront and its certificate live here, whatever the stack's region.
 GLOBAL_REGION = "us-east-1"
 
-# The stack's name, beside its outputs in what every check reads.
-STACK = "paved:stack"
 # The stack outputs each check reads (__main__.py exports them; tests/test_verify.py holds the two equal).
 OUTPUTS = frozenset(
     {
@@ -50,6 +48,24 @@ OUTPUTS = frozenset(
         "secrets_app_secret_arns",
     }
 )
+
+
+@dataclass(frozen=True)
+class Deployed(Mapping[str, Any]):
+    """The stack's outputs, read like a map, and its name, which finds what paved names after it
+    (alarms `<stack>-*`)."""
+
+    stack: str
+    outputs: Mapping[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.outputs[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.outputs)
+
+    def __len__(self) -> int:
+        return len(self.outputs)
 
 
 class Status(Enum):
@@ -97,7 +113,7 @@ def _age(moment: datetime, now: datetime) -> str:
     return f"{hours:.1f} h old" if hours >= 1 else f"{hours * 60:.0f} min old"
 
 
-def target_health(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def target_health(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     """Every target group has targets, and every target is healthy."""
     elbv2 = clients.client("elbv2", outputs["region"])
     for app, arn in sorted((outputs.get("edge_alb_target_group_arns") or {}).items()):
@@ -116,7 +132,7 @@ def target_health(clients: VerifyClients, outputs: Mapping[str, Any], now: datet
             yield _passed("targets", app, f"{len(states)} healthy")
 
 
-def load_balancer_waf(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def load_balancer_waf(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     wafv2 = clients.client("wafv2", outputs["region"])
     alb, expected = outputs["edge_alb_arn"], outputs["edge_alb_web_acl_arn"]
     acl = wafv2.get_web_acl_for_resource(ResourceArn=alb).get("WebACL")
@@ -128,7 +144,7 @@ def load_balancer_waf(clients: VerifyClients, outputs: Mapping[str, Any], now: d
         yield _passed("waf", "alb", f"web ACL {acl['Name']}")
 
 
-def distribution_waf(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def distribution_waf(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     """`WebACLId` of the distribution's config: GetWebACLForResource does not serve CloudFront."""
     distribution = outputs.get("cdn_distribution_id")
     if not distribution:
@@ -144,13 +160,13 @@ def distribution_waf(clients: VerifyClients, outputs: Mapping[str, Any], now: da
         yield _failed("waf", f"cdn {distribution}", "no web ACL")
 
 
-def alarms(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def alarms(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     """No alarm of the stack in ALARM, in its region and (with the CDN) in us-east-1. An alarm that treats
     missing data as missing sits in INSUFFICIENT_DATA while all is well, so that state is not a failure."""
     regions = [outputs["region"]] + ([GLOBAL_REGION] if outputs.get("cdn_distribution_id") else [])
     for region in dict.fromkeys(regions):
         cloudwatch = clients.client("cloudwatch", region)
-        prefix = f"{outputs[STACK]}-"
+        prefix = f"{outputs.stack}-"
         # Both filters again here: some AWS-compatible endpoints apply only one of them (moto 5.2.5 does).
         firing = [
             alarm["AlarmName"]
@@ -201,11 +217,11 @@ def _recovery_point_check(
         yield _passed(check, vault, f"latest recovery point is {_age(latest, now)}")
 
 
-def recovery_points(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def recovery_points(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     yield from _recovery_point_check(clients, "backups", outputs.get("backup_vault_arn"), BACKUP_MAX_AGE, now)
 
 
-def point_in_time(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def point_in_time(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     identifier = outputs["database_identifier"]
     rds = clients.client("rds", outputs["region"])
     [instance] = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
@@ -218,7 +234,7 @@ def point_in_time(clients: VerifyClients, outputs: Mapping[str, Any], now: datet
         yield _passed("pitr", identifier, f"restorable to {_age(latest, now)}")
 
 
-def disaster_recovery(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def disaster_recovery(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     """The DR vault's copies, and the database's automated backups replicated to the DR region."""
     dr_region = outputs.get("dr_region")
     if not dr_region:
@@ -242,7 +258,7 @@ def disaster_recovery(clients: VerifyClients, outputs: Mapping[str, Any], now: d
     yield _passed("dr", f"{identifier} in {dr_region}", f"automated backups replicated{window}")
 
 
-def certificates(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def certificates(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     for output, region, label in (
         ("edge_certificate_arn", outputs["region"], "alb"),
         ("cdn_certificate_arn", GLOBAL_REGION, "cdn"),
@@ -260,7 +276,7 @@ def certificates(clients: VerifyClients, outputs: Mapping[str, Any], now: dateti
             yield _passed("certificate", label, f"valid until {expires:%Y-%m-%d}")
 
 
-def node_groups(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def node_groups(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     cluster = outputs["cluster_name"]
     eks = clients.client("eks", outputs["region"])
     names = [
@@ -280,7 +296,7 @@ def node_groups(clients: VerifyClients, outputs: Mapping[str, Any], now: datetim
             yield _failed("nodes", name, f"{status}{': ' + ', '.join(issues) if issues else ''}")
 
 
-def app_secrets(clients: VerifyClients, outputs: Mapping[str, Any], now: datetime) -> Iterator[Check]:
+def app_secrets(clients: VerifyClients, outputs: Deployed, now: datetime) -> Iterator[Check]:
     secretsmanager = clients.client("secretsmanager", outputs["region"])
     for name, arn in sorted((outputs.get("secrets_app_secret_arns") or {}).items()):
         try:
@@ -317,11 +333,11 @@ def missing_outputs(outputs: Mapping[str, Any]) -> list[str]:
 
 def verify(clients: VerifyClients, outputs: Mapping[str, Any], stack: str, now: datetime) -> list[Check]:
     """Every check, in order; a check whose calls fail is itself a failure, and the rest still run."""
-    seen = {**outputs, STACK: stack}
+    deployed = Deployed(stack, outputs)
     results: list[Check] = []
     for check in CHECKS:
         try:
-            results.extend(check(clients, seen, now))
+            results.extend(check(clients, deployed, now))
         except (ClientError, BotoCoreError) as error:
             results.append(_failed(check.__name__, "-", f"could not check: {_error(error)}"))
     return results
