@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
+from pulumi_policy.proxy import _DictProxy
+
 from paved_policies.props import UNKNOWN, as_map, as_seq, get_map, get_tag, peek
 
 AWS_NAMES_TAG = "paved:exempt"
@@ -73,8 +75,23 @@ def _is_kubernetes(resource_type: str) -> bool:
     return resource_type.startswith("kubernetes:")
 
 
+# The labels of the resource last read, per thread: every policy that judges a resource asks for them, one
+# after another, with the same decoded properties.
+_last_read = threading.local()
+
+
 def _labelled(props: Mapping[str, Any], resource_type: str) -> tuple[str | None, str | None, str]:
     """(names, reason, where) from the resource's own tags or annotations; unknown values count as absent."""
+    last = getattr(_last_read, "entry", None)
+    if last is not None and last[0] is props and last[1] == resource_type:
+        return last[2]
+    labels = _read_labels(props, resource_type)
+    # Only the SDK's decoded properties, which nothing changes; a plain mapping may change between calls.
+    _last_read.entry = (props, resource_type, labels) if isinstance(props, _DictProxy) else None
+    return labels
+
+
+def _read_labels(props: Mapping[str, Any], resource_type: str) -> tuple[str | None, str | None, str]:
     if _is_kubernetes(resource_type):
         annotations = peek(lambda: as_map(get_map(props, "metadata").get("annotations")))
         annotations = {} if annotations is UNKNOWN else annotations

@@ -272,10 +272,17 @@ def all_of(items: Iterable[T], test: Callable[[T], bool]) -> bool:
     return not problems_found([lambda item=item: None if test(item) else "no" for item in items])
 
 
+_SCALARS = frozenset({str, bool, int, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A property as plain dicts and lists, with each value unknown during preview as the engine's sentinel
     string, for code that reads a whole resource rather than asking for one value at a time."""
-    if isinstance(value, _DictProxy | _ListProxy):
+    kind = type(value)
+    if kind in _SCALARS:
+        # Most values: spared the proxies' abstract-class checks below, which cost several times more.
+        return value
+    if kind is _DictProxy or kind is _ListProxy or isinstance(value, _DictProxy | _ListProxy):
         # The SDK's proxies hand out what they wrap under this key (pulumi_policy/proxy.py): the decoded
         # values, with each unknown still its sentinel, which is what reading item by item ends with.
         value = value[_PROXY_TARGET]

@@ -140,6 +140,7 @@ class Stack:
         self.region = snapshot.place.region
         apps = self.config.get("paved:apps") or []
         self.apps = [app for app in (self._app(entry) for entry in apps if isinstance(entry, Mapping)) if app]
+        self._log_groups: dict[str, Resource] | None = None
 
     def _app(self, entry: Mapping[str, Any]) -> App | None:
         name = str(entry.get("name", ""))
@@ -195,11 +196,14 @@ class Stack:
 
     def log_group(self, reference: Any) -> Resource | None:
         """A log group by ARN (with or without `:*`) or by name."""
-        text = str(reference).removesuffix(":*")
-        for group in self.snapshot.of_type(LOG_GROUP):
-            if text in (group.get("name"), self.snapshot.output(group, "arn")):
-                return group
-        return None
+        if self._log_groups is None:
+            # Indexed once: every log producer asks, and a large stack has as many groups as producers.
+            self._log_groups = {}
+            for group in self.snapshot.of_type(LOG_GROUP):
+                for key in (group.get("name"), self.snapshot.output(group, "arn")):
+                    if isinstance(key, str):
+                        self._log_groups.setdefault(key, group)  # the first group named so, as before
+        return self._log_groups.get(str(reference).removesuffix(":*"))
 
     def arn(self, service: str, resource: str) -> str:
         place = self.snapshot.place

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
@@ -292,11 +292,20 @@ def _condition(operator: str, key: str, values: Any, context: Mapping[str, Any])
 def statement_outcome(
     statement: Mapping[str, Any], action: str, resource: str, context: Context, caller: Caller | None
 ) -> Outcome:
-    """Does this statement apply to the request? (Its Effect is the caller's business.)"""
-    parts = [_action_outcome(statement, action)]
+    """Does this statement apply to the request? (Its Effect is the caller's business.)
+
+    The parts are judged in `_STAGES` order and the first definite miss decides, as `_all_of` would (the
+    earliest stage's miss): most statements of a large stack miss on their action, and are read no further."""
+    judges: list[Callable[[], Outcome]] = [lambda: _action_outcome(statement, action)]
     if caller is not None:
-        parts.append(_principal_outcome(statement, caller))
-    parts += [_resource_outcome(statement, resource), _condition_outcome(statement, context)]
+        judges.append(lambda: _principal_outcome(statement, caller))
+    judges += [lambda: _resource_outcome(statement, resource), lambda: _condition_outcome(statement, context)]
+    parts = []
+    for judge in judges:
+        outcome = judge()
+        if outcome.match is Match.NO:
+            return outcome
+        parts.append(outcome)
     return _all_of(parts)
 
 

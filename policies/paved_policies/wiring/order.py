@@ -212,6 +212,15 @@ class _Proof:
         self.snapshot = snapshot
         self.waits = Waits(snapshot)
         self._clusters = {c.urn for c in snapshot.of_type(CLUSTER)}
+        self._references: dict[str, dict[str, str]] = {}
+
+    def references(self, resource: Resource) -> dict[str, str]:
+        """`references(snapshot, resource)`, read once per resource: the order rules ask for the same
+        resources' references again and again (each node group once per addon)."""
+        found = self._references.get(resource.urn)
+        if found is None:
+            found = self._references[resource.urn] = references(self.snapshot, resource)
+        return found
 
     def waits_for(
         self,
@@ -242,7 +251,7 @@ class _Proof:
 
     def clusters_of(self, resource: Resource) -> set[str]:
         """The EKS cluster a resource names (`clusterName`); every cluster of the stack when unresolved."""
-        return (self._clusters & references(self.snapshot, resource).keys()) or self._clusters
+        return (self._clusters & self.references(resource).keys()) or self._clusters
 
     def addons(self, clusters: set[str], names: Collection[str]) -> list[Resource]:
         return [
@@ -294,14 +303,14 @@ def _roles_before_consumers(proof: _Proof) -> Iterator[_Flow]:
     roles = {r.urn for r in snapshot.of_type(ROLE)}
     policies: dict[str, list[Resource]] = {}
     for policy in snapshot.of_type(*ROLE_POLICIES):
-        for urn, path in references(snapshot, policy).items():
+        for urn, path in proof.references(policy).items():
             if urn in roles and path == "role":
                 policies.setdefault(urn, []).append(policy)
     granting = {policy.urn for granted in policies.values() for policy in granted}
     for consumer in snapshot:
         if consumer.urn in granting or consumer.urn in roles:
             continue
-        for role_urn, path in references(snapshot, consumer).items():
+        for role_urn, path in proof.references(consumer).items():
             if role_urn not in roles:
                 continue
             role = snapshot.resources[role_urn]

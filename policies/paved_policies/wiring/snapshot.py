@@ -181,6 +181,19 @@ class Snapshot:
         region = provider.inputs.get("region") if provider else None
         return replace(self.place, region=region) if isinstance(region, str) and region else self.place
 
+    def hand_out(self, resource: Resource, output: str) -> Any:
+        """`output(resource, output)`, registered in `placeholders` as given to a consumer."""
+        value = self.output(resource, output)
+        key = str(value)
+        if key not in self.placeholders:
+            current = self._by_output_source == (id(self.placeholders), len(self.placeholders))
+            self.placeholders[key] = Origin(resource.urn, output)
+            if current:
+                # Kept current rather than rebuilt: resolving a large stack hands out thousands, one by one.
+                self._by_output[(resource.urn, output)] = key
+                self._by_output_source = (id(self.placeholders), len(self.placeholders))
+        return value
+
     def _handed_out(self) -> dict[tuple[str, str], str]:
         source = (id(self.placeholders), len(self.placeholders))
         if self._by_output_source != source:
@@ -214,9 +227,7 @@ class Snapshot:
         snapshot = cls({r.urn: r for r in resources}, config=dict(config or {}), place=place or AwsPlace())
         for resource in snapshot.resources.values():
             for output in ("id", "arn", "name"):
-                snapshot.placeholders.setdefault(
-                    str(snapshot.output(resource, output)), Origin(resource.urn, output)
-                )
+                snapshot.hand_out(resource, output)
         return snapshot
 
     @classmethod
@@ -300,18 +311,22 @@ def leaves(value: Any, path: str = "") -> list[tuple[str, Any]]:
 def _collect_leaves(value: Any, path: str, found: list[tuple[str, Any]]) -> None:
     # Appending to one list rather than yielding through nested generators: each scalar would otherwise
     # pass up through a generator per level of nesting.
+    # A scalar item is appended where it is met, without a call of its own: most leaves are scalars.
     value = reveal(value)
     kind = type(value)
-    if kind in _SCALARS:
-        found.append((path, value))
-    elif kind is dict or isinstance(value, Mapping):
-        for key, item in value.items():
-            _collect_leaves(item, f"{path}.{key}" if path else str(key), found)
-    elif kind is list or isinstance(value, list):
-        for index, item in enumerate(value):
-            _collect_leaves(item, f"{path}.{index}" if path else str(index), found)
+    if kind is dict or (kind not in _SCALARS and isinstance(value, Mapping)):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif kind is list or (kind not in _SCALARS and isinstance(value, list)):
+        items = enumerate(value)
     else:
         found.append((path, value))
+        return
+    for key, item in items:
+        child = f"{path}.{key}" if path else str(key)
+        if type(item) in _SCALARS:
+            found.append((child, item))
+        else:
+            _collect_leaves(item, child, found)
 
 
 def unknown_paths(value: Any) -> Iterator[str]:
@@ -358,8 +373,7 @@ def _resolve_through_dependencies(
                 )
             )
             continue
-        stand_in = snapshot.output(sources[0], output)
-        snapshot.placeholders.setdefault(str(stand_in), Origin(sources[0].urn, output))
+        stand_in = snapshot.hand_out(sources[0], output)
         resolved = stand_in if is_unknown(plain) else [stand_in if is_unknown(v) else v for v in plain]
         if isinstance(plain, list) and sum(is_unknown(v) for v in plain) > 1:
             unresolved.append(
