@@ -9,7 +9,7 @@ idle: a VPC with isolated subnets (no route out, no NAT gateway), its flow logs,
 security group for the restored database that admits no client until a failover adds the apps' group,
 and a DB parameter group equal to the primary's (parameter groups are regional). The flow logs use the
 DR key that the copies already use: no new key. A restore from the replicated automated backups lands in
-it (a drill that does so, `paved drill restore` in the DR region, is not built yet).
+it, and `paved drill restore --region dr` proves that it does.
 """
 
 from collections.abc import Iterator, Mapping

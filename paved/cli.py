@@ -9,6 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -432,12 +433,26 @@ def drill_restore(
     ] = None,
     report_dir: ReportDir = Path("."),
     project_dir: ProjectDir = Path("."),
-    region: SdkRegion = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="AWS region; default: the AWS SDK's (AWS_REGION, profile). `dr`: the stack's DR region, "
+            "restoring the database's replicated automated backups into the pilot light (reads the stack's "
+            "outputs: --outputs, or the Pulumi CLI).",
+        ),
+    ] = None,
+    outputs_file: OutputsFile = None,
     endpoint_url: EndpointUrl = None,
     yes: RunWithoutAsking = False,
 ) -> None:
     """Restore the stack's database to a point in time as a new drill instance, verify it, and measure
     RTO and RPO.
+
+    With --region dr it restores in the DR region from the replicated automated backups, into the pilot
+    light's subnet group and parameter group (paved:dr.mode pilot-light), checks the copy against the
+    replication key, measures RPO from the backups' RestoreWindow.LatestTime, and sends its metrics to the
+    source region, where the drill alarm watches them.
 
     The instance goes into the database's own subnet group and parameter group, behind a new security group
     that admits nothing, tagged paved:drill and paved:stack. It is checked against the source (engine and
@@ -453,7 +468,9 @@ def drill_restore(
     from paved.drill import (
         DrillClients,
         DrillError,
+        dr_placement,
         drill_identifier,
+        replicated_backup,
         restore_plan_lines,
         run_restore_drill,
         source_database,
@@ -471,25 +488,38 @@ def drill_restore(
             db_instance = f"{load_project(project_dir).name}-{stack}-database"
         except ProjectError as error:
             _refuse(f"{error}; pass --db-instance", "drill restore")
+    pilot_light = _pilot_light(stack, outputs_file) if region == "dr" else None
+    source_region = pilot_light.source_region if pilot_light else region
     try:
-        session = {"region_name": region, "endpoint_url": endpoint_url}
+        primary = {"region_name": source_region, "endpoint_url": endpoint_url}
+        restoring = {**primary, "region_name": pilot_light.region} if pilot_light else primary
+        rds = boto3.client("rds", **restoring)
         clients = DrillClients(
-            rds=boto3.client("rds", **session),
-            ec2=boto3.client("ec2", **session),
-            cloudwatch=boto3.client("cloudwatch", **session),
+            rds=rds,
+            ec2=boto3.client("ec2", **restoring),
+            cloudwatch=boto3.client("cloudwatch", **primary),
+            backups=rds,
         )
+        source_rds = boto3.client("rds", **primary)
     except NoRegionError:
         _refuse("no AWS region: pass --region or set AWS_REGION", "drill restore")
     drill_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     try:
-        source = source_database(clients.rds, db_instance)
+        source = source_database(source_rds, db_instance)
+        backup = replicated_backup(rds, source) if pilot_light else None
+        placement = (
+            dr_placement(rds, pilot_light.subnet_group, pilot_light.parameter_group, backup)
+            if pilot_light and backup
+            else None
+        )
     except (DrillError, BotoCoreError) as error:
         typer.echo(f"paved drill restore: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
+    target = drill_identifier(source.identifier, drill_id)
     _run_drill(
         "drill restore",
         stack,
-        restore_plan_lines(source, drill_identifier(source.identifier, drill_id), restore_time, keep),
+        restore_plan_lines(source, target, restore_time, keep, placement, backup),
         lambda: run_restore_drill(
             clients,
             stack,
@@ -500,14 +530,59 @@ def drill_restore(
             timeout=timeout_minutes * 60,
             now=lambda: datetime.now(UTC),
             clock=time.monotonic,
+            backup=backup,
+            placement=placement,
         ),
         report_dir,
         yes,
+        cleanup_region=pilot_light.region if pilot_light else None,
     )
 
 
+@dataclass(frozen=True)
+class _PilotLight:
+    """The DR region's restore target, from the stack's outputs."""
+
+    source_region: str
+    region: str
+    subnet_group: str
+    parameter_group: str
+
+
+def _pilot_light(stack: str, outputs_file: Path | None) -> _PilotLight:
+    outputs = _stack_outputs(stack, outputs_file, "drill restore")
+    mode = outputs.get("dr_mode")
+    if mode != "pilot-light":
+        has = f"paved:dr.mode {mode}" if outputs.get("dr_region") else "no DR region"
+        _refuse(
+            f"stack {stack} has {has}: "
+            "a DR drill restores into the pilot light's network; set paved:dr.mode to pilot-light and "
+            "`pulumi up` first",
+            "drill restore",
+        )
+    names = ("region", "dr_region", "dr_database_subnet_group", "dr_database_parameter_group")
+    values = [outputs.get(name) for name in names]
+    missing = [
+        name for name, value in zip(names, values, strict=True) if not isinstance(value, str) or not value
+    ]
+    if missing:
+        _refuse(
+            f"the stack's outputs lack {', '.join(missing)}: `pulumi up` with this version of paved exports "
+            "them",
+            "drill restore",
+        )
+    return _PilotLight(*(str(value) for value in values))
+
+
 def _run_drill(
-    command: str, stack: str, plan: Iterable[str], run: Callable[[], DrillReport], report_dir: Path, yes: bool
+    command: str,
+    stack: str,
+    plan: Iterable[str],
+    run: Callable[[], DrillReport],
+    report_dir: Path,
+    yes: bool,
+    *,
+    cleanup_region: str | None = None,
 ) -> NoReturn:
     """Print the drill's plan, ask (unless --yes), run it, then write and print its reports and exit with
     its verdict."""
@@ -520,7 +595,10 @@ def _run_drill(
         report = run()
     except (ClientError, BotoCoreError) as error:
         typer.echo(
-            f"paved {command}: {error}; `paved drill cleanup --stack {stack}` removes what it left", err=True
+            f"paved {command}: {error}; `paved drill cleanup --stack {stack}"
+            + (f" --region {cleanup_region}" if cleanup_region else "")
+            + "` removes what it left",
+            err=True,
         )
         raise typer.Exit(ExitCode.BLOCKED) from None
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -638,7 +716,7 @@ def verify_command(
 
     from paved.verify import VerifyClients, missing_outputs, table, verify
 
-    outputs = _stack_outputs(stack, outputs_file)
+    outputs = _stack_outputs(stack, outputs_file, "verify")
     missing = missing_outputs(outputs)
     if missing:
         _refuse(
@@ -661,7 +739,7 @@ def verify_command(
     raise typer.Exit(ExitCode.BLOCKED if failed else ExitCode.CLEAN)
 
 
-def _stack_outputs(stack: str, outputs_file: Path | None) -> dict[str, object]:
+def _stack_outputs(stack: str, outputs_file: Path | None, command: str) -> dict[str, object]:
     """The stack's outputs, from the file, or from the Pulumi CLI when it is installed."""
     import shutil
     import subprocess
@@ -670,21 +748,21 @@ def _stack_outputs(stack: str, outputs_file: Path | None) -> dict[str, object]:
         try:
             loaded = json.loads(outputs_file.read_text())
         except (OSError, ValueError) as error:
-            _refuse(f"cannot read {outputs_file}: {error}", "verify")
+            _refuse(f"cannot read {outputs_file}: {error}", command)
     elif shutil.which("pulumi") is None:
         _refuse(
             "no Pulumi CLI to read the stack's outputs: pass --outputs FILE, written by "
             f"`pulumi stack output --json --stack {stack} > FILE`",
-            "verify",
+            command,
         )
     else:
-        command = ["pulumi", "stack", "output", "--json", "--stack", stack]
-        ran = subprocess.run(command, capture_output=True, text=True, check=False)
+        pulumi = ["pulumi", "stack", "output", "--json", "--stack", stack]
+        ran = subprocess.run(pulumi, capture_output=True, text=True, check=False)
         if ran.returncode != 0:
-            _refuse(f"`{' '.join(command)}` failed: {ran.stderr.strip()}", "verify")
+            _refuse(f"`{' '.join(pulumi)}` failed: {ran.stderr.strip()}", command)
         loaded = json.loads(ran.stdout)
     if not isinstance(loaded, dict):
-        _refuse("the stack's outputs are not a JSON object", "verify")
+        _refuse("the stack's outputs are not a JSON object", command)
     return loaded
 
 
@@ -802,7 +880,7 @@ def _rotate_managed(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    outputs = _stack_outputs(stack, outputs_file)
+    outputs = _stack_outputs(stack, outputs_file, "secrets rotate")
     arn = outputs.get(output)
     if not isinstance(arn, str):
         _refuse(f"the stack's outputs have no {output}", "secrets rotate")

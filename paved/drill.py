@@ -239,6 +239,36 @@ class Source:
     allocated_storage: int
     iops: int | None
     latest_restorable: datetime | None
+    arn: str = ""
+    resource_id: str = ""  # DbiResourceId: replicated automated backups keep it
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a drill's copy goes and what it is checked against: the source's own subnet group, parameter
+    group and key, or in the DR region the pilot light's groups and the replication key."""
+
+    subnet_group: str
+    vpc_id: str
+    parameter_group: str
+    kms_key_id: str
+    key_name: str  # how the checks name the key
+
+    @classmethod
+    def of_source(cls, source: Source) -> Placement:
+        return cls(
+            source.subnet_group, source.vpc_id, source.parameter_group, source.kms_key_id, "the source's key"
+        )
+
+
+@dataclass(frozen=True)
+class ReplicatedBackup:
+    """The source's automated backups as replicated into another region."""
+
+    arn: str
+    region: str
+    kms_key_id: str
+    latest_time: datetime | None  # RestoreWindow.LatestTime: the newest point a restore from it can reach
 
 
 @dataclass
@@ -249,6 +279,7 @@ class DrillReport:
     target: str
     region: str
     restore_point: str  # "latest", the ISO time asked for, or the snapshot restored
+    restored_in: str = ""  # the region of the drill's copy, when it is not the source's (a DR drill)
     # What was restored: a "database" instance, or a "cache" replication group (its metric dimension).
     kind: str = "database"
     requested_at: str = ""
@@ -278,10 +309,14 @@ class DrillReport:
             f"| {name} | {'pass' if ok else 'FAIL'} | {detail} |" for name, ok, detail in self.checks
         )
         point, copy = _KINDS[self.kind]
+        if self.restored_in and self.restored_in != self.region:
+            point = "the replicated backups' RestoreWindow.LatestTime"
         return (
             f"# Restore drill {self.drill_id} of stack {self.stack}: {verdict}\n\n"
             f"- Source: `{self.source}` in {self.region}\n"
-            f"- Restored as `{self.target}` to {self.restore_point}\n"
+            f"- Restored as `{self.target}` to {self.restore_point}"
+            + (f", in {self.restored_in}" if self.restored_in and self.restored_in != self.region else "")
+            + "\n"
             f"- Requested {self.requested_at or 'n/a'}, available {self.available_at or 'n/a'}\n"
             f"- RTO (request to available): {_seconds(self.rto_seconds)}\n"
             f"- RPO (request time minus {point} {self.latest_restorable_time or 'n/a'}): "
@@ -325,6 +360,52 @@ def source_database(rds: Any, identifier: str) -> Source:
         allocated_storage=int(instance.get("AllocatedStorage") or 0),
         iops=instance.get("Iops"),
         latest_restorable=instance.get("LatestRestorableTime"),
+        arn=instance.get("DBInstanceArn", ""),
+        resource_id=instance.get("DbiResourceId", ""),
+    )
+
+
+def replicated_backup(rds: Any, source: Source) -> ReplicatedBackup:
+    """The source's automated backups replicated into `rds`'s region: found by the source's DbiResourceId,
+    which replication keeps, and its DBInstanceArn (DescribeDBInstanceAutomatedBackups in the destination
+    region)."""
+    region = rds.meta.region_name
+    try:
+        found = rds.describe_db_instance_automated_backups(DbiResourceId=source.resource_id)
+    except ClientError as error:
+        raise DrillError(
+            f"cannot read the automated backups replicated to {region}: {error_text(error)}"
+        ) from None
+    replicated = [
+        backup
+        for backup in found.get("DBInstanceAutomatedBackups") or []
+        if backup.get("DBInstanceArn") == source.arn and backup.get("DBInstanceAutomatedBackupsArn")
+    ]
+    if not replicated:
+        raise DrillError(
+            f"no automated backups of {source.identifier} are replicated to {region}: the stack replicates "
+            "them when paved:dr.region is set (the backup component's automated-backups replication)"
+        )
+    backup = replicated[0]
+    return ReplicatedBackup(
+        arn=backup["DBInstanceAutomatedBackupsArn"],
+        region=region,
+        kms_key_id=backup.get("KmsKeyId", ""),
+        latest_time=(backup.get("RestoreWindow") or {}).get("LatestTime"),
+    )
+
+
+def dr_placement(rds: Any, subnet_group: str, parameter_group: str, backup: ReplicatedBackup) -> Placement:
+    """The pilot light's subnet group (its VPC read from it) and parameter group, and the key the replicated
+    backups are encrypted with, which a restore from them keeps."""
+    try:
+        [group] = rds.describe_db_subnet_groups(DBSubnetGroupName=subnet_group)["DBSubnetGroups"]
+    except ClientError as error:
+        raise DrillError(
+            f"cannot read the DR subnet group {subnet_group} in {backup.region}: {error_text(error)}"
+        ) from None
+    return Placement(
+        subnet_group, group.get("VpcId", ""), parameter_group, backup.kms_key_id, "the DR replication key"
     )
 
 
@@ -334,16 +415,30 @@ def drill_identifier(source: str, drill_id: str) -> str:
 
 
 def restore_plan_lines(
-    source: Source, target: str, restore_time: datetime | None, keep: bool
+    source: Source,
+    target: str,
+    restore_time: datetime | None,
+    keep: bool,
+    placement: Placement | None = None,
+    backup: ReplicatedBackup | None = None,
 ) -> Iterator[str]:
+    placement = placement or Placement.of_source(source)
     point = restore_time.isoformat() if restore_time else "its latest restorable time"
-    yield f"Restore drill: {source.identifier} to {point}, as a new instance {target}"
+    origin = (
+        f"{source.identifier}'s automated backups replicated to {backup.region} ({backup.arn})"
+        if backup
+        else source.identifier
+    )
+    yield f"Restore drill: {origin} to {point}, as a new instance {target}"
     yield (
-        f"  into subnet group {source.subnet_group} (VPC {source.vpc_id}), with parameter group "
-        f"{source.parameter_group}, {source.instance_class}, single-AZ, not public, IAM authentication on"
+        f"  into subnet group {placement.subnet_group} (VPC {placement.vpc_id}), with parameter group "
+        f"{placement.parameter_group}, {source.instance_class}, single-AZ, not public, IAM authentication on"
     )
     yield "  behind a new drill security group that admits nothing, tagged like the instance"
-    yield "  then check engine, version, key, parameter group, network and storage against the source"
+    yield (
+        f"  then check engine and version against the source, {placement.key_name}, parameter group, "
+        "network and storage"
+    )
     yield (
         "  then keep the drill instance (--keep)"
         if keep
@@ -422,7 +517,7 @@ def wait_for(
 
 
 def verify_restored(
-    rds: Any, target: str, source: Source, security_group: str
+    rds: Any, target: str, source: Source, placement: Placement, security_group: str
 ) -> list[tuple[str, bool, str]]:
     """What the restore had to get right, read back from the instance rather than trusted from the call."""
     [restored] = rds.describe_db_instances(DBInstanceIdentifier=target)["DBInstances"]
@@ -434,18 +529,18 @@ def verify_restored(
     return [
         ("engine and version", actual_version == expected_version, actual_version),
         (
-            "encrypted with the source's key",
-            bool(restored.get("StorageEncrypted")) and restored.get("KmsKeyId") == source.kms_key_id,
+            f"encrypted with {placement.key_name}",
+            bool(restored.get("StorageEncrypted")) and restored.get("KmsKeyId") == placement.kms_key_id,
             str(restored.get("KmsKeyId") or "not encrypted"),
         ),
         (
             "parameter group",
-            parameter_groups == [source.parameter_group],
+            parameter_groups == [placement.parameter_group],
             ", ".join(map(str, parameter_groups)),
         ),
         (
             "subnet group",
-            (restored.get("DBSubnetGroup") or {}).get("DBSubnetGroupName") == source.subnet_group,
+            (restored.get("DBSubnetGroup") or {}).get("DBSubnetGroupName") == placement.subnet_group,
             str((restored.get("DBSubnetGroup") or {}).get("DBSubnetGroupName")),
         ),
         ("only the drill security group", groups == [security_group], ", ".join(map(str, groups))),
@@ -484,22 +579,30 @@ def run_restore_drill(
     now: Callable[[], datetime],
     clock: Callable[[], float],
     sleep: Callable[[float], None] = time.sleep,
+    backup: ReplicatedBackup | None = None,
+    placement: Placement | None = None,
 ) -> DrillReport:
     """Restore, wait, verify, measure, report metrics, and (unless `keep`) delete what the drill created.
+
+    With `backup` (and its `placement`), the restore is in the DR region, from the source's replicated
+    automated backups (`SourceDBInstanceAutomatedBackupsArn`), made and read through `clients.backups`; its
+    RPO is measured from the backups' RestoreWindow.LatestTime. Else it is in the source's own region.
 
     Whatever happens after the drill security group exists, the drill's own resources are deleted unless
     `keep`, and only resources tagged as this stack's drill are."""
     rds = clients.rds
+    placement = placement or Placement.of_source(source)
     target = drill_identifier(source.identifier, drill_id)
     report = DrillReport(
         stack=stack,
         drill_id=drill_id,
         source=source.identifier,
         target=target,
-        region=rds.meta.region_name,
+        region=source_region(source, rds),
+        restored_in=rds.meta.region_name,
         restore_point=iso(restore_time) if restore_time else "latest",
     )
-    group = drill_security_group(clients.ec2, source.vpc_id, stack, drill_id)
+    group = drill_security_group(clients.ec2, placement.vpc_id, stack, drill_id)
     point: dict[str, Any] = (
         {"RestoreTime": restore_time} if restore_time else {"UseLatestRestorableTime": True}
     )
@@ -507,14 +610,26 @@ def run_restore_drill(
     if source.iops and source.storage_type in {"gp3", "io1", "io2"}:
         storage["Iops"] = source.iops
 
+    if backup is None:
+        restores, origin = rds, {"SourceDBInstanceIdentifier": source.identifier}
+
+        def recovery_point() -> datetime | None:
+            # Read just before the request: RDS ships transaction logs every 5 minutes.
+            return source_database(rds, source.identifier).latest_restorable
+    else:
+        restores, origin = clients.backups, {"SourceDBInstanceAutomatedBackupsArn": backup.arn}
+
+        def recovery_point() -> datetime | None:
+            return replicated_backup(clients.backups, source).latest_time
+
     def restore() -> None:
-        rds.restore_db_instance_to_point_in_time(
-            SourceDBInstanceIdentifier=source.identifier,
+        restores.restore_db_instance_to_point_in_time(
+            **origin,
             TargetDBInstanceIdentifier=target,
             DBInstanceClass=source.instance_class,
-            DBSubnetGroupName=source.subnet_group,
+            DBSubnetGroupName=placement.subnet_group,
             VpcSecurityGroupIds=[group],
-            DBParameterGroupName=source.parameter_group,
+            DBParameterGroupName=placement.parameter_group,
             MultiAZ=False,
             PubliclyAccessible=False,
             EnableIAMDatabaseAuthentication=True,
@@ -528,11 +643,10 @@ def run_restore_drill(
     return run_drill(
         report,
         DrillSteps(
-            # Read just before the request: RDS ships transaction logs every 5 minutes.
-            recovery_point=lambda: source_database(rds, source.identifier).latest_restorable,
+            recovery_point=recovery_point,
             restore=restore,
             wait=lambda: wait_until_available(rds, target, timeout=timeout, clock=clock, sleep=sleep),
-            verify=lambda: verify_restored(rds, target, source, group),
+            verify=lambda: verify_restored(rds, target, source, placement, group),
             delete=lambda: _delete_drill(clients, stack, target, group, sleep=sleep),
         ),
         cloudwatch=clients.cloudwatch,
@@ -621,6 +735,18 @@ def _delete_drill(
 
 @dataclass(frozen=True)
 class DrillClients:
+    """The clients of the region the drill restores in (`rds`, `ec2`), and of the region whose alarm
+    watches drills (`cloudwatch`: the source's)."""
+
     rds: Any
     ec2: Any
     cloudwatch: Any
+    # For a restore from replicated automated backups: finding them, and restoring from one. In use, the
+    # same client as `rds`; moto has neither call, so the tests stub this client alone.
+    backups: Any = None
+
+
+def source_region(source: Source, rds: Any) -> str:
+    """The source's region, from its ARN (`arn:aws:rds:<region>:...`); else `rds`'s."""
+    parts = source.arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else rds.meta.region_name

@@ -4,17 +4,23 @@ moto makes every instance `available` the moment it exists, so where a test need
 (RTO arithmetic, the timeout), it registers a handler on the client's own botocore event system
 (`after-call.rds.DescribeDBInstances`) that reports the drill instance as `creating` for a while: moto lacks
 the duration, not the call. Time is the test's clock: sleeping advances it, nothing really sleeps.
+
+The DR drill's two calls on replicated automated backups are stubbed with botocore's Stubber, on the
+drill's `backups` client alone: moto 5.2.5 has no automated-backups replication
+(DescribeDBInstanceAutomatedBackups serves only its own region's automated snapshots) and cannot restore from
+`SourceDBInstanceAutomatedBackupsArn`. Everything else the DR drill does runs on moto.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import ANY, Stubber
 from typer.testing import CliRunner
 
 from components.database import DRILL_METRIC_NAMESPACE
@@ -23,14 +29,20 @@ from paved.drill import (
     DRILL_TAG,
     STACK_TAG,
     DrillClients,
+    Source,
+    dr_placement,
     drill_identifier,
+    replicated_backup,
     run_restore_drill,
     source_database,
 )
 from tests.moto_resources import postgres_instance, vpc_with_subnets
 
 REGION = "eu-west-1"
+DR_REGION = "eu-central-1"
 SOURCE = "paved-prod-database"
+DR_SUBNET_GROUP = "dr-database-subnets-7a8b9c"
+DR_PARAMETER_GROUP = "dr-database-params-0d1e2f"
 
 
 class Clock:
@@ -266,3 +278,206 @@ def test_cleanup_removes_what_a_kept_drill_left_and_nothing_else(
     assert _drill_groups(clients) == []
     [source] = clients.rds.describe_db_instances(DBInstanceIdentifier=SOURCE)["DBInstances"]
     assert source["DeletionProtection"] is True
+
+
+# -- the DR region ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pilot_light(prod_database: DrillClients, aws: str) -> str:
+    """The DR region as paved:dr.mode pilot-light leaves it: a VPC with subnets, a DB subnet group and
+    parameter group, and the DR data key replication encrypts with. Returns that key's ARN."""
+    session = {"region_name": DR_REGION, "endpoint_url": aws}
+    ec2 = boto3.client("ec2", **session)
+    _, subnets = vpc_with_subnets(ec2, DR_REGION)
+    rds = boto3.client("rds", **session)
+    rds.create_db_subnet_group(
+        DBSubnetGroupName=DR_SUBNET_GROUP, DBSubnetGroupDescription="isolated", SubnetIds=subnets
+    )
+    rds.create_db_parameter_group(
+        DBParameterGroupName=DR_PARAMETER_GROUP, DBParameterGroupFamily="postgres16", Description="force_ssl"
+    )
+    return str(boto3.client("kms", **session).create_key()["KeyMetadata"]["Arn"])
+
+
+BACKUPS_ARN = f"arn:aws:rds:{DR_REGION}:123456789012:auto-backup:ab-drill1"
+
+
+def _replicated_backups(source: Source, key: str, latest: datetime) -> dict[str, Any]:
+    """DescribeDBInstanceAutomatedBackups in the DR region, as AWS answers for a replicating source."""
+    return {
+        "DBInstanceAutomatedBackups": [
+            {
+                "DBInstanceArn": source.arn,
+                "DbiResourceId": source.resource_id,
+                "Region": REGION,
+                "DBInstanceIdentifier": SOURCE,
+                "Status": "replicating",
+                "Engine": "postgres",
+                "EngineVersion": "16.4",
+                "Encrypted": True,
+                "KmsKeyId": key,
+                "DBInstanceAutomatedBackupsArn": BACKUPS_ARN,
+                "RestoreWindow": {"EarliestTime": latest - timedelta(days=7), "LatestTime": latest},
+            }
+        ]
+    }
+
+
+def _restored_as_aws_would(dr_rds: Any, source: Source, key: str) -> Any:
+    """What AWS does with a restore from replicated backups, which moto cannot do: the instance appears in
+    the DR region with the request's placement and identity, the source's engine and storage, and the
+    backups' key."""
+
+    def create(params: dict[str, Any], **_: Any) -> None:
+        dr_rds.create_db_instance(
+            DBInstanceIdentifier=params["TargetDBInstanceIdentifier"],
+            DBInstanceClass=params["DBInstanceClass"],
+            Engine=source.engine,
+            EngineVersion=source.engine_version,
+            AllocatedStorage=source.allocated_storage,
+            StorageType=params["StorageType"],
+            StorageEncrypted=True,
+            KmsKeyId=key,
+            DBSubnetGroupName=params["DBSubnetGroupName"],
+            DBParameterGroupName=params["DBParameterGroupName"],
+            VpcSecurityGroupIds=params["VpcSecurityGroupIds"],
+            PubliclyAccessible=params["PubliclyAccessible"],
+            EnableIAMDatabaseAuthentication=params["EnableIAMDatabaseAuthentication"],
+            MasterUsername="paved",
+            MasterUserPassword="not-a-real-password-1",
+            Tags=params["Tags"],
+        )
+
+    return create
+
+
+def test_a_dr_drill_restores_the_replicated_backups_into_the_pilot_light(
+    prod_database: DrillClients, pilot_light: str, aws: str
+) -> None:
+    key = pilot_light
+    session = {"region_name": DR_REGION, "endpoint_url": aws}
+    dr_rds, backups = boto3.client("rds", **session), boto3.client("rds", **session)
+    clients = DrillClients(
+        rds=dr_rds, ec2=boto3.client("ec2", **session), cloudwatch=prod_database.cloudwatch, backups=backups
+    )
+    source = source_database(prod_database.rds, SOURCE)
+    assert source.arn.startswith(f"arn:aws:rds:{REGION}:") and source.resource_id
+    requested = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
+    latest = requested - timedelta(seconds=300)
+    target = drill_identifier(SOURCE, "d1")
+    stub = Stubber(backups)
+    for _ in range(2):  # found before the plan; read again just before the restore, for the RPO
+        stub.add_response(
+            "describe_db_instance_automated_backups",
+            _replicated_backups(source, key, latest),
+            {"DbiResourceId": source.resource_id},
+        )
+    stub.add_response(
+        "restore_db_instance_to_point_in_time",
+        {"DBInstance": {"DBInstanceIdentifier": target, "DBInstanceStatus": "creating"}},
+        {
+            "SourceDBInstanceAutomatedBackupsArn": BACKUPS_ARN,
+            "TargetDBInstanceIdentifier": target,
+            "DBInstanceClass": "db.r7g.large",
+            "DBSubnetGroupName": DR_SUBNET_GROUP,
+            "VpcSecurityGroupIds": ANY,
+            "DBParameterGroupName": DR_PARAMETER_GROUP,
+            "MultiAZ": False,
+            "PubliclyAccessible": False,
+            "EnableIAMDatabaseAuthentication": True,
+            "DeletionProtection": False,
+            "CopyTagsToSnapshot": False,
+            "Tags": [{"Key": DRILL_TAG, "Value": "d1"}, {"Key": STACK_TAG, "Value": "prod"}],
+            "UseLatestRestorableTime": True,
+            "StorageType": "gp3",
+            **({"Iops": source.iops} if source.iops else {}),
+        },
+    )
+    backups.meta.events.register(
+        "before-parameter-build.rds.RestoreDBInstanceToPointInTime",
+        _restored_as_aws_would(dr_rds, source, key),
+    )
+    kept: dict[str, Any] = {}
+
+    def keep_restored(parsed: dict[str, Any], **_: Any) -> None:
+        for instance in parsed.get("DBInstances", []):
+            if instance.get("DBInstanceIdentifier") == target:
+                kept.setdefault("instance", instance)
+
+    dr_rds.meta.events.register("after-call.rds.DescribeDBInstances", keep_restored)
+    with stub:
+        backup = replicated_backup(backups, source)
+        placement = dr_placement(dr_rds, DR_SUBNET_GROUP, DR_PARAMETER_GROUP, backup)
+        clock = Clock()
+        report = run_restore_drill(
+            clients,
+            "prod",
+            source,
+            "d1",
+            restore_time=None,
+            keep=False,
+            timeout=3600,
+            now=lambda: requested,
+            clock=clock,
+            sleep=clock.sleep,
+            backup=backup,
+            placement=placement,
+        )
+        stub.assert_no_pending_responses()
+    assert report.error == "" and report.succeeded, report.checks
+    assert ("encrypted with the DR replication key", True, key) in report.checks
+    # RPO from the replicated backups' RestoreWindow.LatestTime, not the source's LatestRestorableTime.
+    assert report.rpo_seconds == 300.0 and report.latest_restorable_time == latest.isoformat()
+    assert (report.region, report.restored_in) == (REGION, DR_REGION)
+    assert f"Restored as `{target}` to latest, in {DR_REGION}" in report.as_markdown()
+    assert "RestoreWindow.LatestTime" in report.as_markdown()
+    # Restored into the pilot light's VPC, behind the drill's own group, and all of it deleted afterwards.
+    dr_vpc = dr_rds.describe_db_subnet_groups(DBSubnetGroupName=DR_SUBNET_GROUP)["DBSubnetGroups"][0]["VpcId"]
+    assert placement.vpc_id == dr_vpc
+    assert kept["instance"]["DBSubnetGroup"]["VpcId"] == dr_vpc
+    assert report.deleted
+    assert dr_rds.describe_db_instances()["DBInstances"] == []
+    assert _drill_groups(DrillClients(rds=dr_rds, ec2=clients.ec2, cloudwatch=None)) == []
+    # The source region keeps its database, and gets the metrics its drill alarm watches.
+    assert _identifiers(prod_database) == {SOURCE}
+    assert _metric_values(prod_database, "Success") == [1.0]
+    assert _metric_values(prod_database, "RPOSeconds") == [300.0]
+
+
+def _dr_drill(aws: str, outputs: dict[str, Any], tmp_path: Path) -> Any:
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(outputs))
+    args = ["drill", "restore", "--stack", "prod", "--region", "dr", "--outputs", str(outputs_file)]
+    return CliRunner().invoke(app, [*args, "--db-instance", SOURCE, "--endpoint-url", aws, "--yes"])
+
+
+PILOT_LIGHT_OUTPUTS = {
+    "region": REGION,
+    "dr_region": DR_REGION,
+    "dr_mode": "pilot-light",
+    "dr_database_subnet_group": DR_SUBNET_GROUP,
+    "dr_database_parameter_group": DR_PARAMETER_GROUP,
+}
+
+
+def test_the_dr_drill_refuses_a_stack_without_a_pilot_light(aws: str, tmp_path: Path) -> None:
+    for outputs, says in (
+        ({**PILOT_LIGHT_OUTPUTS, "dr_mode": "backups"}, "has paved:dr.mode backups"),
+        ({"region": REGION, "dr_region": None, "dr_mode": None}, "has no DR region"),
+        ({**PILOT_LIGHT_OUTPUTS, "dr_database_subnet_group": None}, "lack dr_database_subnet_group"),
+    ):
+        result = _dr_drill(aws, outputs, tmp_path)
+        assert result.exit_code == 2 and says in result.output, result.output
+
+
+def test_the_dr_drill_stops_before_creating_anything_when_no_backups_are_replicated(
+    prod_database: DrillClients, pilot_light: str, aws: str, tmp_path: Path
+) -> None:
+    """moto replicates nothing, so the DR region really has no replicated backups of the source."""
+    result = _dr_drill(aws, PILOT_LIGHT_OUTPUTS, tmp_path)
+    assert result.exit_code == 1
+    assert f"no automated backups of {SOURCE} are replicated to {DR_REGION}" in result.output
+    dr_ec2 = boto3.client("ec2", region_name=DR_REGION, endpoint_url=aws)
+    assert _drill_groups(DrillClients(rds=None, ec2=dr_ec2, cloudwatch=None)) == []
+    assert _metric_values(prod_database, "Success") == []
