@@ -443,6 +443,18 @@ def drill_restore(
         ),
     ] = None,
     outputs_file: OutputsFile = None,
+    connect: Annotated[
+        str | None,
+        typer.Option(
+            "--connect",
+            metavar="NAMESPACE",
+            help="Also run SELECT 1 against the drill instance from a Job in this namespace of the cluster "
+            "(an app's): needs the kubeconfig and the stack's outputs.",
+        ),
+    ] = None,
+    kube_context: Annotated[
+        str | None, typer.Option("--kube-context", help="The kubeconfig context for --connect.")
+    ] = None,
     endpoint_url: EndpointUrl = None,
     yes: RunWithoutAsking = False,
 ) -> None:
@@ -488,7 +500,10 @@ def drill_restore(
             db_instance = f"{load_project(project_dir).name}-{stack}-database"
         except ProjectError as error:
             _refuse(f"{error}; pass --db-instance", "drill restore")
+    if connect and region == "dr":
+        _refuse("--connect runs in the primary region's cluster; the DR region has none", "drill restore")
     pilot_light = _pilot_light(stack, outputs_file) if region == "dr" else None
+    workload_group = _workload_group(stack, outputs_file) if connect else None
     source_region = pilot_light.source_region if pilot_light else region
     try:
         primary = {"region_name": source_region, "endpoint_url": endpoint_url}
@@ -516,10 +531,34 @@ def drill_restore(
         typer.echo(f"paved drill restore: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
     target = drill_identifier(source.identifier, drill_id)
+    check = None
+    if connect and workload_group:
+        from paved.drill_connect import ConnectCheck, KubernetesCluster, connect_check
+
+        try:
+            check = ConnectCheck(KubernetesCluster(kube_context), connect, workload_group)
+        except Exception as error:  # the kubernetes client's config errors share no base class
+            _refuse(f"no Kubernetes cluster to --connect to: {error}", "drill restore")
+    connect_step = (
+        (
+            lambda instance, group: connect_check(
+                check,
+                clients,
+                stack,
+                drill_id,
+                instance,
+                group,
+                timeout=timeout_minutes * 60,
+                clock=time.monotonic,
+            )
+        )
+        if check
+        else None
+    )
     _run_drill(
         "drill restore",
         stack,
-        restore_plan_lines(source, target, restore_time, keep, placement, backup),
+        restore_plan_lines(source, target, restore_time, keep, placement, backup, connect),
         lambda: run_restore_drill(
             clients,
             stack,
@@ -532,6 +571,7 @@ def drill_restore(
             clock=time.monotonic,
             backup=backup,
             placement=placement,
+            connect=connect_step,
         ),
         report_dir,
         yes,
@@ -547,6 +587,14 @@ class _PilotLight:
     region: str
     subnet_group: str
     parameter_group: str
+
+
+def _workload_group(stack: str, outputs_file: Path | None) -> str:
+    """The security group the apps' nodes carry, which the drill's group admits for --connect."""
+    group = _stack_outputs(stack, outputs_file, "drill restore").get("network_workload_security_group_id")
+    if not isinstance(group, str) or not group:
+        _refuse("the stack's outputs lack network_workload_security_group_id", "drill restore")
+    return group
 
 
 def _pilot_light(stack: str, outputs_file: Path | None) -> _PilotLight:

@@ -421,6 +421,7 @@ def restore_plan_lines(
     keep: bool,
     placement: Placement | None = None,
     backup: ReplicatedBackup | None = None,
+    connect_namespace: str | None = None,
 ) -> Iterator[str]:
     placement = placement or Placement.of_source(source)
     point = restore_time.isoformat() if restore_time else "its latest restorable time"
@@ -439,6 +440,11 @@ def restore_plan_lines(
         f"  then check engine and version against the source, {placement.key_name}, parameter group, "
         "network and storage"
     )
+    if connect_namespace:
+        yield (
+            "  then set a new master password on the drill instance, admit the app nodes' security group on "
+            f"its port, and run SELECT 1 from a Job in namespace {connect_namespace}"
+        )
     yield (
         "  then keep the drill instance (--keep)"
         if keep
@@ -581,8 +587,12 @@ def run_restore_drill(
     sleep: Callable[[float], None] = time.sleep,
     backup: ReplicatedBackup | None = None,
     placement: Placement | None = None,
+    connect: Callable[[str, str], tuple[str, bool, str]] | None = None,
 ) -> DrillReport:
     """Restore, wait, verify, measure, report metrics, and (unless `keep`) delete what the drill created.
+
+    `connect(instance, drill group)`, when given, is one more check once the instance is available (the
+    `SELECT 1` of paved.drill_connect).
 
     With `backup` (and its `placement`), the restore is in the DR region, from the source's replicated
     automated backups (`SourceDBInstanceAutomatedBackupsArn`), made and read through `clients.backups`; its
@@ -646,7 +656,10 @@ def run_restore_drill(
             recovery_point=recovery_point,
             restore=restore,
             wait=lambda: wait_until_available(rds, target, timeout=timeout, clock=clock, sleep=sleep),
-            verify=lambda: verify_restored(rds, target, source, placement, group),
+            verify=lambda: [
+                *verify_restored(rds, target, source, placement, group),
+                *([connect(target, group)] if connect else []),
+            ],
             delete=lambda: _delete_drill(clients, stack, target, group, sleep=sleep),
         ),
         cloudwatch=clients.cloudwatch,

@@ -481,3 +481,48 @@ def test_the_dr_drill_stops_before_creating_anything_when_no_backups_are_replica
     dr_ec2 = boto3.client("ec2", region_name=DR_REGION, endpoint_url=aws)
     assert _drill_groups(DrillClients(rds=None, ec2=dr_ec2, cloudwatch=None)) == []
     assert _metric_values(prod_database, "Success") == []
+
+
+def test_the_connect_check_runs_once_the_instance_is_available_and_decides_the_verdict(
+    prod_database: DrillClients,
+) -> None:
+    clients = prod_database
+    seen: list[tuple[str, str, str]] = []
+
+    def connect(instance: str, group: str) -> tuple[str, bool, str]:
+        [restored] = clients.rds.describe_db_instances(DBInstanceIdentifier=instance)["DBInstances"]
+        seen.append((instance, group, restored["DBInstanceStatus"]))
+        return "SELECT 1 from a Job in the cluster", False, "Job api/paved-drill-d1 failed: timeout"
+
+    source = source_database(clients.rds, SOURCE)
+    clock = Clock()
+    report = run_restore_drill(
+        clients,
+        "prod",
+        source,
+        "d1",
+        restore_time=None,
+        keep=False,
+        timeout=3600,
+        now=lambda: datetime.now(UTC),
+        clock=clock,
+        sleep=clock.sleep,
+        connect=connect,
+    )
+    [(instance, group, status)] = seen
+    assert (instance, status) == (drill_identifier(SOURCE, "d1"), "available")
+    assert group.startswith("sg-")
+    assert report.checks[-1] == (
+        "SELECT 1 from a Job in the cluster",
+        False,
+        "Job api/paved-drill-d1 failed: timeout",
+    )
+    assert not report.succeeded and report.deleted
+
+
+def test_connect_is_refused_in_the_dr_region(aws: str, tmp_path: Path) -> None:
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(PILOT_LIGHT_OUTPUTS))
+    args = ["drill", "restore", "--stack", "prod", "--region", "dr", "--outputs", str(outputs_file)]
+    result = CliRunner().invoke(app, [*args, "--connect", "api", "--endpoint-url", aws, "--yes"])
+    assert result.exit_code == 2 and "the DR region has none" in result.output
