@@ -27,6 +27,7 @@ from paved.drill_connect import (
     job_manifest,
     owned_manifests,
 )
+from tests.clock import Clock
 from tests.moto_resources import postgres_instance, vpc_with_subnets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,17 +109,6 @@ class RecordingCluster:
 
     def delete_job(self, namespace: str, name: str) -> None:
         self.calls.append(f"delete {namespace}/{name}")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
 
 
 @pytest.fixture

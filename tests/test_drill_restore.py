@@ -36,6 +36,7 @@ from paved.drill import (
     run_restore_drill,
     source_database,
 )
+from tests.clock import Clock
 from tests.moto_resources import postgres_instance, vpc_with_subnets
 
 REGION = "eu-west-1"
@@ -43,17 +44,6 @@ DR_REGION = "eu-central-1"
 SOURCE = "paved-prod-database"
 DR_SUBNET_GROUP = "dr-database-subnets-7a8b9c"
 DR_PARAMETER_GROUP = "dr-database-params-0d1e2f"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.seconds += seconds
 
 
 def _clients(endpoint: str) -> DrillClients:
@@ -118,10 +108,22 @@ def _creating_for(clients: DrillClients, target: str, calls: int | None) -> None
     clients.rds.meta.events.register("after-call.rds.DescribeDBInstances", still_creating)
 
 
-def _drill(clients: DrillClients, clock: Clock, *, keep: bool = False, timeout: float = 3600) -> Any:
-    source = source_database(clients.rds, SOURCE)
-    assert source.latest_restorable is not None
-    requested = source.latest_restorable + timedelta(seconds=240)
+def _drill(
+    clients: DrillClients,
+    clock: Clock,
+    *,
+    keep: bool = False,
+    timeout: float = 3600,
+    source: Source | None = None,
+    requested: datetime | None = None,
+    **options: Any,
+) -> Any:
+    """Drill `d1` of stack prod to the latest restorable time; by default of the source in `clients`'
+    region, requested 240 s after its LatestRestorableTime. `options` go to run_restore_drill."""
+    source = source or source_database(clients.rds, SOURCE)
+    if requested is None:
+        assert source.latest_restorable is not None
+        requested = source.latest_restorable + timedelta(seconds=240)
     return run_restore_drill(
         clients,
         "prod",
@@ -133,6 +135,7 @@ def _drill(clients: DrillClients, clock: Clock, *, keep: bool = False, timeout: 
         now=lambda: requested,
         clock=clock,
         sleep=clock.sleep,
+        **options,
     )
 
 
@@ -159,7 +162,7 @@ def _metric_values(clients: DrillClients, name: str) -> list[float]:
 
 
 def test_a_drill_restores_verifies_measures_and_cleans_up(prod_database: DrillClients) -> None:
-    clients, clock = prod_database, Clock()
+    clients, clock = prod_database, Clock(1000.0)
     target = drill_identifier(SOURCE, "d1")
     # Available on the fourth look: three polls of the waiter's 30 s delay.
     _creating_for(clients, target, calls=3)
@@ -206,7 +209,7 @@ def test_a_drill_restores_verifies_measures_and_cleans_up(prod_database: DrillCl
 
 def test_the_drill_group_admits_nothing_and_reaches_nothing(prod_database: DrillClients) -> None:
     clients = prod_database
-    report = _drill(clients, Clock(), keep=True)
+    report = _drill(clients, Clock(1000.0), keep=True)
     assert report.succeeded and not report.deleted
     [group] = _drill_groups(clients)
     assert group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
@@ -215,7 +218,7 @@ def test_the_drill_group_admits_nothing_and_reaches_nothing(prod_database: Drill
 
 
 def test_a_drill_that_times_out_fails_and_still_cleans_up(prod_database: DrillClients) -> None:
-    clients, clock = prod_database, Clock()
+    clients, clock = prod_database, Clock(1000.0)
     _creating_for(clients, drill_identifier(SOURCE, "d1"), calls=None)
     report = _drill(clients, clock, timeout=120)
     assert report.error == "not done within 120 s (status creating)"
@@ -233,7 +236,7 @@ def test_a_drill_never_deletes_an_instance_without_its_tags(prod_database: Drill
     clients = prod_database
     target = drill_identifier(SOURCE, "d1")
     postgres_instance(clients.rds, target, MasterUsername="someone")
-    report = _drill(clients, Clock())
+    report = _drill(clients, Clock(1000.0))
     assert "DBInstanceAlreadyExists" in report.error
     assert not report.deleted
     assert _identifiers(clients) == {SOURCE, target}
@@ -265,7 +268,7 @@ def test_cleanup_removes_what_a_kept_drill_left_and_nothing_else(
     prod_database: DrillClients, aws: str
 ) -> None:
     clients = prod_database
-    assert _drill(clients, Clock(), keep=True).succeeded
+    assert _drill(clients, Clock(1000.0), keep=True).succeeded
     [group] = _drill_groups(clients)
     args = ["drill", "cleanup", "--stack", "prod", "--region", REGION, "--endpoint-url", aws, "--yes"]
     result = CliRunner().invoke(app, args)
@@ -409,20 +412,8 @@ def test_a_dr_drill_restores_the_replicated_backups_into_the_pilot_light(
     with stub:
         backup = replicated_backup(backups, source)
         placement = dr_placement(dr_rds, DR_SUBNET_GROUP, DR_PARAMETER_GROUP, backup)
-        clock = Clock()
-        report = run_restore_drill(
-            clients,
-            "prod",
-            source,
-            "d1",
-            restore_time=None,
-            keep=False,
-            timeout=3600,
-            now=lambda: requested,
-            clock=clock,
-            sleep=clock.sleep,
-            backup=backup,
-            placement=placement,
+        report = _drill(
+            clients, Clock(1000.0), source=source, requested=requested, backup=backup, placement=placement
         )
         stub.assert_no_pending_responses()
     assert report.error == "" and report.succeeded, report.checks
@@ -494,21 +485,7 @@ def test_the_connect_check_runs_once_the_instance_is_available_and_decides_the_v
         seen.append((instance, group, restored["DBInstanceStatus"]))
         return "SELECT 1 from a Job in the cluster", False, "Job api/paved-drill-d1 failed: timeout"
 
-    source = source_database(clients.rds, SOURCE)
-    clock = Clock()
-    report = run_restore_drill(
-        clients,
-        "prod",
-        source,
-        "d1",
-        restore_time=None,
-        keep=False,
-        timeout=3600,
-        now=lambda: datetime.now(UTC),
-        clock=clock,
-        sleep=clock.sleep,
-        connect=connect,
-    )
+    report = _drill(clients, Clock(1000.0), connect=connect)
     [(instance, group, status)] = seen
     assert (instance, status) == (drill_identifier(SOURCE, "d1"), "available")
     assert group.startswith("sg-")
