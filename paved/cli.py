@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -515,7 +515,7 @@ def drill_restore(
             cloudwatch=boto3.client("cloudwatch", **primary),
             backups=rds,
         )
-        source_rds = boto3.client("rds", **primary)
+        source_rds = boto3.client("rds", **primary) if pilot_light else rds
     except NoRegionError:
         _refuse("no AWS region: pass --region or set AWS_REGION", "drill restore")
     drill_id = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
@@ -531,7 +531,7 @@ def drill_restore(
         typer.echo(f"paved drill restore: {error}", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
     target = drill_identifier(source.identifier, drill_id)
-    check = None
+    connect_step: Callable[[str, str], tuple[str, bool, str]] | None = None
     if connect and workload_group:
         from paved.drill_connect import ConnectCheck, KubernetesCluster, connect_check
 
@@ -539,9 +539,9 @@ def drill_restore(
             check = ConnectCheck(KubernetesCluster(kube_context), connect, workload_group)
         except Exception as error:  # the kubernetes client's config errors share no base class
             _refuse(f"no Kubernetes cluster to --connect to: {error}", "drill restore")
-    connect_step = (
-        (
-            lambda instance, group: connect_check(
+
+        def connect_to(instance: str, group: str) -> tuple[str, bool, str]:
+            return connect_check(
                 check,
                 clients,
                 stack,
@@ -551,10 +551,9 @@ def drill_restore(
                 timeout=timeout_minutes * 60,
                 clock=time.monotonic,
             )
-        )
-        if check
-        else None
-    )
+
+        connect_step = connect_to
+
     _run_drill(
         "drill restore",
         stack,
@@ -591,9 +590,8 @@ class _PilotLight:
 
 def _workload_group(stack: str, outputs_file: Path | None) -> str:
     """The security group the apps' nodes carry, which the drill's group admits for --connect."""
-    group = _stack_outputs(stack, outputs_file, "drill restore").get("network_workload_security_group_id")
-    if not isinstance(group, str) or not group:
-        _refuse("the stack's outputs lack network_workload_security_group_id", "drill restore")
+    outputs = _stack_outputs(stack, outputs_file, "drill restore")
+    [group] = _named_outputs(outputs, ("network_workload_security_group_id",), "drill restore")
     return group
 
 
@@ -608,18 +606,32 @@ def _pilot_light(stack: str, outputs_file: Path | None) -> _PilotLight:
             "`pulumi up` first",
             "drill restore",
         )
-    names = ("region", "dr_region", "dr_database_subnet_group", "dr_database_parameter_group")
+    return _PilotLight(
+        *_named_outputs(
+            outputs,
+            ("region", "dr_region", "dr_database_subnet_group", "dr_database_parameter_group"),
+            "drill restore",
+        )
+    )
+
+
+def _named_outputs(outputs: dict[str, object], names: Sequence[str], command: str) -> list[str]:
+    """The outputs `names` as non-empty strings, in order; refused, naming each one missing."""
     values = [outputs.get(name) for name in names]
-    missing = [
-        name for name, value in zip(names, values, strict=True) if not isinstance(value, str) or not value
-    ]
+    _refuse_missing_outputs(
+        [name for name, value in zip(names, values, strict=True) if not isinstance(value, str) or not value],
+        command,
+    )
+    return [str(value) for value in values]
+
+
+def _refuse_missing_outputs(missing: Sequence[str], command: str) -> None:
     if missing:
         _refuse(
             f"the stack's outputs lack {', '.join(missing)}: `pulumi up` with this version of paved exports "
             "them",
-            "drill restore",
+            command,
         )
-    return _PilotLight(*(str(value) for value in values))
 
 
 def _run_drill(
@@ -765,13 +777,7 @@ def verify_command(
     from paved.verify import VerifyClients, missing_outputs, table, verify
 
     outputs = _stack_outputs(stack, outputs_file, "verify")
-    missing = missing_outputs(outputs)
-    if missing:
-        _refuse(
-            f"the stack's outputs lack {', '.join(missing)}: `pulumi up` with this version of paved exports "
-            "them",
-            "verify",
-        )
+    _refuse_missing_outputs(missing_outputs(outputs), "verify")
     if region is not None:
         outputs = {**outputs, "region": region}
     made: dict[tuple[str, str], object] = {}
