@@ -8,11 +8,12 @@ servicer answering the engine's Remediate and Analyze with empty responses took 
 resource behind grpc.server and 0.2 ms behind this one.
 
 `InlineServer` drives grpc's core the way grpc.server does (`grpc._cython.cygrpc`: the same completion
-queue, the same batch operations), on one thread: it receives a call, starts reading its request, and when
-the request is there runs the handler and sends the response and status. Calls are answered one at a time,
-as the pool answered them one GIL-holder at a time. It serves unary calls (every Analyzer method is one) and
-says what grpc.server says: a handler's `set_code`/`set_details`, "Exception calling application: ..." with
-UNKNOWN when a handler raises, UNIMPLEMENTED "Method not found!" for a method no handler serves.
+queue, the same operations), on one thread: it receives a call, starts reading its request, and when the
+request is there runs the handler and, in one batch, sends the response and status and receives the close.
+Calls are answered one at a time, as the pool answered them one GIL-holder at a time. It serves unary calls
+(every Analyzer method is one) and says what grpc.server says: a handler's `set_code`/`set_details`,
+"Exception calling application: ..." with UNKNOWN when a handler raises, UNIMPLEMENTED "Method not found!"
+for a method no handler serves.
 
 grpc's core API is private to grpcio, so `dispatch.install` uses this only on the grpcio version it was tested
 with (pinned in policies/requirements.txt); any other version gets grpc.server.
@@ -133,9 +134,8 @@ class InlineServer:
         call, method = event.call, event.call_details.method
         handler = self._handler(method, event.invocation_metadata)
         if handler is None or handler.request_streaming or handler.response_streaming:
-            _finish(call, cygrpc.StatusCode.unimplemented, b"Method not found!", receive_close=True)
+            _finish(call, cygrpc.StatusCode.unimplemented, b"Method not found!")
             return
-        call.start_server_batch((cygrpc.ReceiveCloseOnServerOperation(_NO_FLAGS),), _ignore)
         call.start_server_batch(
             (cygrpc.ReceiveMessageOperation(_NO_FLAGS),),
             lambda received: _answer(call, method, handler, received),
@@ -143,7 +143,7 @@ class InlineServer:
 
 
 def _ignore(_event: Any) -> None:
-    """Completions that need nothing done: the call's close, a sent response."""
+    """Completions that need nothing done: a sent answer and the call's close."""
 
 
 def _answer(call: Any, method: bytes, handler: Any, received: Any) -> None:
@@ -178,12 +178,14 @@ def _answer(call: Any, method: bytes, handler: Any, received: Any) -> None:
     _finish(call, code, context.details or b"", payload)
 
 
-def _finish(
-    call: Any, code: Any, details: bytes, payload: bytes | None = None, *, receive_close: bool = False
-) -> None:
-    operations = [cygrpc.SendInitialMetadataOperation(None, _NO_FLAGS)]
-    if receive_close:
-        operations.append(cygrpc.ReceiveCloseOnServerOperation(_NO_FLAGS))
+def _finish(call: Any, code: Any, details: bytes, payload: bytes | None = None) -> None:
+    # The close is received in the answer's own batch, not in one started with the call as grpc.server
+    # does (to tell handlers of a cancellation, which these handlers never ask about): one batch and one
+    # completion fewer per call.
+    operations = [
+        cygrpc.SendInitialMetadataOperation(None, _NO_FLAGS),
+        cygrpc.ReceiveCloseOnServerOperation(_NO_FLAGS),
+    ]
     if payload is not None:
         operations.append(cygrpc.SendMessageOperation(payload, _NO_FLAGS))
     operations.append(cygrpc.SendStatusFromServerOperation(None, code, details, _NO_FLAGS))
