@@ -108,6 +108,13 @@ def preview(
             help="Also write the policy checks as JUnit XML (one testcase a policy and resource) here.",
         ),
     ] = None,
+    markdown_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--markdown",
+            help="Also write the verdict, violations and wiring table as Markdown (a PR comment) here.",
+        ),
+    ] = None,
 ) -> None:
     """Run the program offline with first-preview semantics and judge it with policy packs.
 
@@ -117,6 +124,7 @@ def preview(
     _check_json_target("preview", json_file)
     _check_file_target("preview", "--sarif", sarif_file)
     _check_file_target("preview", "--junit", junit_file)
+    _check_file_target("preview", "--markdown", markdown_file)
     # Imported here, not at the top, so that `main` has turned the collector off before the SDK loads.
     from paved.preview import run_preview
     from paved.report import preview_digest, render_text
@@ -139,6 +147,10 @@ def preview(
             from paved.junit import write_junit
 
             write_junit(junit_file, result)
+        if markdown_file is not None:
+            from paved.markdown import write_markdown
+
+            write_markdown(markdown_file, result)
         return result.exit_code
 
     if not watch:

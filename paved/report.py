@@ -143,7 +143,7 @@ def render_text(result: PreviewResult, width: int) -> str:
             lines.append("")
         lines += _summary_lines(recording, width)
     lines.append(f"Duration: {result.duration_seconds:.1f}s")
-    lines += wrap(_verdict(result), width)
+    lines += wrap(verdict(result), width)
     return "\n".join(lines) + "\n"
 
 
@@ -158,7 +158,8 @@ def stopped_because(result: PreviewResult) -> str:
     return "the program logged errors"
 
 
-def _verdict(result: PreviewResult) -> str:
+def verdict(result: PreviewResult) -> str:
+    """The closing line: failed or succeeded, and the counts that decided it."""
     if not result.ran_cleanly:
         # Counts of zero here would read as a stack that passed every policy.
         return f"Preview failed: {stopped_because(result)} (see above), so no policy judged the resources."
@@ -168,8 +169,8 @@ def _verdict(result: PreviewResult) -> str:
     ]
     if result.flows:
         counts.append(f"{len(result.failing_flows)} failing wiring flows")
-    verdict = "failed" if result.exit_code else "succeeded"
-    return f"Preview {verdict}: {', '.join(counts)}."
+    outcome = "failed" if result.exit_code else "succeeded"
+    return f"Preview {outcome}: {', '.join(counts)}."
 
 
 def diagnostic_lines(result: PreviewResult, width: int) -> list[str]:

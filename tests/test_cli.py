@@ -49,7 +49,7 @@ def test_an_unwritable_json_path_is_refused_before_any_work(command: list[str], 
     assert directory.exit_code == 2 and "is a directory" in directory.stderr
 
 
-@pytest.mark.parametrize("flag", ["--sarif", "--junit"])
+@pytest.mark.parametrize("flag", ["--sarif", "--junit", "--markdown"])
 def test_an_unwritable_report_path_is_refused_before_any_work(flag: str, tmp_path: Path) -> None:
     missing = tmp_path / "missing" / "report"
     command = ["preview", "--stack", "dev", "-C", str(tmp_path / "nowhere")]
@@ -63,12 +63,13 @@ def test_an_unwritable_report_path_is_refused_before_any_work(flag: str, tmp_pat
     assert stdout.stderr == f"paved preview: {flag} takes a file path; only --json writes to stdout\n"
 
 
-def test_a_preview_that_stops_at_its_config_still_writes_both_reports(tmp_path: Path) -> None:
-    sarif, junit = tmp_path / "out.sarif", tmp_path / "out.xml"
+def test_a_preview_that_stops_at_its_config_still_writes_every_report(tmp_path: Path) -> None:
+    sarif, junit, markdown = tmp_path / "out.sarif", tmp_path / "out.xml", tmp_path / "out.md"
     sample = FIXTURES / "sample_program"
     args = ["preview", "--stack", "nope", "-C", str(sample), "--sarif", str(sarif), "--junit", str(junit)]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, [*args, "--markdown", str(markdown)])
     assert result.exit_code == 2
+    assert "Nothing was judged: the configuration is invalid." in markdown.read_text()
     [invocation] = json.loads(sarif.read_text())["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False and invocation["exitCode"] == 2
     [note] = invocation["toolExecutionNotifications"]
