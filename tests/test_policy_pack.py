@@ -355,6 +355,10 @@ UNKNOWN_ROLE_POLICIES = [
     "worker-secrets",
 ]
 PROD_ONLY_ROLE_POLICIES = ["database-proxy", "cdn-assets-replication", "dr-flow-logs"]
+# Roles for service accounts trust the cluster's OIDC provider, whose issuer is unknown until the cluster
+# exists: the GitHub trust policy cannot tell in preview that they do not trust GitHub's.
+WEB_IDENTITY_ROLES = ["database-bootstrap", "api-secrets", "worker-secrets"]
+GITHUB_TRUST_POLICY = "iam-github-oidc-trust-pinned"
 
 
 def _cannot_run(role_policies: list[str], keys: list[str], buckets: list[str]) -> list[tuple[str, str, str]]:
@@ -362,6 +366,7 @@ def _cannot_run(role_policies: list[str], keys: list[str], buckets: list[str]) -
         *((KMS_DECRYPT_POLICY, ROLE_POLICY, name) for name in role_policies),
         *((KMS_POLICY, KEY_POLICY, name) for name in keys),
         *((CROSS_ACCOUNT_POLICY, BUCKET_POLICY, name) for name in buckets),
+        *((GITHUB_TRUST_POLICY, "aws:iam/role:Role", name) for name in WEB_IDENTITY_ROLES),
         ("s3-tls-only-policy", *STACK),
         (TOPIC_POLICY_PUBLIC, TOPIC_POLICY, "alerts"),
         (TOPIC_POLICY_PUBLIC, TOPIC_POLICY, "alerts-global"),
@@ -454,6 +459,8 @@ NOT_OURS = {
     "iam-policy-no-kms-decrypt-all-keys",
     "iam-policy-no-service-wildcard",
     "iam-user-no-attached-policies",
+    # GitHub Actions' roles belong to the bootstrap program, applied once per account, not to app stacks.
+    GITHUB_TRUST_POLICY,
     "s3-access-point-public-access-block",
     "s3-account-public-access-block",
     "s3-directory-bucket-lifecycle",

@@ -276,6 +276,7 @@ KUBERNETES_POLICIES = {
 WIRING_POLICIES = {"wiring-proof"}
 # Fixtures for these live in tests/test_policy_rules_iam.py.
 IAM_POLICIES = {
+    "iam-github-oidc-trust-pinned",
     "iam-policy-no-full-admin",
     "iam-user-no-attached-policies",
     "iam-password-policy-strong",

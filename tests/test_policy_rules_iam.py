@@ -131,7 +131,105 @@ STRONG_PASSWORDS = {
     "requireNumbers": True,
 }
 
+GITHUB_OIDC = "iam-github-oidc-trust-pinned"
+GITHUB_PROVIDER = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+
+
+def github_trust(condition: Any = None, **statement: Any) -> str:
+    """A role trust policy for GitHub Actions' OIDC provider, pinned as AWS and GitHub document it unless
+    `condition` says otherwise."""
+    pinned = {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": "repo:acme/infra:environment:prod",
+        }
+    }
+    return policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": GITHUB_PROVIDER},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": pinned if condition is None else condition,
+            **statement,
+        }
+    )
+
+
 RESOURCE_CASES: list[ResourceCase] = [
+    # iam-github-oidc-trust-pinned
+    ("github-pinned", GITHUB_OIDC, ROLE, {"assumeRolePolicy": github_trust()}, "ok", ""),
+    (
+        "github-two-exact-subjects",
+        GITHUB_OIDC,
+        ROLE,
+        {
+            "assumeRolePolicy": github_trust(
+                {
+                    "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                    "StringLike": {
+                        "token.actions.githubusercontent.com:sub": [
+                            "repo:acme/infra:pull_request",
+                            "repo:acme/infra:ref:refs/heads/main",
+                        ]
+                    },
+                }
+            )
+        },
+        "ok",
+        "",
+    ),
+    (
+        "github-wildcard-subject",
+        GITHUB_OIDC,
+        ROLE,
+        {
+            "assumeRolePolicy": github_trust(
+                {
+                    "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+                    "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"},
+                }
+            )
+        },
+        "violation",
+        "sub repo:acme/* is a pattern, not one repository's subject",
+    ),
+    (
+        "github-audience-only",
+        GITHUB_OIDC,
+        ROLE,
+        {
+            "assumeRolePolicy": github_trust(
+                {"StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"}}
+            )
+        },
+        "violation",
+        "sub is not pinned: any repository's workflow could assume the role",
+    ),
+    (
+        # A negated operator passes every other subject: it pins nothing.
+        "github-negated-subject-and-no-audience",
+        GITHUB_OIDC,
+        ROLE,
+        {
+            "assumeRolePolicy": github_trust(
+                {"StringNotEquals": {"token.actions.githubusercontent.com:sub": "repo:evil/x:pull_request"}}
+            )
+        },
+        "violation",
+        "aud is not pinned to sts.amazonaws.com (StringEquals); sub is not pinned",
+    ),
+    (
+        "github-not-trusted",
+        GITHUB_OIDC,
+        ROLE,
+        {
+            "assumeRolePolicy": policy_document(
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            )
+        },
+        "n/a",
+        "does not trust GitHub Actions' OIDC provider",
+    ),
     # iam-inline-policy-no-kms-decrypt-all-keys (KMS.2)
     (
         "inline-one-key",

@@ -126,7 +126,7 @@ _CONFINING_OPERATORS = frozenset(
 )
 
 
-def _fixed(value: Any) -> bool:
+def fixed_value(value: Any) -> bool:
     """A value without wildcards or policy variables (`${aws:username}`): AWS treats either as public."""
     return isinstance(value, str) and bool(value) and not any(mark in value for mark in ("*", "?", "${"))
 
@@ -139,7 +139,7 @@ def confined_by_condition(statement: Mapping[str, Any]) -> bool:
             continue
         for key, value in as_map(conditions).items():
             values = listed(value)
-            if str(key).lower() in _CONFINING_KEYS and values and all(_fixed(v) for v in values):
+            if str(key).lower() in _CONFINING_KEYS and values and all(fixed_value(v) for v in values):
                 return True
     return False
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from paved_policies import iam
 from paved_policies.props import (
+    as_map,
     as_seq,
     get,
     get_bool,
@@ -350,8 +351,84 @@ def iam_password_policy_strong(props: Mapping[str, Any], ctx: ResourceContext) -
     return violation(f"Password policy '{ctx.name}': " + "; ".join(problems) + ".")
 
 
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+GITHUB_AUDIENCE = "sts.amazonaws.com"
+# Operators under which a listed value is the only one that passes: a negated operator passes every other
+# value, an ...IfExists one a token without the claim, ForAllValues an empty set.
+_PINNING_OPERATORS = frozenset({"stringequals", "stringlike"})
+
+
+def _claim_values(statement: Mapping[str, Any], claim: str) -> list[Any] | None:
+    """The values a pinning operator allows for `<host>:<claim>`; None when no such condition exists."""
+    key = f"{GITHUB_OIDC_HOST}:{claim}"
+    found: list[Any] | None = None
+    for operator, conditions in as_map(statement.get("Condition")).items():
+        if str(operator).lower() not in _PINNING_OPERATORS:
+            continue
+        for name, value in as_map(conditions).items():
+            if str(name).lower() == key:
+                found = [*(found or []), *iam.listed(value)]
+    return found
+
+
+def _trusts_github(statement: Mapping[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    federated = iam.strings(principal.get("Federated")) if isinstance(principal, Mapping) else []
+    return (
+        iam.is_allow(statement)
+        and iam.allows_action(statement, "sts:AssumeRoleWithWebIdentity")
+        and any(value.endswith(f"oidc-provider/{GITHUB_OIDC_HOST}") for value in federated)
+    )
+
+
+def _github_trust_unpinned(statement: Mapping[str, Any]) -> str | None:
+    if not _trusts_github(statement):
+        return None
+    problems = []
+    audiences = _claim_values(statement, "aud")
+    if audiences is None or audiences != [GITHUB_AUDIENCE]:
+        problems.append(f"aud is not pinned to {GITHUB_AUDIENCE} (StringEquals)")
+    subjects = _claim_values(statement, "sub")
+    if not subjects:
+        problems.append("sub is not pinned: any repository's workflow could assume the role")
+    else:
+        loose = [str(value) for value in subjects if not iam.fixed_value(value)]
+        if loose:
+            problems.append(f"sub {', '.join(loose)} is a pattern, not one repository's subject")
+    return "; ".join(problems) or None
+
+
+@resource_rule(
+    name="iam-github-oidc-trust-pinned",
+    description=(
+        "Roles that trust GitHub Actions' OIDC provider pin the token's audience to sts.amazonaws.com and "
+        "its subject to exact values: one repository, and its environment, branch or pull_request."
+    ),
+    severity="critical",
+    remediation=(
+        "In the role's trust policy, add a StringEquals condition with "
+        "token.actions.githubusercontent.com:aud = sts.amazonaws.com and "
+        "token.actions.githubusercontent.com:sub = repo:OWNER/REPO:environment:NAME "
+        "(deploy roles) or repo:OWNER/REPO:pull_request (read-only preview roles), listing each subject "
+        "exactly rather than with a wildcard."
+    ),
+    resource_types=(ROLE,),
+    url="https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-idp_oidc.html#idp_oidc_Create_GitHub",
+)
+def iam_github_oidc_trust_pinned(props: Mapping[str, Any], ctx: ResourceContext) -> Finding:
+    document = get(props, "assumeRolePolicy")
+    doc = iam.document(document)
+    if doc is None or not any(_trusts_github(statement) for statement in iam.statements(doc)):
+        return not_applicable(f"Role '{ctx.name}' does not trust GitHub Actions' OIDC provider.")
+    problems = _problems(doc, _github_trust_unpinned)
+    if not problems:
+        return compliant()
+    return violation(f"Trust policy of '{ctx.name}': " + "; ".join(problems) + ".")
+
+
 RULES = (
     iam_policy_no_full_admin,
+    iam_github_oidc_trust_pinned,
     iam_user_no_attached_policies,
     iam_password_policy_strong,
     iam_policy_no_service_wildcard,
