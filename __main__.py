@@ -25,6 +25,7 @@ from components.edge import LoadBalancer
 from components.kms import alerts_key, logs_key
 from components.network import Network
 from components.observability import Alerting
+from components.registry import Registry
 from components.secrets import AppSecrets, Keys, SecretPlacement
 from components.subnets import plan_subnets
 from components.waf import WebAcl
@@ -250,8 +251,21 @@ if users:
             ready=bootstrap.ready,
         ),
     )
+registry = Registry(
+    "registry",
+    config.registry,
+    apps=[app.name for app in config.apps],
+    kms_key_arn=keys.data.key_arn,
+    protect=protect,
+    tags=tags,
+)
 workloads = [
-    Workload(app, workload_context, target_group_arn=load_balancer.target_group_arns.get(app.name))
+    Workload(
+        app,
+        workload_context,
+        target_group_arn=load_balancer.target_group_arns.get(app.name),
+        image=registry.image(app.image),
+    )
     for app in config.apps
 ]
 backup = (
@@ -318,6 +332,7 @@ pulumi.export("cache_primary_endpoint", cache.primary_endpoint)
 pulumi.export("cache_reader_endpoint", cache.reader_endpoint)
 pulumi.export("cache_auth_secret_arn", cache.auth_secret_arn)
 pulumi.export("secrets_app_secret_arns", app_secrets.secret_arns)
+pulumi.export("registry_repository_urls", registry.repository_urls)
 pulumi.export("edge_alb_arn", load_balancer.alb_arn)
 pulumi.export("edge_alb_dns_name", load_balancer.alb_dns_name)
 pulumi.export("edge_certificate_arn", alb_certificate_arn)

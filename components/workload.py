@@ -468,10 +468,14 @@ class Workload(pulumi.ComponentResource):
         context: WorkloadContext,
         *,
         target_group_arn: pulumi.Input[str] | None,
+        image: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:workload:Workload", app.name, None, opts)
         self._app = app
+        # `image` resolves a reference to the stack's own repository (components/registry.py); the
+        # labels and the migration Job's name keep `app.image` as written, which names the release.
+        self._image = app.image if image is None else image
         self.app_name = app.name
         self._context = context
         self._labels = labels_of(app)
@@ -627,7 +631,7 @@ class Workload(pulumi.ComponentResource):
         serves = command is None
         return core.ContainerArgs(
             name=app.name if serves else "migrate",
-            image=app.image,
+            image=self._image,
             image_pull_policy="IfNotPresent",
             command=list(command) if command else None,
             ports=[core.ContainerPortArgs(name="http", container_port=app.port, protocol="TCP")]

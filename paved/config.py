@@ -26,6 +26,7 @@ from components.disaster_recovery import DrArgs, dr_violations
 from components.edge import EdgeArgs
 from components.network import NetworkArgs
 from components.observability import AlertsArgs
+from components.registry import RegistryArgs
 from components.secrets import SecretArgs
 from components.workload import AppArgs
 from paved import rules
@@ -64,6 +65,7 @@ class StackConfig:
     database: DatabaseArgs
     cache: CacheArgs
     backup: BackupArgs
+    registry: RegistryArgs
     dr: DrArgs
     secrets: Mapping[str, SecretArgs]
     cluster: ClusterArgs
@@ -274,6 +276,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     database = _section(DatabaseArgs, "database", values, ctx, problems)
     cache = _section(CacheArgs, "cache", values, ctx, problems)
     backup = _section(BackupArgs, "backup", values, ctx, problems)
+    registry = _section(RegistryArgs, "registry", values, ctx, problems)
     dr = _section(DrArgs, "dr", values, ctx, problems)
     secrets = _secrets(values, ctx, problems)
     cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
@@ -307,6 +310,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         database=_parsed(database),
         cache=_parsed(cache),
         backup=_parsed(backup),
+        registry=_parsed(registry),
         dr=_parsed(dr),
         secrets=_parsed(secrets),
         cluster=_parsed(cluster),

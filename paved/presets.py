@@ -96,6 +96,7 @@ _SECTIONS: dict[str, Any] = {
     "backup.drCopyRetentionDays": 35,
     "backup.restoreTesting": Env(prod=True, staging=False),
     "secrets": {},
+    "registry.keepReleases": Env(prod=30, staging=10),
     "cluster.version": "1.36",
     "cluster.nodeInstanceTypes": Env(prod=["m7i.large", "m6i.large"], staging=["t3.large"]),
     "cluster.nodeMin": Env(prod=3, staging=2),

@@ -207,6 +207,16 @@ CREATES: dict[str, list[Creates]] = {
         )
     ],
     "aws:eks/cluster:Cluster": [Creates("eks", "CreateCluster", {"name": "name"})],
+    "aws:ecr/repository:Repository": [
+        Creates(
+            "ecr", "CreateRepository", {"name": "repositoryName", "imageTagMutability": "imageTagMutability"}
+        )
+    ],
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": [
+        Creates(
+            "ecr", "PutLifecyclePolicy", {"repository": "repositoryName", "policy": "lifecyclePolicyText"}
+        )
+    ],
     "aws:eks/nodeGroup:NodeGroup": [
         Creates("eks", "CreateNodegroup", {"nodeGroupName": "nodegroupName"}, autoname="nodeGroupName")
     ],

@@ -21,6 +21,7 @@ from components.database import DatabaseAlarms, DatabaseArgs
 from components.edge import EdgeArgs
 from components.network import NetworkArgs
 from components.observability import AlertsArgs
+from components.registry import RegistryArgs
 from components.secrets import SecretArgs
 from components.workload import AppArgs, AppDatabase, HealthPaths, PodDisruptionBudget, Replicas, Resources
 from paved.config import SECTION_KEYS, load_from_pulumi, load_stack_config, load_stack_file
@@ -215,6 +216,7 @@ def test_reference_documents_every_key() -> None:
         CacheArgs,
         CacheAlarms,
         BackupArgs,
+        RegistryArgs,
         SecretArgs,
         ClusterArgs,
         DeployerArgs,

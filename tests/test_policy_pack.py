@@ -28,6 +28,7 @@ import tests.test_policy_rules as base_family
 import tests.test_policy_rules_classic as classic_family
 import tests.test_policy_rules_data as data_family
 import tests.test_policy_rules_ec2 as ec2_family
+import tests.test_policy_rules_ecr as ecr_family
 import tests.test_policy_rules_edge as edge_family
 import tests.test_policy_rules_eks as eks_family
 import tests.test_policy_rules_iam as iam_family
@@ -61,6 +62,7 @@ FAMILIES = [
     kubernetes_family.FAMILY,
     wiring_family.FAMILY,
     iam_family.FAMILY,
+    ecr_family.FAMILY,
 ]
 # The policies each family's file is about, as tests/test_policy_rules.py lists them by name.
 FAMILY_POLICIES = {
@@ -74,6 +76,7 @@ FAMILY_POLICIES = {
     "k8s": base_family.KUBERNETES_POLICIES,
     "wiring": base_family.WIRING_POLICIES,
     "iam": base_family.IAM_POLICIES,
+    "ecr": base_family.ECR_POLICIES,
 }
 
 

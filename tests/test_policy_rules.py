@@ -284,6 +284,7 @@ IAM_POLICIES = {
     "iam-policy-no-kms-decrypt-all-keys",
     "iam-inline-policy-no-kms-decrypt-all-keys",
 }
+ECR_POLICIES = {"ecr-tag-immutability", "ecr-lifecycle-policy", "ecr-repository-kms"}
 # The pack's own report of exemptions, beside the rules; tests/test_policy_exemptions.py covers it.
 EXEMPTIONS_POLICY = "paved-exemptions"
 EXPECTED_POLICIES = (
@@ -297,6 +298,7 @@ EXPECTED_POLICIES = (
     | KUBERNETES_POLICIES
     | WIRING_POLICIES
     | IAM_POLICIES
+    | ECR_POLICIES
     | {EXEMPTIONS_POLICY}
 )
 

@@ -106,10 +106,15 @@ STATEFUL: dict[str, Guard] = {
     "aws:eks/cluster:Cluster": _is(
         "deletionProtection", True, "EKS refuses DeleteCluster while deletion protection is on"
     ),
+    "aws:ecr/repository:Repository": _is(
+        "forceDelete", False, "ECR refuses to delete a repository that still holds images"
+    ),
 }
 
 # Recreated from config as they were: deleting one interrupts service at worst, and loses nothing.
 STATELESS = {
+    # A rule set; the images are in the (stateful) repository.
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy",
     # Certificates are re-issued, DNS records and CDN configuration re-declared.
     "aws:acm/certificate:Certificate",
     "aws:acm/certificateValidation:CertificateValidation",

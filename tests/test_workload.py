@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from components.registry import own_repository
 from components.workload import APP_UID, AppArgs, prestop_seconds
 from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
@@ -24,6 +25,7 @@ from tests.stack_config import Mutation, apps, assert_rule_reports_path_and_hint
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT / "tests" / "fixtures" / "crds"
 STACKS = ("prod", "staging")
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
@@ -126,6 +128,17 @@ def test_crd_schema_rejects_an_unknown_target_type() -> None:
 # --- pods ---------------------------------------------------------------------------------------------------
 
 
+def _image_of(recording: Recording, app: AppArgs) -> str:
+    """What the app's container runs: `app.image`, or for `<app>:<tag>` that app's ECR repository of the
+    stack, as the registry of the recording's account and region serves it."""
+    own = own_repository(app.image, [a.name for a in _config(recording).apps])
+    if own is None:
+        return app.image
+    [repository] = [r for r in recording.of_type(ECR_REPOSITORY) if r.name == f"registry-{own[0]}"]
+    place = recording.place
+    return f"{place.account}.dkr.ecr.{place.region}.amazonaws.com/{repository.inputs['name']}{own[1]}"
+
+
 def test_every_container_has_resources_probes_and_a_locked_down_context(recording: Recording) -> None:
     apps = {app.name: app for app in _config(recording).apps}
     deployments = _by_app(recording, DEPLOYMENT)
@@ -142,7 +155,7 @@ def test_every_container_has_resources_probes_and_a_locked_down_context(recordin
         }
         assert pod["automountServiceAccountToken"] is False
         [container] = pod["containers"]
-        assert container["image"] == app.image
+        assert container["image"] == _image_of(recording, app)
         assert container["securityContext"] == {
             "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,
@@ -373,7 +386,8 @@ def test_apps_roll_out_after_bootstrap_and_migrations(recording: Recording) -> N
         assert bootstrap in migration.dependencies
         assert migration.urn in deployment.dependencies
         container = migration.inputs["spec"]["template"]["spec"]["containers"][0]
-        assert container["image"] == app.image and container["command"] == app.database.migration_command
+        assert container["image"] == _image_of(recording, app)
+        assert container["command"] == app.database.migration_command
         # Migration pods must not count toward the app's PDB, HPA or NetworkPolicy selector.
         labels = migration.inputs["spec"]["template"]["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] != app.name
