@@ -8,9 +8,8 @@ https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning.html
 """
 
 import json
-import re
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -19,6 +18,7 @@ from pydantic import Field
 from components.kms import aws_context
 from paved.errors import Hint
 from paved.fields import ConfigModel
+from paved.images import own_repository, repository_name
 
 # The newest N tagged images are kept; an untagged one (tags are immutable, so a build pushed by digest)
 # goes after a day. Images a manifest list references (the per-platform images of a multi-arch build) are
@@ -36,21 +36,8 @@ class RegistryArgs(ConfigModel):
             "`paved rollback` returns to are the newest two"
         ),
     ]
-
-
-def repository_name(project: str, stack: str, app: str) -> str:
-    """`<project>-<stack>/<app>`, lowercase: each stack owns its repositories (staging and prod may share an
-    account), and ECR names are lowercase letters, digits and single `.`/`_`/`-` separators between them."""
-    return f"{project}-{stack}/{app}".lower()
-
-
-def own_repository(image: str, apps: Sequence[str]) -> tuple[str, str] | None:
-    """(app, `:tag` or `@digest`) when `image` names an app of the stack with no registry or path, as
-    `api:2.7.0`: that app's own repository. `docker.io/library/api:2.7.0` still means Docker Hub's."""
-    match = re.fullmatch(r"([^/:@]+)([:@].+)", image)
-    if match is None or match.group(1) not in apps:
-        return None
-    return match.group(1), match.group(2)
+    # `paved images check` blocks a release whose image has a finding at or above this severity.
+    block_severity: Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 
 
 def lifecycle_policy(keep_releases: int) -> str:

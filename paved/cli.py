@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -21,7 +21,9 @@ from paved.exit_codes import ExitCode
 if TYPE_CHECKING:
     from paved_policies.wiring.verdicts import FlowResult
 
+    from paved.config import StackConfig
     from paved.drill import DrillReport
+    from paved.program import Project
 
 app = typer.Typer(help="paved: a production-readiness checklist as AWS infrastructure.", no_args_is_help=True)
 
@@ -868,16 +870,13 @@ def secrets_rotate(
     """
     from paved.config import load_stack_config
     from paved.errors import ConfigError
-    from paved.program import ProjectError, load_project
     from paved.rotate import RotationError, next_steps, plan, raised
     from paved.yaml_files import YamlError, read_yaml
 
+    project, stack_file, config = _stack_config(cwd, stack, "secrets rotate")
     try:
-        project = load_project(cwd)
-        stack_file = project.stack_file(stack)
-        config = load_stack_config(read_yaml(stack_file).get("config") or {}, stack, project.name)
         rotation = plan(secret, config)
-    except (ProjectError, YamlError, ConfigError, RotationError, OSError) as error:
+    except RotationError as error:
         _refuse(str(error), "secrets rotate")
     if rotation.how == "managed":
         _rotate_managed(rotation.output, stack, outputs_file, region, endpoint_url, yes)
@@ -917,6 +916,83 @@ def secrets_rotate(
         )
     ran = subprocess.run(["pulumi", "up", "--stack", stack], cwd=project.directory, check=False)
     raise typer.Exit(ExitCode.CLEAN if ran.returncode == 0 else ExitCode.BLOCKED)
+
+
+def _stack_config(cwd: Path, stack: str, command: str) -> tuple[Project, Path, StackConfig]:
+    """The project, its stack file and the stack's validated config; a refusal (exit 2) when any of them
+    can't be read."""
+    from paved.config import load_stack_config
+    from paved.errors import ConfigError
+    from paved.program import ProjectError, load_project
+    from paved.yaml_files import YamlError, read_yaml
+
+    try:
+        project = load_project(cwd)
+        stack_file = project.stack_file(stack)
+        config = load_stack_config(read_yaml(stack_file).get("config") or {}, stack, project.name)
+    except (ProjectError, YamlError, ConfigError, OSError) as error:
+        _refuse(str(error), command)
+    return project, stack_file, config
+
+
+images_app = typer.Typer(help="The apps' images in ECR: admit a release by its scan.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
+
+
+@images_app.command("check")
+def images_check(
+    stack: Annotated[
+        str,
+        typer.Option(
+            "--stack", "-s", help="The stack whose apps' images to check.", callback=_pulumi_stack_name
+        ),
+    ],
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+    wait_minutes: Annotated[
+        int, typer.Option("--wait-minutes", min=0, help="How long to wait for a scan still running.")
+    ] = 10,
+    endpoint_url: EndpointUrl = None,
+) -> None:
+    """Block a release whose images have scan findings at or above paved:registry.blockSeverity.
+
+    Reads each app's image from the stack file (`<app>:<tag>` is the app's repository in this stack; any
+    ECR URI is read in its own account and region) and the findings ECR's scan reports for it, waiting for
+    a scan still running. It only reads, so it is safe before every `up`.
+
+    Exit codes: 0 every image admitted (or not in ECR); 1 one blocked; 2 usage.
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    from paved.images import check_images, table
+
+    project, _, config = _stack_config(cwd, stack, "images check")
+    made: dict[str, Any] = {}
+
+    def client_for(region: str | None) -> Any:
+        in_region: str = region or config.region
+        if in_region not in made:
+            made[in_region] = boto3.client("ecr", region_name=in_region, endpoint_url=endpoint_url)
+        return made[in_region]
+
+    threshold = config.registry.block_severity
+    try:
+        checks = check_images(
+            {app.name: app.image for app in config.apps},
+            project=project.name,
+            stack=stack,
+            threshold=threshold,
+            wait_seconds=wait_minutes * 60,
+            client_for=client_for,
+            clock=time.monotonic,
+            sleep=time.sleep,
+        )
+    except BotoCoreError as error:
+        typer.echo(f"paved images check: cannot reach ECR: {error}", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo("\n".join(table(checks, threshold)))
+    blocked = any(check.verdict.name == "BLOCKED" for check in checks)
+    raise typer.Exit(ExitCode.BLOCKED if blocked else ExitCode.CLEAN)
 
 
 def _confirmed(yes: bool, question: str, command: str, *, undone: str = "changed") -> bool:

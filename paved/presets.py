@@ -97,6 +97,7 @@ _SECTIONS: dict[str, Any] = {
     "backup.restoreTesting": Env(prod=True, staging=False),
     "secrets": {},
     "registry.keepReleases": Env(prod=30, staging=10),
+    "registry.blockSeverity": Env(prod="HIGH", staging="CRITICAL"),
     "cluster.version": "1.36",
     "cluster.nodeInstanceTypes": Env(prod=["m7i.large", "m6i.large"], staging=["t3.large"]),
     "cluster.nodeMin": Env(prod=3, staging=2),

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from components.registry import lifecycle_policy, own_repository, repository_name
+from components.registry import lifecycle_policy
+from paved.images import own_repository, repository_name
 from paved.recorder import Recording
 from tests.data_tier import changed, key_urn, problem_paths
 from tests.test_aws_names import problems_of

@@ -12,11 +12,11 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.registry import own_repository
 from components.workload import APP_UID, AppArgs, prestop_seconds
 from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
 from paved.fields import SYSTEM_NAMESPACES, parse_quantity
+from paved.images import own_repository
 from paved.recorder import RecordedResource, Recording
 from tests.data_tier import recording_of
 from tests.manifests import manifest
