@@ -995,6 +995,70 @@ def images_check(
     raise typer.Exit(ExitCode.BLOCKED if blocked else ExitCode.CLEAN)
 
 
+assets_app = typer.Typer(help="Static assets: publish a build to the CDN's bucket.", no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+
+
+@assets_app.command("publish")
+def assets_publish(
+    directory: Annotated[
+        Path,
+        typer.Argument(exists=True, file_okay=False, help="The static build, e.g. Next.js's .next/static."),
+    ],
+    stack: Annotated[
+        str,
+        typer.Option("--stack", "-s", help="The stack whose CDN serves them.", callback=_pulumi_stack_name),
+    ],
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="Where the files go in the bucket: the path CloudFront serves.")
+    ] = "_next/static",
+    outputs_file: OutputsFile = None,
+    endpoint_url: EndpointUrl = None,
+    yes: RunWithoutAsking = False,
+) -> None:
+    """Upload a static build to the stack's CDN assets bucket, before `up` rolls the pods.
+
+    Sets each file's Content-Type, and Cache-Control immutable for hashed names; keeps the previous
+    release's files; deletes only files paved uploaded for older releases; invalidates only changed files
+    whose names are not hashed. Says what it will do, then asks (--yes to run unattended). Running it again
+    for the same build changes nothing, and finishes a run that was stopped.
+
+    Exit codes: 0 published (or declined); 1 S3 or CloudFront failed; 2 usage (no CDN in the outputs).
+    """
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from paved.assets import build_assets, missing_outputs, plan_publish, publish
+
+    outputs = _stack_outputs(stack, outputs_file, "assets publish")
+    if "cdn_distribution_id" in outputs and outputs["cdn_distribution_id"] is None:
+        _refuse(
+            f"stack {stack} has no CDN (paved:edge.cloudfront is false): nothing serves assets",
+            "assets publish",
+        )
+    _refuse_missing_outputs(missing_outputs(outputs), "assets publish")
+    bucket, distribution = str(outputs["cdn_assets_bucket"]), str(outputs["cdn_distribution_id"])
+    assets = build_assets(directory, prefix)
+    if not assets:
+        _refuse(f"{directory} holds no files", "assets publish")
+    s3 = boto3.client("s3", region_name=str(outputs["region"]), endpoint_url=endpoint_url)
+    try:
+        plan = plan_publish(s3, bucket, assets)
+        typer.echo("\n".join(plan.lines(bucket, distribution)))
+        if not _confirmed(yes, "Publish?", "assets publish"):
+            return
+        # CloudFront's API lives in us-east-1, whichever region the bucket is in.
+        cloudfront = boto3.client("cloudfront", region_name="us-east-1", endpoint_url=endpoint_url)
+        invalidation = publish(s3, cloudfront, bucket, distribution, assets, plan)
+    except (ClientError, BotoCoreError) as error:
+        typer.echo(f"paved assets publish: {error}; run it again to finish", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo(
+        f"Published release {plan.release}"
+        + (f"; invalidation {invalidation} is running." if invalidation else ".")
+    )
+
+
 def _confirmed(yes: bool, question: str, command: str, *, undone: str = "changed") -> bool:
     """True to go on: given --yes, or answered yes. A no says "Nothing <undone>." and returns False; no
     answer at all (no terminal) is a usage error."""

@@ -30,3 +30,34 @@ def postgres_instance(rds: Any, identifier: str, **settings: Any) -> None:
             **settings,
         }
     )
+
+
+def alb_distribution(cloudfront: Any, **config: Any) -> str:
+    """A CloudFront distribution in front of an ALB, as paved declares one; its id."""
+    return cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": "paved-prod",
+            "Comment": "paved prod",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "alb",
+                        "DomainName": "alb.example.com",
+                        "CustomOriginConfig": {
+                            "HTTPPort": 80,
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "https-only",
+                        },
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "alb",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+            },
+            **config,
+        }
+    )["Distribution"]["Id"]

@@ -33,7 +33,7 @@ from paved.verify import (
     VerifyClients,
     verify,
 )
-from tests.moto_resources import postgres_instance, vpc_with_subnets
+from tests.moto_resources import alb_distribution, postgres_instance, vpc_with_subnets
 
 REGION, DR_REGION, GLOBAL = "eu-west-1", "eu-central-1", "us-east-1"
 ACCOUNT = "123456789012"
@@ -136,34 +136,11 @@ class Deployed:
             "CertificateArn"
         ]
         acl = f"arn:aws:wafv2:{GLOBAL}:{ACCOUNT}:global/webacl/cdn-waf/0123"
-        self.distribution = self.client("cloudfront", GLOBAL).create_distribution(
-            DistributionConfig={
-                "CallerReference": "paved-prod",
-                "Comment": "paved prod",
-                "Enabled": True,
-                "WebACLId": acl,
-                "Origins": {
-                    "Quantity": 1,
-                    "Items": [
-                        {
-                            "Id": "alb",
-                            "DomainName": "alb.example.com",
-                            "CustomOriginConfig": {
-                                "HTTPPort": 80,
-                                "HTTPSPort": 443,
-                                "OriginProtocolPolicy": "https-only",
-                            },
-                        }
-                    ],
-                },
-                "DefaultCacheBehavior": {
-                    "TargetOriginId": "alb",
-                    "ViewerProtocolPolicy": "redirect-to-https",
-                    "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-                },
-                "ViewerCertificate": {"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only"},
-            }
-        )["Distribution"]["Id"]
+        self.distribution = alb_distribution(
+            self.client("cloudfront", GLOBAL),
+            WebACLId=acl,
+            ViewerCertificate={"ACMCertificateArn": arn, "SSLSupportMethod": "sni-only"},
+        )
         self.outputs |= {"cdn_distribution_id": self.distribution, "cdn_certificate_arn": arn}
 
     def _database(self) -> None:
