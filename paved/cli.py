@@ -870,7 +870,8 @@ def secrets_rotate(
     """
     from paved.config import load_stack_config
     from paved.errors import ConfigError
-    from paved.rotate import RotationError, next_steps, plan, raised
+    from paved.rotate import RotationError, next_steps, plan
+    from paved.stack_edit import StackEditError, with_value
     from paved.yaml_files import YamlError, read_yaml
 
     project, stack_file, config = _stack_config(cwd, stack, "secrets rotate")
@@ -889,7 +890,7 @@ def secrets_rotate(
     if not _confirmed(yes, "Raise the version?", "secrets rotate"):
         return
     try:
-        text = raised(stack_file, rotation.key, version)
+        text = with_value(stack_file, rotation.key, version)
         import tempfile
 
         with tempfile.TemporaryDirectory() as scratch:
@@ -900,7 +901,7 @@ def secrets_rotate(
             raise RotationError(
                 f"the edited file reads {rotation.key_text} as {again.current}, not {version}"
             )
-    except (RotationError, YamlError, ConfigError) as error:
+    except (RotationError, StackEditError, YamlError, ConfigError) as error:
         _refuse(f"{error}; {stack_file} is unchanged", "secrets rotate")
     stack_file.write_text(text)
     typer.echo(f"Raised {rotation.key_text} to {version} in {stack_file}.")
@@ -1057,6 +1058,71 @@ def assets_publish(
         f"Published release {plan.release}"
         + (f"; invalidation {invalidation} is running." if invalidation else ".")
     )
+
+
+@app.command("rollback")
+def rollback_command(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app to return to its previous image.")],
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="The stack to roll back.", callback=_pulumi_stack_name)
+    ],
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+    up: Annotated[
+        bool,
+        typer.Option("--up", help="Run `pulumi up` and `paved verify` here (break glass) after the edit."),
+    ] = False,
+    yes: RunWithoutAsking = False,
+) -> None:
+    """Return an app to its previous image: the newest one in the stack file's git history that differs
+    from today's, set in the stack file (comments kept).
+
+    Pulumi stays the one writer: commit and push the change, and the deploy workflow runs the same `up`
+    and `paved verify`, behind the same approval. `--up` runs them from here instead.
+
+    Exit codes: 0 rolled back (or declined); 1 the `up` or the verification failed; 2 usage (no earlier
+    image, not a git checkout, a bad stack file).
+    """
+    import shutil
+    import subprocess
+
+    from paved.rollback import RollbackError, image_key, previous_revision
+    from paved.stack_edit import StackEditError, with_value
+    from paved.yaml_files import read_yaml
+
+    project, stack_file, config = _stack_config(cwd, stack, "rollback")
+    current = next((app.image for app in config.apps if app.name == app_name), None)
+    if current is None:
+        _refuse(f"stack {stack} has no app named {app_name}", "rollback")
+    try:
+        revision = previous_revision(stack_file, app_name, current)
+        text = with_value(
+            stack_file, image_key(read_yaml(stack_file).get("config"), app_name), revision.image
+        )
+    except (RollbackError, StackEditError) as error:
+        _refuse(str(error), "rollback")
+    typer.echo(
+        f"Roll back {app_name} of stack {stack}: image {current} -> {revision.image}, as of commit "
+        f"{revision.commit[:12]} ({revision.date}, {revision.subject}), in {stack_file}."
+    )
+    if not _confirmed(yes, "Set it?", "rollback"):
+        return
+    stack_file.write_text(text)
+    _stack_config(cwd, stack, "rollback")  # the edited file still loads
+    typer.echo(f"Set {app_name}'s image to {revision.image} in {stack_file}.")
+    if not up:
+        typer.echo(
+            "Next: commit and push it; the deploy workflow runs `up` and `paved verify`, with its approval."
+        )
+        raise typer.Exit(ExitCode.CLEAN)
+    if shutil.which("pulumi") is None:
+        _refuse(f"no Pulumi CLI for --up: run `pulumi up --stack {stack}` where it is installed", "rollback")
+    for step in (
+        ["pulumi", "up", "--stack", stack],
+        [sys.executable, "-m", "paved.cli", "verify", "--stack", stack],
+    ):
+        if subprocess.run(step, cwd=project.directory, check=False).returncode != 0:
+            raise typer.Exit(ExitCode.BLOCKED)
+    raise typer.Exit(ExitCode.CLEAN)
 
 
 def _confirmed(yes: bool, question: str, command: str, *, undone: str = "changed") -> bool:

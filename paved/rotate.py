@@ -13,16 +13,12 @@ and Reloader rolls the Deployments that use it.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
-
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from typing import Literal
 
 from paved.config import StackConfig
+from paved.stack_edit import KeyPath
 
 # Names of the secrets paved makes for itself, beside the apps' own (`paved:secrets`).
 CACHE_AUTH_TOKEN = "cache-auth-token"
@@ -33,9 +29,6 @@ DATABASE_USER = "database-user:"  # + the app's name
 
 class RotationError(Exception):
     """A secret that can't be rotated by this command, said with what to do instead."""
-
-
-KeyPath = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -108,46 +101,6 @@ def _database_user(secret: str, app_name: str, config: StackConfig) -> Rotation:
             app.database.password_version,
         )
     raise RotationError(f"no app named {app_name}")
-
-
-def _yaml() -> YAML:
-    yaml = YAML()  # round-trip: comments, order and quoting are kept
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
-
-def raised(stack_file: Path, key: KeyPath, version: int) -> str:
-    """The stack file's text with the value at `key` (under `config:`) set to `version`, maps created where
-    the file relies on the preset. RotationError where the file holds that part of config in a form this
-    can't edit in place (a JSON string)."""
-    yaml = _yaml()
-    document = yaml.load(stack_file.read_text())
-    node: Any = document.setdefault("config", CommentedMap())
-    for depth, part in enumerate(key[:-1]):
-        following = key[depth + 1]
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                raise RotationError(f"{stack_file}: no entry {part} at {key[:depth]}")
-            node = node[part]
-            continue
-        if not isinstance(node, dict):
-            raise RotationError(f"{stack_file}: {part} is not in a map this can edit; raise it by hand")
-        if part not in node:
-            if isinstance(following, int):
-                raise RotationError(f"{stack_file}: no {part} list to edit")
-            node[part] = CommentedMap()
-        node = node[part]
-    if not isinstance(node, dict):
-        raise RotationError(
-            f"{stack_file}: {'.'.join(map(str, key[:-1]))} is not a YAML map (a JSON string?); raise "
-            f"{key[-1]} by hand"
-        )
-    node[key[-1]] = version
-    text = io.StringIO()
-    yaml.dump(document, text)
-    return text.getvalue()
 
 
 def next_steps(stack: str, refresh_minutes: int) -> Sequence[str]:

@@ -1,0 +1,84 @@
+"""`paved rollback APP --stack S` (paved/rollback.py): the previous image, read from the stack file's git
+history in a real repository, set back in the stack file with its comments kept."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from paved.cli import app
+from paved.rollback import RollbackError, previous_revision
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMENT = "# this stack's ECR repository for web (see paved:registry)"
+
+
+def _git(repository: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=repository, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _commit(repository: Path, message: str) -> None:
+    _git(repository, "add", "-A")
+    _git(repository, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", message)
+
+
+def _release(stack_file: Path, old: str, new: str, message: str) -> None:
+    stack_file.write_text(stack_file.read_text().replace(old, new))
+    _commit(stack_file.parent.parent, message)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's files a rollback reads, in a git repository of its own with three web
+    releases: 1.4.0, 1.4.1, then today's 1.4.2; api changed in between."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "stacks").mkdir()
+    stack_file = tmp_path / "stacks" / "Pulumi.prod.yaml"
+    shipped = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+    assert "image: web:1.4.2" in shipped and COMMENT in shipped
+    stack_file.write_text(shipped.replace("image: web:1.4.2", "image: web:1.4.0"))
+    _git(tmp_path, "init", "-q")
+    _commit(tmp_path, "Release web 1.4.0")
+    _release(stack_file, "web:1.4.0", "web:1.4.1", "Release web 1.4.1")
+    _release(stack_file, "api:2.7.0", "api:2.7.1", "Release api 2.7.1")
+    _release(stack_file, "web:1.4.1", "web:1.4.2", "Release web 1.4.2")
+    return tmp_path
+
+
+def test_the_previous_image_is_the_newest_committed_one_that_differs(project: Path) -> None:
+    stack_file = project / "stacks" / "Pulumi.prod.yaml"
+    revision = previous_revision(stack_file, "web", "web:1.4.2")
+    assert (revision.image, revision.subject) == ("web:1.4.1", "Release web 1.4.1")
+    # api's own history: its previous image, not web's.
+    assert previous_revision(stack_file, "api", "api:2.7.1").image == "api:2.7.0"
+    with pytest.raises(RollbackError, match="nothing to return to"):
+        previous_revision(stack_file, "worker", "worker:2.7.0")
+
+
+def test_rollback_sets_the_image_and_keeps_the_rest_of_the_file(project: Path) -> None:
+    stack_file = project / "stacks" / "Pulumi.prod.yaml"
+    before = stack_file.read_text()
+    command = ["rollback", "web", "--stack", "prod", "-C", str(project)]
+    declined = CliRunner().invoke(app, command, input="n\n")
+    assert declined.exit_code == 0 and stack_file.read_text() == before
+    assert "image web:1.4.2 -> web:1.4.1, as of commit" in declined.output
+    done = CliRunner().invoke(app, [*command, "--yes"])
+    assert done.exit_code == 0, done.output
+    after = stack_file.read_text()
+    assert after == before.replace("image: web:1.4.2", "image: web:1.4.1")
+    assert COMMENT in after and "Next: commit and push it" in done.output
+
+
+def test_rollback_outside_git_or_of_an_unknown_app_is_refused(project: Path, tmp_path: Path) -> None:
+    unknown = CliRunner().invoke(app, ["rollback", "nope", "--stack", "prod", "-C", str(project), "--yes"])
+    assert unknown.exit_code == 2 and "has no app named nope" in unknown.output
+    shutil.rmtree(project / ".git")
+    outside = CliRunner().invoke(app, ["rollback", "web", "--stack", "prod", "-C", str(project), "--yes"])
+    assert outside.exit_code == 2 and "git rev-parse --show-toplevel" in outside.output
