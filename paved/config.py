@@ -89,7 +89,7 @@ _ENV_VAR_NAME: TypeAdapter[str] = TypeAdapter(EnvVarName)
 _ALLOW_MISMATCH: TypeAdapter[bool] = TypeAdapter(bool)
 
 
-def _decode(value: Any) -> Any:
+def decode_value(value: Any) -> Any:
     """The Pulumi runtime hands object and list values over as JSON strings."""
     if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
         try:
@@ -106,7 +106,7 @@ def _paved_values(raw: Mapping[str, Any], problems: list[ConfigProblem]) -> dict
         if namespace != "paved":
             continue
         if name in SECTION_KEYS:
-            values[name] = _decode(value)
+            values[name] = decode_value(value)
         else:
             known = [f"paved:{section}" for section in SECTION_KEYS]
             problems.append(ConfigProblem(str(key), "unknown key", unknown_key_hint(str(key), known)))

@@ -212,6 +212,17 @@ CREATES: dict[str, list[Creates]] = {
             "ecr", "CreateRepository", {"name": "repositoryName", "imageTagMutability": "imageTagMutability"}
         )
     ],
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": [
+        Creates(
+            "ecr",
+            "CreateRepositoryCreationTemplate",
+            {
+                "prefix": "prefix",
+                "imageTagMutability": "imageTagMutability",
+                "lifecyclePolicy": "lifecyclePolicy",
+            },
+        )
+    ],
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": [
         Creates(
             "ecr", "PutLifecyclePolicy", {"repository": "repositoryName", "policy": "lifecyclePolicyText"}
