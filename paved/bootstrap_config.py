@@ -41,7 +41,9 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
             problems.append(ConfigProblem(str(key), "unknown key", unknown_key_hint(str(key), known)))
     region = None
     if "aws:region" not in raw:
-        problems.append(ConfigProblem("aws:region", "is required", "the region of the registry and the roles"))
+        problems.append(
+            ConfigProblem("aws:region", "is required", "the region of the registry and the roles")
+        )
     else:
         region = validated(_REGION.validate_python, raw["aws:region"], "aws:region", problems)
     registry = validated(
