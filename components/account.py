@@ -5,18 +5,19 @@ Two app stacks that both declared one of these would overwrite each other's, so 
 program (bootstrap/, applied once per account) declares them (docs/delivery.md).
 """
 
-from collections.abc import Mapping
-from typing import Annotated, Literal
+import json
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from components.iam import service_role
-from components.kms import account_key
+from components.kms import account_key, aws_context
 from components.registry import lifecycle_policy
 from paved.errors import Hint
-from paved.fields import ConfigModel, Region, matching
+from paved.fields import ConfigModel, Region, distinct, matching
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 # The audience aws-actions/configure-aws-credentials asks GitHub for. AWS no longer uses a thumbprint for
@@ -166,11 +167,24 @@ class GithubOidcProvider(pulumi.ComponentResource):
     """GitHub Actions' OIDC identity provider: one per account, whatever the number of repositories."""
 
     arn: pulumi.Output[str]
+    # The same ARN, built from the account (known in a preview, unlike the provider's own output), for
+    # trust policies the policy pack can judge before anything exists; `resource` is what they wait for.
+    known_arn: pulumi.Output[str]
+    resource: aws.iam.OpenIdConnectProvider
 
     def __init__(
         self, name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("paved:account:GithubOidcProvider", name, None, opts)
+        context = aws_context(pulumi.ResourceOptions(parent=self))
+        self.known_arn = pulumi.Output.concat(
+            "arn:",
+            context.partition,
+            ":iam::",
+            context.account,
+            ":oidc-provider/",
+            GITHUB_OIDC_URL.removeprefix("https://"),
+        )
         provider = aws.iam.OpenIdConnectProvider(
             name,
             url=GITHUB_OIDC_URL,
@@ -179,4 +193,199 @@ class GithubOidcProvider(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = provider.arn
+        self.resource = provider
         self.register_outputs({"arn": self.arn})
+
+
+class GithubArgs(ConfigModel):
+    """The repository whose workflows deploy, and the Pulumi state they read and write."""
+
+    repository: Annotated[
+        str,
+        matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "a GitHub repository", "owner/name, e.g. acme/infra"),
+    ]
+    # GitHub environments, named as the stacks they deploy: each gets a deploy role.
+    environments: Annotated[
+        list[
+            Annotated[
+                str, matching(r"[A-Za-z0-9_.-]{1,40}", "an environment name", "the stack's name, e.g. prod")
+            ]
+        ],
+        Field(min_length=1),
+        AfterValidator(distinct),
+    ] = ["staging", "prod"]
+    state_bucket: Annotated[
+        str,
+        matching(
+            r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+            "an S3 bucket name",
+            "the bucket of PULUMI_BACKEND_URL=s3://<bucket>",
+        ),
+    ]
+    state_key_arn: Annotated[
+        str,
+        matching(
+            r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/(?:[0-9a-f-]{36}|mrk-[0-9a-f]{32})",
+            "a KMS key ARN",
+            "the key of the stacks' secrets provider, awskms://<key id>; its ARN, not an alias",
+        ),
+    ]
+
+
+def github_trust_policy(
+    provider_arn: pulumi.Input[str], repository: str, subjects: Sequence[str]
+) -> pulumi.Output[str]:
+    """A trust policy for jobs of `repository` whose token's subject is exactly one of `subjects`
+    (`pull_request`, `environment:prod`, `ref:refs/heads/main`), audience pinned: what
+    iam-github-oidc-trust-pinned asks of every role that trusts GitHub."""
+    return pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            "token.actions.githubusercontent.com:aud": GITHUB_AUDIENCE,
+                            "token.actions.githubusercontent.com:sub": [
+                                f"repo:{repository}:{subject}" for subject in subjects
+                            ],
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+# What a preview of a stack reads of its state (the diy backend's Preview takes no lock and writes nothing):
+# the bucket's listing (without it a missing file is a 403, not the 404 Pulumi takes for "absent"), its
+# files under .pulumi/, and the secrets provider's data key (kms:Decrypt on the key's ARN).
+# docs/aws-facts/delivery.md, part 3.
+def _state_read(bucket: str, key_arn: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "StateList",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+        },
+        {
+            "Sid": "StateRead",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/.pulumi/*",
+        },
+        {"Sid": "StateSecrets", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
+    ]
+
+
+# An update takes the stack's lock and writes its checkpoint, its backup and its history.
+def _state_write(bucket: str) -> dict[str, Any]:
+    return {
+        "Sid": "StateWrite",
+        "Effect": "Allow",
+        "Action": ["s3:PutObject", "s3:DeleteObject"],
+        "Resource": [
+            f"arn:aws:s3:::{bucket}/.pulumi/{part}/*" for part in ("locks", "stacks", "history", "backups")
+        ],
+    }
+
+
+class GithubRoles(pulumi.ComponentResource):
+    """The roles GitHub Actions jobs of one repository assume: `preview_role_arn` for pull requests and
+    the nightly drift check (read-only), `deploy_role_arns` by environment for `up`."""
+
+    preview_role_arn: pulumi.Output[str]
+    deploy_role_arns: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self,
+        name: str,
+        args: GithubArgs,
+        *,
+        provider: GithubOidcProvider,
+        tags: Mapping[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:account:GithubRoles", name, None, opts)
+        self._github = provider
+        partition = aws_context(pulumi.ResourceOptions(parent=self)).partition
+        preview = self._role(
+            f"{name}-preview",
+            "paved-github-preview",
+            args,
+            ["pull_request", "ref:refs/heads/main"],
+            # `pulumi preview --refresh` reads every attribute of every resource of the stacks, in some twenty
+            # services; AWS keeps ReadOnlyAccess current with them. It reads no secret value.
+            managed=["ReadOnlyAccess"],
+            statements=_state_read(args.state_bucket, args.state_key_arn),
+            partition=partition,
+            tags=tags,
+        )
+        self.preview_role_arn = preview.arn
+        self.deploy_role_arns = {}
+        for environment in args.environments:
+            deploy = self._role(
+                f"{name}-deploy-{environment}",
+                f"paved-github-deploy-{environment}",
+                args,
+                [f"environment:{environment}"],
+                # `up` creates, changes and deletes the resources of some twenty services (docs/delivery.md
+                # lists them), and the roles they act with: PowerUserAccess (every service but IAM and
+                # Organizations) and IAMFullAccess. With both it can grant itself anything in the account:
+                # the environment's required reviewers and the trust in that environment alone are its guard.
+                managed=["PowerUserAccess", "IAMFullAccess"],
+                statements=[
+                    *_state_read(args.state_bucket, args.state_key_arn),
+                    _state_write(args.state_bucket),
+                ],
+                partition=partition,
+                tags=tags,
+            )
+            self.deploy_role_arns[environment] = deploy.arn
+        self.register_outputs(
+            {"preview_role_arn": self.preview_role_arn, "deploy_role_arns": self.deploy_role_arns}
+        )
+
+    def _role(
+        self,
+        name: str,
+        role_name: str,
+        args: GithubArgs,
+        subjects: Sequence[str],
+        *,
+        managed: Sequence[str],
+        statements: Sequence[Mapping[str, Any]],
+        partition: pulumi.Output[str],
+        tags: Mapping[str, str],
+    ) -> aws.iam.Role:
+        here = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            name,
+            # Named, not autonamed: the workflows' variables name them, and the app stacks' cluster admins.
+            name=role_name,
+            description=f"GitHub Actions of {args.repository}: {', '.join(subjects)}",
+            assume_role_policy=github_trust_policy(self._github.known_arn, args.repository, subjects),
+            # An `up` of a database or cluster version outlasts the default hour of a session.
+            max_session_duration=4 * 3600,
+            tags=dict(tags),
+            # IAM refuses a trust policy naming a provider that does not exist yet.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._github.resource]),
+        )
+        for policy in managed:
+            aws.iam.RolePolicyAttachment(
+                f"{name}-{policy}",
+                role=role.name,
+                policy_arn=partition.apply(lambda p, policy=policy: f"arn:{p}:iam::aws:policy/{policy}"),
+                opts=here,
+            )
+        aws.iam.RolePolicy(
+            f"{name}-state",
+            role=role.id,
+            policy=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+            opts=here,
+        )
+        return role

@@ -10,12 +10,12 @@ from typing import Any
 import pulumi
 from pydantic import TypeAdapter
 
-from components.account import RegistrySettingsArgs
+from components.account import GithubArgs, RegistrySettingsArgs
 from paved.config import decode_value
 from paved.errors import ConfigError, ConfigProblem, unknown_key_hint, validated
 from paved.fields import Region, Tags
 
-KEYS = ("registry", "tags")
+KEYS = ("github", "registry", "tags")
 _REGION: TypeAdapter[str] = TypeAdapter(Region)
 _TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
 
@@ -23,6 +23,7 @@ _TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
 @dataclass(frozen=True)
 class BootstrapConfig:
     region: str
+    github: GithubArgs
     registry: RegistrySettingsArgs
     tags: Mapping[str, str]  # the user's, plus environment: shared and managed-by: paved
 
@@ -46,6 +47,17 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
         )
     else:
         region = validated(_REGION.validate_python, raw["aws:region"], "aws:region", problems)
+    github = None
+    if "github" not in values:
+        problems.append(
+            ConfigProblem(
+                "paved:github",
+                "is required",
+                "repository (owner/name), stateBucket and stateKeyArn of the workflows that deploy",
+            )
+        )
+    else:
+        github = validated(GithubArgs.model_validate, values["github"], "paved:github", problems, GithubArgs)
     registry = validated(
         RegistrySettingsArgs.model_validate,
         values.get("registry", {"scanning": "basic"}),
@@ -64,9 +76,9 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
                         "replicate to another region: the stack's paved:drRegion",
                     )
                 )
-    if problems or region is None or registry is None or tags is None:
+    if problems or region is None or github is None or registry is None or tags is None:
         raise ConfigError(stack, problems)
-    return BootstrapConfig(region, registry, {"environment": "shared", "managed-by": "paved", **tags})
+    return BootstrapConfig(region, github, registry, {"environment": "shared", "managed-by": "paved", **tags})
 
 
 def load_bootstrap_from_pulumi() -> BootstrapConfig:

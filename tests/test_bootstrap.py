@@ -83,15 +83,86 @@ def test_prod_repositories_replicate_into_a_template_of_the_dr_region(bootstrap:
 
 def test_the_templates_role_is_ecrs_and_may_use_only_its_key(bootstrap: Recording) -> None:
     template = _one(bootstrap, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
-    role = _one(bootstrap, "aws:iam/role:Role")
+    [role] = [r for r in bootstrap.of_type("aws:iam/role:Role") if r.name.endswith("-template")]
     assert template.property_dependencies["customRoleArn"] == [role.urn]
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ecr.amazonaws.com"}]
-    policy = _one(bootstrap, "aws:iam/rolePolicy:RolePolicy")
+    [policy] = [p for p in bootstrap.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-template")]
     # Its policy names the key's ARN, unknown until the key exists; the role policy must exist first.
     assert policy.urn in template.dependencies
     key = _one(bootstrap, "aws:kms/key:Key")
     assert key.urn in policy.property_dependencies["policy"]
+
+
+def _role(recording: Recording, name: str) -> Any:
+    [role] = [r for r in recording.of_type("aws:iam/role:Role") if r.name == name]
+    return role
+
+
+def _trust_condition(role: Any) -> dict[str, Any]:
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    return statement["Condition"]["StringEquals"]
+
+
+def _managed(recording: Recording, role: Any) -> set[str]:
+    attachments = recording.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    return {
+        a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments if a.name.startswith(role.name + "-")
+    }
+
+
+def _state_statements(recording: Recording, role: Any) -> dict[str, Any]:
+    [policy] = [
+        p for p in recording.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == f"{role.name}-state"
+    ]
+    return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+
+
+def test_pull_requests_and_main_get_the_read_only_preview_role(bootstrap: Recording) -> None:
+    role = _role(bootstrap, "github-preview")
+    assert role.inputs["name"] == "paved-github-preview"
+    assert _trust_condition(role) == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": [
+            "repo:acme/infra:pull_request",
+            "repo:acme/infra:ref:refs/heads/main",
+        ],
+    }
+    # The trust policy names the provider, which IAM checks exists: the role waits for it.
+    provider = _one(bootstrap, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.urn in role.dependencies
+    assert _managed(bootstrap, role) == {"ReadOnlyAccess"}
+    statements = _state_statements(bootstrap, role)
+    assert set(statements) == {"StateList", "StateRead", "StateSecrets"}  # reads the state, writes nothing
+    assert statements["StateRead"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/*"
+    assert statements["StateSecrets"] == {
+        "Sid": "StateSecrets",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": SHIPPED["paved:github"]["stateKeyArn"],
+    }
+
+
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_each_environment_gets_a_deploy_role_only_its_jobs_assume(
+    bootstrap: Recording, environment: str
+) -> None:
+    role = _role(bootstrap, f"github-deploy-{environment}")
+    assert role.inputs["name"] == f"paved-github-deploy-{environment}"
+    assert _trust_condition(role)["token.actions.githubusercontent.com:sub"] == [
+        f"repo:acme/infra:environment:{environment}"
+    ]
+    assert _managed(bootstrap, role) == {"PowerUserAccess", "IAMFullAccess"}
+    write = _state_statements(bootstrap, role)["StateWrite"]
+    assert write["Action"] == ["s3:PutObject", "s3:DeleteObject"]
+    assert {resource.split("/.pulumi/")[1] for resource in write["Resource"]} == {
+        "locks/*",
+        "stacks/*",
+        "history/*",
+        "backups/*",
+    }
 
 
 def test_bootstrap_names_are_ones_aws_takes_and_the_pack_passes_it(bootstrap: Recording) -> None:
@@ -101,6 +172,9 @@ def test_bootstrap_names_are_ones_aws_takes_and_the_pack_passes_it(bootstrap: Re
     )
     result = analyze_with_pack(ROOT / "policies", bootstrap, context)
     assert [v for v in result.violations if v.level == "mandatory"] == []
+    # The roles' trust policies are known in preview (the provider's ARN built from the account), so the
+    # pack judges them rather than deferring: no GitHub trust finding of any kind.
+    assert [v for v in result.violations if v.policy == "iam-github-oidc-trust-pinned"] == []
 
 
 @pytest.mark.parametrize(
@@ -125,6 +199,10 @@ def test_bootstrap_names_are_ones_aws_takes_and_the_pack_passes_it(bootstrap: Re
             ["paved:registry.scanning", "paved:registry.replicate[0].prefix"],
         ),
         ({"paved:registy": {}}, ["paved:registy"]),
+        (
+            {"paved:github": {"repository": "acme", "stateBucket": "s", "stateKeyArn": "alias/state"}},
+            ["paved:github.repository", "paved:github.stateBucket", "paved:github.stateKeyArn"],
+        ),
     ],
 )
 def test_bad_bootstrap_config_is_one_error_listing_every_problem(
