@@ -28,6 +28,9 @@ from paved.fields import ConfigModel, LogRetention, RuleContext, cidr_network, d
 # https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
 CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+# Reads every object, Secrets and custom resources too, which a refreshing preview reads and
+# AmazonEKSViewPolicy leaves out: https://docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html
+CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminViewPolicy"
 # Labels the node groups put on their nodes; README, "Compute tier", documents them.
 CAPACITY_LABEL = "paved.dev/capacity"
 # Addons that only run DaemonSets on the host network, so they can (and vpc-cni must) exist before any
@@ -262,6 +265,11 @@ class ClusterArgs(ConfigModel):
             "runs `pulumi up`: nobody else can reach the Kubernetes API, so its objects could not be applied"
         ),
     ]
+    viewer_role_arns: Annotated[
+        list[IamRoleArn],
+        AfterValidator(distinct),
+        Hint("list the roles that only read the cluster, e.g. the bootstrap's paved-github-preview"),
+    ]
     log_retention_days: LogRetention
     create_autoscaling_service_role: Annotated[
         bool,
@@ -314,6 +322,14 @@ class ClusterArgs(ConfigModel):
                 "a public endpoint needs at least one allowed CIDR",
                 "EKS would allow 0.0.0.0/0; list your office/VPN CIDRs or set publicEndpoint: false",
             )
+        # EKS takes one access entry per principal: a role can't be both.
+        for index, role_arn in enumerate(self.viewer_role_arns):
+            if role_arn in self.admin_role_arns:
+                yield ConfigProblem(
+                    f"{path}.viewerRoleArns[{index}]",
+                    "is also in adminRoleArns",
+                    "EKS gives a principal one access entry: list the role in one of the two",
+                )
         if ctx.is_prod and not self.public_endpoint and not self.deployer.is_set:
             yield ConfigProblem(
                 f"{path}.deployer",
@@ -597,25 +613,30 @@ class Cluster(pulumi.ComponentResource):
 
     def _access_entries(self, cluster: aws.eks.Cluster) -> list[pulumi.Resource]:
         associations: list[pulumi.Resource] = []
-        for index, role_arn in enumerate(self._args.admin_role_arns):
-            entry = aws.eks.AccessEntry(
-                f"{self._name}-admin-{index}",
-                cluster_name=cluster.name,
-                principal_arn=role_arn,
-                type="STANDARD",
-                tags=self._tags,
-                opts=self._here(),
-            )
-            associations.append(
-                aws.eks.AccessPolicyAssociation(
-                    f"{self._name}-admin-{index}",
+        kinds = (
+            ("admin", self._args.admin_role_arns, CLUSTER_ADMIN_POLICY),
+            ("viewer", self._args.viewer_role_arns, CLUSTER_VIEW_POLICY),
+        )
+        for kind, role_arns, policy_arn in kinds:
+            for index, role_arn in enumerate(role_arns):
+                entry = aws.eks.AccessEntry(
+                    f"{self._name}-{kind}-{index}",
                     cluster_name=cluster.name,
-                    principal_arn=entry.principal_arn,
-                    policy_arn=CLUSTER_ADMIN_POLICY,
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    principal_arn=role_arn,
+                    type="STANDARD",
+                    tags=self._tags,
                     opts=self._here(),
                 )
-            )
+                associations.append(
+                    aws.eks.AccessPolicyAssociation(
+                        f"{self._name}-{kind}-{index}",
+                        cluster_name=cluster.name,
+                        principal_arn=entry.principal_arn,
+                        policy_arn=policy_arn,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                        opts=self._here(),
+                    )
+                )
         return associations
 
     def _addon_role(self, cluster: aws.eks.Cluster, addon: str) -> tuple[str, GrantedRole] | None:

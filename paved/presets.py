@@ -113,6 +113,7 @@ _SECTIONS: dict[str, Any] = {
     "cluster.publicAccessCidrs": [],
     "cluster.deployer.securityGroupIds": [],
     "cluster.deployer.cidrs": [],
+    "cluster.viewerRoleArns": [],
     "cluster.logRetentionDays": Env(prod=365, staging=30),
     "cluster.addonVersions": {},
     "cluster.createAutoscalingServiceRole": False,

@@ -17,6 +17,7 @@ import components.cluster
 from components.cluster import (
     CAPACITY_LABEL,
     CLUSTER_ADMIN_POLICY,
+    CLUSTER_VIEW_POLICY,
     CONTROL_PLANE_LOGS,
     EKS_ADDONS,
     EKS_CALENDAR,
@@ -125,18 +126,24 @@ def test_control_plane_log_group_exists_first_with_retention_and_kms(recording: 
     }
 
 
-def test_admin_roles_get_cluster_admin_through_access_entries(recording: Recording) -> None:
-    roles = _config(recording).cluster.admin_role_arns
-    entries = recording.of_type("aws:eks/accessEntry:AccessEntry")
+def test_admin_and_viewer_roles_get_their_access_policies_through_access_entries(
+    recording: Recording,
+) -> None:
+    cluster = _config(recording).cluster
+    wanted = {arn: CLUSTER_ADMIN_POLICY for arn in cluster.admin_role_arns}
+    wanted |= {arn: CLUSTER_VIEW_POLICY for arn in cluster.viewer_role_arns}
+    assert cluster.viewer_role_arns, "the shipped stacks give the preview role read access"
+    entries = {e.urn: e for e in recording.of_type("aws:eks/accessEntry:AccessEntry")}
     associations = recording.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
-    assert sorted(e.inputs["principalArn"] for e in entries) == sorted(roles)
-    assert {e.inputs["type"] for e in entries} == {"STANDARD"}
+    assert sorted(e.inputs["principalArn"] for e in entries.values()) == sorted(wanted)
+    assert {e.inputs["type"] for e in entries.values()} == {"STANDARD"}
+    granted = {}
     for association in associations:
-        assert association.inputs["policyArn"] == CLUSTER_ADMIN_POLICY
         assert association.inputs["accessScope"] == {"type": "cluster"}
         # The association waits for its entry (the principal comes from the entry's output).
-        assert {e.urn for e in entries} & set(association.property_dependencies["principalArn"])
-    assert len(associations) == len(roles)
+        [entry_urn] = association.property_dependencies["principalArn"]
+        granted[entries[entry_urn].inputs["principalArn"]] = association.inputs["policyArn"]
+    assert granted == wanted
 
 
 def test_control_plane_role_may_use_only_the_secrets_key(prod: Recording) -> None:
@@ -354,6 +361,10 @@ def yaml_config(stack: str) -> dict:
         ({"spot": {"instanceTypes": ["t3.large"]}}, "paved:cluster.spot.instanceTypes"),
         ({"adminRoleArns": []}, "paved:cluster.adminRoleArns"),
         ({"adminRoleArns": ["arn:aws:iam::123456789012:user/alice"]}, "paved:cluster.adminRoleArns[0]"),
+        (
+            {"viewerRoleArns": ["arn:aws:iam::123456789012:role/paved-github-deploy-staging"]},
+            "paved:cluster.viewerRoleArns[0]",
+        ),
         ({"nodeVolumeGib": 8}, "paved:cluster.nodeVolumeGib"),
         ({"publicAccessCidrs": ["0.0.0.0/0"]}, "paved:cluster.publicAccessCidrs[0]"),
     ],
