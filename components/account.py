@@ -13,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 from pydantic import AfterValidator, Field
 
+from components.exemptions import exemption_tags
 from components.iam import service_role
 from components.kms import account_key, aws_context
 from components.registry import lifecycle_policy
@@ -282,6 +283,27 @@ def _state_read(bucket: str, key_arn: str) -> list[dict[str, Any]]:
     ]
 
 
+# The values of the secrets paved's stacks declare (tagged managed-by: paved), and the keys that encrypt
+# them, only as Secrets Manager uses them: their ARNs are the app stacks', unknown here, and may be in the
+# DR region too (replicas).
+_SECRET_VALUES: list[dict[str, Any]] = [
+    {
+        "Sid": "StackSecretValues",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:ResourceTag/managed-by": "paved"}},
+    },
+    {
+        "Sid": "StackSecretKeys",
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+    },
+]
+
+
 # An update takes the stack's lock and writes its checkpoint, its backup and its history.
 def _state_write(bucket: str) -> dict[str, Any]:
     return {
@@ -319,12 +341,14 @@ class GithubRoles(pulumi.ComponentResource):
             args,
             ["pull_request", "ref:refs/heads/main"],
             # `pulumi preview --refresh` reads every attribute of every resource of the stacks, in some twenty
-            # services; AWS keeps ReadOnlyAccess current with them. It reads no secret value.
+            # services; AWS keeps ReadOnlyAccess current with them. It leaves out secret values, which a
+            # refresh of each SecretVersion reads: _SECRET_VALUES adds paved's.
             managed=["ReadOnlyAccess"],
             statements=_state_read(args.state_bucket, args.state_key_arn),
             partition=partition,
             tags=tags,
         )
+        self._secret_values(f"{name}-preview", preview, tags)
         self.preview_role_arn = preview.arn
         self.deploy_role_arns = {}
         for environment in args.environments:
@@ -348,6 +372,25 @@ class GithubRoles(pulumi.ComponentResource):
             self.deploy_role_arns[environment] = deploy.arn
         self.register_outputs(
             {"preview_role_arn": self.preview_role_arn, "deploy_role_arns": self.deploy_role_arns}
+        )
+
+    def _secret_values(self, name: str, role: aws.iam.Role, tags: Mapping[str, str]) -> None:
+        """What a refresh reads of each SecretVersion: a customer managed policy, whose tags can carry the
+        exemption its key statement needs (an inline policy has no tags)."""
+        exempt = exemption_tags(
+            ["iam-policy-no-kms-decrypt-all-keys"],
+            "The app stacks' secrets keys do not exist when the bootstrap runs: kms:ViaService confines "
+            "decryption to Secrets Manager reading secrets tagged managed-by paved",
+        )
+        policy = aws.iam.Policy(
+            f"{name}-secrets",
+            description="Refreshing previews read the values of paved's stack secrets",
+            policy=json.dumps({"Version": "2012-10-17", "Statement": _SECRET_VALUES}),
+            tags={**tags, **exempt},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-secrets", role=role.name, policy_arn=policy.arn, opts=pulumi.ResourceOptions(parent=self)
         )
 
     def _role(

@@ -16,6 +16,7 @@ import hashlib
 import json
 import mimetypes
 import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,9 +93,14 @@ def release_id(assets: Sequence[Asset]) -> str:
     return digest.hexdigest()[:16]
 
 
+class AssetsError(Exception):
+    pass
+
+
 @dataclass
 class Plan:
     release: str
+    reference: str = ""  # the invalidation's CallerReference
     uploads: list[Asset] = field(default_factory=list)
     unchanged: list[Asset] = field(default_factory=list)
     deletions: list[str] = field(default_factory=list)
@@ -129,10 +135,6 @@ def _stored_md5(s3: Any, bucket: str, key: str) -> str | None:
         raise
 
 
-def _digest(paths: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(paths).encode()).hexdigest()[:8]
-
-
 def _pending(release: str) -> str:
     return f"{MANIFESTS}{release}.pending.json"
 
@@ -157,9 +159,14 @@ def plan_publish(s3: Any, bucket: str, assets: Sequence[Asset]) -> Plan:
         plan.uploads.append(asset)
         if stored is not None and not is_hashed(asset.key):
             changed_plain.append(asset.key)
-    # A run stopped after its uploads finds them unchanged: the paths it meant to invalidate are recorded.
-    changed_plain += _read_json(s3, bucket, _pending(release), [])
+    # A run stopped after its uploads finds them unchanged: the paths it meant to invalidate are recorded,
+    # with the invalidation's reference, so that a rerun sends the same one rather than a second.
+    pending = _read_json(s3, bucket, _pending(release), {})
+    changed_plain += pending.get("paths", [])
     plan.invalidations = _invalidation_paths(sorted(set(changed_plain)))
+    # Unique per publish: CloudFront answers a reference it has seen with that earlier invalidation, and
+    # publishing an earlier release again must invalidate again.
+    plan.reference = pending.get("reference") or f"paved-{release}-{uuid.uuid4().hex[:12]}"
     history = [r for r in _read_json(s3, bucket, HISTORY, []) if r != release]
     plan.history = [release, *history[:1]]
     kept: set[str] = {asset.key for asset in assets}
@@ -182,7 +189,7 @@ def publish(
         s3.put_object(
             Bucket=bucket,
             Key=_pending(plan.release),
-            Body=json.dumps(changed),
+            Body=json.dumps({"paths": changed, "reference": plan.reference}),
             ContentType="application/json",
         )
     for asset in plan.uploads:
@@ -207,15 +214,22 @@ def publish(
             DistributionId=distribution,
             InvalidationBatch={
                 "Paths": {"Quantity": len(plan.invalidations), "Items": plan.invalidations},
-                # The same paths of the same release again (a rerun) are the same invalidation, not a new one.
-                "CallerReference": f"paved-{plan.release}-{_digest(plan.invalidations)}",
+                "CallerReference": plan.reference,
             },
         )
         invalidation = made["Invalidation"]["Id"]
         s3.delete_object(Bucket=bucket, Key=_pending(plan.release))
     for start in range(0, len(plan.deletions), 1000):  # DeleteObjects takes 1,000 keys a call
         batch = plan.deletions[start : start + 1000]
-        s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
+        deleted = s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True}
+        )
+        if deleted.get("Errors"):
+            # Before the older manifests go: a rerun finds these keys again.
+            first = deleted["Errors"][0]
+            raise AssetsError(
+                f"{len(deleted['Errors'])} files not deleted, e.g. {first['Key']}: {first['Message']}"
+            )
     for dropped in [r for r in previous if r not in plan.history]:
         s3.delete_object(Bucket=bucket, Key=f"{MANIFESTS}{dropped}.json")
     return invalidation

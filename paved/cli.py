@@ -1029,7 +1029,7 @@ def assets_publish(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from paved.assets import build_assets, missing_outputs, plan_publish, publish
+    from paved.assets import AssetsError, build_assets, missing_outputs, plan_publish, publish
 
     outputs = _stack_outputs(stack, outputs_file, "assets publish")
     if "cdn_distribution_id" in outputs and outputs["cdn_distribution_id"] is None:
@@ -1051,7 +1051,7 @@ def assets_publish(
         # CloudFront's API lives in us-east-1, whichever region the bucket is in.
         cloudfront = boto3.client("cloudfront", region_name="us-east-1", endpoint_url=endpoint_url)
         invalidation = publish(s3, cloudfront, bucket, distribution, assets, plan)
-    except (ClientError, BotoCoreError) as error:
+    except (ClientError, BotoCoreError, AssetsError) as error:
         typer.echo(f"paved assets publish: {error}; run it again to finish", err=True)
         raise typer.Exit(ExitCode.BLOCKED) from None
     typer.echo(

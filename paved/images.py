@@ -23,7 +23,17 @@ SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED")
 UNRATED = "UNTRIAGED"
 SCANNED = frozenset({"COMPLETE", "ACTIVE"})
 # Scans that will not finish by waiting: the image is not admitted.
-NEVER_SCANNED = frozenset({"FAILED", "UNSUPPORTED_IMAGE", "SCAN_ELIGIBILITY_EXPIRED", "FINDINGS_UNAVAILABLE"})
+NEVER_SCANNED = frozenset(
+    {
+        "FAILED",
+        "UNSUPPORTED_IMAGE",
+        "SCAN_ELIGIBILITY_EXPIRED",
+        "FINDINGS_UNAVAILABLE",
+        "LIMIT_EXCEEDED",
+        "IMAGE_ARCHIVED",
+        "IMAGE_SIZE_EXCEEDED",
+    }
+)
 POLL_SECONDS = 15
 _ECR_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)([:@].+)")
 
@@ -166,6 +176,9 @@ def check_images(
         except ClientError as error:
             # No such repository or image, or no permission to read it: nothing admits it.
             verdict, detail = Verdict.BLOCKED, f"cannot read its scan: {error}"
+            if error.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
+                # A new app's repository is made by `up`, which this check gates: README says the order.
+                detail += "; a new app's repository comes first: `pulumi up --target` it, then push"
         checks.append(ImageCheck(tuple(apps), str(found), verdict, detail))
     return checks
 

@@ -107,10 +107,10 @@ def _trust_condition(role: Any) -> dict[str, Any]:
 
 
 def _managed(recording: Recording, role: Any) -> set[str]:
+    """The AWS managed policies attached to the role (a customer managed one's ARN is unknown in preview)."""
     attachments = recording.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    return {
-        a.inputs["policyArn"].rsplit("/", 1)[1] for a in attachments if a.name.startswith(role.name + "-")
-    }
+    arns = [a.inputs["policyArn"] for a in attachments if a.name.startswith(role.name + "-")]
+    return {arn.rsplit("/", 1)[1] for arn in arns if isinstance(arn, str) and ":iam::aws:policy/" in arn}
 
 
 def _state_statements(recording: Recording, role: Any) -> dict[str, Any]:
@@ -136,6 +136,16 @@ def test_pull_requests_and_main_get_the_read_only_preview_role(bootstrap: Record
     assert _managed(bootstrap, role) == {"ReadOnlyAccess"}
     statements = _state_statements(bootstrap, role)
     assert set(statements) == {"StateList", "StateRead", "StateSecrets"}  # reads the state, writes nothing
+    # A refresh reads each SecretVersion's value: paved's secrets, through Secrets Manager only.
+    [secrets] = [p for p in bootstrap.of_type("aws:iam/policy:Policy") if p.name == "github-preview-secrets"]
+    by_sid = {s["Sid"]: s for s in json.loads(secrets.inputs["policy"])["Statement"]}
+    assert by_sid["StackSecretValues"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/managed-by": "paved"}
+    }
+    assert by_sid["StackSecretKeys"]["Condition"] == {
+        "StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}
+    }
+    assert secrets.inputs["tags"]["paved:exempt"] == "iam-policy-no-kms-decrypt-all-keys"
     assert statements["StateRead"]["Resource"] == "arn:aws:s3:::acme-pulumi-state/.pulumi/*"
     assert statements["StateSecrets"] == {
         "Sid": "StateSecrets",

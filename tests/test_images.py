@@ -158,6 +158,7 @@ def test_each_image_is_checked_once_and_a_missing_one_blocks(aws: str) -> None:
     assert by_apps[("api", "worker")].verdict is Verdict.ADMITTED
     assert by_apps[("web",)].verdict is Verdict.BLOCKED
     assert "RepositoryNotFoundException" in by_apps[("web",)].detail
+    assert "`pulumi up --target` it, then push" in by_apps[("web",)].detail
     assert by_apps[("proxy",)].verdict is Verdict.SKIPPED
     assert list(table(checks, "HIGH"))[-1] == "paved images check: 3 images, 1 blocked (at or above HIGH)."
 

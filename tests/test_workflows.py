@@ -127,11 +127,12 @@ def test_each_job_holds_only_the_permissions_its_steps_use():
         assert (permissions.get("id-token") == "write") == assumes_role, f"{name}:{job_id}"
         uploads_sarif = any("codeql-action/upload-sarif" in use for use in uses)
         assert (permissions.get("security-events") == "write") == uploads_sarif, f"{name}:{job_id}"
-        comments = "gh pr comment" in runs or any(
+        assert (permissions.get("actions") == "read") == uploads_sarif, f"{name}:{job_id}"
+        comments = "/comments" in runs or any(
             step.get("with", {}).get("comment-on-pr") for step in job.get("steps", [])
         )
         assert (permissions.get("pull-requests") == "write") == comments, f"{name}:{job_id}"
-        assert set(permissions) <= {"contents", "id-token", "security-events", "pull-requests"}
+        assert set(permissions) <= {"actions", "contents", "id-token", "security-events", "pull-requests"}
         assert "write" not in {permissions.get("contents"), permissions.get("actions")}, f"{name}:{job_id}"
 
 
