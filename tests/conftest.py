@@ -10,7 +10,7 @@ import os
 import pickle
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,6 +25,7 @@ from paved.program import load_project, load_stack_config, run_project
 from paved.recorder import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
 settings.register_profile("default", max_examples=40, **_COMMON)
@@ -32,32 +33,37 @@ settings.register_profile("thorough", max_examples=400, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-def _recorded_once(shared: Path, stack: str) -> Recording:
-    """The stack's recording, made by whichever xdist worker asks first and read back by the others: a
-    recording is plain data (a pickle of prod's takes 13 ms to load, against ~5 s to record)."""
-    recorded = shared / f"recording-{stack}.pickle"
-    with (shared / f"recording-{stack}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the one recording, then read it
-        if recorded.exists():
-            return pickle.loads(recorded.read_bytes())
-        recording = run_project(ROOT, stack)
-        recorded.write_bytes(pickle.dumps(recording))
-        return recording
+def _made_once(shared: Path | None, name: str, make: Callable[[], T]) -> T:
+    """`make()`, run by whichever xdist worker asks first and read back by the others from a pickle:
+    recordings and pack verdicts are plain data (prod's recording loads in 13 ms, against ~5 s to make)."""
+    if shared is None:
+        return make()
+    made = shared / f"{name}.pickle"
+    with (shared / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait for the one making it, then read it
+        if made.exists():
+            return pickle.loads(made.read_bytes())
+        value = make()
+        made.write_bytes(pickle.dumps(value))
+        return value
 
 
 @pytest.fixture(scope="session")
-def shipped_recordings(
-    tmp_path_factory: pytest.TempPathFactory, worker_id: str
-) -> Callable[[str], Recording]:
-    """The real program recorded once per stack for the whole session, across xdist's workers too; tests
-    only read recordings."""
+def xdist_shared(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path | None:
+    """The directory all xdist workers of a run share (every worker's base temp is one of its children);
+    None without xdist."""
+    return tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
+
+
+@pytest.fixture(scope="session")
+def shipped_recordings(xdist_shared: Path | None) -> Callable[[str], Recording]:
+    """The real program recorded once per stack for the whole run, across xdist's workers too; tests only
+    read recordings."""
     cache: dict[str, Recording] = {}
-    # Under xdist every worker's base temp is a directory of one run's shared one.
-    shared = tmp_path_factory.getbasetemp().parent if worker_id != "master" else None
 
     def get(stack: str) -> Recording:
         if stack not in cache:
-            cache[stack] = run_project(ROOT, stack) if shared is None else _recorded_once(shared, stack)
+            cache[stack] = _made_once(xdist_shared, f"recording-{stack}", lambda: run_project(ROOT, stack))
         return cache[stack]
 
     return get
@@ -96,8 +102,10 @@ class PackVerdict(NamedTuple):
 
 
 @pytest.fixture(scope="session")
-def shipped_pack_verdicts(shipped_recordings: Callable[[str], Recording]) -> Callable[[str], PackVerdict]:
-    """The shipped pack's verdict on each stack's recording, judged once for the session (a pack process)."""
+def shipped_pack_verdicts(
+    shipped_recordings: Callable[[str], Recording], xdist_shared: Path | None
+) -> Callable[[str], PackVerdict]:
+    """The shipped pack's verdict on each stack's recording, judged once for the run (a pack process)."""
     cache: dict[str, PackVerdict] = {}
 
     def judge(stack: str) -> PackVerdict:
@@ -115,7 +123,7 @@ def shipped_pack_verdicts(shipped_recordings: Callable[[str], Recording]) -> Cal
 
     def get(stack: str) -> PackVerdict:
         if stack not in cache:
-            cache[stack] = judge(stack)
+            cache[stack] = _made_once(xdist_shared, f"pack-verdict-{stack}", lambda: judge(stack))
         return cache[stack]
 
     return get
