@@ -5,8 +5,7 @@ Two app stacks that both declared one of these would overwrite each other's, so 
 program (bootstrap/, applied once per account) declares them (docs/delivery.md).
 """
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -14,17 +13,22 @@ import pulumi_aws as aws
 from pydantic import AfterValidator, Field
 
 from components.exemptions import exemption_tags
-from components.iam import service_role
+from components.iam import (
+    GITHUB_AUDIENCE,
+    GITHUB_OIDC_HOST,
+    GrantedRole,
+    github_actions_role,
+    policy_document,
+    service_role,
+)
 from components.kms import account_key, aws_context
 from components.registry import lifecycle_policy
 from paved.errors import Hint
 from paved.fields import ConfigModel, Region, distinct, matching
 
-GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
-# The audience aws-actions/configure-aws-credentials asks GitHub for. AWS no longer uses a thumbprint for
-# GitHub's provider: it trusts the certificate authorities it keeps.
+# AWS no longer uses a thumbprint for GitHub's provider: it trusts the certificate authorities it keeps.
 # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html
-GITHUB_AUDIENCE = "sts.amazonaws.com"
+GITHUB_OIDC_URL = f"https://{GITHUB_OIDC_HOST}"
 # One WILDCARD filter matching every repository of the registry.
 _EVERY_REPOSITORY = [
     aws.ecr.RegistryScanningConfigurationRuleRepositoryFilterArgs(filter="*", filter_type="WILDCARD")
@@ -126,14 +130,9 @@ class RegistrySettings(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=True),
         )
         # The replicated repositories are named by the pushes, not here: ECR's sample grants them on "*".
-        statements = pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": list(_TEMPLATE_ROLE_ACTIONS), "Resource": "*"},
-                    {"Effect": "Allow", "Action": list(_TEMPLATE_KEY_ACTIONS), "Resource": key.key_arn},
-                ],
-            }
+        statements = policy_document(
+            {"Effect": "Allow", "Action": list(_TEMPLATE_ROLE_ACTIONS), "Resource": "*"},
+            {"Effect": "Allow", "Action": list(_TEMPLATE_KEY_ACTIONS), "Resource": key.key_arn},
         )
         role = service_role(
             f"{label}-template",
@@ -184,7 +183,7 @@ class GithubOidcProvider(pulumi.ComponentResource):
             ":iam::",
             context.account,
             ":oidc-provider/",
-            GITHUB_OIDC_URL.removeprefix("https://"),
+            GITHUB_OIDC_HOST,
         )
         provider = aws.iam.OpenIdConnectProvider(
             name,
@@ -231,34 +230,6 @@ class GithubArgs(ConfigModel):
             "the key of the stacks' secrets provider, awskms://<key id>; its ARN, not an alias",
         ),
     ]
-
-
-def github_trust_policy(
-    provider_arn: pulumi.Input[str], repository: str, subjects: Sequence[str]
-) -> pulumi.Output[str]:
-    """A trust policy for jobs of `repository` whose token's subject is exactly one of `subjects`
-    (`pull_request`, `environment:prod`, `ref:refs/heads/main`), audience pinned: what
-    iam-github-oidc-trust-pinned asks of every role that trusts GitHub."""
-    return pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            "token.actions.githubusercontent.com:aud": GITHUB_AUDIENCE,
-                            "token.actions.githubusercontent.com:sub": [
-                                f"repo:{repository}:{subject}" for subject in subjects
-                            ],
-                        }
-                    },
-                }
-            ],
-        }
-    )
 
 
 # What a preview of a stack reads of its state (the diy backend's Preview takes no lock and writes nothing):
@@ -333,48 +304,49 @@ class GithubRoles(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:account:GithubRoles", name, None, opts)
-        self._github = provider
-        partition = aws_context(pulumi.ResourceOptions(parent=self)).partition
-        preview = self._role(
+        preview = github_actions_role(
             f"{name}-preview",
-            "paved-github-preview",
-            args,
-            ["pull_request", "ref:refs/heads/main"],
+            role_name="paved-github-preview",
+            provider=provider.known_arn,
+            provider_resource=provider.resource,
+            repository=args.repository,
+            subjects=["pull_request", "ref:refs/heads/main"],
             # `pulumi preview --refresh` reads every attribute of every resource of the stacks, in some twenty
             # services; AWS keeps ReadOnlyAccess current with them. It leaves out secret values, which a
             # refresh of each SecretVersion reads: _SECRET_VALUES adds paved's.
-            managed=["ReadOnlyAccess"],
-            statements=_state_read(args.state_bucket, args.state_key_arn),
-            partition=partition,
+            managed_policy_arns=["iam::aws:policy/ReadOnlyAccess"],
+            inline_policy=policy_document(*_state_read(args.state_bucket, args.state_key_arn)),
             tags=tags,
+            parent=self,
         )
         self._secret_values(f"{name}-preview", preview, tags)
         self.preview_role_arn = preview.arn
         self.deploy_role_arns = {}
         for environment in args.environments:
-            deploy = self._role(
+            deploy = github_actions_role(
                 f"{name}-deploy-{environment}",
-                f"paved-github-deploy-{environment}",
-                args,
-                [f"environment:{environment}"],
+                role_name=f"paved-github-deploy-{environment}",
+                provider=provider.known_arn,
+                provider_resource=provider.resource,
+                repository=args.repository,
+                subjects=[f"environment:{environment}"],
                 # `up` creates, changes and deletes the resources of some twenty services (docs/delivery.md
                 # lists them), and the roles they act with: PowerUserAccess (every service but IAM and
                 # Organizations) and IAMFullAccess. With both it can grant itself anything in the account:
                 # the environment's required reviewers and the trust in that environment alone are its guard.
-                managed=["PowerUserAccess", "IAMFullAccess"],
-                statements=[
-                    *_state_read(args.state_bucket, args.state_key_arn),
-                    _state_write(args.state_bucket),
-                ],
-                partition=partition,
+                managed_policy_arns=["iam::aws:policy/PowerUserAccess", "iam::aws:policy/IAMFullAccess"],
+                inline_policy=policy_document(
+                    *_state_read(args.state_bucket, args.state_key_arn), _state_write(args.state_bucket)
+                ),
                 tags=tags,
+                parent=self,
             )
             self.deploy_role_arns[environment] = deploy.arn
         self.register_outputs(
             {"preview_role_arn": self.preview_role_arn, "deploy_role_arns": self.deploy_role_arns}
         )
 
-    def _secret_values(self, name: str, role: aws.iam.Role, tags: Mapping[str, str]) -> None:
+    def _secret_values(self, name: str, role: GrantedRole, tags: Mapping[str, str]) -> None:
         """What a refresh reads of each SecretVersion: a customer managed policy, whose tags can carry the
         exemption its key statement needs (an inline policy has no tags)."""
         exempt = exemption_tags(
@@ -385,50 +357,13 @@ class GithubRoles(pulumi.ComponentResource):
         policy = aws.iam.Policy(
             f"{name}-secrets",
             description="Refreshing previews read the values of paved's stack secrets",
-            policy=json.dumps({"Version": "2012-10-17", "Statement": _SECRET_VALUES}),
+            policy=policy_document(*_SECRET_VALUES),
             tags={**tags, **exempt},
             opts=pulumi.ResourceOptions(parent=self),
         )
         aws.iam.RolePolicyAttachment(
-            f"{name}-secrets", role=role.name, policy_arn=policy.arn, opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-secrets",
+            role=role.role.name,
+            policy_arn=policy.arn,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-
-    def _role(
-        self,
-        name: str,
-        role_name: str,
-        args: GithubArgs,
-        subjects: Sequence[str],
-        *,
-        managed: Sequence[str],
-        statements: Sequence[Mapping[str, Any]],
-        partition: pulumi.Output[str],
-        tags: Mapping[str, str],
-    ) -> aws.iam.Role:
-        here = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            name,
-            # Named, not autonamed: the workflows' variables name them, and the app stacks' cluster admins.
-            name=role_name,
-            description=f"GitHub Actions of {args.repository}: {', '.join(subjects)}",
-            assume_role_policy=github_trust_policy(self._github.known_arn, args.repository, subjects),
-            # An `up` of a database or cluster version outlasts the default hour of a session.
-            max_session_duration=4 * 3600,
-            tags=dict(tags),
-            # IAM refuses a trust policy naming a provider that does not exist yet.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._github.resource]),
-        )
-        for policy in managed:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-{policy}",
-                role=role.name,
-                policy_arn=partition.apply(lambda p, policy=policy: f"arn:{p}:iam::aws:policy/{policy}"),
-                opts=here,
-            )
-        aws.iam.RolePolicy(
-            f"{name}-state",
-            role=role.id,
-            policy=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
-            opts=here,
-        )
-        return role

@@ -143,6 +143,61 @@ def service_account_role(
     return _role(name, description, trust, (), {name: inline_policy}, tags, context, parent)
 
 
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# The audience aws-actions/configure-aws-credentials asks GitHub for.
+GITHUB_AUDIENCE = "sts.amazonaws.com"
+
+
+def github_actions_role(
+    name: str,
+    *,
+    role_name: str,
+    provider: pulumi.Input[str],
+    provider_resource: pulumi.Resource,
+    repository: str,
+    subjects: Sequence[str],
+    managed_policy_arns: Sequence[str],
+    inline_policy: pulumi.Input[str],
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> GrantedRole:
+    """A role for GitHub Actions jobs of `repository` whose token's subject is exactly one of `subjects`
+    (`pull_request`, `environment:prod`, `ref:refs/heads/main`), the audience pinned: what the pack's
+    iam-github-oidc-trust-pinned asks. It waits for `provider_resource`: IAM refuses a trust policy naming a
+    provider that does not exist yet.
+    https://docs.github.com/en/actions/how-tos/secure-your-work/security-harden-deployments/oidc-in-aws
+    """
+    trust = policy_document(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    f"{GITHUB_OIDC_HOST}:aud": GITHUB_AUDIENCE,
+                    f"{GITHUB_OIDC_HOST}:sub": [f"repo:{repository}:{subject}" for subject in subjects],
+                }
+            },
+        }
+    )
+    context = aws_context(pulumi.ResourceOptions(parent=parent))
+    return _role(
+        name,
+        f"GitHub Actions of {repository}: {', '.join(subjects)}",
+        trust,
+        managed_policy_arns,
+        {name: inline_policy},
+        tags,
+        context,
+        parent,
+        # Named, not autonamed: the workflows' variables name them, and the app stacks' cluster access.
+        role_name=role_name,
+        # An `up` of a database or cluster version outlasts a session's default hour.
+        max_session_duration=4 * 3600,
+        depends_on=[provider_resource],
+    )
+
+
 def _role(
     name: str,
     description: str,
@@ -152,10 +207,23 @@ def _role(
     tags: Mapping[str, str],
     context: AwsContext,
     parent: pulumi.Resource,
+    *,
+    role_name: str | None = None,
+    max_session_duration: int | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> GrantedRole:
-    """The role, its managed policy attachments, and its inline policies (resource name -> document)."""
+    """The role (autonamed unless `role_name`), its managed policy attachments, and its inline policies
+    (resource name -> document)."""
     here = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(name, description=description, assume_role_policy=trust, tags=dict(tags), opts=here)
+    role = aws.iam.Role(
+        name,
+        name=role_name,
+        description=description,
+        assume_role_policy=trust,
+        max_session_duration=max_session_duration,
+        tags=dict(tags),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )
     attachments = [
         aws.iam.RolePolicyAttachment(
             f"{name}-managed-{index}",

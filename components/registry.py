@@ -72,7 +72,6 @@ class Registry(pulumi.ComponentResource):
     """The apps' repositories: `repository_urls` by app name."""
 
     repository_urls: dict[str, pulumi.Output[str]]
-    repository_arns: dict[str, pulumi.Output[str]]
 
     def __init__(
         self,
@@ -87,7 +86,6 @@ class Registry(pulumi.ComponentResource):
     ) -> None:
         super().__init__("paved:registry:Registry", name, None, opts)
         self.repository_urls = {}
-        self.repository_arns = {}
         self._apps = list(apps)
         self._registry_host = self._host()
         policy = lifecycle_policy(args.keep_releases)
@@ -114,10 +112,7 @@ class Registry(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.repository_urls[app] = repository.repository_url
-            self.repository_arns[app] = repository.arn
-        self.register_outputs(
-            {"repository_urls": self.repository_urls, "repository_arns": self.repository_arns}
-        )
+        self.register_outputs({"repository_urls": self.repository_urls})
 
     def _host(self) -> pulumi.Output[str]:
         # Known in preview, unlike the repositories' computed URLs: the account and region come from

@@ -11,13 +11,11 @@ import pulumi
 from pydantic import TypeAdapter
 
 from components.account import GithubArgs, RegistrySettingsArgs
-from paved.config import decode_value
-from paved.errors import ConfigError, ConfigProblem, unknown_key_hint, validated
-from paved.fields import Region, Tags
+from paved.config import REGION, TAGS, paved_values, required_value, running_config
+from paved.errors import ConfigError, ConfigProblem, validated
 
 KEYS = ("github", "registry", "tags")
-_REGION: TypeAdapter[str] = TypeAdapter(Region)
-_TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
+_GITHUB: TypeAdapter[GithubArgs] = TypeAdapter(GithubArgs)
 
 
 @dataclass(frozen=True)
@@ -30,34 +28,19 @@ class BootstrapConfig:
 
 def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig:
     problems: list[ConfigProblem] = []
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        namespace, _, name = str(key).partition(":")
-        if namespace != "paved":
-            continue
-        if name in KEYS:
-            values[name] = decode_value(value)
-        else:
-            known = [f"paved:{k}" for k in KEYS]
-            problems.append(ConfigProblem(str(key), "unknown key", unknown_key_hint(str(key), known)))
-    region = None
-    if "aws:region" not in raw:
-        problems.append(
-            ConfigProblem("aws:region", "is required", "the region of the registry and the roles")
-        )
-    else:
-        region = validated(_REGION.validate_python, raw["aws:region"], "aws:region", problems)
-    github = None
-    if "github" not in values:
-        problems.append(
-            ConfigProblem(
-                "paved:github",
-                "is required",
-                "repository (owner/name), stateBucket and stateKeyArn of the workflows that deploy",
-            )
-        )
-    else:
-        github = validated(GithubArgs.model_validate, values["github"], "paved:github", problems, GithubArgs)
+    values = paved_values(raw, problems, KEYS)
+    region = required_value(
+        REGION, raw, "aws:region", "aws:region", "the region of the registry and the roles", problems
+    )
+    github = required_value(
+        _GITHUB,
+        values,
+        "github",
+        "paved:github",
+        "repository (owner/name), stateBucket and stateKeyArn of the workflows that deploy",
+        problems,
+        GithubArgs,
+    )
     registry = validated(
         RegistrySettingsArgs.model_validate,
         values.get("registry", {"scanning": "basic"}),
@@ -65,7 +48,7 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
         problems,
         RegistrySettingsArgs,
     )
-    tags = validated(_TAGS.validate_python, values.get("tags", {}), "paved:tags", problems)
+    tags = validated(TAGS.validate_python, values.get("tags", {}), "paved:tags", problems)
     if registry is not None and region is not None:
         for index, replication in enumerate(registry.replicate):
             if replication.region == region:
@@ -82,5 +65,4 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
 
 
 def load_bootstrap_from_pulumi() -> BootstrapConfig:
-    raw = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    return load_bootstrap_config(raw, pulumi.get_stack())
+    return load_bootstrap_config(running_config(), pulumi.get_stack())

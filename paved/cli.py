@@ -786,25 +786,30 @@ def verify_command(
 
     Exit codes: 0 every check passed; 1 a check failed; 2 usage (no outputs to read).
     """
-    import boto3
-
     from paved.verify import VerifyClients, missing_outputs, table, verify
 
     outputs = _stack_outputs(stack, outputs_file, "verify")
     _refuse_missing_outputs(missing_outputs(outputs), "verify")
     if region is not None:
         outputs = {**outputs, "region": region}
-    made: dict[tuple[str, str], object] = {}
-
-    def client(service: str, in_region: str) -> object:
-        if (service, in_region) not in made:
-            made[service, in_region] = boto3.client(service, region_name=in_region, endpoint_url=endpoint_url)
-        return made[service, in_region]
-
-    results = verify(VerifyClients(client), outputs, stack, datetime.now(UTC))
+    results = verify(VerifyClients(_aws_clients(endpoint_url)), outputs, stack, datetime.now(UTC))
     typer.echo("\n".join(table(results)))
     failed = any(result.status.name == "FAIL" for result in results)
     raise typer.Exit(ExitCode.BLOCKED if failed else ExitCode.CLEAN)
+
+
+def _aws_clients(endpoint_url: str | None) -> Callable[[str, str], Any]:
+    """boto3 clients by (service, region), each made once."""
+    import boto3
+
+    made: dict[tuple[str, str], Any] = {}
+
+    def client(service: str, region: str) -> Any:
+        if (service, region) not in made:
+            made[service, region] = boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+        return made[service, region]
+
+    return client
 
 
 def _stack_outputs(stack: str, outputs_file: Path | None, command: str) -> dict[str, object]:
@@ -868,11 +873,10 @@ def secrets_rotate(
 
     Exit codes: 0 rotated (or declined); 1 the rotation or the `up` failed; 2 usage.
     """
-    from paved.config import load_stack_config
     from paved.errors import ConfigError
     from paved.rotate import RotationError, next_steps, plan
-    from paved.stack_edit import StackEditError, with_value
-    from paved.yaml_files import YamlError, read_yaml
+    from paved.stack_edit import StackEditError, edited_config, with_value
+    from paved.yaml_files import YamlError
 
     project, stack_file, config = _stack_config(cwd, stack, "secrets rotate")
     try:
@@ -891,12 +895,7 @@ def secrets_rotate(
         return
     try:
         text = with_value(stack_file, rotation.key, version)
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as scratch:
-            check = Path(scratch) / stack_file.name
-            check.write_text(text)
-            again = plan(secret, load_stack_config(read_yaml(check).get("config") or {}, stack, project.name))
+        again = plan(secret, edited_config(stack_file, text, stack, project.name))
         if again.current != version:
             raise RotationError(
                 f"the edited file reads {rotation.key_text} as {again.current}, not {version}"
@@ -908,15 +907,7 @@ def secrets_rotate(
     if not up:
         typer.echo("\n".join(next_steps(stack, config.cluster.secret_refresh_minutes)))
         raise typer.Exit(ExitCode.CLEAN)
-    import shutil
-    import subprocess
-
-    if shutil.which("pulumi") is None:
-        _refuse(
-            f"no Pulumi CLI for --up: run `pulumi up --stack {stack}` where it is installed", "secrets rotate"
-        )
-    ran = subprocess.run(["pulumi", "up", "--stack", stack], cwd=project.directory, check=False)
-    raise typer.Exit(ExitCode.CLEAN if ran.returncode == 0 else ExitCode.BLOCKED)
+    _run_up(stack, project.directory, "secrets rotate")
 
 
 def _stack_config(cwd: Path, stack: str, command: str) -> tuple[Project, Path, StackConfig]:
@@ -962,19 +953,15 @@ def images_check(
 
     Exit codes: 0 every image admitted (or not in ECR); 1 one blocked; 2 usage.
     """
-    import boto3
     from botocore.exceptions import BotoCoreError
 
     from paved.images import check_images, table
 
     project, _, config = _stack_config(cwd, stack, "images check")
-    made: dict[str, Any] = {}
+    clients = _aws_clients(endpoint_url)
 
     def client_for(region: str | None) -> Any:
-        in_region: str = region or config.region
-        if in_region not in made:
-            made[in_region] = boto3.client("ecr", region_name=in_region, endpoint_url=endpoint_url)
-        return made[in_region]
+        return clients("ecr", region or config.region)
 
     threshold = config.registry.block_severity
     try:
@@ -1082,12 +1069,10 @@ def rollback_command(
     Exit codes: 0 rolled back (or declined); 1 the `up` or the verification failed; 2 usage (no earlier
     image, not a git checkout, a bad stack file).
     """
-    import shutil
-    import subprocess
-
+    from paved.errors import ConfigError
     from paved.rollback import RollbackError, image_key, previous_revision
-    from paved.stack_edit import StackEditError, with_value
-    from paved.yaml_files import read_yaml
+    from paved.stack_edit import StackEditError, edited_config, with_value
+    from paved.yaml_files import YamlError, read_yaml
 
     project, stack_file, config = _stack_config(cwd, stack, "rollback")
     current = next((app.image for app in config.apps if app.name == app_name), None)
@@ -1098,8 +1083,9 @@ def rollback_command(
         text = with_value(
             stack_file, image_key(read_yaml(stack_file).get("config"), app_name), revision.image
         )
-    except (RollbackError, StackEditError) as error:
-        _refuse(str(error), "rollback")
+        edited_config(stack_file, text, stack, project.name)
+    except (RollbackError, StackEditError, YamlError, ConfigError) as error:
+        _refuse(f"{error}; {stack_file} is unchanged", "rollback")
     typer.echo(
         f"Roll back {app_name} of stack {stack}: image {current} -> {revision.image}, as of commit "
         f"{revision.commit[:12]} ({revision.date}, {revision.subject}), in {stack_file}."
@@ -1107,20 +1093,29 @@ def rollback_command(
     if not _confirmed(yes, "Set it?", "rollback"):
         return
     stack_file.write_text(text)
-    _stack_config(cwd, stack, "rollback")  # the edited file still loads
     typer.echo(f"Set {app_name}'s image to {revision.image} in {stack_file}.")
     if not up:
         typer.echo(
             "Next: commit and push it; the deploy workflow runs `up` and `paved verify`, with its approval."
         )
         raise typer.Exit(ExitCode.CLEAN)
+    _run_up(
+        stack,
+        project.directory,
+        "rollback",
+        then=[sys.executable, "-m", "paved.cli", "verify", "--stack", stack],
+    )
+
+
+def _run_up(stack: str, directory: Path, command: str, *, then: Sequence[str] = ()) -> NoReturn:
+    """`pulumi up` of the stack here (for --up), then `then` if the update succeeded; exit 0 when all did."""
+    import shutil
+    import subprocess
+
     if shutil.which("pulumi") is None:
-        _refuse(f"no Pulumi CLI for --up: run `pulumi up --stack {stack}` where it is installed", "rollback")
-    for step in (
-        ["pulumi", "up", "--stack", stack],
-        [sys.executable, "-m", "paved.cli", "verify", "--stack", stack],
-    ):
-        if subprocess.run(step, cwd=project.directory, check=False).returncode != 0:
+        _refuse(f"no Pulumi CLI for --up: run `pulumi up --stack {stack}` where it is installed", command)
+    for step in (["pulumi", "up", "--stack", stack], list(then)):
+        if step and subprocess.run(step, cwd=directory, check=False).returncode != 0:
             raise typer.Exit(ExitCode.BLOCKED)
     raise typer.Exit(ExitCode.CLEAN)
 

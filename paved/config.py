@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pulumi
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from components.backup import BackupArgs
 from components.cache import CacheArgs
@@ -82,14 +82,14 @@ SECTION_KEYS = ("environment", "allowEnvironmentMismatch", "drRegion", *PRESETS[
 
 
 _ENVIRONMENT: TypeAdapter[Environment] = TypeAdapter(Environment)
-_REGION: TypeAdapter[str] = TypeAdapter(Region)
+REGION: TypeAdapter[str] = TypeAdapter(Region)
 _DR_REGION: TypeAdapter[str | None] = TypeAdapter(Region | None)
-_TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
+TAGS: TypeAdapter[dict[str, str]] = TypeAdapter(Tags)
 _ENV_VAR_NAME: TypeAdapter[str] = TypeAdapter(EnvVarName)
 _ALLOW_MISMATCH: TypeAdapter[bool] = TypeAdapter(bool)
 
 
-def decode_value(value: Any) -> Any:
+def _decode(value: Any) -> Any:
     """The Pulumi runtime hands object and list values over as JSON strings."""
     if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
         try:
@@ -99,33 +99,38 @@ def decode_value(value: Any) -> Any:
     return value
 
 
-def _paved_values(raw: Mapping[str, Any], problems: list[ConfigProblem]) -> dict[str, Any]:
+def paved_values(
+    raw: Mapping[str, Any], problems: list[ConfigProblem], keys: Sequence[str] = SECTION_KEYS
+) -> dict[str, Any]:
+    """The `paved:` keys of a stack's config, decoded; each one not in `keys` is a problem."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
         namespace, _, name = str(key).partition(":")
         if namespace != "paved":
             continue
-        if name in SECTION_KEYS:
-            values[name] = decode_value(value)
+        if name in keys:
+            values[name] = _decode(value)
         else:
-            known = [f"paved:{section}" for section in SECTION_KEYS]
+            known = [f"paved:{section}" for section in keys]
             problems.append(ConfigProblem(str(key), "unknown key", unknown_key_hint(str(key), known)))
     return values
 
 
-def _required(
+def required_value(
     adapter: TypeAdapter[T],
     values: Mapping[str, Any],
     key: str,
     path: str,
     hint: str,
     problems: list[ConfigProblem],
+    root: type[BaseModel] | None = None,
 ) -> T | None:
-    """The value of a key that must be set, validated; a missing key is one problem, not two."""
+    """The value of a key that must be set, validated; a missing key is one problem, not two. `root` is the
+    model, for its hints."""
     if key not in values:
         problems.append(ConfigProblem(path, "is required", hint))
         return None
-    return validated(adapter.validate_python, values[key], path, problems)
+    return validated(adapter.validate_python, values[key], path, problems, root)
 
 
 def _with_preset(values: Mapping[str, Any], key: str, ctx: RuleContext) -> Any:
@@ -242,8 +247,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     The project and stack names are part of the names paved gives AWS and Kubernetes objects, so their
     lengths are checked too."""
     problems: list[ConfigProblem] = []
-    values = _paved_values(raw, problems)
-    environment: Environment | None = _required(
+    values = paved_values(raw, problems)
+    environment: Environment | None = required_value(
         _ENVIRONMENT,
         values,
         "environment",
@@ -251,8 +256,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         "set paved:environment: staging or prod",
         problems,
     )
-    region = _required(
-        _REGION,
+    region = required_value(
+        REGION,
         raw,
         "aws:region",
         "aws:region",
@@ -283,7 +288,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
     apps = _apps(values, ctx, problems)
     tags = validated(
-        _TAGS.validate_python,
+        TAGS.validate_python,
         _with_preset(values, "tags", ctx),
         "paved:tags",
         problems,
@@ -320,10 +325,14 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     )
 
 
+def running_config() -> dict[str, Any]:
+    """The running stack's raw config (the language host passes it in PULUMI_CONFIG; set_all_config adds
+    more)."""
+    return {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
+
+
 def load_from_pulumi() -> StackConfig:
-    """The running stack's config (the language host passes it in PULUMI_CONFIG; set_all_config adds more)."""
-    raw = {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    return load_stack_config(raw, pulumi.get_stack(), pulumi.get_project())
+    return load_stack_config(running_config(), pulumi.get_stack(), pulumi.get_project())
 
 
 def load_stack_file(path: Path, stack: str) -> StackConfig:

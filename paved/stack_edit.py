@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
+
+from paved.config import StackConfig, load_stack_config
+from paved.yaml_files import read_yaml
 
 # A path under `config:`: map keys and list indexes, e.g. ("paved:apps", 1, "image").
 KeyPath = tuple[str | int, ...]
@@ -55,3 +59,12 @@ def with_value(stack_file: Path, key: KeyPath, value: int | str) -> str:
     text = io.StringIO()
     yaml.dump(document, text)
     return text.getvalue()
+
+
+def edited_config(stack_file: Path, text: str, stack: str, project: str) -> StackConfig:
+    """The stack's config as `text` (an edit of `stack_file`) would give it, checked before the file is
+    written: YamlError or ConfigError leave it unchanged."""
+    with tempfile.TemporaryDirectory() as scratch:
+        check = Path(scratch) / stack_file.name
+        check.write_text(text)
+        return load_stack_config(read_yaml(check).get("config") or {}, stack, project)

@@ -1,6 +1,7 @@
 """Builders of a stack's raw config for the config tests: a shipped stack file changed one key at a time."""
 
 import copy
+import shutil
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -76,3 +77,13 @@ def assert_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str)
     assert matching, f"{path} not in {[problem.path for problem in caught.value.problems]}"
     assert all(problem.message and problem.hint for problem in matching)
     assert f"✗ {path}: " in str(caught.value)
+
+
+def project_copy(directory: Path, prod_stack: str) -> Path:
+    """The project's Pulumi.yaml and entry point beside a prod stack file of the given text, in
+    `directory`: what the commands that read a stack file find (nothing runs the program)."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / name, directory / name)
+    (directory / "stacks").mkdir()
+    (directory / "stacks" / "Pulumi.prod.yaml").write_text(prod_stack)
+    return directory

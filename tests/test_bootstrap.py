@@ -114,9 +114,7 @@ def _managed(recording: Recording, role: Any) -> set[str]:
 
 
 def _state_statements(recording: Recording, role: Any) -> dict[str, Any]:
-    [policy] = [
-        p for p in recording.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == f"{role.name}-state"
-    ]
+    [policy] = [p for p in recording.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == role.name]
     return {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
 
 

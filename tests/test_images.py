@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import shutil
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from paved.images import (
     table,
 )
 from tests.clock import Clock
+from tests.stack_config import project_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"  # the shipped stacks' aws:region
@@ -185,18 +185,9 @@ def test_the_command_reads_the_stack_file_and_exits_1_on_a_blocked_image(aws: st
     assert "paved images check: 3 images, 0 blocked (at or above HIGH)." in admitted.output
     # prod blocks HIGH (paved:registry.blockSeverity); a new release of api with one is refused.
     stack_file = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text().replace("api:2.7.0", "api:2.8.0")
-    project = _project_copy(tmp_path, stack_file)
+    project = project_copy(tmp_path, stack_file)
     _pushed(ecr, "paved-prod/api", "2.8.0")
     _scan_reports(aws, "paved-prod/api", "2.8.0", "COMPLETE", {"HIGH": 1})
     blocked = CliRunner().invoke(app, [*command[:5], str(project), *command[6:]])
     assert blocked.exit_code == 1, blocked.output
     assert "BLOCKED  api" in blocked.output and "1 HIGH at or above HIGH" in blocked.output
-
-
-def _project_copy(copy: Path, prod_stack: str) -> Path:
-    """The project's Pulumi.yaml and entry point beside an edited prod stack file (nothing runs them)."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, copy / name)
-    (copy / "stacks").mkdir()
-    (copy / "stacks" / "Pulumi.prod.yaml").write_text(prod_stack)
-    return copy

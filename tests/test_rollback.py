@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from paved.cli import app
 from paved.rollback import RollbackError, previous_revision
+from tests.stack_config import project_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMENT = "# this stack's ECR repository for web (see paved:registry)"
@@ -37,13 +38,10 @@ def _release(stack_file: Path, old: str, new: str, message: str) -> None:
 def project(tmp_path: Path) -> Path:
     """A copy of the project's files a rollback reads, in a git repository of its own with three web
     releases: 1.4.0, 1.4.1, then today's 1.4.2; api changed in between."""
-    for name in ("Pulumi.yaml", "__main__.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "stacks").mkdir()
-    stack_file = tmp_path / "stacks" / "Pulumi.prod.yaml"
     shipped = (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
     assert "image: web:1.4.2" in shipped and COMMENT in shipped
-    stack_file.write_text(shipped.replace("image: web:1.4.2", "image: web:1.4.0"))
+    project_copy(tmp_path, shipped.replace("image: web:1.4.2", "image: web:1.4.0"))
+    stack_file = tmp_path / "stacks" / "Pulumi.prod.yaml"
     _git(tmp_path, "init", "-q")
     _commit(tmp_path, "Release web 1.4.0")
     _release(stack_file, "web:1.4.0", "web:1.4.1", "Release web 1.4.1")
@@ -82,3 +80,15 @@ def test_rollback_outside_git_or_of_an_unknown_app_is_refused(project: Path, tmp
     shutil.rmtree(project / ".git")
     outside = CliRunner().invoke(app, ["rollback", "web", "--stack", "prod", "-C", str(project), "--yes"])
     assert outside.exit_code == 2 and "git rev-parse --show-toplevel" in outside.output
+
+
+def test_a_previous_image_todays_config_refuses_is_not_written(project: Path) -> None:
+    stack_file = project / "stacks" / "Pulumi.prod.yaml"
+    # Once, web ran an unpinned image, which the config now refuses.
+    _release(stack_file, "web:1.4.2", "web:latest", "Release web latest")
+    _release(stack_file, "web:latest", "web:1.5.0", "Release web 1.5.0")
+    before = stack_file.read_text()
+    refused = CliRunner().invoke(app, ["rollback", "web", "--stack", "prod", "-C", str(project), "--yes"])
+    assert refused.exit_code == 2 and "is not a pinned image" in refused.output
+    assert f"{stack_file} is unchanged" in refused.output.replace("\n", "")
+    assert stack_file.read_text() == before
