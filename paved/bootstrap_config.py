@@ -3,6 +3,7 @@ its key path and a hint, before any resource is declared, as for the app stacks 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,10 +12,13 @@ import pulumi
 from pydantic import TypeAdapter
 
 from components.account import GithubArgs, RegistrySettingsArgs
+from components.runner import RunnerArgs, runner_project_name
 from paved.config import REGION, TAGS, paved_values, required_value, running_config
 from paved.errors import ConfigError, ConfigProblem, validated
 
-KEYS = ("github", "registry", "tags")
+KEYS = ("github", "registry", "runners", "tags")
+# CreateProject's name pattern, [A-Za-z0-9][A-Za-z0-9\-_]{1,149} (botocore codebuild), after `paved-runner-`.
+_PROJECT_SUFFIX = re.compile(r"[A-Za-z0-9_-]+")
 _GITHUB: TypeAdapter[GithubArgs] = TypeAdapter(GithubArgs)
 
 
@@ -23,6 +27,7 @@ class BootstrapConfig:
     region: str
     github: GithubArgs
     registry: RegistrySettingsArgs
+    runners: Mapping[str, RunnerArgs]  # by GitHub environment
     tags: Mapping[str, str]  # the user's, plus environment: shared and managed-by: paved
 
 
@@ -48,6 +53,7 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
         problems,
         RegistrySettingsArgs,
     )
+    runners = _runners(values.get("runners", {}), github, problems)
     tags = validated(TAGS.validate_python, values.get("tags", {}), "paved:tags", problems)
     if registry is not None and region is not None:
         for index, replication in enumerate(registry.replicate):
@@ -61,7 +67,46 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
                 )
     if problems or region is None or github is None or registry is None or tags is None:
         raise ConfigError(stack, problems)
-    return BootstrapConfig(region, github, registry, {"environment": "shared", "managed-by": "paved", **tags})
+    return BootstrapConfig(
+        region, github, registry, runners, {"environment": "shared", "managed-by": "paved", **tags}
+    )
+
+
+def _runners(raw: Any, github: GithubArgs | None, problems: list[ConfigProblem]) -> dict[str, RunnerArgs]:
+    if not isinstance(raw, Mapping):
+        problems.append(
+            ConfigProblem(
+                "paved:runners",
+                f"is {type(raw).__name__}, not a mapping",
+                "map each GitHub environment whose cluster API is private to its VPC: prod: {vpcId: ..., "
+                "subnetIds: [...]}",
+            )
+        )
+        return {}
+    runners: dict[str, RunnerArgs] = {}
+    for environment, entry in raw.items():
+        path = f"paved:runners.{environment}"
+        if github is not None and environment not in github.environments:
+            problems.append(
+                ConfigProblem(
+                    path,
+                    f"is not one of paved:github.environments ({', '.join(github.environments)})",
+                    "a runner's jobs deploy with their environment's role: add the environment there, or "
+                    "name the runner after one",
+                )
+            )
+        if not _PROJECT_SUFFIX.fullmatch(str(environment)):
+            problems.append(
+                ConfigProblem(
+                    path,
+                    f"would name the CodeBuild project {runner_project_name(str(environment))!r}",
+                    "CodeBuild project names take letters, digits, - and _ only: rename the environment",
+                )
+            )
+        runner = validated(RunnerArgs.model_validate, entry, path, problems, RunnerArgs)
+        if runner is not None:
+            runners[str(environment)] = runner
+    return runners
 
 
 def load_bootstrap_from_pulumi() -> BootstrapConfig:

@@ -474,24 +474,17 @@ def _assert_only_the_control_plane_carries(recording: Recording, group: Recorded
 # --- the shipped stacks -------------------------------------------------------------------------------------
 
 
-def test_prod_admits_exactly_its_deployer_on_443_through_a_group_of_its_own(
-    shipped_recordings: Callable[[str], Recording],
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_each_stack_admits_exactly_its_runner_on_443_through_a_group_of_its_own(
+    stack: str, shipped_recordings: Callable[[str], Recording]
 ) -> None:
-    prod = shipped_recordings("prod")
-    deployer = load_stack_config(shipped("prod"), "prod").cluster.deployer
-    assert deployer.is_set, "prod's API is private: its stack file must name a deployer"
-    group = prod.one(GROUP, DEPLOYER_GROUP)
-    assert _admitted(prod, group) == {*deployer.security_group_ids, *deployer.cidrs}
-    _assert_only_the_control_plane_carries(prod, group)
-
-
-def test_staging_without_a_deployer_adds_no_group_to_the_control_plane(
-    shipped_recordings: Callable[[str], Recording],
-) -> None:
-    staging = shipped_recordings("staging")
-    assert not load_stack_config(shipped("staging"), "staging").cluster.deployer.is_set
-    assert not [group for group in staging.of_type(GROUP) if group.name == DEPLOYER_GROUP]
-    assert "securityGroupIds" not in staging.one(CLUSTER).inputs["vpcConfig"]
+    # Staging's public endpoint admits the office alone: its runner, in the VPC, comes in privately.
+    recording = shipped_recordings(stack)
+    deployer = load_stack_config(shipped(stack), stack).cluster.deployer
+    assert deployer.is_set, "GitHub's hosted runners reach no paved API: the stack file names its runner"
+    group = recording.one(GROUP, DEPLOYER_GROUP)
+    assert _admitted(recording, group) == {*deployer.security_group_ids, *deployer.cidrs}
+    _assert_only_the_control_plane_carries(recording, group)
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
@@ -533,6 +526,14 @@ def _record_cluster(config: StackConfig) -> Recording:
     return record(program, stack="prod", config={"aws:region": "eu-west-1"})
 
 
+def test_a_cluster_without_a_deployer_adds_no_group_to_the_control_plane() -> None:
+    raw = shipped("staging")
+    del raw["paved:cluster"]["deployer"]
+    recording = _record_cluster(load_stack_config(raw, "staging"))
+    assert not [group for group in recording.of_type(GROUP) if group.name == DEPLOYER_GROUP]
+    assert "securityGroupIds" not in recording.one(CLUSTER).inputs["vpcConfig"]
+
+
 def test_security_groups_and_vpn_ranges_are_each_admitted_on_443() -> None:
     groups = ["sg-0aaaaaaaaaaaaaaaa", "sg-0cccccccccccccccc"]
     sources = {"securityGroupIds": groups, "cidrs": ["10.100.0.0/22"]}
@@ -562,6 +563,7 @@ def test_a_public_endpoint_or_staging_needs_no_deployer() -> None:
     public = deep_merge(raw, {"paved:cluster": endpoint})
     assert not load_stack_config(public, "prod").cluster.deployer.is_set
     private_staging = _with_cluster("staging", {"publicEndpoint": False, "publicAccessCidrs": []})
+    del private_staging["paved:cluster"]["deployer"]
     cluster = load_stack_config(private_staging, "staging").cluster
     assert (cluster.public_endpoint, cluster.deployer.is_set) == (False, False)
 

@@ -26,6 +26,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 import tests.test_policy_rules as base_family
 import tests.test_policy_rules_classic as classic_family
+import tests.test_policy_rules_codebuild as codebuild_family
 import tests.test_policy_rules_data as data_family
 import tests.test_policy_rules_ec2 as ec2_family
 import tests.test_policy_rules_ecr as ecr_family
@@ -63,6 +64,7 @@ FAMILIES = [
     wiring_family.FAMILY,
     iam_family.FAMILY,
     ecr_family.FAMILY,
+    codebuild_family.FAMILY,
 ]
 # The policies each family's file is about, as tests/test_policy_rules.py lists them by name.
 FAMILY_POLICIES = {
@@ -77,6 +79,7 @@ FAMILY_POLICIES = {
     "wiring": base_family.WIRING_POLICIES,
     "iam": base_family.IAM_POLICIES,
     "ecr": base_family.ECR_POLICIES,
+    "codebuild": base_family.CODEBUILD_POLICIES,
 }
 
 
@@ -475,6 +478,9 @@ NOT_OURS = {
     "cloudfront-lambda-url-origin-oac",
     "cloudfront-trusted-key-groups",
 }
+# The app stacks declare no CodeBuild project: the deploy runners are the bootstrap program's
+# (tests/test_bootstrap.py runs the pack over it).
+NO_CODEBUILD = base_family.CODEBUILD_POLICIES
 NOT_JUDGED = {
     "prod": {
         "s3-tls-only-policy",  # can't run in preview, above
@@ -483,6 +489,7 @@ NOT_JUDGED = {
         *NOT_OURS,
         *CLASSIC_POLICIES,  # paved declares no Classic Load Balancer and no WAF Classic
         *NO_SUCH_EC2_RESOURCES,
+        *NO_CODEBUILD,
     },
     "staging": {
         "s3-tls-only-policy",
@@ -495,6 +502,7 @@ NOT_JUDGED = {
         *NOT_OURS,
         "backup-recovery-point-encrypted",
         *NO_SUCH_EC2_RESOURCES,
+        *NO_CODEBUILD,
     },
 }
 # Kinds the EKS and Kubernetes families judge or match, Helm releases (opaque, never judged) included.

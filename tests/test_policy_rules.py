@@ -285,6 +285,14 @@ IAM_POLICIES = {
     "iam-inline-policy-no-kms-decrypt-all-keys",
 }
 ECR_POLICIES = {"ecr-tag-immutability", "ecr-lifecycle-policy", "ecr-repository-kms"}
+CODEBUILD_POLICIES = {
+    "codebuild-source-no-credentials",
+    "codebuild-env-no-plaintext-aws-keys",
+    "codebuild-logging-enabled",
+    "codebuild-s3-logs-encrypted",
+    "codebuild-privileged-mode-off",
+    "codebuild-report-group-export-encrypted",
+}
 # The pack's own report of exemptions, beside the rules; tests/test_policy_exemptions.py covers it.
 EXEMPTIONS_POLICY = "paved-exemptions"
 EXPECTED_POLICIES = (
@@ -299,6 +307,7 @@ EXPECTED_POLICIES = (
     | WIRING_POLICIES
     | IAM_POLICIES
     | ECR_POLICIES
+    | CODEBUILD_POLICIES
     | {EXEMPTIONS_POLICY}
 )
 

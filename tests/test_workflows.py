@@ -23,6 +23,7 @@ import typer
 import yaml
 from typer.core import TyperGroup
 
+from components.runner import runner_project_name
 from paved.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,6 +145,30 @@ def test_no_workflow_holds_a_long_lived_aws_key():
             if step.get("uses", "").startswith(CREDENTIALS_ACTION):
                 assert given["role-to-assume"].startswith("${{ vars.PAVED_"), name
     assert "secrets." not in "".join(path.read_text() for path in WORKFLOWS.glob("*.yml"))
+
+
+def test_every_job_that_assumes_an_aws_role_runs_on_its_stacks_runner():
+    # A job reaches its stack's private cluster API only from the runner in that stack's VPC, which
+    # CodeBuild starts for the label naming its project (components/runner.py).
+    checked = []
+    for name, job_id, job in _jobs():
+        if not any(uses.startswith(CREDENTIALS_ACTION) for uses in _uses(job)):
+            continue
+        stack = job.get("environment") or (
+            "${{ matrix.stack }}" if "stack" in job.get("strategy", {}).get("matrix", {}) else None
+        )
+        assert stack, f"{name}:{job_id} names no stack"
+        label = (
+            f"codebuild-{runner_project_name(stack)}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
+        )
+        assert job["runs-on"] == label, f"{name}:{job_id}"
+        checked.append(f"{name}:{job_id}")
+    assert sorted(checked) == [
+        "nightly.yml:drift",
+        "nightly.yml:restore-drill",
+        "preview.yml:changes",
+        "up.yml:up",
+    ]
 
 
 def test_a_stack_is_changed_by_one_job_at_a_time_and_never_cancelled():
