@@ -875,7 +875,7 @@ def secrets_rotate(
     """
     from paved.errors import ConfigError
     from paved.rotate import RotationError, next_steps, plan
-    from paved.stack_edit import StackEditError, edited_config, with_value
+    from paved.stack_edit import StackEditError, edited_config, with_values
     from paved.yaml_files import YamlError
 
     project, stack_file, config = _stack_config(cwd, stack, "secrets rotate")
@@ -894,7 +894,7 @@ def secrets_rotate(
     if not _confirmed(yes, "Raise the version?", "secrets rotate"):
         return
     try:
-        text = with_value(stack_file, rotation.key, version)
+        text = with_values(stack_file, {rotation.key: version})
         again = plan(secret, edited_config(stack_file, text, stack, project.name))
         if again.current != version:
             raise RotationError(
@@ -1049,10 +1049,21 @@ def assets_publish(
 
 @app.command("rollback")
 def rollback_command(
-    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app to return to its previous image.")],
     stack: Annotated[
         str, typer.Option("--stack", "-s", help="The stack to roll back.", callback=_pulumi_stack_name)
     ],
+    app_name: Annotated[
+        str | None, typer.Argument(metavar="[APP]", help="The app to return to its previous image.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--released-since",
+            metavar="REV",
+            help="Instead of APP: every app whose image changed since commit REV (the release before a "
+            "failed one) goes back to its image there.",
+        ),
+    ] = None,
     cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
     up: Annotated[
         bool,
@@ -1061,39 +1072,54 @@ def rollback_command(
     yes: RunWithoutAsking = False,
 ) -> None:
     """Return an app to its previous image: the newest one in the stack file's git history that differs
-    from today's, set in the stack file (comments kept).
+    from today's, set in the stack file (comments kept). With --released-since REV, every app a release
+    changed returns to its image at REV: what the deploy workflow proposes when `paved verify` fails.
 
     Pulumi stays the one writer: commit and push the change, and the deploy workflow runs the same `up`
     and `paved verify`, behind the same approval. `--up` runs them from here instead.
 
-    Exit codes: 0 rolled back (or declined); 1 the `up` or the verification failed; 2 usage (no earlier
-    image, not a git checkout, a bad stack file).
+    Exit codes: 0 rolled back, declined, or nothing to roll back; 1 the `up` or the verification failed;
+    2 usage (no earlier image, not a git checkout, a bad stack file).
     """
     from paved.errors import ConfigError
-    from paved.rollback import RollbackError, image_key, previous_revision
-    from paved.stack_edit import StackEditError, edited_config, with_value
+    from paved.rollback import RollbackError, changed_since, image_key, previous_revision
+    from paved.stack_edit import StackEditError, edited_config, with_values
     from paved.yaml_files import YamlError, read_yaml
 
+    if (app_name is None) == (since is None):
+        _refuse("name one APP, or give --released-since REV for every app a release changed", "rollback")
     project, stack_file, config = _stack_config(cwd, stack, "rollback")
-    current = next((app.image for app in config.apps if app.name == app_name), None)
-    if current is None:
+    images = {app.name: app.image for app in config.apps}
+    if app_name is not None and app_name not in images:
         _refuse(f"stack {stack} has no app named {app_name}", "rollback")
     try:
-        revision = previous_revision(stack_file, app_name, current)
-        text = with_value(
-            stack_file, image_key(read_yaml(stack_file).get("config"), app_name), revision.image
-        )
+        if app_name is not None:
+            revision = previous_revision(stack_file, app_name, images[app_name])
+            targets = {app_name: revision.image}
+            origin = f"as of commit {revision.commit[:12]} ({revision.date}, {revision.subject})"
+        else:
+            assert since is not None
+            targets, new = changed_since(stack_file, since, images)
+            origin = f"as of commit {since}"
+            for app in new:
+                typer.echo(f"Left alone: {app} is new since {since}, with no image to return to.")
+        document = read_yaml(stack_file).get("config")
+        text = with_values(stack_file, {image_key(document, app): image for app, image in targets.items()})
         edited_config(stack_file, text, stack, project.name)
     except (RollbackError, StackEditError, YamlError, ConfigError) as error:
         _refuse(f"{error}; {stack_file} is unchanged", "rollback")
-    typer.echo(
-        f"Roll back {app_name} of stack {stack}: image {current} -> {revision.image}, as of commit "
-        f"{revision.commit[:12]} ({revision.date}, {revision.subject}), in {stack_file}."
-    )
-    if not _confirmed(yes, "Set it?", "rollback"):
+    if not targets:
+        typer.echo(f"No app of stack {stack} has another image than at {since}: nothing to roll back.")
+        raise typer.Exit(ExitCode.CLEAN)
+    for app, image in targets.items():
+        typer.echo(
+            f"Roll back {app} of stack {stack}: image {images[app]} -> {image}, {origin}, in {stack_file}."
+        )
+    if not _confirmed(yes, "Set it?" if len(targets) == 1 else "Set them?", "rollback"):
         return
     stack_file.write_text(text)
-    typer.echo(f"Set {app_name}'s image to {revision.image} in {stack_file}.")
+    for app, image in targets.items():
+        typer.echo(f"Set {app}'s image to {image} in {stack_file}.")
     if not up:
         typer.echo(
             "Next: commit and push it; the deploy workflow runs `up` and `paved verify`, with its approval."

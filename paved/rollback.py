@@ -8,6 +8,7 @@ different from the code, drift the next `up` may or may not revert.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,12 +64,36 @@ def _image_at(directory: Path, commit: str, path: str, app: str) -> str | None:
     return image if isinstance(image, str) else None
 
 
+def _stack_path(stack_file: Path) -> tuple[Path, str]:
+    """The checkout's root, and the stack file's path in it (as git names it)."""
+    directory = stack_file.resolve().parent
+    root = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
+    return root, stack_file.resolve().relative_to(root).as_posix()
+
+
+def changed_since(
+    stack_file: Path, since: str, current: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """What a failed release changed: each app of `current` (name -> image) whose image differs from the
+    stack file's at commit `since` (the release before), mapped to that image; and the apps the stack file
+    did not have then, which a rollback cannot return to anything."""
+    root, path = _stack_path(stack_file)
+    _git(root, "cat-file", "-e", f"{since}^{{commit}}")
+    previous: dict[str, str] = {}
+    new: list[str] = []
+    for app, image in current.items():
+        before = _image_at(root, since, path, app)
+        if before is None:
+            new.append(app)
+        elif before != image:
+            previous[app] = before
+    return previous, new
+
+
 def previous_revision(stack_file: Path, app: str, current: str) -> Revision:
     """The image of `app` in the newest committed version of the stack file where it differs from
     `current`, with the commit that released it."""
-    directory = stack_file.resolve().parent
-    root = Path(_git(directory, "rev-parse", "--show-toplevel").strip())
-    path = stack_file.resolve().relative_to(root).as_posix()
+    root, path = _stack_path(stack_file)
     log = _git(root, "log", "--format=%H%x09%cs%x09%s", "--", path)
     found: Revision | None = None
     for line in log.splitlines():

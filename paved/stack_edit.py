@@ -1,9 +1,10 @@
-"""Stack files edited in place: one value set, comments, order and quoting kept (ruamel's round trip)."""
+"""Stack files edited in place: values set, comments, order and quoting kept (ruamel's round trip)."""
 
 from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +30,35 @@ def _yaml() -> YAML:
     return yaml
 
 
-def with_value(stack_file: Path, key: KeyPath, value: int | str) -> str:
-    """The stack file's text with the value at `key` (under `config:`) set to `value`, maps created where
-    the file relies on the preset. StackEditError where the file holds that part of config in a form this
+def with_values(stack_file: Path, values: Mapping[KeyPath, int | str]) -> str:
+    """The stack file's text with the value at each key (under `config:`) set, maps created where the
+    file relies on the preset. StackEditError where the file holds that part of config in a form this
     can't edit in place (a JSON string)."""
     yaml = _yaml()
     document = yaml.load(stack_file.read_text())
-    node: Any = document.setdefault("config", CommentedMap())
-    for depth, part in enumerate(key[:-1]):
-        following = key[depth + 1]
-        if isinstance(part, int):
-            if not isinstance(node, list) or part >= len(node):
-                raise StackEditError(f"{stack_file}: no entry {part} at {key[:depth]}")
+    config: Any = document.setdefault("config", CommentedMap())
+    for key, value in values.items():
+        node = config
+        for depth, part in enumerate(key[:-1]):
+            following = key[depth + 1]
+            if isinstance(part, int):
+                if not isinstance(node, list) or part >= len(node):
+                    raise StackEditError(f"{stack_file}: no entry {part} at {key[:depth]}")
+                node = node[part]
+                continue
+            if not isinstance(node, dict):
+                raise StackEditError(f"{stack_file}: {part} is not in a map this can edit; edit it by hand")
+            if part not in node:
+                if isinstance(following, int):
+                    raise StackEditError(f"{stack_file}: no {part} list to edit")
+                node[part] = CommentedMap()
             node = node[part]
-            continue
         if not isinstance(node, dict):
-            raise StackEditError(f"{stack_file}: {part} is not in a map this can edit; edit it by hand")
-        if part not in node:
-            if isinstance(following, int):
-                raise StackEditError(f"{stack_file}: no {part} list to edit")
-            node[part] = CommentedMap()
-        node = node[part]
-    if not isinstance(node, dict):
-        raise StackEditError(
-            f"{stack_file}: {'.'.join(map(str, key[:-1]))} is not a YAML map (a JSON string?); set "
-            f"{key[-1]} by hand"
-        )
-    node[key[-1]] = value
+            raise StackEditError(
+                f"{stack_file}: {'.'.join(map(str, key[:-1]))} is not a YAML map (a JSON string?); set "
+                f"{key[-1]} by hand"
+            )
+        node[key[-1]] = value
     text = io.StringIO()
     yaml.dump(document, text)
     return text.getvalue()

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paved.cli import app
-from paved.rollback import RollbackError, previous_revision
+from paved.rollback import RollbackError, changed_since, previous_revision
 from tests.stack_config import project_copy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,3 +92,40 @@ def test_a_previous_image_todays_config_refuses_is_not_written(project: Path) ->
     assert refused.exit_code == 2 and "is not a pinned image" in refused.output
     assert f"{stack_file} is unchanged" in refused.output.replace("\n", "")
     assert stack_file.read_text() == before
+
+
+def test_a_failed_release_returns_every_app_it_changed_to_the_release_before(project: Path) -> None:
+    stack_file = project / "stacks" / "Pulumi.prod.yaml"
+    before_release = _git(project, "rev-parse", "HEAD")
+    stack_file.write_text(
+        stack_file.read_text().replace("web:1.4.2", "web:1.5.0").replace("api:2.7.1", "api:2.8.0")
+    )
+    _commit(project, "Release web 1.5.0")
+    _release(stack_file, "api:2.8.0", "api:2.8.1", "Release api 2.8.1")  # the same push, a second commit
+    released = stack_file.read_text()
+    # Each app goes back to what ran before the push, not to the push's own intermediate 2.8.0.
+    previous, new = changed_since(
+        stack_file, before_release, {"web": "web:1.5.0", "api": "api:2.8.1", "jobs": "j:1"}
+    )
+    assert (previous, new) == ({"web": "web:1.4.2", "api": "api:2.7.1"}, ["jobs"])
+    command = ["rollback", "--stack", "prod", "--released-since", before_release, "-C", str(project), "--yes"]
+    done = CliRunner().invoke(app, command)
+    assert done.exit_code == 0, done.output
+    assert stack_file.read_text() == released.replace("web:1.5.0", "web:1.4.2").replace(
+        "api:2.8.1", "api:2.7.1"
+    )
+    assert f"image api:2.8.1 -> api:2.7.1, as of commit {before_release}" in done.output
+    # Run again, nothing differs any more: nothing is written, and that is not a failure.
+    _commit(project, "Roll back")
+    again = CliRunner().invoke(app, command)
+    assert again.exit_code == 0 and "nothing to roll back" in again.output
+
+
+def test_rollback_takes_one_app_or_a_release_never_both(project: Path) -> None:
+    base = ["rollback", "--stack", "prod", "-C", str(project), "--yes"]
+    both = CliRunner().invoke(app, [*base, "web", "--released-since", "HEAD~1"])
+    neither = CliRunner().invoke(app, base)
+    unknown = CliRunner().invoke(app, [*base, "--released-since", "no-such-commit"])
+    for refused in (both, neither, unknown):
+        assert refused.exit_code == 2, refused.output
+    assert "no-such-commit" in unknown.output and "is unchanged" in unknown.output

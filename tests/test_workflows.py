@@ -120,21 +120,35 @@ def test_no_workflow_grants_anything_by_default():
 
 
 def test_each_job_holds_only_the_permissions_its_steps_use():
+    workflows = _workflows()
     for name, job_id, job in _jobs():
         permissions = job.get("permissions")
         assert permissions, f"{name}:{job_id} declares its permissions"
+        if "uses" in job:
+            # A call grants the called workflow's jobs their ceiling: exactly what they declare together.
+            called = workflows[job["uses"].removeprefix("./.github/workflows/")]["jobs"].values()
+            needed: dict[str, str] = {}
+            for called_job in called:
+                for scope, level in called_job["permissions"].items():
+                    needed[scope] = "write" if "write" in (level, needed.get(scope)) else level
+            assert permissions == needed, f"{name}:{job_id}"
+            continue
         uses, runs = _uses(job), " ".join(_runs(job))
-        assumes_role = any(use.startswith(CREDENTIALS_ACTION) for use in uses) or "uses" in job
+        assumes_role = any(use.startswith(CREDENTIALS_ACTION) for use in uses)
         assert (permissions.get("id-token") == "write") == assumes_role, f"{name}:{job_id}"
         uploads_sarif = any("codeql-action/upload-sarif" in use for use in uses)
         assert (permissions.get("security-events") == "write") == uploads_sarif, f"{name}:{job_id}"
         assert (permissions.get("actions") == "read") == uploads_sarif, f"{name}:{job_id}"
-        comments = "/comments" in runs or any(
-            step.get("with", {}).get("comment-on-pr") for step in job.get("steps", [])
+        writes_pull_requests = (
+            "/comments" in runs
+            or "gh pr create" in runs
+            or any(step.get("with", {}).get("comment-on-pr") for step in job.get("steps", []))
         )
-        assert (permissions.get("pull-requests") == "write") == comments, f"{name}:{job_id}"
+        assert (permissions.get("pull-requests") == "write") == writes_pull_requests, f"{name}:{job_id}"
+        # Only the rollback's proposal pushes (a branch of its own), so only it may write contents.
+        assert (permissions.get("contents") == "write") == ("git push" in runs), f"{name}:{job_id}"
         assert set(permissions) <= {"actions", "contents", "id-token", "security-events", "pull-requests"}
-        assert "write" not in {permissions.get("contents"), permissions.get("actions")}, f"{name}:{job_id}"
+        assert permissions.get("actions") != "write", f"{name}:{job_id}"
 
 
 def test_no_workflow_holds_a_long_lived_aws_key():
@@ -194,6 +208,27 @@ def test_deploys_run_in_the_stacks_environment_staging_before_prod():
     assert up["environment"] == "${{ inputs.stack }}"
     steps = [s.get("uses", "").split("@")[0] or s["run"].split(" --")[0] for s in up["steps"]]
     assert steps[-2:] == ["pulumi/actions", "python3 -m uv run paved verify"]
+
+
+def test_a_failed_verification_proposes_the_rollback_of_what_the_release_changed():
+    jobs = _workflows()["up.yml"]["jobs"]
+    verify = next(step for step in jobs["up"]["steps"] if step.get("id") == "verify")
+    assert verify["run"].startswith("python3 -m uv run paved verify")
+    assert jobs["up"]["outputs"]["verified"] == "${{ steps.verify.outcome }}"
+    rollback = jobs["rollback"]
+    assert (rollback["needs"], rollback["if"]) == (
+        "up",
+        "${{ always() && needs.up.outputs.verified == 'failure' }}",
+    )
+    # Back to what ran before the push: its first parent, as the push event gives it.
+    assert rollback["env"]["BEFORE"] == "${{ github.event.before }}"
+    runs = _runs(rollback)
+    assert 'paved rollback --stack "$STACK" --released-since "$BEFORE" --yes' in runs[1]
+    assert "gh pr create" in runs[2] and runs[2].rstrip().endswith(
+        "exit 1 # the release is still broken until the rollback is merged"
+    )
+    # No AWS: the proposal is a change to the stack file, deployed by the next `up` behind its approval.
+    assert "id-token" not in rollback["permissions"] and "environment" not in rollback
 
 
 def test_drift_refreshes_before_it_compares():
