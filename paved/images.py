@@ -3,12 +3,14 @@ the stack's `paved:registry.blockSeverity`.
 
 It reads `findingSeverityCounts`, which basic and enhanced scanning both return, and polls rather than use
 boto3's `image_scan_complete` waiter: under enhanced scanning an image scanned and monitored reports
-`ACTIVE`, never `COMPLETE`, so the waiter would wait until it times out.
+`ACTIVE`, never `COMPLETE`, so the waiter would wait until it times out. A multi-platform image is judged
+by each platform's scan: ECR scans those, not the index the tag names.
 https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageScanStatus.html
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +37,16 @@ NEVER_SCANNED = frozenset(
     }
 )
 POLL_SECONDS = 15
+# What a multi-platform build pushes under the tag: an index naming one image per platform. ECR scans
+# each platform's image, never the index.
+INDEX_TYPES = frozenset(
+    {"application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"}
+)
+_IMAGE_TYPES = (
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.v1+json",
+)
 _ECR_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)([:@].+)")
 
 
@@ -122,6 +134,40 @@ def _findings(client: Any, image: EcrImage) -> tuple[str, str, Mapping[str, int]
     return status.get("status", ""), status.get("description", ""), counts
 
 
+def platform_images(client: Any, image: EcrImage) -> list[tuple[str, EcrImage]]:
+    """What ECR scans of `image`: each platform's image (`linux/arm64`, by digest) when it is an index,
+    else the image itself (labelled ""). Attestations (buildx's provenance and SBOMs, platform
+    unknown/unknown) are not images anything runs, and ECR does not scan them."""
+    request: dict[str, Any] = {
+        "repositoryName": image.repository,
+        "imageIds": [image.image_id],
+        "acceptedMediaTypes": [*sorted(INDEX_TYPES), *_IMAGE_TYPES],
+    }
+    if image.registry_id:
+        request["registryId"] = image.registry_id
+    found = client.batch_get_image(**request).get("images", [])
+    if not found:
+        return [("", image)]  # the scan lookup says what is missing
+    manifest = json.loads(found[0].get("imageManifest") or "{}")
+    if (found[0].get("imageManifestMediaType") or manifest.get("mediaType")) not in INDEX_TYPES:
+        return [("", image)]
+    platforms = []
+    for child in manifest.get("manifests", []):
+        platform = child.get("platform") or {}
+        attestation = child.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"
+        if attestation or platform.get("os") == "unknown":
+            continue
+        label = "/".join(
+            part
+            for part in (platform.get("os"), platform.get("architecture"), platform.get("variant"))
+            if part
+        )
+        platforms.append(
+            (label, EcrImage(image.repository, "@" + child["digest"], image.registry_id, image.region))
+        )
+    return platforms
+
+
 def check_image(
     client: Any,
     image: EcrImage,
@@ -130,8 +176,29 @@ def check_image(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> tuple[Verdict, str]:
-    """Wait up to `wait_seconds` for the image's scan, then admit or block it."""
+    """Wait up to `wait_seconds` for the scan of the image (of each platform's, for an index), then admit
+    or block it: an index is admitted only when every platform's image is."""
     deadline = clock() + wait_seconds
+    platforms = platform_images(client, image)
+    if not platforms:
+        return Verdict.BLOCKED, "an image index without a platform image: nothing was scanned"
+    verdicts = [
+        (label, _check_scan(client, one, threshold, deadline, wait_seconds, clock, sleep))
+        for label, one in platforms
+    ]
+    verdict = Verdict.BLOCKED if any(v is Verdict.BLOCKED for _, (v, _) in verdicts) else Verdict.ADMITTED
+    return verdict, "; ".join(f"{label}: {detail}" if label else detail for label, (_, detail) in verdicts)
+
+
+def _check_scan(
+    client: Any,
+    image: EcrImage,
+    threshold: str,
+    deadline: float,
+    wait_seconds: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> tuple[Verdict, str]:
     while True:
         status, description, counts = _findings(client, image)
         if status in SCANNED:

@@ -57,10 +57,12 @@ def _pushed(ecr: Any, repository: str, tag: str, *, scanned: bool = True) -> Non
 
 
 def _scan_reports(endpoint: str, repository: str, tag: str, status: str, counts: dict[str, int]) -> None:
-    """What moto's DescribeImageScanFindings answers for this image from now on (moto's API for it)."""
+    """What moto's DescribeImageScanFindings answers for this image (a tag, or `@<digest>`) from now on
+    (moto's API for it)."""
+    image_id = {"imageDigest": tag[1:]} if tag.startswith("@") else {"imageTag": tag}
     result = {
         "repositoryName": repository,
-        "imageId": {"imageTag": tag},
+        "imageId": image_id,
         "imageScanStatus": {"status": status, "description": f"status {status}"},
         "imageScanFindings": {"findingSeverityCounts": counts},
     }
@@ -137,6 +139,63 @@ def test_an_image_never_scanned_or_failed_is_blocked(aws: str) -> None:
     _scan_reports(aws, "paved-prod/api", "3.0.1", "UNSUPPORTED_IMAGE", {})
     (verdict, detail), _ = _check(aws, "paved-prod/api", "3.0.1", "HIGH", wait_seconds=600)
     assert (verdict, detail) == (Verdict.BLOCKED, "scan UNSUPPORTED_IMAGE: status UNSUPPORTED_IMAGE")
+
+
+def _pushed_index(ecr: Any, repository: str, tag: str, platforms: list[str]) -> dict[str, str]:
+    """A multi-platform image as buildx pushes it: one image per platform, each scanned, an attestation
+    manifest (platform unknown/unknown, never scanned), and the OCI index the tag names. The platforms'
+    digests, by platform."""
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository)
+    oci_manifest = "application/vnd.oci.image.manifest.v1+json"
+    digests, children = {}, []
+    for platform in [*platforms, "unknown/unknown"]:
+        digest = "sha256:" + hashlib.sha256(f"{tag} {platform}".encode()).hexdigest()
+        ecr.put_image(
+            repositoryName=repository,
+            imageManifest=_manifest(f"{tag} {platform}"),
+            imageDigest=digest,
+            imageTag=f"{tag}-{platform.replace('/', '-')}",
+        )
+        os, architecture = platform.split("/")
+        child = {
+            "mediaType": oci_manifest,
+            "digest": digest,
+            "size": 1,
+            "platform": {"os": os, "architecture": architecture},
+        }
+        if platform == "unknown/unknown":
+            child["annotations"] = {"vnd.docker.reference.type": "attestation-manifest"}
+        else:
+            ecr.start_image_scan(repositoryName=repository, imageId={"imageDigest": digest})
+            digests[platform] = digest
+        children.append(child)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": children,
+    }
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(index), imageTag=tag)
+    return digests
+
+
+def test_a_multi_platform_image_is_judged_by_each_platforms_scan(aws: str) -> None:
+    ecr = _ecr(aws)
+    digests = _pushed_index(ecr, "paved-prod/api", "4.0.0", ["linux/amd64", "linux/arm64"])
+    _scan_reports(aws, "paved-prod/api", "@" + digests["linux/amd64"], "COMPLETE", {"MEDIUM": 2})
+    _scan_reports(aws, "paved-prod/api", "@" + digests["linux/arm64"], "COMPLETE", {"HIGH": 1})
+    (verdict, detail), _ = _check(aws, "paved-prod/api", "4.0.0", "CRITICAL")
+    # The attestation is neither scanned nor waited for; the index's own scan is never asked.
+    assert (verdict, detail) == (
+        Verdict.ADMITTED,
+        "linux/amd64: scan COMPLETE: 2 MEDIUM; linux/arm64: scan COMPLETE: 1 HIGH",
+    )
+    # One platform's finding at the threshold blocks the release, whatever the others say.
+    (verdict, detail), _ = _check(aws, "paved-prod/api", "4.0.0", "HIGH")
+    assert (verdict, detail) == (
+        Verdict.BLOCKED,
+        "linux/amd64: scan COMPLETE: 2 MEDIUM; linux/arm64: 1 HIGH at or above HIGH",
+    )
 
 
 def test_each_image_is_checked_once_and_a_missing_one_blocks(aws: str) -> None:
