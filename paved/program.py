@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import runpy
@@ -162,6 +163,22 @@ def _spare_unobserved_failures(loop: asyncio.AbstractEventLoop, context: dict[st
     loop.default_exception_handler(context)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The block runs without the cyclic garbage collector. A program run allocates hundreds of thousands
+    of objects that live through it, and each collection pass would scan them for nothing: about two
+    thirds of a prod run's CPU (measured with and without). What the block left as cyclic garbage is freed
+    as it ends, by a young-generation pass (everything it allocated is still young)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect(0)
+        if collecting:
+            gc.enable()
+
+
 def record(
     program: Callable[[], Any],
     *,
@@ -196,7 +213,7 @@ def record(
     loop.set_exception_handler(_spare_unobserved_failures)
     asyncio.set_event_loop(loop)
     try:
-        with following_lineage(monitor.placeholder):
+        with following_lineage(monitor.placeholder), collector_paused():
             try:
                 loop.run_until_complete(run_in_stack(program))
             finally:
