@@ -121,6 +121,11 @@ class DatabaseAlarms(ConfigModel):
     ]
     read_latency_ms: Annotated[int, Field(ge=1), Hint("alarm when average read latency exceeds this")]
     replica_lag_seconds: Annotated[int, Field(ge=1), Hint("alarm when a read replica lags by more than this")]
+    connection_failures: Annotated[
+        int,
+        Field(ge=0),
+        Hint("with the proxy: alarm when more connections than this fail in 5 minutes (0: on the first)"),
+    ]
     cpu_credit_balance: Annotated[
         int, Field(ge=0), Hint("burstable (db.t*) classes: alarm when CPU credits fall below this")
     ]
@@ -457,6 +462,7 @@ class Database(pulumi.ComponentResource):
         user_secrets = {user.role: self._user_secret(user) for user in password_users}
         self.proxy_endpoint = None
         connect_prefix: pulumi.Output[str] = primary.resource_id
+        proxy: aws.rds.Proxy | None = None
         if args.proxy:
             proxy = self._proxy(name, primary, user_secrets)
             self.proxy_endpoint = proxy.endpoint
@@ -483,6 +489,8 @@ class Database(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=dr_provider, protect=store.protect),
             )
         self._alarms(name, primary, replicas)
+        if proxy is not None:
+            self._proxy_alarms(name, proxy)
         self._drill_alarm(name, primary)
         self._events(name, [primary, *replicas])
 
@@ -822,6 +830,45 @@ class Database(pulumi.ComponentResource):
             resource_id,
             "/",
             user,
+        )
+
+    def _proxy_alarms(self, name: str, proxy: aws.rds.Proxy) -> None:
+        """Connections that fail at the proxy: apps that cannot log in (a rotated or wrong password, a
+        role the bootstrap has not made), and the proxy failing to open connections to the database (down,
+        full, or refusing its credentials). Sums over the proxy's instances; no data is no attempt, which
+        is not an outage (RDS publishes some proxy metrics only after its first connection).
+        https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html"""
+        most = self._args.alarms.connection_failures
+        failures = [
+            (
+                "auth-failures",
+                "ClientConnectionsSetupFailedAuth",
+                "Apps failing to log in to the database proxy",
+            ),
+            (
+                "connect-failures",
+                "DatabaseConnectionsSetupFailed",
+                "The database proxy failing to open connections to the database",
+            ),
+        ]
+        self._store.alerting.threshold_alarms(
+            f"{name}-proxy",
+            [
+                Threshold(
+                    suffix=suffix,
+                    description=f"{what}: more than {most} in 5 minutes",
+                    metric_name=metric,
+                    statistic="Sum",
+                    comparison_operator="GreaterThanThreshold",
+                    threshold=most,
+                    periods=1,
+                    treat_missing_data="notBreaching",
+                )
+                for suffix, metric, what in failures
+            ],
+            namespace="AWS/RDS",
+            dimensions={"ProxyName": proxy.name},
+            parent=self,
         )
 
     def _alarms(self, name: str, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance]) -> None:

@@ -67,6 +67,7 @@ _SECTIONS: dict[str, Any] = {
     "database.alarms.connectionsPercent": 80,
     "database.alarms.readLatencyMs": 20,
     "database.alarms.replicaLagSeconds": 60,
+    "database.alarms.connectionFailures": 0,
     "database.alarms.cpuCreditBalance": 50,
     "database.alarms.restoreDrillMaxAgeDays": Env(prod=7, staging=None),
     "cache.engine": "valkey",

@@ -59,6 +59,8 @@ def test_prod_alarm_set(prod: Recording) -> None:
         "connections",
         "replica-1-lag",
         "restore-drill",
+        "proxy-auth-failures",
+        "proxy-connect-failures",
     }
     per_node = {"cpu", "memory", "evictions", "connections", "replication-lag"}
     assert alarm_names(prod, "cache-") == {f"{node}-{kind}" for node in (1, 2) for kind in per_node}

@@ -306,6 +306,25 @@ def test_staging_has_no_proxy(staging: Recording) -> None:
     assert not [g for g in staging.of_type(SECURITY_GROUP) if g.name == "database-proxy-sg"]
 
 
+def test_prod_alarms_on_connections_failing_at_the_proxy(prod: Recording, staging: Recording) -> None:
+    [proxy] = prod.of_type(PROXY)
+    for suffix, metric in (
+        ("auth-failures", "ClientConnectionsSetupFailedAuth"),
+        ("connect-failures", "DatabaseConnectionsSetupFailed"),
+    ):
+        alarm = prod.one(ALARM, f"database-proxy-{suffix}")
+        inputs = alarm.inputs
+        assert (inputs["namespace"], inputs["metricName"], inputs["statistic"]) == ("AWS/RDS", metric, "Sum")
+        assert (inputs["comparisonOperator"], inputs["threshold"]) == ("GreaterThanThreshold", 0)
+        # No attempt is no data, not an outage: RDS publishes proxy metrics once connections happen.
+        assert inputs["treatMissingData"] == "notBreaching"
+        assert inputs["dimensions"] == {"ProxyName": proxy.inputs["name"]}
+        assert alarm.property_dependencies["dimensions"] == [proxy.urn]
+        assert f"runbooks/database-proxy-{suffix}.md" in inputs["alarmDescription"]
+    # Staging's apps connect to the instance: no proxy, so nothing to watch there.
+    assert not [name for name in alarm_names(staging, "database-") if name.startswith("proxy-")]
+
+
 def test_staging_burstable_database_watches_cpu_credits(staging: Recording, prod: Recording) -> None:
     assert "cpu-credits" in alarm_names(staging, "database-")
     assert "cpu-credits" not in alarm_names(prod, "database-")
