@@ -223,6 +223,38 @@ CREATES: dict[str, list[Creates]] = {
             },
         )
     ],
+    "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration": [
+        Creates(
+            "ecr",
+            "PutRegistryScanningConfiguration",
+            {
+                "scanType": "scanType",
+                "rules[].repositoryFilters[].filter": "rules[].repositoryFilters[].filter",
+            },
+        )
+    ],
+    "aws:ecr/replicationConfiguration:ReplicationConfiguration": [
+        Creates(
+            "ecr",
+            "PutReplicationConfiguration",
+            {
+                "replicationConfiguration.rules[].repositoryFilters[].filter": (
+                    "replicationConfiguration.rules[].repositoryFilters[].filter"
+                )
+            },
+        )
+    ],
+    "aws:codebuild/project:Project": [
+        Creates("codebuild", "CreateProject", {"name": "name", "description": "description"})
+    ],
+    "aws:codeconnections/connection:Connection": [
+        Creates(
+            "codeconnections", "CreateConnection", {"name": "ConnectionName", "providerType": "ProviderType"}
+        )
+    ],
+    "aws:iam/policy:Policy": [
+        Creates("iam", "CreatePolicy", {"name": "PolicyName", "description": "Description"}, autoname="name")
+    ],
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": [
         Creates(
             "ecr", "PutLifecyclePolicy", {"repository": "repositoryName", "policy": "lifecyclePolicyText"}
@@ -354,6 +386,7 @@ NOTHING_TO_CHECK: dict[str, str] = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _ATTACHES_BY_REFERENCE,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _SETTINGS_ONLY,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _ATTACHES_BY_REFERENCE,
+    "aws:codebuild/webhook:Webhook": _SETTINGS_ONLY,
     "aws:kms/keyPolicy:KeyPolicy": "the policy document is checked by the policy tests, not as a name",
     "aws:lb/listener:Listener": _SETTINGS_ONLY,
     "aws:lb/listenerRule:ListenerRule": _SETTINGS_ONLY,

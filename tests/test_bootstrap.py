@@ -16,7 +16,7 @@ from paved.bootstrap_config import load_bootstrap_config
 from paved.errors import ConfigError
 from paved.program import run_project
 from paved.recorder import Recording
-from tests.test_aws_names import name_problems
+from tests.test_aws_names import CREATES, NOTHING_TO_CHECK, name_problems
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOTSTRAP = ROOT / "bootstrap"
@@ -175,6 +175,9 @@ def test_each_environment_gets_a_deploy_role_only_its_jobs_assume(
 
 def test_bootstrap_names_are_ones_aws_takes_and_the_pack_passes_it(bootstrap: Recording) -> None:
     assert name_problems(bootstrap) == []
+    # Every AWS type it declares is either checked against its create operation or says why not.
+    declared = {r.type for r in bootstrap.resources if r.type.startswith("aws:")}
+    assert declared - set(CREATES) - set(NOTHING_TO_CHECK) == set()
     context = StackContext(
         project="paved-bootstrap", stack="main", organization="o", config={}, secret_keys=frozenset()
     )
