@@ -24,7 +24,7 @@ from components.iam import policy_document, service_role
 from components.kms import KmsKey
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
-from components.observability import Alerting, Threshold
+from components.observability import Alerting
 
 if TYPE_CHECKING:
     from components.workload import AppArgs
@@ -203,27 +203,26 @@ class Cdn(pulumi.ComponentResource):
             self._dns(
                 name, hosted_zone_id, origin_host, alb_dns_name, alb_zone_id, distribution, domain, apps
             )
+        server, client = args.alarms.cdn_server_error_rate, args.alarms.cdn_client_error_rate
         global_alerting.threshold_alarms(
             name,
             [
-                Threshold(
+                server.threshold_for(
                     suffix="5xx-rate",
-                    description="More than 5% of CloudFront responses are 5XX (10 minutes)",
+                    description=f"More than {server.threshold:g}% of CloudFront responses are 5XX "
+                    f"{server.window_text}",
                     metric_name="5xxErrorRate",
                     statistic="Average",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=5,
-                    periods=2,
                     treat_missing_data="notBreaching",
                 ),
-                Threshold(
+                client.threshold_for(
                     suffix="4xx-rate",
-                    description="More than 20% of CloudFront responses are 4XX (15 minutes)",
+                    description=f"More than {client.threshold:g}% of CloudFront responses are 4XX "
+                    f"{client.window_text}",
                     metric_name="4xxErrorRate",
                     statistic="Average",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=20,
-                    periods=3,
                     treat_missing_data="notBreaching",
                 ),
             ],

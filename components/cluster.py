@@ -18,7 +18,7 @@ from pydantic import AfterValidator, Field
 from components.iam import GrantedRole, pod_identity_role, policy_document, service_role
 from components.kms import KmsKey, aws_context
 from components.logs import log_group
-from components.observability import Alerting, Threshold
+from components.observability import AlarmRule, Alerting
 from components.security_groups import port_rule, port_security_group
 from paved.catalogues import instance_type_problem, today
 from paved.errors import ConfigProblem, Hint, invalid
@@ -181,6 +181,14 @@ AddonVersion = Annotated[
 ]
 
 
+class ClusterAlarms(ConfigModel):
+    """The nodes' alarms (Container Insights); each unit is in its key's name."""
+
+    node_cpu_percent: AlarmRule
+    node_memory_percent: AlarmRule
+    failed_nodes: AlarmRule
+
+
 SecurityGroupId = Annotated[
     str, matching(r"sg-[0-9a-f]{8}(?:[0-9a-f]{9})?", "a security group ID", "use e.g. sg-0123456789abcdef0")
 ]
@@ -256,6 +264,7 @@ class ClusterArgs(ConfigModel):
         list[Annotated[str, AfterValidator(_restricted_cidr)]], AfterValidator(distinct)
     ]
     deployer: DeployerArgs
+    alarms: ClusterAlarms
     admin_role_arns: Annotated[
         list[IamRoleArn],
         Field(min_length=1),
@@ -857,35 +866,34 @@ class Cluster(pulumi.ComponentResource):
     def _alarms(self, alerting: Alerting, cluster: aws.eks.Cluster) -> None:
         # Container Insights metrics (amazon-cloudwatch-observability addon):
         # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html
+        limits = self._args.alarms
+        cpu, memory, failed = limits.node_cpu_percent, limits.node_memory_percent, limits.failed_nodes
         thresholds = [
-            Threshold(
+            cpu.threshold_for(
                 suffix="node-cpu",
-                description="EKS nodes average above 80% CPU: pods are throttled; is the autoscaler at max?",
+                description=f"EKS nodes average above {cpu.threshold:g}% CPU {cpu.window_text}: pods are "
+                "throttled; is the autoscaler at max?",
                 metric_name="node_cpu_utilization",
                 statistic="Average",
                 comparison_operator="GreaterThanThreshold",
-                threshold=80,
-                periods=3,
                 treat_missing_data="missing",
             ),
-            Threshold(
+            memory.threshold_for(
                 suffix="node-memory",
-                description="EKS nodes average above 85% memory: pods risk eviction and OOM kills",
+                description=f"EKS nodes average above {memory.threshold:g}% memory "
+                f"{memory.window_text}: pods risk eviction and OOM kills",
                 metric_name="node_memory_utilization",
                 statistic="Average",
                 comparison_operator="GreaterThanThreshold",
-                threshold=85,
-                periods=3,
                 treat_missing_data="missing",
             ),
-            Threshold(
+            failed.threshold_for(
                 suffix="failed-nodes",
-                description="An EKS node is failing (NotReady or unhealthy)",
+                description=f"More than {failed.threshold:g} EKS nodes failing (NotReady or unhealthy) "
+                f"{failed.window_text}",
                 metric_name="cluster_failed_node_count",
                 statistic="Maximum",
                 comparison_operator="GreaterThanThreshold",
-                threshold=0,
-                periods=2,
                 treat_missing_data="notBreaching",
             ),
         ]

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field
 from components.buckets import SecureBucket, ServerAccessLogs, alb_log_delivery_statement
 from components.kms import aws_context
 from components.naming import autonamed
-from components.observability import AlarmSpec, Alerting, Threshold
+from components.observability import AlarmRule, AlarmSpec, Alerting, Threshold
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
 from paved.errors import Hint, invalid
@@ -70,6 +70,16 @@ def _https_origin(value: str) -> str:
             f"{value!r} is not an https origin", "use scheme and host only, e.g. https://app.example.com"
         )
     return value.rstrip("/")
+
+
+class EdgeAlarms(ConfigModel):
+    """The load balancer's and the CDN's alarms; each unit is in its key's name."""
+
+    target_error_rate: AlarmRule  # % of requests the apps answer 5XX
+    load_balancer_errors: AlarmRule  # 5XX the load balancer answers itself, per period
+    p95_latency_ms: AlarmRule  # the apps' p95 response time
+    cdn_server_error_rate: AlarmRule  # % of CloudFront responses that are 5XX
+    cdn_client_error_rate: AlarmRule  # % of CloudFront responses that are 4XX
 
 
 class EdgeArgs(ConfigModel):
@@ -133,6 +143,7 @@ class EdgeArgs(ConfigModel):
     blocked_requests_alarm: Annotated[
         int, Field(ge=1), Hint("alarm when WAF blocks more requests than this in 5 minutes")
     ]
+    alarms: EdgeAlarms
 
 
 def public_apps(apps: Sequence["AppArgs"]) -> list["AppArgs"]:
@@ -431,25 +442,28 @@ class LoadBalancer(pulumi.ComponentResource):
             return
         dimensions = {"LoadBalancer": alb.arn_suffix}
 
-        def metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        def metric(query_id: str, metric_name: str, period: int) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
                 id=query_id,
                 metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
                     namespace="AWS/ApplicationELB",
                     metric_name=metric_name,
                     dimensions=dimensions,
-                    period=300,
+                    period=period,
                     stat="Sum",
                 ),
             )
 
+        limits = self._args.alarms
+        rate = limits.target_error_rate
         alerting.alarm(
             f"{self._name}-target-5xx-rate",
             AlarmSpec(
-                description="More than 5% of requests answered 5XX by the apps (5 minutes, twice)",
+                description=f"More than {rate.threshold:g}% of requests answered 5XX by the apps "
+                f"{rate.window_text}",
                 metric_queries=[
-                    metric("errors", "HTTPCode_Target_5XX_Count"),
-                    metric("requests", "RequestCount"),
+                    metric("errors", "HTTPCode_Target_5XX_Count", rate.period_seconds),
+                    metric("requests", "RequestCount", rate.period_seconds),
                     aws.cloudwatch.MetricAlarmMetricQueryArgs(
                         id="rate",
                         expression="100 * FILL(errors, 0) / requests",
@@ -458,24 +472,24 @@ class LoadBalancer(pulumi.ComponentResource):
                     ),
                 ],
                 comparison_operator="GreaterThanThreshold",
-                threshold=5,
-                evaluation_periods=2,
-                datapoints_to_alarm=2,
+                threshold=rate.threshold,
+                evaluation_periods=rate.periods,
+                datapoints_to_alarm=rate.periods,
                 treat_missing_data="notBreaching",  # no requests: nothing failed
             ),
             parent=self,
         )
+        errors = limits.load_balancer_errors
         alerting.threshold_alarms(
             self._name,
             [
-                Threshold(
+                errors.threshold_for(
                     suffix="elb-5xx",
-                    description="The load balancer itself answered 5XX more than 10 times in 5 minutes",
+                    description=f"The load balancer itself answered 5XX more than {errors.threshold:g} times "
+                    f"{errors.window_text}",
                     metric_name="HTTPCode_ELB_5XX_Count",
                     statistic="Sum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=10,
-                    periods=1,
                     treat_missing_data="notBreaching",
                 ),
                 Threshold(
@@ -493,19 +507,20 @@ class LoadBalancer(pulumi.ComponentResource):
             dimensions=dimensions,
             parent=self,
         )
+        latency = limits.p95_latency_ms
         alerting.alarm(
             f"{self._name}-p95-latency",
             AlarmSpec(
-                description="p95 target response time above 2 s for 15 minutes",
+                description=f"p95 target response time above {latency.threshold:g} ms {latency.window_text}",
                 namespace="AWS/ApplicationELB",
                 metric_name="TargetResponseTime",
                 dimensions=dimensions,
                 extended_statistic="p95",
-                period=300,
+                period=latency.period_seconds,
                 comparison_operator="GreaterThanThreshold",
-                threshold=2,
-                evaluation_periods=3,
-                datapoints_to_alarm=3,
+                threshold=latency.threshold / 1000,  # the metric is in seconds
+                evaluation_periods=latency.periods,
+                datapoints_to_alarm=latency.periods,
                 treat_missing_data="notBreaching",
             ),
             parent=self,

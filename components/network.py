@@ -11,7 +11,7 @@ from pydantic import AfterValidator, Field
 from components.iam import service_role
 from components.kms import aws_context
 from components.logs import log_group
-from components.observability import AlarmSpec, Alerting
+from components.observability import AlarmRule, Alerting
 from components.subnets import plan_subnets
 from paved.errors import ConfigProblem, Hint, invalid
 from paved.fields import ConfigModel, LogRetention, RuleContext, cidr_network, distinct
@@ -35,12 +35,17 @@ def vpc_cidr(value: str) -> str:
     return value
 
 
+class NetworkAlarms(ConfigModel):
+    nat_port_allocation_errors: AlarmRule  # ErrorPortAllocation, per period and NAT gateway
+
+
 class NetworkArgs(ConfigModel):
     cidr: Annotated[str, AfterValidator(vpc_cidr)]
     az_count: Annotated[int, Field(ge=2, le=3), Hint("use 2 or 3 Availability Zones; prod requires 3")]
     nat_gateways: NatGateways
     flow_log_retention_days: LogRetention
     interface_endpoints: Annotated[list[InterfaceEndpoint], AfterValidator(distinct)]
+    alarms: NetworkAlarms
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
         if not ctx.is_prod:
@@ -188,7 +193,7 @@ class Network(pulumi.ComponentResource):
         nat_gateways, egress_tables = self._routing(
             public, private, isolated, per_az=args.nat_gateways == "perAz"
         )
-        self._nat_alarms(nat_gateways, alerting)
+        self._nat_alarms(nat_gateways, args.alarms.nat_port_allocation_errors, alerting)
         flow_log_group = vpc_flow_logs(
             name,
             self._vpc.id,
@@ -300,28 +305,29 @@ class Network(pulumi.ComponentResource):
             )
         return nat_gateways
 
-    def _nat_alarms(self, nat_gateways: Sequence[aws.ec2.NatGateway], alerting: Alerting) -> None:
+    def _nat_alarms(
+        self, nat_gateways: Sequence[aws.ec2.NatGateway], rule: AlarmRule, alerting: Alerting
+    ) -> None:
         # ErrorPortAllocation > 0 means the gateway ran out of source ports and dropped new connections:
         # https://docs.aws.amazon.com/vpc/latest/userguide/nat-gateway-cloudwatch.html
         # No traffic means no datapoints, which is healthy, hence notBreaching.
+        errors = rule.threshold_for(
+            suffix="port-allocation-errors",
+            description=f"NAT gateway out of source ports more than {rule.threshold:g} times "
+            f"{rule.window_text}: new outbound connections fail",
+            metric_name="ErrorPortAllocation",
+            statistic="Sum",
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+        )
         for index, nat in enumerate(nat_gateways):
-            alerting.alarm(
-                f"{self._name}-nat-{index + 1}-port-allocation-errors",
-                AlarmSpec(
-                    description="NAT gateway out of source ports: new outbound connections fail",
-                    namespace="AWS/NATGateway",
-                    metric_name="ErrorPortAllocation",
-                    dimensions={"NatGatewayId": nat.id},
-                    statistic="Sum",
-                    period=300,
-                    evaluation_periods=1,
-                    datapoints_to_alarm=1,
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=0,
-                    treat_missing_data="notBreaching",
-                ),
+            alerting.threshold_alarms(
+                f"{self._name}-nat-{index + 1}",
+                [errors],
+                namespace="AWS/NATGateway",
+                dimensions={"NatGatewayId": nat.id},
                 parent=self,
-                runbook=f"{self._name}-nat-port-allocation-errors",
+                runbook_prefix=f"{self._name}-nat",
             )
 
     def _s3_gateway_endpoint(self, route_tables: Sequence[aws.ec2.RouteTable]) -> None:

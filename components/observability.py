@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_aws as aws
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from components.exemptions import exemption_tags
 from components.iam import policy_document, service_role
@@ -257,9 +257,67 @@ def _elasticache_topic_policy(topic_arn: pulumi.Output[str], context: AwsContext
     )
 
 
+class AlarmRule(ConfigModel):
+    """When an alarm fires: past `threshold` in each of `periods` consecutive periods of `periodSeconds`."""
+
+    threshold: Annotated[float, Field(ge=0), Hint("a number ≥ 0, in the alarm's unit (README lists it)")]
+    periods: Annotated[
+        int, Field(ge=1, le=288), Hint("how many consecutive periods must breach before the alarm fires")
+    ]
+    period_seconds: Annotated[
+        Literal[60, 300, 900, 3600],
+        Hint("60 or 300 (1 or 5 minutes); 900 or 3600 for slow signals"),
+    ]
+
+    @model_validator(mode="after")
+    def _cloudwatch_evaluates_the_window(self) -> "AlarmRule":
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+        # (EvaluationPeriods): at most one day, or seven for periods of an hour or more.
+        window = self.periods * self.period_seconds
+        limit = _ONE_DAY if self.period_seconds < _ONE_HOUR else _SEVEN_DAYS
+        if window > limit:
+            raise invalid(
+                f"{self.periods} periods of {self.period_seconds} s is {window} s",
+                f"CloudWatch evaluates at most {limit} s with {self.period_seconds}-second periods: "
+                "use fewer periods or longer ones",
+            )
+        return self
+
+    @property
+    def window_text(self) -> str:
+        """`in 5 minutes` for one period, `for 15 minutes` for several."""
+        minutes = self.periods * self.period_seconds // 60
+        return f"{'in' if self.periods == 1 else 'for'} {minutes} minute{'s' if minutes != 1 else ''}"
+
+    def threshold_for(
+        self,
+        *,
+        suffix: str,
+        description: str,
+        metric_name: str,
+        statistic: Statistic,
+        comparison_operator: ComparisonOperator,
+        treat_missing_data: TreatMissingData,
+        scale: float = 1,
+    ) -> "Threshold":
+        """This rule on one metric; `scale` converts the configured unit to the metric's."""
+        return Threshold(
+            suffix=suffix,
+            description=description,
+            metric_name=metric_name,
+            statistic=statistic,
+            comparison_operator=comparison_operator,
+            threshold=self.threshold * scale,
+            periods=self.periods,
+            period=self.period_seconds,
+            treat_missing_data=treat_missing_data,
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Threshold:
-    """A metric against a threshold, breaching in every one of `periods` consecutive 5-minute periods.
+    """A metric against a threshold, breaching in every one of `periods` consecutive periods (5 minutes
+    unless `period` says otherwise).
 
     The compact form most component alarms take; `spec` turns it into an AlarmSpec for one resource.
     """
@@ -272,6 +330,7 @@ class Threshold:
     threshold: float
     periods: int
     treat_missing_data: TreatMissingData
+    period: int = 300
 
     def spec(self, namespace: str, dimensions: Mapping[str, pulumi.Input[str]]) -> AlarmSpec:
         return AlarmSpec(
@@ -280,7 +339,7 @@ class Threshold:
             dimensions=dimensions,
             metric_name=self.metric_name,
             statistic=self.statistic,
-            period=300,
+            period=self.period,
             comparison_operator=self.comparison_operator,
             threshold=self.threshold,
             evaluation_periods=self.periods,

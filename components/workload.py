@@ -25,7 +25,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from components.controllers import RELOAD_ON_SECRETS
 from components.database_users import DatabaseAccess, database_url, script_digest
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
-from components.observability import Alerting, Threshold
+from components.observability import AlarmRule, Alerting
 from paved.errors import ConfigProblem, Hint
 from paved.fields import (
     AppName,
@@ -150,6 +150,10 @@ class AppDatabase(ConfigModel):
     ] = 1
 
 
+class AppAlarms(ConfigModel):
+    restarts: AlarmRule  # container restarts of the app's pods, per period
+
+
 class AppArgs(ConfigModel):
     name: AppName
     image: Annotated[str, AfterValidator(pinned_image)]
@@ -180,6 +184,7 @@ class AppArgs(ConfigModel):
         Hint("the root filesystem is read-only; list the directories the app writes to, e.g. /tmp"),
     ]
     database: AppDatabase | None = None
+    alarms: AppAlarms
 
     @property
     def is_public(self) -> bool:
@@ -893,14 +898,14 @@ class Workload(pulumi.ComponentResource):
         return [service, binding]
 
     def _alarms(self) -> None:
-        restarts = Threshold(
+        rule = self._app.alarms.restarts
+        restarts = rule.threshold_for(
             suffix="restarts",
-            description=f"Containers of {self._app.name} restarted more than twice in 5 minutes: crash loop?",
+            description=f"Containers of {self._app.name} restarted more than {rule.threshold:g} times "
+            f"{rule.window_text}: crash loop?",
             metric_name="pod_number_of_container_restarts",
             statistic="Sum",
             comparison_operator="GreaterThanThreshold",
-            threshold=2,
-            periods=1,
             treat_missing_data="notBreaching",
         )
         self._context.alerting.threshold_alarms(

@@ -35,6 +35,8 @@ _SECTIONS: dict[str, Any] = {
     "network.azCount": Env(prod=3, staging=2),
     "network.natGateways": Env(prod="perAz", staging="single"),
     "network.flowLogRetentionDays": Env(prod=365, staging=30),
+    # Alarm rules: past `threshold` in each of `periods` consecutive periods of `periodSeconds`.
+    "network.alarms.natPortAllocationErrors": {"threshold": 0, "periods": 1, "periodSeconds": 300},
     # ec2: the VPC CNI gets pods their IP addresses from the EC2 API; through the endpoint that does not
     # depend on a NAT gateway (and FSBP EC2.10 asks for it).
     "network.interfaceEndpoints": Env(
@@ -118,6 +120,13 @@ _SECTIONS: dict[str, Any] = {
     "cluster.logRetentionDays": Env(prod=365, staging=30),
     "cluster.addonVersions": {},
     "cluster.createAutoscalingServiceRole": False,
+    "cluster.alarms.nodeCpuPercent": {"threshold": 80, "periods": 3, "periodSeconds": 300},
+    "cluster.alarms.nodeMemoryPercent": {
+        "threshold": 85,
+        "periods": 3,
+        "periodSeconds": 300,
+    },  # seed 004: memory > 85%
+    "cluster.alarms.failedNodes": {"threshold": 0, "periods": 2, "periodSeconds": 300},
     "edge.cloudfront": True,
     "edge.idleTimeoutSeconds": 60,
     "edge.rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
@@ -139,6 +148,19 @@ _SECTIONS: dict[str, Any] = {
     "edge.deregistrationDelaySeconds": 30,
     "edge.originSecretVersion": 1,
     "edge.blockedRequestsAlarm": 1000,
+    "edge.alarms.targetErrorRate": {
+        "threshold": 5,
+        "periods": 2,
+        "periodSeconds": 300,
+    },  # seed 004: error rate > 5%
+    "edge.alarms.loadBalancerErrors": {"threshold": 10, "periods": 1, "periodSeconds": 300},
+    "edge.alarms.p95LatencyMs": {
+        "threshold": 2000,
+        "periods": 3,
+        "periodSeconds": 300,
+    },  # seed 004: response time > 2 s
+    "edge.alarms.cdnServerErrorRate": {"threshold": 5, "periods": 2, "periodSeconds": 300},
+    "edge.alarms.cdnClientErrorRate": {"threshold": 20, "periods": 3, "periodSeconds": 300},
     "apps": [],
     "tags": {},
 }
@@ -160,6 +182,7 @@ _APP: dict[str, Any] = {
     "pdb.maxUnavailable": 1,
     "shutdownSeconds": 30,
     "writablePaths": ["/tmp"],
+    "alarms.restarts": {"threshold": 2, "periods": 1, "periodSeconds": 300},
 }
 
 SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}

@@ -16,14 +16,22 @@ from pulumi.runtime import config as pulumi_config
 from components.backup import BackupArgs
 from components.cache import CacheAlarms, CacheArgs
 from components.certificates import DomainArgs
-from components.cluster import ClusterArgs, DeployerArgs, SpotNodes
+from components.cluster import ClusterAlarms, ClusterArgs, DeployerArgs, SpotNodes
 from components.database import DatabaseAlarms, DatabaseArgs
-from components.edge import EdgeArgs
-from components.network import NetworkArgs
-from components.observability import AlertsArgs
+from components.edge import EdgeAlarms, EdgeArgs
+from components.network import NetworkAlarms, NetworkArgs
+from components.observability import AlarmRule, AlertsArgs
 from components.registry import RegistryArgs
 from components.secrets import SecretArgs
-from components.workload import AppArgs, AppDatabase, HealthPaths, PodDisruptionBudget, Replicas, Resources
+from components.workload import (
+    AppAlarms,
+    AppArgs,
+    AppDatabase,
+    HealthPaths,
+    PodDisruptionBudget,
+    Replicas,
+    Resources,
+)
 from paved.config import SECTION_KEYS, load_from_pulumi, load_stack_config, load_stack_file
 from paved.errors import ConfigError
 from paved.presets import APP_PRESETS
@@ -228,6 +236,11 @@ def test_reference_documents_every_key() -> None:
         Replicas,
         Resources,
         PodDisruptionBudget,
+        AlarmRule,
+        EdgeAlarms,
+        ClusterAlarms,
+        NetworkAlarms,
+        AppAlarms,
     ]
     keys = {field.alias for model in models for field in model.model_fields.values()}
     keys |= {f"paved:{key}" for key in SECTION_KEYS} | {"aws:region"}

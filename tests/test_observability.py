@@ -9,7 +9,20 @@ import pytest
 from pydantic import ValidationError
 
 from components.observability import AlarmSpec, AlertsArgs
-from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
+from paved.program import run_project
+from paved.recorder import Recording
+from tests.stack_config import (
+    ROOT,
+    Mutation,
+    assert_rule_reports_path_and_hint,
+    case,
+    changed,
+    section,
+    shipped,
+    with_app,
+)
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 VALID = AlarmSpec(
     description="CPU high",
@@ -89,6 +102,18 @@ RULE_CASES = [
         "paved:alerts.runbookBaseUrl",
         "runbooks-url-length",
     ),
+    case(
+        "prod",
+        section("paved:cluster", {"alarms": {"nodeCpuPercent": {"periods": 288, "periodSeconds": 900}}}),
+        "paved:cluster.alarms.nodeCpuPercent",
+        "alarm-window-cloudwatch-evaluates",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"alarms": {"p95LatencyMs": {"periodSeconds": 120}}}),
+        "paved:edge.alarms.p95LatencyMs.periodSeconds",
+        "alarm-period",
+    ),
 ]
 
 
@@ -120,3 +145,35 @@ def test_addresses_email_validator_rejects_name_the_reason(address: str, said: s
         AlertsArgs(emails=[address], https_endpoints=[])
     [error] = caught.value.errors()
     assert error["loc"] == ("emails", 0) and said in error["msg"]
+
+
+# --- alarm rules from config ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tuned() -> Recording:
+    """Prod with one edge rule changed in part, and the first app's restarts rule of its own."""
+    raw = changed(shipped("prod"), {"paved:edge": {"alarms": {"p95LatencyMs": {"threshold": 800}}}})
+    raw = with_app(raw, 0, {"alarms": {"restarts": {"threshold": 5, "periods": 2, "periodSeconds": 60}}})
+    return run_project(ROOT, "prod", raw)
+
+
+def test_an_alarm_takes_its_rule_from_config_and_keeps_the_presets_rest(tuned: Recording) -> None:
+    latency = tuned.one(ALARM, "alb-p95-latency").inputs
+    # 800 ms in config, TargetResponseTime in seconds; the preset's window stays (3 periods of 5 minutes).
+    assert (latency["threshold"], latency["evaluationPeriods"], latency["period"]) == (0.8, 3, 300)
+    assert latency["alarmDescription"].startswith("p95 target response time above 800 ms for 15 minutes")
+
+
+def test_each_app_may_set_its_own_rule(tuned: Recording) -> None:
+    apps = shipped("prod")["paved:apps"]
+    own = tuned.one(ALARM, f"app-{apps[0]['name']}-restarts").inputs
+    assert (own["threshold"], own["evaluationPeriods"], own["datapointsToAlarm"], own["period"]) == (
+        5,
+        2,
+        2,
+        60,
+    )
+    assert "more than 5 times for 2 minutes" in own["alarmDescription"]
+    preset = tuned.one(ALARM, f"app-{apps[1]['name']}-restarts").inputs
+    assert (preset["threshold"], preset["evaluationPeriods"], preset["period"]) == (2, 1, 300)
