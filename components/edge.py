@@ -253,6 +253,7 @@ class LoadBalancer(pulumi.ComponentResource):
         for priority, app in enumerate(routed, start=1):
             self._route(app, priority * 10, listener, target_groups[app.name])
         self._alarms(alerting, alb, target_groups)
+        self._slo_alerts(alerting, alb, target_groups, routed)
         self.target_group_arns = {app: group.arn for app, group in target_groups.items()}
 
         self.alb_arn = alb.arn
@@ -435,47 +436,83 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _slo_alerts(
+        self,
+        alerting: Alerting,
+        alb: aws.lb.LoadBalancer,
+        target_groups: Mapping[str, aws.lb.TargetGroup],
+        apps: Sequence["AppArgs"],
+    ) -> None:
+        """Per public app, its error budget and its latency budget, each alerted on a fast and a slow burn,
+        from the ALB's metrics of the app's target group."""
+        for app in apps:
+            slo, group = app.slo, target_groups[app.name]
+            dimensions = {"LoadBalancer": alb.arn_suffix, "TargetGroup": group.arn_suffix}
+            # Rounded: 100 - 99.9 is 0.0999999999999943 in binary floating point.
+            errors_budget = round(100 - slo.availability_percent, 6)
+            slow_budget = 100 - slo.latency_percentile
+            seconds = slo.latency_ms / 1000
+            for speed, (burn, *windows) in _BURNS.items():
+                alerting.burn_rate_alert(
+                    f"{self._name}-{app.name}-error-budget-{speed}",
+                    description=f"{app.name}: burning its error budget ({errors_budget:g}% of requests, "
+                    f"for {slo.availability_percent:g}% availability) {burn:g}× too fast",
+                    windows={
+                        label: _error_rate(
+                            dimensions,
+                            period,
+                            1,
+                            f"5XX over {label} above {burn * errors_budget:g}%",
+                            round(burn * errors_budget, 6),
+                        )
+                        for period, label in windows
+                    },
+                    parent=self,
+                    runbook=f"{self._name}-error-budget",
+                )
+                alerting.burn_rate_alert(
+                    f"{self._name}-{app.name}-latency-budget-{speed}",
+                    description=f"{app.name}: more than {burn * slow_budget:g}% of requests slower than "
+                    f"{slo.latency_ms} ms (objective: p{slo.latency_percentile} under {slo.latency_ms} ms), "
+                    f"{burn:g}× the budget",
+                    windows={
+                        label: AlarmSpec(
+                            description=f"Share of requests within {slo.latency_ms} ms over {label} below "
+                            f"{100 - burn * slow_budget:g}%",
+                            namespace="AWS/ApplicationELB",
+                            metric_name="TargetResponseTime",
+                            dimensions=dimensions,
+                            # Percentile rank: the percentage of requests answered within the objective.
+                            extended_statistic=f"PR(:{seconds:g})",
+                            period=period,
+                            comparison_operator="LessThanThreshold",
+                            threshold=100 - burn * slow_budget,
+                            evaluation_periods=1,
+                            datapoints_to_alarm=1,
+                            treat_missing_data="notBreaching",  # no requests: nothing was slow
+                        )
+                        for period, label in windows
+                    },
+                    parent=self,
+                    runbook=f"{self._name}-latency-budget",
+                )
+
     def _alarms(
         self, alerting: Alerting, alb: aws.lb.LoadBalancer, target_groups: Mapping[str, aws.lb.TargetGroup]
     ) -> None:
         if not target_groups:
             return
         dimensions = {"LoadBalancer": alb.arn_suffix}
-
-        def metric(query_id: str, metric_name: str, period: int) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
-            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                id=query_id,
-                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                    namespace="AWS/ApplicationELB",
-                    metric_name=metric_name,
-                    dimensions=dimensions,
-                    period=period,
-                    stat="Sum",
-                ),
-            )
-
         limits = self._args.alarms
         rate = limits.target_error_rate
         alerting.alarm(
             f"{self._name}-target-5xx-rate",
-            AlarmSpec(
-                description=f"More than {rate.threshold:g}% of requests answered 5XX by the apps "
-                f"{rate.window_text}",
-                metric_queries=[
-                    metric("errors", "HTTPCode_Target_5XX_Count", rate.period_seconds),
-                    metric("requests", "RequestCount", rate.period_seconds),
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="rate",
-                        expression="100 * FILL(errors, 0) / requests",
-                        label="Target 5XX %",
-                        return_data=True,
-                    ),
-                ],
-                comparison_operator="GreaterThanThreshold",
-                threshold=rate.threshold,
-                evaluation_periods=rate.periods,
-                datapoints_to_alarm=rate.periods,
-                treat_missing_data="notBreaching",  # no requests: nothing failed
+            _error_rate(
+                dimensions,
+                rate.period_seconds,
+                rate.periods,
+                f"More than {rate.threshold:g}% of requests answered 5XX by the apps {rate.window_text}",
+                rate.threshold,
             ),
             parent=self,
         )
@@ -544,6 +581,46 @@ class LoadBalancer(pulumi.ComponentResource):
                 parent=self,
                 runbook=f"{self._name}-target-unhealthy",
             )
+
+
+# Multiwindow burn rates over a 30-day objective (https://sre.google/workbook/alerting-on-slos/, table 5-8):
+# 2% of the budget in an hour pages, 5% in six hours too; each with a short window that shows it still burns.
+_BURNS = {"fast": (14.4, (3600, "1h"), (300, "5m")), "slow": (6, (21600, "6h"), (1800, "30m"))}
+
+
+def _error_rate(
+    dimensions: Mapping[str, pulumi.Input[str]], period: int, periods: int, description: str, threshold: float
+) -> AlarmSpec:
+    """The percentage of requests the apps (of a target group, with its dimension) answer 5XX, above
+    `threshold` in each of `periods` periods."""
+
+    def total(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+        return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+            id=query_id,
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace="AWS/ApplicationELB",
+                metric_name=metric_name,
+                dimensions=dimensions,
+                period=period,
+                stat="Sum",
+            ),
+        )
+
+    return AlarmSpec(
+        description=description,
+        metric_queries=[
+            total("errors", "HTTPCode_Target_5XX_Count"),
+            total("requests", "RequestCount"),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="rate", expression="100 * FILL(errors, 0) / requests", label="5XX %", return_data=True
+            ),
+        ],
+        comparison_operator="GreaterThanThreshold",
+        threshold=threshold,
+        evaluation_periods=periods,
+        datapoints_to_alarm=periods,
+        treat_missing_data="notBreaching",  # no requests: nothing failed
+    )
 
 
 def _forbidden() -> aws.lb.ListenerDefaultActionArgs:

@@ -35,6 +35,13 @@ ComparisonOperator = Literal[
 _HIGH_RESOLUTION_PERIODS = (10, 20, 30)
 # Where alerts point for their runbook when no runbookBaseUrl is set: this repository's pages.
 RUNBOOKS_IN_REPO = "docs/runbooks"
+# A window of a burn-rate alert: its composite alarm notifies, and this alarm alone would page for every
+# short burst or keep paging long after a burn stopped.
+_COMPOSITE_WINDOW_EXEMPTION = exemption_tags(
+    ["cloudwatch-alarm-has-actions"],
+    "A window of a composite burn-rate alarm: the composite notifies; this window alone would page for "
+    "every burst",
+)
 
 _ONE_HOUR = 3_600
 _ONE_DAY = 86_400
@@ -563,13 +570,57 @@ class Alerting(pulumi.ComponentResource):
         """A CloudWatch alarm `<stack>-<name>` under `parent` that notifies the topic on ALARM and OK. Its
         description links its runbook, docs/runbooks/<runbook>.md (default: the name), which says what to do
         (tests/test_runbooks.py holds every alarm to a page)."""
+        return self._metric_alarm(name, spec, parent=parent, runbook=runbook or name, notify=True)
+
+    def burn_rate_alert(
+        self,
+        name: str,
+        *,
+        description: str,
+        windows: Mapping[str, AlarmSpec],
+        parent: pulumi.Resource,
+        runbook: str,
+    ) -> aws.cloudwatch.CompositeAlarm:
+        """A composite alarm `<stack>-<name>` in ALARM only while every window's alarm is: the long window
+        sees a budget burning, the short one that it still burns, so the alert clears soon after the burn
+        stops (the multiwindow burn-rate alert: https://sre.google/workbook/alerting-on-slos/). Only the
+        composite notifies; each window's alarm (`<name>-<window>`) stays silent.
+        https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Composite_Alarm.html"""
+        self._claim(name)
+        quiet = [
+            self._metric_alarm(f"{name}-{window}", spec, parent=parent, runbook=runbook, notify=False)
+            for window, spec in windows.items()
+        ]
+        rule = pulumi.Output.all(*(alarm.name for alarm in quiet)).apply(
+            lambda names: " AND ".join(f'ALARM("{alarm_name}")' for alarm_name in names)
+        )
+        return aws.cloudwatch.CompositeAlarm(
+            name,
+            alarm_name=f"{pulumi.get_stack()}-{name}",
+            alarm_description=self._described(description, runbook),
+            alarm_rule=rule,
+            actions_enabled=True,
+            alarm_actions=[self.topic_arn],
+            ok_actions=[self.topic_arn],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=self.ready, provider=self._provider),
+        )
+
+    def _claim(self, name: str) -> None:
         if name in self._alarm_names:
             raise ValueError(f"alarm {name!r} is already defined; alarm names must be unique in a stack")
         self._alarm_names.add(name)
+
+    def _metric_alarm(
+        self, name: str, spec: AlarmSpec, *, parent: pulumi.Resource, runbook: str, notify: bool
+    ) -> aws.cloudwatch.MetricAlarm:
+        self._claim(name)
+        actions = [self.topic_arn] if notify else None
+        silent = {} if notify else _COMPOSITE_WINDOW_EXEMPTION
         return aws.cloudwatch.MetricAlarm(
             name,
             name=f"{pulumi.get_stack()}-{name}",
-            alarm_description=self._described(spec.description, runbook or name),
+            alarm_description=self._described(spec.description, runbook),
             comparison_operator=spec.comparison_operator,
             threshold=spec.threshold,
             evaluation_periods=spec.evaluation_periods,
@@ -582,10 +633,10 @@ class Alerting(pulumi.ComponentResource):
             extended_statistic=spec.extended_statistic,
             period=spec.period,
             metric_queries=list(spec.metric_queries) or None,
-            actions_enabled=True,
-            alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn],
-            tags=self._tags,
+            actions_enabled=notify,
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags={**self._tags, **silent},
             # The topic policy must let CloudWatch publish before the alarm can first change state.
             opts=pulumi.ResourceOptions(parent=parent, depends_on=self.ready, provider=self._provider),
         )

@@ -150,6 +150,22 @@ class AppDatabase(ConfigModel):
     ] = 1
 
 
+class AppSlo(ConfigModel):
+    """A public app's objectives over 30 days, alerted on by how fast they burn their error budget
+    (README, "SLOs")."""
+
+    # 14.4 × the budget must stay under 100% for the fast alert to mean anything: 95 and above.
+    availability_percent: Annotated[
+        float,
+        Field(ge=95, le=99.99),
+        Hint("the share of requests answered without a 5XX, e.g. 99.9 (errors under 0.1%)"),
+    ]
+    latency_ms: Annotated[int, Field(ge=1, le=60000), Hint("e.g. 500: p95 under 500 ms")]
+    latency_percentile: Annotated[
+        Literal[95, 99], Hint("95 or 99: that share of requests answered within latencyMs")
+    ]
+
+
 class AppAlarms(ConfigModel):
     restarts: AlarmRule  # container restarts of the app's pods, per period
 
@@ -185,6 +201,7 @@ class AppArgs(ConfigModel):
     ]
     database: AppDatabase | None = None
     alarms: AppAlarms
+    slo: AppSlo
 
     @property
     def is_public(self) -> bool:

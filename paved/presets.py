@@ -183,6 +183,10 @@ _APP: dict[str, Any] = {
     "shutdownSeconds": 30,
     "writablePaths": ["/tmp"],
     "alarms.restarts": {"threshold": 2, "periods": 1, "periodSeconds": 300},
+    # Seed 001 (checklists): p95 under 500 ms, errors under 0.1%. Public apps only: others have no ALB.
+    "slo.availabilityPercent": 99.9,
+    "slo.latencyMs": 500,
+    "slo.latencyPercentile": 95,
 }
 
 SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}

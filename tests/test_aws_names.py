@@ -244,6 +244,13 @@ CREATES: dict[str, list[Creates]] = {
             },
         )
     ],
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm": [
+        Creates(
+            "cloudwatch",
+            "PutCompositeAlarm",
+            {"alarmName": "AlarmName", "alarmDescription": "AlarmDescription", "alarmRule": "AlarmRule"},
+        )
+    ],
     "aws:codebuild/project:Project": [
         Creates("codebuild", "CreateProject", {"name": "name", "description": "description"})
     ],

@@ -27,6 +27,7 @@ from components.workload import (
     AppAlarms,
     AppArgs,
     AppDatabase,
+    AppSlo,
     HealthPaths,
     PodDisruptionBudget,
     Replicas,
@@ -241,6 +242,7 @@ def test_reference_documents_every_key() -> None:
         ClusterAlarms,
         NetworkAlarms,
         AppAlarms,
+        AppSlo,
     ]
     keys = {field.alias for model in models for field in model.model_fields.values()}
     keys |= {f"paved:{key}" for key in SECTION_KEYS} | {"aws:region"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,16 @@ from paved.config import load_stack_file
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
 from paved.values import is_secret
-from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
+from tests.alerts import COMPOSITE, notifying_alarms
+from tests.stack_config import (
+    Mutation,
+    assert_rule_reports_path_and_hint,
+    case,
+    paths_of,
+    section,
+    shipped,
+    with_app,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ALB = "aws:lb/loadBalancer:LoadBalancer"
@@ -162,7 +172,7 @@ def test_regional_waf_is_associated_through_the_alb_resource(prod: Recording) ->
 
 
 def test_alb_alarms_notify(prod: Recording) -> None:
-    alarms = {r.name: r.inputs for r in prod.of_type(ALARM) if r.name.startswith("alb-")}
+    alarms = {r.name: r.inputs for r in notifying_alarms(prod) if r.name.startswith("alb-")}
     expected = {
         "alb-target-5xx-rate",
         "alb-elb-5xx",
@@ -230,3 +240,48 @@ RULE_CASES = [
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
     assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+def test_each_public_app_is_alerted_on_its_error_and_latency_budgets_burning(prod: Recording) -> None:
+    composites = {r.name: r for r in prod.of_type(COMPOSITE)}
+    windows = {r.inputs["name"]: r for r in prod.of_type(ALARM)}
+    groups = {g.name: g for g in prod.of_type(TARGET_GROUP)}
+    public = [app["name"] for app in shipped("prod")["paved:apps"] if app.get("publicPath")]
+    assert public and {name for name in composites} == {
+        f"alb-{app}-{budget}-budget-{speed}"
+        for app in public
+        for budget in ("error", "latency")
+        for speed in ("fast", "slow")
+    }
+    # 30 days at 99.9% (seed 001): 14.4x the 0.1% budget over 1 h and 5 min, 6x over 6 h and 30 min.
+    burns = {"fast": (1.44, 28, (3600, 300)), "slow": (0.6, 70, (21600, 1800))}
+    for app in public:
+        for speed, (error_rate, within, periods) in burns.items():
+            errors = composites[f"alb-{app}-error-budget-{speed}"]
+            assert errors.inputs["alarmActions"] and errors.inputs["actionsEnabled"] is True
+            names = re.findall(r'ALARM\("([^"]+)"\)', errors.inputs["alarmRule"])
+            assert " AND " in errors.inputs["alarmRule"] and len(names) == 2
+            for name, period in zip(names, periods, strict=True):
+                window = windows[name].inputs
+                queries = {q["id"]: q for q in window["metricQueries"]}
+                assert (
+                    queries["errors"]["metric"]["period"] == period == queries["requests"]["metric"]["period"]
+                )
+                # The app's own target group (its ARN suffix, known once it exists).
+                assert groups[f"alb-{app}"].urn in windows[name].property_dependencies["metricQueries"]
+                assert window["threshold"] == pytest.approx(error_rate)
+            latency = composites[f"alb-{app}-latency-budget-{speed}"]
+            for name, period in zip(
+                re.findall(r'ALARM\("([^"]+)"\)', latency.inputs["alarmRule"]), periods, strict=True
+            ):
+                window = windows[name].inputs
+                # The percentage of requests answered within 500 ms, against 100% less the slow budget burnt.
+                assert (window["extendedStatistic"], window["period"]) == ("PR(:0.5)", period)
+                assert (window["comparisonOperator"], window["threshold"]) == ("LessThanThreshold", within)
+                assert window["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("availability", [90, 99.999])
+def test_an_objective_no_burn_rate_alert_can_serve_is_refused(availability: float) -> None:
+    raw = with_app(shipped("prod"), 0, {"slo": {"availabilityPercent": availability}})
+    assert "paved:apps[0].slo.availabilityPercent" in paths_of(raw, "prod")

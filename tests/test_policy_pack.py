@@ -36,6 +36,7 @@ import tests.test_policy_rules_iam as iam_family
 import tests.test_policy_rules_kubernetes as kubernetes_family
 import tests.test_policy_rules_wiring as wiring_family
 from paved.recorder import Recording
+from tests.alerts import ALARM, window_alarms
 from tests.conftest import PackVerdict
 from tests.policy_harness import (
     POLICIES,
@@ -546,7 +547,10 @@ def test_our_stacks_pass_the_pack(
     findings = [v for v in violations if v not in cannot_run]
     stateful = RULES[PROTECTION].resource_types
     unprotected = [(PROTECTION, r.type, r.name) for r in recording.resources if r.type in stateful]
-    expected = [*FINDINGS[stack], *(unprotected if UNPROTECTED_STATEFUL[stack] else [])]
+    # The windows of each public app's burn-rate alerts notify through their composite alarm, exempted.
+    windows = [("paved-exemptions", ALARM, alarm.name) for alarm in window_alarms(recording)]
+    assert windows, "each public app has burn-rate alerts"
+    expected = [*FINDINGS[stack], *windows, *(unprotected if UNPROTECTED_STATEFUL[stack] else [])]
     assert sorted((v.policy, *_about(v.urn)) for v in findings) == sorted(expected)
     # Which policies found something of ours to judge.
     unjudged = not_applicable | {(v.policy, v.urn) for v in cannot_run}

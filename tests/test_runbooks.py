@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNBOOKS = ROOT / "docs" / "runbooks"
 LINK = re.compile(r" \(runbook: docs/runbooks/([a-z0-9-]+)\.md\)$")
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+COMPOSITE = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 RULE = "aws:cloudwatch/eventRule:EventRule"
 # Alerts that are neither alarms nor rules: RDS's event subscription and ElastiCache's notification topic.
 OTHER_ALERTS = {
@@ -35,11 +36,12 @@ def _linked(recording: Recording) -> dict[str, str]:
     linked = {}
     for resource, description in [
         *((alarm, alarm.inputs["alarmDescription"]) for alarm in recording.of_type(ALARM)),
+        *((alarm, alarm.inputs["alarmDescription"]) for alarm in recording.of_type(COMPOSITE)),
         *((rule, rule.inputs["description"]) for rule in recording.of_type(RULE)),
     ]:
         found = LINK.search(description)
         assert found, f"{resource.name}: its description does not end with its runbook: {description!r}"
-        linked[resource.inputs["name"]] = found.group(1)
+        linked[resource.inputs.get("name") or resource.inputs["alarmName"]] = found.group(1)
     return linked
 
 

@@ -15,6 +15,7 @@ from paved.errors import ConfigError
 from paved.program import ProgramError, run_project
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
+from tests.alerts import notifying_alarms, window_alarms
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -191,7 +192,7 @@ def test_alert_topics_are_encrypted_and_subscribed(prod: Recording) -> None:
 def test_every_alarm_notifies_the_topic_on_alarm_and_ok(stack: str, request) -> None:
     recording: Recording = request.getfixturevalue(stack)
     topics = {recording.one("aws:sns/topic:Topic", name).urn for name in ("alerts", "alerts-global")}
-    alarms = recording.of_type(ALARM)
+    alarms = notifying_alarms(recording)
     assert alarms, "each NAT gateway has an alarm"
     for alarm in alarms:
         [topic] = alarm.property_dependencies["alarmActions"]
@@ -202,8 +203,14 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_ok(stack: str, request) -> 
         assert topic.endswith("alerts-global") == in_us_east_1, alarm.name
         # ...and lives in that region, since CloudWatch only notifies topics of its own region.
         assert ("::us-east-1::" in alarm.provider) == in_us_east_1, alarm.name
-        assert alarm.inputs["treatMissingData"] in {"missing", "ignore", "breaching", "notBreaching"}
-        assert alarm.inputs["name"].startswith(f"{stack}-")
+        if alarm.type == ALARM:
+            assert alarm.inputs["treatMissingData"] in {"missing", "ignore", "breaching", "notBreaching"}
+        assert (alarm.inputs.get("name") or alarm.inputs["alarmName"]).startswith(f"{stack}-")
+    # A burn-rate alert's windows stay silent: their composite notifies.
+    for window in window_alarms(recording):
+        inputs = window.inputs
+        assert inputs["actionsEnabled"] is False and "alarmActions" not in inputs, window.name
+        assert inputs["tags"]["paved:exempt"] == "cloudwatch-alarm-has-actions"
 
 
 def test_ids_are_unknown_in_a_first_preview(prod: Recording) -> None:

@@ -133,6 +133,7 @@ STATELESS = {
     "aws:cloudwatch/logDeliverySource:LogDeliverySource",
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:cloudwatch/compositeAlarm:CompositeAlarm",
     "aws:ec2/flowLog:FlowLog",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:sns/topic:Topic",
