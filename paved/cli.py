@@ -1047,6 +1047,32 @@ def assets_publish(
     )
 
 
+@app.command("diff")
+def diff_command(
+    first: Annotated[str, typer.Argument(metavar="STACK", help="A stack, e.g. staging.")],
+    second: Annotated[str, typer.Argument(metavar="OTHER", help="The stack to compare it with, e.g. prod.")],
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Markdown tables, for a pull request.")
+    ] = False,
+) -> None:
+    """Every setting that differs between two stacks, as each resolves it (preset, then stack file), by
+    section, each marked `preset` (the environments' presets differ: intended) or `set in <stack>` (a stack
+    file's own choice, which is what drifts). It only reads the stack files.
+
+    Exit codes: 0 listed (whatever differs); 2 usage (a stack file missing or invalid).
+    """
+    from paved.stack_diff import differences, table
+    from paved.yaml_files import read_yaml
+
+    names = (first, second)
+    loaded = [_stack_config(cwd, name, "diff") for name in names]
+    raws = tuple(read_yaml(stack_file).get("config") or {} for _, stack_file, _ in loaded)
+    found = differences((loaded[0][2], loaded[1][2]), (raws[0], raws[1]), names)
+    for line in table(found, names, markdown):
+        typer.echo(line)
+
+
 @app.command("rollback")
 def rollback_command(
     stack: Annotated[
