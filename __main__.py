@@ -16,6 +16,7 @@ from components.cdn import Cdn
 from components.certificates import DnsCertificate
 from components.cluster import Cluster
 from components.controllers import Controllers
+from components.dashboard import GLOBAL_REGION, Dashboard
 from components.data_stores import DataStoreContext
 from components.database import DATABASE_NAME, POSTGRES_PORT, Database
 from components.database_bootstrap import DatabaseBootstrap
@@ -132,7 +133,7 @@ cdn = None
 if config.edge.cloudfront:
     # CloudFront's certificate, its WAF, its log delivery and its metrics all live in us-east-1, and so do
     # the key and topic its alarms need.
-    us_east_1 = aws.Provider("us-east-1", region="us-east-1")
+    us_east_1 = aws.Provider("us-east-1", region=GLOBAL_REGION)
     in_us_east_1 = pulumi.ResourceOptions(provider=us_east_1)
     global_logs = logs_key(
         "logs-global", tags=tags, opts=pulumi.ResourceOptions(provider=us_east_1, protect=protect)
@@ -302,6 +303,19 @@ dr_network = (
     else None
 )
 access_log_buckets = [logs.deliver() for logs in (access_logs, dr_access_logs) if logs is not None]
+dashboard = Dashboard(
+    "dashboard",
+    {
+        "Edge": [
+            *(cdn.widgets if cdn else []),
+            *(cdn_waf.widgets if cdn else []),
+            *load_balancer.widgets,
+            *alb_waf.widgets,
+        ],
+        "Apps": [*cluster.widgets, *(widget for workload in workloads for widget in workload.widgets)],
+        "Data": [*database.widgets, *cache.widgets],
+    },
+)
 
 pulumi.export("environment", config.environment)
 pulumi.export("region", config.region)
@@ -319,6 +333,7 @@ pulumi.export("network_isolated_subnet_ids", network.isolated_subnet_ids)
 pulumi.export("network_flow_log_group_name", network.flow_log_group_name)
 pulumi.export("network_workload_security_group_id", network.workload_security_group_id)
 pulumi.export("alerts_topic_arn", alerting.topic_arn)
+pulumi.export("dashboard_name", dashboard.dashboard_name)
 pulumi.export("kms_logs_key_arn", keys.logs.key_arn)
 pulumi.export("kms_alerts_key_arn", keys.alerts.key_arn)
 pulumi.export("kms_data_key_arn", keys.data.key_arn)

@@ -19,7 +19,9 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pydantic import AfterValidator, Field
 
+from components.dashboard import Metric, Widget
 from components.data_stores import DataStoreContext
+from components.kms import aws_context
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting, Threshold
@@ -255,9 +257,29 @@ class Cache(pulumi.ComponentResource):
                 ],
             ),
         )
-        self._alarms(
-            store.alerting, name, args, [f"{group_id}-{index:03d}" for index in range(1, node_count + 1)]
-        )
+        node_ids = [f"{group_id}-{index:03d}" for index in range(1, node_count + 1)]
+        self._alarms(store.alerting, name, args, node_ids)
+        region = aws_context(pulumi.ResourceOptions(parent=self)).region
+
+        def each(metric: str, stat: str) -> list[Metric]:
+            return [
+                Metric("AWS/ElastiCache", metric, {"CacheClusterId": node}, stat, node[-3:])
+                for node in node_ids
+            ]
+
+        percent = {"min": 0, "max": 100}
+        self.widgets = [
+            Widget("Cache: engine CPU (%)", region, each("EngineCPUUtilization", "Average"), y_axis=percent),
+            # Under noeviction nothing is evicted: memory is what warns before writes fail.
+            Widget(
+                "Cache: memory used (%)",
+                region,
+                each("DatabaseMemoryUsagePercentage", "Maximum"),
+                y_axis=percent,
+            ),
+            Widget("Cache: connections", region, each("CurrConnections", "Maximum")),
+            Widget("Cache: evictions", region, each("Evictions", "Sum")),
+        ]
 
         self.primary_endpoint = replication_group.primary_endpoint_address
         self.reader_endpoint = replication_group.reader_endpoint_address

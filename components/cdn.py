@@ -19,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.buckets import SecureBucket, ServerAccessLogs, cloudfront_read_statement
+from components.dashboard import GLOBAL_REGION, Metric, Widget
 from components.edge import ORIGIN_HEADER, EdgeArgs
 from components.iam import policy_document, service_role
 from components.kms import KmsKey
@@ -232,6 +233,24 @@ class Cdn(pulumi.ComponentResource):
             dimensions={"DistributionId": distribution.id, "Region": "Global"},
             parent=self,
         )
+        metrics = {"DistributionId": distribution.id, "Region": "Global"}
+        # Whatever the stack's region, CloudFront's metrics are in us-east-1.
+        self.widgets = [
+            Widget(
+                "CloudFront: requests",
+                GLOBAL_REGION,
+                [Metric("AWS/CloudFront", "Requests", metrics, "Sum", "requests")],
+            ),
+            Widget(
+                "CloudFront: error rates (%)",
+                GLOBAL_REGION,
+                [
+                    Metric("AWS/CloudFront", "4xxErrorRate", metrics, "Average", "4XX"),
+                    Metric("AWS/CloudFront", "5xxErrorRate", metrics, "Average", "5XX"),
+                ],
+                y_axis={"min": 0, "max": 100},
+            ),
+        ]
         self.distribution_id = distribution.id
         self.distribution_domain_name = distribution.domain_name
         self.assets_bucket_name = bucket.bucket_name

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field
 
+from components.dashboard import Metric, Widget
 from components.iam import GrantedRole, pod_identity_role, policy_document, service_role
 from components.kms import KmsKey, aws_context
 from components.logs import log_group
@@ -904,3 +905,23 @@ class Cluster(pulumi.ComponentResource):
             dimensions={"ClusterName": cluster.name},
             parent=self,
         )
+        region, by_cluster = self._context.region, {"ClusterName": cluster.name}
+        self.widgets = [
+            Widget(
+                "Nodes: CPU and memory (%)",
+                region,
+                [
+                    Metric("ContainerInsights", "node_cpu_utilization", by_cluster, "Average", "CPU"),
+                    Metric("ContainerInsights", "node_memory_utilization", by_cluster, "Average", "memory"),
+                ],
+                y_axis={"min": 0, "max": 100},
+            ),
+            Widget(
+                "Nodes",
+                region,
+                [
+                    Metric("ContainerInsights", "cluster_node_count", by_cluster, "Maximum", "nodes"),
+                    Metric("ContainerInsights", "cluster_failed_node_count", by_cluster, "Maximum", "failed"),
+                ],
+            ),
+        ]

@@ -25,6 +25,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 from pydantic import AfterValidator, Field
 
+from components.dashboard import Metric, Widget
 from components.data_stores import DataStoreContext
 from components.database_users import DatabaseUser, database_url
 from components.exemptions import exemption_tags
@@ -491,6 +492,7 @@ class Database(pulumi.ComponentResource):
         self._alarms(name, primary, replicas)
         if proxy is not None:
             self._proxy_alarms(name, proxy)
+        self.widgets = self._widgets(primary, replicas, proxy)
         self._drill_alarm(name, primary)
         self._events(name, [primary, *replicas])
 
@@ -831,6 +833,45 @@ class Database(pulumi.ComponentResource):
             "/",
             user,
         )
+
+    def _widgets(
+        self, primary: aws.rds.Instance, replicas: Sequence[aws.rds.Instance], proxy: aws.rds.Proxy | None
+    ) -> list[Widget]:
+        region = aws_context(pulumi.ResourceOptions(parent=self)).region
+        instances = {"primary": primary, **{f"replica {i}": r for i, r in enumerate(replicas, start=1)}}
+
+        def each(metric: str, stat: str) -> list[Metric]:
+            return [
+                Metric("AWS/RDS", metric, {"DBInstanceIdentifier": instance.identifier}, stat, label)
+                for label, instance in instances.items()
+            ]
+
+        widgets = [
+            Widget(
+                "Database: CPU (%)", region, each("CPUUtilization", "Average"), y_axis={"min": 0, "max": 100}
+            ),
+            Widget("Database: connections", region, each("DatabaseConnections", "Maximum")),
+            Widget("Database: free storage (bytes)", region, each("FreeStorageSpace", "Minimum")),
+        ]
+        if replicas:
+            lag = [m for m in each("ReplicaLag", "Maximum") if m.label != "primary"]
+            widgets.append(Widget("Database: replica lag (s)", region, lag))
+        if proxy is not None:
+            by_proxy = {"ProxyName": proxy.name}
+            widgets.append(
+                Widget(
+                    "Database proxy: connections",
+                    region,
+                    [
+                        Metric("AWS/RDS", "ClientConnections", by_proxy, "Maximum", "clients"),
+                        Metric("AWS/RDS", "DatabaseConnections", by_proxy, "Maximum", "to the database"),
+                        Metric(
+                            "AWS/RDS", "ClientConnectionsSetupFailedAuth", by_proxy, "Sum", "failed logins"
+                        ),
+                    ],
+                )
+            )
+        return widgets
 
     def _proxy_alarms(self, name: str, proxy: aws.rds.Proxy) -> None:
         """Connections that fail at the proxy: apps that cannot log in (a rotated or wrong password, a

@@ -19,6 +19,7 @@ import pulumi_random as random
 from pydantic import AfterValidator, Field
 
 from components.buckets import SecureBucket, ServerAccessLogs, alb_log_delivery_statement
+from components.dashboard import Metric, Widget
 from components.kms import aws_context
 from components.naming import autonamed
 from components.observability import AlarmRule, AlarmSpec, Alerting, Threshold
@@ -251,10 +252,13 @@ class LoadBalancer(pulumi.ComponentResource):
             )
         target_groups = {app.name: self._target_group(app, vpc_id) for app in routed}
         for priority, app in enumerate(routed, start=1):
+            if app.metrics_path:
+                self._hide_metrics(app, app.metrics_path, priority * 10 - 5, listener)
             self._route(app, priority * 10, listener, target_groups[app.name])
         self._alarms(alerting, alb, target_groups)
         self._slo_alerts(alerting, alb, target_groups, routed)
         self.target_group_arns = {app: group.arn for app, group in target_groups.items()}
+        self.widgets = _widgets(alb, target_groups, context.region)
 
         self.alb_arn = alb.arn
         self.alb_dns_name = alb.dns_name
@@ -436,6 +440,39 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _hide_metrics(self, app: "AppArgs", path: str, priority: int, listener: aws.lb.Listener) -> None:
+        """A 404 for the app's metrics path (and below it) on the app's host, ahead of every route: metrics
+        describe the app's inside and are for the scraper in the cluster, never for the internet."""
+        conditions = [
+            aws.lb.ListenerRuleConditionArgs(
+                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(
+                    values=[path, f"{path.rstrip('/')}/*"]
+                )
+            )
+        ]
+        if app.host:
+            conditions.append(
+                aws.lb.ListenerRuleConditionArgs(
+                    host_header=aws.lb.ListenerRuleConditionHostHeaderArgs(values=[app.host])
+                )
+            )
+        aws.lb.ListenerRule(
+            f"{self._name}-{app.name}-metrics",
+            listener_arn=listener.arn,
+            priority=priority,
+            conditions=conditions,
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="text/plain", message_body="Not Found", status_code="404"
+                    ),
+                )
+            ],
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
     def _slo_alerts(
         self,
         alerting: Alerting,
@@ -586,6 +623,47 @@ class LoadBalancer(pulumi.ComponentResource):
 # Multiwindow burn rates over a 30-day objective (https://sre.google/workbook/alerting-on-slos/, table 5-8):
 # 2% of the budget in an hour pages, 5% in six hours too; each with a short window that shows it still burns.
 _BURNS = {"fast": (14.4, (3600, "1h"), (300, "5m")), "slow": (6, (21600, "6h"), (1800, "30m"))}
+
+
+def _widgets(
+    alb: aws.lb.LoadBalancer, target_groups: Mapping[str, aws.lb.TargetGroup], region: pulumi.Input[str]
+) -> list[Widget]:
+    """Requests and errors, latency, and each app's requests and healthy targets."""
+    balancer = {"LoadBalancer": alb.arn_suffix}
+
+    def elb(
+        name: str, stat: str, label: str, dimensions: Mapping[str, pulumi.Input[str]] = balancer
+    ) -> Metric:
+        return Metric("AWS/ApplicationELB", name, dimensions, stat, label)
+
+    per_app = {app: {**balancer, "TargetGroup": group.arn_suffix} for app, group in target_groups.items()}
+    return [
+        Widget(
+            "ALB: requests and errors",
+            region,
+            [
+                elb("RequestCount", "Sum", "requests"),
+                elb("HTTPCode_Target_4XX_Count", "Sum", "apps 4XX"),
+                elb("HTTPCode_Target_5XX_Count", "Sum", "apps 5XX"),
+                elb("HTTPCode_ELB_5XX_Count", "Sum", "ALB 5XX"),
+            ],
+        ),
+        Widget(
+            "ALB: response time (s)",
+            region,
+            [elb("TargetResponseTime", stat, stat) for stat in ("p50", "p95", "p99")],
+        ),
+        Widget(
+            "Requests per app",
+            region,
+            [elb("RequestCount", "Sum", app, dimensions) for app, dimensions in per_app.items()],
+        ),
+        Widget(
+            "Healthy targets per app",
+            region,
+            [elb("HealthyHostCount", "Minimum", app, dimensions) for app, dimensions in per_app.items()],
+        ),
+    ]
 
 
 def _error_rate(

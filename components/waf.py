@@ -23,6 +23,7 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
+from components.dashboard import Metric, Widget
 from components.edge import EdgeArgs
 from components.kms import aws_context
 from components.log_delivery import log_delivery_policy
@@ -433,8 +434,9 @@ class WebAcl(pulumi.ComponentResource):
         # Web ACL totals carry Rule=ALL; only regional ACLs add a Region dimension, CloudFront metrics are
         # reported in us-east-1 without one. https://docs.aws.amazon.com/waf/latest/developerguide/waf-metrics.html
         dimensions: dict[str, pulumi.Input[str]] = {"WebACL": acl.name, "Rule": "ALL"}
+        region = aws_context(here).region
         if scope == "REGIONAL":
-            dimensions["Region"] = aws_context(here).region
+            dimensions["Region"] = region
         alerting.threshold_alarms(
             name,
             [
@@ -458,6 +460,16 @@ class WebAcl(pulumi.ComponentResource):
             parent=self,
             runbook_prefix="waf",
         )
+        self.widgets = [
+            Widget(
+                f"WAF {'CloudFront' if scope == 'CLOUDFRONT' else 'ALB'}: requests",
+                region,
+                [
+                    Metric("AWS/WAFV2", metric, dimensions, "Sum", label)
+                    for metric, label in (("AllowedRequests", "allowed"), ("BlockedRequests", "blocked"))
+                ],
+            )
+        ]
         self.web_acl_arn = acl.arn
         self.web_acl_id = acl.id
         self.register_outputs({"web_acl_arn": self.web_acl_arn, "web_acl_id": self.web_acl_id})

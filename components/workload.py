@@ -23,6 +23,7 @@ import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field, StringConstraints
 
 from components.controllers import RELOAD_ON_SECRETS
+from components.dashboard import Metric, Widget
 from components.database_users import DatabaseAccess, database_url, script_digest
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
 from components.observability import AlarmRule, Alerting
@@ -202,6 +203,8 @@ class AppArgs(ConfigModel):
     database: AppDatabase | None = None
     alarms: AppAlarms
     slo: AppSlo
+    # Where the app serves Prometheus metrics: never answered through the ALB, whatever its routes say.
+    metrics_path: UrlPath | None = None
 
     @property
     def is_public(self) -> bool:
@@ -221,6 +224,14 @@ class AppArgs(ConfigModel):
                 f"{path}.replicas.min",
                 f"a public app needs at least 2 replicas in prod, got {self.replicas.min}",
                 "with one replica every deploy, node drain and AZ outage is downtime; set replicas.min: 2",
+            )
+        if self.metrics_path is not None and (
+            self.metrics_path.rstrip("/") == "" or "*" in self.metrics_path
+        ):
+            yield ConfigProblem(
+                f"{path}.metricsPath",
+                f"{self.metrics_path!r} would hide more than the metrics from the internet",
+                "name the one path the app serves metrics on, e.g. /metrics or /api/metrics",
             )
         if self.websocket and not self.is_public:
             yield ConfigProblem(
@@ -937,3 +948,41 @@ class Workload(pulumi.ComponentResource):
             parent=self,
             runbook_prefix="app",
         )
+        # Each app has its namespace and, for Container Insights, pods named after it.
+        pods = {
+            "ClusterName": self._context.cluster_name,
+            "Namespace": self._app.name,
+            "PodName": self._app.name,
+        }
+        namespace = {"ClusterName": self._context.cluster_name, "Namespace": self._app.name}
+        name, region = self._app.name, self._context.region
+        self.widgets = [
+            Widget(
+                f"{name}: pods and restarts",
+                region,
+                [
+                    Metric(
+                        "ContainerInsights",
+                        "namespace_number_of_running_pods",
+                        namespace,
+                        "Maximum",
+                        "running",
+                    ),
+                    Metric("ContainerInsights", "pod_number_of_container_restarts", pods, "Sum", "restarts"),
+                ],
+            ),
+            Widget(
+                f"{name}: CPU and memory (% of the node)",
+                region,
+                [
+                    Metric("ContainerInsights", "pod_cpu_utilization", pods, "Average", "CPU"),
+                    Metric(
+                        "ContainerInsights",
+                        "pod_memory_utilization",
+                        pods,
+                        "Average",
+                        "memory",
+                    ),
+                ],
+            ),
+        ]

@@ -244,6 +244,9 @@ CREATES: dict[str, list[Creates]] = {
             },
         )
     ],
+    "aws:cloudwatch/dashboard:Dashboard": [
+        Creates("cloudwatch", "PutDashboard", {"dashboardName": "DashboardName"})
+    ],
     "aws:cloudwatch/compositeAlarm:CompositeAlarm": [
         Creates(
             "cloudwatch",
@@ -462,6 +465,12 @@ DOCUMENTED_RULES: dict[tuple[str, str, str], DocumentedRule] = {
         "A name for the launch template",
         "https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html",
         min_length=3,
+    ),
+    ("cloudwatch", "PutDashboard", "DashboardName"): DocumentedRule(
+        r"[A-Za-z0-9_-]+",
+        255,
+        'The maximum length is 255, and valid characters are A-Z, a-z, 0-9, "-", and "_"',
+        "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html",
     ),
     ("elbv2", "CreateTargetGroup", "Name"): DocumentedRule(
         _ELB_NAME,

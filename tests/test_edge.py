@@ -285,3 +285,31 @@ def test_each_public_app_is_alerted_on_its_error_and_latency_budgets_burning(pro
 def test_an_objective_no_burn_rate_alert_can_serve_is_refused(availability: float) -> None:
     raw = with_app(shipped("prod"), 0, {"slo": {"availabilityPercent": availability}})
     assert "paved:apps[0].slo.availabilityPercent" in paths_of(raw, "prod")
+
+
+def test_an_apps_metrics_path_is_never_answered_through_the_alb() -> None:
+    apps = shipped("prod")["paved:apps"]
+    index = next(i for i, app in enumerate(apps) if app.get("publicPath") == "/api/*")
+    recording = run_project(ROOT, "prod", with_app(shipped("prod"), index, {"metricsPath": "/api/metrics"}))
+    name = apps[index]["name"]
+    block = recording.one(RULE, f"alb-{name}-metrics").inputs
+    route = recording.one(RULE, f"alb-{name}").inputs
+    # Ahead of the app's own route, and here (the most specific app) of every other rule too.
+    others = [
+        rule.inputs["priority"] for rule in recording.of_type(RULE) if rule.name != f"alb-{name}-metrics"
+    ]
+    assert block["priority"] < route["priority"] and block["priority"] < min(others)
+    paths = [c["pathPattern"]["values"] for c in block["conditions"] if "pathPattern" in c]
+    assert paths == [["/api/metrics", "/api/metrics/*"]]
+    assert block["actions"] == [
+        {
+            "type": "fixed-response",
+            "fixedResponse": {"contentType": "text/plain", "messageBody": "Not Found", "statusCode": "404"},
+        }
+    ]
+
+
+@pytest.mark.parametrize("metrics_path", ["/", "/*", "/metrics*"])
+def test_a_metrics_path_that_would_hide_more_is_refused(metrics_path: str) -> None:
+    raw = with_app(shipped("prod"), 0, {"metricsPath": metrics_path})
+    assert "paved:apps[0].metricsPath" in paths_of(raw, "prod")

@@ -134,6 +134,7 @@ STATELESS = {
     "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:cloudwatch/compositeAlarm:CompositeAlarm",
+    "aws:cloudwatch/dashboard:Dashboard",
     "aws:ec2/flowLog:FlowLog",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     "aws:sns/topic:Topic",
