@@ -27,8 +27,14 @@ RUNNER_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 # A runner job is a GitHub Actions job: the workflow's own timeout-minutes ends it first (up.yml: 120).
 _BUILD_TIMEOUT_MINUTES = 180
 _HTTPS = 443
-# What CodeBuild does with the project's connection: fetch the repository's token for the runner.
-CONNECTION_ACTIONS = ("codeconnections:GetConnectionToken", "codeconnections:GetConnection")
+# What CodeBuild does with the project's connection: fetch the repository's token for the runner
+# (AWS's CodeBuild guide names the first two); CreateProject also checks UseConnection with the role
+# (aws-cdk#38504). docs/aws-facts/runner.md, section 1.
+CONNECTION_ACTIONS = (
+    "codeconnections:GetConnectionToken",
+    "codeconnections:GetConnection",
+    "codeconnections:UseConnection",
+)
 
 
 def runner_project_name(environment: str) -> str:
@@ -130,6 +136,8 @@ class DeployRunners(pulumi.ComponentResource):
         project_name = runner_project_name(environment)
         here = pulumi.ResourceOptions(parent=self)
         context = aws_context(here)
+        # EC2 replaces a group whose description changes, and the app stack's deployer rule names this one:
+        # keep the description as it is.
         group = aws.ec2.SecurityGroup(
             project_name,
             vpc_id=args.vpc_id,

@@ -18,6 +18,7 @@ from paved.errors import ConfigError, ConfigProblem, validated
 
 KEYS = ("github", "registry", "runners", "tags")
 # CreateProject's name pattern, [A-Za-z0-9][A-Za-z0-9\-_]{1,149} (botocore codebuild), after `paved-runner-`.
+# Its length is the environment's (paved:github.environments: at most 40), far below the 150 allowed.
 _PROJECT_SUFFIX = re.compile(r"[A-Za-z0-9_-]+")
 _GITHUB: TypeAdapter[GithubArgs] = TypeAdapter(GithubArgs)
 

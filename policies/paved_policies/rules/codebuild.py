@@ -137,7 +137,10 @@ def codebuild_privileged_mode_off(props: Mapping[str, Any], ctx: ResourceContext
 
 @resource_rule(
     name="codebuild-report-group-export-encrypted",
-    description="CodeBuild report groups that export test results to S3 encrypt them.",
+    description=(
+        "CodeBuild report groups that export test results to S3 encrypt them with a named KMS key (stricter "
+        "than CodeBuild.7, which checks only that encryption is not turned off)."
+    ),
     severity="medium",
     remediation=(
         "Remove encryption_disabled from export_config.s3_destination (or set it to false), and set its "
