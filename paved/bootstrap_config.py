@@ -12,11 +12,14 @@ import pulumi
 from pydantic import TypeAdapter
 
 from components.account import GithubArgs, RegistrySettingsArgs
+from components.audit import AuditArgs
 from components.runner import RunnerArgs, runner_project_name
 from paved.config import REGION, TAGS, paved_values, required_value, running_config
 from paved.errors import ConfigError, ConfigProblem, validated
 
-KEYS = ("github", "registry", "runners", "tags")
+KEYS = ("github", "registry", "runners", "audit", "tags")
+# Opt-in: each is billed by the account's activity (docs/delivery.md, "Audit and threat detection").
+_AUDIT_OFF = {"cloudTrail": False, "guardDuty": False, "securityHub": False, "logRetentionDays": 365}
 # CreateProject's name pattern, [A-Za-z0-9][A-Za-z0-9\-_]{1,149} (botocore codebuild), after `paved-runner-`.
 # Its length is the environment's (paved:github.environments: at most 40), far below the 150 allowed.
 _PROJECT_SUFFIX = re.compile(r"[A-Za-z0-9_-]+")
@@ -29,6 +32,7 @@ class BootstrapConfig:
     github: GithubArgs
     registry: RegistrySettingsArgs
     runners: Mapping[str, RunnerArgs]  # by GitHub environment
+    audit: AuditArgs
     tags: Mapping[str, str]  # the user's, plus environment: shared and managed-by: paved
 
 
@@ -55,6 +59,14 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
         RegistrySettingsArgs,
     )
     runners = _runners(values.get("runners", {}), github, problems)
+    raw_audit = values.get("audit", {})
+    audit = validated(
+        AuditArgs.model_validate,
+        {**_AUDIT_OFF, **raw_audit} if isinstance(raw_audit, Mapping) else raw_audit,
+        "paved:audit",
+        problems,
+        AuditArgs,
+    )
     tags = validated(TAGS.validate_python, values.get("tags", {}), "paved:tags", problems)
     if registry is not None and region is not None:
         for index, replication in enumerate(registry.replicate):
@@ -66,10 +78,10 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
                         "replicate to another region: the stack's paved:drRegion",
                     )
                 )
-    if problems or region is None or github is None or registry is None or tags is None:
+    if problems or region is None or github is None or registry is None or audit is None or tags is None:
         raise ConfigError(stack, problems)
     return BootstrapConfig(
-        region, github, registry, runners, {"environment": "shared", "managed-by": "paved", **tags}
+        region, github, registry, runners, audit, {"environment": "shared", "managed-by": "paved", **tags}
     )
 
 

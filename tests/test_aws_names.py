@@ -254,6 +254,13 @@ CREATES: dict[str, list[Creates]] = {
             {"alarmName": "AlarmName", "alarmDescription": "AlarmDescription", "alarmRule": "AlarmRule"},
         )
     ],
+    "aws:cloudtrail/trail:Trail": [Creates("cloudtrail", "CreateTrail", {"name": "Name"})],
+    "aws:cfg/recorder:Recorder": [
+        Creates("config", "PutConfigurationRecorder", {"name": "ConfigurationRecorder.name"})
+    ],
+    "aws:cfg/deliveryChannel:DeliveryChannel": [
+        Creates("config", "PutDeliveryChannel", {"name": "DeliveryChannel.name"})
+    ],
     "aws:codebuild/project:Project": [
         Creates("codebuild", "CreateProject", {"name": "name", "description": "description"})
     ],
@@ -397,6 +404,11 @@ NOTHING_TO_CHECK: dict[str, str] = {
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _SETTINGS_ONLY,
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _ATTACHES_BY_REFERENCE,
     "aws:codebuild/webhook:Webhook": _SETTINGS_ONLY,
+    "aws:cfg/recorderStatus:RecorderStatus": _SETTINGS_ONLY,
+    "aws:guardduty/detector:Detector": _SETTINGS_ONLY,
+    "aws:guardduty/detectorFeature:DetectorFeature": _SETTINGS_ONLY,
+    "aws:securityhub/account:Account": _SETTINGS_ONLY,
+    "aws:securityhub/standardsSubscription:StandardsSubscription": _ATTACHES_BY_REFERENCE,
     "aws:kms/keyPolicy:KeyPolicy": "the policy document is checked by the policy tests, not as a name",
     "aws:lb/listener:Listener": _SETTINGS_ONLY,
     "aws:lb/listenerRule:ListenerRule": _SETTINGS_ONLY,
@@ -471,6 +483,13 @@ DOCUMENTED_RULES: dict[tuple[str, str, str], DocumentedRule] = {
         255,
         'The maximum length is 255, and valid characters are A-Z, a-z, 0-9, "-", and "_"',
         "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html",
+    ),
+    ("cloudtrail", "CreateTrail", "Name"): DocumentedRule(
+        r"[A-Za-z0-9](?:[A-Za-z0-9]|[._-](?=[A-Za-z0-9]))*",
+        128,
+        "Be between 3 and 128 characters",
+        "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html",
+        min_length=3,
     ),
     ("elbv2", "CreateTargetGroup", "Name"): DocumentedRule(
         _ELB_NAME,
