@@ -85,11 +85,30 @@ class CacheArgs(ConfigModel):
     snapshot_window: DailyWindow
     maintenance_window: WeeklyWindow
     maxmemory_policy: MaxmemoryPolicy
+    # What the apps keep in it: `cache` (losing a key costs a recomputation), `queue` (BullMQ and other Redis
+    # queues: losing a key loses a job, or a lock, and a job runs twice), or `both`.
+    use: Annotated[
+        Literal["cache", "queue", "both"],
+        Hint("cache: keys may be evicted; queue or both: nothing may be (BullMQ needs noeviction)"),
+    ]
     log_retention_days: LogRetention
     auth_token_version: Version
     alarms: CacheAlarms
 
+    @property
+    def evicts(self) -> bool:
+        return self.maxmemory_policy != "noeviction"
+
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        # An evicting policy drops keys when memory is full, TTL'd ones first under volatile-*: BullMQ's job
+        # locks carry a TTL, so jobs stall or run twice. https://docs.bullmq.io/guide/going-to-production
+        if self.use != "cache" and self.evicts:
+            yield ConfigProblem(
+                f"{path}.maxmemoryPolicy",
+                f"{self.maxmemory_policy} evicts keys, and a {self.use} store must lose none",
+                "set maxmemoryPolicy: noeviction; when memory is full, writes then fail rather than jobs "
+                "vanishing, and the memory alarm warns first. Or give the queue a cache of its own",
+            )
         if problem := cache_version_problem(self.engine, self.engine_version):
             yield ConfigProblem(f"{path}.engineVersion", *problem)
         # Multi-AZ fails over to a replica, so it needs one:
@@ -278,8 +297,9 @@ class Cache(pulumi.ComponentResource):
                 y_axis=percent,
             ),
             Widget("Cache: connections", region, each("CurrConnections", "Maximum")),
-            Widget("Cache: evictions", region, each("Evictions", "Sum")),
         ]
+        if args.evicts:
+            self.widgets.append(Widget("Cache: evictions", region, each("Evictions", "Sum")))
 
         self.primary_endpoint = replication_group.primary_endpoint_address
         self.reader_endpoint = replication_group.reader_endpoint_address
@@ -325,16 +345,6 @@ class Cache(pulumi.ComponentResource):
                     treat_missing_data="missing",
                 ),
                 Threshold(
-                    suffix="evictions",
-                    description=f"{node}: over {limits.evictions} keys evicted in 5 min",
-                    metric_name="Evictions",
-                    statistic="Sum",
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=limits.evictions,
-                    periods=1,
-                    treat_missing_data="notBreaching",  # no datapoint: nothing was evicted
-                ),
-                Threshold(
                     suffix="connections",
                     description=f"{node}: over {limits.connections} client connections",
                     metric_name="CurrConnections",
@@ -345,6 +355,20 @@ class Cache(pulumi.ComponentResource):
                     treat_missing_data="missing",
                 ),
             ]
+            if args.evicts:
+                # Under noeviction nothing is evicted: memory is the signal, and this alarm would never fire.
+                thresholds.append(
+                    Threshold(
+                        suffix="evictions",
+                        description=f"{node}: over {limits.evictions} keys evicted in 5 min",
+                        metric_name="Evictions",
+                        statistic="Sum",
+                        comparison_operator="GreaterThanThreshold",
+                        threshold=limits.evictions,
+                        periods=1,
+                        treat_missing_data="notBreaching",  # no datapoint: nothing was evicted
+                    )
+                )
             if len(node_ids) > 1:
                 # Only replicas report ReplicationLag, and the primary role moves on failover, so every
                 # node gets the alarm and a node without datapoints (the primary) is fine.

@@ -81,6 +81,7 @@ _SECTIONS: dict[str, Any] = {
     "cache.snapshotWindow": "00:30-01:30",
     "cache.maintenanceWindow": "sun:05:00-sun:06:00",
     "cache.maxmemoryPolicy": "volatile-lru",
+    "cache.use": "cache",
     "cache.logRetentionDays": Env(prod=365, staging=30),
     "cache.authTokenVersion": 1,
     "cache.alarms.engineCpuPercent": 80,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from paved.program import run_project
+from paved.recorder import Recording
 from paved.values import is_secret
 from tests.data_tier import (
     CACHE_PARAMETER_GROUP,
@@ -11,11 +13,20 @@ from tests.data_tier import (
     RANDOM_PASSWORD,
     REPLICATION_GROUP,
     STACKS,
+    alarm_names,
     key_urn,
     parameters_of,
     recording_of,
 )
-from tests.stack_config import Mutation, assert_rule_reports_path_and_hint, case, section
+from tests.stack_config import (
+    ROOT,
+    Mutation,
+    assert_rule_reports_path_and_hint,
+    case,
+    changed,
+    section,
+    shipped,
+)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -99,6 +110,15 @@ RULE_CASES = [
         "paved:cache.snapshotRetentionDays",
         "cache-snapshots",
     ),
+    *(
+        case(
+            "prod",
+            section("paved:cache", {"use": use}),
+            "paved:cache.maxmemoryPolicy",
+            f"{use}-needs-noeviction",
+        )
+        for use in ("queue", "both")
+    ),
 ]
 
 
@@ -121,3 +141,19 @@ def test_cache_notifications_go_to_a_topic_elasticache_can_publish_to(
     # aws:SourceAccount) is proven in tests/test_wiring_flows.py (cache-notifications->alerts-elasticache).
     # https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html
     assert "kmsMasterKeyId" not in topic.inputs
+
+
+def test_a_queue_is_never_evicted_and_its_memory_is_the_alarm() -> None:
+    raw = changed(shipped("staging"), {"paved:cache": {"use": "queue", "maxmemoryPolicy": "noeviction"}})
+    recording = run_project(ROOT, "staging", raw)
+    parameters = parameters_of(recording.one(CACHE_PARAMETER_GROUP, "cache"))
+    assert parameters["maxmemory-policy"]["value"] == "noeviction"
+    kinds = alarm_names(recording, "cache-")
+    # Nothing is ever evicted under noeviction, so writes fail when memory is full: memory warns first.
+    assert "1-memory" in kinds and not [kind for kind in kinds if kind.endswith("evictions")]
+    [dashboard] = recording.of_type("paved:dashboard:Dashboard")
+    assert "Cache: evictions" not in {graph["title"] for graph in dashboard.outputs["graphs"]}
+
+
+def test_an_evicting_cache_keeps_its_evictions_alarm(staging: Recording) -> None:
+    assert "1-evictions" in alarm_names(staging, "cache-")
