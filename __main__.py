@@ -29,6 +29,7 @@ from components.observability import Alerting
 from components.registry import Registry
 from components.secrets import AppSecrets, Keys, SecretPlacement
 from components.subnets import plan_subnets
+from components.uptime import CanaryVpc, UptimeCanaries
 from components.waf import WebAcl
 from components.workload import Workload, WorkloadContext
 from paved.config import load_from_pulumi
@@ -102,6 +103,12 @@ if config.domain.hosted_zone_id is not None:
     alb_certificate_arn: pulumi.Input[str] = certificate.certificate_arn
 else:
     alb_certificate_arn = str(config.domain.certificate_arn)
+# Behind an allow-list (staging: the office only) the uptime canaries run in the VPC, and the edge admits the
+# NAT gateways' addresses they leave through.
+canaries_in_vpc = config.uptime.enabled and not config.edge.admits_everyone
+probe_sources = (
+    [address.apply(lambda ip: f"{ip}/32") for address in network.nat_public_ips] if canaries_in_vpc else []
+)
 load_balancer = LoadBalancer(
     "alb",
     config.edge,
@@ -115,6 +122,7 @@ load_balancer = LoadBalancer(
     access_logs=access_logs,
     protect=protect,
     tags=tags,
+    probe_sources=probe_sources,
 )
 # Behind CloudFront the ALB sees CloudFront's addresses, so client-IP rules belong on the CloudFront ACL.
 alb_waf = WebAcl(
@@ -126,6 +134,7 @@ alb_waf = WebAcl(
     alerting=alerting,
     protect=protect,
     tags=tags,
+    probe_sources=probe_sources,
 )
 alb_waf.associate("alb", load_balancer.alb_arn)
 
@@ -164,6 +173,7 @@ if config.edge.cloudfront:
         alerting=global_alerting,
         protect=protect,
         tags=tags,
+        probe_sources=probe_sources,
         opts=in_us_east_1,
     )
     cdn = Cdn(
@@ -302,11 +312,29 @@ dr_network = (
     if pilot_light and keys.dr is not None
     else None
 )
+uptime = (
+    UptimeCanaries(
+        "uptime",
+        config.uptime,
+        config.apps,
+        domain=config.domain.name,
+        logs_key_arn=keys.logs.key_arn,
+        access_logs=access_logs,
+        alerting=alerting,
+        vpc=CanaryVpc(network.vpc_id, network.private_subnet_ids) if canaries_in_vpc else None,
+        after=[*workloads, alb_waf, *([cdn, cdn_waf] if cdn else [])],
+        protect=protect,
+        tags=tags,
+    )
+    if config.uptime.enabled and any(app.is_public for app in config.apps)
+    else None
+)
 access_log_buckets = [logs.deliver() for logs in (access_logs, dr_access_logs) if logs is not None]
 dashboard = Dashboard(
     "dashboard",
     {
         "Edge": [
+            *(uptime.widgets if uptime else []),
             *(cdn.widgets if cdn else []),
             *(cdn_waf.widgets if cdn else []),
             *load_balancer.widgets,
@@ -334,6 +362,7 @@ pulumi.export("network_flow_log_group_name", network.flow_log_group_name)
 pulumi.export("network_workload_security_group_id", network.workload_security_group_id)
 pulumi.export("alerts_topic_arn", alerting.topic_arn)
 pulumi.export("dashboard_name", dashboard.dashboard_name)
+pulumi.export("uptime_canary_names", uptime.canary_names if uptime else {})
 pulumi.export("kms_logs_key_arn", keys.logs.key_arn)
 pulumi.export("kms_alerts_key_arn", keys.alerts.key_arn)
 pulumi.export("kms_data_key_arn", keys.data.key_arn)

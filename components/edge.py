@@ -146,6 +146,11 @@ class EdgeArgs(ConfigModel):
     ]
     alarms: EdgeAlarms
 
+    @property
+    def admits_everyone(self) -> bool:
+        """Whether the edge lets any address in (else `ingressCidrs` is an allow-list)."""
+        return list(self.ingress_cidrs) == ["0.0.0.0/0"]
+
 
 def public_apps(apps: Sequence["AppArgs"]) -> list["AppArgs"]:
     """Apps the ALB routes to, most specific first: a longer path, then a host, wins a tie.
@@ -180,6 +185,7 @@ class LoadBalancer(pulumi.ComponentResource):
         access_logs: ServerAccessLogs,
         protect: bool,
         tags: Mapping[str, str],
+        probe_sources: Sequence[pulumi.Input[str]] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:edge:LoadBalancer", name, None, opts)
@@ -203,7 +209,7 @@ class LoadBalancer(pulumi.ComponentResource):
             tags=self._tags,
             opts=here,
         )
-        group = self._security_group(vpc_id, workload_security_group_id, routed)
+        group = self._security_group(vpc_id, workload_security_group_id, routed, probe_sources)
         alb = aws.lb.LoadBalancer(
             name,
             load_balancer_type="application",
@@ -275,7 +281,11 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
     def _security_group(
-        self, vpc_id: pulumi.Input[str], workload_group_id: pulumi.Input[str], routed: Sequence["AppArgs"]
+        self,
+        vpc_id: pulumi.Input[str],
+        workload_group_id: pulumi.Input[str],
+        routed: Sequence["AppArgs"],
+        probe_sources: Sequence[pulumi.Input[str]],
     ) -> aws.ec2.SecurityGroup:
         group_name = f"{self._name}-sg"
         group = aws.ec2.SecurityGroup(
@@ -296,6 +306,19 @@ class LoadBalancer(pulumi.ComponentResource):
             for index, cidr in enumerate(self._args.ingress_cidrs):
                 for port in (HTTPS, HTTP):
                     self._ingress(group, f"cidr-{index}-{port}", port, cidr=cidr)
+            # The stack's own uptime canaries, leaving through its NAT gateways (components/uptime.py).
+            for index, source in enumerate(probe_sources):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{self._name}-sg-probe-{index}",
+                    security_group_id=group.id,
+                    description=f"TCP {HTTPS} from the uptime canaries, through NAT gateway {index + 1}",
+                    ip_protocol="tcp",
+                    from_port=HTTPS,
+                    to_port=HTTPS,
+                    cidr_ipv4=source,
+                    tags=self._tags,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
         for port in sorted({app.port for app in routed}):
             port_rule(
                 group,

@@ -87,6 +87,7 @@ _OUTPUTS = (
     "isolated_subnet_ids",
     "availability_zones",
     "nat_gateway_ids",
+    "nat_public_ips",
     "flow_log_group_name",
     "endpoint_security_group_id",
     "workload_security_group_id",
@@ -154,6 +155,7 @@ class Network(pulumi.ComponentResource):
     isolated_subnet_ids: pulumi.Output[list[str]]
     availability_zones: pulumi.Output[list[str]]
     nat_gateway_ids: pulumi.Output[list[str]]
+    nat_public_ips: list[pulumi.Output[str]]
     flow_log_group_name: pulumi.Output[str]
     endpoint_security_group_id: pulumi.Output[str]
     workload_security_group_id: pulumi.Output[str]
@@ -213,6 +215,8 @@ class Network(pulumi.ComponentResource):
         self.isolated_subnet_ids = pulumi.Output.all(*(subnet.id for subnet in isolated))
         self.availability_zones = pulumi.Output.all(*zones)
         self.nat_gateway_ids = pulumi.Output.all(*(nat.id for nat in nat_gateways))
+        # What the internet sees of the private subnets: one address per NAT gateway.
+        self.nat_public_ips = [nat.public_ip for nat in nat_gateways]
         self.flow_log_group_name = flow_log_group.name
         self.endpoint_security_group_id = endpoint_group.id
         self.workload_security_group_id = self._workload_security_group().id

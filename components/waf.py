@@ -98,9 +98,9 @@ class _Rule:
     labels: Sequence[str] = ()
 
 
-def rules_wcu(*, scope: Scope, client_ip_rules: bool, args: EdgeArgs) -> dict[str, int]:
+def rules_wcu(*, scope: Scope, client_ip_rules: bool, args: EdgeArgs, probes: bool = False) -> dict[str, int]:
     """The WCU of each rule the ACL gets, by rule name (the same plan `WebAcl` builds)."""
-    return {rule.name: rule.wcu for rule in _plan(scope, client_ip_rules, args, ip_set_arns={})}
+    return {rule.name: rule.wcu for rule in _plan(scope, client_ip_rules, args, {}, probes=probes)}
 
 
 def _visibility(metric_name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgs:
@@ -186,9 +186,10 @@ def _starts_with(path: str) -> aws.wafv2.WebAclRuleStatementArgs:
     )
 
 
-def _allow_list(cidrs: Sequence[str]) -> dict[str, list[str]]:
-    """`ingressCidrs` split by family (`IPV4` / `IPV6`), with a /0 written as its two /1 halves."""
-    families: dict[str, list[str]] = {}
+def _allow_list(cidrs: Sequence[str], *, probes: bool) -> dict[str, list[str]]:
+    """`ingressCidrs` split by family (`IPV4` / `IPV6`), with a /0 written as its two /1 halves; with
+    `probes`, an IPV4 family even when no CIDR is IPv4, for the stack's own probes' addresses."""
+    families: dict[str, list[str]] = {"IPV4": []} if probes else {}
     for cidr in cidrs:
         network = ip_network(cidr)
         version = 4 if isinstance(network, IPv4Network) else 6
@@ -198,13 +199,15 @@ def _allow_list(cidrs: Sequence[str]) -> dict[str, list[str]]:
 
 
 def _needs_allow_list(args: EdgeArgs) -> bool:
-    return list(args.ingress_cidrs) != ["0.0.0.0/0"]
+    return not args.admits_everyone
 
 
-def _client_ip_rules(args: EdgeArgs, ip_set_arns: Mapping[str, pulumi.Input[str]]) -> list[_Rule]:
+def _client_ip_rules(
+    args: EdgeArgs, ip_set_arns: Mapping[str, pulumi.Input[str]], *, probes: bool
+) -> list[_Rule]:
     rules: list[_Rule] = []
     if _needs_allow_list(args):
-        families = sorted(_allow_list(args.ingress_cidrs))
+        families = sorted(_allow_list(args.ingress_cidrs, probes=probes))
         allowed = _any(
             [
                 aws.wafv2.WebAclRuleStatementArgs(
@@ -236,10 +239,15 @@ def _client_ip_rules(args: EdgeArgs, ip_set_arns: Mapping[str, pulumi.Input[str]
 
 
 def _plan(
-    scope: Scope, client_ip_rules: bool, args: EdgeArgs, ip_set_arns: Mapping[str, pulumi.Input[str]]
+    scope: Scope,
+    client_ip_rules: bool,
+    args: EdgeArgs,
+    ip_set_arns: Mapping[str, pulumi.Input[str]],
+    *,
+    probes: bool,
 ) -> list[_Rule]:
     """The ACL's rules in evaluation order (the list index is the priority)."""
-    rules = _client_ip_rules(args, ip_set_arns) if client_ip_rules else []
+    rules = _client_ip_rules(args, ip_set_arns, probes=probes) if client_ip_rules else []
     uploads = list(args.upload_paths)
     not_upload: list[aws.wafv2.WebAclRuleStatementArgs] = []
     if uploads:
@@ -347,9 +355,13 @@ class WebAcl(pulumi.ComponentResource):
         alerting: Alerting,
         protect: bool,
         tags: Mapping[str, str],
+        probe_sources: Sequence[pulumi.Input[str]] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        total = sum(rules_wcu(scope=scope, client_ip_rules=client_ip_rules, args=args).values())
+        probes = bool(probe_sources)
+        total = sum(
+            rules_wcu(scope=scope, client_ip_rules=client_ip_rules, args=args, probes=probes).values()
+        )
         if total > DEFAULT_CAPACITY_WCU:
             raise ValueError(
                 f"WebAcl {name!r} needs {total} WCU, over the {DEFAULT_CAPACITY_WCU} WAF includes in "
@@ -362,7 +374,7 @@ class WebAcl(pulumi.ComponentResource):
         acl_name = f"paved-{pulumi.get_stack()}-{name}"
         ip_set_arns: dict[str, pulumi.Input[str]] = {}
         if client_ip_rules and _needs_allow_list(args):
-            for family, addresses in sorted(_allow_list(args.ingress_cidrs).items()):
+            for family, addresses in sorted(_allow_list(args.ingress_cidrs, probes=probes).items()):
                 ip_set = aws.wafv2.IpSet(
                     f"{name}-ingress-{family.lower()}",
                     name=f"{acl_name}-ingress-{family.lower()}",
@@ -371,12 +383,13 @@ class WebAcl(pulumi.ComponentResource):
                     description=f"paved: {family} sources {acl_name} admits, per paved:edge.ingressCidrs",
                     scope=scope,
                     ip_address_version=family,
-                    addresses=addresses,
+                    # The stack's own probes (the uptime canaries behind the NAT gateways) are admitted too.
+                    addresses=[*addresses, *(probe_sources if family == "IPV4" else ())],
                     tags=dict(tags),
                     opts=here,
                 )
                 ip_set_arns[family] = ip_set.arn
-        rules = _plan(scope, client_ip_rules, args, ip_set_arns)
+        rules = _plan(scope, client_ip_rules, args, ip_set_arns, probes=probes)
         association_config = None
         if scope == "CLOUDFRONT":
             # Pins the body CloudFront forwards to the 16 KB default that the body-size rule assumes; larger

@@ -205,11 +205,32 @@ class AppArgs(ConfigModel):
     slo: AppSlo
     # Where the app serves Prometheus metrics: never answered through the ALB, whatever its routes say.
     metrics_path: UrlPath | None = None
+    # What the app's uptime canary GETs on its public host, each expecting a 2xx (README, "Uptime canaries");
+    # unset, the prefix of its public path. Eight paths of up to 200 characters keep the URLs inside the
+    # 4 KB of environment a canary may have.
+    uptime_paths: (
+        Annotated[
+            list[UrlPath],
+            Field(min_length=1, max_length=8),
+            AfterValidator(distinct),
+            Hint("at most 8 paths that answer 2xx without a login, e.g. /api/health"),
+        ]
+        | None
+    ) = None
 
     @property
     def is_public(self) -> bool:
         """Whether the app receives traffic through the load balancer (a worker does not)."""
         return self.public_path is not None or self.host is not None
+
+    @property
+    def route_prefix(self) -> str:
+        """The start every path routed to the app shares: `/api/` for a public path of `/api/*`."""
+        return (self.public_path or "/").rstrip("*")
+
+    @property
+    def effective_uptime_paths(self) -> list[str]:
+        return list(self.uptime_paths) if self.uptime_paths is not None else [self.route_prefix]
 
     @property
     def database_role(self) -> str:
@@ -233,6 +254,7 @@ class AppArgs(ConfigModel):
                 f"{self.metrics_path!r} would hide more than the metrics from the internet",
                 "name the one path the app serves metrics on, e.g. /metrics or /api/metrics",
             )
+        yield from self._uptime_violations(path)
         if self.websocket and not self.is_public:
             yield ConfigProblem(
                 f"{path}.websocket",
@@ -248,6 +270,37 @@ class AppArgs(ConfigModel):
                 f"move it to secrets: [{key}] and store the value in AWS Secrets Manager; env values are "
                 "plain text in the stack file and the pod spec",
             )
+
+    def _uptime_violations(self, path: str) -> Iterator[ConfigProblem]:
+        if self.uptime_paths is None:
+            return
+        if not self.is_public:
+            yield ConfigProblem(
+                f"{path}.uptimePaths",
+                "a worker (no publicPath and no host) has no public URL to check",
+                "remove uptimePaths, or give the app a publicPath or host",
+            )
+            return
+        for index, uptime_path in enumerate(self.uptime_paths):
+            where = f"{path}.uptimePaths[{index}]"
+            if len(uptime_path) > 200 or "*" in uptime_path:
+                yield ConfigProblem(
+                    where,
+                    f"{uptime_path[:40]!r} is not a single path of up to 200 characters",
+                    "name one path, without wildcards",
+                )
+            elif not uptime_path.startswith(self.route_prefix):
+                yield ConfigProblem(
+                    where,
+                    f"{uptime_path} is not routed to this app (its public path is {self.public_path})",
+                    f"check a path under {self.route_prefix}, so the canary watches this app",
+                )
+            elif uptime_path == self.metrics_path:
+                yield ConfigProblem(
+                    where,
+                    f"{uptime_path} is the metrics path, which the ALB never answers",
+                    "check another path",
+                )
 
     def _database_violations(self, path: str) -> Iterator[ConfigProblem]:
         if DATABASE_URL_ENV in self.secrets or DATABASE_URL_ENV in self.env:

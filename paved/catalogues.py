@@ -181,6 +181,43 @@ def postgres_version_problem(version: str, day: date) -> tuple[str, str] | None:
     )
 
 
+# CloudWatch Synthetics' browserless Node.js runtimes (`syn-nodejs-<major>.<minor>`: no browser, for HTTP
+# checks), each with the day AWS deprecates it, when one is announced; a deprecated runtime creates no new
+# canaries. Checked 2026-12-06 against "Runtime versions using Node.js" and "Runtime versions support policy"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Synthetics_Library_Nodejs.html,
+# .../CloudWatch_Synthetics_Runtime_Support_Policy.html): the versions the pages were seen to list, none
+# with a deprecation date (docs/aws-facts/canaries.md, section 1). AWS releases runtimes monthly and the
+# lookup (DescribeRuntimeVersions) needs an account: add a release, or its deprecation day, when AWS
+# announces it.
+SYNTHETICS_NODEJS_RUNTIMES: dict[str, date | None] = {
+    "syn-nodejs-3.0": None,
+    "syn-nodejs-3.1": None,
+    "syn-nodejs-4.0": None,
+    "syn-nodejs-4.1": None,
+    "syn-nodejs-5.1": None,
+    "syn-nodejs-5.4": None,
+}
+
+
+def synthetics_runtime_problem(runtime: str, day: date) -> tuple[str, str] | None:
+    usable = [name for name, end in SYNTHETICS_NODEJS_RUNTIMES.items() if end is None or day < end]
+    if runtime in usable:
+        return None
+    if runtime in SYNTHETICS_NODEJS_RUNTIMES:
+        what = (
+            f"{runtime} was deprecated on {SYNTHETICS_NODEJS_RUNTIMES[runtime]}: it creates no new canaries"
+        )
+    elif runtime.startswith("syn-") and not re.fullmatch(r"syn-nodejs-\d+\.\d+", runtime):
+        what = f"{runtime} carries a browser: paved's uptime checks are plain HTTPS requests"
+    else:
+        what = f"{runtime!r} is not a browserless Synthetics runtime paved knows"
+    return (
+        what,
+        f"use one of {', '.join(usable)}; SYNTHETICS_NODEJS_RUNTIMES in paved/catalogues.py holds AWS's "
+        "calendar",
+    )
+
+
 # The ElastiCache versions paved creates, each with its cache parameter group family (the family names are
 # the ones botocore's CreateCacheParameterGroup documents; Redis OSS 6's is `redis6.x`, not `redis6`).
 # Versions: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/supported-engine-versions.html, checked

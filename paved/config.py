@@ -28,6 +28,7 @@ from components.network import NetworkArgs
 from components.observability import AlertsArgs
 from components.registry import RegistryArgs
 from components.secrets import SecretArgs
+from components.uptime import UptimeArgs
 from components.workload import AppArgs
 from paved import rules
 from paved.errors import (
@@ -70,6 +71,7 @@ class StackConfig:
     secrets: Mapping[str, SecretArgs]
     cluster: ClusterArgs
     edge: EdgeArgs
+    uptime: UptimeArgs
     apps: tuple[AppArgs, ...]
     tags: Mapping[str, str]  # effective tags: the user's plus `environment` and `managed-by`
 
@@ -286,6 +288,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     secrets = _secrets(values, ctx, problems)
     cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
+    uptime = _section(UptimeArgs, "uptime", values, ctx, problems)
     apps = _apps(values, ctx, problems)
     tags = validated(
         TAGS.validate_python,
@@ -320,6 +323,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         secrets=_parsed(secrets),
         cluster=_parsed(cluster),
         edge=_parsed(edge),
+        uptime=_parsed(uptime),
         apps=tuple(apps.values()),
         tags={"environment": ctx.environment, "managed-by": "paved", **_parsed(tags)},
     )

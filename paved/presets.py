@@ -162,6 +162,17 @@ _SECTIONS: dict[str, Any] = {
     },  # seed 004: response time > 2 s
     "edge.alarms.cdnServerErrorRate": {"threshold": 5, "periods": 2, "periodSeconds": 300},
     "edge.alarms.cdnClientErrorRate": {"threshold": 20, "periods": 3, "periodSeconds": 300},
+    # One canary per public app (components/uptime.py); every run is billed, so staging looks less often.
+    "uptime.enabled": True,
+    "uptime.runtime": "syn-nodejs-5.4",
+    "uptime.intervalMinutes": Env(prod=5, staging=15),
+    "uptime.timeoutSeconds": 60,
+    "uptime.artifactRetentionDays": Env(prod=31, staging=7),
+    # Below 90% of runs succeeding, in each of two periods: two failed runs in a row.
+    "uptime.alarm": Env(
+        prod={"threshold": 90, "periods": 2, "periodSeconds": 300},
+        staging={"threshold": 90, "periods": 2, "periodSeconds": 900},
+    ),
     "apps": [],
     "tags": {},
 }

@@ -377,6 +377,21 @@ CREATES: dict[str, list[Creates]] = {
         )
     ],
     "aws:s3/bucket:Bucket": [Creates("s3", "CreateBucket", {"bucket": "Bucket"}, autoname="bucket")],
+    "aws:s3/bucketObjectv2:BucketObjectv2": [Creates("s3", "PutObject", {"key": "Key"})],
+    "aws:synthetics/canary:Canary": [
+        Creates(
+            "synthetics",
+            "CreateCanary",
+            {
+                "name": "Name",
+                "handler": "Code.Handler",
+                "s3Key": "Code.S3Key",
+                "runtimeVersion": "RuntimeVersion",
+                "schedule.expression": "Schedule.Expression",
+                "artifactS3Location": "ArtifactS3Location",
+            },
+        )
+    ],
     "aws:s3/bucketLogging:BucketLogging": [
         Creates("s3", "PutBucketLogging", {"targetPrefix": "BucketLoggingStatus.LoggingEnabled.TargetPrefix"})
     ],

@@ -194,7 +194,7 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
     [redirect] = listeners[80]["defaultActions"]
     assert redirect["type"] == "redirect"
     assert (redirect["redirect"]["protocol"], redirect["redirect"]["statusCode"]) == ("HTTPS", "HTTP_301")
-    rules = [r for r in without_cloudfront.of_type(INGRESS) if r.name.startswith("alb-sg-")]
+    rules = [r for r in without_cloudfront.of_type(INGRESS) if r.name.startswith("alb-sg-cidr-")]
     assert {(r.inputs["cidrIpv4"], r.inputs["fromPort"]) for r in rules} == {
         ("203.0.113.0/24", 443),
         ("203.0.113.0/24", 80),

@@ -360,12 +360,16 @@ UNKNOWN_ROLE_POLICIES = [
     "database-bootstrap",
     "api-secrets",
     "worker-secrets",
+    "uptime-canary",
 ]
 PROD_ONLY_ROLE_POLICIES = ["database-proxy", "cdn-assets-replication", "dr-flow-logs"]
 # Roles for service accounts trust the cluster's OIDC provider, whose issuer is unknown until the cluster
 # exists: the GitHub trust policy cannot tell in preview that they do not trust GitHub's.
 WEB_IDENTITY_ROLES = ["database-bootstrap", "api-secrets", "worker-secrets"]
 GITHUB_TRUST_POLICY = "iam-github-oidc-trust-pinned"
+
+
+UPTIME_BUCKETS = ["uptime-artifacts", "uptime-code"]
 
 
 def _cannot_run(role_policies: list[str], keys: list[str], buckets: list[str]) -> list[tuple[str, str, str]]:
@@ -388,10 +392,10 @@ CANNOT_RUN_IN_PREVIEW = {
     "prod": _cannot_run(
         UNKNOWN_ROLE_POLICIES + PROD_ONLY_ROLE_POLICIES,
         ["cdn-assets", "cdn-assets-dr"],
-        ["s3-access-logs", "s3-access-logs-dr", "alb-logs", "cdn-assets", "cdn-assets-dr"],
+        ["s3-access-logs", "s3-access-logs-dr", "alb-logs", "cdn-assets", "cdn-assets-dr", *UPTIME_BUCKETS],
     ),
     "staging": _cannot_run(
-        UNKNOWN_ROLE_POLICIES, ["cdn-assets"], ["s3-access-logs", "alb-logs", "cdn-assets"]
+        UNKNOWN_ROLE_POLICIES, ["cdn-assets"], ["s3-access-logs", "alb-logs", "cdn-assets", *UPTIME_BUCKETS]
     ),
 }
 # Exemptions are advisory findings, so that they stay visible: the RDS event subscription is scoped to the
