@@ -383,8 +383,15 @@ class WebAcl(pulumi.ComponentResource):
                     description=f"paved: {family} sources {acl_name} admits, per paved:edge.ingressCidrs",
                     scope=scope,
                     ip_address_version=family,
-                    # The stack's own probes (the uptime canaries behind the NAT gateways) are admitted too.
-                    addresses=[*addresses, *(probe_sources if family == "IPV4" else ())],
+                    # The stack's own probes (the uptime canaries behind the NAT gateways) are admitted too,
+                    # once each: an ingress CIDR may already name a NAT gateway's address.
+                    addresses=(
+                        pulumi.Output.all(*addresses, *probe_sources).apply(
+                            lambda every: list(dict.fromkeys(every))
+                        )
+                        if family == "IPV4" and probe_sources
+                        else addresses
+                    ),
                     tags=dict(tags),
                     opts=here,
                 )

@@ -188,9 +188,9 @@ def postgres_version_problem(version: str, day: date) -> tuple[str, str] | None:
 # .../CloudWatch_Synthetics_Runtime_Support_Policy.html): the versions the pages were seen to list, none
 # with a deprecation date (docs/aws-facts/canaries.md, section 1). AWS releases runtimes monthly and the
 # lookup (DescribeRuntimeVersions) needs an account: add a release, or its deprecation day, when AWS
-# announces it.
+# announces it. syn-nodejs-3.0 is left out: it names the library @amzn/synthetics-core, and paved's script
+# requires @aws/synthetics-core, the name from 3.1 on.
 SYNTHETICS_NODEJS_RUNTIMES: dict[str, date | None] = {
-    "syn-nodejs-3.0": None,
     "syn-nodejs-3.1": None,
     "syn-nodejs-4.0": None,
     "syn-nodejs-4.1": None,

@@ -240,9 +240,9 @@ def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -
 
 
 def test_a_runtime_is_refused_from_the_day_aws_deprecates_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = changed(shipped("prod"), {"paved:uptime": {"runtime": "syn-nodejs-3.0"}})
-    assert load_stack_config(raw, "prod").uptime.runtime == "syn-nodejs-3.0"
-    calendar = {**paved.catalogues.SYNTHETICS_NODEJS_RUNTIMES, "syn-nodejs-3.0": date(2026, 1, 1)}
+    raw = changed(shipped("prod"), {"paved:uptime": {"runtime": "syn-nodejs-3.1"}})
+    assert load_stack_config(raw, "prod").uptime.runtime == "syn-nodejs-3.1"
+    calendar = {**paved.catalogues.SYNTHETICS_NODEJS_RUNTIMES, "syn-nodejs-3.1": date(2026, 1, 1)}
     monkeypatch.setattr(paved.catalogues, "SYNTHETICS_NODEJS_RUNTIMES", calendar)
     assert "paved:uptime.runtime" in paths_of(raw, "prod")
 
@@ -259,10 +259,12 @@ NODE = shutil.which("node")
 _FAKE_LIBRARY = """
 const calls = [];
 module.exports = {
-  getCanaryUserAgentString: () => 'CloudWatchSynthetics/test',
-  executeHttpStep: async (name, options) => {
-    calls.push({ name, options });
-    if (options.path.includes('down')) throw new Error('HTTP 503 ' + options.path);
+  synthetics: {
+    getCanaryUserAgentString: () => 'CloudWatchSynthetics/test',
+    executeHttpStep: async (name, options) => {
+      calls.push({ name, options });
+      if (options.path.includes('down')) throw new Error('HTTP 503 ' + options.path);
+    },
   },
   calls,
 };
