@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -1077,6 +1078,51 @@ def diagram_command(
         regions.append("CloudFront in us-east-1")
     for line in mermaid(edges(held), f"{stack}: {', '.join(regions)}"):
         typer.echo(line)
+
+
+class ReportFormat(StrEnum):
+    MD = "md"
+    JSON = "json"
+    HTML = "html"
+
+
+@app.command("readiness")
+def readiness_command(
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="The stack to assess.", callback=_pulumi_stack_name)
+    ],
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="The report's format.")
+    ] = ReportFormat.MD,
+    policy_pack: Annotated[
+        Path, typer.Option("--policy-pack", help="The policy pack whose verdicts count as evidence.")
+    ] = Path("policies"),
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+) -> None:
+    """Each item of the five production-readiness checklists, decided DONE, PARTIAL, MISSING or N/A from the
+    previewed stack (resources, the policy pack's verdicts, the wiring proof, runbooks): a summary per
+    checklist, the evidence per family of items, or what is missing and the config key that brings it.
+
+    Exit codes: 0 reported; 1 the program or the pack failed; 2 bad configuration or usage.
+    """
+    from paved.preview import run_preview
+    from paved.readiness import checklists
+    from paved.readiness.report import as_json, assess, evidence_of, html, markdown
+    from paved.terminal import progress
+
+    project, _, config = _stack_config(cwd, stack, "readiness")
+    with progress(f"Previewing {stack} offline with the policy pack…"):
+        preview = run_preview(cwd, stack, [policy_pack])
+    if not preview.ran_cleanly:
+        _refuse(f"the preview did not run cleanly: see `paved preview --stack {stack}`", "readiness")
+    assessment = assess(evidence_of(preview, config, project.directory), checklists.load())
+    if output_format is ReportFormat.JSON:
+        typer.echo(as_json(assessment))
+    elif output_format is ReportFormat.HTML:
+        typer.echo(html(assessment), nl=False)
+    else:
+        for line in markdown(assessment):
+            typer.echo(line)
 
 
 @app.command("diff")
