@@ -208,6 +208,7 @@ cluster = Cluster(
     alerting=alerting,
     protect=protect,
     tags=tags,
+    metrics_targets=[target for app in config.apps if (target := app.metrics_target)],
 )
 controllers = Controllers(
     "controllers",

@@ -50,6 +50,21 @@ _ADDON_IDENTITIES = {
 # Container Insights log groups that the CloudWatch agent would otherwise create without retention or KMS:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-setup-logs-FluentBit.html
 _CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+# Where the add-on's agents run (aws-observability/helm-charts, charts/amazon-cloudwatch-observability, read
+# at chart 6.4.0; docs/aws-facts/observability-agent.md has the rest).
+OBSERVABILITY_NAMESPACE = "amazon-cloudwatch"
+# The chart's DaemonSet agent (hostNetwork): Container Insights, and Application Signals' OTLP endpoint behind
+# the Service cloudwatch-agent.amazon-cloudwatch, which the injected SDK sends to on TCP 4316 (traces and
+# metrics) and 2000 (sampling rules); the operator's defaultinstrumentation.go hard-codes both.
+NODE_AGENT = "cloudwatch-agent"
+APPLICATION_SIGNALS_PORTS = (4316, 2000)
+# One more agent, a single-replica Deployment, scrapes the apps' Prometheus metrics. The DaemonSet can't: the
+# agent loads the scrape config with Prometheus' config.LoadFile, which expands no environment variable
+# (plugins/inputs/prometheus/start.go in aws/amazon-cloudwatch-agent), so no relabel rule can keep a node's
+# agent to its own pods, and every node's agent would scrape every pod, each count once per node.
+METRICS_SCRAPER = "cloudwatch-agent-prometheus"
+# CloudWatch namespace of the apps' scraped metrics (emf_processor.metric_namespace), a dimension per app.
+APP_METRICS_NAMESPACE = "paved/apps"
 _KUBERNETES_API_PORT = 443
 
 
@@ -84,6 +99,106 @@ def _deployer_cidr(value: str) -> str:
             "paved:cluster.publicAccessCidrs with publicEndpoint: true",
         )
     return value
+
+
+def agent_pods(agent: str) -> dict[str, str]:
+    """Labels on the pods of one of the add-on's agents: part of the selector of the agent's Service, which is
+    what lets the VPC CNI's policy controller admit the Service's ClusterIP too (SelectorLabels in
+    aws/amazon-cloudwatch-agent-operator, internal/manifests/manifestutils/labels.go)."""
+    return {
+        "app.kubernetes.io/component": "amazon-cloudwatch-agent",
+        "app.kubernetes.io/instance": f"{OBSERVABILITY_NAMESPACE}.{agent}",
+    }
+
+
+class MetricsTarget(NamedTuple):
+    """An app the scraper reads: pods labelled app.kubernetes.io/name=`app` in namespace `app`, on `port`."""
+
+    app: str
+    port: int
+    path: str
+    scheme: str  # http or https, as the ALB and the probes talk to the app
+
+
+def _scrape_job(cluster_name: str, target: MetricsTarget) -> dict[str, Any]:
+    """A Prometheus scrape job for one app's pods, found through the API (kubernetes_sd, role pod), labelled
+    with the dimensions the EMF declaration publishes."""
+    job: dict[str, Any] = {
+        "job_name": target.app,
+        "metrics_path": target.path,
+        "scheme": target.scheme,
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [target.app]}}],
+        "relabel_configs": [
+            # Only the app's own pods (not its migration Job's), and only on its port.
+            {
+                "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                "regex": target.app,
+                "action": "keep",
+            },
+            {
+                "source_labels": ["__meta_kubernetes_pod_container_port_number"],
+                "regex": str(target.port),
+                "action": "keep",
+            },
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "Namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "PodName"},
+            {"target_label": "ClusterName", "replacement": cluster_name},
+        ],
+    }
+    if target.scheme == "https":
+        # Like the ALB, which doesn't verify the certificate of a target either: the pod's is its own.
+        job["tls_config"] = {"insecure_skip_verify": True}
+    return job
+
+
+def observability_values(cluster_name: str, region: str, targets: Sequence[MetricsTarget]) -> dict[str, Any]:
+    """The amazon-cloudwatch-observability add-on's configuration values.
+
+    Application Signals' auto-monitor is off: on by default since chart 5.0.0, it injects the ADOT SDK into
+    every workload behind a Service on its next rollout (the chart's manager.monitorAllServices helper), whose
+    telemetry the apps' default-deny egress would drop; an app opts in with `tracing` instead. With apps to
+    scrape, `agents` keeps the DaemonSet as the chart builds it (an entry takes its defaults from `agent`) and
+    adds the scraper, whose agent config has only logs.metrics_collected.prometheus: the operator points its
+    prometheus_config_path at the scrape config it mounts (internal/manifests/collector/config_replace.go),
+    and the chart adds no region to a config without Container Insights or Application Signals.
+    """
+    auto_monitor = {"autoMonitor": {"monitorAllServices": False}}
+    values: dict[str, Any] = {"manager": {"applicationSignals": auto_monitor}}
+    if not targets:
+        return values
+    prometheus = {
+        "cluster_name": cluster_name,
+        # The agent's own default on EKS (translator/translate/otel/exporter/awsemf/prometheus.go), spelt out:
+        # Cluster creates this group first, with retention and KMS, like Container Insights' others.
+        "log_group_name": f"/aws/containerinsights/{cluster_name}/prometheus",
+        "emf_processor": {
+            "metric_namespace": APP_METRICS_NAMESPACE,
+            # Every series the apps serve becomes a CloudWatch metric per app (job); the rest of its labels
+            # stay in the log event.
+            "metric_declaration": [
+                {
+                    "source_labels": ["job"],
+                    "label_matcher": "^(" + "|".join(re.escape(t.app) for t in targets) + ")$",
+                    "dimensions": [["ClusterName", "Namespace"]],
+                    "metric_selectors": [".*"],
+                }
+            ],
+        },
+    }
+    scraper = {
+        "name": METRICS_SCRAPER,
+        "mode": "deployment",
+        "replicas": 1,
+        "config": {"agent": {"region": region}, "logs": {"metrics_collected": {"prometheus": prometheus}}},
+        "prometheus": {
+            "config": {
+                "global": {"scrape_interval": "1m", "scrape_timeout": "10s"},
+                "scrape_configs": [_scrape_job(cluster_name, target) for target in targets],
+            }
+        },
+    }
+    values["agents"] = [{"name": NODE_AGENT}, scraper]
+    return values
 
 
 class EksVersionDates(NamedTuple):
@@ -430,14 +545,16 @@ class Cluster(pulumi.ComponentResource):
         alerting: Alerting,
         protect: bool,
         tags: Mapping[str, str],
+        metrics_targets: Sequence[MetricsTarget] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:cluster:Cluster", name, None, opts)
         self._name = name
         self._args = args
+        self._metrics_targets = list(metrics_targets)
         self._tags = dict(tags)
         self._context = aws_context(pulumi.ResourceOptions(parent=self))
-        cluster_name = f"paved-{pulumi.get_stack()}"
+        cluster_name = self._cluster_name = f"paved-{pulumi.get_stack()}"
         logs = log_group(
             f"{name}-control-plane",
             # EKS writes to this fixed name; creating it first is how it gets retention and KMS.
@@ -448,7 +565,9 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             parent=self,
         )
-        for stream in _CONTAINER_INSIGHTS_LOGS:
+        # The scraper's log group too, when there is a scraper.
+        streams = [*_CONTAINER_INSIGHTS_LOGS, *(["prometheus"] if metrics_targets else [])]
+        for stream in streams:
             log_group(
                 f"{name}-insights-{stream}",
                 name=f"/aws/containerinsights/{cluster_name}/{stream}",
@@ -674,6 +793,12 @@ class Cluster(pulumi.ComponentResource):
             # NetworkPolicy objects do nothing until the CNI's network policy agent is on:
             # https://docs.aws.amazon.com/eks/latest/userguide/cni-network-policy-configure.html
             configuration = {"enableNetworkPolicy": "true"}
+        values: pulumi.Input[str] | None = json.dumps(configuration) if configuration else None
+        if addon == "amazon-cloudwatch-observability":
+            cluster_name, targets = self._cluster_name, self._metrics_targets
+            values = pulumi.Output.from_input(self._context.region).apply(
+                lambda region: json.dumps(observability_values(cluster_name, region, targets))
+            )
         identity = self._addon_role(cluster, addon)
         associations = None
         if identity is not None:
@@ -688,7 +813,7 @@ class Cluster(pulumi.ComponentResource):
             addon_name=addon,
             # Unpinned addons get EKS's default version for the cluster's Kubernetes version.
             addon_version=self._args.addon_versions.get(addon),  # type: ignore[call-overload]
-            configuration_values=json.dumps(configuration) if configuration else None,
+            configuration_values=values,
             pod_identity_associations=associations,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

@@ -22,6 +22,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field, StringConstraints
 
+from components.cluster import (
+    APPLICATION_SIGNALS_PORTS,
+    METRICS_SCRAPER,
+    NODE_AGENT,
+    OBSERVABILITY_NAMESPACE,
+    MetricsTarget,
+    agent_pods,
+)
 from components.controllers import RELOAD_ON_SECRETS
 from components.dashboard import Metric, Widget
 from components.database_users import DatabaseAccess, database_url, script_digest
@@ -171,6 +179,19 @@ class AppAlarms(ConfigModel):
     restarts: AlarmRule  # container restarts of the app's pods, per period
 
 
+# Languages Application Signals injects an SDK for under paved's restricted pod rules. Not Java: the operator
+# leaves the Java init container without a securityContext (pkg/instrumentation/sdk.go in
+# aws/amazon-cloudwatch-agent-operator, after open-telemetry/opentelemetry-operator#2272), which the
+# `restricted` Pod Security profile refuses, so the pods would never start.
+TracingLanguage = Annotated[
+    Literal["nodejs", "python", "dotnet"],
+    Hint(
+        "nodejs, python or dotnet: the language whose OpenTelemetry SDK Application Signals injects; Java "
+        "is not supported (its injected init container breaks the restricted pod rules)"
+    ),
+]
+
+
 class AppArgs(ConfigModel):
     name: AppName
     image: Annotated[str, AfterValidator(pinned_image)]
@@ -205,6 +226,8 @@ class AppArgs(ConfigModel):
     slo: AppSlo
     # Where the app serves Prometheus metrics: never answered through the ALB, whatever its routes say.
     metrics_path: UrlPath | None = None
+    # Traces and Application Signals metrics through the add-on's agent (README, "Metrics and tracing").
+    tracing: TracingLanguage | None = None
     # What the app's uptime canary GETs on its public host, each expecting a 2xx (README, "Uptime canaries");
     # unset, the prefix of its public path. Eight paths of up to 200 characters keep the URLs inside the
     # 4 KB of environment a canary may have.
@@ -222,6 +245,13 @@ class AppArgs(ConfigModel):
     def is_public(self) -> bool:
         """Whether the app receives traffic through the load balancer (a worker does not)."""
         return self.public_path is not None or self.host is not None
+
+    @property
+    def metrics_target(self) -> MetricsTarget | None:
+        """What the add-on's scraper reads, for an app that serves metrics."""
+        if self.metrics_path is None:
+            return None
+        return MetricsTarget(self.name, self.port, self.metrics_path, self.backend_protocol.lower())
 
     @property
     def route_prefix(self) -> str:
@@ -427,6 +457,27 @@ DNS_EGRESS = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
         )
     ],
     ports=[_port(_DNS_PORT, "UDP"), _port(_DNS_PORT)],
+)
+
+
+def _agent_peer(agent: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """The pods of one of the observability add-on's agents. They run on the host network, so the VPC CNI's
+    policy controller resolves them to their nodes' addresses (computeIngressEndpoints and
+    computeEgressEndpoints in aws/amazon-network-policy-controller-k8s take a peer pod's status.podIP, which
+    is the node's); a CNI that ignores host-network pods as peers would need an ipBlock, which here would be
+    the private subnets, every pod's address too (components/subnets.py)."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=meta.LabelSelectorArgs(
+            match_labels={"kubernetes.io/metadata.name": OBSERVABILITY_NAMESPACE}
+        ),
+        pod_selector=meta.LabelSelectorArgs(match_labels=agent_pods(agent)),
+    )
+
+
+# What an app with `tracing` sends to the agent on its node: the injected SDK's OTLP and sampling requests, to
+# the agent's Service (docs/aws-facts/observability-agent.md, "Egress an instrumented pod needs").
+TRACING_EGRESS = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+    to=[_agent_peer(NODE_AGENT)], ports=[_port(number) for number in APPLICATION_SIGNALS_PORTS]
 )
 
 
@@ -808,7 +859,7 @@ class Workload(pulumi.ComponentResource):
                 ),
                 revision_history_limit=5,
                 template=core.PodTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(labels=self._labels),
+                    metadata=meta.ObjectMetaArgs(labels=self._labels, annotations=self._pod_annotations()),
                     spec=core.PodSpecArgs(
                         service_account_name=app.name,
                         automount_service_account_token=False,
@@ -824,6 +875,12 @@ class Workload(pulumi.ComponentResource):
                 self._in_namespace, pulumi.ResourceOptions(depends_on=list(after))
             ),
         )
+
+    def _pod_annotations(self) -> dict[str, str] | None:
+        """The opt-in to Application Signals: the operator's webhook injects the language's SDK into pods
+        created with it (AWS, "Enable Application Signals on Amazon EKS", Annotate manifest file)."""
+        language = self._app.tracing
+        return {f"instrumentation.opentelemetry.io/inject-{language}": "true"} if language else None
 
     def _probe(self, path: str, *, period: int, failures: int) -> core.ProbeArgs:
         return core.ProbeArgs(
@@ -922,6 +979,13 @@ class Workload(pulumi.ComponentResource):
             if app.is_public
             else []
         )
+        if app.metrics_path is not None:
+            # The metrics are served on the app's port, so the scraper gets that port, and from nowhere else.
+            ingress.append(
+                networking.NetworkPolicyIngressRuleArgs(
+                    from_=[_agent_peer(METRICS_SCRAPER)], ports=[_port(app.port)]
+                )
+            )
         networking.NetworkPolicy(
             app.name,
             metadata=self._metadata(),
@@ -929,7 +993,7 @@ class Workload(pulumi.ComponentResource):
                 pod_selector=meta.LabelSelectorArgs(match_labels=self._selector),
                 policy_types=["Ingress", "Egress"],
                 ingress=ingress,
-                egress=egress,
+                egress=[*egress, *([TRACING_EGRESS] if app.tracing else [])],
             ),
             opts=in_namespace,
         )

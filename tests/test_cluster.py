@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -30,7 +31,7 @@ from components.observability import Alerting
 from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
 from paved.presets import deep_merge
-from paved.program import record
+from paved.program import record, run_project
 from paved.recorder import RecordedResource, Recording
 from paved.values import UNKNOWN
 from tests.stack_config import (
@@ -40,6 +41,7 @@ from tests.stack_config import (
     problems_of,
     section,
     shipped,
+    with_app,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -694,3 +696,75 @@ def test_readme_lists_the_versions_in_standard_support_on_the_day_it_names() -> 
     listed, day = found.groups()
     named = tuple(re.findall(r'"(\d+\.\d+)"', listed))
     assert named == eks_versions_in_standard_support(date.fromisoformat(day))
+
+
+# --- the observability add-on: scraping and Application Signals -------------------------------------------
+
+# The CloudWatch agent's own JSON schema (tests/fixtures/cloudwatch-agent/README.md).
+AGENT_SCHEMA = ROOT / "tests" / "fixtures" / "cloudwatch-agent" / "schema.json"
+
+
+def _observability_values(recording: Recording) -> dict[str, Any]:
+    [addon] = [
+        a for a in recording.of_type(ADDON) if a.inputs["addonName"] == "amazon-cloudwatch-observability"
+    ]
+    return json.loads(addon.inputs["configurationValues"])
+
+
+@pytest.fixture(scope="module")
+def scraped() -> Recording:
+    """prod with the api and the worker serving metrics (the worker over HTTPS)."""
+    raw = with_app(shipped("prod"), 1, {"metricsPath": "/api/metrics"})
+    return run_project(
+        ROOT, "prod", with_app(raw, 2, {"metricsPath": "/metrics", "backendProtocol": "HTTPS"})
+    )
+
+
+def test_application_signals_instruments_only_the_apps_that_opt_in(recording: Recording) -> None:
+    # Nothing to scrape in the shipped stacks: the DaemonSet stays as the chart builds it.
+    assert _observability_values(recording) == {
+        "manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}}
+    }
+
+
+def test_a_single_scraper_reads_the_apps_that_serve_metrics(scraped: Recording) -> None:
+    values = _observability_values(scraped)
+    assert values["manager"]["applicationSignals"]["autoMonitor"] == {"monitorAllServices": False}
+    node_agent, scraper = values["agents"]
+    assert node_agent == {"name": "cloudwatch-agent"}
+    assert (scraper["name"], scraper["mode"], scraper["replicas"]) == (
+        "cloudwatch-agent-prometheus",
+        "deployment",
+        1,
+    )
+    cluster = f"paved-{scraped.stack}"
+    prometheus = scraper["config"]["logs"]["metrics_collected"]["prometheus"]
+    assert prometheus["cluster_name"] == cluster
+    [declaration] = prometheus["emf_processor"]["metric_declaration"]
+    assert re.fullmatch(declaration["label_matcher"], "api") and not re.fullmatch(
+        declaration["label_matcher"], "web"
+    )
+    jobs = {job["job_name"]: job for job in scraper["prometheus"]["config"]["scrape_configs"]}
+    assert set(jobs) == {"api", "worker"}
+    assert (jobs["api"]["metrics_path"], jobs["api"]["scheme"]) == ("/api/metrics", "http")
+    assert jobs["api"]["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["api"]}}]
+    keeps = {
+        r["source_labels"][0]: r["regex"] for r in jobs["api"]["relabel_configs"] if r.get("action") == "keep"
+    }
+    assert keeps == {
+        "__meta_kubernetes_pod_label_app_kubernetes_io_name": "api",
+        "__meta_kubernetes_pod_container_port_number": "3000",
+    }
+    assert (jobs["worker"]["scheme"], jobs["worker"]["tls_config"]) == (
+        "https",
+        {"insecure_skip_verify": True},
+    )
+    # Its EMF lands in a group paved creates first, with retention and the logs key.
+    [group] = [g for g in scraped.of_type(LOG_GROUP) if g.inputs["name"] == prometheus["log_group_name"]]
+    assert group.inputs["name"] == f"/aws/containerinsights/{cluster}/prometheus"
+    assert group.property_dependencies["kmsKeyId"] == [scraped.one(KEY, "logs").urn]
+
+
+def test_the_scrapers_agent_config_passes_the_agents_own_schema(scraped: Recording) -> None:
+    [_, scraper] = _observability_values(scraped)["agents"]
+    jsonschema.validate(scraper["config"], json.loads(AGENT_SCHEMA.read_text()))

@@ -17,10 +17,11 @@ from paved.config import StackConfig, load_stack_config, load_stack_file
 from paved.errors import ConfigError
 from paved.fields import SYSTEM_NAMESPACES, parse_quantity
 from paved.images import own_repository
+from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
 from tests.data_tier import recording_of
 from tests.manifests import manifest
-from tests.stack_config import Mutation, apps, assert_rule_reports_path_and_hint, case
+from tests.stack_config import Mutation, apps, assert_rule_reports_path_and_hint, case, shipped, with_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT / "tests" / "fixtures" / "crds"
@@ -499,3 +500,72 @@ RULE_CASES = [
 @pytest.mark.parametrize(("stack", "mutation", "path"), RULE_CASES)
 def test_rule_reports_path_and_hint(stack: str, mutation: Mutation, path: str) -> None:
     assert_rule_reports_path_and_hint(stack, mutation, path)
+
+
+# --- metrics and tracing ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def observed() -> Recording:
+    """prod with the api serving metrics and traced as a Node.js app."""
+    raw = with_app(shipped("prod"), 1, {"metricsPath": "/api/metrics", "tracing": "nodejs"})
+    return run_project(ROOT, "prod", raw)
+
+
+def _app_policy(recording: Recording, app: str) -> RecordedResource:
+    [policy] = [
+        r
+        for r in recording.of_type(NETWORK_POLICY)
+        if r.inputs["metadata"]["namespace"] == app and r.inputs["metadata"]["name"] == app
+    ]
+    return policy
+
+
+def _agent_peer(agent: str) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "amazon-cloudwatch"}},
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/component": "amazon-cloudwatch-agent",
+                "app.kubernetes.io/instance": f"amazon-cloudwatch.{agent}",
+            }
+        },
+    }
+
+
+def test_a_traced_app_is_injected_and_reaches_only_its_nodes_agent(
+    observed: Recording, prod: Recording
+) -> None:
+    template = _by_app(observed, DEPLOYMENT)["api"].inputs["spec"]["template"]
+    assert template["metadata"]["annotations"] == {"instrumentation.opentelemetry.io/inject-nodejs": "true"}
+    egress = _app_policy(observed, "api").inputs["spec"]["egress"]
+    assert egress[-1] == {
+        "to": [_agent_peer("cloudwatch-agent")],
+        "ports": [{"port": 4316, "protocol": "TCP"}, {"port": 2000, "protocol": "TCP"}],
+    }
+    # The injected SDK names the agent's Service, so the app keeps its DNS rule.
+    assert any(rule["ports"][0] == {"port": 53, "protocol": "UDP"} for rule in egress)
+    # Untraced, nothing changes.
+    untraced = _app_policy(prod, "api").inputs["spec"]["egress"]
+    assert egress[:-1] == untraced
+    assert "annotations" not in _by_app(prod, DEPLOYMENT)["api"].inputs["spec"]["template"]["metadata"]
+
+
+def test_only_the_scraper_reaches_an_apps_port_besides_the_load_balancer(observed: Recording) -> None:
+    ingress = _app_policy(observed, "api").inputs["spec"]["ingress"]
+    assert ingress[-1] == {
+        "from": [_agent_peer("cloudwatch-agent-prometheus")],
+        "ports": [{"port": 3000, "protocol": "TCP"}],
+    }
+    assert all("ipBlock" in peer for rule in ingress[:-1] for peer in rule["from"])
+
+
+def test_metrics_and_tracing_objects_pass_strict_kubernetes_validation(observed: Recording) -> None:
+    version = f"{_config(observed).cluster.version}.0"
+    for resource in (_by_app(observed, DEPLOYMENT)["api"], _app_policy(observed, "api")):
+        kubernetes_validate.validate(manifest(resource.inputs), version, strict=True)
+
+
+@pytest.mark.parametrize("language", ["java", "go"])
+def test_tracing_a_language_without_restricted_injection_is_refused(language: str) -> None:
+    assert_rule_reports_path_and_hint("prod", apps(1, {"tracing": language}), "paved:apps[1].tracing")
