@@ -24,14 +24,13 @@ from components.data_stores import DataStoreContext
 from components.kms import aws_context
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
-from components.observability import Alerting, Threshold
+from components.observability import AlarmRule, Alerting, threshold_within
 from paved.catalogues import CACHE_ENGINE_VERSIONS, cache_node_type_problem, cache_version_problem
 from paved.errors import ConfigProblem, Hint, invalid
 from paved.fields import (
     ConfigModel,
     DailyWindow,
     LogRetention,
-    Percent,
     RuleContext,
     Version,
     WeeklyWindow,
@@ -56,11 +55,20 @@ MaxmemoryPolicy = Literal[
 
 
 class CacheAlarms(ConfigModel):
-    engine_cpu_percent: Percent
-    memory_percent: Percent
-    evictions: Annotated[int, Field(ge=0), Hint("alarm when more keys than this are evicted in 5 minutes")]
-    connections: Annotated[int, Field(ge=1, le=65000), Hint("alarm when client connections exceed this")]
-    replication_lag_seconds: Annotated[int, Field(ge=1)]
+    """Each cache node's alarms; each unit is in its key's name."""
+
+    engine_cpu_percent: Annotated[
+        AlarmRule, threshold_within(1, 100, "alarm when the engine's CPU exceeds this")
+    ]
+    memory_percent: Annotated[
+        AlarmRule, threshold_within(1, 100, "alarm when memory used of maxmemory exceeds this")
+    ]
+    evictions: AlarmRule  # keys evicted per period
+    # ElastiCache fixes maxclients at 65,000 (the parameter page linked above).
+    connections: Annotated[AlarmRule, threshold_within(1, 65000, "alarm when client connections exceed this")]
+    replication_lag_seconds: Annotated[
+        AlarmRule, threshold_within(1, None, "alarm when a replica lags by more than this")
+    ]
 
 
 def _node_type(node_type: str) -> str:
@@ -321,51 +329,48 @@ class Cache(pulumi.ComponentResource):
         # ElastiCache publishes per node, under CacheClusterId (a replication group's members are named
         # <group id>-001, -002, ...): https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.html
         limits = args.alarms
+        cpu, memory, connections = limits.engine_cpu_percent, limits.memory_percent, limits.connections
+        evictions, lag = limits.evictions, limits.replication_lag_seconds
         for index, node_id in enumerate(node_ids, start=1):
             node = f"Cache node {index}"
             thresholds = [
-                Threshold(
+                cpu.threshold_for(
                     suffix="cpu",
-                    description=f"{node}: engine CPU over {limits.engine_cpu_percent}% (15 min)",
+                    description=f"{node}: engine CPU over {cpu.threshold:g}% {cpu.window_text}",
                     metric_name="EngineCPUUtilization",
                     statistic="Average",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=limits.engine_cpu_percent,
-                    periods=3,
                     treat_missing_data="missing",
                 ),
-                Threshold(
+                memory.threshold_for(
                     suffix="memory",
-                    description=f"{node}: memory over {limits.memory_percent}% of maxmemory",
+                    description=f"{node}: memory over {memory.threshold:g}% of maxmemory "
+                    f"{memory.window_text}",
                     metric_name="DatabaseMemoryUsagePercentage",
                     statistic="Maximum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=limits.memory_percent,
-                    periods=2,
                     treat_missing_data="missing",
                 ),
-                Threshold(
+                connections.threshold_for(
                     suffix="connections",
-                    description=f"{node}: over {limits.connections} client connections",
+                    description=f"{node}: over {connections.threshold:g} client connections "
+                    f"{connections.window_text}",
                     metric_name="CurrConnections",
                     statistic="Maximum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=limits.connections,
-                    periods=2,
                     treat_missing_data="missing",
                 ),
             ]
             if args.evicts:
                 # Under noeviction nothing is evicted: memory is the signal, and this alarm would never fire.
                 thresholds.append(
-                    Threshold(
+                    evictions.threshold_for(
                         suffix="evictions",
-                        description=f"{node}: over {limits.evictions} keys evicted in 5 min",
+                        description=f"{node}: over {evictions.threshold:g} keys evicted "
+                        f"{evictions.window_text}",
                         metric_name="Evictions",
                         statistic="Sum",
                         comparison_operator="GreaterThanThreshold",
-                        threshold=limits.evictions,
-                        periods=1,
                         treat_missing_data="notBreaching",  # no datapoint: nothing was evicted
                     )
                 )
@@ -373,14 +378,12 @@ class Cache(pulumi.ComponentResource):
                 # Only replicas report ReplicationLag, and the primary role moves on failover, so every
                 # node gets the alarm and a node without datapoints (the primary) is fine.
                 thresholds.append(
-                    Threshold(
+                    lag.threshold_for(
                         suffix="replication-lag",
-                        description=f"{node}: replica lag over {limits.replication_lag_seconds} s",
+                        description=f"{node}: replica lag over {lag.threshold:g} s {lag.window_text}",
                         metric_name="ReplicationLag",
                         statistic="Maximum",
                         comparison_operator="GreaterThanThreshold",
-                        threshold=limits.replication_lag_seconds,
-                        periods=2,
                         treat_missing_data="notBreaching",
                     )
                 )

@@ -18,6 +18,7 @@ credentials", has the whole picture.
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Annotated, Literal
 
 import pulumi
@@ -32,7 +33,7 @@ from components.exemptions import exemption_tags
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_role
 from components.kms import aws_context
 from components.logs import log_group
-from components.observability import AlarmSpec, Threshold
+from components.observability import AlarmRule, AlarmSpec, threshold_within
 from components.security_groups import port_rule
 from paved.catalogues import POSTGRES_MAJORS, postgres_version_problem, rds_instance_class_problem, today
 from paved.errors import ConfigProblem, Hint, invalid
@@ -40,7 +41,6 @@ from paved.fields import (
     ConfigModel,
     DailyWindow,
     LogRetention,
-    Percent,
     RuleContext,
     Version,
     WeeklyWindow,
@@ -110,28 +110,30 @@ def is_burstable(instance_class: str) -> bool:
 
 
 class DatabaseAlarms(ConfigModel):
-    cpu_percent: Percent
+    """The database's alarms; each unit is in its key's name."""
+
+    cpu_percent: Annotated[AlarmRule, threshold_within(1, 100, "alarm when average CPU exceeds this")]
     free_storage_percent: Annotated[
-        int, Field(ge=1, le=50), Hint("alarm when free storage falls below this share of allocatedStorage")
+        AlarmRule,
+        threshold_within(1, 50, "alarm when free storage falls below this share of allocatedStorage"),
     ]
     freeable_memory_percent: Annotated[
-        int, Field(ge=1, le=50), Hint("alarm when freeable memory falls below this share of instance memory")
+        AlarmRule,
+        threshold_within(1, 50, "alarm when freeable memory falls below this share of instance memory"),
     ]
     connections_percent: Annotated[
-        int, Field(ge=10, le=100), Hint("alarm when connections exceed this share of max_connections")
+        AlarmRule, threshold_within(10, 100, "alarm when connections exceed this share of max_connections")
     ]
-    read_latency_ms: Annotated[int, Field(ge=1), Hint("alarm when average read latency exceeds this")]
-    replica_lag_seconds: Annotated[int, Field(ge=1), Hint("alarm when a read replica lags by more than this")]
-    connection_failures: Annotated[
-        int,
-        Field(ge=0),
-        Hint("with the proxy: alarm when more connections than this fail in 5 minutes (0: on the first)"),
+    read_latency_ms: Annotated[
+        AlarmRule, threshold_within(1, None, "alarm when average read latency exceeds this")
     ]
-    cpu_credit_balance: Annotated[
-        int, Field(ge=0), Hint("burstable (db.t*) classes: alarm when CPU credits fall below this")
+    replica_lag_seconds: Annotated[
+        AlarmRule, threshold_within(1, None, "alarm when a read replica lags by more than this")
     ]
-    # One-day periods, and CloudWatch evaluates at most 7 days for periods of an hour or more:
-    # https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    connection_failures: AlarmRule  # with the proxy: failed connections per period (0: the first)
+    cpu_credit_balance: AlarmRule  # burstable (db.t*) classes: CPU credits left
+    # One-day periods (longer than an alarm rule's), and CloudWatch evaluates at most 7 days for periods of
+    # an hour or more: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
     restore_drill_max_age_days: Annotated[
         int | None,
         Field(ge=1, le=7),
@@ -879,7 +881,7 @@ class Database(pulumi.ComponentResource):
         full, or refusing its credentials). Sums over the proxy's instances; no data is no attempt, which
         is not an outage (RDS publishes some proxy metrics only after its first connection).
         https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.monitoring.html"""
-        most = self._args.alarms.connection_failures
+        rule = self._args.alarms.connection_failures
         failures = [
             (
                 "auth-failures",
@@ -895,14 +897,12 @@ class Database(pulumi.ComponentResource):
         self._store.alerting.threshold_alarms(
             f"{name}-proxy",
             [
-                Threshold(
+                rule.threshold_for(
                     suffix=suffix,
-                    description=f"{what}: more than {most} in 5 minutes",
+                    description=f"{what}: more than {rule.threshold:g} {rule.window_text}",
                     metric_name=metric,
                     statistic="Sum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=most,
-                    periods=1,
                     treat_missing_data="notBreaching",
                 )
                 for suffix, metric, what in failures
@@ -917,82 +917,82 @@ class Database(pulumi.ComponentResource):
         # Missing data means the instance is not reporting (stopped, failing over): RDS events cover that,
         # so these alarms keep their state instead of flapping.
         above, below = "GreaterThanThreshold", "LessThanThreshold"
+        cpu, storage, latency = limits.cpu_percent, limits.free_storage_percent, limits.read_latency_ms
         thresholds = [
-            Threshold(
+            cpu.threshold_for(
                 suffix="cpu",
-                description=f"Database CPU above {limits.cpu_percent}% for 15 minutes",
+                description=f"Database CPU above {cpu.threshold:g}% {cpu.window_text}",
                 metric_name="CPUUtilization",
                 statistic="Average",
                 comparison_operator=above,
-                threshold=limits.cpu_percent,
-                periods=3,
                 treat_missing_data="missing",
             ),
             # Bytes, against the configured size: storage autoscaling grows the volume when 10% is left, so
             # this fires when growth cannot keep up or maxAllocatedStorage is reached.
-            Threshold(
+            storage.threshold_for(
                 suffix="free-storage",
-                description=f"Database free storage below {limits.free_storage_percent}% of "
-                f"{args.allocated_storage} GiB",
+                description=f"Database free storage below {storage.threshold:g}% of "
+                f"{args.allocated_storage} GiB {storage.window_text}",
                 metric_name="FreeStorageSpace",
                 statistic="Minimum",
                 comparison_operator=below,
-                threshold=args.allocated_storage * 2**30 * limits.free_storage_percent / 100,
-                periods=1,
                 treat_missing_data="missing",
+                scale=args.allocated_storage * 2**30 / 100,
             ),
-            Threshold(
+            latency.threshold_for(
                 suffix="read-latency",
-                description=f"Database read latency above {limits.read_latency_ms} ms for 15 minutes",
+                description=f"Database read latency above {latency.threshold:g} ms {latency.window_text}",
                 metric_name="ReadLatency",
                 statistic="Average",
                 comparison_operator=above,
-                threshold=limits.read_latency_ms / 1000,  # the metric is in seconds
-                periods=3,
                 treat_missing_data="missing",
+                scale=1 / 1000,  # the metric is in seconds
             ),
         ]
         memory_gib = instance_memory_gib(args.instance_class)
         if memory_gib is not None:
+            memory = limits.freeable_memory_percent
             thresholds.append(
-                Threshold(
+                memory.threshold_for(
                     suffix="freeable-memory",
-                    description=f"Database freeable memory below {limits.freeable_memory_percent}% of "
-                    f"{memory_gib} GiB",
+                    description=f"Database freeable memory below {memory.threshold:g}% of {memory_gib} GiB "
+                    f"{memory.window_text}",
                     metric_name="FreeableMemory",
                     statistic="Minimum",
                     comparison_operator=below,
-                    threshold=memory_gib * 2**30 * limits.freeable_memory_percent / 100,
-                    periods=3,
                     treat_missing_data="missing",
+                    scale=memory_gib * 2**30 / 100,
                 )
             )
         max_connections = args.effective_max_connections
         if max_connections is not None:
+            connections = limits.connections_percent
             thresholds.append(
-                Threshold(
-                    suffix="connections",
-                    description=f"Database connections above {limits.connections_percent}% of "
-                    f"max_connections ({max_connections})",
-                    metric_name="DatabaseConnections",
-                    statistic="Maximum",
-                    comparison_operator=above,
-                    threshold=max_connections * limits.connections_percent // 100,
-                    periods=2,
-                    treat_missing_data="missing",
+                replace(
+                    connections.threshold_for(
+                        suffix="connections",
+                        description=f"Database connections above {connections.threshold:g}% of "
+                        f"max_connections ({max_connections}) {connections.window_text}",
+                        metric_name="DatabaseConnections",
+                        statistic="Maximum",
+                        comparison_operator=above,
+                        treat_missing_data="missing",
+                    ),
+                    # A whole number of connections, as the metric counts them.
+                    threshold=max_connections * connections.threshold // 100,
                 )
             )
         if is_burstable(args.instance_class):
+            balance = limits.cpu_credit_balance
             # Only burstable classes earn CPU credits; at zero they are throttled to baseline.
             thresholds.append(
-                Threshold(
+                balance.threshold_for(
                     suffix="cpu-credits",
-                    description=f"Database CPU credit balance below {limits.cpu_credit_balance}",
+                    description=f"Database CPU credit balance below {balance.threshold:g} "
+                    f"{balance.window_text}",
                     metric_name="CPUCreditBalance",
                     statistic="Minimum",
                     comparison_operator=below,
-                    threshold=limits.cpu_credit_balance,
-                    periods=1,
                     treat_missing_data="missing",
                 )
             )
@@ -1003,14 +1003,13 @@ class Database(pulumi.ComponentResource):
             dimensions={"DBInstanceIdentifier": primary.identifier},
             parent=self,
         )
-        lag = Threshold(
+        lag_rule = limits.replica_lag_seconds
+        lag = lag_rule.threshold_for(
             suffix="lag",
-            description=f"Read replica lags over {limits.replica_lag_seconds} s",
+            description=f"Read replica lags over {lag_rule.threshold:g} s {lag_rule.window_text}",
             metric_name="ReplicaLag",
             statistic="Maximum",
             comparison_operator=above,
-            threshold=limits.replica_lag_seconds,
-            periods=2,
             treat_missing_data="missing",
         )
         for index, replica in enumerate(replicas, start=1):

@@ -22,7 +22,7 @@ from components.buckets import SecureBucket, ServerAccessLogs, alb_log_delivery_
 from components.dashboard import Metric, Widget
 from components.kms import aws_context
 from components.naming import autonamed
-from components.observability import AlarmRule, AlarmSpec, Alerting, Threshold
+from components.observability import AlarmRule, AlarmSpec, Alerting, Threshold, threshold_within
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
 from paved.errors import Hint, invalid
@@ -142,7 +142,7 @@ class EdgeArgs(ConfigModel):
     ]
     origin_secret_version: Version
     blocked_requests_alarm: Annotated[
-        int, Field(ge=1), Hint("alarm when WAF blocks more requests than this in 5 minutes")
+        AlarmRule, threshold_within(1, None, "alarm when a web ACL blocks more requests than this per period")
     ]
     alarms: EdgeAlarms
 

@@ -321,6 +321,21 @@ class AlarmRule(ConfigModel):
         )
 
 
+def threshold_within(low: float, high: float | None, meaning: str) -> AfterValidator:
+    """An alarm rule whose threshold must lie from `low` to `high` (None: no upper bound), the values that
+    mean something in its unit (a percentage, a count); `meaning` says when the alarm fires."""
+
+    def check(rule: AlarmRule) -> AlarmRule:
+        if rule.threshold < low or (high is not None and rule.threshold > high):
+            span = f"{low:g} to {high:g}" if high is not None else f"{low:g} or more"
+            raise invalid(
+                f"threshold must be {span}, got {rule.threshold:g}", f"{meaning}; use a threshold of {span}"
+            )
+        return rule
+
+    return AfterValidator(check)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Threshold:
     """A metric against a threshold, breaching in every one of `periods` consecutive periods (5 minutes

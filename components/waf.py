@@ -7,7 +7,7 @@ limit or block CloudFront itself; they go on the CLOUDFRONT ACL only.
 
 Every ACL logs to its own KMS-encrypted log group `aws-waf-logs-<stack>-<name>` (WAF requires the prefix:
 https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html) with the `authorization` and
-`cookie` headers redacted, and alarms when it blocks more than `blockedRequestsAlarm` requests in 5 minutes.
+`cookie` headers redacted, and alarms when it blocks more requests than `blockedRequestsAlarm` allows.
 
 WAF writes through the log delivery service, which needs a resource policy on the log group. WAF would add
 one itself only if the deployer may call logs:PutResourcePolicy
@@ -28,7 +28,7 @@ from components.edge import EdgeArgs
 from components.kms import aws_context
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
-from components.observability import Alerting, Threshold
+from components.observability import Alerting
 
 Scope = Literal["REGIONAL", "CLOUDFRONT"]
 
@@ -457,20 +457,20 @@ class WebAcl(pulumi.ComponentResource):
         region = aws_context(here).region
         if scope == "REGIONAL":
             dimensions["Region"] = region
+        blocked = args.blocked_requests_alarm
         alerting.threshold_alarms(
             name,
             [
-                Threshold(
+                blocked.threshold_for(
                     suffix="blocked-requests",
                     description=(
-                        f"WAF {acl_name} blocked more than {args.blocked_requests_alarm} requests in "
-                        "5 minutes: an attack, or a rule blocking real users (check the WAF logs)"
+                        f"WAF {acl_name} blocked more than {blocked.threshold:g} requests "
+                        f"{blocked.window_text}: an attack, or a rule blocking real users "
+                        "(check the WAF logs)"
                     ),
                     metric_name="BlockedRequests",
                     statistic="Sum",
                     comparison_operator="GreaterThanThreshold",
-                    threshold=args.blocked_requests_alarm,
-                    periods=1,
                     # WAF publishes no datapoint while it blocks nothing.
                     treat_missing_data="notBreaching",
                 )

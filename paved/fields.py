@@ -223,7 +223,6 @@ LogRetention = Annotated[
         + ", ".join(map(str, get_args(LogRetentionDays)))
     ),
 ]
-Percent = Annotated[int, Field(ge=1, le=100), Hint("use a whole percentage from 1 to 100")]
 Version = Annotated[
     int, Field(ge=1), Hint("a counter starting at 1: raise it by one to generate and roll out a new value")
 ]

@@ -119,6 +119,24 @@ RULE_CASES = [
         )
         for use in ("queue", "both")
     ),
+    case(
+        "prod",
+        section("paved:cache", {"alarms": {"memoryPercent": {"threshold": 120}}}),
+        "paved:cache.alarms.memoryPercent",
+        "cache-alarm-percent",
+    ),
+    case(
+        "prod",
+        section("paved:cache", {"alarms": {"connections": {"threshold": 70000}}}),
+        "paved:cache.alarms.connections",
+        "cache-alarm-maxclients",
+    ),
+    case(
+        "prod",
+        section("paved:cache", {"alarms": {"evictions": {"periods": 200, "periodSeconds": 3600}}}),
+        "paved:cache.alarms.evictions",
+        "cache-alarm-window",
+    ),
 ]
 
 

@@ -39,7 +39,7 @@ from tests.data_tier import (
     problem_paths,
     recording_of,
 )
-from tests.stack_config import ROOT, Mutation, assert_rule_reports_path_and_hint, case, section
+from tests.stack_config import ROOT, Mutation, assert_rule_reports_path_and_hint, case, problems_of, section
 
 
 @pytest.fixture(scope="module")
@@ -388,6 +388,30 @@ RULE_CASES = [
         "paved:database.deletionProtection",
         "prod-db-deletion-protection",
     ),
+    case(
+        "prod",
+        section("paved:database", {"alarms": {"cpuPercent": {"threshold": 101}}}),
+        "paved:database.alarms.cpuPercent",
+        "db-alarm-percent",
+    ),
+    case(
+        "prod",
+        section("paved:database", {"alarms": {"freeStoragePercent": {"threshold": 60}}}),
+        "paved:database.alarms.freeStoragePercent",
+        "db-alarm-free-share",
+    ),
+    case(
+        "prod",
+        section("paved:database", {"alarms": {"readLatencyMs": {"periods": 100, "periodSeconds": 900}}}),
+        "paved:database.alarms.readLatencyMs",
+        "db-alarm-window",
+    ),
+    case(
+        "prod",
+        section("paved:database", {"alarms": {"connectionFailures": {"periodSeconds": 30}}}),
+        "paved:database.alarms.connectionFailures.periodSeconds",
+        "db-alarm-period",
+    ),
 ]
 
 
@@ -442,3 +466,13 @@ def test_prod_alarms_when_no_restore_drill_succeeded_in_a_week(prod: Recording, 
 def test_a_drill_age_cloudwatch_cannot_evaluate_is_refused(days: int) -> None:
     raw = changed("prod", {"paved:database": {"alarms": {"restoreDrillMaxAgeDays": days}}})
     assert "paved:database.alarms.restoreDrillMaxAgeDays" in problem_paths(raw, "prod")
+
+
+def test_an_alarm_threshold_out_of_its_unit_says_the_range_and_what_it_means() -> None:
+    raw = changed("prod", {"paved:database": {"alarms": {"connectionsPercent": {"threshold": 5}}}})
+    [problem] = problems_of(raw, "prod")
+    assert problem == (
+        "paved:database.alarms.connectionsPercent",
+        "threshold must be 10 to 100, got 5",
+        "alarm when connections exceed this share of max_connections; use a threshold of 10 to 100",
+    )

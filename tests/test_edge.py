@@ -234,6 +234,18 @@ RULE_CASES = [
     case(
         "prod", section("paved:edge", {"ingressCidrs": ["office"]}), "paved:edge.ingressCidrs[0]", "ingress"
     ),
+    case(
+        "prod",
+        section("paved:edge", {"blockedRequestsAlarm": {"threshold": 0}}),
+        "paved:edge.blockedRequestsAlarm",
+        "waf-alarm-threshold",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"blockedRequestsAlarm": {"periods": 97, "periodSeconds": 900}}),
+        "paved:edge.blockedRequestsAlarm",
+        "waf-alarm-window",
+    ),
 ]
 
 

@@ -23,6 +23,8 @@ from tests.stack_config import (
 )
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+# What an alarm rule sets on the alarm: its threshold, and its periods (all must breach) and their length.
+RULE_INPUTS = ("threshold", "evaluationPeriods", "datapointsToAlarm", "period")
 
 VALID = AlarmSpec(
     description="CPU high",
@@ -150,10 +152,32 @@ def test_addresses_email_validator_rejects_name_the_reason(address: str, said: s
 # --- alarm rules from config ----------------------------------------------------------------------------
 
 
+# Rules of the data tier and the web ACLs, each changed in part: what is not set stays the preset's.
+DATA_AND_WAF_RULES = {
+    "paved:database": {
+        "alarms": {
+            "cpuPercent": {"threshold": 70, "periods": 5, "periodSeconds": 60},
+            "freeStoragePercent": {"threshold": 20, "periodSeconds": 60},
+            "connectionFailures": {"periods": 3, "periodSeconds": 60},
+            "replicaLagSeconds": {"periodSeconds": 900},
+        }
+    },
+    "paved:cache": {
+        "alarms": {
+            "memoryPercent": {"threshold": 75, "periods": 4, "periodSeconds": 60},
+            "replicationLagSeconds": {"periods": 1},
+        }
+    },
+    "paved:edge": {"blockedRequestsAlarm": {"threshold": 5000, "periods": 3}},
+}
+
+
 @pytest.fixture(scope="module")
 def tuned() -> Recording:
-    """Prod with one edge rule changed in part, and the first app's restarts rule of its own."""
+    """Prod with one edge rule changed in part, the first app's restarts rule of its own, and the data tier's
+    and web ACLs' rules of DATA_AND_WAF_RULES."""
     raw = changed(shipped("prod"), {"paved:edge": {"alarms": {"p95LatencyMs": {"threshold": 800}}}})
+    raw = changed(raw, DATA_AND_WAF_RULES)
     raw = with_app(raw, 0, {"alarms": {"restarts": {"threshold": 5, "periods": 2, "periodSeconds": 60}}})
     return run_project(ROOT, "prod", raw)
 
@@ -177,3 +201,34 @@ def test_each_app_may_set_its_own_rule(tuned: Recording) -> None:
     assert "more than 5 times for 2 minutes" in own["alarmDescription"]
     preset = tuned.one(ALARM, f"app-{apps[1]['name']}-restarts").inputs
     assert (preset["threshold"], preset["evaluationPeriods"], preset["period"]) == (2, 1, 300)
+
+
+@pytest.mark.parametrize(
+    ("alarm", "threshold", "periods", "period"),
+    [
+        ("database-cpu", 70, 5, 60),
+        # 20% of prod's 200 GiB, in bytes.
+        ("database-free-storage", 40 * 2**30, 1, 60),
+        ("database-proxy-auth-failures", 0, 3, 60),
+        ("database-proxy-connect-failures", 0, 3, 60),
+        ("database-replica-1-lag", 60, 2, 900),
+        ("cache-1-memory", 75, 4, 60),
+        ("cache-2-memory", 75, 4, 60),
+        ("cache-2-replication-lag", 30, 1, 300),
+        ("alb-waf-blocked-requests", 5000, 3, 300),
+        ("cdn-waf-blocked-requests", 5000, 3, 300),
+    ],
+)
+def test_data_tier_and_waf_alarms_take_their_rules(
+    tuned: Recording, alarm: str, threshold: float, periods: int, period: int
+) -> None:
+    inputs = tuned.one(ALARM, alarm).inputs
+    assert [inputs[key] for key in RULE_INPUTS] == [threshold, periods, periods, period]
+
+
+def test_data_tier_descriptions_say_the_configured_window(tuned: Recording) -> None:
+    said = {
+        name: tuned.one(ALARM, name).inputs["alarmDescription"] for name in ("database-cpu", "cache-1-memory")
+    }
+    assert said["database-cpu"].startswith("Database CPU above 70% for 5 minutes")
+    assert said["cache-1-memory"].startswith("Cache node 1: memory over 75% of maxmemory for 4 minutes")

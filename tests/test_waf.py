@@ -51,7 +51,7 @@ CONFIGURED: dict[str, Any] = {
     "geoBlockCountries": ["KP", "IR"],
     "ingressCidrs": ["203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"],
     "uploadPaths": ["/uploads", "/api/files"],
-    "blockedRequestsAlarm": 500,
+    "blockedRequestsAlarm": {"threshold": 500, "periods": 2, "periodSeconds": 60},
 }
 
 
@@ -358,14 +358,31 @@ def test_blocked_requests_alarm_notifies(recording: Recording, name: str, region
         "BlockedRequests",
         "Sum",
     )
-    assert (inputs["period"], inputs["evaluationPeriods"]) == (300, 1)
     assert inputs["comparisonOperator"] == "GreaterThanThreshold"
-    assert inputs["threshold"] == CONFIGURED["blockedRequestsAlarm"]
     dimensions = inputs["dimensions"]
     assert dimensions["Rule"] == "ALL"
     assert alarm.property_dependencies["dimensions"] == [_acl(recording, name).urn]
     assert dimensions.get("Region") == region
     assert set(dimensions) == {"WebACL", "Rule"} | ({"Region"} if region else set())
+
+
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("edge-regional", CONFIGURED["blockedRequestsAlarm"]),
+        ("direct-regional", paved.presets.PRESETS["prod"]["edge"]["blockedRequestsAlarm"]),
+    ],
+    ids=["configured", "preset"],
+)
+def test_blocked_requests_alarm_takes_its_rule(recording: Recording, name: str, rule: dict[str, Any]) -> None:
+    inputs = recording.one(ALARM, f"{name}-blocked-requests").inputs
+    recorded = [inputs[key] for key in ("threshold", "evaluationPeriods", "datapointsToAlarm", "period")]
+    assert recorded == [rule["threshold"], rule["periods"], rule["periods"], rule["periodSeconds"]]
+
+
+def test_blocked_requests_alarm_says_its_window(recording: Recording) -> None:
+    description = recording.one(ALARM, "edge-regional-blocked-requests").inputs["alarmDescription"]
+    assert "blocked more than 500 requests for 2 minutes:" in description
 
 
 def test_the_largest_config_allowed_fits_the_base_capacity() -> None:
