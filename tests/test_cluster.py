@@ -123,8 +123,10 @@ def test_control_plane_log_group_exists_first_with_retention_and_kms(recording: 
     insights = {
         g.inputs["name"] for g in recording.of_type(LOG_GROUP) if "containerinsights" in g.inputs["name"]
     }
+    scraped = ("prometheus",) if any(app.metrics_path for app in _config(recording).apps) else ()
     assert insights == {
-        f"/aws/containerinsights/{name}/{s}" for s in ("application", "dataplane", "host", "performance")
+        f"/aws/containerinsights/{name}/{s}"
+        for s in ("application", "dataplane", "host", "performance", *scraped)
     }
 
 
@@ -721,10 +723,13 @@ def scraped() -> Recording:
 
 
 def test_application_signals_instruments_only_the_apps_that_opt_in(recording: Recording) -> None:
-    # Nothing to scrape in the shipped stacks: the DaemonSet stays as the chart builds it.
-    assert _observability_values(recording) == {
-        "manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}}
-    }
+    values = _observability_values(recording)
+    assert values["manager"] == {"applicationSignals": {"autoMonitor": {"monitorAllServices": False}}}
+    # The shipped stacks scrape the api alone (its metricsPath); the node agent stays as the chart builds it.
+    node_agent, scraper = values["agents"]
+    assert node_agent == {"name": "cloudwatch-agent"}
+    jobs = scraper["prometheus"]["config"]["scrape_configs"]
+    assert [job["job_name"] for job in jobs] == ["api"]
 
 
 def test_a_single_scraper_reads_the_apps_that_serve_metrics(scraped: Recording) -> None:

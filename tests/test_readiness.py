@@ -109,22 +109,9 @@ def _with_trail(stack: Stack) -> Stack:
     return dataclasses.replace(stack, resources=(*stack.resources, trail), _by_type={})
 
 
-def _scraping(stack: Stack) -> Stack:
-    return edited(
-        stack,
-        "aws:eks/addon:Addon",
-        lambda addon: (
-            {**addon.inputs, "configurationValues": '{"agent": {"prometheus": {"config": {}}}}'}
-            if addon.inputs.get("addonName") == "amazon-cloudwatch-observability"
-            else addon.inputs
-        ),
-    )
-
-
-def _tracing_annotation(template: dict[str, Any]) -> None:
-    template["metadata"].setdefault("annotations", {})["instrumentation.opentelemetry.io/inject-nodejs"] = (
-        "true"
-    )
+def _tracing(template: dict[str, Any]) -> None:
+    annotations = template["metadata"].setdefault("annotations", {})
+    annotations["instrumentation.opentelemetry.io/inject-nodejs"] = "true"
 
 
 def _cors_for(origins: list[str]) -> Callable[[Stack], Stack]:
@@ -190,7 +177,7 @@ CASES: dict[str, tuple[Callable[[Stack], Stack] | None, Callable[[Stack], Stack]
     "security-headers": (None, dropped("aws:cloudfront/distribution:Distribution"), "CloudFront"),
     "logging": (None, setting("aws:cloudwatch/logGroup:LogGroup", retentionInDays=None), "retention"),
     "audit": (_with_trail, lambda stack: stack, "CloudTrail"),
-    "metrics": (_scraping, dropped("aws:eks/addon:Addon"), "container metrics"),
+    "metrics": (None, dropped("aws:eks/addon:Addon"), "container metrics"),
     "database-insights": (
         None,
         setting("aws:rds/instance:Instance", performanceInsightsEnabled=False),
@@ -204,7 +191,7 @@ CASES: dict[str, tuple[Callable[[Stack], Stack] | None, Callable[[Stack], Stack]
     ),
     "slo": (None, dropped("aws:cloudwatch/compositeAlarm:CompositeAlarm"), "SLO"),
     "uptime": (None, dropped("aws:synthetics/canary:Canary"), "canary"),
-    "tracing": (_in_pods(_tracing_annotation), lambda stack: stack, "traced"),
+    "tracing": (_in_pods(_tracing), lambda stack: stack, "traced"),
     "ci-cd": (None, dropped("aws:ecr/repository:Repository"), "registry"),
     "vulnerability-scanning": (None, dropped("aws:ecr/repository:Repository"), "ECR"),
     "zero-downtime": (

@@ -263,10 +263,13 @@ def test_network_policies_allow_only_what_apps_need(recording: Recording) -> Non
         # Instance metadata (169.254.169.254:80) is unreachable: no egress rule admits port 80.
         assert 80 not in egress_ports
         if app.is_public:
-            [ingress] = spec["ingress"]
+            # From the load balancer's subnets, and from the metrics scraper when the app serves metrics.
+            ingress, *scraper = spec["ingress"]
             assert [port["port"] for port in ingress["ports"]] == [app.port]
             cidrs = [peer["ipBlock"]["cidr"] for peer in ingress["from"]]
             assert cidrs and all(not cidr.startswith("0.0.0.0") for cidr in cidrs)
+            assert len(scraper) == (1 if app.metrics_path else 0)
+            assert all(rule["ports"] == ingress["ports"] for rule in scraper)
         else:
             assert spec.get("ingress", []) == []
 
