@@ -17,6 +17,7 @@ from pydantic import AfterValidator, Field
 from components.iam import policy_document, service_role
 from components.kms import aws_context, logs_key
 from components.logs import log_group
+from components.security_groups import https_out_security_group
 from paved.errors import Hint
 from paved.fields import ConfigModel, LogRetention, distinct, matching
 
@@ -26,7 +27,6 @@ from paved.fields import ConfigModel, LogRetention, distinct, matching
 RUNNER_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 # A runner job is a GitHub Actions job: the workflow's own timeout-minutes ends it first (up.yml: 120).
 _BUILD_TIMEOUT_MINUTES = 180
-_HTTPS = 443
 # What CodeBuild does with the project's connection: fetch the repository's token for the runner
 # (AWS's CodeBuild guide names the first two); CreateProject also checks UseConnection with the role
 # (aws-cdk#38504). docs/aws-facts/runner.md, section 1.
@@ -136,27 +136,16 @@ class DeployRunners(pulumi.ComponentResource):
         project_name = runner_project_name(environment)
         here = pulumi.ResourceOptions(parent=self)
         context = aws_context(here)
-        # EC2 replaces a group whose description changes, and the app stack's deployer rule names this one:
-        # keep the description as it is.
-        group = aws.ec2.SecurityGroup(
+        # The app stack's deployer rule names this group: keep its description as it is. GitHub, the AWS
+        # APIs, the Helm chart repositories and package registries are all HTTPS, at addresses no list keeps
+        # (README, "Deploying to a private cluster"). Nothing connects in: the runner polls.
+        group = https_out_security_group(
             project_name,
             vpc_id=args.vpc_id,
             description=f"paved deploy runner of {environment}: no inbound, HTTPS out",
-            tags={**tags, "Name": project_name},
-            opts=here,
-        )
-        # GitHub, the AWS APIs, the Helm chart repositories and package registries: all HTTPS, at addresses
-        # no list keeps (README, "Deploying to a private cluster"). Nothing connects in: the runner polls.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{project_name}-https-out",
-            security_group_id=group.id,
-            description="HTTPS to GitHub, AWS and package registries",
-            ip_protocol="tcp",
-            from_port=_HTTPS,
-            to_port=_HTTPS,
-            cidr_ipv4="0.0.0.0/0",
-            tags={**tags, "Name": f"{project_name}-https-out"},
-            opts=here,
+            egress_description="HTTPS to GitHub, AWS and package registries",
+            tags=tags,
+            parent=self,
         )
         log_group_name = f"/aws/codebuild/{project_name}"
         logs = log_group(

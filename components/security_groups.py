@@ -1,4 +1,5 @@
-"""Security groups for data stores and the EKS API: one port, open only to named sources, no egress."""
+"""Security groups: for data stores and the EKS API, one port open only to named sources and no egress; for
+clients that only call out, HTTPS out and nothing in."""
 
 from collections.abc import Mapping
 from typing import Literal
@@ -67,3 +68,35 @@ def port_rule(
         tags={**tags, "Name": name},
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+HTTPS = 443
+
+
+def https_out_security_group(
+    name: str,
+    *,
+    vpc_id: pulumi.Input[str],
+    description: str,
+    egress_description: str,
+    tags: Mapping[str, str],
+    parent: pulumi.Resource,
+) -> aws.ec2.SecurityGroup:
+    """A group for a client that calls HTTPS endpoints at addresses no list keeps (0.0.0.0/0 on 443) and
+    that nothing connects to: no ingress rule. EC2 replaces a group whose description changes."""
+    here = pulumi.ResourceOptions(parent=parent)
+    group = aws.ec2.SecurityGroup(
+        name, vpc_id=vpc_id, description=description, tags={**tags, "Name": name}, opts=here
+    )
+    aws.vpc.SecurityGroupEgressRule(
+        f"{name}-https-out",
+        security_group_id=group.id,
+        description=egress_description,
+        ip_protocol="tcp",
+        from_port=HTTPS,
+        to_port=HTTPS,
+        cidr_ipv4="0.0.0.0/0",
+        tags={**tags, "Name": f"{name}-https-out"},
+        opts=here,
+    )
+    return group

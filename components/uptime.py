@@ -31,6 +31,7 @@ from components.dashboard import Metric, Widget
 from components.iam import policy_document, service_role
 from components.kms import AwsContext, aws_context
 from components.observability import AlarmRule, AlarmSpec, Alerting
+from components.security_groups import https_out_security_group
 from components.workload import AppArgs
 from paved.catalogues import synthetics_runtime_problem, today
 from paved.errors import ConfigProblem, Hint
@@ -46,7 +47,6 @@ _SCRIPT = "uptime_check.js"
 _SCRIPT_IN_ZIP = f"nodejs/node_modules/{_SCRIPT}"
 _HANDLER = "uptime_check.handler"
 URLS_VARIABLE = "PAVED_UPTIME_URLS"
-_HTTPS = 443
 
 
 @dataclass(frozen=True)
@@ -252,29 +252,16 @@ class UptimeCanaries(pulumi.ComponentResource):
         self.register_outputs({"canary_names": self.canary_names})
 
     def _security_group(self, name: str, vpc: CanaryVpc, tags: Mapping[str, str]) -> aws.ec2.SecurityGroup:
-        here = pulumi.ResourceOptions(parent=self)
-        group_name = f"{name}-canary"
-        group = aws.ec2.SecurityGroup(
-            group_name,
-            vpc_id=vpc.vpc_id,
-            description="Uptime canaries: no inbound, HTTPS out to the public hosts",
-            tags={**tags, "Name": group_name},
-            opts=here,
-        )
         # The canary calls the stack's public hosts, which resolve to CloudFront or the ALB's public
         # addresses: reached through the NAT gateways, at addresses no list keeps.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{group_name}-https-out",
-            security_group_id=group.id,
-            description="HTTPS to the public hosts of the stack, and to S3 and CloudWatch",
-            ip_protocol="tcp",
-            from_port=_HTTPS,
-            to_port=_HTTPS,
-            cidr_ipv4="0.0.0.0/0",
-            tags={**tags, "Name": f"{group_name}-https-out"},
-            opts=here,
+        return https_out_security_group(
+            f"{name}-canary",
+            vpc_id=vpc.vpc_id,
+            description="Uptime canaries: no inbound, HTTPS out to the public hosts",
+            egress_description="HTTPS to the public hosts of the stack, and to S3 and CloudWatch",
+            tags=tags,
+            parent=self,
         )
-        return group
 
     @staticmethod
     def _permissions(

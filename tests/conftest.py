@@ -176,6 +176,12 @@ def judged_prod(shipped_recordings: Callable[[str], Recording]) -> PreviewResult
     )
 
 
+@pytest.fixture(scope="session")
+def bootstrap(xdist_shared: Path | None) -> Recording:
+    """The bootstrap program's shipped stack (bootstrap/stacks/Pulumi.main.yaml), recorded once a run."""
+    return _made_once(xdist_shared, "recording-bootstrap", lambda: run_project(ROOT / "bootstrap", "main"))
+
+
 @pytest.fixture(scope="module")
 def prod(shipped_recordings: Callable[[str], Recording]) -> Recording:
     return shipped_recordings("prod")

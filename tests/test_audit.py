@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -28,18 +27,8 @@ AUDIT_TYPES = (
 )
 
 
-@pytest.fixture(scope="module")
-def bootstrap() -> Recording:
-    return run_project(BOOTSTRAP, "main")
-
-
-def _one(recording: Recording, type_: str) -> Any:
-    [resource] = recording.of_type(type_)
-    return resource
-
-
 def test_the_trail_covers_every_region_signs_its_files_and_encrypts_them(bootstrap: Recording) -> None:
-    trail = _one(bootstrap, "aws:cloudtrail/trail:Trail")
+    trail = bootstrap.one("aws:cloudtrail/trail:Trail")
     inputs = trail.inputs
     assert (inputs["isMultiRegionTrail"], inputs["includeGlobalServiceEvents"]) == (True, True)
     assert inputs["enableLogFileValidation"] is True
@@ -64,7 +53,7 @@ def test_only_this_trail_may_write_to_the_bucket_and_use_the_key(bootstrap: Reco
     }
     assert statements["CloudTrailAclCheck"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}
     [policy] = [p for p in bootstrap.of_type("aws:s3/bucketPolicy:BucketPolicy") if p.name == "audit-logs"]
-    trail = _one(bootstrap, "aws:cloudtrail/trail:Trail")
+    trail = bootstrap.one("aws:cloudtrail/trail:Trail")
     assert trail.inputs["name"] == "paved-audit" and policy.urn in trail.dependencies
     key = next(k for k in bootstrap.of_type("aws:kms/key:Key") if k.name == "audit-logs")
     by_principal = [s for s in json.loads(key.inputs["policy"])["Statement"] if "Service" in s["Principal"]]
@@ -76,7 +65,7 @@ def test_only_this_trail_may_write_to_the_bucket_and_use_the_key(bootstrap: Reco
 
 
 def test_guardduty_watches_eks_audit_logs_and_runtime_with_its_managed_agent(bootstrap: Recording) -> None:
-    detector = _one(bootstrap, "aws:guardduty/detector:Detector")
+    detector = bootstrap.one("aws:guardduty/detector:Detector")
     assert detector.inputs["enable"] is True
     features = {
         f.inputs["name"]: f for f in bootstrap.of_type("aws:guardduty/detectorFeature:DetectorFeature")
@@ -90,17 +79,17 @@ def test_guardduty_watches_eks_audit_logs_and_runtime_with_its_managed_agent(boo
 
 
 def test_security_hub_subscribes_fsbp_alone_on_a_config_recording_of_everything(bootstrap: Recording) -> None:
-    hub = _one(bootstrap, "aws:securityhub/account:Account")
+    hub = bootstrap.one("aws:securityhub/account:Account")
     assert hub.inputs["enableDefaultStandards"] is False
-    subscription = _one(bootstrap, "aws:securityhub/standardsSubscription:StandardsSubscription")
+    subscription = bootstrap.one("aws:securityhub/standardsSubscription:StandardsSubscription")
     assert subscription.inputs["standardsArn"] == (
         f"arn:aws:securityhub:{bootstrap.place.region}::standards/aws-foundational-security-best-practices/v/1.0.0"
     )
     assert hub.urn in subscription.dependencies
-    recorder = _one(bootstrap, "aws:cfg/recorder:Recorder")
+    recorder = bootstrap.one("aws:cfg/recorder:Recorder")
     assert recorder.inputs["recordingGroup"] == {"allSupported": True, "includeGlobalResourceTypes": True}
-    channel = _one(bootstrap, "aws:cfg/deliveryChannel:DeliveryChannel")
-    status = _one(bootstrap, "aws:cfg/recorderStatus:RecorderStatus")
+    channel = bootstrap.one("aws:cfg/deliveryChannel:DeliveryChannel")
+    status = bootstrap.one("aws:cfg/recorderStatus:RecorderStatus")
     # AWS Config takes a channel only for an existing recorder, and starts recording once it can deliver.
     assert recorder.urn in channel.dependencies and channel.urn in status.dependencies
     assert status.inputs["isEnabled"] is True

@@ -23,18 +23,8 @@ BOOTSTRAP = ROOT / "bootstrap"
 SHIPPED = yaml.safe_load((BOOTSTRAP / "stacks" / "Pulumi.main.yaml").read_text())["config"]
 
 
-@pytest.fixture(scope="module")
-def bootstrap() -> Recording:
-    return run_project(BOOTSTRAP, "main")
-
-
-def _one(recording: Recording, type_: str) -> Any:
-    [resource] = recording.of_type(type_)
-    return resource
-
-
 def test_githubs_oidc_provider_pins_the_sts_audience_without_a_thumbprint(bootstrap: Recording) -> None:
-    provider = _one(bootstrap, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    provider = bootstrap.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.inputs["url"] == "https://token.actions.githubusercontent.com"
     assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
     # IAM's model requires only the URL; AWS keeps GitHub's certificate authorities itself.
@@ -42,7 +32,7 @@ def test_githubs_oidc_provider_pins_the_sts_audience_without_a_thumbprint(bootst
 
 
 def test_every_repository_is_scanned_on_push(bootstrap: Recording) -> None:
-    scanning = _one(bootstrap, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+    scanning = bootstrap.one("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
     assert scanning.inputs["scanType"] == "BASIC"
     assert scanning.inputs["rules"] == [
         {"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": [{"filter": "*", "filterType": "WILDCARD"}]}
@@ -52,19 +42,19 @@ def test_every_repository_is_scanned_on_push(bootstrap: Recording) -> None:
 def test_enhanced_scanning_is_continuous() -> None:
     raw = {**SHIPPED, "paved:registry": {"scanning": "enhanced"}}
     recording = run_project(BOOTSTRAP, "main", config_overrides=raw)
-    scanning = _one(recording, "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
+    scanning = recording.one("aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration")
     assert scanning.inputs["scanType"] == "ENHANCED"
     assert scanning.inputs["rules"][0]["scanFrequency"] == "CONTINUOUS_SCAN"
     assert recording.of_type("aws:ecr/replicationConfiguration:ReplicationConfiguration") == []
 
 
 def test_prod_repositories_replicate_into_a_template_of_the_dr_region(bootstrap: Recording) -> None:
-    replication = _one(bootstrap, "aws:ecr/replicationConfiguration:ReplicationConfiguration")
+    replication = bootstrap.one("aws:ecr/replicationConfiguration:ReplicationConfiguration")
     [rule] = replication.inputs["replicationConfiguration"]["rules"]
     [destination] = rule["destinations"]
     assert destination == {"region": "eu-central-1", "registryId": bootstrap.place.account}
     assert rule["repositoryFilters"] == [{"filter": "paved-prod/", "filterType": "PREFIX_MATCH"}]
-    template = _one(bootstrap, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    template = bootstrap.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
     # A template applies only to repositories created after it.
     assert template.urn in replication.dependencies
     assert template.inputs["prefix"] == "paved-prod"
@@ -82,7 +72,7 @@ def test_prod_repositories_replicate_into_a_template_of_the_dr_region(bootstrap:
 
 
 def test_the_templates_role_is_ecrs_and_may_use_only_its_key(bootstrap: Recording) -> None:
-    template = _one(bootstrap, "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
+    template = bootstrap.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
     [role] = [r for r in bootstrap.of_type("aws:iam/role:Role") if r.name.endswith("-template")]
     assert template.property_dependencies["customRoleArn"] == [role.urn]
     trust = json.loads(role.inputs["assumeRolePolicy"])
@@ -129,7 +119,7 @@ def test_pull_requests_and_main_get_the_read_only_preview_role(bootstrap: Record
         ],
     }
     # The trust policy names the provider, which IAM checks exists: the role waits for it.
-    provider = _one(bootstrap, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    provider = bootstrap.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.urn in role.dependencies
     assert _managed(bootstrap, role) == {"ReadOnlyAccess"}
     statements = _state_statements(bootstrap, role)
