@@ -972,20 +972,24 @@ def websockets(stack: Stack) -> Finding:
 
 def environments(stack: Stack) -> Finding:
     stacks = sorted(path.name for path in (stack.project_dir / "stacks").glob("Pulumi.*.yaml"))
+    tagged = [resource for resource in stack.resources if isinstance(resource.inputs.get("tags"), dict)]
+    environment = stack.config.environment
     return judge(
         [
             Check(
                 len(stacks) >= 2,
-                f"separate stacks from one program and per-environment presets ({', '.join(stacks)}); "
-                "`paved diff` lists what differs",
+                f"separate stacks from one program, each validated before any resource exists, with "
+                f"per-environment presets ({', '.join(stacks)}); `paved diff` lists what differs",
                 "one environment only",
             ),
             Check(
-                True,
-                "the stack's config is validated, every problem listed, before any resource exists",
-                "",
+                every(tagged, lambda resource: resource.inputs["tags"].get("environment") == environment),
+                f"every tagged resource ({len(tagged)}) carries environment={environment}",
+                "resources that don't say their environment",
+                "paved:tags",
             ),
         ],
+        "aws-required-tags",
         stack=stack,
     )
 
