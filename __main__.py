@@ -24,6 +24,7 @@ from components.database_users import DatabaseAccess, database_users
 from components.disaster_recovery import PilotLight
 from components.edge import LoadBalancer
 from components.kms import alerts_key, logs_key
+from components.nats import Nats
 from components.network import Network
 from components.observability import Alerting
 from components.registry import Registry
@@ -209,6 +210,7 @@ cluster = Cluster(
     protect=protect,
     tags=tags,
     metrics_targets=[target for app in config.apps if (target := app.metrics_target)],
+    volume_zones=config.network.az_count if config.nats.enabled else None,
 )
 controllers = Controllers(
     "controllers",
@@ -263,6 +265,17 @@ if users:
             ready=bootstrap.ready,
         ),
     )
+if config.nats.enabled:
+    nats = Nats(
+        "nats",
+        config.nats,
+        config.apps,
+        context=workload_context,
+        secrets=placement,
+        volume_key_arn=cluster.volume_key_arn,
+        protect=protect,
+    )
+    workload_context = dataclasses.replace(workload_context, nats=nats.access)
 registry = Registry(
     "registry",
     config.registry,

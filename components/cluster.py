@@ -66,6 +66,8 @@ METRICS_SCRAPER = "cloudwatch-agent-prometheus"
 # CloudWatch namespace of the apps' scraped metrics (emf_processor.metric_namespace), a dimension per app.
 APP_METRICS_NAMESPACE = "paved/apps"
 _KUBERNETES_API_PORT = 443
+# What a service that makes encrypted EBS volumes needs of their key, besides grants.
+_VOLUME_KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
 
 
 def _restricted_cidr(value: str) -> str:
@@ -526,6 +528,7 @@ class Cluster(pulumi.ComponentResource):
     cluster_endpoint: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
+    volume_key_arn: pulumi.Output[str]
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
@@ -546,12 +549,16 @@ class Cluster(pulumi.ComponentResource):
         protect: bool,
         tags: Mapping[str, str],
         metrics_targets: Sequence[MetricsTarget] = (),
+        volume_zones: int | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`volume_zones`: the number of zones (private subnets) when pods keep data on EBS volumes (NATS);
+        then the on-demand nodes are one group per zone and the EBS CSI driver may use the volumes key."""
         super().__init__("paved:cluster:Cluster", name, None, opts)
         self._name = name
         self._args = args
         self._metrics_targets = list(metrics_targets)
+        self._volume_zones = volume_zones
         self._tags = dict(tags)
         self._context = aws_context(pulumi.ResourceOptions(parent=self))
         cluster_name = self._cluster_name = f"paved-{pulumi.get_stack()}"
@@ -773,6 +780,7 @@ class Cluster(pulumi.ComponentResource):
         if addon not in _ADDON_IDENTITIES:
             return None
         namespace, service_account, policy = _ADDON_IDENTITIES[addon]
+        ebs_volumes = addon == "aws-ebs-csi-driver" and self._volume_zones is not None
         role = pod_identity_role(
             f"{self._name}-{addon}",
             cluster_name=cluster.name,
@@ -780,6 +788,7 @@ class Cluster(pulumi.ComponentResource):
             service_account=service_account,
             description=f"EKS addon {addon}",
             managed_policy_arns=[f"iam::aws:policy/{policy}"],
+            inline_policies=[self._volume_key_use()] if ebs_volumes else [],
             tags=self._tags,
             parent=self,
         )
@@ -819,6 +828,24 @@ class Cluster(pulumi.ComponentResource):
             resolve_conflicts_on_update="OVERWRITE",
             tags=self._tags,
             opts=self._here(depends_on),
+        )
+
+    def _volume_key_use(self) -> pulumi.Output[str]:
+        """What the EBS CSI driver needs of a customer managed key to create and attach volumes encrypted with
+        it, besides AmazonEBSCSIDriverPolicy: https://docs.aws.amazon.com/eks/latest/userguide/csi-iam-role.html
+        (the key's policy lets IAM policies of the account grant it)."""
+        return policy_document(
+            {
+                "Effect": "Allow",
+                "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                "Resource": self.volume_key_arn,
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": True}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": list(_VOLUME_KEY_USE),
+                "Resource": self.volume_key_arn,
+            },
         )
 
     def _node_role(self) -> GrantedRole:
@@ -861,13 +888,7 @@ class Cluster(pulumi.ComponentResource):
                     "Sid": "AutoScalingUse",
                     "Effect": "Allow",
                     "Principal": {"AWS": scaling_role},
-                    "Action": [
-                        "kms:Encrypt",
-                        "kms:Decrypt",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:DescribeKey",
-                    ],
+                    "Action": list(_VOLUME_KEY_USE),
                     "Resource": "*",
                 },
                 {
@@ -887,6 +908,7 @@ class Cluster(pulumi.ComponentResource):
         self, workload_security_group_id: pulumi.Input[str], protect: bool
     ) -> aws.ec2.LaunchTemplate:
         key = self._volume_key(protect)
+        self.volume_key_arn = key.key_arn
         # No instance profile, key pair or user data: EKS adds the node role's profile and bootstrap itself,
         # and rejects a template with an instance profile.
         return aws.ec2.LaunchTemplate(
@@ -939,7 +961,30 @@ class Cluster(pulumi.ComponentResource):
         if args.spot.enabled:
             groups["spot"] = (args.spot.instance_types, (args.spot.min, args.spot.min, args.spot.max))
         placement = _NodePlacement(cluster, subnet_ids, role, template, depends_on)
-        return [
+        zones = self._volume_zones
+        if zones is None:
+            return [
+                self._node_group(placement, capacity, types, sizes)
+                for capacity, (types, sizes) in groups.items()
+            ]
+        # A pod bound to an EBS volume can only run in the volume's zone. One Auto Scaling group across zones
+        # lets the autoscaler add a node in any of them, so a pending pod may never get one in its own; one
+        # group per zone, balanced as similar groups, can: https://docs.aws.amazon.com/eks/latest/best-practices/cas.html
+        # ("EBS Volumes"). Each zone's bounds are the totals' share, rounded up.
+        types, sizes = groups.pop("on-demand")
+        minimum, desired, maximum = (-(-size // zones) for size in sizes)
+        subnets = pulumi.Output.from_input(subnet_ids)
+        zonal = [
+            self._node_group(
+                placement._replace(subnet_ids=subnets.apply(lambda ids, zone=zone: [ids[zone]])),
+                "on-demand",
+                types,
+                (minimum, desired, maximum),
+                name=f"on-demand-{zone + 1}",
+            )
+            for zone in range(zones)
+        ]
+        return zonal + [
             self._node_group(placement, capacity, types, sizes) for capacity, (types, sizes) in groups.items()
         ]
 
@@ -949,12 +994,13 @@ class Cluster(pulumi.ComponentResource):
         capacity: str,
         instance_types: Sequence[str],
         sizes: tuple[int, int, int],
+        name: str | None = None,
     ) -> aws.eks.NodeGroup:
         cluster, subnet_ids, role, template, depends_on = placement
         minimum, desired, maximum = sizes
         spot = capacity == "spot"
         return aws.eks.NodeGroup(
-            f"{self._name}-{capacity}",
+            f"{self._name}-{name or capacity}",
             cluster_name=cluster.name,
             # Without a version the group keeps the one it was created with when the cluster is upgraded,
             # and ages out of standard support (FSBP EKS.9); with the cluster's, the same `up` rolls the

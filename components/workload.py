@@ -129,6 +129,8 @@ _SECRET_LIKE_ENV = re.compile(r"(SECRET|PASSWORD|TOKEN|KEY)$")
 _RESERVED_ROLE = re.compile(r"pg_.*|rds.*|postgres|public|paved_admin")
 # The connection string paved builds for an app (components/database_users.py).
 DATABASE_URL_ENV = "DATABASE_URL"
+# The URL paved builds for an app that lists NATS (components/nats.py).
+NATS_URL_ENV = "NATS_URL"
 
 
 class AppDatabase(ConfigModel):
@@ -222,6 +224,8 @@ class AppArgs(ConfigModel):
         Hint("the root filesystem is read-only; list the directories the app writes to, e.g. /tmp"),
     ]
     database: AppDatabase | None = None
+    # The app is a client of the stack's NATS (components/nats.py): it gets its own user and NATS_URL.
+    nats: Annotated[bool, Hint("true gives the app NATS_URL and lets it reach NATS; needs paved:nats on")]
     alarms: AppAlarms
     slo: AppSlo
     # Where the app serves Prometheus metrics: never answered through the ALB, whatever its routes say.
@@ -349,6 +353,18 @@ class AppArgs(ConfigModel):
 
 
 @dataclass(frozen=True)
+class NatsAccess:
+    """Where the NATS servers listen, and each listing app's secret (its NATS_URL under `url`)."""
+
+    namespace: str
+    pod_labels: Mapping[str, str]
+    port: int
+    secret_arns: Mapping[str, pulumi.Output[str]]
+    # The release: an app's pods start once the servers are up.
+    ready: Sequence[pulumi.Resource]
+
+
+@dataclass(frozen=True)
 class WorkloadContext:
     """What every app of a stack shares: the cluster and its identity provider, the network, the data
     stores' ports and the secrets' key."""
@@ -376,6 +392,7 @@ class WorkloadContext:
     alerting: Alerting
     tags: Mapping[str, str]
     database: DatabaseAccess | None = None
+    nats: NatsAccess | None = None
 
 
 def labels_of(app: AppArgs) -> dict[str, str]:
@@ -447,15 +464,22 @@ def to_cidr(cidr: str, ports: Sequence[int]) -> k8s.networking.v1.NetworkPolicyE
     )
 
 
+def pods_in(namespace: str, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    """The pods with `labels` in `namespace`, as a NetworkPolicy peer."""
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=meta.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace}),
+        pod_selector=meta.LabelSelectorArgs(match_labels=dict(labels)),
+    )
+
+
+def to_pods(
+    namespace: str, labels: Mapping[str, str], port: int
+) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[pods_in(namespace, labels)], ports=[_port(port)])
+
+
 DNS_EGRESS = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-    to=[
-        k8s.networking.v1.NetworkPolicyPeerArgs(
-            namespace_selector=meta.LabelSelectorArgs(
-                match_labels={"kubernetes.io/metadata.name": "kube-system"}
-            ),
-            pod_selector=meta.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
-        )
-    ],
+    to=[pods_in("kube-system", {"k8s-app": "kube-dns"})],
     ports=[_port(_DNS_PORT, "UDP"), _port(_DNS_PORT)],
 )
 
@@ -629,6 +653,8 @@ class Workload(pulumi.ComponentResource):
         config = self._config_map()
         secrets = self._external_secret() if self._secret_data() else None
         before_rollout: list[pulumi.Resource] = [account, config, *([secrets] if secrets else [])]
+        if context.nats and app.nats:
+            before_rollout += context.nats.ready
         if context.database and self._database_user:
             before_rollout += context.database.ready
             if app.database and app.database.migration_command:
@@ -671,7 +697,14 @@ class Workload(pulumi.ComponentResource):
                     "remoteRef": {"key": context.database.secret_arns[user.role], "property": "url"},
                 }
             )
+        if nats_arn := self._nats_secret_arn():
+            data.append({"secretKey": NATS_URL_ENV, "remoteRef": {"key": nats_arn, "property": "url"}})
         return data
+
+    def _nats_secret_arn(self) -> pulumi.Output[str] | None:
+        """The app's own NATS secret, when it lists NATS."""
+        nats = self._context.nats
+        return nats.secret_arns[self._app.name] if nats and self._app.nats else None
 
     def _role(self) -> GrantedRole | None:
         """An IRSA role of the app's service account, when the app reads secrets or logs in with IAM.
@@ -683,6 +716,8 @@ class Workload(pulumi.ComponentResource):
         secret_arns = [context.secret_arns[secret] for secret in self._app.secrets]
         if context.database and user and user.auth == "password":
             secret_arns.append(context.database.secret_arns[user.role])
+        if nats_arn := self._nats_secret_arn():
+            secret_arns.append(nats_arn)
         statements = secrets_read_policy(context, secret_arns) if secret_arns else []
         if context.database and user and user.auth == "iam":
             # Exactly this app's database user, through the proxy (or the instance without one):
@@ -966,6 +1001,8 @@ class Workload(pulumi.ComponentResource):
             # AWS APIs (through the VPC endpoints or NAT) and third-party HTTPS APIs.
             to_cidr("0.0.0.0/0", [_HTTPS_PORT]),
         ]
+        if context.nats and app.nats:
+            egress.append(to_pods(context.nats.namespace, context.nats.pod_labels, context.nats.port))
         ingress = (
             [
                 networking.NetworkPolicyIngressRuleArgs(

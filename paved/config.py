@@ -24,6 +24,7 @@ from components.cluster import ClusterArgs
 from components.database import DatabaseArgs
 from components.disaster_recovery import DrArgs, dr_violations
 from components.edge import EdgeArgs
+from components.nats import NatsArgs, nats_violations
 from components.network import NetworkArgs
 from components.observability import AlertsArgs
 from components.registry import RegistryArgs
@@ -72,6 +73,7 @@ class StackConfig:
     cluster: ClusterArgs
     edge: EdgeArgs
     uptime: UptimeArgs
+    nats: NatsArgs
     apps: tuple[AppArgs, ...]
     tags: Mapping[str, str]  # effective tags: the user's plus `environment` and `managed-by`
 
@@ -289,6 +291,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     cluster = _section(ClusterArgs, "cluster", values, ctx, problems)
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
     uptime = _section(UptimeArgs, "uptime", values, ctx, problems)
+    nats = _section(NatsArgs, "nats", values, ctx, problems)
     apps = _apps(values, ctx, problems)
     tags = validated(
         TAGS.validate_python,
@@ -306,6 +309,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(rules.secret_ref_violations(apps, _declared_names(values, "secrets", ctx)))
     problems.extend(rules.database_user_violations(apps, database, _app_count(values, ctx) == len(apps)))
     problems.extend(rules.tag_violations(tags or {}))
+    problems.extend(nats_violations(apps, nats))
     if problems:
         raise ConfigError(stack, problems)
     return StackConfig(
@@ -324,6 +328,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         cluster=_parsed(cluster),
         edge=_parsed(edge),
         uptime=_parsed(uptime),
+        nats=_parsed(nats),
         apps=tuple(apps.values()),
         tags={"environment": ctx.environment, "managed-by": "paved", **_parsed(tags)},
     )

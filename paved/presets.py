@@ -89,6 +89,18 @@ _SECTIONS: dict[str, Any] = {
     "cache.alarms.evictions": {"threshold": 100, "periods": 1, "periodSeconds": 300},
     "cache.alarms.connections": {"threshold": 5000, "periods": 2, "periodSeconds": 300},
     "cache.alarms.replicationLagSeconds": {"threshold": 30, "periods": 2, "periodSeconds": 300},
+    # NATS with JetStream in the cluster (components/nats.py), off unless a stack turns it on.
+    "nats.enabled": False,
+    "nats.replicas": 3,
+    "nats.storageGib": Env(prod=50, staging=10),
+    "nats.resources.cpuRequest": Env(prod="1", staging="250m"),
+    "nats.resources.cpuLimit": Env(prod="2", staging="1"),
+    "nats.resources.memoryRequest": Env(prod="2Gi", staging="1Gi"),
+    "nats.resources.memoryLimit": Env(prod="2Gi", staging="1Gi"),
+    "nats.passwordVersion": 1,
+    "nats.alarms.restarts": {"threshold": 2, "periods": 1, "periodSeconds": 300},
+    # A rolling restart takes one server down for a minute or two: 15 minutes short of one is not that.
+    "nats.alarms.podsMissing": {"threshold": 0, "periods": 3, "periodSeconds": 300},
     # The DR region's restore target (components/disaster_recovery.py): free while idle.
     "dr.mode": Env(prod="pilot-light", staging="backups"),
     "dr.cidr": Env(prod="10.64.0.0/16", staging="10.65.0.0/16"),
@@ -189,6 +201,7 @@ _APP: dict[str, Any] = {
     "resources.memoryRequest": Env(prod="512Mi", staging="256Mi"),
     "resources.memoryLimit": Env(prod="512Mi", staging="256Mi"),
     "websocket": False,
+    "nats": False,
     "env": {},
     "secrets": [],
     "pdb.maxUnavailable": 1,

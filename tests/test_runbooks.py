@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from paved.program import run_project
 from paved.recorder import Recording
 from tests.data_tier import recording_of
+from tests.test_nats import nats_on
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOKS = ROOT / "docs" / "runbooks"
@@ -25,6 +27,10 @@ OTHER_ALERTS = {
     "database-events": ("aws:rds/eventSubscription:EventSubscription", "database"),
     "cache-notifications": ("aws:sns/topic:Topic", "alerts-elasticache"),
 }
+
+
+# Pages of alerts that exist only when a stack turns on what the shipped stacks leave off (paved:nats).
+OPT_IN_ALERTS = {"nats-restarts", "nats-pods"}
 
 
 def _pages() -> set[str]:
@@ -56,9 +62,15 @@ def test_every_alarm_and_event_rule_links_a_runbook_page_that_exists(
 
 def test_every_page_is_an_alert_of_a_shipped_stack(prod: Recording, staging: Recording) -> None:
     used = set(_linked(prod).values()) | set(_linked(staging).values()) | set(OTHER_ALERTS)
-    assert _pages() == used
+    assert _pages() == used | OPT_IN_ALERTS
     for type_, name in OTHER_ALERTS.values():
         assert prod.one(type_, name)
+
+
+def test_opt_in_alerts_link_their_pages(staging: Recording) -> None:
+    """Alerts of what the shipped stacks leave off, recorded with it on."""
+    recording = run_project(ROOT, "staging", nats_on("staging"))
+    assert set(_linked(recording).values()) - set(_linked(staging).values()) == OPT_IN_ALERTS
 
 
 @pytest.mark.parametrize("page", sorted(_pages()))

@@ -1,0 +1,422 @@
+"""NATS with JetStream, opt-in (`paved:nats.enabled`): no AWS service runs NATS (Amazon MQ runs ActiveMQ and
+RabbitMQ only), so it runs in the cluster from the official `nats` chart, pinned.
+
+- Three (or five) servers in a JetStream cluster, spread over the zones, each with a gp3 volume of the
+  StorageClass paved writes: encrypted with the cluster's `cluster-volumes` key, bound where the pod lands
+  (`WaitForFirstConsumer`). EBS volumes are zonal, so with NATS on, the on-demand nodes are one group per
+  zone (components/cluster.py), and the autoscaler can add a node in the zone a volume lives in.
+- One NATS user per app that lists `nats: true`, its password generated into Secrets Manager; the app gets
+  `NATS_URL` from its own ExternalSecret, the servers read every password through one of their own.
+- NetworkPolicies: the servers take 4222 from the listing apps' pods only, and talk among themselves on 6222.
+- The chart writes no securityContext and no NetworkPolicy, and turns natsBox on: paved merges the restricted
+  security context in, writes the policies, and turns natsBox off. Its PodDisruptionBudget (maxUnavailable 1)
+  stays on.
+- No TLS between clients and servers: no issuer exists in the cluster (no cert-manager), and paved has no way
+  to make a CA that outlives one run (the `tls` provider is not a dependency). README, "NATS", says so.
+
+Chart facts are from nats-io/k8s at tag nats-2.14.2 (helm/charts/nats), vendored in
+tests/fixtures/charts/nats-2.14.2 and rendered with paved's values by tests/test_nats.py.
+"""
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Annotated, Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pydantic import Field
+
+from components.controllers import RELOAD_ON_SECRETS, Chart
+from components.iam import policy_document, service_account_role
+from components.observability import AlarmRule
+from components.secrets import SecretPlacement
+from components.workload import (
+    DNS_EGRESS,
+    NATS_URL_ENV,
+    AppArgs,
+    NatsAccess,
+    Resources,
+    WorkloadContext,
+    default_deny,
+    pods_in,
+    restricted_container_security,
+    restricted_namespace,
+    restricted_pod_security,
+    secrets_read_policy,
+    synced_secret,
+)
+from paved.errors import ConfigProblem, Hint
+from paved.fields import ConfigModel, RuleContext, Version
+
+meta = k8s.meta.v1
+networking = k8s.networking.v1
+
+NATS_CHART = Chart("nats", "2.14.2", "https://nats-io.github.io/k8s/helm/charts/", "nats", "nats")
+NATS_PORT = 4222
+# Routes between the servers of the cluster (values.yaml `config.cluster.port`).
+CLUSTER_PORT = 6222
+# The chart's selector labels (templates/_helpers.tpl, nats.selectorLabels) for release `nats`.
+NATS_POD_LABELS = {
+    "app.kubernetes.io/name": "nats",
+    "app.kubernetes.io/instance": NATS_CHART.name,
+    "app.kubernetes.io/component": "nats",
+}
+STORAGE_CLASS = "paved-nats-gp3"
+# The Secret in the NATS namespace that holds every app's password, read by the servers' environment.
+USERS_SECRET = "nats-users"
+# The service account External Secrets reads the passwords with (IRSA); no pod runs as it.
+SECRETS_READER = "nats-secrets"
+_ZONE = "topology.kubernetes.io/zone"
+_HOST = "kubernetes.io/hostname"
+
+
+class NatsAlarms(ConfigModel):
+    restarts: AlarmRule  # container restarts of the NATS servers, per period
+    pods_missing: AlarmRule  # servers not running, out of `replicas`
+
+
+class NatsArgs(ConfigModel):
+    enabled: bool
+    replicas: Annotated[
+        int,
+        Field(ge=3, le=5),
+        Hint("3 or 5: JetStream keeps R3 streams while a majority of servers is up"),
+    ]
+    storage_gib: Annotated[
+        int, Field(ge=1, le=16384), Hint("each server's gp3 volume, 1 to 16384 GiB (EBS's gp3 range)")
+    ]
+    resources: Resources
+    password_version: Version
+    alarms: NatsAlarms
+
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        yield from self.resources.violations(f"{path}.resources", ctx)
+        # A RAFT group of an even size tolerates no more failures than one server fewer:
+        # https://docs.nats.io/running-a-nats-service/configuration/clustering/jetstream_clustering
+        if self.replicas % 2 == 0:
+            yield ConfigProblem(
+                f"{path}.replicas",
+                f"must be odd, got {self.replicas}",
+                "use 3 or 5: a fourth server adds no fault tolerance to a JetStream cluster",
+            )
+        if self.alarms.pods_missing.threshold >= self.replicas:
+            yield ConfigProblem(
+                f"{path}.alarms.podsMissing.threshold",
+                f"must be below replicas ({self.replicas}), got {self.alarms.pods_missing.threshold:g}",
+                "it counts the servers that may be missing before the alarm fires: 0 alarms on the first",
+            )
+
+
+def nats_violations(apps: Mapping[int, AppArgs], nats: NatsArgs | None) -> Iterator[ConfigProblem]:
+    """Apps that list NATS need it on, and get NATS_URL from paved, never from `secrets` or `env`."""
+    for index, app in apps.items():
+        if not app.nats:
+            continue
+        path = f"paved:apps[{index}]"
+        if nats is not None and not nats.enabled:
+            yield ConfigProblem(
+                f"{path}.nats", "lists NATS, which is off", "set paved:nats.enabled: true, or remove nats"
+            )
+        for where, names in (("secrets", app.secrets), (f"env.{NATS_URL_ENV}", app.env)):
+            if NATS_URL_ENV in names:
+                yield ConfigProblem(
+                    f"{path}.{where}",
+                    f"{NATS_URL_ENV} is built by paved for an app with `nats`",
+                    f"remove {NATS_URL_ENV} here; paved gives the app its own NATS user and URL",
+                )
+
+
+def _password_env(app: str) -> str:
+    return f"NATS_PASSWORD_{app.upper().replace('-', '_')}"
+
+
+class Nats(pulumi.ComponentResource):
+    access: NatsAccess
+
+    def __init__(
+        self,
+        name: str,
+        args: NatsArgs,
+        apps: Sequence[AppArgs],
+        *,
+        context: WorkloadContext,
+        secrets: SecretPlacement,
+        volume_key_arn: pulumi.Input[str],
+        protect: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("paved:nats:Nats", name, None, opts)
+        self._args = args
+        self._context = context
+        users = [app.name for app in apps if app.nats]
+        namespace_name = NATS_CHART.namespace
+        labels = {"app.kubernetes.io/part-of": pulumi.get_project(), "app.kubernetes.io/managed-by": "pulumi"}
+        namespace = restricted_namespace(namespace_name, labels, context, self)
+        in_namespace = pulumi.ResourceOptions(
+            parent=self, provider=context.provider, depends_on=[namespace, *context.depends_on]
+        )
+        storage_class = self._storage_class(volume_key_arn, protect, labels)
+        secret_arns = {user: self._user_secret(user, secrets) for user in users}
+        passwords = self._passwords(secret_arns, labels, in_namespace) if users else None
+        release = k8s.helm.v3.Release(
+            name,
+            name=NATS_CHART.name,
+            chart=NATS_CHART.name,
+            version=NATS_CHART.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NATS_CHART.repository),
+            namespace=namespace_name,
+            create_namespace=False,
+            values=self._values(users),
+            # Wait for the servers: an app's first connection needs them.
+            skip_await=False,
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(
+                in_namespace,
+                pulumi.ResourceOptions(depends_on=[storage_class, *([passwords] if passwords else [])]),
+            ),
+        )
+        self._network_policies(users, labels, in_namespace)
+        self._alarms()
+        self.access = NatsAccess(namespace_name, NATS_POD_LABELS, NATS_PORT, secret_arns, [release])
+        self.register_outputs({"secret_arns": secret_arns})
+
+    def _storage_class(
+        self, volume_key_arn: pulumi.Input[str], protect: bool, labels: Mapping[str, str]
+    ) -> k8s.storage.v1.StorageClass:
+        # Parameters of the EBS CSI driver: https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/master/docs/parameters.md
+        # (kmsKeyId is the key's full ARN). WaitForFirstConsumer creates the volume in the zone the pod is
+        # scheduled to, not in a zone of its own choosing:
+        # https://kubernetes.io/docs/concepts/storage/storage-classes/#volume-binding-mode
+        return k8s.storage.v1.StorageClass(
+            STORAGE_CLASS,
+            metadata=meta.ObjectMetaArgs(name=STORAGE_CLASS, labels=dict(labels)),
+            provisioner="ebs.csi.aws.com",
+            parameters={
+                "type": "gp3",
+                "csi.storage.k8s.io/fstype": "ext4",
+                "encrypted": "true",
+                "kmsKeyId": volume_key_arn,
+            },
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            # In prod a deleted PersistentVolumeClaim leaves its volume (and the streams on it) behind.
+            reclaim_policy="Retain" if protect else "Delete",
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self._context.provider, depends_on=list(self._context.depends_on)
+            ),
+        )
+
+    def _user_secret(self, user: str, secrets: SecretPlacement) -> pulumi.Output[str]:
+        """The app's NATS password and the URL that carries it, in `<stack>/nats/<app>`."""
+        password = random.RandomPassword(
+            f"nats-{user}",
+            length=48,
+            special=False,  # it goes into a URL and into the server's config unquoted
+            keepers={"version": str(self._args.password_version)},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        secret = secrets.secret(
+            f"nats-{user}",
+            path=f"nats/{user}",
+            description=f"NATS user {user}: its password and NATS_URL",
+            rotation="raise paved:nats.passwordVersion",
+            parent=self,
+        )
+        host = f"{NATS_CHART.name}.{NATS_CHART.namespace}.svc.cluster.local:{NATS_PORT}"
+        value = password.result.apply(
+            lambda result: json.dumps({"password": result, "url": f"nats://{user}:{result}@{host}"})
+        )
+        aws.secretsmanager.SecretVersion(
+            f"nats-{user}",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return secret.arn
+
+    def _passwords(
+        self,
+        secret_arns: Mapping[str, pulumi.Output[str]],
+        labels: Mapping[str, str],
+        in_namespace: pulumi.ResourceOptions,
+    ) -> k8s.apiextensions.CustomResource:
+        """Every app's password in the Secret the servers read, synced by External Secrets with a service
+        account of the NATS namespace that may read these secrets and no other."""
+        context = self._context
+        role = service_account_role(
+            "nats-secrets",
+            oidc_provider_arn=context.oidc_provider_arn,
+            oidc_issuer=context.oidc_issuer,
+            namespace=NATS_CHART.namespace,
+            service_account=SECRETS_READER,
+            description="NATS: reads its users' passwords",
+            inline_policy=policy_document(*secrets_read_policy(context, list(secret_arns.values()))),
+            tags=context.tags,
+            parent=self,
+        )
+        account = k8s.core.v1.ServiceAccount(
+            SECRETS_READER,
+            metadata=meta.ObjectMetaArgs(
+                name=SECRETS_READER,
+                namespace=NATS_CHART.namespace,
+                labels=dict(labels),
+                annotations={"eks.amazonaws.com/role-arn": role.arn},
+            ),
+            automount_service_account_token=False,
+            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=role.ready)),
+        )
+        return synced_secret(
+            USERS_SECRET,
+            namespace=NATS_CHART.namespace,
+            service_account=SECRETS_READER,
+            labels=labels,
+            data=[
+                {"secretKey": _password_env(user), "remoteRef": {"key": arn, "property": "password"}}
+                for user, arn in secret_arns.items()
+            ],
+            context=context,
+            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[account])),
+        )
+
+    def _values(self, users: Sequence[str]) -> dict[str, Any]:
+        args = self._args
+        resources = args.resources
+        spread = {
+            # Keyed by topologyKey; the chart adds the selector labels (files/stateful-set/pod-template.yaml).
+            # A zone never holds a majority of the servers, and two servers never share a node.
+            key: {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
+            for key in (_ZONE, _HOST)
+        }
+        return {
+            "config": {
+                "cluster": {"enabled": True, "replicas": args.replicas},
+                "jetstream": {
+                    "enabled": True,
+                    "fileStore": {
+                        "pvc": {"size": f"{args.storage_gib}Gi", "storageClassName": STORAGE_CLASS}
+                    },
+                },
+                # `<< $VAR >>` is written unquoted into nats.conf, where NATS reads $VAR from the
+                # environment (the chart's README, "NATS Config Units and Variables").
+                "merge": {
+                    "authorization": {
+                        "users": [
+                            {"user": user, "password": f"<< ${_password_env(user)} >>"} for user in users
+                        ]
+                    }
+                }
+                if users
+                else {},
+            },
+            "container": {
+                "env": {
+                    _password_env(user): {
+                        "valueFrom": {"secretKeyRef": {"name": USERS_SECRET, "key": _password_env(user)}}
+                    }
+                    for user in users
+                },
+                "merge": {
+                    "securityContext": restricted_container_security(),
+                    "resources": {
+                        "requests": {"cpu": resources.cpu_request, "memory": resources.memory_request},
+                        "limits": {"cpu": resources.cpu_limit, "memory": resources.memory_limit},
+                    },
+                },
+            },
+            # The config reloader shares the servers' process namespace, and signals nats-server as the
+            # same user.
+            "reloader": {"merge": {"securityContext": restricted_container_security()}},
+            "podTemplate": {
+                "topologySpreadConstraints": spread,
+                "merge": {"spec": {"securityContext": restricted_pod_security()}},
+            },
+            # A rotated password reaches the servers' environment only through a restart.
+            "statefulSet": {
+                "merge": {"metadata": {"annotations": {RELOAD_ON_SECRETS: USERS_SECRET}}} if users else {}
+            },
+            "podDisruptionBudget": {"enabled": True},
+            # A pod with a shell and the nats CLI, on by default: nothing of paved's needs it.
+            "natsBox": {"enabled": False},
+        }
+
+    def _network_policies(
+        self, users: Sequence[str], labels: Mapping[str, str], in_namespace: pulumi.ResourceOptions
+    ) -> None:
+        namespace = NATS_CHART.namespace
+        default_deny(namespace, labels, in_namespace)
+        servers = networking.NetworkPolicyPeerArgs(
+            pod_selector=meta.LabelSelectorArgs(match_labels=NATS_POD_LABELS)
+        )
+        clients = [pods_in(user, {"app.kubernetes.io/name": user}) for user in users]
+        routes = [networking.NetworkPolicyPortArgs(port=CLUSTER_PORT, protocol="TCP")]
+        ingress = [networking.NetworkPolicyIngressRuleArgs(from_=[servers], ports=routes)]
+        if clients:
+            ingress.append(
+                networking.NetworkPolicyIngressRuleArgs(
+                    from_=clients, ports=[networking.NetworkPolicyPortArgs(port=NATS_PORT, protocol="TCP")]
+                )
+            )
+        networking.NetworkPolicy(
+            "nats",
+            metadata=meta.ObjectMetaArgs(name="nats", namespace=namespace, labels=dict(labels)),
+            spec=networking.NetworkPolicySpecArgs(
+                pod_selector=meta.LabelSelectorArgs(match_labels=NATS_POD_LABELS),
+                policy_types=["Ingress", "Egress"],
+                ingress=ingress,
+                # Routes are DNS names of the headless service (files/config/cluster.yaml).
+                egress=[DNS_EGRESS, networking.NetworkPolicyEgressRuleArgs(to=[servers], ports=routes)],
+            ),
+            opts=in_namespace,
+        )
+
+    def _alarms(self) -> None:
+        # Container Insights per pod and namespace:
+        # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html
+        # A StatefulSet's pods keep their own names as PodName (nats-0, nats-1...), unlike a Deployment's:
+        # amazon-contributing/opentelemetry-collector-contrib, receiver/awscontainerinsightreceiver,
+        # podstore.go (addPodOwnersAndPodName). JetStream's own state (stream lag, storage used, RAFT
+        # health) is exported only by the chart's Prometheus exporter, which nothing scrapes yet.
+        args, context = self._args, self._context
+        restarts, missing = args.alarms.restarts, args.alarms.pods_missing
+        namespace = {"ClusterName": context.cluster_name, "Namespace": NATS_CHART.namespace}
+        for index in range(args.replicas):
+            pod = f"{NATS_CHART.name}-{index}"
+            context.alerting.threshold_alarms(
+                pod,
+                [
+                    restarts.threshold_for(
+                        suffix="restarts",
+                        description=f"NATS server {pod}: containers restarted more than "
+                        f"{restarts.threshold:g} times {restarts.window_text}",
+                        metric_name="pod_number_of_container_restarts",
+                        statistic="Sum",
+                        comparison_operator="GreaterThanThreshold",
+                        treat_missing_data="notBreaching",
+                    )
+                ],
+                namespace="ContainerInsights",
+                dimensions={**namespace, "PodName": pod},
+                parent=self,
+                runbook_prefix=NATS_CHART.name,
+            )
+        running = args.replicas - missing.threshold
+        pods = missing.threshold_for(
+            suffix="pods",
+            description=f"Fewer than {running:g} of {args.replicas} NATS servers running "
+            f"{missing.window_text}: JetStream stops when a majority is down",
+            metric_name="namespace_number_of_running_pods",
+            statistic="Minimum",
+            comparison_operator="LessThanThreshold",
+            # No datapoint: nothing runs in the namespace.
+            treat_missing_data="breaching",
+        )
+        context.alerting.threshold_alarms(
+            NATS_CHART.name,
+            [dataclasses.replace(pods, threshold=running)],
+            namespace="ContainerInsights",
+            dimensions=namespace,
+            parent=self,
+        )
