@@ -12,7 +12,7 @@ import pulumi_aws as aws
 from components.backup import Backup
 from components.buckets import ServerAccessLogs
 from components.cache import CACHE_PORT, Cache
-from components.cdn import Cdn
+from components.cdn import Cdn, viewer_hosts
 from components.certificates import DnsCertificate
 from components.cluster import Cluster
 from components.controllers import Controllers
@@ -30,6 +30,7 @@ from components.observability import Alerting
 from components.registry import Registry
 from components.secrets import AppSecrets, Keys, SecretPlacement
 from components.subnets import plan_subnets
+from components.uploads import Uploads
 from components.uptime import CanaryVpc, UptimeCanaries
 from components.waf import WebAcl
 from components.workload import Workload, WorkloadContext
@@ -139,6 +140,25 @@ alb_waf = WebAcl(
 )
 alb_waf.associate("alb", load_balancer.alb_arn)
 
+# Uploads go from the browser straight to S3 (README, "Uploads"); with CloudFront they are also read through
+# it, so the bucket and key policies name the distribution, which needs the bucket: a deferred ARN.
+uploads = None
+served_uploads = None
+if config.uploads.enabled:
+    distribution_arn = None
+    if config.edge.cloudfront:
+        distribution_arn, served_uploads = pulumi.deferred_output()
+    uploads = Uploads(
+        "uploads",
+        config.uploads,
+        origins=config.uploads.origins(viewer_hosts(config.domain.name, config.apps)),
+        region=config.region,
+        distribution_arn=distribution_arn,
+        access_logs=access_logs,
+        protect=protect,
+        tags=tags,
+    )
+
 cdn = None
 if config.edge.cloudfront:
     # CloudFront's certificate, its WAF, its log delivery and its metrics all live in us-east-1, and so do
@@ -196,7 +216,10 @@ if config.edge.cloudfront:
         dr_access_logs=dr_access_logs,
         protect=protect,
         tags=tags,
+        uploads_origin=uploads.regional_domain_name if uploads else None,
     )
+    if served_uploads is not None:
+        served_uploads(cdn.distribution_arn)
 app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
 cluster = Cluster(
     "cluster",
@@ -239,6 +262,7 @@ workload_context = WorkloadContext(
     secret_refresh_minutes=config.cluster.secret_refresh_minutes,
     alerting=alerting,
     tags=tags,
+    uploads=uploads.access if uploads else None,
 )
 if users:
     bootstrap = DatabaseBootstrap(
@@ -401,6 +425,7 @@ pulumi.export("cdn_distribution_id", cdn.distribution_id if cdn else None)
 pulumi.export("cdn_distribution_domain_name", cdn.distribution_domain_name if cdn else None)
 pulumi.export("cdn_certificate_arn", cdn_certificate_arn if cdn else None)
 pulumi.export("cdn_assets_bucket", cdn.assets_bucket_name if cdn else None)
+pulumi.export("uploads_bucket", uploads.bucket_name if uploads else None)
 pulumi.export("s3_access_log_buckets", [bucket.bucket_name for bucket in access_log_buckets if bucket])
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("cluster_endpoint", cluster.cluster_endpoint)

@@ -19,6 +19,7 @@ ServerAccessLogs declares once all of that region's buckets exist.
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -31,6 +32,19 @@ Statements = Sequence[pulumi.Input[Mapping[str, Any]]]
 ABORT_INCOMPLETE_MULTIPART_DAYS = 7
 # Versioning keeps every overwritten or deleted object; after this many days a noncurrent version goes.
 NONCURRENT_VERSION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How long a SecureBucket keeps what it no longer serves: noncurrent versions, the parts of abandoned
+    multipart uploads, and (`prefix_expirations`, key prefix -> days) current objects under a prefix."""
+
+    noncurrent_version_days: int = NONCURRENT_VERSION_DAYS
+    abort_incomplete_multipart_days: int = ABORT_INCOMPLETE_MULTIPART_DAYS
+    prefix_expirations: Mapping[str, int] = field(default_factory=dict)
+
+
+BASELINE = Lifecycle()
 
 
 def tls_only_statement(bucket_arn: pulumi.Input[str]) -> pulumi.Output[dict]:
@@ -160,8 +174,9 @@ class SecureBucket(pulumi.ComponentResource):
     - Object Ownership BucketOwnerEnforced: ACLs are off, the bucket owner owns every object.
     - Default encryption: SSE-KMS with `kms_key_arn` and an S3 Bucket Key, or SSE-S3 when it is None (for
       services that cannot write to SSE-KMS buckets, such as ALB access logs).
-    - Versioning, with noncurrent versions expired after NONCURRENT_VERSION_DAYS; incomplete multipart
-      uploads aborted; current objects expired after `expire_days` when given (logs).
+    - Versioning, with noncurrent versions expired and incomplete multipart uploads aborted as `lifecycle`
+      says (NONCURRENT_VERSION_DAYS and ABORT_INCOMPLETE_MULTIPART_DAYS unless given); current objects
+      expired after `expire_days` when given (logs), and under each of `lifecycle.prefix_expirations`.
     - A policy denying non-TLS requests, plus `extra_statements`: a sequence, or a function of the
       bucket's ARN returning one (for statements that name the bucket itself).
     - `force_destroy=False` and `protect` on the bucket: a bucket holding objects is never deleted by Pulumi.
@@ -182,6 +197,7 @@ class SecureBucket(pulumi.ComponentResource):
         kms_key_arn: pulumi.Input[str] | None,
         expire_days: int | None,
         extra_statements: Statements | Callable[[pulumi.Output[str]], Statements] = (),
+        lifecycle: Lifecycle = BASELINE,
         access_logs: "ServerAccessLogs | None",
         protect: bool,
         tags: Mapping[str, str],
@@ -230,7 +246,7 @@ class SecureBucket(pulumi.ComponentResource):
         aws.s3.BucketLifecycleConfiguration(
             name,
             bucket=bucket.id,
-            rules=[_lifecycle_rule(expire_days)],
+            rules=_lifecycle_rules(expire_days, lifecycle),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         # With Block Public Access still being applied, S3 could judge a policy against the old settings;
@@ -273,7 +289,9 @@ def _encryption_rule(
     }
 
 
-def _lifecycle_rule(expire_days: int | None) -> aws.s3.BucketLifecycleConfigurationRuleArgsDict:
+def _lifecycle_rules(
+    expire_days: int | None, lifecycle: Lifecycle
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
     # Expiring a current version in a versioned bucket adds a delete marker and keeps the object as a
     # noncurrent version, which the noncurrent rule then removes; S3 removes a delete marker left with no
     # versions. Without `expire_days`, ExpiredObjectDeleteMarker does that tidying (it cannot be combined
@@ -282,15 +300,30 @@ def _lifecycle_rule(expire_days: int | None) -> aws.s3.BucketLifecycleConfigurat
     expiration: aws.s3.BucketLifecycleConfigurationRuleExpirationArgsDict = (
         {"days": expire_days} if expire_days is not None else {"expired_object_delete_marker": True}
     )
-    return {
+    baseline: aws.s3.BucketLifecycleConfigurationRuleArgsDict = {
         "id": "baseline",
         "status": "Enabled",
         # An empty filter: the rule applies to every object in the bucket.
         "filter": {},
-        "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_INCOMPLETE_MULTIPART_DAYS},
-        "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_VERSION_DAYS},
+        "abort_incomplete_multipart_upload": {
+            "days_after_initiation": lifecycle.abort_incomplete_multipart_days
+        },
+        "noncurrent_version_expiration": {"noncurrent_days": lifecycle.noncurrent_version_days},
         "expiration": expiration,
     }
+    # Where rules overlap, S3 applies the expiration that comes first, so a prefix rule shortens the
+    # baseline's keep for its objects and never lengthens it:
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-conflicts.html
+    prefixed: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+        {
+            "id": f"expire-{index}",
+            "status": "Enabled",
+            "filter": {"prefix": prefix},
+            "expiration": {"days": days},
+        }
+        for index, (prefix, days) in enumerate(sorted(lifecycle.prefix_expirations.items()))
+    ]
+    return [baseline, *prefixed]
 
 
 class ServerAccessLogs:

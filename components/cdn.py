@@ -22,10 +22,11 @@ from components.buckets import SecureBucket, ServerAccessLogs, cloudfront_read_s
 from components.dashboard import GLOBAL_REGION, Metric, Widget
 from components.edge import ORIGIN_HEADER, EdgeArgs
 from components.iam import policy_document, service_role
-from components.kms import KmsKey
+from components.kms import KmsKey, cloudfront_key
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
 from components.observability import Alerting
+from components.uploads import CDN_PATH as UPLOADS_CDN_PATH
 
 if TYPE_CHECKING:
     from components.workload import AppArgs
@@ -43,6 +44,8 @@ MINIMUM_TLS = "TLSv1.2_2021"
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 _READ_METHODS = ["GET", "HEAD"]
 _ONE_YEAR = 31_536_000
+# What an uploaded file may do when opened from the apps' origin: nothing but show itself.
+UPLOADS_CONTENT_SECURITY_POLICY = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
 def viewer_hosts(domain: str, apps: Sequence["AppArgs"]) -> list[str]:
@@ -53,6 +56,7 @@ def viewer_hosts(domain: str, apps: Sequence["AppArgs"]) -> list[str]:
 
 class Cdn(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
     distribution_domain_name: pulumi.Output[str]
     assets_bucket_name: pulumi.Output[str]
 
@@ -77,6 +81,7 @@ class Cdn(pulumi.ComponentResource):
         dr_access_logs: ServerAccessLogs | None,
         protect: bool,
         tags: Mapping[str, str],
+        uploads_origin: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("paved:cdn:Cdn", name, None, opts)
@@ -99,7 +104,7 @@ class Cdn(pulumi.ComponentResource):
             signing_protocol="sigv4",
             opts=here,
         )
-        headers = self._response_headers(name, args)
+        headers = self._response_headers(f"{name}-security-headers", args, args.content_security_policy)
         origin_host = f"origin.{domain}"
         distribution = aws.cloudfront.Distribution(
             name,
@@ -148,6 +153,17 @@ class Cdn(pulumi.ComponentResource):
                     if failover
                     else []
                 ),
+                *(
+                    [
+                        aws.cloudfront.DistributionOriginArgs(
+                            origin_id="uploads",
+                            domain_name=uploads_origin,
+                            origin_access_control_id=access.id,
+                        )
+                    ]
+                    if uploads_origin is not None
+                    else []
+                ),
             ],
             # Assets fail over to the DR-region replica when the primary bucket errors:
             # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html
@@ -176,18 +192,21 @@ class Cdn(pulumi.ComponentResource):
                 compress=False,  # CachingDisabled does not let CloudFront compress; the apps do
             ),
             ordered_cache_behaviors=[
-                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
-                    path_pattern=path,
-                    # Origin groups fail over only GET, HEAD and OPTIONS, which is all this behavior allows.
-                    target_origin_id="assets-group" if failover else "assets",
-                    viewer_protocol_policy="redirect-to-https",
-                    allowed_methods=["GET", "HEAD", "OPTIONS"],
-                    cached_methods=_READ_METHODS,
-                    cache_policy_id=CACHING_OPTIMIZED,
-                    response_headers_policy_id=headers.id,
-                    compress=True,
-                )
-                for path in args.asset_paths
+                *([self._uploads_behavior(name, args)] if uploads_origin is not None else []),
+                *(
+                    aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                        path_pattern=path,
+                        # Origin groups fail over only GET, HEAD and OPTIONS, all this behavior allows.
+                        target_origin_id="assets-group" if failover else "assets",
+                        viewer_protocol_policy="redirect-to-https",
+                        allowed_methods=["GET", "HEAD", "OPTIONS"],
+                        cached_methods=_READ_METHODS,
+                        cache_policy_id=CACHING_OPTIMIZED,
+                        response_headers_policy_id=headers.id,
+                        compress=True,
+                    )
+                    for path in args.asset_paths
+                ),
             ],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 # Geo blocking is a WAF rule (geoBlockCountries), where it is logged and counted.
@@ -252,6 +271,7 @@ class Cdn(pulumi.ComponentResource):
             ),
         ]
         self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
         self.distribution_domain_name = distribution.domain_name
         self.assets_bucket_name = bucket.bucket_name
         self.register_outputs(
@@ -271,15 +291,10 @@ class Cdn(pulumi.ComponentResource):
         access_logs: ServerAccessLogs,
     ) -> tuple[KmsKey, SecureBucket]:
         """A KMS key and a bucket only this distribution may read (through OAC), in `provider`'s region."""
-        key = KmsKey(
+        key = cloudfront_key(
             name,
-            description="paved: encrypts a static-assets bucket that CloudFront serves",
-            service_principals=["cloudfront.amazonaws.com"],
-            service_actions=["kms:Decrypt"],
-            # Only this distribution may decrypt, through OAC:
-            # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
-            service_conditions={"StringEquals": {"AWS:SourceArn": distribution_arn}},
-            separate_policy=True,
+            purpose="a static-assets bucket that CloudFront serves",
+            distribution_arn=distribution_arn,
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, protect=protect, provider=provider),
         )
@@ -362,7 +377,30 @@ class Cdn(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[source_bucket, target_bucket, *role.ready]),
         )
 
-    def _response_headers(self, name: str, args: EdgeArgs) -> aws.cloudfront.ResponseHeadersPolicy:
+    def _uploads_behavior(
+        self, name: str, args: EdgeArgs
+    ) -> aws.cloudfront.DistributionOrderedCacheBehaviorArgs:
+        """Uploads, read through OAC and cached. Nobody reviewed what users uploaded, and here it is served
+        from the apps' own origin, so every response is sandboxed: an uploaded HTML page or SVG runs no
+        script and reads no cookie of the app, while an <img> or a download still works.
+        https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Content-Security-Policy/sandbox
+        """
+        headers = self._response_headers(f"{name}-uploads-headers", args, UPLOADS_CONTENT_SECURITY_POLICY)
+        return aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+            path_pattern=UPLOADS_CDN_PATH,
+            target_origin_id="uploads",
+            viewer_protocol_policy="redirect-to-https",
+            # Reads only: uploads go to S3 through presigned URLs, never through CloudFront.
+            allowed_methods=_READ_METHODS,
+            cached_methods=_READ_METHODS,
+            cache_policy_id=CACHING_OPTIMIZED,
+            response_headers_policy_id=headers.id,
+            compress=True,
+        )
+
+    def _response_headers(
+        self, name: str, args: EdgeArgs, content_security_policy: str
+    ) -> aws.cloudfront.ResponseHeadersPolicy:
         cors = None
         if args.cors_allowed_origins:
             cors = aws.cloudfront.ResponseHeadersPolicyCorsConfigArgs(
@@ -380,14 +418,14 @@ class Cdn(pulumi.ComponentResource):
                 origin_override=True,
             )
         return aws.cloudfront.ResponseHeadersPolicy(
-            f"{name}-security-headers",
+            name,
             comment="paved: HSTS, CSP, no sniffing, no framing, strict referrer, no powerful features",
             security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
                 strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
                     access_control_max_age_sec=_ONE_YEAR, include_subdomains=True, preload=True, override=True
                 ),
                 content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
-                    content_security_policy=args.content_security_policy, override=True
+                    content_security_policy=content_security_policy, override=True
                 ),
                 content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
                     override=True

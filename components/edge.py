@@ -73,6 +73,11 @@ def _https_origin(value: str) -> str:
     return value.rstrip("/")
 
 
+HttpsOrigin = Annotated[str, AfterValidator(_https_origin)]
+# The methods that carry an upload's body; WAF compares the method exactly as the viewer sent it.
+UploadMethod = Literal["POST", "PUT", "PATCH"]
+
+
 class EdgeAlarms(ConfigModel):
     """The load balancer's and the CDN's alarms; each unit is in its key's name."""
 
@@ -120,15 +125,21 @@ class EdgeArgs(ConfigModel):
             "blocking); each costs 22 of the web ACL's 1,500 WCU, so group uploads under a common prefix"
         ),
     ]
+    # Only requests of these methods to an upload path are exempt: a GET or DELETE there gets the body
+    # limits of every other path. Each method costs 2 WCU (components/waf.py).
+    upload_methods: Annotated[
+        list[UploadMethod],
+        Field(min_length=1),
+        AfterValidator(distinct),
+        Hint("the methods that send uploads to uploadPaths: POST, PUT and/or PATCH (tus uses PATCH)"),
+    ]
     asset_paths: Annotated[
         list[UrlPath],
         AfterValidator(distinct),
         Hint("path patterns CloudFront serves from the assets bucket, e.g. /_next/static/*"),
     ]
     content_security_policy: Annotated[str, AfterValidator(_content_security_policy)]
-    cors_allowed_origins: Annotated[
-        list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(distinct)
-    ]
+    cors_allowed_origins: Annotated[list[HttpsOrigin], AfterValidator(distinct)]
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
     assets_failover: bool
     access_log_retention_days: Annotated[

@@ -223,3 +223,28 @@ def account_key(
     https://docs.aws.amazon.com/secretsmanager/latest/userguide/security-encryption.html
     """
     return KmsKey(name, description=f"paved: encrypts {purpose}", tags=tags, opts=opts)
+
+
+def cloudfront_key(
+    name: str,
+    *,
+    purpose: str,
+    distribution_arn: pulumi.Input[str],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> KmsKey:
+    """A key for a bucket one CloudFront distribution reads through origin access control: the distribution
+    may decrypt with it, no other. Its policy is a resource of its own, since the distribution needs the
+    bucket the key encrypts.
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html
+    """
+    return KmsKey(
+        name,
+        description=f"paved: encrypts {purpose}",
+        service_principals=["cloudfront.amazonaws.com"],
+        service_actions=["kms:Decrypt"],
+        service_conditions={"StringEquals": {"AWS:SourceArn": distribution_arn}},
+        separate_policy=True,
+        tags=tags,
+        opts=opts,
+    )

@@ -55,6 +55,7 @@ DEFAULT_CAPACITY_WCU = 1_500
 # every text transformation other than NONE adds 10.
 _WCU_SIZE_CONSTRAINT = 1
 _WCU_STARTS_WITH = 2
+_WCU_EXACTLY = 2
 _WCU_LABEL_MATCH = 1
 _WCU_GEO_MATCH = 1
 _WCU_IP_SET = 1
@@ -170,20 +171,37 @@ def _size_greater_than(
     )
 
 
-def _starts_with(path: str) -> aws.wafv2.WebAclRuleStatementArgs:
+def _byte_match(
+    search: str,
+    constraint: Literal["STARTS_WITH", "EXACTLY"],
+    field: aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs,
+    transformations: Sequence[str],
+) -> aws.wafv2.WebAclRuleStatementArgs:
     return aws.wafv2.WebAclRuleStatementArgs(
         byte_match_statement=aws.wafv2.WebAclRuleStatementByteMatchStatementArgs(
-            positional_constraint="STARTS_WITH",
-            search_string=path,
-            field_to_match=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
-                uri_path=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchUriPathArgs()
-            ),
+            positional_constraint=constraint,
+            search_string=search,
+            field_to_match=field,
             text_transformations=[
                 aws.wafv2.WebAclRuleStatementByteMatchStatementTextTransformationArgs(priority=i, type=kind)
-                for i, kind in enumerate(_UPLOAD_PATH_TRANSFORMATIONS)
+                for i, kind in enumerate(transformations)
             ],
         )
     )
+
+
+def _starts_with(path: str) -> aws.wafv2.WebAclRuleStatementArgs:
+    uri_path = aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+        uri_path=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchUriPathArgs()
+    )
+    return _byte_match(path, "STARTS_WITH", uri_path, _UPLOAD_PATH_TRANSFORMATIONS)
+
+
+def _method_is(method: str) -> aws.wafv2.WebAclRuleStatementArgs:
+    field = aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
+        method=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchMethodArgs()
+    )
+    return _byte_match(method, "EXACTLY", field, ("NONE",))
 
 
 def _allow_list(cidrs: Sequence[str], *, probes: bool) -> dict[str, list[str]]:
@@ -251,14 +269,16 @@ def _plan(
     uploads = list(args.upload_paths)
     not_upload: list[aws.wafv2.WebAclRuleStatementArgs] = []
     if uploads:
-        # Counts (never blocks) and labels requests to an upload path, so the size rules below can exempt
-        # them with one label match instead of repeating the path comparison.
+        # Counts (never blocks) and labels requests that send a body to an upload path, so the size rules
+        # below can exempt them with one label match instead of repeating the comparisons. A GET or DELETE
+        # to an upload path carries no upload, so it keeps the body limits.
         per_path = _WCU_STARTS_WITH + _WCU_TEXT_TRANSFORMATION * len(_UPLOAD_PATH_TRANSFORMATIONS)
+        methods = list(args.upload_methods)
         rules.append(
             _Rule(
                 "upload-path",
-                _any([_starts_with(path) for path in uploads]),
-                per_path * len(uploads),
+                _all([_any([_starts_with(p) for p in uploads]), _any([_method_is(m) for m in methods])]),
+                per_path * len(uploads) + _WCU_EXACTLY * len(methods),
                 action="count",
                 labels=[UPLOAD_PATH_LABEL],
             )

@@ -35,6 +35,8 @@ from components.dashboard import Metric, Widget
 from components.database_users import DatabaseAccess, database_url, script_digest
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
 from components.observability import AlarmRule, Alerting
+from components.uploads import ENV_NAMES as UPLOADS_ENV
+from components.uploads import UploadsAccess
 from paved.errors import ConfigProblem, Hint
 from paved.fields import (
     AppName,
@@ -226,6 +228,8 @@ class AppArgs(ConfigModel):
     database: AppDatabase | None = None
     # The app is a client of the stack's NATS (components/nats.py): it gets its own user and NATS_URL.
     nats: Annotated[bool, Hint("true gives the app NATS_URL and lets it reach NATS; needs paved:nats on")]
+    # The app signs presigned uploads to, and reads, the stack's uploads bucket (components/uploads.py).
+    uploads: bool
     alarms: AppAlarms
     slo: AppSlo
     # Where the app serves Prometheus metrics: never answered through the ALB, whatever its routes say.
@@ -297,6 +301,13 @@ class AppArgs(ConfigModel):
             )
         if self.database is not None:
             yield from self._database_violations(path)
+        if self.uploads:
+            for key in sorted(set(self.env) & set(UPLOADS_ENV)):
+                yield ConfigProblem(
+                    f"{path}.env.{key}",
+                    f"{key} is set by paved for an app with uploads",
+                    f"remove {key} here; paved gives the app the uploads bucket's name, region and prefix",
+                )
         for key in filter(_SECRET_LIKE_ENV.search, (key.upper() for key in self.env)):
             yield ConfigProblem(
                 f"{path}.env.{key}",
@@ -393,6 +404,7 @@ class WorkloadContext:
     tags: Mapping[str, str]
     database: DatabaseAccess | None = None
     nats: NatsAccess | None = None
+    uploads: UploadsAccess | None = None
 
 
 def labels_of(app: AppArgs) -> dict[str, str]:
@@ -642,6 +654,7 @@ class Workload(pulumi.ComponentResource):
         self._labels = labels_of(app)
         self._selector = {"app.kubernetes.io/name": app.name}
         self._database_user = context.database.users.get(app.name) if context.database else None
+        self._uploads = context.uploads if app.uploads else None
         readiness_gate = {READINESS_GATE_LABEL: "enabled"} if app.is_public else {}
         namespace = restricted_namespace(app.name, {**self._labels, **readiness_gate}, context, self)
         self._in_namespace = pulumi.ResourceOptions(
@@ -707,10 +720,12 @@ class Workload(pulumi.ComponentResource):
         return nats.secret_arns[self._app.name] if nats and self._app.nats else None
 
     def _role(self) -> GrantedRole | None:
-        """An IRSA role of the app's service account, when the app reads secrets or logs in with IAM.
+        """An IRSA role of the app's service account, when the app reads secrets, logs in with IAM or
+        uploads.
 
         External Secrets assumes it with a token of the app's own service account, so one namespace can
-        never read another app's secrets; IAM database users also sign their tokens with it.
+        never read another app's secrets; IAM database users sign their tokens with it, and uploaders their
+        presigned URLs.
         """
         context, name, user = self._context, self._app.name, self._database_user
         secret_arns = [context.secret_arns[secret] for secret in self._app.secrets]
@@ -729,6 +744,10 @@ class Workload(pulumi.ComponentResource):
                     "Resource": context.database.connect_arns[user.role],
                 }
             )
+        grants: list[str] = []
+        if self._uploads:
+            statements += self._uploads.statements()
+            grants.append("puts and gets its uploads")
         if not statements:
             return None
         return service_account_role(
@@ -737,7 +756,9 @@ class Workload(pulumi.ComponentResource):
             oidc_issuer=context.oidc_issuer,
             namespace=name,
             service_account=name,
-            description=f"App {name}: reads its own secrets and logs in to its database",
+            description="; ".join(
+                [f"App {name}: reads its own secrets and logs in to its database", *grants]
+            ),
             inline_policy=policy_document(*statements),
             tags=context.tags,
             parent=self,
@@ -757,6 +778,8 @@ class Workload(pulumi.ComponentResource):
 
     def _config_map(self) -> core.ConfigMap:
         data: dict[str, pulumi.Input[str]] = dict(self._app.env)
+        if self._uploads:
+            data.update(self._uploads.env())
         database, user = self._context.database, self._database_user
         if database and user and user.auth == "iam":
             # No password in it: the app signs an IAM token for this host as this user.

@@ -29,6 +29,7 @@ from components.network import NetworkArgs
 from components.observability import AlertsArgs
 from components.registry import RegistryArgs
 from components.secrets import SecretArgs
+from components.uploads import UploadsArgs
 from components.uptime import UptimeArgs
 from components.workload import AppArgs
 from paved import rules
@@ -74,6 +75,7 @@ class StackConfig:
     edge: EdgeArgs
     uptime: UptimeArgs
     nats: NatsArgs
+    uploads: UploadsArgs
     apps: tuple[AppArgs, ...]
     tags: Mapping[str, str]  # effective tags: the user's plus `environment` and `managed-by`
 
@@ -292,6 +294,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     edge = _section(EdgeArgs, "edge", values, ctx, problems)
     uptime = _section(UptimeArgs, "uptime", values, ctx, problems)
     nats = _section(NatsArgs, "nats", values, ctx, problems)
+    uploads = _section(UploadsArgs, "uploads", values, ctx, problems)
     apps = _apps(values, ctx, problems)
     tags = validated(
         TAGS.validate_python,
@@ -302,6 +305,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(rules.dr_region_violations(dr_region, ctx))
     problems.extend(dr_violations(dr, dr_region, network.cidr if network else None))
     problems.extend(rules.assets_failover_violations(edge, dr_region))
+    problems.extend(rules.uploads_violations(uploads, edge, apps))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.name_length_violations(project, stack, apps))
     problems.extend(rules.name_character_violations(project, stack))
@@ -329,6 +333,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         edge=_parsed(edge),
         uptime=_parsed(uptime),
         nats=_parsed(nats),
+        uploads=_parsed(uploads),
         apps=tuple(apps.values()),
         tags={"environment": ctx.environment, "managed-by": "paved", **_parsed(tags)},
     )

@@ -147,6 +147,7 @@ _SECTIONS: dict[str, Any] = {
     "edge.ingressCidrs": ["0.0.0.0/0"],
     "edge.geoBlockCountries": [],
     "edge.uploadPaths": [],
+    "edge.uploadMethods": ["POST", "PUT"],
     "edge.assetPaths": ["/_next/static/*", "/static/*"],
     "edge.contentSecurityPolicy": (
         "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
@@ -185,6 +186,12 @@ _SECTIONS: dict[str, Any] = {
         prod={"threshold": 90, "periods": 2, "periodSeconds": 300},
         staging={"threshold": 90, "periods": 2, "periodSeconds": 900},
     ),
+    # Opt-in (components/uploads.py); S3 keeps an overwritten upload recoverable for a month.
+    "uploads.enabled": False,
+    "uploads.corsOrigins": None,
+    "uploads.lifecycle.noncurrentVersionDays": 30,
+    "uploads.lifecycle.abortIncompleteMultipartDays": 7,
+    "uploads.lifecycle.expirePrefixes": {},
     "apps": [],
     "tags": {},
 }
@@ -207,6 +214,7 @@ _APP: dict[str, Any] = {
     "pdb.maxUnavailable": 1,
     "shutdownSeconds": 30,
     "writablePaths": ["/tmp"],
+    "uploads": False,
     "alarms.restarts": {"threshold": 2, "periods": 1, "periodSeconds": 300},
     # Seed 001 (checklists): p95 under 500 ms, errors under 0.1%. Public apps only: others have no ALB.
     "slo.availabilityPercent": 99.9,

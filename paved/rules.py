@@ -12,6 +12,8 @@ from components.certificates import DomainArgs
 from components.database import DatabaseArgs
 from components.edge import EdgeArgs
 from components.secrets import SecretArgs, secret_resource_name
+from components.uploads import CDN_PATH as UPLOADS_CDN_PATH
+from components.uploads import UploadsArgs
 from components.workload import AppArgs
 from paved.errors import ConfigProblem, printable
 from paved.fields import Environment, RuleContext
@@ -271,6 +273,30 @@ def stack_name_violations(
         f"set paved:environment: {promised}; if stack {stack!r} really is {environment}, say so with "
         "paved:allowEnvironmentMismatch: true",
     )
+
+
+def uploads_violations(
+    uploads: UploadsArgs | None, edge: EdgeArgs | None, apps: Mapping[int, AppArgs]
+) -> Iterator[ConfigProblem]:
+    """Apps may list `uploads` only when the stack has the bucket, and CloudFront's uploads path belongs to
+    it alone (CloudFront refuses two behaviours with one path pattern)."""
+    if uploads is None:
+        return
+    if not uploads.enabled:
+        for index, app in apps.items():
+            if app.uploads:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].uploads",
+                    "the stack has no uploads bucket",
+                    "set paved:uploads.enabled: true, or remove uploads from this app",
+                )
+        return
+    if edge is not None and edge.cloudfront and UPLOADS_CDN_PATH in edge.asset_paths:
+        yield ConfigProblem(
+            f"paved:edge.assetPaths[{list(edge.asset_paths).index(UPLOADS_CDN_PATH)}]",
+            f"{UPLOADS_CDN_PATH} is where CloudFront serves the uploads bucket",
+            "serve assets under another path, e.g. /static/*",
+        )
 
 
 def assets_failover_violations(edge: EdgeArgs | None, dr_region: str | None) -> Iterator[ConfigProblem]:

@@ -403,6 +403,7 @@ _SETTINGS_ONLY = "carries settings and references only; no name, description or 
 # Recorded types that have nothing to check, and why. Every recorded aws type is in exactly one table.
 NOTHING_TO_CHECK: dict[str, str] = {
     "aws:acm/certificateValidation:CertificateValidation": _ATTACHES_BY_REFERENCE,
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": _SETTINGS_ONLY,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "adopts the VPC's default group; AWS names it",
     "aws:ec2/eip:Eip": _SETTINGS_ONLY,
     "aws:ec2/flowLog:FlowLog": _ATTACHES_BY_REFERENCE,

@@ -24,6 +24,7 @@ from components.network import NetworkAlarms, NetworkArgs
 from components.observability import AlarmRule, AlertsArgs
 from components.registry import RegistryArgs
 from components.secrets import SecretArgs
+from components.uploads import UploadsArgs, UploadsLifecycle
 from components.workload import (
     AppAlarms,
     AppArgs,
@@ -246,6 +247,8 @@ def test_reference_documents_every_key() -> None:
         AppSlo,
         NatsArgs,
         NatsAlarms,
+        UploadsArgs,
+        UploadsLifecycle,
     ]
     keys = {field.alias for model in models for field in model.model_fields.values()}
     keys |= {f"paved:{key}" for key in SECTION_KEYS} | {"aws:region"}

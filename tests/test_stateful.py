@@ -185,6 +185,7 @@ STATELESS = {
     "aws:lb/listenerRule:ListenerRule",
     "aws:lb/targetGroup:TargetGroup",
     # A bucket's settings; the objects are in the (stateful) bucket.
+    "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "aws:s3/bucketLogging:BucketLogging",
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls",

@@ -213,12 +213,18 @@ def test_upload_paths_are_the_only_exemption_from_the_body_limit(recording: Reco
     labeler = by_name["upload-path"]
     assert labeler["action"] == {"count": {}}
     label = labeler["ruleLabels"][0]["name"]
-    prefixes = [
-        s["byteMatchStatement"] for s in _statements(labeler["statement"]) if "byteMatchStatement" in s
-    ]
+    paths, methods = labeler["statement"]["andStatement"]["statements"]
+    prefixes = [s["byteMatchStatement"] for s in _statements(paths) if "byteMatchStatement" in s]
     assert [p["searchString"] for p in prefixes] == CONFIGURED["uploadPaths"]
     assert {p["positionalConstraint"] for p in prefixes} == {"STARTS_WITH"}
     assert all(p["fieldToMatch"] == {"uriPath": {}} for p in prefixes)
+    # Only the preset's upload methods are exempt: a GET or DELETE to an upload path keeps the limits.
+    verbs = [s["byteMatchStatement"] for s in _statements(methods) if "byteMatchStatement" in s]
+    assert [(v["searchString"], v["positionalConstraint"]) for v in verbs] == [
+        ("POST", "EXACTLY"),
+        ("PUT", "EXACTLY"),
+    ]
+    assert all(v["fieldToMatch"] == {"method": {}} for v in verbs)
     block = by_name["body-size-except-uploads"]
     assert block["action"] == {"block": {}}
     keys = {
@@ -314,17 +320,18 @@ def test_wcu_total_stays_within_the_default_capacity(
 
 def test_the_configured_cloudfront_acl_costs_what_its_rules_cost() -> None:
     wcu = rules_wcu(scope="CLOUDFRONT", client_ip_rules=True, args=_edge(CONFIGURED))
-    # 2 upload paths × (STARTS_WITH 2 + URL_DECODE 10 + NORMALIZE_PATH 10), 2 IP sets, 1 geo, rate 2.
+    # 2 upload paths × (STARTS_WITH 2 + URL_DECODE 10 + NORMALIZE_PATH 10) + 2 methods × EXACTLY 2, 2 IP
+    # sets, 1 geo, rate 2.
     assert {k: v for k, v in wcu.items() if not k.startswith("AWS-")} == {
         "ingress-allow-list": 2,
         "geo-block": 1,
         "rate-limit-per-ip": 2,
-        "upload-path": 44,
+        "upload-path": 48,
         "uri-path-size": 1,
         "body-size": 2,
         "body-size-except-uploads": 2,
     }
-    assert sum(wcu.values()) == 1325 + 54
+    assert sum(wcu.values()) == 1325 + 58
 
 
 def test_too_many_upload_paths_are_refused_before_anything_is_declared() -> None:
@@ -395,6 +402,7 @@ def test_the_largest_config_allowed_fits_the_base_capacity() -> None:
         PRESETS["prod"]["edge"]
         | {
             "uploadPaths": [f"/upload{i}" for i in range(5)],
+            "uploadMethods": ["POST", "PUT", "PATCH"],
             "geoBlockCountries": ["KP", "IR"],
             "ingressCidrs": ["203.0.113.0/24", "2001:db8::/32"],
         }

@@ -660,8 +660,16 @@ def messaging(stack: Stack) -> Finding:
 
 
 def file_storage(stack: Stack) -> Finding:
+    uploads = [bucket for bucket in stack.of("aws:s3/bucket:Bucket") if bucket.name == "uploads"]
     return judge(
-        [Check(False, "", "paved has no uploads bucket yet (#20)", "paved:uploads (planned)")],
+        [
+            Check(
+                bool(uploads),
+                f"uploads go to a private KMS-encrypted bucket through presigned URLs ({named(uploads)})",
+                "no uploads bucket (paved:uploads.enabled is false)",
+                "paved:uploads.enabled",
+            )
+        ],
         stack=stack,
     )
 
