@@ -330,7 +330,7 @@ class LoadBalancer(pulumi.ComponentResource):
                     tags=self._tags,
                     opts=pulumi.ResourceOptions(parent=self),
                 )
-        for port in sorted({app.port for app in routed}):
+        for port in sorted({app.routing.port for app in routed}):
             port_rule(
                 group,
                 f"{group_name}-to-workloads-{port}",
@@ -411,7 +411,7 @@ class LoadBalancer(pulumi.ComponentResource):
             # Target group names are at most 32 characters:
             # https://docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html
             autonamed(f"{self._name}-{app.name}", 32),
-            port=app.port,
+            port=app.routing.port,
             protocol=app.backend_protocol,
             target_type="ip",  # pods are registered directly (TargetGroupBinding, issue #5)
             vpc_id=vpc_id,
@@ -421,7 +421,7 @@ class LoadBalancer(pulumi.ComponentResource):
             health_check=aws.lb.TargetGroupHealthCheckArgs(
                 enabled=True,
                 protocol=app.backend_protocol,
-                path=app.health_paths.readiness,
+                path=app.routing.health_paths.readiness,
                 port="traffic-port",
                 matcher="200-299",
                 interval=15,
@@ -517,7 +517,7 @@ class LoadBalancer(pulumi.ComponentResource):
         """Per public app, its error budget and its latency budget, each alerted on a fast and a slow burn,
         from the ALB's metrics of the app's target group."""
         for app in apps:
-            slo, group = app.slo, target_groups[app.name]
+            slo, group = app.routing.slo, target_groups[app.name]
             dimensions = {"LoadBalancer": alb.arn_suffix, "TargetGroup": group.arn_suffix}
             # Rounded: 100 - 99.9 is 0.0999999999999943 in binary floating point.
             errors_budget = round(100 - slo.availability_percent, 6)

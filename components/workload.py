@@ -14,9 +14,10 @@ the update and the old revision keeps serving), then the Deployment.
 
 import json
 import re
+import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -37,7 +38,7 @@ from components.iam import GrantedRole, policy_document, secrets_read_statements
 from components.observability import AlarmRule, Alerting
 from components.uploads import ENV_NAMES as UPLOADS_ENV
 from components.uploads import UploadsAccess
-from paved.errors import ConfigProblem, Hint
+from paved.errors import ConfigProblem, Hint, invalid
 from paved.fields import (
     AppName,
     ConfigModel,
@@ -81,6 +82,136 @@ class HealthPaths(ConfigModel):
     startup: UrlPath
     readiness: UrlPath
     liveness: UrlPath
+
+
+# One argument of a command; a command is a list of them, run without a shell.
+Argument = Annotated[str, StringConstraints(min_length=1)]
+Command = Annotated[
+    list[Argument],
+    Field(min_length=1),
+    Hint('a command as a list, run without a shell: ["node", "dist/health.js"]'),
+]
+
+
+class HealthCommands(ConfigModel):
+    """A worker's probes as commands run in its container: healthy while they exit 0.
+    https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/"""
+
+    startup: Command | None = None
+    readiness: Command
+    liveness: Command
+
+
+# The macros the CronJob controller's parser (robfig/cron's ParseStandard) takes besides five fields, as the
+# CronJob page lists them: https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#schedule-syntax
+_CRON_MACROS = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_WEEKDAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
+@dataclass(frozen=True)
+class _CronField:
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()  # names[i] stands for low + i
+    any_mark: bool = False  # `?` means `*` here (robfig/cron)
+
+    def value(self, text: str) -> int:
+        upper = text.upper()
+        if upper in self.names:
+            return self.low + self.names.index(upper)
+        if not text.isascii() or not text.isdigit() or not self.low <= int(text) <= self.high:
+            raise ValueError(f"{text!r} is not a {self.name} from {self.low} to {self.high}")
+        return int(text)
+
+    def check(self, text: str) -> None:
+        for part in text.split(","):
+            span, slash, step = part.partition("/")
+            if slash and not (step.isascii() and step.isdigit() and int(step) > 0):
+                raise ValueError(f"{part!r}: the step after / must be a positive number")
+            if span == "*" or (self.any_mark and span == "?"):
+                continue
+            first, dash, last = span.partition("-")
+            if dash and self.value(first) > self.value(last):
+                raise ValueError(f"{span!r}: the range runs backwards")
+            self.value(first)
+
+
+_CRON_FIELDS = (
+    _CronField("minute", 0, 59),
+    _CronField("hour", 0, 23),
+    _CronField("day of the month", 1, 31, any_mark=True),
+    _CronField("month", 1, 12, _MONTHS),
+    _CronField("day of the week", 0, 6, _WEEKDAYS, any_mark=True),
+)
+_CRON_HINT = (
+    'five fields, minute hour day-of-month month day-of-week, e.g. "0 3 * * *" (03:00 daily) or '
+    '"*/15 * * * 1-5", or @hourly, @daily, @weekly, @monthly, @yearly; the time zone goes in timeZone'
+)
+
+
+def cron_schedule(value: str) -> str:
+    """A schedule the CronJob controller accepts, checked here so a typo fails before `pulumi up`."""
+    if value.strip() in _CRON_MACROS:
+        return value
+    if value.lstrip().upper().startswith(("TZ=", "CRON_TZ=")):
+        # Kubernetes refuses TZ= in a new CronJob's schedule since 1.29; spec.timeZone replaces it.
+        raise invalid(f"{value!r} names its time zone in the schedule", "set cronjob.timeZone instead")
+    fields = value.split()
+    if len(fields) != len(_CRON_FIELDS):
+        raise invalid(f"{value!r} has {len(fields)} fields, not 5", _CRON_HINT)
+    for field, text in zip(_CRON_FIELDS, fields, strict=True):
+        try:
+            field.check(text)
+        except ValueError as error:
+            raise invalid(f"{value!r}: {error}", _CRON_HINT) from None
+    return value
+
+
+def iana_time_zone(value: str) -> str:
+    """A name of the IANA time zone database, which the CronJob controller reads its timeZone from (Go's
+    time.LoadLocation). Not `Local`: that is the controller's own zone, which the field exists to avoid."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        valid = False
+    else:
+        valid = value != "Local"
+    if not valid:
+        raise invalid(f"{value!r} is not an IANA time zone", "e.g. Etc/UTC, Europe/Berlin, America/New_York")
+    return value
+
+
+class CronJobArgs(ConfigModel):
+    """When and how a cronjob app runs (batch/v1 CronJob; README, "Workers, scheduled jobs and one-off
+    tasks"). https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/"""
+
+    schedule: Annotated[str, AfterValidator(cron_schedule)]
+    # spec.timeZone is GA since Kubernetes 1.27, older than every version paved:cluster accepts.
+    time_zone: Annotated[str, AfterValidator(iana_time_zone)]
+    # The image's own entrypoint when unset.
+    command: Command | None = None
+    concurrency_policy: Annotated[
+        Literal["Forbid", "Replace", "Allow"],
+        Hint("Forbid skips a run while the last one still runs; Replace stops it; Allow runs both"),
+    ]
+    # The controller looks every 10 s, so a shorter deadline may skip every run (the CronJob page, "Job
+    # creation").
+    starting_deadline_seconds: Annotated[
+        int, Field(ge=10), Hint("at least 10: the controller checks schedules every 10 seconds")
+    ]
+    active_deadline_seconds: Annotated[
+        int, Field(ge=1, le=86400), Hint("seconds a run may take, up to a day")
+    ]
+    backoff_limit: Annotated[
+        int, Field(ge=0, le=10), Hint("retries of a failed run, 0 to 10; retry only idempotent work")
+    ]
+    successful_jobs_history_limit: Annotated[int, Field(ge=0, le=100)]
+    failed_jobs_history_limit: Annotated[
+        int, Field(ge=1, le=100), Hint("keep at least 1 failed run, whose pod holds the logs to read")
+    ]
+    suspend: bool
 
 
 class Replicas(ConfigModel):
@@ -151,7 +282,7 @@ class AppDatabase(ConfigModel):
         Hint("names of other apps with a database whose schema this app may read (SELECT)"),
     ] = []
     migration_command: Annotated[
-        list[Annotated[str, StringConstraints(min_length=1)]],
+        list[Argument],
         Hint('the command that migrates the schema, as a list: ["npx", "prisma", "migrate", "deploy"]'),
     ] = []
     url_parameters: Annotated[
@@ -196,25 +327,80 @@ TracingLanguage = Annotated[
 ]
 
 
+class Routing(NamedTuple):
+    port: int
+    health_paths: HealthPaths
+    slo: AppSlo
+
+
+AppKind = Annotated[
+    Literal["service", "worker", "cronjob"],
+    Hint(
+        "service (the default): a Deployment with HTTP probes on its port, public with publicPath or host; "
+        "worker: a Deployment without a Service, whose port is optional and probes are HTTP or commands; "
+        "cronjob: runs on a schedule (cronjob.schedule)"
+    ),
+]
+# The keys a kind of app has no use for: its preset has none of them, so any that is set came from the stack
+# file, and config refuses it rather than ignore it.
+_NOT_FOR_KIND: dict[str, tuple[str, ...]] = {
+    "service": ("health_commands", "cronjob"),
+    "worker": ("public_path", "host", "websocket", "uptime_paths", "slo", "cronjob"),
+    "cronjob": (
+        "port",
+        "backend_protocol",
+        "health_paths",
+        "health_commands",
+        "replicas",
+        "pdb",
+        "public_path",
+        "host",
+        "websocket",
+        "uptime_paths",
+        "slo",
+        "metrics_path",
+        "alarms",
+    ),
+}
+# What each kind needs; all but a service's port and a cronjob's schedule come from the kind's preset.
+_REQUIRED_FOR_KIND: dict[str, tuple[str, ...]] = {
+    "service": ("port", "health_paths", "replicas", "pdb", "alarms", "slo"),
+    "worker": ("replicas", "pdb", "alarms"),
+    "cronjob": ("cronjob",),
+}
+_REQUIRED_HINTS = {
+    "port": "a service takes traffic on its port; a worker may have none (kind: worker)",
+    "cronjob": 'set cronjob.schedule, e.g. "0 3 * * *"',
+}
+_KIND_HINTS = {
+    "service": "remove it, or make the app a worker or cronjob with `kind`",
+    "worker": "remove it: a worker takes no traffic and runs no schedule; a public app is a service",
+    "cronjob": "remove it: a cronjob runs to completion on its schedule, with no replicas, probes or traffic",
+}
+
+
 class AppArgs(ConfigModel):
     name: AppName
+    kind: AppKind = "service"
     image: Annotated[str, AfterValidator(pinned_image)]
-    port: Annotated[int, Field(ge=1, le=65535), Hint("use a TCP port from 1 to 65535")]
+    # Required for a service; a worker's is optional, a cronjob has none.
+    port: Annotated[int, Field(ge=1, le=65535), Hint("use a TCP port from 1 to 65535")] | None = None
     # How the ALB and the kubelet's probes talk to the app on `port` (README, Edge tier: ALB to pods).
-    backend_protocol: Literal["HTTP", "HTTPS"]
-    health_paths: HealthPaths
-    replicas: Replicas
+    backend_protocol: Literal["HTTP", "HTTPS"] = "HTTP"
+    health_paths: HealthPaths | None = None
+    health_commands: HealthCommands | None = None
+    replicas: Replicas | None = None
     resources: Resources
     public_path: UrlPath | None = None
     host: DnsName | None = None
-    websocket: bool
+    websocket: bool = False
     env: dict[EnvVarName, str]
     secrets: Annotated[
         list[EnvVarName],
         AfterValidator(distinct),
         Hint("secrets lists names (e.g. DATABASE_URL) of values kept in AWS Secrets Manager, never values"),
     ]
-    pdb: PodDisruptionBudget
+    pdb: PodDisruptionBudget | None = None
     shutdown_seconds: Annotated[
         int,
         Field(ge=1, le=600),
@@ -230,8 +416,9 @@ class AppArgs(ConfigModel):
     nats: Annotated[bool, Hint("true gives the app NATS_URL and lets it reach NATS; needs paved:nats on")]
     # The app signs presigned uploads to, and reads, the stack's uploads bucket (components/uploads.py).
     uploads: bool
-    alarms: AppAlarms
-    slo: AppSlo
+    alarms: AppAlarms | None = None
+    slo: AppSlo | None = None
+    cronjob: CronJobArgs | None = None
     # Where the app serves Prometheus metrics: never answered through the ALB, whatever its routes say.
     metrics_path: UrlPath | None = None
     # Traces and Application Signals metrics through the add-on's agent (README, "Metrics and tracing").
@@ -255,11 +442,30 @@ class AppArgs(ConfigModel):
         return self.public_path is not None or self.host is not None
 
     @property
+    def is_deployed(self) -> bool:
+        """Whether the app runs as a Deployment (a service or a worker), not on a schedule."""
+        return self.kind != "cronjob"
+
+    @property
+    def served_port(self) -> int:
+        """The port of an app that has one: every service, a worker with one (validation sees to it)."""
+        if self.port is None:
+            raise ValueError(f"app {self.name!r} has no port")
+        return self.port
+
+    @property
+    def routing(self) -> "Routing":
+        """What the ALB needs of a service (validation gives every service all of it)."""
+        if self.port is None or self.health_paths is None or self.slo is None:
+            raise ValueError(f"app {self.name!r} is a {self.kind}, not a service the ALB can route to")
+        return Routing(self.port, self.health_paths, self.slo)
+
+    @property
     def metrics_target(self) -> MetricsTarget | None:
         """What the add-on's scraper reads, for an app that serves metrics."""
         if self.metrics_path is None:
             return None
-        return MetricsTarget(self.name, self.port, self.metrics_path, self.backend_protocol.lower())
+        return MetricsTarget(self.name, self.served_port, self.metrics_path, self.backend_protocol.lower())
 
     @property
     def route_prefix(self) -> str:
@@ -276,9 +482,11 @@ class AppArgs(ConfigModel):
         return self.name.replace("-", "_")
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
-        yield from self.replicas.violations(f"{path}.replicas", ctx)
+        yield from self._kind_violations(path)
+        if self.replicas is not None:
+            yield from self.replicas.violations(f"{path}.replicas", ctx)
         yield from self.resources.violations(f"{path}.resources", ctx)
-        if ctx.is_prod and self.is_public and self.replicas.min < 2:
+        if ctx.is_prod and self.is_public and self.replicas is not None and self.replicas.min < 2:
             yield ConfigProblem(
                 f"{path}.replicas.min",
                 f"a public app needs at least 2 replicas in prod, got {self.replicas.min}",
@@ -292,8 +500,9 @@ class AppArgs(ConfigModel):
                 f"{self.metrics_path!r} would hide more than the metrics from the internet",
                 "name the one path the app serves metrics on, e.g. /metrics or /api/metrics",
             )
-        yield from self._uptime_violations(path)
-        if self.websocket and not self.is_public:
+        if self.kind == "service":
+            yield from self._uptime_violations(path)
+        if self.kind == "service" and self.websocket and not self.is_public:
             yield ConfigProblem(
                 f"{path}.websocket",
                 "a worker (no publicPath and no host) receives no traffic, so it cannot serve websockets",
@@ -314,6 +523,47 @@ class AppArgs(ConfigModel):
                 f"{key} looks like a secret",
                 f"move it to secrets: [{key}] and store the value in AWS Secrets Manager; env values are "
                 "plain text in the stack file and the pod spec",
+            )
+
+    def _kind_violations(self, path: str) -> Iterator[ConfigProblem]:
+        for field in _NOT_FOR_KIND[self.kind]:
+            if field in self.model_fields_set:
+                key = type(self).model_fields[field].alias or field
+                yield ConfigProblem(f"{path}.{key}", f"a {self.kind} has no {key}", _KIND_HINTS[self.kind])
+        for field in _REQUIRED_FOR_KIND[self.kind]:
+            if getattr(self, field) is None:
+                key = type(self).model_fields[field].alias or field
+                hint = _REQUIRED_HINTS.get(
+                    field, f"a {self.kind} needs {key}: leave it out to take the preset"
+                )
+                yield ConfigProblem(f"{path}.{key}", "is required", hint)
+        if self.kind == "worker":
+            yield from self._worker_probe_violations(path)
+        if self.metrics_path is not None and self.port is None and self.kind == "worker":
+            yield ConfigProblem(
+                f"{path}.metricsPath", "a worker without a port has nowhere to serve metrics", "set port"
+            )
+
+    def _worker_probe_violations(self, path: str) -> Iterator[ConfigProblem]:
+        """A worker proves it is alive and ready, over HTTP on its port or by commands: the pack's
+        k8s-readiness-probe and k8s-liveness-probe are mandatory for every Deployment."""
+        if self.health_paths is not None and self.health_commands is not None:
+            yield ConfigProblem(
+                f"{path}.healthCommands",
+                "a worker probes either over HTTP (healthPaths) or by commands, not both",
+                "keep one of healthPaths and healthCommands",
+            )
+        elif self.health_paths is not None and self.port is None:
+            yield ConfigProblem(
+                f"{path}.healthPaths", "HTTP probes need a port", "set port, or probe with healthCommands"
+            )
+        elif self.health_paths is None and self.health_commands is None:
+            yield ConfigProblem(
+                f"{path}.healthCommands",
+                "a worker needs readiness and liveness probes",
+                "set healthCommands.readiness and .liveness (commands that exit 0 while healthy), or port "
+                "and healthPaths; without probes a hung worker is never restarted, and the policy pack's "
+                "k8s-readiness-probe and k8s-liveness-probe refuse the Deployment",
             )
 
     def _uptime_violations(self, path: str) -> Iterator[ConfigProblem]:
@@ -414,7 +664,7 @@ def labels_of(app: AppArgs) -> dict[str, str]:
         "app.kubernetes.io/name": app.name,
         "app.kubernetes.io/instance": f"{app.name}-{pulumi.get_stack()}",
         "app.kubernetes.io/version": tag[:63],
-        "app.kubernetes.io/component": "web" if app.is_public else "worker",
+        "app.kubernetes.io/component": "web" if app.is_public else "worker" if app.is_deployed else "cronjob",
         "app.kubernetes.io/part-of": pulumi.get_project(),
         "app.kubernetes.io/managed-by": "pulumi",
     }
@@ -678,9 +928,12 @@ class Workload(pulumi.ComponentResource):
             # The readiness gate is injected only into pods that a bound Service selects when they are
             # created, so the Deployment's pods must come after the Service and its binding.
             before_rollout += self._service_and_binding(target_group_arn)
-        self._deployment(before_rollout)
-        self._autoscaler()
-        self._disruption_budget()
+        if app.cronjob is not None:
+            self._cron_job(app.cronjob, before_rollout)
+        else:
+            self._deployment(before_rollout)
+            self._autoscaler()
+            self._disruption_budget()
         self._network_policies()
         self._alarms()
         self.namespace = namespace.metadata.apply(lambda m: m.name or app.name)
@@ -812,8 +1065,9 @@ class Workload(pulumi.ComponentResource):
             opts=self._in_namespace,
         )
 
-    def _container(self, command: Sequence[str] | None = None) -> core.ContainerArgs:
-        """The app's container; with `command`, a one-off run of the same image, env and limits."""
+    def _container(self, migration: Sequence[str] | None = None) -> core.ContainerArgs:
+        """The app's container; with `migration`, a one-off run of that command with the same image, env and
+        limits."""
         app = self._app
         env_from = [
             core.EnvFromSourceArgs(config_map_ref=core.ConfigMapEnvSourceArgs(name=f"{app.name}-env"))
@@ -823,26 +1077,25 @@ class Workload(pulumi.ComponentResource):
                 core.EnvFromSourceArgs(secret_ref=core.SecretEnvSourceArgs(name=f"{app.name}-secrets"))
             )
         prestop = prestop_seconds(app, self._context.deregistration_delay_seconds)
-        serves = command is None
+        serves = migration is None
+        command = app.cronjob.command if serves and app.cronjob else migration
+        probes = self._probes() if serves else {}
         return core.ContainerArgs(
             name=app.name if serves else "migrate",
             image=self._image,
             image_pull_policy="IfNotPresent",
             command=list(command) if command else None,
             ports=[core.ContainerPortArgs(name="http", container_port=app.port, protocol="TCP")]
-            if serves
+            if serves and app.port is not None
             else None,
             env_from=env_from,
             resources=core.ResourceRequirementsArgs(
                 requests={"cpu": app.resources.cpu_request, "memory": app.resources.memory_request},
                 limits={"cpu": app.resources.cpu_limit, "memory": app.resources.memory_limit},
             ),
-            # Slow starts get up to 150 s before liveness applies; then a stuck process restarts after 60 s.
-            startup_probe=self._probe(app.health_paths.startup, period=5, failures=30) if serves else None,
-            readiness_probe=self._probe(app.health_paths.readiness, period=10, failures=3)
-            if serves
-            else None,
-            liveness_probe=self._probe(app.health_paths.liveness, period=20, failures=3) if serves else None,
+            startup_probe=probes.get("startup"),
+            readiness_probe=probes.get("readiness"),
+            liveness_probe=probes.get("liveness"),
             lifecycle=core.LifecycleArgs(
                 pre_stop=core.LifecycleHandlerArgs(sleep=core.SleepActionArgs(seconds=prestop))
             )
@@ -890,7 +1143,6 @@ class Workload(pulumi.ComponentResource):
 
     def _deployment(self, after: Sequence[pulumi.Resource]) -> k8s.apps.v1.Deployment:
         app = self._app
-        prestop = prestop_seconds(app, self._context.deregistration_delay_seconds)
         spread = [
             core.TopologySpreadConstraintArgs(
                 topology_key=key,
@@ -916,16 +1168,68 @@ class Workload(pulumi.ComponentResource):
                     ),
                 ),
                 revision_history_limit=5,
-                template=core.PodTemplateSpecArgs(
-                    metadata=meta.ObjectMetaArgs(labels=self._labels, annotations=self._pod_annotations()),
-                    spec=core.PodSpecArgs(
-                        service_account_name=app.name,
-                        automount_service_account_token=False,
-                        termination_grace_period_seconds=prestop + app.shutdown_seconds,
-                        security_context=restricted_pod_security(),
-                        topology_spread_constraints=spread,
-                        containers=[self._container()],
-                        volumes=self._volumes(),
+                template=self._pod_template(topology_spread_constraints=spread),
+            ),
+            opts=pulumi.ResourceOptions.merge(
+                self._in_namespace, pulumi.ResourceOptions(depends_on=list(after))
+            ),
+        )
+
+    def _pod_template(self, **spec: Any) -> core.PodTemplateSpecArgs:
+        """The app's pods, a Deployment's or a CronJob's: one identity, security context, container and set
+        of volumes, with `spec`'s fields added."""
+        app = self._app
+        prestop = prestop_seconds(app, self._context.deregistration_delay_seconds)
+        return core.PodTemplateSpecArgs(
+            metadata=meta.ObjectMetaArgs(labels=self._labels, annotations=self._pod_annotations()),
+            spec=core.PodSpecArgs(
+                service_account_name=app.name,
+                automount_service_account_token=False,
+                termination_grace_period_seconds=prestop + app.shutdown_seconds,
+                security_context=restricted_pod_security(),
+                containers=[self._container()],
+                volumes=self._volumes(),
+                **spec,
+            ),
+        )
+
+    def _cron_job(self, cron: CronJobArgs, after: Sequence[pulumi.Resource]) -> k8s.batch.v1.CronJob:
+        """The app as a batch/v1 CronJob: each run a Job of the app's pods, which the app's NetworkPolicy
+        selects by the same labels. https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/"""
+        batch = k8s.batch.v1
+        return batch.CronJob(
+            self._app.name,
+            metadata=self._metadata(),
+            spec=batch.CronJobSpecArgs(
+                schedule=cron.schedule,
+                time_zone=cron.time_zone,
+                concurrency_policy=cron.concurrency_policy,
+                starting_deadline_seconds=cron.starting_deadline_seconds,
+                successful_jobs_history_limit=cron.successful_jobs_history_limit,
+                failed_jobs_history_limit=cron.failed_jobs_history_limit,
+                suspend=cron.suspend,
+                job_template=batch.JobTemplateSpecArgs(
+                    metadata=meta.ObjectMetaArgs(labels=self._labels),
+                    spec=batch.JobSpecArgs(
+                        backoff_limit=cron.backoff_limit,
+                        active_deadline_seconds=cron.active_deadline_seconds,
+                        # A pod evicted by a node drain or preemption doesn't count against backoffLimit:
+                        # https://kubernetes.io/docs/concepts/workloads/controllers/job/#pod-failure-policy
+                        # (GA in 1.31; it needs restartPolicy Never).
+                        pod_failure_policy=batch.PodFailurePolicyArgs(
+                            rules=[
+                                batch.PodFailurePolicyRuleArgs(
+                                    action="Ignore",
+                                    on_pod_conditions=[
+                                        batch.PodFailurePolicyOnPodConditionsPatternArgs(
+                                            type="DisruptionTarget", status="True"
+                                        )
+                                    ],
+                                )
+                            ]
+                        ),
+                        # Never: a failed run keeps its pod, and so its logs, until the history limit.
+                        template=self._pod_template(restart_policy="Never"),
                     ),
                 ),
             ),
@@ -940,16 +1244,38 @@ class Workload(pulumi.ComponentResource):
         language = self._app.tracing
         return {f"instrumentation.opentelemetry.io/inject-{language}": "true"} if language else None
 
-    def _probe(self, path: str, *, period: int, failures: int) -> core.ProbeArgs:
-        return core.ProbeArgs(
-            http_get=core.HTTPGetActionArgs(path=path, port="http", scheme=self._app.backend_protocol),
-            period_seconds=period,
-            timeout_seconds=5,
-            failure_threshold=failures,
-        )
+    def _probes(self) -> dict[str, core.ProbeArgs]:
+        """The container's probes by kind, HTTP on `healthPaths` or commands of `healthCommands`. Slow starts
+        get up to 150 s before liveness applies; then a stuck process restarts after 60 s."""
+        app = self._app
+        timing = {"startup": (5, 30), "readiness": (10, 3), "liveness": (20, 3)}
+        handlers: dict[str, dict[str, Any]] = {}
+        if app.health_paths is not None:
+            scheme = app.backend_protocol
+            handlers = {
+                kind: {"http_get": core.HTTPGetActionArgs(path=path, port="http", scheme=scheme)}
+                for kind, path in app.health_paths.model_dump().items()
+            }
+        elif app.health_commands is not None:
+            handlers = {
+                kind: {"exec_": core.ExecActionArgs(command=command)}
+                for kind, command in app.health_commands.model_dump().items()
+                if command is not None
+            }
+        return {
+            kind: core.ProbeArgs(
+                **handler,
+                period_seconds=timing[kind][0],
+                timeout_seconds=5,
+                failure_threshold=timing[kind][1],
+            )
+            for kind, handler in handlers.items()
+        }
 
     def _autoscaler(self) -> None:
         app = self._app
+        if app.replicas is None:
+            raise ValueError(f"app {app.name!r} has no replicas")
 
         def utilization(resource: str, percent: int) -> k8s.autoscaling.v2.MetricSpecArgs:
             return k8s.autoscaling.v2.MetricSpecArgs(
@@ -1000,12 +1326,15 @@ class Workload(pulumi.ComponentResource):
         )
 
     def _disruption_budget(self) -> None:
+        pdb = self._app.pdb
+        if pdb is None:
+            raise ValueError(f"app {self._app.name!r} has no pdb")
         # maxUnavailable (never minAvailable) so a drain can always evict a pod, even at min replicas.
         k8s.policy.v1.PodDisruptionBudget(
             self._app.name,
             metadata=self._metadata(),
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
-                max_unavailable=self._app.pdb.max_unavailable,
+                max_unavailable=pdb.max_unavailable,
                 selector=meta.LabelSelectorArgs(match_labels=self._selector),
                 # Pods that never became ready can always be evicted, so a bad rollout cannot block a drain.
                 unhealthy_pod_eviction_policy="AlwaysAllow",
@@ -1033,7 +1362,7 @@ class Workload(pulumi.ComponentResource):
                         networking.NetworkPolicyPeerArgs(ip_block=networking.IPBlockArgs(cidr=cidr))
                         for cidr in context.load_balancer_cidrs
                     ],
-                    ports=[_port(app.port)],
+                    ports=[_port(app.served_port)],
                 )
             ]
             if app.is_public
@@ -1043,7 +1372,7 @@ class Workload(pulumi.ComponentResource):
             # The metrics are served on the app's port, so the scraper gets that port, and from nowhere else.
             ingress.append(
                 networking.NetworkPolicyIngressRuleArgs(
-                    from_=[_agent_peer(METRICS_SCRAPER)], ports=[_port(app.port)]
+                    from_=[_agent_peer(METRICS_SCRAPER)], ports=[_port(app.served_port)]
                 )
             )
         networking.NetworkPolicy(
@@ -1080,7 +1409,11 @@ class Workload(pulumi.ComponentResource):
             spec=core.ServiceSpecArgs(
                 type="ClusterIP",
                 selector=self._selector,
-                ports=[core.ServicePortArgs(name="http", port=app.port, target_port="http", protocol="TCP")],
+                ports=[
+                    core.ServicePortArgs(
+                        name="http", port=app.served_port, target_port="http", protocol="TCP"
+                    )
+                ],
             ),
             opts=self._in_namespace,
         )
@@ -1092,7 +1425,7 @@ class Workload(pulumi.ComponentResource):
             kind="TargetGroupBinding",
             metadata=self._metadata(),
             spec={
-                "serviceRef": {"name": app.name, "port": app.port},
+                "serviceRef": {"name": app.name, "port": app.served_port},
                 "targetGroupARN": target_group_arn,
                 "targetType": "ip",
             },
@@ -1103,7 +1436,13 @@ class Workload(pulumi.ComponentResource):
         return [service, binding]
 
     def _alarms(self) -> None:
-        rule = self._app.alarms.restarts
+        # A cronjob has none: a failed run's pod does not restart (restartPolicy Never), and Container
+        # Insights has no Job metrics (README, "Workers, scheduled jobs and one-off tasks": the gap).
+        if self._app.alarms is not None:
+            self._restarts_alarm(self._app.alarms.restarts)
+        self._widgets()
+
+    def _restarts_alarm(self, rule: AlarmRule) -> None:
         restarts = rule.threshold_for(
             suffix="restarts",
             description=f"Containers of {self._app.name} restarted more than {rule.threshold:g} times "
@@ -1125,7 +1464,10 @@ class Workload(pulumi.ComponentResource):
             parent=self,
             runbook_prefix="app",
         )
-        # Each app has its namespace and, for Container Insights, pods named after it.
+
+    def _widgets(self) -> None:
+        # Each app has its namespace and, for Container Insights, pods named after it (the CronJob's too:
+        # Container Insights names a Job's pods after the CronJob that made it).
         pods = {
             "ClusterName": self._context.cluster_name,
             "Namespace": self._app.name,

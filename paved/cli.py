@@ -1237,6 +1237,86 @@ def rollback_command(
     )
 
 
+@app.command("run")
+def run_command(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app whose pods run the command.")],
+    stack: Annotated[
+        str, typer.Option("--stack", "-s", help="The stack the app is in.", callback=_pulumi_stack_name)
+    ],
+    command: Annotated[
+        list[str] | None, typer.Argument(metavar="-- CMD...", help="The command and its arguments.")
+    ] = None,
+    cwd: Annotated[Path, typer.Option("-C", "--cwd", help="The Pulumi project directory.")] = Path("."),
+    kube_context: Annotated[
+        str | None, typer.Option("--context", help="The kubeconfig context (default: the current one).")
+    ] = None,
+    deadline_minutes: Annotated[
+        int, typer.Option("--deadline-minutes", min=1, max=1440, help="Stop the run after this long.")
+    ] = 60,
+    cleanup: Annotated[
+        bool,
+        typer.Option(
+            "--cleanup", help="Instead of running: delete the app's runs that paved run left behind."
+        ),
+    ] = False,
+    yes: RunWithoutAsking = False,
+) -> None:
+    """Run CMD once as a Job of APP's pods: the same image, service account, env and secrets, security
+    context and resources as the live Deployment (or CronJob), streaming its log (README, "Workers,
+    scheduled jobs and one-off tasks"). For data fixes, scripts and consoles. The prod API is private: run it
+    from the in-VPC runner or over a VPN, as `pulumi up`.
+
+    Ctrl-C deletes the run. --cleanup deletes runs an interrupted `paved run` left (only Jobs labelled
+    app.kubernetes.io/managed-by=paved-run; their pods and NetworkPolicies go with them).
+
+    Exit codes: 0 the command succeeded (or cleanup done, or declined); 1 it failed; 2 usage.
+    """
+    from paved.run import MANAGED_BY, KubernetesRun, RunError, follow, leftover_jobs, start
+
+    if cleanup == bool(command):
+        _refuse("give the command after `--` (paved run APP --stack S -- CMD...), or --cleanup", "run")
+    _, _, config = _stack_config(cwd, stack, "run")
+    if app_name not in {app.name for app in config.apps}:
+        _refuse(f"stack {stack} has no app named {app_name}", "run")
+    try:
+        cluster = KubernetesRun.from_kubeconfig(kube_context)
+    except Exception as error:  # the kubernetes client's config errors share no base class
+        _refuse(f"no Kubernetes cluster to run in: {error}", "run")
+    if cleanup:
+        left = leftover_jobs(cluster, app_name)
+        if not left:
+            typer.echo(f"No run of {app_name} is left in namespace {app_name}.")
+            raise typer.Exit(ExitCode.CLEAN)
+        typer.echo(f"Delete {', '.join(left)} (Jobs labelled app.kubernetes.io/managed-by={MANAGED_BY}).")
+        if _confirmed(yes, "Delete them?", "run", undone="deleted"):
+            for job in left:
+                cluster.delete_job(app_name, job)
+                typer.echo(f"Deleted {job}.")
+        raise typer.Exit(ExitCode.CLEAN)
+    assert command is not None
+    typer.echo(
+        f"Run {' '.join(command)!r} once in namespace {app_name} of stack {stack}, as a Job of {app_name}'s "
+        f"pod template (its image, service account, env and secrets), with {app_name}'s egress and no "
+        f"ingress, stopped after {deadline_minutes} min and deleted an hour after it ends."
+    )
+    if not _confirmed(yes, "Run it?", "run", undone="run"):
+        return
+    job = ""
+    try:
+        job = start(cluster, app_name, command, deadline_minutes * 60)
+        typer.echo(f"Started Job {job}; its log follows.")
+        state = follow(cluster, app_name, job, typer.echo)
+    except RunError as error:
+        _refuse(str(error), "run")
+    except KeyboardInterrupt:
+        if job:
+            cluster.delete_job(app_name, job)
+            typer.echo(f"Interrupted: deleted Job {job}.", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
+    typer.echo(f"Job {job}: {state}.")
+    raise typer.Exit(ExitCode.CLEAN if state == "Complete" else ExitCode.BLOCKED)
+
+
 def _run_up(stack: str, directory: Path, command: str, *, then: Sequence[str] = ()) -> NoReturn:
     """`pulumi up` of the stack here (for --up), then `then` if the update succeeded; exit 0 when all did."""
     import shutil

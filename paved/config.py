@@ -197,13 +197,19 @@ def _apps(values: Mapping[str, Any], ctx: RuleContext, problems: list[ConfigProb
     apps: dict[int, AppArgs] = {}
     for index, item in enumerate(items):
         path = f"paved:apps[{index}]"
-        app = validated(
-            AppArgs.model_validate, deep_merge(APP_PRESETS[ctx.environment], item), path, problems, AppArgs
-        )
+        app = validated(AppArgs.model_validate, _with_app_preset(item, ctx), path, problems, AppArgs)
         if app is not None:
             problems.extend(app.violations(path, ctx))
             apps[index] = app
     return apps
+
+
+def _with_app_preset(item: Any, ctx: RuleContext) -> Any:
+    """The app merged over its kind's preset; an unknown kind takes the service preset, and validation
+    reports the kind."""
+    presets = APP_PRESETS[ctx.environment]
+    kind = item.get("kind") if isinstance(item, Mapping) else None
+    return deep_merge(presets[kind if isinstance(kind, str) and kind in presets else "service"], item)
 
 
 def _secrets(

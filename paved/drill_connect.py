@@ -276,40 +276,28 @@ def _subnet_cidrs(clients: DrillClients, instance: Mapping[str, Any]) -> tuple[s
     return tuple(sorted(subnet["CidrBlock"] for subnet in described))
 
 
-class KubernetesCluster:
-    """`Cluster` on the official Kubernetes client, with the kubeconfig's context (the prod API is private:
-    run from the in-VPC runner or a VPN, as `pulumi up` does)."""
+class KubernetesJobs:
+    """The Job calls of the one-off Jobs paved starts (this drill's SELECT 1, `paved run`), on the official
+    Kubernetes client."""
 
-    def __init__(self, context: str | None = None) -> None:
-        from kubernetes import client, config, dynamic
+    def __init__(self, api: Any) -> None:
+        from kubernetes import client
 
-        config.load_kube_config(context=context)
-        api = client.ApiClient()
-        self._dynamic = dynamic.DynamicClient(api)
         self._batch = client.BatchV1Api(api)
         self._core = client.CoreV1Api(api)
-
-    def create(self, manifest: Mapping[str, Any]) -> str:
-        resource = self._dynamic.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
-        created = resource.create(body=dict(manifest), namespace=manifest["metadata"]["namespace"])
-        return str(created.metadata.uid)
 
     def resume_job(self, namespace: str, name: str) -> None:
         self._batch.patch_namespaced_job(name, namespace, {"spec": {"suspend": False}})
 
-    def job_outcome(self, namespace: str, name: str) -> tuple[str, str]:
+    def job_state(self, namespace: str, name: str) -> str:
+        """Complete, Failed, or "" while the Job runs."""
         job: Any = self._batch.read_namespaced_job_status(name, namespace)
         ended = [
             condition.type
             for condition in job.status.conditions or []
             if condition.type in ("Complete", "Failed") and condition.status == "True"
         ]
-        if not ended:
-            return "", ""
-        listed: Any = self._core.list_namespaced_pod(namespace, label_selector=f"job-name={name}")
-        pods = listed.items
-        log = self._core.read_namespaced_pod_log(pods[0].metadata.name, namespace) if pods else ""
-        return ended[0], str(log)
+        return ended[0] if ended else ""
 
     def delete_job(self, namespace: str, name: str) -> None:
         from kubernetes.client.exceptions import ApiException
@@ -319,3 +307,30 @@ class KubernetesCluster:
         except ApiException as error:
             if error.status != 404:
                 raise
+
+
+class KubernetesCluster(KubernetesJobs):
+    """`Cluster` on the official Kubernetes client, with the kubeconfig's context (the prod API is private:
+    run from the in-VPC runner or a VPN, as `pulumi up` does)."""
+
+    def __init__(self, context: str | None = None) -> None:
+        from kubernetes import client, config, dynamic
+
+        config.load_kube_config(context=context)
+        api = client.ApiClient()
+        super().__init__(api)
+        self._dynamic = dynamic.DynamicClient(api)
+
+    def create(self, manifest: Mapping[str, Any]) -> str:
+        resource = self._dynamic.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
+        created = resource.create(body=dict(manifest), namespace=manifest["metadata"]["namespace"])
+        return str(created.metadata.uid)
+
+    def job_outcome(self, namespace: str, name: str) -> tuple[str, str]:
+        ended = self.job_state(namespace, name)
+        if not ended:
+            return "", ""
+        listed: Any = self._core.list_namespaced_pod(namespace, label_selector=f"job-name={name}")
+        pods = listed.items
+        log = self._core.read_namespaced_pod_log(pods[0].metadata.name, namespace) if pods else ""
+        return ended, str(log)

@@ -3,7 +3,7 @@
 A stack file sets only what differs from its environment's preset. A row's key is the config key path under
 `paved:` (`"database.backupRetentionDays"` is `paved:database.backupRetentionDays`); `Env(prod=...,
 staging=...)` marks a default that depends on the environment, staging's saving cost. `PRESETS` holds the
-sections, `APP_PRESETS` each app's defaults, and `SECRET_PRESET` each declared secret's.
+sections, `APP_PRESETS` each app's defaults by its kind, and `SECRET_PRESET` each declared secret's.
 """
 
 import copy
@@ -196,30 +196,57 @@ _SECTIONS: dict[str, Any] = {
     "tags": {},
 }
 
+# Every app's defaults, whatever its kind.
 _APP: dict[str, Any] = {
-    "backendProtocol": "HTTP",
-    "healthPaths.startup": "/health",
-    "healthPaths.readiness": "/health/ready",
-    "healthPaths.liveness": "/health/live",
-    "replicas.min": Env(prod=2, staging=1),
-    "replicas.max": Env(prod=10, staging=3),
     "resources.cpuRequest": Env(prod="250m", staging="100m"),
     "resources.cpuLimit": Env(prod="1", staging="500m"),
     "resources.memoryRequest": Env(prod="512Mi", staging="256Mi"),
     "resources.memoryLimit": Env(prod="512Mi", staging="256Mi"),
-    "websocket": False,
     "nats": False,
     "env": {},
     "secrets": [],
-    "pdb.maxUnavailable": 1,
     "shutdownSeconds": 30,
     "writablePaths": ["/tmp"],
     "uploads": False,
+}
+# What runs as a Deployment: a service or a worker.
+_DEPLOYED: dict[str, Any] = {
+    "backendProtocol": "HTTP",
+    "replicas.min": Env(prod=2, staging=1),
+    "replicas.max": Env(prod=10, staging=3),
+    "pdb.maxUnavailable": 1,
     "alarms.restarts": {"threshold": 2, "periods": 1, "periodSeconds": 300},
-    # Seed 001 (checklists): p95 under 500 ms, errors under 0.1%. Public apps only: others have no ALB.
-    "slo.availabilityPercent": 99.9,
-    "slo.latencyMs": 500,
-    "slo.latencyPercentile": 95,
+}
+# Each kind's own defaults (README, "Workers, scheduled jobs and one-off tasks"). A kind's preset has only the
+# keys that kind takes, so a key of another kind can only come from the stack file, where config refuses it.
+_APP_KINDS: dict[str, dict[str, Any]] = {
+    "service": {
+        **_DEPLOYED,
+        "healthPaths.startup": "/health",
+        "healthPaths.readiness": "/health/ready",
+        "healthPaths.liveness": "/health/live",
+        "websocket": False,
+        # Seed 001 (checklists): p95 under 500 ms, errors under 0.1%. Public apps only: others have no ALB.
+        "slo.availabilityPercent": 99.9,
+        "slo.latencyMs": 500,
+        "slo.latencyPercentile": 95,
+    },
+    # A worker's probes are its own to declare: HTTP on its port, or commands.
+    "worker": _DEPLOYED,
+    "cronjob": {
+        # A run that would overlap the last one is skipped, not started beside it.
+        "cronjob.concurrencyPolicy": "Forbid",
+        "cronjob.timeZone": "Etc/UTC",
+        # A run that could not start within 5 minutes of its time (controller down, cluster full) is
+        # skipped rather than started late.
+        "cronjob.startingDeadlineSeconds": 300,
+        "cronjob.activeDeadlineSeconds": 3600,
+        # No retry: a run may not be safe to repeat; an idempotent job may raise it.
+        "cronjob.backoffLimit": 0,
+        "cronjob.successfulJobsHistoryLimit": 3,
+        "cronjob.failedJobsHistoryLimit": 3,
+        "cronjob.suspend": False,
+    },
 }
 
 SECRET_PRESET: dict[str, Any] = {"source": "external", "length": 64, "version": 1, "description": ""}
@@ -241,7 +268,14 @@ PRESETS: dict[Environment, dict[str, Any]] = {
     "prod": _preset(_SECTIONS, "prod"),
     "staging": _preset(_SECTIONS, "staging"),
 }
-APP_PRESETS: dict[Environment, dict[str, Any]] = {
-    "prod": _preset(_APP, "prod"),
-    "staging": _preset(_APP, "staging"),
+
+
+def _app_presets(environment: Environment) -> dict[str, dict[str, Any]]:
+    return {kind: _preset({**_APP, **own}, environment) for kind, own in _APP_KINDS.items()}
+
+
+# Environment -> kind -> an app's defaults.
+APP_PRESETS: dict[Environment, dict[str, dict[str, Any]]] = {
+    "prod": _app_presets("prod"),
+    "staging": _app_presets("staging"),
 }

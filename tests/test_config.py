@@ -75,7 +75,8 @@ def test_prod_stack_file_content() -> None:
     assert config.alerts.emails == ["ops@example.com"]
     assert (web.public_path, web.host) == ("/*", "app.example.com")
     assert (api.public_path, api.websocket) == ("/api/*", True)
-    assert not worker.is_public and worker.replicas.min == APP_PRESETS["prod"]["replicas"]["min"]
+    assert not worker.is_public and worker.replicas is not None
+    assert worker.replicas.min == APP_PRESETS["prod"]["service"]["replicas"]["min"]
     assert worker.health_paths == HealthPaths(
         startup="/health", readiness="/health/ready", liveness="/health/live"
     )

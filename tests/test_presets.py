@@ -40,7 +40,8 @@ def test_presets_differ_between_staging_and_prod() -> None:
     assert (staging.cache.multi_az, staging.cache.replicas_per_shard) == (False, 0)
     assert prod.cluster.public_endpoint is False
     assert (prod.edge.rate_limit_per_ip, prod.edge.rate_limit_window_seconds) == (600, 60)
-    assert prod.apps[2].replicas.min > staging.apps[2].replicas.min
+    prod_replicas, staging_replicas = prod.apps[2].replicas, staging.apps[2].replicas
+    assert prod_replicas and staging_replicas and prod_replicas.min > staging_replicas.min
 
 
 @pytest.mark.parametrize("environment", ["staging", "prod"])
@@ -59,8 +60,10 @@ def test_every_preset_section_is_valid_on_its_own(environment: Environment) -> N
     for key, model in sections.items():
         section = {**preset[key], **stack_only.get(key, {})}
         assert model.model_validate(section).model_dump(by_alias=True) == section
-    app = AppArgs.model_validate({**APP_PRESETS[environment], "name": "a", "image": "a:1", "port": 80})
-    assert app.pdb.max_unavailable == 1
+    app = AppArgs.model_validate(
+        {**APP_PRESETS[environment]["service"], "name": "a", "image": "a:1", "port": 80}
+    )
+    assert app.pdb is not None and app.pdb.max_unavailable == 1
 
 
 def test_stack_file_override_beats_preset() -> None:
@@ -79,8 +82,9 @@ def test_nested_override_keeps_sibling_preset_values() -> None:
 
 def test_app_override_merges_over_app_preset() -> None:
     config = load_stack_config(with_app(shipped("prod"), 2, {"replicas": {"max": 4}}), "prod")
-    assert (config.apps[2].replicas.min, config.apps[2].replicas.max) == (2, 4)
-    assert config.apps[2].resources.cpu_request == APP_PRESETS["prod"]["resources"]["cpuRequest"]
+    replicas = config.apps[2].replicas
+    assert replicas is not None and (replicas.min, replicas.max) == (2, 4)
+    assert config.apps[2].resources.cpu_request == APP_PRESETS["prod"]["service"]["resources"]["cpuRequest"]
 
 
 def test_deep_merge_merges_dicts_and_replaces_lists() -> None:

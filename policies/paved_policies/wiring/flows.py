@@ -25,6 +25,7 @@ HTTPS_PORT = 443
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 JOB = "kubernetes:batch/v1:Job"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
 SERVICE = "kubernetes:core/v1:Service"
 SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
@@ -99,15 +100,17 @@ def _absent(finding: Finding, what: str) -> Finding:
 class App:
     name: str
     config: Mapping[str, Any]
-    deployment: Resource
+    # The app's Deployment, or its CronJob (paved:apps[].kind cronjob).
+    workload: Resource
 
     @property
     def namespace(self) -> str:
-        return str(self.deployment.get("metadata.namespace", self.name))
+        return str(self.workload.get("metadata.namespace", self.name))
 
     @property
     def pods(self) -> Endpoint:
-        labels = self.deployment.get("spec.template.metadata.labels") or {}
+        template = "spec.jobTemplate.spec.template" if self.workload.type == CRON_JOB else "spec.template"
+        labels = self.workload.get(f"{template}.metadata.labels") or {}
         return Endpoint.pods(self.namespace, dict(labels))
 
     @property
@@ -144,8 +147,11 @@ class Stack:
 
     def _app(self, entry: Mapping[str, Any]) -> App | None:
         name = str(entry.get("name", ""))
-        deployment = self.first(DEPLOYMENT, lambda r: r.get("metadata.name") == name)
-        return App(name, entry, deployment) if deployment else None
+        named = [
+            self.first(kind, lambda r: r.get("metadata.name") == name) for kind in (DEPLOYMENT, CRON_JOB)
+        ]
+        workload = next((resource for resource in named if resource), None)
+        return App(name, entry, workload) if workload else None
 
     def first(self, type_: str, where: Callable[[Resource], bool] = lambda _: True) -> Resource | None:
         return next((r for r in self.snapshot.of_type(type_) if where(r)), None)
@@ -291,7 +297,7 @@ def _service_ports(stack: Stack, app: App) -> Finding:
     )
     if port is None:
         return _broken(f"{binding.name}: spec.serviceRef.port is not a port of Service {service.name}")
-    containers = app.deployment.get("spec.template.spec.containers") or []
+    containers = app.workload.get("spec.template.spec.containers") or []
     container_ports = [p for c in containers for p in c.get("ports") or []]
     target = port.get("targetPort")
     matched = [p for p in container_ports if target in (p.get("name"), p.get("containerPort"))]
@@ -428,7 +434,7 @@ def secret_sync_flow(stack: Stack, app: App) -> FlowResult:
     for key, secret in secrets:
         if secret is None:
             missing = f"{app.name}: ExternalSecret key {key} is no secret of this stack"
-            findings.append(_link(app.deployment, "ExternalSecret remoteRef.key", key, missing))
+            findings.append(_link(app.workload, "ExternalSecret remoteRef.key", key, missing))
             continue
         findings.append(_read_secret(stack, role, secret, {}))
     node_group = stack.first(NODE_GROUP)
