@@ -132,6 +132,7 @@ _SECTIONS: dict[str, Any] = {
     "edge.idleTimeoutSeconds": 60,
     "edge.rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
     "edge.rateLimitWindowSeconds": 60,
+    "edge.pathRateLimits": [],
     "edge.ingressCidrs": ["0.0.0.0/0"],
     "edge.geoBlockCountries": [],
     "edge.uploadPaths": [],

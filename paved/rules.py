@@ -12,6 +12,8 @@ from components.certificates import DomainArgs
 from components.database import DatabaseArgs
 from components.edge import EdgeArgs
 from components.secrets import SecretArgs, secret_resource_name
+from components.uptime import UptimeArgs
+from components.waf import DEFAULT_CAPACITY_WCU, Scope, rules_wcu
 from components.workload import AppArgs
 from paved.errors import ConfigProblem, printable
 from paved.fields import Environment, RuleContext
@@ -280,3 +282,28 @@ def assets_failover_violations(edge: EdgeArgs | None, dr_region: str | None) -> 
             "an assets failover bucket needs paved:drRegion",
             "set paved:drRegion (the failover bucket lives there) or assetsFailover: false",
         )
+
+
+def waf_capacity_violations(edge: EdgeArgs | None, uptime: UptimeArgs | None) -> Iterator[ConfigProblem]:
+    """Each web ACL the stack builds (the ALB's, and CloudFront's with the CDN) within the 1,500 WCU WAF
+    includes in its base price, so WebAcl never refuses a stack that loaded. WAF would take up to 5,000, each
+    500 beyond 1,500 at a fee (https://docs.aws.amazon.com/waf/latest/developerguide/limits.html)."""
+    if edge is None or uptime is None:
+        return
+    # The stack's canaries run in its VPC behind an allow-list, and the ACL admits their addresses too
+    # (__main__.py, probe_sources).
+    probes = uptime.enabled and not edge.admits_everyone
+    acls: list[tuple[Scope, bool]] = [("REGIONAL", not edge.cloudfront)]
+    if edge.cloudfront:
+        acls.append(("CLOUDFRONT", True))
+    for scope, client_ip_rules in acls:
+        total = sum(
+            rules_wcu(scope=scope, client_ip_rules=client_ip_rules, args=edge, probes=probes).values()
+        )
+        if total > DEFAULT_CAPACITY_WCU:
+            yield ConfigProblem(
+                "paved:edge.pathRateLimits" if edge.path_rate_limits else "paved:edge.uploadPaths",
+                f"the {scope} web ACL would need {total} WCU, over the {DEFAULT_CAPACITY_WCU} of WAF's base "
+                "price",
+                "list fewer pathRateLimits (24 WCU each) or uploadPaths (22 each): one prefix for several",
+            )

@@ -34,7 +34,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 @pytest.fixture(scope="module")
 def without_cloudfront() -> Recording:
-    """Staging without CloudFront, its api app served to the ALB over HTTPS (one recording for both)."""
+    """Staging without CloudFront, its api app served to the ALB over HTTPS, /api/auth/ rate-limited (one
+    recording for all)."""
     staging_apps = load_stack_file(ROOT / "stacks" / "Pulumi.staging.yaml", "staging").apps
     apps = [
         {
@@ -51,7 +52,14 @@ def without_cloudfront() -> Recording:
     return run_project(
         ROOT,
         "staging",
-        {"paved:edge": {"cloudfront": False, "ingressCidrs": ["203.0.113.0/24"]}, "paved:apps": apps},
+        {
+            "paved:edge": {
+                "cloudfront": False,
+                "ingressCidrs": ["203.0.113.0/24"],
+                "pathRateLimits": [{"path": "/api/auth/", "limit": 20}],
+            },
+            "paved:apps": apps,
+        },
     )
 
 
@@ -203,7 +211,12 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
     for route in without_cloudfront.of_type(RULE):
         assert not any("httpHeader" in c for c in route.inputs["conditions"])
     acl = without_cloudfront.one("aws:wafv2/webAcl:WebAcl", "alb-waf")
-    assert any("rate" in rule["name"].lower() for rule in acl.inputs["rules"])
+    rules = {rule["name"]: rule for rule in acl.inputs["rules"]}
+    assert "rate-limit-per-ip" in rules
+    # Without CloudFront the ALB's ACL sees viewers' addresses, so it takes the rate-limited paths too.
+    path_limit = rules["rate-limit-path-api-auth"]["statement"]["rateBasedStatement"]
+    assert path_limit["limit"] == 20
+    assert path_limit["scopeDownStatement"]["byteMatchStatement"]["searchString"] == "/api/auth/"
 
 
 # --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
@@ -232,6 +245,45 @@ RULE_CASES = [
         "waf-window",
     ),
     case("prod", section("paved:edge", {"ingressCidrs": []}), "paved:edge.ingressCidrs", "ingress-non-empty"),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": f"/p{i}/", "limit": 10} for i in range(10)]}),
+        "paved:edge.pathRateLimits",
+        "waf-rate-rules-per-acl",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/api/*/login", "limit": 10}]}),
+        "paved:edge.pathRateLimits[0].path",
+        "path-limit-wildcard",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/*", "limit": 10}]}),
+        "paved:edge.pathRateLimits[0].path",
+        "path-limit-every-path",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/api/", "limit": 9}]}),
+        "paved:edge.pathRateLimits[0].limit",
+        "path-limit-min",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/api/", "limit": 10, "windowSeconds": 30}]}),
+        "paved:edge.pathRateLimits[0].windowSeconds",
+        "path-limit-window",
+    ),
+    case(
+        "prod",
+        section(
+            "paved:edge",
+            {"pathRateLimits": [{"path": "/api/auth/", "limit": 10}, {"path": "/api-auth", "limit": 20}]},
+        ),
+        "paved:edge.pathRateLimits[1].path",
+        "path-limit-same-rule",
+    ),
     case(
         "prod", section("paved:edge", {"ingressCidrs": ["office"]}), "paved:edge.ingressCidrs[0]", "ingress"
     ),

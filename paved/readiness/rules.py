@@ -277,7 +277,8 @@ def rate_limiting(stack: Stack) -> Finding:
             Check(
                 per_path,
                 "rate limits scoped to paths",
-                "no per-path rate limit (e.g. tighter on /api/auth/*): paved has none yet (#20)",
+                "no per-path rate limit (e.g. tighter on /api/auth/)",
+                "paved:edge.pathRateLimits",
             ),
         ],
         "wafv2-rate-based-rule",
