@@ -10,7 +10,7 @@ flight during that minute may see a 403).
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pulumi
@@ -44,6 +44,10 @@ HTTPS = 443
 HTTP = 80
 ORIGIN_HEADER = "X-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# Without CloudFront, the browser-facing env var that carries the CORS origins the ALB cannot: ELB adds one
+# static Access-Control-Allow-Origin value per listener, so for several origins the app must echo the
+# request's Origin when it is listed.
+CORS_ORIGINS_ENV = "CORS_ALLOWED_ORIGINS"
 # TLS 1.3 and 1.2 with forward-secret AEAD ciphers only; the provider's default is the 2016 policy.
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
@@ -189,6 +193,9 @@ class EdgeArgs(ConfigModel):
     cors_allowed_origins: Annotated[
         list[Annotated[str, AfterValidator(_https_origin)]], AfterValidator(distinct)
     ]
+    # Adds https://<host> for each host the stack answers (cdn.viewer_hosts) to corsAllowedOrigins; the
+    # loader folds them in (paved/config.py), so components read corsAllowedOrigins only.
+    cors_allow_app_hosts: bool
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
     assets_failover: bool
     access_log_retention_days: Annotated[
@@ -221,6 +228,37 @@ class EdgeArgs(ConfigModel):
     def admits_everyone(self) -> bool:
         """Whether the edge lets any address in (else `ingressCidrs` is an allow-list)."""
         return list(self.ingress_cidrs) == ["0.0.0.0/0"]
+
+
+# The valid values pulumi-aws 7.51.1 documents for the listener's Access-Control-Allow-Methods (lb.Listener:
+# GET, HEAD, POST, DELETE, CONNECT, OPTIONS, TRACE or PATCH): CloudFront's methods but PUT, which it omits.
+_ALB_CORS_METHODS = "GET,HEAD,OPTIONS,POST,PATCH,DELETE"
+
+
+def _response_headers(args: EdgeArgs) -> dict[str, Any]:
+    """The listener attributes that add CloudFront's response headers at the ALB, for a stack without
+    CloudFront: ELB's header modification adds HSTS, CSP, X-Frame-Options, X-Content-Type-Options and the
+    CORS headers to every response of the listener (botocore elbv2 ListenerAttribute keys
+    routing.http.response.*.header_value;
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html).
+    CORS goes here only for exactly one origin; the loader hands more to the apps (CORS_ORIGINS_ENV)."""
+    headers: dict[str, Any] = {
+        # CloudFront's policy sends the same: a year, subdomains, preload (components/cdn.py).
+        "routing_http_response_strict_transport_security_header_value": (
+            "max-age=31536000; includeSubDomains; preload"
+        ),
+        "routing_http_response_content_security_policy_header_value": args.content_security_policy,
+        "routing_http_response_x_content_type_options_header_value": "nosniff",
+        "routing_http_response_x_frame_options_header_value": "DENY",
+    }
+    if len(args.cors_allowed_origins) == 1:
+        headers |= {
+            "routing_http_response_access_control_allow_origin_header_value": args.cors_allowed_origins[0],
+            "routing_http_response_access_control_allow_methods_header_value": _ALB_CORS_METHODS,
+            "routing_http_response_access_control_allow_headers_header_value": "Authorization,Content-Type",
+            "routing_http_response_access_control_max_age_header_value": "600",
+        }
+    return headers
 
 
 def public_apps(apps: Sequence["AppArgs"]) -> list["AppArgs"]:
@@ -307,6 +345,8 @@ class LoadBalancer(pulumi.ComponentResource):
             ssl_policy=SSL_POLICY,
             certificate_arn=certificate_arn,
             default_actions=[_forbidden()],
+            # Behind CloudFront its response headers policy adds these (components/cdn.py).
+            **({} if args.cloudfront else _response_headers(args)),
             tags=self._tags,
             opts=here,
         )

@@ -143,6 +143,7 @@ _SECTIONS: dict[str, Any] = {
         "form-action 'self'; object-src 'none'; upgrade-insecure-requests"
     ),
     "edge.corsAllowedOrigins": [],
+    "edge.corsAllowAppHosts": Env(prod=True, staging=False),
     "edge.priceClass": Env(prod="PriceClass_All", staging="PriceClass_100"),
     "edge.assetsFailover": Env(prod=True, staging=False),
     "edge.accessLogRetentionDays": Env(prod=365, staging=30),

@@ -34,8 +34,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 @pytest.fixture(scope="module")
 def without_cloudfront() -> Recording:
-    """Staging without CloudFront, its api app served to the ALB over HTTPS, /api/auth/ rate-limited (one
-    recording for all)."""
+    """Staging without CloudFront, its api app served to the ALB over HTTPS, /api/auth/ rate-limited and one
+    CORS origin (one recording for all)."""
     staging_apps = load_stack_file(ROOT / "stacks" / "Pulumi.staging.yaml", "staging").apps
     apps = [
         {
@@ -57,6 +57,7 @@ def without_cloudfront() -> Recording:
                 "cloudfront": False,
                 "ingressCidrs": ["203.0.113.0/24"],
                 "pathRateLimits": [{"path": "/api/auth/", "limit": 20}],
+                "corsAllowedOrigins": ["https://admin.staging.example.com"],
             },
             "paved:apps": apps,
         },
@@ -217,6 +218,58 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
     path_limit = rules["rate-limit-path-api-auth"]["statement"]["rateBasedStatement"]
     assert path_limit["limit"] == 20
     assert path_limit["scopeDownStatement"]["byteMatchStatement"]["searchString"] == "/api/auth/"
+
+
+def test_without_cloudfront_the_https_listener_adds_the_security_and_cors_headers(
+    without_cloudfront: Recording,
+) -> None:
+    listeners = {r.inputs["port"]: r.inputs for r in without_cloudfront.of_type(LISTENER)}
+    headers = {
+        key.removeprefix("routingHttpResponse").removesuffix("HeaderValue"): value
+        for key, value in listeners[443].items()
+        if key.startswith("routingHttpResponse")
+    }
+    staging_csp = load_stack_file(
+        ROOT / "stacks" / "Pulumi.staging.yaml", "staging"
+    ).edge.content_security_policy
+    assert headers == {
+        "StrictTransportSecurity": "max-age=31536000; includeSubDomains; preload",
+        "ContentSecurityPolicy": staging_csp,
+        "XContentTypeOptions": "nosniff",
+        "XFrameOptions": "DENY",
+        "AccessControlAllowOrigin": "https://admin.staging.example.com",
+        "AccessControlAllowMethods": "GET,HEAD,OPTIONS,POST,PATCH,DELETE",
+        "AccessControlAllowHeaders": "Authorization,Content-Type",
+        "AccessControlMaxAge": "600",
+    }
+    # Port 80 only redirects; its responses carry no page.
+    assert not [key for key in listeners[80] if key.startswith("routingHttpResponse")]
+
+
+def test_behind_cloudfront_the_listener_leaves_the_headers_to_cloudfront(prod: Recording) -> None:
+    [listener] = prod.of_type(LISTENER)
+    assert not [key for key in listener.inputs if key.startswith("routingHttpResponse")]
+
+
+def test_cors_origins_the_alb_cannot_send_go_to_the_public_apps() -> None:
+    from paved.config import load_stack_config
+
+    edge = {
+        "cloudfront": False,
+        "corsAllowAppHosts": True,
+        "corsAllowedOrigins": ["https://admin.example.com"],
+    }
+    config = load_stack_config(section("paved:edge", edge)(shipped("staging")), "staging")
+    origins = ["https://app.staging.example.com", "https://admin.example.com"]
+    assert config.edge.cors_allowed_origins == origins
+    env = {app.name: app.env.get("CORS_ALLOWED_ORIGINS") for app in config.apps}
+    assert env == {"web": ",".join(origins), "api": ",".join(origins), "worker": None}
+    # With CloudFront, its response headers policy answers every origin; the apps get nothing.
+    behind = load_stack_config(
+        section("paved:edge", {**edge, "cloudfront": True})(shipped("staging")), "staging"
+    )
+    assert behind.edge.cors_allowed_origins == origins
+    assert not [app for app in behind.apps if "CORS_ALLOWED_ORIGINS" in app.env]
 
 
 # --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
