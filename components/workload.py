@@ -204,6 +204,11 @@ class AppArgs(ConfigModel):
     public_path: UrlPath | None = None
     host: DnsName | None = None
     websocket: bool
+    # How often a websocket app (or its client) sends a frame on an idle connection, e.g. Socket.IO's
+    # pingInterval: the edge's idle timeouts must outlast it (paved/rules.py, websocket_timeout_violations).
+    websocket_heartbeat_seconds: Annotated[
+        int, Field(ge=1, le=3600), Hint("seconds between the app's heartbeat frames, e.g. 25 for Socket.IO")
+    ]
     env: dict[EnvVarName, str]
     secrets: Annotated[
         list[EnvVarName],

@@ -301,6 +301,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(dr_violations(dr, dr_region, network.cidr if network else None))
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.waf_capacity_violations(edge, uptime))
+    problems.extend(rules.websocket_timeout_violations(apps, edge))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.name_length_violations(project, stack, apps))
     problems.extend(rules.name_character_violations(project, stack))

@@ -191,6 +191,7 @@ _APP: dict[str, Any] = {
     "resources.memoryRequest": Env(prod="512Mi", staging="256Mi"),
     "resources.memoryLimit": Env(prod="512Mi", staging="256Mi"),
     "websocket": False,
+    "websocketHeartbeatSeconds": 25,  # Socket.IO's default pingInterval
     "env": {},
     "secrets": [],
     "pdb.maxUnavailable": 1,

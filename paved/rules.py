@@ -307,3 +307,39 @@ def waf_capacity_violations(edge: EdgeArgs | None, uptime: UptimeArgs | None) ->
                 "price",
                 "list fewer pathRateLimits (24 WCU each) or uploadPaths (22 each): one prefix for several",
             )
+
+
+# CloudFront closes a WebSocket connection when no byte has crossed it for 10 minutes, a quota AWS does not
+# raise (CloudFront quotas, "Origin response timeout (idle timeout)", as quoted in
+# https://repost.aws/questions/QU05nkjxdfRC2E67FGICmP3g/how-to-increase-cloudfront-websockets-idle-timeout).
+CLOUDFRONT_WEBSOCKET_IDLE_SECONDS = 600
+
+
+def websocket_timeout_violations(
+    apps: Mapping[int, AppArgs], edge: EdgeArgs | None
+) -> Iterator[ConfigProblem]:
+    """A websocket app's heartbeat must come before every idle timeout on the way: the ALB's
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout)
+    and, with the CDN, CloudFront's; else each quiet connection is cut and reconnects."""
+    if edge is None:
+        return
+    timeouts = [
+        (
+            edge.idle_timeout_seconds,
+            "the ALB's idle timeout",
+            ", or raise paved:edge.idleTimeoutSeconds (up to 4000)",
+        )
+    ]
+    if edge.cloudfront:
+        timeouts.append(
+            (CLOUDFRONT_WEBSOCKET_IDLE_SECONDS, "CloudFront's idle timeout", " (AWS does not raise it)")
+        )
+    for index, app in apps.items():
+        heartbeat = app.websocket_heartbeat_seconds
+        for seconds, what, otherwise in timeouts:
+            if app.websocket and heartbeat >= seconds:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].websocketHeartbeatSeconds",
+                    f"heartbeats every {heartbeat} s let {what} ({seconds} s) close quiet websockets",
+                    f"send heartbeats more often than every {seconds} s{otherwise}",
+                )

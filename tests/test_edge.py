@@ -15,6 +15,7 @@ from paved.values import is_secret
 from tests.alerts import COMPOSITE, notifying_alarms
 from tests.stack_config import (
     Mutation,
+    apps,
     assert_rule_reports_path_and_hint,
     case,
     paths_of,
@@ -272,6 +273,16 @@ def test_cors_origins_the_alb_cannot_send_go_to_the_public_apps() -> None:
     assert not [app for app in behind.apps if "CORS_ALLOWED_ORIGINS" in app.env]
 
 
+def test_a_websocket_heartbeat_need_only_beat_the_albs_timeout_without_cloudfront() -> None:
+    from paved.config import load_stack_config
+
+    edge = {"cloudfront": False, "idleTimeoutSeconds": 1000, "ingressCidrs": ["203.0.113.0/24"]}
+    raw = with_app(section("paved:edge", edge)(shipped("staging")), 1, {"websocketHeartbeatSeconds": 700})
+    assert load_stack_config(raw, "staging").apps[1].websocket_heartbeat_seconds == 700
+    behind_cloudfront = section("paved:edge", {"cloudfront": True})(raw)
+    assert paths_of(behind_cloudfront, "staging") == ["paved:apps[1].websocketHeartbeatSeconds"]
+
+
 # --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
 
 RULE_CASES = [
@@ -298,6 +309,20 @@ RULE_CASES = [
         "waf-window",
     ),
     case("prod", section("paved:edge", {"ingressCidrs": []}), "paved:edge.ingressCidrs", "ingress-non-empty"),
+    case(
+        "prod",
+        apps(1, {"websocketHeartbeatSeconds": 300}),
+        "paved:apps[1].websocketHeartbeatSeconds",
+        "websocket-heartbeat-alb-idle",
+    ),
+    case(
+        "prod",
+        lambda raw: with_app(
+            section("paved:edge", {"idleTimeoutSeconds": 4000})(raw), 1, {"websocketHeartbeatSeconds": 600}
+        ),
+        "paved:apps[1].websocketHeartbeatSeconds",
+        "websocket-heartbeat-cloudfront-idle",
+    ),
     case(
         "prod",
         section("paved:edge", {"pathRateLimits": [{"path": f"/p{i}/", "limit": 10} for i in range(10)]}),
