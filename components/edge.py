@@ -9,8 +9,8 @@ flight during that minute may see a 403).
 """
 
 import re
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Annotated, Literal
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pulumi
@@ -25,8 +25,17 @@ from components.naming import autonamed
 from components.observability import AlarmRule, AlarmSpec, Alerting, Threshold, threshold_within
 from components.secrets import SecretPlacement
 from components.security_groups import port_rule
-from paved.errors import Hint, invalid
-from paved.fields import Cidr, ConfigModel, LogRetention, UrlPath, Version, WafCountryCode, distinct
+from paved.errors import ConfigProblem, Hint, invalid
+from paved.fields import (
+    Cidr,
+    ConfigModel,
+    LogRetention,
+    RuleContext,
+    UrlPath,
+    Version,
+    WafCountryCode,
+    distinct,
+)
 
 if TYPE_CHECKING:
     from components.workload import AppArgs
@@ -35,6 +44,10 @@ HTTPS = 443
 HTTP = 80
 ORIGIN_HEADER = "X-Origin-Verify"
 CLOUDFRONT_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
+# Without CloudFront, the browser-facing env var that carries the CORS origins the ALB cannot: ELB adds one
+# static Access-Control-Allow-Origin value per listener, so for several origins the app must echo the
+# request's Origin when it is listed.
+CORS_ORIGINS_ENV = "CORS_ALLOWED_ORIGINS"
 # TLS 1.3 and 1.2 with forward-secret AEAD ciphers only; the provider's default is the 2016 policy.
 # https://docs.aws.amazon.com/elasticloadbalancing/latest/application/describe-ssl-policies.html
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
@@ -43,6 +56,53 @@ SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 # WAF rate-based rules count requests over one of these evaluation windows:
 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html
 RateLimitWindowSeconds = Literal[60, 120, 300, 600]
+# A rate-based rule's limit is at least 10 requests per window (botocore's wafv2 RateLimit: 10 to
+# 2,000,000,000; "Rate-based rule statement":
+# https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html).
+RateLimit = Annotated[
+    int,
+    Field(ge=10, le=2_000_000_000),
+    Hint("AWS WAF rate limits are 10 to 2,000,000,000 requests per window; 600 per 60 s is 10 req/s"),
+]
+# Fixed WAF quotas, which AWS does not raise: 10 rate-based rules per web ACL
+# (https://docs.aws.amazon.com/waf/latest/developerguide/limits.html). A string match may take 200
+# characters; a rate-limited path takes half, so its rule name (`rate-limit-path-` and the path) stays within
+# the 128 characters of botocore's wafv2 EntityName.
+MAX_RATE_BASED_RULES_PER_ACL = 10
+_MAX_RATE_LIMITED_PATH_LENGTH = 100
+
+
+def _path_prefix(value: str) -> str:
+    """`/api/auth/*` or `/api/auth/`: the prefix WAF compares the request path with (STARTS_WITH)."""
+    prefix = value.removesuffix("*")
+    if "*" in prefix:
+        raise invalid(
+            f"{value!r} has a wildcard before its end",
+            "name a path prefix, e.g. /api/auth/ or /api/auth/* (a trailing * only)",
+        )
+    if prefix == "/":
+        raise invalid(
+            f"{value!r} is every path", "rateLimitPerIp already limits every path; name a narrower prefix"
+        )
+    if len(prefix) > _MAX_RATE_LIMITED_PATH_LENGTH:
+        raise invalid(
+            f"the prefix is {len(prefix)} characters",
+            f"shorten it to {_MAX_RATE_LIMITED_PATH_LENGTH} or fewer",
+        )
+    return prefix
+
+
+class PathRateLimit(ConfigModel):
+    """A tighter per-IP limit on the requests whose path starts with `path`."""
+
+    path: Annotated[UrlPath, AfterValidator(_path_prefix)]
+    limit: RateLimit
+    window_seconds: RateLimitWindowSeconds = 60
+
+    @property
+    def rule_name(self) -> str:
+        """The WAF rule's name and metric name (botocore wafv2 EntityName: `^[\\w\\-]+$`)."""
+        return "rate-limit-path-" + re.sub(r"[^A-Za-z0-9_-]+", "-", self.path).strip("-")
 
 
 # CloudFront quota "maximum length of the Content-Security-Policy header value": 1783 characters
@@ -94,14 +154,18 @@ class EdgeArgs(ConfigModel):
     idle_timeout_seconds: Annotated[
         int, Field(ge=1, le=4000), Hint("the ALB idle timeout is 1 to 4000 seconds")
     ]
-    # A rate-based rule's limit is at least 10 requests per window ("Rate-based rule statement"):
-    # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based.html
-    rate_limit_per_ip: Annotated[
-        int,
-        Field(ge=10, le=2_000_000_000),
-        Hint("AWS WAF rate limits are 10 to 2,000,000,000 requests per window; 600 per 60 s is 10 req/s"),
-    ]
+    rate_limit_per_ip: RateLimit
     rate_limit_window_seconds: RateLimitWindowSeconds
+    # Rate-based rules scoped down to a path prefix, next to the per-IP rule on the ACL that sees viewers'
+    # addresses (components/waf.py); that rule is one of the ACL's 10.
+    path_rate_limits: Annotated[
+        list[PathRateLimit],
+        Field(max_length=MAX_RATE_BASED_RULES_PER_ACL - 1),
+        Hint(
+            f"at most {MAX_RATE_BASED_RULES_PER_ACL - 1} paths: a web ACL takes "
+            f"{MAX_RATE_BASED_RULES_PER_ACL} rate-based rules and rateLimitPerIp is one; use common prefixes"
+        ),
+    ]
     # Viewers allowed in: the ALB's security group without CloudFront, a WAF IP-set rule on the
     # CloudFront web ACL with it (the ALB then admits CloudFront only).
     ingress_cidrs: Annotated[
@@ -140,6 +204,9 @@ class EdgeArgs(ConfigModel):
     ]
     content_security_policy: Annotated[str, AfterValidator(_content_security_policy)]
     cors_allowed_origins: Annotated[list[HttpsOrigin], AfterValidator(distinct)]
+    # Adds https://<host> for each host the stack answers (cdn.viewer_hosts) to corsAllowedOrigins; the
+    # loader folds them in (paved/config.py), so components read corsAllowedOrigins only.
+    cors_allow_app_hosts: bool
     price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"]
     assets_failover: bool
     access_log_retention_days: Annotated[
@@ -157,10 +224,52 @@ class EdgeArgs(ConfigModel):
     ]
     alarms: EdgeAlarms
 
+    def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
+        first_of: dict[str, int] = {}
+        for index, limit in enumerate(self.path_rate_limits):
+            other = first_of.setdefault(limit.rule_name, index)
+            if other != index:
+                yield ConfigProblem(
+                    f"{path}.pathRateLimits[{index}].path",
+                    f"{limit.path} names the same WAF rule ({limit.rule_name}) as pathRateLimits[{other}]",
+                    "list each prefix once; prefixes that differ only in punctuation share a rule name",
+                )
+
     @property
     def admits_everyone(self) -> bool:
         """Whether the edge lets any address in (else `ingressCidrs` is an allow-list)."""
         return list(self.ingress_cidrs) == ["0.0.0.0/0"]
+
+
+# The valid values pulumi-aws 7.51.1 documents for the listener's Access-Control-Allow-Methods (lb.Listener:
+# GET, HEAD, POST, DELETE, CONNECT, OPTIONS, TRACE or PATCH): CloudFront's methods but PUT, which it omits.
+_ALB_CORS_METHODS = "GET,HEAD,OPTIONS,POST,PATCH,DELETE"
+
+
+def _response_headers(args: EdgeArgs) -> dict[str, Any]:
+    """The listener attributes that add CloudFront's response headers at the ALB, for a stack without
+    CloudFront: ELB's header modification adds HSTS, CSP, X-Frame-Options, X-Content-Type-Options and the
+    CORS headers to every response of the listener (botocore elbv2 ListenerAttribute keys
+    routing.http.response.*.header_value;
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html).
+    CORS goes here only for exactly one origin; the loader hands more to the apps (CORS_ORIGINS_ENV)."""
+    headers: dict[str, Any] = {
+        # CloudFront's policy sends the same: a year, subdomains, preload (components/cdn.py).
+        "routing_http_response_strict_transport_security_header_value": (
+            "max-age=31536000; includeSubDomains; preload"
+        ),
+        "routing_http_response_content_security_policy_header_value": args.content_security_policy,
+        "routing_http_response_x_content_type_options_header_value": "nosniff",
+        "routing_http_response_x_frame_options_header_value": "DENY",
+    }
+    if len(args.cors_allowed_origins) == 1:
+        headers |= {
+            "routing_http_response_access_control_allow_origin_header_value": args.cors_allowed_origins[0],
+            "routing_http_response_access_control_allow_methods_header_value": _ALB_CORS_METHODS,
+            "routing_http_response_access_control_allow_headers_header_value": "Authorization,Content-Type",
+            "routing_http_response_access_control_max_age_header_value": "600",
+        }
+    return headers
 
 
 def public_apps(apps: Sequence["AppArgs"]) -> list["AppArgs"]:
@@ -247,6 +356,8 @@ class LoadBalancer(pulumi.ComponentResource):
             ssl_policy=SSL_POLICY,
             certificate_arn=certificate_arn,
             default_actions=[_forbidden()],
+            # Behind CloudFront its response headers policy adds these (components/cdn.py).
+            **({} if args.cloudfront else _response_headers(args)),
             tags=self._tags,
             opts=here,
         )

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.dashboard import Metric, Widget
-from components.edge import EdgeArgs
+from components.edge import EdgeArgs, PathRateLimit
 from components.kms import aws_context
 from components.log_delivery import log_delivery_policy
 from components.logs import log_group
@@ -78,6 +78,11 @@ UPLOAD_PATH_LABEL = "paved:upload-path"
 # Upload paths are compared after URL decoding and path normalisation, so `/uploads/../admin` or
 # `/upl%6Fads/..` cannot borrow the upload exemption.
 _UPLOAD_PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH")
+# A rate-limited path is compared the same way, so `/api//auth/` or `/api/%61uth/` is counted too. Its
+# rule costs the rate-based statement's 2 WCU plus its scope-down statement's (STARTS_WITH, transformations).
+_WCU_RATE_LIMITED_PATH = (
+    _WCU_RATE_BASED + _WCU_STARTS_WITH + _WCU_TEXT_TRANSFORMATION * len(_UPLOAD_PATH_TRANSFORMATIONS)
+)
 
 # An ACL without client-IP rules sits behind CloudFront and sees only its addresses, so it has no per-IP
 # rate limit; this tag says where viewers are rate-limited instead (the policy pack's wafv2-rate-based-rule
@@ -204,6 +209,34 @@ def _method_is(method: str) -> aws.wafv2.WebAclRuleStatementArgs:
     return _byte_match(method, "EXACTLY", field, ("NONE",))
 
 
+def _rate_limited_path(limit: PathRateLimit) -> aws.wafv2.WebAclRuleStatementArgs:
+    """Per viewer IP, the requests whose path starts with the limit's prefix; WAF counts each request in every
+    rate-based rule it reaches, so `/api/auth/` and a looser `/api/` each keep their own count."""
+    scope_down = aws.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementArgs(
+        byte_match_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementArgs(
+            positional_constraint="STARTS_WITH",
+            search_string=limit.path,
+            field_to_match=aws.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchArgs(
+                uri_path=aws.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementFieldToMatchUriPathArgs()
+            ),
+            text_transformations=[
+                aws.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementTextTransformationArgs(
+                    priority=i, type=kind
+                )
+                for i, kind in enumerate(_UPLOAD_PATH_TRANSFORMATIONS)
+            ],
+        )
+    )
+    return aws.wafv2.WebAclRuleStatementArgs(
+        rate_based_statement=aws.wafv2.WebAclRuleStatementRateBasedStatementArgs(
+            aggregate_key_type="IP",
+            limit=limit.limit,
+            evaluation_window_sec=limit.window_seconds,
+            scope_down_statement=scope_down,
+        )
+    )
+
+
 def _allow_list(cidrs: Sequence[str], *, probes: bool) -> dict[str, list[str]]:
     """`ingressCidrs` split by family (`IPV4` / `IPV6`), with a /0 written as its two /1 halves; with
     `probes`, an IPV4 family even when no CIDR is IPv4, for the stack's own probes' addresses."""
@@ -252,6 +285,10 @@ def _client_ip_rules(
         )
     )
     rules.append(_Rule("rate-limit-per-ip", rate, _WCU_RATE_BASED, action="block"))
+    rules += [
+        _Rule(limit.rule_name, _rate_limited_path(limit), _WCU_RATE_LIMITED_PATH, action="block")
+        for limit in args.path_rate_limits
+    ]
     rules.append(_managed("AWSManagedRulesAmazonIpReputationList"))
     return rules
 
@@ -385,7 +422,7 @@ class WebAcl(pulumi.ComponentResource):
         if total > DEFAULT_CAPACITY_WCU:
             raise ValueError(
                 f"WebAcl {name!r} needs {total} WCU, over the {DEFAULT_CAPACITY_WCU} WAF includes in "
-                "its base price; list fewer uploadPaths"
+                "its base price; list fewer uploadPaths or pathRateLimits"
             )
         super().__init__("paved:waf:WebAcl", name, None, opts)
         self._name = name

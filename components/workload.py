@@ -345,7 +345,15 @@ AppKind = Annotated[
 # file, and config refuses it rather than ignore it.
 _NOT_FOR_KIND: dict[str, tuple[str, ...]] = {
     "service": ("health_commands", "cronjob"),
-    "worker": ("public_path", "host", "websocket", "uptime_paths", "slo", "cronjob"),
+    "worker": (
+        "public_path",
+        "host",
+        "websocket",
+        "websocket_heartbeat_seconds",
+        "uptime_paths",
+        "slo",
+        "cronjob",
+    ),
     "cronjob": (
         "port",
         "backend_protocol",
@@ -356,6 +364,7 @@ _NOT_FOR_KIND: dict[str, tuple[str, ...]] = {
         "public_path",
         "host",
         "websocket",
+        "websocket_heartbeat_seconds",
         "uptime_paths",
         "slo",
         "metrics_path",
@@ -394,6 +403,16 @@ class AppArgs(ConfigModel):
     public_path: UrlPath | None = None
     host: DnsName | None = None
     websocket: bool = False
+    # How often a websocket app (or its client) sends a frame on an idle connection, e.g. Socket.IO's
+    # pingInterval: the edge's idle timeouts must outlast it (paved/rules.py, websocket_timeout_violations).
+    websocket_heartbeat_seconds: (
+        Annotated[
+            int,
+            Field(ge=1, le=3600),
+            Hint("seconds between the app's heartbeat frames, e.g. 25 for Socket.IO"),
+        ]
+        | None
+    ) = None
     env: dict[EnvVarName, str]
     secrets: Annotated[
         list[EnvVarName],

@@ -19,11 +19,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from components.backup import BackupArgs
 from components.cache import CacheArgs
+from components.cdn import viewer_hosts
 from components.certificates import DomainArgs
 from components.cluster import ClusterArgs
 from components.database import DatabaseArgs
 from components.disaster_recovery import DrArgs, dr_violations
-from components.edge import EdgeArgs
+from components.edge import CORS_ORIGINS_ENV, EdgeArgs
 from components.nats import NatsArgs, nats_violations
 from components.network import NetworkArgs
 from components.observability import AlertsArgs
@@ -312,6 +313,8 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(dr_violations(dr, dr_region, network.cidr if network else None))
     problems.extend(rules.assets_failover_violations(edge, dr_region))
     problems.extend(rules.uploads_violations(uploads, edge, apps))
+    problems.extend(rules.waf_capacity_violations(edge, uptime))
+    problems.extend(rules.websocket_timeout_violations(apps, edge))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.name_length_violations(project, stack, apps))
     problems.extend(rules.name_character_violations(project, stack))
@@ -322,6 +325,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(nats_violations(apps, nats))
     if problems:
         raise ConfigError(stack, problems)
+    edge_args, app_args = _with_cors_origins(_parsed(edge), _parsed(domain), list(apps.values()))
     return StackConfig(
         environment=ctx.environment,
         region=_parsed(region),
@@ -336,12 +340,30 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         dr=_parsed(dr),
         secrets=_parsed(secrets),
         cluster=_parsed(cluster),
-        edge=_parsed(edge),
+        edge=edge_args,
         uptime=_parsed(uptime),
         nats=_parsed(nats),
         uploads=_parsed(uploads),
-        apps=tuple(apps.values()),
+        apps=app_args,
         tags={"environment": ctx.environment, "managed-by": "paved", **_parsed(tags)},
+    )
+
+
+def _with_cors_origins(
+    edge: EdgeArgs, domain: DomainArgs, apps: Sequence[AppArgs]
+) -> tuple[EdgeArgs, tuple[AppArgs, ...]]:
+    """`corsAllowAppHosts` folded into `corsAllowedOrigins` (the stack's own hosts first). Without CloudFront
+    the ALB adds one static Access-Control-Allow-Origin (components/edge.py), so with more origins each
+    public app gets them in CORS_ALLOWED_ORIGINS to echo the request's Origin when listed; an app's own env
+    value wins."""
+    own = [f"https://{host}" for host in viewer_hosts(domain.name, apps)] if edge.cors_allow_app_hosts else []
+    origins = list(dict.fromkeys([*own, *edge.cors_allowed_origins]))
+    edge = edge.model_copy(update={"cors_allowed_origins": origins})
+    if edge.cloudfront or len(origins) < 2:
+        return edge, tuple(apps)
+    env = {CORS_ORIGINS_ENV: ",".join(origins)}
+    return edge, tuple(
+        app.model_copy(update={"env": env | app.env}) if app.is_public else app for app in apps
     )
 
 

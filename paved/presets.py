@@ -144,6 +144,7 @@ _SECTIONS: dict[str, Any] = {
     "edge.idleTimeoutSeconds": 60,
     "edge.rateLimitPerIp": 600,  # 10 requests/second per IP over a 60-second window
     "edge.rateLimitWindowSeconds": 60,
+    "edge.pathRateLimits": [],
     "edge.ingressCidrs": ["0.0.0.0/0"],
     "edge.geoBlockCountries": [],
     "edge.uploadPaths": [],
@@ -155,6 +156,7 @@ _SECTIONS: dict[str, Any] = {
         "form-action 'self'; object-src 'none'; upgrade-insecure-requests"
     ),
     "edge.corsAllowedOrigins": [],
+    "edge.corsAllowAppHosts": Env(prod=True, staging=False),
     "edge.priceClass": Env(prod="PriceClass_All", staging="PriceClass_100"),
     "edge.assetsFailover": Env(prod=True, staging=False),
     "edge.accessLogRetentionDays": Env(prod=365, staging=30),
@@ -226,6 +228,7 @@ _APP_KINDS: dict[str, dict[str, Any]] = {
         "healthPaths.readiness": "/health/ready",
         "healthPaths.liveness": "/health/live",
         "websocket": False,
+        "websocketHeartbeatSeconds": 25,  # Socket.IO's default pingInterval
         # Seed 001 (checklists): p95 under 500 ms, errors under 0.1%. Public apps only: others have no ALB.
         "slo.availabilityPercent": 99.9,
         "slo.latencyMs": 500,

@@ -14,6 +14,8 @@ from components.edge import EdgeArgs
 from components.secrets import SecretArgs, secret_resource_name
 from components.uploads import CDN_PATH as UPLOADS_CDN_PATH
 from components.uploads import UploadsArgs
+from components.uptime import UptimeArgs
+from components.waf import DEFAULT_CAPACITY_WCU, Scope, rules_wcu
 from components.workload import AppArgs
 from paved.errors import ConfigProblem, printable
 from paved.fields import Environment, RuleContext
@@ -306,3 +308,64 @@ def assets_failover_violations(edge: EdgeArgs | None, dr_region: str | None) -> 
             "an assets failover bucket needs paved:drRegion",
             "set paved:drRegion (the failover bucket lives there) or assetsFailover: false",
         )
+
+
+def waf_capacity_violations(edge: EdgeArgs | None, uptime: UptimeArgs | None) -> Iterator[ConfigProblem]:
+    """Each web ACL the stack builds (the ALB's, and CloudFront's with the CDN) within the 1,500 WCU WAF
+    includes in its base price, so WebAcl never refuses a stack that loaded. WAF would take up to 5,000, each
+    500 beyond 1,500 at a fee (https://docs.aws.amazon.com/waf/latest/developerguide/limits.html)."""
+    if edge is None or uptime is None:
+        return
+    # The stack's canaries run in its VPC behind an allow-list, and the ACL admits their addresses too
+    # (__main__.py, probe_sources).
+    probes = uptime.enabled and not edge.admits_everyone
+    acls: list[tuple[Scope, bool]] = [("REGIONAL", not edge.cloudfront)]
+    if edge.cloudfront:
+        acls.append(("CLOUDFRONT", True))
+    for scope, client_ip_rules in acls:
+        total = sum(
+            rules_wcu(scope=scope, client_ip_rules=client_ip_rules, args=edge, probes=probes).values()
+        )
+        if total > DEFAULT_CAPACITY_WCU:
+            yield ConfigProblem(
+                "paved:edge.pathRateLimits" if edge.path_rate_limits else "paved:edge.uploadPaths",
+                f"the {scope} web ACL would need {total} WCU, over the {DEFAULT_CAPACITY_WCU} of WAF's base "
+                "price",
+                "list fewer pathRateLimits (24 WCU each) or uploadPaths (22 each): one prefix for several",
+            )
+
+
+# CloudFront closes a WebSocket connection when no byte has crossed it for 10 minutes, a quota AWS does not
+# raise (CloudFront quotas, "Origin response timeout (idle timeout)", as quoted in
+# https://repost.aws/questions/QU05nkjxdfRC2E67FGICmP3g/how-to-increase-cloudfront-websockets-idle-timeout).
+CLOUDFRONT_WEBSOCKET_IDLE_SECONDS = 600
+
+
+def websocket_timeout_violations(
+    apps: Mapping[int, AppArgs], edge: EdgeArgs | None
+) -> Iterator[ConfigProblem]:
+    """A websocket app's heartbeat must come before every idle timeout on the way: the ALB's
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/application-load-balancers.html#connection-idle-timeout)
+    and, with the CDN, CloudFront's; else each quiet connection is cut and reconnects."""
+    if edge is None:
+        return
+    timeouts = [
+        (
+            edge.idle_timeout_seconds,
+            "the ALB's idle timeout",
+            ", or raise paved:edge.idleTimeoutSeconds (up to 4000)",
+        )
+    ]
+    if edge.cloudfront:
+        timeouts.append(
+            (CLOUDFRONT_WEBSOCKET_IDLE_SECONDS, "CloudFront's idle timeout", " (AWS does not raise it)")
+        )
+    for index, app in apps.items():
+        heartbeat = app.websocket_heartbeat_seconds
+        for seconds, what, otherwise in timeouts:
+            if app.websocket and heartbeat is not None and heartbeat >= seconds:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].websocketHeartbeatSeconds",
+                    f"heartbeats every {heartbeat} s let {what} ({seconds} s) close quiet websockets",
+                    f"send heartbeats more often than every {seconds} s{otherwise}",
+                )

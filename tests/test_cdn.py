@@ -85,7 +85,8 @@ def test_response_headers_policy(prod: Recording) -> None:
     assert security["frameOptions"]["frameOption"] == "DENY"
     assert security["contentTypeOptions"]["override"] is True
     assert security["contentSecurityPolicy"]["contentSecurityPolicy"].startswith("default-src 'self'")
-    assert "corsConfig" not in policy  # no CORS origins configured
+    # corsAllowAppHosts: prod answers CORS for its own app host (test_prod_allows_cors_from_its_own_hosts).
+    assert policy["corsConfig"]["accessControlAllowCredentials"] is False
 
 
 def test_the_assets_key_trusts_only_this_distribution(prod: Recording) -> None:
@@ -183,6 +184,11 @@ def test_cors_block_appears_only_with_allowed_origins(shipped_recordings: Callab
         .one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
         .inputs
     )
+
+
+def test_prod_allows_cors_from_its_own_hosts(prod: Recording) -> None:
+    policy = prod.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs
+    assert policy["corsConfig"]["accessControlAllowOrigins"]["items"] == ["https://app.example.com"]
 
 
 def test_assets_fail_over_to_a_dr_region_replica(prod: Recording) -> None:

@@ -15,6 +15,7 @@ from paved.values import is_secret
 from tests.alerts import COMPOSITE, notifying_alarms
 from tests.stack_config import (
     Mutation,
+    apps,
     assert_rule_reports_path_and_hint,
     case,
     paths_of,
@@ -34,7 +35,8 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 @pytest.fixture(scope="module")
 def without_cloudfront() -> Recording:
-    """Staging without CloudFront, its api app served to the ALB over HTTPS (one recording for both)."""
+    """Staging without CloudFront, its api app served to the ALB over HTTPS, /api/auth/ rate-limited and one
+    CORS origin (one recording for all)."""
     staging_apps = load_stack_file(ROOT / "stacks" / "Pulumi.staging.yaml", "staging").apps
     apps = [
         {
@@ -51,7 +53,15 @@ def without_cloudfront() -> Recording:
     return run_project(
         ROOT,
         "staging",
-        {"paved:edge": {"cloudfront": False, "ingressCidrs": ["203.0.113.0/24"]}, "paved:apps": apps},
+        {
+            "paved:edge": {
+                "cloudfront": False,
+                "ingressCidrs": ["203.0.113.0/24"],
+                "pathRateLimits": [{"path": "/api/auth/", "limit": 20}],
+                "corsAllowedOrigins": ["https://admin.staging.example.com"],
+            },
+            "paved:apps": apps,
+        },
     )
 
 
@@ -203,7 +213,74 @@ def test_without_cloudfront_http_redirects_and_cidrs_are_admitted(without_cloudf
     for route in without_cloudfront.of_type(RULE):
         assert not any("httpHeader" in c for c in route.inputs["conditions"])
     acl = without_cloudfront.one("aws:wafv2/webAcl:WebAcl", "alb-waf")
-    assert any("rate" in rule["name"].lower() for rule in acl.inputs["rules"])
+    rules = {rule["name"]: rule for rule in acl.inputs["rules"]}
+    assert "rate-limit-per-ip" in rules
+    # Without CloudFront the ALB's ACL sees viewers' addresses, so it takes the rate-limited paths too.
+    path_limit = rules["rate-limit-path-api-auth"]["statement"]["rateBasedStatement"]
+    assert path_limit["limit"] == 20
+    assert path_limit["scopeDownStatement"]["byteMatchStatement"]["searchString"] == "/api/auth/"
+
+
+def test_without_cloudfront_the_https_listener_adds_the_security_and_cors_headers(
+    without_cloudfront: Recording,
+) -> None:
+    listeners = {r.inputs["port"]: r.inputs for r in without_cloudfront.of_type(LISTENER)}
+    headers = {
+        key.removeprefix("routingHttpResponse").removesuffix("HeaderValue"): value
+        for key, value in listeners[443].items()
+        if key.startswith("routingHttpResponse")
+    }
+    staging_csp = load_stack_file(
+        ROOT / "stacks" / "Pulumi.staging.yaml", "staging"
+    ).edge.content_security_policy
+    assert headers == {
+        "StrictTransportSecurity": "max-age=31536000; includeSubDomains; preload",
+        "ContentSecurityPolicy": staging_csp,
+        "XContentTypeOptions": "nosniff",
+        "XFrameOptions": "DENY",
+        "AccessControlAllowOrigin": "https://admin.staging.example.com",
+        "AccessControlAllowMethods": "GET,HEAD,OPTIONS,POST,PATCH,DELETE",
+        "AccessControlAllowHeaders": "Authorization,Content-Type",
+        "AccessControlMaxAge": "600",
+    }
+    # Port 80 only redirects; its responses carry no page.
+    assert not [key for key in listeners[80] if key.startswith("routingHttpResponse")]
+
+
+def test_behind_cloudfront_the_listener_leaves_the_headers_to_cloudfront(prod: Recording) -> None:
+    [listener] = prod.of_type(LISTENER)
+    assert not [key for key in listener.inputs if key.startswith("routingHttpResponse")]
+
+
+def test_cors_origins_the_alb_cannot_send_go_to_the_public_apps() -> None:
+    from paved.config import load_stack_config
+
+    edge = {
+        "cloudfront": False,
+        "corsAllowAppHosts": True,
+        "corsAllowedOrigins": ["https://admin.example.com"],
+    }
+    config = load_stack_config(section("paved:edge", edge)(shipped("staging")), "staging")
+    origins = ["https://app.staging.example.com", "https://admin.example.com"]
+    assert config.edge.cors_allowed_origins == origins
+    env = {app.name: app.env.get("CORS_ALLOWED_ORIGINS") for app in config.apps}
+    assert env == {"web": ",".join(origins), "api": ",".join(origins), "worker": None}
+    # With CloudFront, its response headers policy answers every origin; the apps get nothing.
+    behind = load_stack_config(
+        section("paved:edge", {**edge, "cloudfront": True})(shipped("staging")), "staging"
+    )
+    assert behind.edge.cors_allowed_origins == origins
+    assert not [app for app in behind.apps if "CORS_ALLOWED_ORIGINS" in app.env]
+
+
+def test_a_websocket_heartbeat_need_only_beat_the_albs_timeout_without_cloudfront() -> None:
+    from paved.config import load_stack_config
+
+    edge = {"cloudfront": False, "idleTimeoutSeconds": 1000, "ingressCidrs": ["203.0.113.0/24"]}
+    raw = with_app(section("paved:edge", edge)(shipped("staging")), 1, {"websocketHeartbeatSeconds": 700})
+    assert load_stack_config(raw, "staging").apps[1].websocket_heartbeat_seconds == 700
+    behind_cloudfront = section("paved:edge", {"cloudfront": True})(raw)
+    assert paths_of(behind_cloudfront, "staging") == ["paved:apps[1].websocketHeartbeatSeconds"]
 
 
 # --- one failing case per rule (tests/stack_config.py checks its path and hint) -----------------------------
@@ -232,6 +309,59 @@ RULE_CASES = [
         "waf-window",
     ),
     case("prod", section("paved:edge", {"ingressCidrs": []}), "paved:edge.ingressCidrs", "ingress-non-empty"),
+    case(
+        "prod",
+        apps(1, {"websocketHeartbeatSeconds": 300}),
+        "paved:apps[1].websocketHeartbeatSeconds",
+        "websocket-heartbeat-alb-idle",
+    ),
+    case(
+        "prod",
+        lambda raw: with_app(
+            section("paved:edge", {"idleTimeoutSeconds": 4000})(raw), 1, {"websocketHeartbeatSeconds": 600}
+        ),
+        "paved:apps[1].websocketHeartbeatSeconds",
+        "websocket-heartbeat-cloudfront-idle",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": f"/p{i}/", "limit": 10} for i in range(10)]}),
+        "paved:edge.pathRateLimits",
+        "waf-rate-rules-per-acl",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/api/*/login", "limit": 10}]}),
+        "paved:edge.pathRateLimits[0].path",
+        "path-limit-wildcard",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/*", "limit": 10}]}),
+        "paved:edge.pathRateLimits[0].path",
+        "path-limit-every-path",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/api/", "limit": 9}]}),
+        "paved:edge.pathRateLimits[0].limit",
+        "path-limit-min",
+    ),
+    case(
+        "prod",
+        section("paved:edge", {"pathRateLimits": [{"path": "/api/", "limit": 10, "windowSeconds": 30}]}),
+        "paved:edge.pathRateLimits[0].windowSeconds",
+        "path-limit-window",
+    ),
+    case(
+        "prod",
+        section(
+            "paved:edge",
+            {"pathRateLimits": [{"path": "/api/auth/", "limit": 10}, {"path": "/api-auth", "limit": 20}]},
+        ),
+        "paved:edge.pathRateLimits[1].path",
+        "path-limit-same-rule",
+    ),
     case(
         "prod", section("paved:edge", {"ingressCidrs": ["office"]}), "paved:edge.ingressCidrs[0]", "ingress"
     ),

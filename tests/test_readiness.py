@@ -336,3 +336,20 @@ def test_the_command_reports_from_the_preview(
     reported = CliRunner().invoke(app, ["readiness", "--stack", "prod", "--format", "json", "-C", str(ROOT)])
     assert reported.exit_code == 0, reported.output
     assert json.loads(reported.output)["stack"] == "prod"
+
+
+def test_without_cloudfront_the_alb_listeners_headers_are_the_evidence(prod_stack: Stack) -> None:
+    # What components/edge.py gives the HTTPS listener without CloudFront, with one CORS origin.
+    listener_headers = setting(
+        "aws:lb/listener:Listener",
+        routingHttpResponseStrictTransportSecurityHeaderValue="max-age=31536000; includeSubDomains; preload",
+        routingHttpResponseContentSecurityPolicyHeaderValue="default-src 'self'",
+        routingHttpResponseXFrameOptionsHeaderValue="DENY",
+        routingHttpResponseXContentTypeOptionsHeaderValue="nosniff",
+        routingHttpResponseAccessControlAllowOriginHeaderValue="https://app.example.com",
+    )
+    without_cdn = dropped("aws:cloudfront/distribution:Distribution")(prod_stack)
+    for family in ("security-headers", "cors"):
+        assert FAMILIES[family](listener_headers(without_cdn)).status is Status.DONE
+        missing = FAMILIES[family](without_cdn)
+        assert missing.status is Status.MISSING and any("the ALB" in text for text in missing.missing)

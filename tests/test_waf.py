@@ -2,8 +2,8 @@
 
 The fixture builds three ACLs: `edge-regional` (REGIONAL behind CloudFront, no client-IP rules, attached to
 an ALB), `edge-cloudfront` (CLOUDFRONT via a us-east-1 provider, geo block, IPv4 + IPv6 allow-list, upload
-paths) and `direct-regional` (REGIONAL, client-IP rules, preset geo and ingress). Assertions are on recorded
-inputs, property dependencies and provider references.
+paths, rate-limited paths) and `direct-regional` (REGIONAL, client-IP rules, preset geo and ingress).
+Assertions are on recorded inputs, property dependencies and provider references.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from components.waf import (
     Scope,
     rules_wcu,
 )
+from paved.config import load_stack_config
 from paved.program import run_project
 from paved.recorder import RecordedResource, Recording
 
@@ -51,6 +52,10 @@ CONFIGURED: dict[str, Any] = {
     "geoBlockCountries": ["KP", "IR"],
     "ingressCidrs": ["203.0.113.0/24", "198.51.100.0/24", "2001:db8::/32"],
     "uploadPaths": ["/uploads", "/api/files"],
+    "pathRateLimits": [
+        {"path": "/api/auth/*", "limit": 20},
+        {"path": "/api/", "limit": 300, "windowSeconds": 120},
+    ],
     "blockedRequestsAlarm": {"threshold": 500, "periods": 2, "periodSeconds": 60},
 }
 
@@ -117,7 +122,7 @@ def test_managed_groups_per_scope(recording: Recording, name: str, scope: str, c
 def test_rate_rule_only_with_client_ip_rules(recording: Recording) -> None:
     preset = paved.presets.PRESETS["prod"]["edge"]
     for name in ("edge-cloudfront", "direct-regional"):
-        [rate] = [r for r in _rules(recording, name).values() if "rateBasedStatement" in r["statement"]]
+        rate = _rules(recording, name)["rate-limit-per-ip"]
         statement = rate["statement"]["rateBasedStatement"]
         assert statement["aggregateKeyType"] == "IP"
         assert statement["limit"] == preset["rateLimitPerIp"]
@@ -126,6 +131,42 @@ def test_rate_rule_only_with_client_ip_rules(recording: Recording) -> None:
     assert not [
         r for r in _rules(recording, "edge-regional").values() if "rateBasedStatement" in r["statement"]
     ]
+
+
+def test_rate_limited_paths_are_scoped_down_on_the_acl_that_sees_viewers(recording: Recording) -> None:
+    rules = _rules(recording, "edge-cloudfront")
+    names = list(rules)
+    assert names[names.index("rate-limit-per-ip") + 1 : names.index("rate-limit-per-ip") + 3] == [
+        "rate-limit-path-api-auth",
+        "rate-limit-path-api",
+    ]
+    expected = {
+        "rate-limit-path-api-auth": ("/api/auth/", 20, 60),
+        "rate-limit-path-api": ("/api/", 300, 120),
+    }
+    for name, (prefix, limit, window) in expected.items():
+        rule = rules[name]
+        assert rule["action"] == {"block": {}}
+        assert rule["visibilityConfig"]["metricName"] == name
+        statement = rule["statement"]["rateBasedStatement"]
+        assert (statement["aggregateKeyType"], statement["limit"], statement["evaluationWindowSec"]) == (
+            "IP",
+            limit,
+            window,
+        )
+        match = statement["scopeDownStatement"]["byteMatchStatement"]
+        assert (match["positionalConstraint"], match["searchString"], match["fieldToMatch"]) == (
+            "STARTS_WITH",
+            prefix,
+            {"uriPath": {}},
+        )
+        # Decoded and normalised first, as upload paths are: `/api/%61uth/` is still /api/auth/.
+        assert match["textTransformations"] == [
+            {"priority": 0, "type": "URL_DECODE"},
+            {"priority": 1, "type": "NORMALIZE_PATH"},
+        ]
+    # Behind CloudFront the ALB's ACL sees CloudFront's addresses: a per-IP count would limit CloudFront.
+    assert not [name for name in _rules(recording, "edge-regional") if name.startswith("rate-limit")]
 
 
 def test_geo_rule_only_when_configured(recording: Recording) -> None:
@@ -321,17 +362,20 @@ def test_wcu_total_stays_within_the_default_capacity(
 def test_the_configured_cloudfront_acl_costs_what_its_rules_cost() -> None:
     wcu = rules_wcu(scope="CLOUDFRONT", client_ip_rules=True, args=_edge(CONFIGURED))
     # 2 upload paths × (STARTS_WITH 2 + URL_DECODE 10 + NORMALIZE_PATH 10) + 2 methods × EXACTLY 2, 2 IP
-    # sets, 1 geo, rate 2.
+    # sets, 1 geo, rate 2, and each rate-limited path: rate 2 + its scope-down statement (the upload paths'
+    # match, 22).
     assert {k: v for k, v in wcu.items() if not k.startswith("AWS-")} == {
         "ingress-allow-list": 2,
         "geo-block": 1,
         "rate-limit-per-ip": 2,
+        "rate-limit-path-api-auth": 24,
+        "rate-limit-path-api": 24,
         "upload-path": 48,
         "uri-path-size": 1,
         "body-size": 2,
         "body-size-except-uploads": 2,
     }
-    assert sum(wcu.values()) == 1325 + 58
+    assert sum(wcu.values()) == 1325 + 58 + 48
 
 
 def test_too_many_upload_paths_are_refused_before_anything_is_declared() -> None:
@@ -393,7 +437,8 @@ def test_blocked_requests_alarm_says_its_window(recording: Recording) -> None:
 
 
 def test_the_largest_config_allowed_fits_the_base_capacity() -> None:
-    # paved:edge.uploadPaths is capped at 5 in config so that WebAcl never refuses a valid stack.
+    # paved:edge.uploadPaths is capped at 5 in config; with pathRateLimits the loader adds up each ACL
+    # (test_a_stack_whose_acl_would_exceed_the_base_capacity_is_refused).
     from components.edge import EdgeArgs
     from components.waf import DEFAULT_CAPACITY_WCU, rules_wcu
     from paved.presets import PRESETS
@@ -413,3 +458,16 @@ def test_the_largest_config_allowed_fits_the_base_capacity() -> None:
         )
     with pytest.raises(ValueError, match="at most 5"):
         EdgeArgs.model_validate(PRESETS["prod"]["edge"] | {"uploadPaths": [f"/u{i}" for i in range(6)]})
+
+
+def test_a_stack_whose_acl_would_exceed_the_base_capacity_is_refused() -> None:
+    from tests.stack_config import problems_of, section, shipped
+
+    # Prod's CLOUDFRONT ACL: 1,329 WCU of its own, 24 per rate-limited path; seven fit, eight do not.
+    limits = [{"path": f"/p{i}/", "limit": 100} for i in range(8)]
+    raw = section("paved:edge", {"pathRateLimits": limits})(shipped("prod"))
+    [problem] = [p for p in problems_of(raw, "prod") if p.path == "paved:edge.pathRateLimits"]
+    assert "CLOUDFRONT web ACL would need 1521 WCU" in problem.message
+    assert "24 WCU each" in problem.hint
+    within = section("paved:edge", {"pathRateLimits": limits[:7]})(shipped("prod"))
+    assert load_stack_config(within, "prod").edge.path_rate_limits[6].path == "/p6/"

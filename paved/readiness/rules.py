@@ -20,6 +20,7 @@ from paved.readiness.evidence import (
     named,
     not_applicable,
 )
+from paved.recorder import RecordedResource
 
 DB = "aws:rds/instance:Instance"
 DB_PARAMETERS = "aws:rds/parameterGroup:ParameterGroup"
@@ -277,7 +278,8 @@ def rate_limiting(stack: Stack) -> Finding:
             Check(
                 per_path,
                 "rate limits scoped to paths",
-                "no per-path rate limit (e.g. tighter on /api/auth/*): paved has none yet (#20)",
+                "no per-path rate limit (e.g. tighter on /api/auth/)",
+                "paved:edge.pathRateLimits",
             ),
         ],
         "wafv2-rate-based-rule",
@@ -310,16 +312,26 @@ def waf(stack: Stack) -> Finding:
     )
 
 
+def _alb_header(listener: RecordedResource, name: str) -> str | None:
+    """A response header the ALB listener adds (header modification), by its attribute's name."""
+    return listener.inputs.get(f"routingHttpResponse{name}HeaderValue")
+
+
 def cors(stack: Stack) -> Finding:
     policies = [policy for policy in stack.of(HEADERS_POLICY) if policy.inputs.get("corsConfig")]
     if not stack.of(DISTRIBUTION):
+        listeners = [
+            listener for listener in stack.of(LISTENER) if _alb_header(listener, "AccessControlAllowOrigin")
+        ]
+        origins = [str(_alb_header(listener, "AccessControlAllowOrigin")) for listener in listeners]
         return judge(
             [
                 Check(
-                    False,
-                    "",
-                    "only CloudFront sets CORS headers, and this stack runs none: the app sets them",
-                    "paved:edge.cloudfront",
+                    bool(origins) and "*" not in origins,
+                    f"the ALB answers CORS for {', '.join(origins)} only ({named(listeners)})",
+                    "neither CloudFront nor the ALB sets one CORS origin: the apps answer CORS themselves "
+                    "(CORS_ALLOWED_ORIGINS)",
+                    "paved:edge.corsAllowedOrigins",
                 )
             ],
             stack=stack,
@@ -343,40 +355,41 @@ def cors(stack: Stack) -> Finding:
 
 
 def security_headers(stack: Stack) -> Finding:
-    policies = [policy for policy in stack.of(HEADERS_POLICY) if policy.inputs.get("securityHeadersConfig")]
-    if not stack.of(DISTRIBUTION):
-        return judge(
-            [
-                Check(
-                    False,
-                    "",
-                    "security headers are added only at CloudFront, which this stack does not run",
-                    "paved:edge.cloudfront",
-                )
-            ],
-            stack=stack,
+    """The headers CloudFront's response headers policy adds, or without CloudFront the ALB listener's."""
+    if stack.of(DISTRIBUTION):
+        sources = [
+            policy for policy in stack.of(HEADERS_POLICY) if policy.inputs.get("securityHeadersConfig")
+        ]
+        config = [dig(policy.inputs, "securityHeadersConfig") or {} for policy in sources]
+        hsts = any(headers.get("strictTransportSecurity") for headers in config)
+        csp = any(headers.get("contentSecurityPolicy") for headers in config)
+        framing = any(headers.get("frameOptions") and headers.get("contentTypeOptions") for headers in config)
+        policies: tuple[str, ...] = ("cloudfront-hsts-headers",)
+    else:
+        sources = [
+            listener for listener in stack.of(LISTENER) if _alb_header(listener, "StrictTransportSecurity")
+        ]
+        hsts = bool(sources)
+        csp = any(_alb_header(listener, "ContentSecurityPolicy") for listener in sources)
+        framing = any(
+            _alb_header(listener, "XFrameOptions") and _alb_header(listener, "XContentTypeOptions")
+            for listener in sources
         )
-    config = [dig(policy.inputs, "securityHeadersConfig") or {} for policy in policies]
+        policies = ()
     return judge(
         [
             Check(
-                any(headers.get("strictTransportSecurity") for headers in config),
-                f"HSTS on every response ({named(policies)})",
-                "no HSTS header",
+                hsts, f"HSTS on every response ({named(sources)})", "neither CloudFront nor the ALB adds HSTS"
             ),
             Check(
-                any(headers.get("contentSecurityPolicy") for headers in config),
+                csp,
                 "a Content-Security-Policy on every response",
                 "no Content-Security-Policy",
                 "paved:edge.contentSecurityPolicy",
             ),
-            Check(
-                any(headers.get("frameOptions") and headers.get("contentTypeOptions") for headers in config),
-                "X-Frame-Options and X-Content-Type-Options",
-                "no framing or sniffing protection",
-            ),
+            Check(framing, "X-Frame-Options and X-Content-Type-Options", "no framing or sniffing protection"),
         ],
-        "cloudfront-hsts-headers",
+        *policies,
         stack=stack,
     )
 
