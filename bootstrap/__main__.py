@@ -6,6 +6,7 @@ Config is validated before any resource is declared, as for the app stacks.
 import pulumi
 
 from components.account import GithubOidcProvider, GithubRoles, RegistrySettings
+from components.application_signals import ApplicationSignals
 from components.audit import AccountAudit
 from components.runner import DeployRunners
 from paved.bootstrap_config import load_bootstrap_from_pulumi
@@ -15,6 +16,7 @@ github = GithubOidcProvider("github", tags=config.tags)
 roles = GithubRoles("github", config.github, provider=github, tags=config.tags)
 RegistrySettings("registry", config.registry, tags=config.tags)
 AccountAudit("audit", config.audit, tags=config.tags)
+ApplicationSignals("application-signals", config.application_signals, tags=config.tags)
 runners = DeployRunners("runners", config.runners, repository=config.github.repository, tags=config.tags)
 
 pulumi.export("region", config.region)

@@ -47,9 +47,11 @@ _ADDON_IDENTITIES = {
         "CloudWatchAgentServerPolicy",
     ),
 }
-# Container Insights log groups that the CloudWatch agent would otherwise create without retention or KMS:
+# Container Insights log groups that the add-on's agents would otherwise create without retention or KMS:
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-setup-logs-FluentBit.html
-_CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+# and the scraper's (below). The scraper's is made even with no app to scrape: in prod the groups are
+# protected, so one that came and went with the last metricsPath would stop `up` when it went.
+_CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance", "prometheus")
 # Where the add-on's agents run (aws-observability/helm-charts, charts/amazon-cloudwatch-observability, read
 # at chart 6.4.0; docs/aws-facts/observability-agent.md has the rest).
 OBSERVABILITY_NAMESPACE = "amazon-cloudwatch"
@@ -58,10 +60,13 @@ OBSERVABILITY_NAMESPACE = "amazon-cloudwatch"
 # metrics) and 2000 (sampling rules); the operator's defaultinstrumentation.go hard-codes both.
 NODE_AGENT = "cloudwatch-agent"
 APPLICATION_SIGNALS_PORTS = (4316, 2000)
-# One more agent, a single-replica Deployment, scrapes the apps' Prometheus metrics. The DaemonSet can't: the
-# agent loads the scrape config with Prometheus' config.LoadFile, which expands no environment variable
-# (plugins/inputs/prometheus/start.go in aws/amazon-cloudwatch-agent), so no relabel rule can keep a node's
-# agent to its own pods, and every node's agent would scrape every pod, each count once per node.
+# One more agent, a single-replica Deployment on the pod network, scrapes the apps' Prometheus metrics.
+# Nothing in its namespace restricts its egress: paved puts no NetworkPolicy there, and its pod address, in
+# the private subnets, reaches the logs endpoint, which admits HTTPS from the VPC (components/network.py), or
+# the NAT. The DaemonSet can't scrape: the agent loads the scrape config with Prometheus' config.LoadFile,
+# which expands no environment variable (plugins/inputs/prometheus/start.go in aws/amazon-cloudwatch-agent),
+# so no relabel rule can keep a node's agent to its own pods, and every node's agent would scrape every pod,
+# each count once per node.
 METRICS_SCRAPER = "cloudwatch-agent-prometheus"
 # CloudWatch namespace of the apps' scraped metrics (emf_processor.metric_namespace), a dimension per app.
 APP_METRICS_NAMESPACE = "paved/apps"
@@ -191,6 +196,12 @@ def observability_values(cluster_name: str, region: str, targets: Sequence[Metri
         "name": METRICS_SCRAPER,
         "mode": "deployment",
         "replicas": 1,
+        # An entry takes `agent`'s hostNetwork: true otherwise (the template reads an entry's own since chart
+        # 6.0.0, values.yaml and cloudwatch-agent-custom-resource.yaml; chart 6.4.0 rendered with these values
+        # gives this agent hostNetwork: false). On the host network its pod is its node's address to the apps'
+        # NetworkPolicies, which would then admit every host-network process of that node, and its :4311
+        # server would bind beside the node agent's.
+        "hostNetwork": False,
         "config": {"agent": {"region": region}, "logs": {"metrics_collected": {"prometheus": prometheus}}},
         "prometheus": {
             "config": {
@@ -572,9 +583,7 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             parent=self,
         )
-        # The scraper's log group too, when there is a scraper.
-        streams = [*_CONTAINER_INSIGHTS_LOGS, *(["prometheus"] if metrics_targets else [])]
-        for stream in streams:
+        self._insights_logs = [
             log_group(
                 f"{name}-insights-{stream}",
                 name=f"/aws/containerinsights/{cluster_name}/{stream}",
@@ -584,6 +593,8 @@ class Cluster(pulumi.ComponentResource):
                 tags=self._tags,
                 parent=self,
             )
+            for stream in _CONTAINER_INSIGHTS_LOGS
+        ]
         deployer = self._deployer_security_group(vpc_id)
         cluster = self._cluster(cluster_name, subnet_ids, deployer, secrets_key_arn, logs, protect)
         self.cluster_name = cluster.name
@@ -808,6 +819,9 @@ class Cluster(pulumi.ComponentResource):
             values = pulumi.Output.from_input(self._context.region).apply(
                 lambda region: json.dumps(observability_values(cluster_name, region, targets))
             )
+            # As the control plane's group before the cluster: a group the agents find missing, they create
+            # without retention or KMS, and paved's own create of it then fails with ResourceAlreadyExists.
+            depends_on = [*depends_on, *self._insights_logs]
         identity = self._addon_role(cluster, addon)
         associations = None
         if identity is not None:

@@ -138,17 +138,25 @@ class KmsKey(pulumi.ComponentResource):
 
 
 def logs_key(
-    name: str, *, tags: Mapping[str, str], opts: pulumi.ResourceOptions | None = None, purpose: str = ""
+    name: str,
+    *,
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+    purpose: str = "",
+    log_group: str | None = None,
 ) -> KmsKey:
-    """A key CloudWatch Logs may use for log groups of this account and region only; `purpose` names what
-    else the key encrypts, through grants or the caller's permissions (as `account_key`).
+    """A key CloudWatch Logs may use for log groups of this account and region only, or for the one named
+    `log_group`; `purpose` names what else the key encrypts, through grants or the caller's permissions (as
+    `account_key`).
 
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
     """
     partition, region, account = aws_context(opts)
+    groups = f"log-group:{log_group}" if log_group else "*"
     return KmsKey(
         name,
-        description=f"paved: encrypts {purpose + ' and ' if purpose else ''}CloudWatch Logs log groups",
+        description=f"paved: encrypts {purpose + ' and ' if purpose else ''}CloudWatch Logs "
+        + (f"log group {log_group}" if log_group else "log groups"),
         service_principals=[pulumi.Output.concat("logs.", region, ".amazonaws.com")],
         service_actions=[
             "kms:Encrypt*",
@@ -161,7 +169,7 @@ def logs_key(
         service_conditions={
             "ArnLike": {
                 "kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                    "arn:", partition, ":logs:", region, ":", account, ":*"
+                    "arn:", partition, ":logs:", region, ":", account, ":", groups
                 )
             }
         },

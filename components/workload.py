@@ -766,11 +766,12 @@ DNS_EGRESS = k8s.networking.v1.NetworkPolicyEgressRuleArgs(
 
 
 def _agent_peer(agent: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-    """The pods of one of the observability add-on's agents. They run on the host network, so the VPC CNI's
-    policy controller resolves them to their nodes' addresses (computeIngressEndpoints and
-    computeEgressEndpoints in aws/amazon-network-policy-controller-k8s take a peer pod's status.podIP, which
-    is the node's); a CNI that ignores host-network pods as peers would need an ipBlock, which here would be
-    the private subnets, every pod's address too (components/subnets.py)."""
+    """The pods of one of the observability add-on's agents. The VPC CNI's policy controller resolves a peer
+    pod to its status.podIP (computeIngressEndpoints and computeEgressEndpoints in
+    aws/amazon-network-policy-controller-k8s). The scraper runs on the pod network, so that is its own
+    address; the node agent runs on the host network, so that is its node's, and a CNI that ignores
+    host-network pods as peers would need an ipBlock, which here would be the private subnets, every pod's
+    address too (components/subnets.py)."""
     return k8s.networking.v1.NetworkPolicyPeerArgs(
         namespace_selector=meta.LabelSelectorArgs(
             match_labels={"kubernetes.io/metadata.name": OBSERVABILITY_NAMESPACE}

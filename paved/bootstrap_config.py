@@ -6,24 +6,28 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from components.account import GithubArgs, RegistrySettingsArgs
+from components.application_signals import ApplicationSignalsArgs
 from components.audit import AuditArgs
 from components.runner import RunnerArgs, runner_project_name
 from paved.config import REGION, TAGS, paved_values, required_value, running_config
 from paved.errors import ConfigError, ConfigProblem, validated
 
-KEYS = ("github", "registry", "runners", "audit", "tags")
+KEYS = ("github", "registry", "runners", "audit", "applicationSignals", "tags")
 # Opt-in: each is billed by the account's activity (docs/delivery.md, "Audit and threat detection").
 _AUDIT_OFF = {"cloudTrail": False, "guardDuty": False, "securityHub": False, "logRetentionDays": 365}
+# Opt-in: only apps with `tracing` write to it (README, "Metrics and tracing").
+_APPLICATION_SIGNALS_OFF = {"enabled": False, "logRetentionDays": 30}
 # CreateProject's name pattern, [A-Za-z0-9][A-Za-z0-9\-_]{1,149} (botocore codebuild), after `paved-runner-`.
 # Its length is the environment's (paved:github.environments: at most 40), far below the 150 allowed.
 _PROJECT_SUFFIX = re.compile(r"[A-Za-z0-9_-]+")
 _GITHUB: TypeAdapter[GithubArgs] = TypeAdapter(GithubArgs)
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class BootstrapConfig:
     registry: RegistrySettingsArgs
     runners: Mapping[str, RunnerArgs]  # by GitHub environment
     audit: AuditArgs
+    application_signals: ApplicationSignalsArgs
     tags: Mapping[str, str]  # the user's, plus environment: shared and managed-by: paved
 
 
@@ -59,13 +64,9 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
         RegistrySettingsArgs,
     )
     runners = _runners(values.get("runners", {}), github, problems)
-    raw_audit = values.get("audit", {})
-    audit = validated(
-        AuditArgs.model_validate,
-        {**_AUDIT_OFF, **raw_audit} if isinstance(raw_audit, Mapping) else raw_audit,
-        "paved:audit",
-        problems,
-        AuditArgs,
+    audit = _opt_in(values, "audit", _AUDIT_OFF, AuditArgs, problems)
+    application_signals = _opt_in(
+        values, "applicationSignals", _APPLICATION_SIGNALS_OFF, ApplicationSignalsArgs, problems
     )
     tags = validated(TAGS.validate_python, values.get("tags", {}), "paved:tags", problems)
     if registry is not None and region is not None:
@@ -78,10 +79,42 @@ def load_bootstrap_config(raw: Mapping[str, Any], stack: str) -> BootstrapConfig
                         "replicate to another region: the stack's paved:drRegion",
                     )
                 )
-    if problems or region is None or github is None or registry is None or audit is None or tags is None:
+    if (
+        problems
+        or region is None
+        or github is None
+        or registry is None
+        or audit is None
+        or application_signals is None
+        or tags is None
+    ):
         raise ConfigError(stack, problems)
     return BootstrapConfig(
-        region, github, registry, runners, audit, {"environment": "shared", "managed-by": "paved", **tags}
+        region,
+        github,
+        registry,
+        runners,
+        audit,
+        application_signals,
+        {"environment": "shared", "managed-by": "paved", **tags},
+    )
+
+
+def _opt_in(
+    values: Mapping[str, Any],
+    key: str,
+    defaults: Mapping[str, Any],
+    model: type[M],
+    problems: list[ConfigProblem],
+) -> M | None:
+    """An opt-in section: what the stack sets, over `defaults` (off)."""
+    raw = values.get(key, {})
+    return validated(
+        model.model_validate,
+        {**defaults, **raw} if isinstance(raw, Mapping) else raw,
+        f"paved:{key}",
+        problems,
+        model,
     )
 
 

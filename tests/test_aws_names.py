@@ -421,6 +421,7 @@ NOTHING_TO_CHECK: dict[str, str] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _ATTACHES_BY_REFERENCE,
     "aws:codebuild/webhook:Webhook": _SETTINGS_ONLY,
     "aws:cfg/recorderStatus:RecorderStatus": _SETTINGS_ONLY,
+    "aws:cloudcontrol/resource:Resource": "Application Signals' discovery: a CloudFormation type, no name",
     "aws:guardduty/detector:Detector": _SETTINGS_ONLY,
     "aws:guardduty/detectorFeature:DetectorFeature": _SETTINGS_ONLY,
     "aws:securityhub/account:Account": _SETTINGS_ONLY,

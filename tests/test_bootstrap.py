@@ -215,3 +215,60 @@ def test_bad_bootstrap_config_is_one_error_listing_every_problem(
         load_bootstrap_config({**SHIPPED, **changes}, "main")
     assert [problem.path for problem in caught.value.problems] == paths
     assert all(problem.hint for problem in caught.value.problems)
+
+
+# --- Application Signals (paved:applicationSignals): the account's data log group, its key, discovery ---
+
+
+def test_application_signals_data_group_is_kept_and_encrypted_with_a_key_for_it_alone(
+    bootstrap: Recording,
+) -> None:
+    [group] = [
+        g
+        for g in bootstrap.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if g.inputs["name"] == "/aws/application-signals/data"
+    ]
+    assert group.inputs["retentionInDays"] == SHIPPED["paved:applicationSignals"]["logRetentionDays"]
+    [key] = [k for k in bootstrap.of_type("aws:kms/key:Key") if k.name == "application-signals-logs"]
+    assert group.property_dependencies["kmsKeyId"] == [key.urn]
+    assert key.inputs["enableKeyRotation"] is True
+    assert group.protect and key.protect and group.inputs["deletionProtectionEnabled"] is True
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    service = statements["ServiceUse"]
+    assert service["Principal"] == {"Service": [f"logs.{bootstrap.place.region}.amazonaws.com"]}
+    assert service["Action"] == [
+        "kms:Encrypt*",
+        "kms:Decrypt*",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "kms:Describe*",
+    ]
+    assert service["Condition"] == {
+        "ArnLike": {
+            "kms:EncryptionContext:aws:logs:arn": (
+                f"arn:aws:logs:{bootstrap.place.region}:{bootstrap.place.account}"
+                ":log-group:/aws/application-signals/data"
+            )
+        }
+    }
+
+
+def test_application_signals_discovery_is_the_cloudformation_type_with_no_properties(
+    bootstrap: Recording,
+) -> None:
+    discovery = bootstrap.one("aws:cloudcontrol/resource:Resource")
+    assert discovery.inputs["typeName"] == "AWS::ApplicationSignals::Discovery"
+    assert json.loads(discovery.inputs["desiredState"]) == {}
+
+
+def test_application_signals_is_off_unless_asked_for() -> None:
+    raw = {key: value for key, value in SHIPPED.items() if key != "paved:applicationSignals"}
+    assert load_bootstrap_config(raw, "main").application_signals.enabled is False
+    # Overrides merge into the shipped file: an empty section takes every default.
+    recording = run_project(BOOTSTRAP, "main", config_overrides={**SHIPPED, "paved:applicationSignals": {}})
+    assert recording.of_type("aws:cloudcontrol/resource:Resource") == []
+    assert [
+        g
+        for g in recording.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if g.inputs["name"] == "/aws/application-signals/data"
+    ] == []

@@ -704,13 +704,27 @@ def test_readme_lists_the_versions_in_standard_support_on_the_day_it_names() -> 
 
 # The CloudWatch agent's own JSON schema (tests/fixtures/cloudwatch-agent/README.md).
 AGENT_SCHEMA = ROOT / "tests" / "fixtures" / "cloudwatch-agent" / "schema.json"
+# The part of the add-on's configuration schema that paved writes (its README says where it comes from).
+ADDON_SCHEMA = (
+    ROOT / "tests" / "fixtures" / "eks-addon-cloudwatch-observability" / "configuration-schema.json"
+)
 
 
-def _observability_values(recording: Recording) -> dict[str, Any]:
+def _observability_addon(recording: Recording) -> RecordedResource:
     [addon] = [
         a for a in recording.of_type(ADDON) if a.inputs["addonName"] == "amazon-cloudwatch-observability"
     ]
-    return json.loads(addon.inputs["configurationValues"])
+    return addon
+
+
+def _observability_values(recording: Recording) -> dict[str, Any]:
+    return json.loads(_observability_addon(recording).inputs["configurationValues"])
+
+
+def _addon_validator() -> jsonschema.Draft7Validator:
+    schema = json.loads(ADDON_SCHEMA.read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
 
 
 @pytest.fixture(scope="module")
@@ -737,10 +751,12 @@ def test_a_single_scraper_reads_the_apps_that_serve_metrics(scraped: Recording) 
     assert values["manager"]["applicationSignals"]["autoMonitor"] == {"monitorAllServices": False}
     node_agent, scraper = values["agents"]
     assert node_agent == {"name": "cloudwatch-agent"}
-    assert (scraper["name"], scraper["mode"], scraper["replicas"]) == (
+    # On the pod network: the apps' NetworkPolicies then admit this pod's address, not its node's.
+    assert (scraper["name"], scraper["mode"], scraper["replicas"], scraper["hostNetwork"]) == (
         "cloudwatch-agent-prometheus",
         "deployment",
         1,
+        False,
     )
     cluster = f"paved-{scraped.stack}"
     prometheus = scraper["config"]["logs"]["metrics_collected"]["prometheus"]
@@ -768,6 +784,48 @@ def test_a_single_scraper_reads_the_apps_that_serve_metrics(scraped: Recording) 
     [group] = [g for g in scraped.of_type(LOG_GROUP) if g.inputs["name"] == prometheus["log_group_name"]]
     assert group.inputs["name"] == f"/aws/containerinsights/{cluster}/prometheus"
     assert group.property_dependencies["kmsKeyId"] == [scraped.one(KEY, "logs").urn]
+
+
+def test_the_add_on_waits_for_every_container_insights_group_the_prometheus_one_included(
+    recording: Recording,
+) -> None:
+    # With no app serving metrics too: the prometheus group doesn't come and go with the last metricsPath.
+    cluster = f"paved-{recording.stack}"
+    groups = {
+        g.inputs["name"]: g
+        for g in recording.of_type(LOG_GROUP)
+        if g.inputs["name"].startswith(f"/aws/containerinsights/{cluster}/")
+    }
+    assert set(groups) == {
+        f"/aws/containerinsights/{cluster}/{stream}"
+        for stream in ("application", "dataplane", "host", "performance", "prometheus")
+    }
+    addon = _observability_addon(recording)
+    assert {g.urn for g in groups.values()} <= set(addon.dependencies)
+    for group in groups.values():
+        assert group.property_dependencies["kmsKeyId"] == [recording.one(KEY, "logs").urn]
+        assert group.inputs["retentionInDays"] == _config(recording).cluster.log_retention_days
+
+
+@pytest.mark.parametrize("case", ["shipped", "scraped"])
+def test_the_add_on_configuration_passes_the_add_ons_schema(
+    case: str, recording: Recording, scraped: Recording
+) -> None:
+    _addon_validator().validate(_observability_values(scraped if case == "scraped" else recording))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"manager": {"applicationSignals": {"autoMonitor": {"monitorAllService": False}}}},
+        {"manager": {"applicationSignals": {"autoMonitor": {"monitorAllServices": "false"}}}},
+        {"applicationSignal": {"enabled": False}},
+        {"agents": [{"name": "cloudwatch-agent-prometheus", "hostNetworking": False}]},
+        {"agents": [{"name": "cloudwatch-agent-prometheus", "prometheus": {"scrape_configs": []}}]},
+    ],
+)
+def test_the_add_on_schema_refuses_a_misspelt_key_or_a_wrong_type(values: dict[str, Any]) -> None:
+    assert list(_addon_validator().iter_errors(values))
 
 
 def test_the_scrapers_agent_config_passes_the_agents_own_schema(scraped: Recording) -> None:
