@@ -6,13 +6,37 @@ RabbitMQ only), so it runs in the cluster from the official `nats` chart, pinned
   (`WaitForFirstConsumer`). EBS volumes are zonal, so with NATS on, the on-demand nodes are one group per
   zone (components/cluster.py), and the autoscaler can add a node in the zone a volume lives in.
 - One NATS user per app that lists `nats: true`, its password generated into Secrets Manager; the app gets
-  `NATS_URL` from its own ExternalSecret, the servers read every password through one of their own.
+  `NATS_URL` (`tls://`) and `NATS_CA` from its own ExternalSecret, the servers read every password through
+  one of their own.
+- TLS on the client port and on the routes, from a CA of the stack's own (below). With `tls {}` on the client
+  port the server refuses plain-text clients (nats.docs, developing-with-nats/intro-2/tls.md: "a
+  nats-server will require all clients to connect with TLS"; `allow_non_tls` is not set). Client
+  certificates are not asked for (`verify` off): each app still logs in with its own password. Routes verify
+  both ends (nats.docs, nats-server/configuration/clustering/cluster_tls.md), so the one server certificate
+  is also a client certificate.
 - NetworkPolicies: the servers take 4222 from the listing apps' pods only, and talk among themselves on 6222.
 - The chart writes no securityContext and no NetworkPolicy, and turns natsBox on: paved merges the restricted
   security context in, writes the policies, and turns natsBox off. Its PodDisruptionBudget (maxUnavailable 1)
   stays on.
-- No TLS between clients and servers: no issuer exists in the cluster (no cert-manager), and paved has no way
-  to make a CA that outlives one run (the `tls` provider is not a dependency). README, "NATS", says so.
+
+Why the Pulumi `tls` provider issues the certificates: it needs nothing running, and its CA outlives every
+run in the state. An ECDSA P-256 CA, valid ten years, signs the servers' certificate
+(`certificateValidityDays`); a `pulumi up` in the last third of the certificate's life, or in the CA's last
+year, replaces it (`early_renewal_hours`: a certificate no `pulumi up` reaches in that window expires).
+cert-manager would renew on its own, but is one more controller, with CRDs and webhooks, to run and upgrade
+for three servers; AWS Private CA costs $400 a month per general-purpose CA, and its $50 short-lived mode
+issues certificates of at most 7 days, which need a renewer in the cluster again
+(aws.amazon.com/private-ca/pricing).
+
+The private keys are in the Pulumi state as secrets (the provider marks them sensitive): outputs of their
+`tls.PrivateKey`, inputs of the resources that sign with them. The certificate, its key and the CA go
+write-only into a Secrets Manager secret under the stack's secrets key, from where External Secrets syncs
+them into the Secret the chart mounts, as it syncs the passwords: no SecretVersion or Kubernetes Secret in
+the state adds a copy. A renewed certificate reaches the mounted files within `secretRefreshMinutes`; the
+chart's config reloader watches them (templates/_helpers.tpl `nats.reloaderConfig` hands it every
+`cert_file`, `key_file` and `ca_file`) and signals the server, which reloads its TLS without a restart
+(nats-io/k8s#571). The servers' key is kept across renewals. A new CA (in its tenth year) reaches the apps
+as a changed `NATS_CA`, and Reloader restarts them; until both sides have synced, connections fail.
 
 Chart facts are from nats-io/k8s at tag nats-2.14.2 (helm/charts/nats), vendored in
 tests/fixtures/charts/nats-2.14.2 and rendered with paved's values by tests/test_nats.py.
@@ -21,12 +45,14 @@ tests/fixtures/charts/nats-2.14.2 and rendered with paved's values by tests/test
 import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
+import pulumi_tls as tls
 from pydantic import Field
 
 from components.controllers import RELOAD_ON_SECRETS, Chart
@@ -35,18 +61,20 @@ from components.observability import AlarmRule
 from components.secrets import SecretPlacement
 from components.workload import (
     DNS_EGRESS,
+    NATS_CA_ENV,
     NATS_URL_ENV,
     AppArgs,
     NatsAccess,
     Resources,
     WorkloadContext,
     default_deny,
+    external_secret,
     pods_in,
     restricted_container_security,
     restricted_namespace,
     restricted_pod_security,
+    secret_store,
     secrets_read_policy,
-    synced_secret,
 )
 from paved.errors import ConfigProblem, Hint
 from paved.fields import ConfigModel, RuleContext, Version
@@ -56,6 +84,10 @@ networking = k8s.networking.v1
 
 NATS_CHART = Chart("nats", "2.14.2", "https://nats-io.github.io/k8s/helm/charts/", "nats", "nats")
 NATS_PORT = 4222
+# The Service clients reach (the chart's `service`, named after the release) and, for routes, the headless
+# one (`headlessService`, "<release>-headless"; templates/_helpers.tpl).
+NATS_HOST = f"{NATS_CHART.name}.{NATS_CHART.namespace}.svc.cluster.local"
+HEADLESS_SERVICE = f"{NATS_CHART.name}-headless"
 # Routes between the servers of the cluster (values.yaml `config.cluster.port`).
 CLUSTER_PORT = 6222
 # The chart's selector labels (templates/_helpers.tpl, nats.selectorLabels) for release `nats`.
@@ -67,7 +99,13 @@ NATS_POD_LABELS = {
 STORAGE_CLASS = "paved-nats-gp3"
 # The Secret in the NATS namespace that holds every app's password, read by the servers' environment.
 USERS_SECRET = "nats-users"
-# The service account External Secrets reads the passwords with (IRSA); no pod runs as it.
+# The Secret with the servers' certificate, its key and the CA, which the chart mounts for the client port,
+# the routes and `tlsCA`; its keys are the chart's default file names (values.yaml `tls.cert`, `tls.key`,
+# `tlsCA.key`).
+TLS_SECRET = "nats-tls"
+CERT_FILE, KEY_FILE, CA_FILE = "tls.crt", "tls.key", "ca.crt"
+CA_VALIDITY_DAYS = 3650
+# The service account External Secrets reads the passwords and the TLS secret with (IRSA); no pod runs as it.
 SECRETS_READER = "nats-secrets"
 _ZONE = "topology.kubernetes.io/zone"
 _HOST = "kubernetes.io/hostname"
@@ -90,6 +128,13 @@ class NatsArgs(ConfigModel):
     ]
     resources: Resources
     password_version: Version
+    # At most a year: a certificate signed in the CA's last year (its renewal window) then expires before
+    # the CA does.
+    certificate_validity_days: Annotated[
+        int,
+        Field(ge=30, le=365),
+        Hint("30 to 365 days; a pulumi up in the last third of the certificate's life renews it"),
+    ]
     alarms: NatsAlarms
 
     def violations(self, path: str, ctx: RuleContext) -> Iterator[ConfigProblem]:
@@ -111,7 +156,8 @@ class NatsArgs(ConfigModel):
 
 
 def nats_violations(apps: Mapping[int, AppArgs], nats: NatsArgs | None) -> Iterator[ConfigProblem]:
-    """Apps that list NATS need it on, and get NATS_URL from paved, never from `secrets` or `env`."""
+    """Apps that list NATS need it on, and get NATS_URL and NATS_CA from paved, never from `secrets` or
+    `env`."""
     for index, app in apps.items():
         if not app.nats:
             continue
@@ -120,13 +166,20 @@ def nats_violations(apps: Mapping[int, AppArgs], nats: NatsArgs | None) -> Itera
             yield ConfigProblem(
                 f"{path}.nats", "lists NATS, which is off", "set paved:nats.enabled: true, or remove nats"
             )
-        for where, names in (("secrets", app.secrets), (f"env.{NATS_URL_ENV}", app.env)):
-            if NATS_URL_ENV in names:
-                yield ConfigProblem(
-                    f"{path}.{where}",
-                    f"{NATS_URL_ENV} is built by paved for an app with `nats`",
-                    f"remove {NATS_URL_ENV} here; paved gives the app its own NATS user and URL",
-                )
+        for env in (NATS_URL_ENV, NATS_CA_ENV):
+            for where, names in (("secrets", app.secrets), (f"env.{env}", app.env)):
+                if env in names:
+                    yield ConfigProblem(
+                        f"{path}.{where}",
+                        f"{env} is built by paved for an app with `nats`",
+                        f"remove {env} here; paved gives the app its own NATS user, URL and CA certificate",
+                    )
+
+
+def nats_url(user: str, password: str) -> str:
+    """An app's NATS_URL. `tls://` makes the clients that read the scheme (nats.go, nats.net) refuse a server
+    that offers no TLS; the password has no characters a URL must escape (`special=False`)."""
+    return f"tls://{user}:{password}@{NATS_HOST}:{NATS_PORT}"
 
 
 def _password_env(app: str) -> str:
@@ -159,8 +212,9 @@ class Nats(pulumi.ComponentResource):
             parent=self, provider=context.provider, depends_on=[namespace, *context.depends_on]
         )
         storage_class = self._storage_class(volume_key_arn, protect, labels)
-        secret_arns = {user: self._user_secret(user, secrets) for user in users}
-        passwords = self._passwords(secret_arns, labels, in_namespace) if users else None
+        tls_arn, ca_pem = self._certificates(secrets)
+        secret_arns = {user: self._user_secret(user, secrets, ca_pem) for user in users}
+        synced = self._synced_secrets(secret_arns, tls_arn, labels, in_namespace)
         release = k8s.helm.v3.Release(
             name,
             name=NATS_CHART.name,
@@ -174,8 +228,7 @@ class Nats(pulumi.ComponentResource):
             skip_await=False,
             atomic=True,
             opts=pulumi.ResourceOptions.merge(
-                in_namespace,
-                pulumi.ResourceOptions(depends_on=[storage_class, *([passwords] if passwords else [])]),
+                in_namespace, pulumi.ResourceOptions(depends_on=[storage_class, *synced])
             ),
         )
         self._network_policies(users, labels, in_namespace)
@@ -209,8 +262,82 @@ class Nats(pulumi.ComponentResource):
             ),
         )
 
-    def _user_secret(self, user: str, secrets: SecretPlacement) -> pulumi.Output[str]:
-        """The app's NATS password and the URL that carries it, in `<stack>/nats/<app>`."""
+    def _certificates(self, secrets: SecretPlacement) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The CA and the servers' certificate, in the secret `server-tls`, `<stack>/nats-tls`: apart from
+        the users' `nats-<app>`, `nats/<app>`, whose names any app may take. Returns that secret's ARN and
+        the CA certificate."""
+        child = pulumi.ResourceOptions(parent=self)
+        # P-256: what Go's crypto/tls (the server) and Node's TLS (the apps) both take, small and fast.
+        ca_key = tls.PrivateKey("nats-ca", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        ca = tls.SelfSignedCert(
+            "nats-ca",
+            private_key_pem=ca_key.private_key_pem,
+            subject=tls.SelfSignedCertSubjectArgs(
+                common_name=f"{pulumi.get_project()} {pulumi.get_stack()} NATS CA"
+            ),
+            is_ca_certificate=True,
+            allowed_uses=["cert_signing", "crl_signing"],
+            validity_period_hours=CA_VALIDITY_DAYS * 24,
+            early_renewal_hours=365 * 24,
+            opts=child,
+        )
+        server_key = tls.PrivateKey("nats-server", algorithm="ECDSA", ecdsa_curve="P256", opts=child)
+        service = f"{NATS_CHART.name}.{NATS_CHART.namespace}"
+        request = tls.CertRequest(
+            "nats-server",
+            private_key_pem=server_key.private_key_pem,
+            subject=tls.CertRequestSubjectArgs(common_name=NATS_HOST),
+            # The service's names as seen from any namespace, and each server's name on the headless service,
+            # which the routes dial (`routeURLs.useFQDN`; the chart's README, "TLS Considerations").
+            dns_names=[
+                NATS_CHART.name,
+                service,
+                f"{service}.svc",
+                NATS_HOST,
+                f"*.{HEADLESS_SERVICE}.{NATS_CHART.namespace}.svc.cluster.local",
+            ],
+            opts=child,
+        )
+        validity_hours = self._args.certificate_validity_days * 24
+        server = tls.LocallySignedCert(
+            "nats-server",
+            cert_request_pem=request.cert_request_pem,
+            ca_private_key_pem=ca_key.private_key_pem,
+            ca_cert_pem=ca.cert_pem,
+            # client_auth: a route's dialing server presents the same certificate.
+            allowed_uses=["digital_signature", "server_auth", "client_auth"],
+            validity_period_hours=validity_hours,
+            early_renewal_hours=validity_hours // 3,
+            opts=child,
+        )
+        secret = secrets.secret(
+            "server-tls",
+            path="nats-tls",
+            description="NATS servers: TLS certificate, its key and the CA",
+            rotation="renewed by pulumi up: paved:nats.certificateValidityDays",
+            parent=self,
+        )
+        # One-word properties: External Secrets reads a property as a gjson path, where "tls.crt" nests.
+        value = pulumi.Output.json_dumps(
+            {"cert": server.cert_pem, "key": server_key.private_key_pem, "ca": ca.cert_pem}
+        )
+        aws.secretsmanager.SecretVersion(
+            "server-tls",
+            secret_id=secret.id,
+            # Write-only, so this resource's state holds no key (the PrivateKey's does, as a secret). Every
+            # new value comes with a new server certificate, whose start is the version that sends it.
+            secret_string_wo=pulumi.Output.secret(value),
+            secret_string_wo_version=server.validity_start_time.apply(
+                lambda start: int(datetime.fromisoformat(start).timestamp())
+            ),
+            opts=child,
+        )
+        return secret.arn, ca.cert_pem
+
+    def _user_secret(
+        self, user: str, secrets: SecretPlacement, ca_pem: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
+        """The app's NATS password, the URL that carries it and the CA certificate: `<stack>/nats/<app>`."""
         password = random.RandomPassword(
             f"nats-{user}",
             length=48,
@@ -225,9 +352,14 @@ class Nats(pulumi.ComponentResource):
             rotation="raise paved:nats.passwordVersion",
             parent=self,
         )
-        host = f"{NATS_CHART.name}.{NATS_CHART.namespace}.svc.cluster.local:{NATS_PORT}"
-        value = password.result.apply(
-            lambda result: json.dumps({"password": result, "url": f"nats://{user}:{result}@{host}"})
+        value = pulumi.Output.all(password.result, ca_pem).apply(
+            lambda parts: json.dumps(
+                {
+                    "password": parts[0],
+                    "url": nats_url(user, parts[0]),
+                    "ca": parts[1],
+                }
+            )
         )
         aws.secretsmanager.SecretVersion(
             f"nats-{user}",
@@ -237,14 +369,16 @@ class Nats(pulumi.ComponentResource):
         )
         return secret.arn
 
-    def _passwords(
+    def _synced_secrets(
         self,
         secret_arns: Mapping[str, pulumi.Output[str]],
+        tls_arn: pulumi.Output[str],
         labels: Mapping[str, str],
         in_namespace: pulumi.ResourceOptions,
-    ) -> k8s.apiextensions.CustomResource:
-        """Every app's password in the Secret the servers read, synced by External Secrets with a service
-        account of the NATS namespace that may read these secrets and no other."""
+    ) -> list[k8s.apiextensions.CustomResource]:
+        """The TLS secret the chart mounts and every app's password (the Secret the servers' environment
+        reads), synced by External Secrets with a service account of the NATS namespace that may read these
+        secrets and no other."""
         context = self._context
         role = service_account_role(
             "nats-secrets",
@@ -252,8 +386,8 @@ class Nats(pulumi.ComponentResource):
             oidc_issuer=context.oidc_issuer,
             namespace=NATS_CHART.namespace,
             service_account=SECRETS_READER,
-            description="NATS: reads its users' passwords",
-            inline_policy=policy_document(*secrets_read_policy(context, list(secret_arns.values()))),
+            description="NATS: reads its TLS secret and its users' passwords",
+            inline_policy=policy_document(*secrets_read_policy(context, [tls_arn, *secret_arns.values()])),
             tags=context.tags,
             parent=self,
         )
@@ -268,18 +402,40 @@ class Nats(pulumi.ComponentResource):
             automount_service_account_token=False,
             opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=role.ready)),
         )
-        return synced_secret(
-            USERS_SECRET,
-            namespace=NATS_CHART.namespace,
+        opts = pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[account]))
+        namespace = NATS_CHART.namespace
+        store = secret_store(
+            f"{SECRETS_READER}-store",
+            namespace=namespace,
             service_account=SECRETS_READER,
             labels=labels,
-            data=[
+            context=context,
+            opts=opts,
+        )
+        contents = {
+            TLS_SECRET: [
+                {"secretKey": file, "remoteRef": {"key": tls_arn, "property": prop}}
+                for file, prop in ((CERT_FILE, "cert"), (KEY_FILE, "key"), (CA_FILE, "ca"))
+            ],
+            USERS_SECRET: [
                 {"secretKey": _password_env(user), "remoteRef": {"key": arn, "property": "password"}}
                 for user, arn in secret_arns.items()
             ],
-            context=context,
-            opts=pulumi.ResourceOptions.merge(in_namespace, pulumi.ResourceOptions(depends_on=[account])),
-        )
+        }
+        return [
+            external_secret(
+                name,
+                namespace=namespace,
+                service_account=SECRETS_READER,
+                store=store,
+                labels=labels,
+                data=data,
+                context=context,
+                opts=opts,
+            )
+            for name, data in contents.items()
+            if data  # no users, no passwords
+        ]
 
     def _values(self, users: Sequence[str]) -> dict[str, Any]:
         args = self._args
@@ -290,9 +446,21 @@ class Nats(pulumi.ComponentResource):
             key: {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
             for key in (_ZONE, _HOST)
         }
+        # The same Secret for the client port and the routes; `tlsCA` adds its CA as `ca_file` to both
+        # `tls` blocks (files/config/tls.yaml), which the routes verify each other with.
+        tls_files = {"enabled": True, "secretName": TLS_SECRET, "cert": CERT_FILE, "key": KEY_FILE}
         return {
+            "tlsCA": {"enabled": True, "secretName": TLS_SECRET, "key": CA_FILE},
             "config": {
-                "cluster": {"enabled": True, "replicas": args.replicas},
+                "nats": {"tls": tls_files},
+                "cluster": {
+                    "enabled": True,
+                    "replicas": args.replicas,
+                    # Routes dial nats-<n>.nats-headless.nats.svc.cluster.local, the name the certificate
+                    # holds a wildcard for, rather than the short nats-<n>.nats-headless.
+                    "routeURLs": {"useFQDN": True},
+                    "tls": tls_files,
+                },
                 "jetstream": {
                     "enabled": True,
                     "fileStore": {
@@ -333,7 +501,8 @@ class Nats(pulumi.ComponentResource):
                 "topologySpreadConstraints": spread,
                 "merge": {"spec": {"securityContext": restricted_pod_security()}},
             },
-            # A rotated password reaches the servers' environment only through a restart.
+            # A rotated password reaches the servers' environment only through a restart. Not so the TLS
+            # Secret: its files change in place, and the config reloader has the server reload them.
             "statefulSet": {
                 "merge": {"metadata": {"annotations": {RELOAD_ON_SECRETS: USERS_SECRET}}} if users else {}
             },

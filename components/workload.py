@@ -262,8 +262,10 @@ _SECRET_LIKE_ENV = re.compile(r"(SECRET|PASSWORD|TOKEN|KEY)$")
 _RESERVED_ROLE = re.compile(r"pg_.*|rds.*|postgres|public|paved_admin")
 # The connection string paved builds for an app (components/database_users.py).
 DATABASE_URL_ENV = "DATABASE_URL"
-# The URL paved builds for an app that lists NATS (components/nats.py).
+# The URL paved builds for an app that lists NATS (components/nats.py), and the CA certificate (PEM) its
+# client trusts the servers' certificate with.
 NATS_URL_ENV = "NATS_URL"
+NATS_CA_ENV = "NATS_CA"
 
 
 class AppDatabase(ConfigModel):
@@ -432,7 +434,9 @@ class AppArgs(ConfigModel):
     ]
     database: AppDatabase | None = None
     # The app is a client of the stack's NATS (components/nats.py): it gets its own user and NATS_URL.
-    nats: Annotated[bool, Hint("true gives the app NATS_URL and lets it reach NATS; needs paved:nats on")]
+    nats: Annotated[
+        bool, Hint("true gives the app NATS_URL and NATS_CA and lets it reach NATS; needs paved:nats on")
+    ]
     # The app signs presigned uploads to, and reads, the stack's uploads bucket (components/uploads.py).
     uploads: bool
     alarms: AppAlarms | None = None
@@ -634,7 +638,8 @@ class AppArgs(ConfigModel):
 
 @dataclass(frozen=True)
 class NatsAccess:
-    """Where the NATS servers listen, and each listing app's secret (its NATS_URL under `url`)."""
+    """Where the NATS servers listen, and each listing app's secret (its NATS_URL under `url`, the servers'
+    CA certificate under `ca`)."""
 
     namespace: str
     pod_labels: Mapping[str, str]
@@ -808,11 +813,40 @@ def synced_secret(
     context: WorkloadContext,
     opts: pulumi.ResourceOptions,
 ) -> k8s.apiextensions.CustomResource:
-    """A SecretStore that reads Secrets Manager with `service_account`'s own IRSA role (External Secrets'
-    per-store `serviceAccountRef` works only with IRSA), and the ExternalSecret that syncs `data` into the
-    Secret `name`; pulumi waits until it is synced."""
-    store = k8s.apiextensions.CustomResource(
+    """A SecretStore of `service_account` and the ExternalSecret that syncs `data` into the Secret `name`."""
+    store = secret_store(
         f"{name}-store",
+        namespace=namespace,
+        service_account=service_account,
+        labels=labels,
+        context=context,
+        opts=opts,
+    )
+    return external_secret(
+        name,
+        namespace=namespace,
+        service_account=service_account,
+        store=store,
+        labels=labels,
+        data=data,
+        context=context,
+        opts=opts,
+    )
+
+
+def secret_store(
+    resource_name: str,
+    *,
+    namespace: str,
+    service_account: str,
+    labels: Mapping[str, str],
+    context: WorkloadContext,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A SecretStore, named after `service_account`, that reads Secrets Manager with that account's own
+    IRSA role (External Secrets' per-store `serviceAccountRef` works only with IRSA)."""
+    return k8s.apiextensions.CustomResource(
+        resource_name,
         api_version=EXTERNAL_SECRETS,
         kind="SecretStore",
         metadata=meta.ObjectMetaArgs(name=service_account, namespace=namespace, labels=dict(labels)),
@@ -827,6 +861,21 @@ def synced_secret(
         },
         opts=opts,
     )
+
+
+def external_secret(
+    name: str,
+    *,
+    namespace: str,
+    service_account: str,
+    store: k8s.apiextensions.CustomResource,
+    labels: Mapping[str, str],
+    data: Sequence[Mapping[str, object]],
+    context: WorkloadContext,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """The ExternalSecret that syncs `data` into the Secret `name` through `store`, the SecretStore of
+    `service_account`; pulumi waits until it is synced."""
     return k8s.apiextensions.CustomResource(
         name,
         api_version=EXTERNAL_SECRETS,
@@ -984,7 +1033,10 @@ class Workload(pulumi.ComponentResource):
                 }
             )
         if nats_arn := self._nats_secret_arn():
-            data.append({"secretKey": NATS_URL_ENV, "remoteRef": {"key": nats_arn, "property": "url"}})
+            data += [
+                {"secretKey": env, "remoteRef": {"key": nats_arn, "property": prop}}
+                for env, prop in ((NATS_URL_ENV, "url"), (NATS_CA_ENV, "ca"))
+            ]
         return data
 
     def _nats_secret_arn(self) -> pulumi.Output[str] | None:

@@ -98,6 +98,7 @@ _SECTIONS: dict[str, Any] = {
     "nats.resources.memoryRequest": Env(prod="2Gi", staging="1Gi"),
     "nats.resources.memoryLimit": Env(prod="2Gi", staging="1Gi"),
     "nats.passwordVersion": 1,
+    "nats.certificateValidityDays": 365,
     "nats.alarms.restarts": {"threshold": 2, "periods": 1, "periodSeconds": 300},
     # A rolling restart takes one server down for a minute or two: 15 minutes short of one is not that.
     "nats.alarms.podsMissing": {"threshold": 0, "periods": 3, "periodSeconds": 300},

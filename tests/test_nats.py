@@ -4,8 +4,8 @@ The servers' pods come from a Helm release, so neither the preview nor the pack 
 chart, vendored at its tag (tests/fixtures/charts/nats-2.14.2), is rendered by Helm's own Go SDK
 (helm-python-sdk) with exactly the values paved records for the release, and the rendered objects are held to
 what paved promises: strict Kubernetes schemas, the restricted pod security profile, no natsBox, the
-StorageClass, three servers spread over zones and nodes, the users' passwords, and the ports and labels that
-paved's NetworkPolicies name.
+StorageClass, three servers spread over zones and nodes, the users' passwords, TLS on the client port and the
+routes from the synced Secret, and the ports and labels that paved's NetworkPolicies name.
 """
 
 from __future__ import annotations
@@ -20,16 +20,24 @@ import pytest
 import yaml
 
 from components.nats import (
+    CA_FILE,
+    CERT_FILE,
     CLUSTER_PORT,
+    HEADLESS_SERVICE,
+    KEY_FILE,
     NATS_CHART,
+    NATS_HOST,
     NATS_POD_LABELS,
     NATS_PORT,
     STORAGE_CLASS,
+    TLS_SECRET,
     USERS_SECRET,
+    nats_url,
 )
-from components.workload import NATS_URL_ENV
+from components.workload import NATS_CA_ENV, NATS_URL_ENV
 from paved.program import run_project
 from paved.recorder import Recording
+from paved.values import is_secret
 from tests.manifests import manifest
 from tests.stack_config import (
     ROOT,
@@ -46,6 +54,9 @@ from tests.stack_config import (
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+SECRET = "aws:secretsmanager/secret:Secret"
+SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 CHART_DIR = ROOT / "tests" / "fixtures" / "charts" / f"{NATS_CHART.name}-{NATS_CHART.version}"
 CLIENTS = ("api", "worker")
@@ -103,6 +114,20 @@ def test_nats_is_off_in_both_shipped_stacks(prod: Recording, staging: Recording)
             lambda raw: with_app(nats_on("staging"), 1, {"secrets": [NATS_URL_ENV]}),
             "paved:apps[1].secrets",
             "url-in-secrets",
+        ),
+        case(
+            "staging",
+            lambda raw: with_app(
+                nats_on("staging"), 1, {"env": {NATS_CA_ENV: "-----BEGIN CERTIFICATE-----"}}
+            ),
+            f"paved:apps[1].env.{NATS_CA_ENV}",
+            "ca-in-env",
+        ),
+        case(
+            "prod",
+            section("paved:nats", {"certificateValidityDays": 400}),
+            "paved:nats.certificateValidityDays",
+            "certificate-outlives-the-ca-renewal",
         ),
         case(
             "prod",
@@ -188,17 +213,101 @@ def test_only_the_listing_apps_reach_the_servers(recording: Recording) -> None:
 
 
 def test_each_listing_app_gets_its_own_url_and_the_servers_every_password(recording: Recording) -> None:
+    ca = recording.one("tls:index/selfSignedCert:SelfSignedCert", "nats-ca")
     for app in CLIENTS:
-        secret = recording.one("aws:secretsmanager/secret:Secret", f"nats-{app}")
+        secret = recording.one(SECRET, f"nats-{app}")
         data = recording.one(EXTERNAL_SECRET, f"{app}-secrets").inputs["spec"]["data"]
-        [url] = [item for item in data if item["secretKey"] == NATS_URL_ENV]
-        assert url["remoteRef"]["property"] == "url"
+        properties = {item["secretKey"]: item["remoteRef"].get("property") for item in data}
+        assert (properties[NATS_URL_ENV], properties[NATS_CA_ENV]) == ("url", "ca")
         assert secret.urn in recording.one(EXTERNAL_SECRET, f"{app}-secrets").property_dependencies["spec"]
+        version = recording.one(SECRET_VERSION, f"nats-{app}")
+        assert ca.urn in version.property_dependencies["secretString"]
     for web in (r for r in recording.of_type(EXTERNAL_SECRET) if r.name == "web-secrets"):
-        assert NATS_URL_ENV not in {item["secretKey"] for item in web.inputs["spec"]["data"]}
+        assert not {NATS_URL_ENV, NATS_CA_ENV} & {item["secretKey"] for item in web.inputs["spec"]["data"]}
     users = recording.one(EXTERNAL_SECRET, USERS_SECRET).inputs["spec"]
     assert {item["secretKey"] for item in users["data"]} == {"NATS_PASSWORD_API", "NATS_PASSWORD_WORKER"}
     assert {item["remoteRef"]["property"] for item in users["data"]} == {"password"}
+
+
+def test_the_url_asks_for_tls_at_the_service_the_certificate_names() -> None:
+    assert nats_url("api", "pw") == f"tls://api:pw@{NATS_HOST}:{NATS_PORT}"
+
+
+def test_a_ca_of_the_stack_signs_the_servers_certificate(recording: Recording) -> None:
+    keys = {r.name: r for r in recording.of_type(PRIVATE_KEY)}
+    assert {name: (k.inputs["algorithm"], k.inputs["ecdsaCurve"]) for name, k in keys.items()} == {
+        "nats-ca": ("ECDSA", "P256"),
+        "nats-server": ("ECDSA", "P256"),
+    }
+    ca = recording.one("tls:index/selfSignedCert:SelfSignedCert", "nats-ca")
+    assert ca.inputs["isCaCertificate"] is True
+    assert ca.inputs["allowedUses"] == ["cert_signing", "crl_signing"]
+    assert (ca.inputs["validityPeriodHours"], ca.inputs["earlyRenewalHours"]) == (3650 * 24, 365 * 24)
+    assert ca.property_dependencies["privateKeyPem"] == [keys["nats-ca"].urn]
+    request = recording.one("tls:index/certRequest:CertRequest", "nats-server")
+    assert request.property_dependencies["privateKeyPem"] == [keys["nats-server"].urn]
+    assert request.inputs["dnsNames"] == [
+        "nats",
+        "nats.nats",
+        "nats.nats.svc",
+        NATS_HOST,
+        f"*.{HEADLESS_SERVICE}.{NATS_CHART.namespace}.svc.cluster.local",
+    ]
+    server = recording.one("tls:index/locallySignedCert:LocallySignedCert", "nats-server")
+    # Routes present it as a client certificate too.
+    assert server.inputs["allowedUses"] == ["digital_signature", "server_auth", "client_auth"]
+    # Staging's 365 days, renewed by a pulumi up in the last third.
+    assert (server.inputs["validityPeriodHours"], server.inputs["earlyRenewalHours"]) == (8760, 2920)
+    assert {
+        key: server.property_dependencies[key] for key in ("certRequestPem", "caCertPem", "caPrivateKeyPem")
+    } == {
+        "certRequestPem": [request.urn],
+        "caCertPem": [ca.urn],
+        "caPrivateKeyPem": [keys["nats-ca"].urn],
+    }
+    for signer in (ca, request, server):
+        assert all(is_secret(value) for key, value in signer.inputs.items() if key.endswith("PrivateKeyPem"))
+
+
+def test_the_certificate_reaches_the_servers_through_secrets_manager(recording: Recording) -> None:
+    secret = recording.one(SECRET, "server-tls")
+    assert secret.inputs["name"] == "staging/nats-tls"
+    version = recording.one(SECRET_VERSION, "server-tls")
+    # Write-only: the version's state holds no key; a new certificate's start sends the new value.
+    assert "secretString" not in version.inputs and is_secret(version.inputs["secretStringWo"])
+    server = recording.one("tls:index/locallySignedCert:LocallySignedCert", "nats-server")
+    assert server.urn in version.property_dependencies["secretStringWoVersion"]
+    assert {
+        recording.one(PRIVATE_KEY, "nats-server").urn,
+        server.urn,
+        recording.one("tls:index/selfSignedCert:SelfSignedCert", "nats-ca").urn,
+    } <= set(version.property_dependencies["secretStringWo"])
+    synced = recording.one(EXTERNAL_SECRET, TLS_SECRET)
+    spec = synced.inputs["spec"]
+    assert {item["secretKey"]: item["remoteRef"]["property"] for item in spec["data"]} == {
+        CERT_FILE: "cert",
+        KEY_FILE: "key",
+        CA_FILE: "ca",
+    }
+    assert spec["target"]["name"] == TLS_SECRET and synced.property_dependencies["spec"] == [secret.urn]
+    users = recording.one(EXTERNAL_SECRET, USERS_SECRET)
+    assert spec["secretStoreRef"] == users.inputs["spec"]["secretStoreRef"]
+    store = recording.one("kubernetes:external-secrets.io/v1:SecretStore", "nats-secrets-store")
+    assert {synced.urn, users.urn} <= set(recording.one(RELEASE, "nats").dependencies)
+    assert store.urn in synced.dependencies
+    [reader] = [
+        r for r in recording.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.startswith("nats-secrets")
+    ]
+    assert secret.urn in reader.property_dependencies["policy"]
+
+
+def test_the_release_turns_tls_on_for_clients_and_routes(recording: Recording) -> None:
+    values = recording.one(RELEASE, "nats").inputs["values"]
+    files = {"enabled": True, "secretName": TLS_SECRET, "cert": CERT_FILE, "key": KEY_FILE}
+    assert values["config"]["nats"]["tls"] == files
+    assert values["config"]["cluster"]["tls"] == files
+    assert values["config"]["cluster"]["routeURLs"] == {"useFQDN": True}
+    assert values["tlsCA"] == {"enabled": True, "secretName": TLS_SECRET, "key": CA_FILE}
 
 
 def test_alarms_watch_every_server_and_the_quorum(recording: Recording) -> None:
@@ -291,8 +400,8 @@ def test_ports_and_service_match_what_paved_names(rendered: list[dict[str, Any]]
     ports = {port["name"]: port["containerPort"] for port in nats["ports"]}
     assert (ports["nats"], ports["cluster"]) == (NATS_PORT, CLUSTER_PORT)
     service = _one(rendered, "Service")
-    # The host in every app's NATS_URL: <release>.<namespace>.svc.cluster.local.
-    assert service["metadata"]["name"] == NATS_CHART.name
+    # The host in every app's NATS_URL and in the certificate.
+    assert f"{service['metadata']['name']}.{NATS_CHART.namespace}.svc.cluster.local" == NATS_HOST
     assert [p["port"] for p in service["spec"]["ports"]] == [NATS_PORT]
     assert service["spec"]["selector"].items() <= NATS_POD_LABELS.items()
     env = {item["name"]: item.get("valueFrom") for item in nats["env"]}
@@ -308,4 +417,52 @@ def test_the_server_config_has_jetstream_a_cluster_and_the_users(rendered: list[
         assert f'"password": $NATS_PASSWORD_{app.upper()}' in config
         assert f'"user": "{app}"' in config
     assert '"store_dir": "/data"' in config and '"max_file_store": 10Gi' in config
-    assert config.count(f"nats-headless:{CLUSTER_PORT}") == 3
+
+
+def _nats_conf(rendered: list[dict[str, Any]]) -> dict[str, Any]:
+    """nats.conf as the chart writes it (JSON, but for unquoted variables and units), parsed."""
+    text = _one(rendered, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    return json.loads(re.sub(r": (\$\w+|\d+[A-Za-z]+)", r': "\1"', text))
+
+
+def test_the_servers_require_tls_from_clients_and_between_themselves(rendered: list[dict[str, Any]]) -> None:
+    config = _nats_conf(rendered)
+    ca = f"/etc/nats-ca-cert/{CA_FILE}"
+    for block, directory in ((config["tls"], "nats"), (config["cluster"]["tls"], "cluster")):
+        assert block == {
+            "cert_file": f"/etc/nats-certs/{directory}/{CERT_FILE}",
+            "key_file": f"/etc/nats-certs/{directory}/{KEY_FILE}",
+            "ca_file": ca,
+        }
+    # No plain-text clients beside TLS ones, and no client certificates asked for.
+    assert "allow_non_tls" not in config and "verify" not in config["tls"]
+    # The monitoring port stays plain HTTP, which the probes use.
+    assert config["http_port"] == 8222 and "https_port" not in config
+    wildcard = f"*.{HEADLESS_SERVICE}.{NATS_CHART.namespace}.svc.cluster.local"
+    routes = config["cluster"]["routes"]
+    assert routes == [f"tls://nats-{n}.{wildcard[2:]}:{CLUSTER_PORT}" for n in range(3)]
+    # Each route's host is one label under the wildcard the certificate holds.
+    assert {route.split("://")[1].split(":")[0].split(".", 1)[1] for route in routes} == {wildcard[2:]}
+    assert _one(rendered, "Service", HEADLESS_SERVICE)["spec"]["clusterIP"] == "None"
+
+
+def test_the_servers_mount_the_synced_secret(rendered: list[dict[str, Any]]) -> None:
+    pod = _one(rendered, "StatefulSet")["spec"]["template"]["spec"]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    assert secrets == {"nats-tls": TLS_SECRET, "cluster-tls": TLS_SECRET, "tls-ca": TLS_SECRET}
+    containers = {c["name"]: c for c in pod["containers"]}
+    mounts = {m["name"]: m["mountPath"] for m in containers["nats"]["volumeMounts"]}
+    assert {name: mounts[name] for name in secrets} == {
+        "nats-tls": "/etc/nats-certs/nats",
+        "cluster-tls": "/etc/nats-certs/cluster",
+        "tls-ca": "/etc/nats-ca-cert",
+    }
+    # The config reloader watches the files, so a renewed certificate is reloaded without a restart.
+    watched = containers["reloader"]["args"][1::2]
+    assert {
+        f"/etc/nats-certs/nats/{CERT_FILE}",
+        f"/etc/nats-certs/nats/{KEY_FILE}",
+        f"/etc/nats-ca-cert/{CA_FILE}",
+    } <= set(watched)
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert containers["nats"][probe]["httpGet"].get("scheme", "HTTP") == "HTTP"
