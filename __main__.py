@@ -23,6 +23,7 @@ from components.database_bootstrap import DatabaseBootstrap
 from components.database_users import DatabaseAccess, database_users
 from components.disaster_recovery import PilotLight
 from components.edge import LoadBalancer
+from components.email import SesEmail
 from components.kms import alerts_key, logs_key
 from components.nats import Nats
 from components.network import Network
@@ -159,6 +160,22 @@ if config.uploads.enabled:
         tags=tags,
     )
 
+# SES is opt-in (README, "Email"); config refuses it without a hosted zone for its records.
+email = (
+    SesEmail(
+        "email",
+        config.email,
+        domain=config.email.sending_domain(config.domain.name),
+        zone_id=str(config.domain.hosted_zone_id),
+        region=config.region,
+        alerting=alerting,
+        protect=protect,
+        tags=tags,
+    )
+    if config.email.enabled
+    else None
+)
+
 cdn = None
 if config.edge.cloudfront:
     # CloudFront's certificate, its WAF, its log delivery and its metrics all live in us-east-1, and so do
@@ -263,6 +280,7 @@ workload_context = WorkloadContext(
     alerting=alerting,
     tags=tags,
     uploads=uploads.access if uploads else None,
+    email=email.access if email else None,
 )
 if users:
     bootstrap = DatabaseBootstrap(
@@ -426,6 +444,7 @@ pulumi.export("cdn_distribution_domain_name", cdn.distribution_domain_name if cd
 pulumi.export("cdn_certificate_arn", cdn_certificate_arn if cdn else None)
 pulumi.export("cdn_assets_bucket", cdn.assets_bucket_name if cdn else None)
 pulumi.export("uploads_bucket", uploads.bucket_name if uploads else None)
+pulumi.export("email_events_topic_arn", email.topic_arn if email else None)
 pulumi.export("s3_access_log_buckets", [bucket.bucket_name for bucket in access_log_buckets if bucket])
 pulumi.export("cluster_name", cluster.cluster_name)
 pulumi.export("cluster_endpoint", cluster.cluster_endpoint)

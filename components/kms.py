@@ -256,3 +256,29 @@ def cloudfront_key(
         tags=tags,
         opts=opts,
     )
+
+
+def email_events_key(
+    name: str,
+    *,
+    topic_arn: pulumi.Input[str],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> KmsKey:
+    """A key for the SES events topic that SES may use for that topic only. SES publishing to an SSE-KMS
+    topic needs kms:GenerateDataKey* and kms:Decrypt in the key's policy, which the AWS managed aws/sns key
+    can't grant: https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-sns.html
+
+    The statement is held to the topic through the encryption context SNS puts on every data key it asks
+    for (as `alerts_key` does for EventBridge), not aws:SourceArn, which SES's documentation names only for
+    the topic policy; that policy keeps publishing to this stack's configuration set.
+    """
+    return KmsKey(
+        name,
+        description="paved: encrypts the SES email events SNS topic",
+        service_principals=["ses.amazonaws.com"],
+        service_actions=list(_PUBLISHER_KEY_ACTIONS),
+        service_conditions={"StringEquals": {SNS_TOPIC_CONTEXT: topic_arn}},
+        tags=tags,
+        opts=opts,
+    )

@@ -179,7 +179,7 @@ def _subscription_suffix(endpoint: str) -> str:
     return hashlib.sha256(endpoint.encode()).hexdigest()[:8]
 
 
-def _owner_statement(topic_arn: pulumi.Output[str], context: AwsContext) -> dict[str, object]:
+def owner_statement(topic_arn: pulumi.Output[str], context: AwsContext) -> dict[str, object]:
     return {
         "Sid": "AccountOwner",
         "Effect": "Allow",
@@ -226,7 +226,7 @@ def _topic_policy(topic_arn: pulumi.Output[str], context: AwsContext) -> pulumi.
         {
             "Version": "2012-10-17",
             "Statement": [
-                _owner_statement(topic_arn, context),
+                owner_statement(topic_arn, context),
                 publisher(
                     "CloudWatchAlarms", "cloudwatch.amazonaws.com", arn("cloudwatch", f"alarm:{stack}-*")
                 ),
@@ -250,7 +250,7 @@ def _elasticache_topic_policy(topic_arn: pulumi.Output[str], context: AwsContext
         {
             "Version": "2012-10-17",
             "Statement": [
-                _owner_statement(topic_arn, context),
+                owner_statement(topic_arn, context),
                 {
                     "Sid": "ElastiCacheNotifications",
                     "Effect": "Allow",

@@ -34,6 +34,8 @@ from components.cluster import (
 from components.controllers import RELOAD_ON_SECRETS
 from components.dashboard import Metric, Widget
 from components.database_users import DatabaseAccess, database_url, script_digest
+from components.email import ENV_NAMES as EMAIL_ENV
+from components.email import EmailAccess
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
 from components.observability import AlarmRule, Alerting
 from components.uploads import ENV_NAMES as UPLOADS_ENV
@@ -439,6 +441,8 @@ class AppArgs(ConfigModel):
     ]
     # The app signs presigned uploads to, and reads, the stack's uploads bucket (components/uploads.py).
     uploads: bool
+    # The app sends through the stack's SES identity (components/email.py).
+    email: Annotated[bool, Hint("true lets the app send as the stack's SES identity; needs paved:email on")]
     alarms: AppAlarms | None = None
     slo: AppSlo | None = None
     cronjob: CronJobArgs | None = None
@@ -533,12 +537,15 @@ class AppArgs(ConfigModel):
             )
         if self.database is not None:
             yield from self._database_violations(path)
-        if self.uploads:
-            for key in sorted(set(self.env) & set(UPLOADS_ENV)):
+        for listed, feature, names, given in (
+            (self.uploads, "uploads", UPLOADS_ENV, "the uploads bucket's name, region and prefix"),
+            (self.email, "email", EMAIL_ENV, "its SES configuration set, domain and region"),
+        ):
+            for key in sorted(set(self.env) & set(names)) if listed else ():
                 yield ConfigProblem(
                     f"{path}.env.{key}",
-                    f"{key} is set by paved for an app with uploads",
-                    f"remove {key} here; paved gives the app the uploads bucket's name, region and prefix",
+                    f"{key} is set by paved for an app with {feature}",
+                    f"remove {key} here; paved gives the app {given}",
                 )
         for key in filter(_SECRET_LIKE_ENV.search, (key.upper() for key in self.env)):
             yield ConfigProblem(
@@ -679,6 +686,7 @@ class WorkloadContext:
     database: DatabaseAccess | None = None
     nats: NatsAccess | None = None
     uploads: UploadsAccess | None = None
+    email: EmailAccess | None = None
 
 
 def labels_of(app: AppArgs) -> dict[str, str]:
@@ -974,6 +982,7 @@ class Workload(pulumi.ComponentResource):
         self._selector = {"app.kubernetes.io/name": app.name}
         self._database_user = context.database.users.get(app.name) if context.database else None
         self._uploads = context.uploads if app.uploads else None
+        self._email = context.email if app.email else None
         readiness_gate = {READINESS_GATE_LABEL: "enabled"} if app.is_public else {}
         namespace = restricted_namespace(app.name, {**self._labels, **readiness_gate}, context, self)
         self._in_namespace = pulumi.ResourceOptions(
@@ -1045,12 +1054,12 @@ class Workload(pulumi.ComponentResource):
         return nats.secret_arns[self._app.name] if nats and self._app.nats else None
 
     def _role(self) -> GrantedRole | None:
-        """An IRSA role of the app's service account, when the app reads secrets, logs in with IAM or
-        uploads.
+        """An IRSA role of the app's service account, when the app reads secrets, logs in with IAM, uploads
+        or sends email.
 
         External Secrets assumes it with a token of the app's own service account, so one namespace can
-        never read another app's secrets; IAM database users sign their tokens with it, and uploaders their
-        presigned URLs.
+        never read another app's secrets; IAM database users sign their tokens with it, uploaders their
+        presigned URLs, and senders their SES calls.
         """
         context, name, user = self._context, self._app.name, self._database_user
         secret_arns = [context.secret_arns[secret] for secret in self._app.secrets]
@@ -1073,6 +1082,9 @@ class Workload(pulumi.ComponentResource):
         if self._uploads:
             statements += self._uploads.statements()
             grants.append("puts and gets its uploads")
+        if self._email:
+            statements += self._email.statements()
+            grants.append("sends email through SES")
         if not statements:
             return None
         return service_account_role(
@@ -1105,6 +1117,8 @@ class Workload(pulumi.ComponentResource):
         data: dict[str, pulumi.Input[str]] = dict(self._app.env)
         if self._uploads:
             data.update(self._uploads.env())
+        if self._email:
+            data.update(self._email.env())
         database, user = self._context.database, self._database_user
         if database and user and user.auth == "iam":
             # No password in it: the app signs an IAM token for this host as this user.

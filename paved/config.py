@@ -25,6 +25,7 @@ from components.cluster import ClusterArgs
 from components.database import DatabaseArgs
 from components.disaster_recovery import DrArgs, dr_violations
 from components.edge import CORS_ORIGINS_ENV, EdgeArgs
+from components.email import EmailArgs
 from components.nats import NatsArgs, nats_violations
 from components.network import NetworkArgs
 from components.observability import AlertsArgs
@@ -77,6 +78,7 @@ class StackConfig:
     uptime: UptimeArgs
     nats: NatsArgs
     uploads: UploadsArgs
+    email: EmailArgs
     apps: tuple[AppArgs, ...]
     tags: Mapping[str, str]  # effective tags: the user's plus `environment` and `managed-by`
 
@@ -302,6 +304,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     uptime = _section(UptimeArgs, "uptime", values, ctx, problems)
     nats = _section(NatsArgs, "nats", values, ctx, problems)
     uploads = _section(UploadsArgs, "uploads", values, ctx, problems)
+    email = _section(EmailArgs, "email", values, ctx, problems)
     apps = _apps(values, ctx, problems)
     tags = validated(
         TAGS.validate_python,
@@ -315,6 +318,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
     problems.extend(rules.uploads_violations(uploads, edge, apps))
     problems.extend(rules.waf_capacity_violations(edge, uptime))
     problems.extend(rules.websocket_timeout_violations(apps, edge))
+    problems.extend(rules.email_violations(email, domain, apps))
     problems.extend(rules.app_list_violations(apps, domain))
     problems.extend(rules.name_length_violations(project, stack, apps))
     problems.extend(rules.name_character_violations(project, stack))
@@ -344,6 +348,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str, project: str = "paved"
         uptime=_parsed(uptime),
         nats=_parsed(nats),
         uploads=_parsed(uploads),
+        email=_parsed(email),
         apps=app_args,
         tags={"environment": ctx.environment, "managed-by": "paved", **_parsed(tags)},
     )

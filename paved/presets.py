@@ -195,6 +195,18 @@ _SECTIONS: dict[str, Any] = {
     "uploads.lifecycle.noncurrentVersionDays": 30,
     "uploads.lifecycle.abortIncompleteMultipartDays": 7,
     "uploads.lifecycle.expirePrefixes": {},
+    # Amazon SES (components/email.py), opt-in: Postmark is the default sender (README, "Email"). DMARC
+    # starts at none: the record covers all mail sent as the domain, not just SES's, so enforcing it is
+    # the domain owner's step once the reports show every sender aligned.
+    "email.enabled": False,
+    "email.domain": None,
+    "email.mailFromSubdomain": "mail",
+    "email.dmarcPolicy": "none",
+    "email.dmarcReportEmail": None,
+    "email.events": ["BOUNCE", "COMPLAINT"],
+    # Below where AWS reviews an account (5% bounces, 0.1% complaints), so there is time to act first.
+    "email.alarms.bounceRatePercent": {"threshold": 4, "periods": 1, "periodSeconds": 900},
+    "email.alarms.complaintRatePercent": {"threshold": 0.08, "periods": 1, "periodSeconds": 900},
     "apps": [],
     "tags": {},
 }
@@ -211,6 +223,7 @@ _APP: dict[str, Any] = {
     "shutdownSeconds": 30,
     "writablePaths": ["/tmp"],
     "uploads": False,
+    "email": False,
 }
 # What runs as a Deployment: a service or a worker.
 _DEPLOYED: dict[str, Any] = {

@@ -214,7 +214,13 @@ class Recording:
 
 # Computed fields inside an input object: the provider plans them as unknown, so the object as a whole is not
 # known in a preview (a program reading `cluster.vpc_config.cluster_security_group_id` must get an unknown).
-_COMPUTED_NESTED = {"aws:eks/cluster:Cluster": {"vpcConfig": ("clusterSecurityGroupId", "vpcId")}}
+_COMPUTED_NESTED = {
+    "aws:eks/cluster:Cluster": {"vpcConfig": ("clusterSecurityGroupId", "vpcId")},
+    # SES generates the Easy DKIM keys, so their tokens exist only once the identity does.
+    "aws:sesv2/emailIdentity:EmailIdentity": {
+        "dkimSigningAttributes": ("tokens", "status", "currentSigningKeyLength", "signingAttributesOrigin")
+    },
+}
 
 
 def _planned_state(type_: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterator, Mapping
 from components.certificates import DomainArgs
 from components.database import DatabaseArgs
 from components.edge import EdgeArgs
+from components.email import EmailArgs
 from components.secrets import SecretArgs, secret_resource_name
 from components.uploads import CDN_PATH as UPLOADS_CDN_PATH
 from components.uploads import UploadsArgs
@@ -298,6 +299,41 @@ def uploads_violations(
             f"paved:edge.assetPaths[{list(edge.asset_paths).index(UPLOADS_CDN_PATH)}]",
             f"{UPLOADS_CDN_PATH} is where CloudFront serves the uploads bucket",
             "serve assets under another path, e.g. /static/*",
+        )
+
+
+def email_violations(
+    email: EmailArgs | None, domain: DomainArgs | None, apps: Mapping[int, AppArgs]
+) -> Iterator[ConfigProblem]:
+    """Apps may list `email` only when the stack sends through SES, whose records paved writes in the
+    stack's hosted zone: the sending domain must have one and lie in it."""
+    if email is None:
+        return
+    if not email.enabled:
+        for index, app in apps.items():
+            if app.email:
+                yield ConfigProblem(
+                    f"paved:apps[{index}].email",
+                    "the stack does not send through SES (paved:email.enabled is false)",
+                    "set paved:email.enabled: true, or remove email from this app (Postmark needs only its "
+                    "token in secrets)",
+                )
+        return
+    if domain is None:
+        return
+    if domain.hosted_zone_id is None:
+        yield ConfigProblem(
+            "paved:email.enabled",
+            "SES needs its DKIM, MAIL FROM and DMARC records, and paved:domain has no hostedZoneId to write "
+            "them in",
+            "set paved:domain.hostedZoneId",
+        )
+    sending = email.sending_domain(domain.name)
+    if sending != domain.name and not sending.endswith(f".{domain.name}"):
+        yield ConfigProblem(
+            "paved:email.domain",
+            f"{sending} is not {domain.name} or under it, so its records can't go in the stack's zone",
+            f"use {domain.name} or a name under it, e.g. mail.{domain.name}",
         )
 
 

@@ -395,6 +395,30 @@ CREATES: dict[str, list[Creates]] = {
     "aws:s3/bucketLogging:BucketLogging": [
         Creates("s3", "PutBucketLogging", {"targetPrefix": "BucketLoggingStatus.LoggingEnabled.TargetPrefix"})
     ],
+    "aws:sesv2/configurationSet:ConfigurationSet": [
+        Creates("sesv2", "CreateConfigurationSet", {"configurationSetName": "ConfigurationSetName"})
+    ],
+    "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination": [
+        Creates(
+            "sesv2",
+            "CreateConfigurationSetEventDestination",
+            {"configurationSetName": "ConfigurationSetName", "eventDestinationName": "EventDestinationName"},
+        )
+    ],
+    "aws:sesv2/emailIdentity:EmailIdentity": [
+        Creates(
+            "sesv2",
+            "CreateEmailIdentity",
+            {"emailIdentity": "EmailIdentity", "configurationSetName": "ConfigurationSetName"},
+        )
+    ],
+    "aws:sesv2/emailIdentityMailFromAttributes:EmailIdentityMailFromAttributes": [
+        Creates(
+            "sesv2",
+            "PutEmailIdentityMailFromAttributes",
+            {"emailIdentity": "EmailIdentity", "mailFromDomain": "MailFromDomain"},
+        )
+    ],
 }
 
 _ATTACHES_BY_REFERENCE = "names nothing: every string input is an ID, ARN or reference to another resource"
@@ -583,6 +607,14 @@ DOCUMENTED_RULES: dict[tuple[str, str, str], DocumentedRule] = {
         50,
         "Input the restore testing plan name",
         "https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateRestoreTestingSelection.html",
+    ),
+    # The API reference states it in prose; the model has no pattern. Every operation that names the set
+    # takes the name it was created with, so the rule is checked where it is made.
+    ("sesv2", "CreateConfigurationSet", "ConfigurationSetName"): DocumentedRule(
+        r"[A-Za-z0-9_-]+",
+        64,
+        "up to 64 alphanumeric characters, including letters, numbers, hyphens (-) and underscores (_) only",
+        "https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_CreateConfigurationSet.html",
     ),
     # S3's model documents no naming rule; the user guide does.
     ("s3", "CreateBucket", "Bucket"): DocumentedRule(

@@ -214,6 +214,8 @@ def _resolve(build: Callable[[], pulumi.Output[Any]]) -> Any:
     """Run `build` as a program under the mocks (an update, not a preview) and return its value."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # Put back the project and stack after: tests that read them (load_from_pulumi) may run next.
+    project, stack = pulumi.get_project(), pulumi.get_stack()
     pulumi.runtime.set_mocks(_Mocks(), project="bucketdemo", stack="unit", preview=False)
     box: dict[str, Any] = {}
 
@@ -224,7 +226,7 @@ def _resolve(build: Callable[[], pulumi.Output[Any]]) -> Any:
     try:
         program()
     finally:
-        runtime_settings.reset_options()
+        runtime_settings.reset_options(project=project, stack=stack)
         loop.close()
         asyncio.set_event_loop(None)
     return box["value"]

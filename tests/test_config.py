@@ -19,6 +19,7 @@ from components.certificates import DomainArgs
 from components.cluster import ClusterAlarms, ClusterArgs, DeployerArgs, SpotNodes
 from components.database import DatabaseAlarms, DatabaseArgs
 from components.edge import EdgeAlarms, EdgeArgs
+from components.email import EmailAlarms, EmailArgs
 from components.nats import NatsAlarms, NatsArgs
 from components.network import NetworkAlarms, NetworkArgs
 from components.observability import AlarmRule, AlertsArgs
@@ -250,6 +251,8 @@ def test_reference_documents_every_key() -> None:
         NatsAlarms,
         UploadsArgs,
         UploadsLifecycle,
+        EmailArgs,
+        EmailAlarms,
     ]
     keys = {field.alias for model in models for field in model.model_fields.values()}
     keys |= {f"paved:{key}" for key in SECTION_KEYS} | {"aws:region"}

@@ -14,6 +14,7 @@ import pytest
 from paved.program import run_project
 from paved.recorder import Recording
 from tests.data_tier import recording_of
+from tests.test_email import email_on
 from tests.test_nats import nats_on
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +30,9 @@ OTHER_ALERTS = {
 }
 
 
-# Pages of alerts that exist only when a stack turns on what the shipped stacks leave off (paved:nats).
-OPT_IN_ALERTS = {"nats-restarts", "nats-pods"}
+# Pages of alerts that exist only when a stack turns on what the shipped stacks leave off (paved:nats,
+# paved:email).
+OPT_IN_ALERTS = {"nats-restarts", "nats-pods", "email-bounce-rate", "email-complaint-rate"}
 
 
 def _pages() -> set[str]:
@@ -69,7 +71,7 @@ def test_every_page_is_an_alert_of_a_shipped_stack(prod: Recording, staging: Rec
 
 def test_opt_in_alerts_link_their_pages(staging: Recording) -> None:
     """Alerts of what the shipped stacks leave off, recorded with it on."""
-    recording = run_project(ROOT, "staging", nats_on("staging"))
+    recording = run_project(ROOT, "staging", email_on(nats_on("staging")))
     assert set(_linked(recording).values()) - set(_linked(staging).values()) == OPT_IN_ALERTS
 
 

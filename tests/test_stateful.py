@@ -202,6 +202,12 @@ STATELESS = {
     # metrics and in the (protected) artifacts bucket.
     "aws:synthetics/canary:Canary",
     "aws:s3/bucketObjectv2:BucketObjectv2",
+    # SES sending setup, re-made from config. A new identity gets new DKIM tokens, whose records paved
+    # rewrites; sending waits for SES to verify them, so prod protects the identity all the same.
+    "aws:sesv2/configurationSet:ConfigurationSet",
+    "aws:sesv2/configurationSetEventDestination:ConfigurationSetEventDestination",
+    "aws:sesv2/emailIdentity:EmailIdentity",
+    "aws:sesv2/emailIdentityMailFromAttributes:EmailIdentityMailFromAttributes",
     "aws:wafv2/ipSet:IpSet",
     "aws:wafv2/webAcl:WebAcl",
     "aws:wafv2/webAclAssociation:WebAclAssociation",
