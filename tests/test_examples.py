@@ -51,3 +51,11 @@ def test_checklist_002_keeps_bullmq_jobs_in_a_cache_that_never_evicts() -> None:
     config = _example("002")
     assert config.cache.use == "both" and config.cache.maxmemory_policy == "noeviction"
     assert config.database.read_replicas >= 1
+
+
+def test_checklist_004_sends_email_limits_auth_paths_and_runs_a_nightly_job() -> None:
+    config = _example("004")
+    assert config.email.enabled and {app.name for app in config.apps if app.email} == {"api", "digest"}
+    assert [limit.path for limit in config.edge.path_rate_limits][0] == "/api/auth/"
+    [job] = [app for app in config.apps if app.kind == "cronjob"]
+    assert job.cronjob is not None and job.cronjob.time_zone == "Europe/London"

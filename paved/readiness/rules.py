@@ -38,6 +38,7 @@ COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -666,8 +667,23 @@ def queues(stack: Stack) -> Finding:
 
 
 def messaging(stack: Stack) -> Finding:
+    releases = [release for release in stack.of(HELM_RELEASE) if release.inputs.get("chart") == "nats"]
     return judge(
-        [Check(False, "", "paved runs no NATS/JetStream yet (#20)", "paved:nats (planned)")],
+        [
+            Check(
+                bool(releases),
+                f"NATS with JetStream on encrypted volumes, from the pinned chart ({named(releases)})",
+                "no NATS",
+                "paved:nats.enabled",
+            ),
+            Check(
+                any(
+                    dig(release.inputs, "values", "config", "nats", "tls", "enabled") for release in releases
+                ),
+                "its clients connect over TLS",
+                "NATS clients connect in plain text",
+            ),
+        ],
         stack=stack,
     )
 
