@@ -139,11 +139,13 @@ class EmailAccess:
         named or the send is refused on the configuration set:
         https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html
         https://github.com/aws/aws-cdk/issues/34402
+        SESv2 SendEmail with raw content (Nodemailer's SES transport, attachments, custom headers) is
+        authorized as ses:SendRawEmail (django-anymail#384, novuhq/novu#10600), so both actions.
         """
         return [
             {
                 "Effect": "Allow",
-                "Action": "ses:SendEmail",
+                "Action": ["ses:SendEmail", "ses:SendRawEmail"],
                 "Resource": [self.identity_arn, self.configuration_set_arn],
             }
         ]

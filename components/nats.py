@@ -224,9 +224,12 @@ class Nats(pulumi.ComponentResource):
             namespace=namespace_name,
             create_namespace=False,
             values=self._values(users),
-            # Wait for the servers: an app's first connection needs them.
+            # Wait for the servers: an app's first connection needs them. A server may wait for a new node
+            # (and its volume) first, longer than the provider's 300 s default, after which `atomic` would
+            # uninstall the release.
             skip_await=False,
             atomic=True,
+            timeout=900,
             opts=pulumi.ResourceOptions.merge(
                 in_namespace, pulumi.ResourceOptions(depends_on=[storage_class, *synced])
             ),
@@ -321,7 +324,7 @@ class Nats(pulumi.ComponentResource):
         value = pulumi.Output.json_dumps(
             {"cert": server.cert_pem, "key": server_key.private_key_pem, "ca": ca.cert_pem}
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             "server-tls",
             secret_id=secret.id,
             # Write-only, so this resource's state holds no key (the PrivateKey's does, as a secret). Every
@@ -332,7 +335,8 @@ class Nats(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        return secret.arn, ca.cert_pem
+        # The ARN once a value is there: an ExternalSecret synced before it would fail its first read.
+        return pulumi.Output.all(secret.arn, version.id).apply(lambda done: done[0]), ca.cert_pem
 
     def _user_secret(
         self, user: str, secrets: SecretPlacement, ca_pem: pulumi.Output[str]
@@ -361,13 +365,13 @@ class Nats(pulumi.ComponentResource):
                 }
             )
         )
-        aws.secretsmanager.SecretVersion(
+        version = aws.secretsmanager.SecretVersion(
             f"nats-{user}",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(value),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return secret.arn
+        return pulumi.Output.all(secret.arn, version.id).apply(lambda done: done[0])
 
     def _synced_secrets(
         self,
@@ -442,9 +446,12 @@ class Nats(pulumi.ComponentResource):
         resources = args.resources
         spread = {
             # Keyed by topologyKey; the chart adds the selector labels (files/stateful-set/pod-template.yaml).
-            # A zone never holds a majority of the servers, and two servers never share a node.
-            key: {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
-            for key in (_ZONE, _HOST)
+            # Zones as even as their count allows (with three, none holds a majority). On nodes, minDomains
+            # counts too few nodes as a zero, so a server waits for a node of its own (the autoscaler adds
+            # one) rather than join another on it: one node lost is never quorum lost. minDomains is GA
+            # since Kubernetes 1.30: https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/
+            _ZONE: {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"},
+            _HOST: {"maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule", "minDomains": args.replicas},
         }
         # The same Secret for the client port and the routes; `tlsCA` adds its CA as `ca_file` to both
         # `tls` blocks (files/config/tls.yaml), which the routes verify each other with.
@@ -519,7 +526,12 @@ class Nats(pulumi.ComponentResource):
         servers = networking.NetworkPolicyPeerArgs(
             pod_selector=meta.LabelSelectorArgs(match_labels=NATS_POD_LABELS)
         )
-        clients = [pods_in(user, {"app.kubernetes.io/name": user}) for user in users]
+        # An app's pods, and its one-off `paved run` Jobs (paved/run.py labels them <app>-run).
+        clients = [
+            pods_in(user, {"app.kubernetes.io/name": name})
+            for user in users
+            for name in (user, f"{user}-run")
+        ]
         routes = [networking.NetworkPolicyPortArgs(port=CLUSTER_PORT, protocol="TCP")]
         ingress = [networking.NetworkPolicyIngressRuleArgs(from_=[servers], ports=routes)]
         if clients:

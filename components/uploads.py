@@ -121,7 +121,13 @@ class UploadsAccess:
         return [
             {
                 "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject"],
+                # Multipart uploads (large files) are PutObject per part, aborted or listed to resume.
+                "Action": [
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
                 "Resource": pulumi.Output.concat(self.bucket_arn, f"/{PREFIX}*"),
             },
             {
@@ -152,6 +158,11 @@ def only_key_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str
     """Refuse an object encrypted other than with the bucket's key: a request may name its own encryption,
     which would otherwise override the default. Without either header the default (this key) applies.
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html (requiring SSE-KMS)
+
+    Each deny holds only when its header is present (Null false) and wrong: a ...IfExists operator would
+    hold for an absent header too (IAM's condition operators page, "...IfExists"), refusing every presigned
+    PUT that sends none, and every UploadPart, which S3 authorises as s3:PutObject and which carries no SSE
+    header at all (botocore's UploadPartRequest).
     """
 
     def deny(sid: str, condition_key: str, expected: pulumi.Input[str]) -> pulumi.Output[dict[str, Any]]:
@@ -162,7 +173,10 @@ def only_key_statements(bucket_arn: pulumi.Input[str], key_arn: pulumi.Input[str
                 "Principal": "*",
                 "Action": "s3:PutObject",
                 "Resource": f"{args[0]}/*",
-                "Condition": {"StringNotEqualsIfExists": {condition_key: args[1]}},
+                "Condition": {
+                    "StringNotEquals": {condition_key: args[1]},
+                    "Null": {condition_key: "false"},
+                },
             }
         )
 

@@ -1271,6 +1271,8 @@ def run_command(
 
     Exit codes: 0 the command succeeded (or cleanup done, or declined); 1 it failed; 2 usage.
     """
+    from kubernetes.client.exceptions import ApiException
+
     from paved.run import MANAGED_BY, KubernetesRun, RunError, follow, leftover_jobs, start
 
     if cleanup == bool(command):
@@ -1308,6 +1310,12 @@ def run_command(
         state = follow(cluster, app_name, job, typer.echo)
     except RunError as error:
         _refuse(str(error), "run")
+    except ApiException as error:
+        # A refusal (RBAC: paved run needs to create Jobs and NetworkPolicies in the app's namespace).
+        if job:
+            cluster.delete_job(app_name, job)
+        typer.echo(f"paved run: the Kubernetes API answered {error.status} {error.reason}", err=True)
+        raise typer.Exit(ExitCode.BLOCKED) from None
     except KeyboardInterrupt:
         if job:
             cluster.delete_job(app_name, job)

@@ -156,8 +156,13 @@ def start(cluster: RunCluster, app: str, command: Sequence[str], deadline_second
         raise RunError(f"namespace {app} has no Deployment or CronJob {app}: has the stack been deployed?")
     job = new_job_name(app)
     uid = cluster.create(job_manifest(app, job, template, command, deadline_seconds))
-    cluster.create(policy_manifest(app, job, uid, cluster.egress(app, app)))
-    cluster.resume_job(app, job)
+    try:
+        cluster.create(policy_manifest(app, job, uid, cluster.egress(app, app)))
+        cluster.resume_job(app, job)
+    except BaseException:
+        # A suspended Job never ends, so neither its deadline nor its TTL would ever remove it.
+        cluster.delete_job(app, job)
+        raise
     return job
 
 

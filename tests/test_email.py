@@ -185,7 +185,11 @@ def _access() -> EmailAccess:
 def test_a_sender_may_send_as_the_identity_through_the_configuration_set_only() -> None:
     document = json.loads(_resolve(lambda: policy_document(*_access().statements())))
     assert document["Statement"] == [
-        {"Effect": "Allow", "Action": "ses:SendEmail", "Resource": [IDENTITY_ARN, SET_ARN]}
+        {
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": [IDENTITY_ARN, SET_ARN],
+        }
     ]
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from paved_policies.wiring.identity import evaluate
+from paved_policies.wiring.verdicts import Verdict
 
 from components.cdn import CACHING_OPTIMIZED, UPLOADS_CONTENT_SECURITY_POLICY
 from components.iam import policy_document
@@ -92,11 +94,24 @@ def test_the_bucket_policy_refuses_any_other_encryption() -> None:
         "Principal": "*",
         "Action": "s3:PutObject",
         "Resource": f"{BUCKET_ARN}/*",
-        "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+        "Condition": {
+            "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
+        },
     }
-    assert by_sid["DenyOtherKeys"]["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN}
+    # What the statements do to requests, by the wiring proof's IAM evaluator: a deny that holds is BROKEN.
+    allow_all = {"Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "*"}
+    policy = [allow_all, *statements]
+    encryption, key_id = "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id"
+    requests = {
+        "a presigned PUT without SSE headers": ({}, Verdict.PROVEN),
+        "an UploadPart (no SSE header exists)": ({}, Verdict.PROVEN),
+        "the bucket's key named": ({encryption: "aws:kms", key_id: KEY_ARN}, Verdict.PROVEN),
+        "SSE-S3": ({encryption: "AES256"}, Verdict.BROKEN),
+        "another key": ({encryption: "aws:kms", key_id: KEY_ARN.replace("1234", "9999")}, Verdict.BROKEN),
     }
+    for what, (context, verdict) in requests.items():
+        assert evaluate(policy, "s3:PutObject", f"{BUCKET_ARN}/uploads/a", context).verdict is verdict, what
 
 
 def _access(served_by_cdn: bool) -> UploadsAccess:
@@ -114,7 +129,12 @@ def test_an_uploader_may_put_and_get_under_the_prefix_and_use_the_key_only_throu
     assert document["Statement"] == [
         {
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Action": [
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
             "Resource": f"{BUCKET_ARN}/uploads/*",
         },
         {
