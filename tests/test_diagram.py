@@ -1,15 +1,22 @@
 """`paved diagram` (paved/diagram.py): a Mermaid flowchart from the stack's proven wiring. No Python package
-validates Mermaid and `@mermaid-js/parser` does not parse flowcharts, so the generator's structure is what is
-checked: node ids, edges, the subgraphs of tiers, and the escaping of labels."""
+validates Mermaid and `@mermaid-js/parser` does not parse flowcharts, so the generator's structure is checked
+(node ids, edges, the subgraphs of tiers, the escaping of labels), and the shipped stack's chart is parsed by
+the mermaid package itself, under Node.js with jsdom (tests/fixtures/mermaid; scripts/node-fixtures)."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 
+import pytest
+from paved_policies.wiring.verdicts import Verdict
 from typer.testing import CliRunner
 
 from paved.cli import app
 from paved.diagram import Edge, edges, label, mermaid, node_id
+from paved.preview import PreviewResult
 from tests.stack_config import ROOT
 
 FLOWS = [
@@ -57,3 +64,29 @@ def test_the_command_draws_the_shipped_stack() -> None:
     assert drawn.exit_code == 0, drawn.output
     assert 'title: "prod: eu-west-1, DR eu-central-1, CloudFront in us-east-1"' in drawn.output
     assert "n_ALB -- " in drawn.output and 'n_deploy_runner -- "443" --> n_EKS_API' in drawn.output
+
+
+MERMAID = ROOT / "tests" / "fixtures" / "mermaid"
+
+
+def _mermaid_parse(text: str) -> dict[str, object]:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("Node.js (`node`) is not installed, so mermaid cannot parse the chart")
+    if not (MERMAID / "node_modules" / "mermaid" / "package.json").exists():
+        pytest.fail(
+            f"{MERMAID} has no dependencies installed: run scripts/node-fixtures first", pytrace=False
+        )
+    parsed = subprocess.run(
+        [node, "parse.mjs"], cwd=MERMAID, input=text, capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(parsed.stdout)
+
+
+def test_mermaid_itself_parses_the_prod_chart_and_refuses_a_broken_one(prod_preview: PreviewResult) -> None:
+    held = [(flow.id, flow.kind, flow.title) for flow in prod_preview.flows if flow.verdict is Verdict.PROVEN]
+    chart = "\n".join(mermaid(edges(held), 'prod: eu-west-1, "DR" eu-central-1'))
+    assert _mermaid_parse(chart) == {"ok": True, "diagramType": "flowchart-v2"}
+    # The parser is not lenient: an edge with no target is refused.
+    broken = _mermaid_parse(chart + '\n  n_dangling -- "443" -->\n')
+    assert broken["ok"] is False and "Parse error" in str(broken["error"])
