@@ -250,6 +250,7 @@ cluster = Cluster(
     protect=protect,
     tags=tags,
     metrics_targets=[target for app in config.apps if (target := app.metrics_target)],
+    cronjob_apps=[app.name for app in config.apps if app.kind == "cronjob"],
     volume_zones=config.network.az_count if config.nats.enabled else None,
 )
 controllers = Controllers(
@@ -259,6 +260,7 @@ controllers = Controllers(
     vpc_id=network.vpc_id,
     target_group_arns=load_balancer.target_group_arns,
     tags=tags,
+    cronjobs=any(app.kind == "cronjob" for app in config.apps),
 )
 subnet_plan = plan_subnets(config.network.cidr, config.network.az_count)
 workload_context = WorkloadContext(

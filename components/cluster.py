@@ -70,6 +70,15 @@ APPLICATION_SIGNALS_PORTS = (4316, 2000)
 METRICS_SCRAPER = "cloudwatch-agent-prometheus"
 # CloudWatch namespace of the apps' scraped metrics (emf_processor.metric_namespace), a dimension per app.
 APP_METRICS_NAMESPACE = "paved/apps"
+# kube-state-metrics (components/controllers.py), installed with a cronjob app: its namespace (no
+# NetworkPolicy there, so it reaches the API and the scraper reaches it), its port, and the CronJob series the
+# scraper publishes (kube-state-metrics docs/metrics/workload/cronjob-metrics.md: gauges of Unix seconds,
+# labelled `namespace` and `cronjob`). A cronjob app is the only CronJob in its namespace, which names it.
+KSM_NAMESPACE = "kube-state-metrics"
+KSM_PORT = 8080
+KSM_LAST_SCHEDULE = "kube_cronjob_status_last_schedule_time"
+KSM_LAST_SUCCESS = "kube_cronjob_status_last_successful_time"
+KSM_METRICS = (KSM_LAST_SCHEDULE, KSM_LAST_SUCCESS)
 _KUBERNETES_API_PORT = 443
 # What a service that makes encrypted EBS volumes needs of their key, besides grants.
 _VOLUME_KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
@@ -158,7 +167,36 @@ def _scrape_job(cluster_name: str, target: MetricsTarget) -> dict[str, Any]:
     return job
 
 
-def observability_values(cluster_name: str, region: str, targets: Sequence[MetricsTarget]) -> dict[str, Any]:
+def _kube_state_metrics_job(cluster_name: str) -> dict[str, Any]:
+    """The scrape job for kube-state-metrics' pod (the chart labels it app.kubernetes.io/name, and serves
+    metrics on `KSM_PORT`). Its series keep their own `namespace` label: the cronjob app's namespace."""
+    return {
+        "job_name": KSM_NAMESPACE,
+        "metrics_path": "/metrics",
+        "scheme": "http",
+        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [KSM_NAMESPACE]}}],
+        "relabel_configs": [
+            {
+                "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+                "regex": KSM_NAMESPACE,
+                "action": "keep",
+            },
+            {
+                "source_labels": ["__meta_kubernetes_pod_container_port_number"],
+                "regex": str(KSM_PORT),
+                "action": "keep",
+            },
+            {"target_label": "ClusterName", "replacement": cluster_name},
+        ],
+    }
+
+
+def observability_values(
+    cluster_name: str,
+    region: str,
+    targets: Sequence[MetricsTarget],
+    cronjob_apps: Sequence[str] = (),
+) -> dict[str, Any]:
     """The amazon-cloudwatch-observability add-on's configuration values.
 
     Application Signals' auto-monitor is off: on by default since chart 5.0.0, it injects the ADOT SDK into
@@ -171,8 +209,31 @@ def observability_values(cluster_name: str, region: str, targets: Sequence[Metri
     """
     auto_monitor = {"autoMonitor": {"monitorAllServices": False}}
     values: dict[str, Any] = {"manager": {"applicationSignals": auto_monitor}}
-    if not targets:
+    if not targets and not cronjob_apps:
         return values
+    declarations: list[dict[str, Any]] = []
+    if targets:
+        declarations.append(
+            {
+                "source_labels": ["job"],
+                "label_matcher": "^(" + "|".join(re.escape(t.app) for t in targets) + ")$",
+                "dimensions": [["ClusterName", "Namespace"]],
+                "metric_selectors": [".*"],
+            }
+        )
+    if cronjob_apps:
+        # The label matcher reads the source labels' values joined by label_separator.
+        declarations.append(
+            {
+                "source_labels": ["job", "namespace"],
+                "label_separator": ";",
+                "label_matcher": f"^{re.escape(KSM_NAMESPACE)};("
+                + "|".join(re.escape(app) for app in sorted(cronjob_apps))
+                + ")$",
+                "dimensions": [["ClusterName", "namespace"]],
+                "metric_selectors": ["^(" + "|".join(KSM_METRICS) + ")$"],
+            }
+        )
     prometheus = {
         "cluster_name": cluster_name,
         # The agent's own default on EKS (translator/translate/otel/exporter/awsemf/prometheus.go), spelt out:
@@ -182,14 +243,7 @@ def observability_values(cluster_name: str, region: str, targets: Sequence[Metri
             "metric_namespace": APP_METRICS_NAMESPACE,
             # Every series the apps serve becomes a CloudWatch metric per app (job); the rest of its labels
             # stay in the log event.
-            "metric_declaration": [
-                {
-                    "source_labels": ["job"],
-                    "label_matcher": "^(" + "|".join(re.escape(t.app) for t in targets) + ")$",
-                    "dimensions": [["ClusterName", "Namespace"]],
-                    "metric_selectors": [".*"],
-                }
-            ],
+            "metric_declaration": declarations,
         },
     }
     scraper = {
@@ -206,7 +260,10 @@ def observability_values(cluster_name: str, region: str, targets: Sequence[Metri
         "prometheus": {
             "config": {
                 "global": {"scrape_interval": "1m", "scrape_timeout": "10s"},
-                "scrape_configs": [_scrape_job(cluster_name, target) for target in targets],
+                "scrape_configs": [
+                    *(_scrape_job(cluster_name, target) for target in targets),
+                    *([_kube_state_metrics_job(cluster_name)] if cronjob_apps else []),
+                ],
             }
         },
     }
@@ -560,6 +617,7 @@ class Cluster(pulumi.ComponentResource):
         protect: bool,
         tags: Mapping[str, str],
         metrics_targets: Sequence[MetricsTarget] = (),
+        cronjob_apps: Sequence[str] = (),
         volume_zones: int | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -569,6 +627,7 @@ class Cluster(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._metrics_targets = list(metrics_targets)
+        self._cronjob_apps = list(cronjob_apps)
         self._volume_zones = volume_zones
         self._tags = dict(tags)
         self._context = aws_context(pulumi.ResourceOptions(parent=self))
@@ -815,9 +874,9 @@ class Cluster(pulumi.ComponentResource):
             configuration = {"enableNetworkPolicy": "true"}
         values: pulumi.Input[str] | None = json.dumps(configuration) if configuration else None
         if addon == "amazon-cloudwatch-observability":
-            cluster_name, targets = self._cluster_name, self._metrics_targets
+            cluster_name, targets, cronjobs = self._cluster_name, self._metrics_targets, self._cronjob_apps
             values = pulumi.Output.from_input(self._context.region).apply(
-                lambda region: json.dumps(observability_values(cluster_name, region, targets))
+                lambda region: json.dumps(observability_values(cluster_name, region, targets, cronjobs))
             )
             # As the control plane's group before the cluster: a group the agents find missing, they create
             # without retention or KMS, and paved's own create of it then fails with ResourceAlreadyExists.

@@ -9,6 +9,9 @@
 - Reloader rolls a Deployment when a Secret it names in `secret.reloader.stakater.com/reload` changes, so a
   rotated secret reaches pods once external-secrets has synced it (a pod-template annotation set by Pulumi
   would roll the pods before the new value arrives).
+- kube-state-metrics, only in a stack with a cronjob app, publishes each CronJob's last schedule and last
+  success for the metrics scraper (components/cluster.py), from which each cronjob app's failed-runs alarm is
+  made (components/workload.py).
 
 Each controller that calls AWS has its own Pod Identity role. Chart facts and sources are in
 docs/aws-facts/controllers.md.
@@ -22,7 +25,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.cluster import Cluster
+from components.cluster import KSM_METRICS, KSM_NAMESPACE, KSM_PORT, Cluster
 from components.iam import pod_identity_role, policy_document
 from components.kms import aws_context
 
@@ -117,12 +120,62 @@ RELOADER = Chart(
 )
 # The annotation on a Deployment that names the Secrets whose change rolls it (Reloader's README).
 RELOAD_ON_SECRETS = "secret.reloader.stakater.com/reload"
-CHARTS = (LOAD_BALANCER_CONTROLLER, EXTERNAL_SECRETS, METRICS_SERVER, CLUSTER_AUTOSCALER, RELOADER)
+# kube-state-metrics' chart at 8.4.0 (appVersion 2.20.0), prometheus-community/helm-charts, tag
+# kube-state-metrics-8.4.0; vendored whole (tests/fixtures/charts/) and rendered by
+# tests/test_kube_state_metrics.py.
+KUBE_STATE_METRICS = Chart(
+    "kube-state-metrics",
+    "8.4.0",
+    "https://prometheus-community.github.io/helm-charts",
+    KSM_NAMESPACE,
+    "kube-state-metrics",
+)
+CHARTS = (
+    LOAD_BALANCER_CONTROLLER,
+    EXTERNAL_SECRETS,
+    METRICS_SERVER,
+    CLUSTER_AUTOSCALER,
+    RELOADER,
+    KUBE_STATE_METRICS,
+)
+
+
+def kube_state_metrics_values() -> dict[str, Any]:
+    """The kube-state-metrics release's values: the CronJob collector only (`--resources=cronjobs`, so its
+    ClusterRole lists and watches CronJobs and nothing else) and the two series the failed-runs alarm reads
+    (`--metric-allowlist`); kube-state-metrics' flags: docs/developer/cli-arguments.md upstream, metrics:
+    docs/metrics/workload/cronjob-metrics.md. Pod and container under the restricted Pod Security profile (the
+    chart's defaults, spelt out)."""
+    return {
+        "replicas": 1,
+        "collectors": ["cronjobs"],
+        "metricAllowlist": list(KSM_METRICS),
+        # The scraper's own scrape job reads it (components/cluster.py); no prometheus.io annotation needed.
+        "prometheusScrape": False,
+        "service": {"port": KSM_PORT},
+        "securityContext": {
+            "enabled": True,
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "runAsGroup": 65534,
+            "fsGroup": 65534,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containerSecurityContext": {
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "32Mi"},
+            "limits": {"memory": "64Mi"},
+        },
+    }
 
 
 class Controllers(pulumi.ComponentResource):
-    """The five controllers; `ready` lists the releases apps depend on: webhooks, CRDs, and Reloader, which
-    must watch before an app's Secret can change."""
+    """The five controllers (and kube-state-metrics with a cronjob app); `ready` lists the releases apps
+    depend on: webhooks, CRDs, and Reloader, which must watch before an app's Secret can change."""
 
     ready: list[pulumi.Resource]
 
@@ -135,8 +188,10 @@ class Controllers(pulumi.ComponentResource):
         vpc_id: pulumi.Input[str],
         target_group_arns: Mapping[str, pulumi.Input[str]],
         tags: Mapping[str, str],
+        cronjobs: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`cronjobs`: the stack has a cronjob app, whose failed runs kube-state-metrics makes visible."""
         super().__init__("paved:cluster:Controllers", name, None, opts)
         self._cluster = cluster
         self._tags = dict(tags)
@@ -223,6 +278,8 @@ class Controllers(pulumi.ComponentResource):
             policies=[],
         )
         self.ready = [load_balancer, external_secrets, metrics, reloader]
+        if cronjobs:
+            self._release(KUBE_STATE_METRICS, kube_state_metrics_values(), policies=[])
         self.register_outputs({})
 
     def _release(

@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NamedTuple
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import AfterValidator, Field, StringConstraints
 
 from components.cluster import (
+    APP_METRICS_NAMESPACE,
     APPLICATION_SIGNALS_PORTS,
+    KSM_LAST_SCHEDULE,
+    KSM_LAST_SUCCESS,
     METRICS_SCRAPER,
     NODE_AGENT,
     OBSERVABILITY_NAMESPACE,
@@ -37,7 +41,7 @@ from components.database_users import DatabaseAccess, database_url, script_diges
 from components.email import ENV_NAMES as EMAIL_ENV
 from components.email import EmailAccess
 from components.iam import GrantedRole, policy_document, secrets_read_statements, service_account_role
-from components.observability import AlarmRule, Alerting
+from components.observability import AlarmRule, AlarmSpec, Alerting, threshold_within
 from components.uploads import ENV_NAMES as UPLOADS_ENV
 from components.uploads import UploadsAccess
 from paved.errors import ConfigProblem, Hint, invalid
@@ -314,8 +318,19 @@ class AppSlo(ConfigModel):
     ]
 
 
+# A failed-runs rule compares 1 (the last scheduled run has not succeeded) with 0.
+FailedRunsRule = Annotated[
+    AlarmRule,
+    threshold_within(0, 0, "the alarm fires while the last scheduled run has not succeeded: 1 against 0"),
+]
+
+
 class AppAlarms(ConfigModel):
-    restarts: AlarmRule  # container restarts of the app's pods, per period
+    # Container restarts of the app's pods, per period: a service's or a worker's.
+    restarts: AlarmRule | None = None
+    # A cronjob's: its last scheduled run has not succeeded for the whole window (README, "Workers, scheduled
+    # jobs and one-off tasks", "Failed runs").
+    failed_runs: FailedRunsRule | None = None
 
 
 # Languages Application Signals injects an SDK for under paved's restricted pod rules. Not Java: the operator
@@ -372,14 +387,13 @@ _NOT_FOR_KIND: dict[str, tuple[str, ...]] = {
         "uptime_paths",
         "slo",
         "metrics_path",
-        "alarms",
     ),
 }
 # What each kind needs; all but a service's port and a cronjob's schedule come from the kind's preset.
 _REQUIRED_FOR_KIND: dict[str, tuple[str, ...]] = {
     "service": ("port", "health_paths", "replicas", "pdb", "alarms", "slo"),
     "worker": ("replicas", "pdb", "alarms"),
-    "cronjob": ("cronjob",),
+    "cronjob": ("cronjob", "alarms"),
 }
 _REQUIRED_HINTS = {
     "port": "a service takes traffic on its port; a worker may have none (kind: worker)",
@@ -567,12 +581,46 @@ class AppArgs(ConfigModel):
                     field, f"a {self.kind} needs {key}: leave it out to take the preset"
                 )
                 yield ConfigProblem(f"{path}.{key}", "is required", hint)
+        yield from self._alarm_violations(path)
         if self.kind == "worker":
             yield from self._worker_probe_violations(path)
         if self.metrics_path is not None and self.port is None and self.kind == "worker":
             yield ConfigProblem(
                 f"{path}.metricsPath", "a worker without a port has nowhere to serve metrics", "set port"
             )
+
+    def _alarm_violations(self, path: str) -> Iterator[ConfigProblem]:
+        """A Deployment's pods restart; a cronjob's runs fail. Each kind has its own alarm."""
+        if self.alarms is None:
+            return
+        own, other = ("failed_runs", "restarts") if self.kind == "cronjob" else ("restarts", "failed_runs")
+        alias = {"restarts": "restarts", "failed_runs": "failedRuns"}
+        if other in self.alarms.model_fields_set:
+            yield ConfigProblem(
+                f"{path}.alarms.{alias[other]}",
+                f"a {self.kind} has no alarms.{alias[other]}",
+                _KIND_HINTS[self.kind],
+            )
+        if getattr(self.alarms, own) is None:
+            yield ConfigProblem(
+                f"{path}.alarms.{alias[own]}",
+                "is required",
+                f"a {self.kind} needs alarms.{alias[own]}: leave it out to take the preset",
+            )
+        rule, cron = self.alarms.failed_runs, self.cronjob
+        if self.kind == "cronjob" and rule is not None and cron is not None:
+            # A run may start startingDeadlineSeconds late and last activeDeadlineSeconds: the alarm must wait
+            # longer than that, or a run still going would look failed.
+            longest = cron.starting_deadline_seconds + cron.active_deadline_seconds
+            if rule.periods * rule.period_seconds <= longest:
+                yield ConfigProblem(
+                    f"{path}.alarms.failedRuns.periods",
+                    f"{rule.periods} × {rule.period_seconds} s is not longer than a run may take to start "
+                    f"and finish ({cron.starting_deadline_seconds} + {cron.active_deadline_seconds} = "
+                    f"{longest} s)",
+                    "raise periods (or use 3600-second periods) so the window outlasts "
+                    "startingDeadlineSeconds + activeDeadlineSeconds",
+                )
 
     def _worker_probe_violations(self, path: str) -> Iterator[ConfigProblem]:
         """A worker proves it is alive and ready, over HTTP on its port or by commands: the pack's
@@ -1522,11 +1570,61 @@ class Workload(pulumi.ComponentResource):
         return [service, binding]
 
     def _alarms(self) -> None:
-        # A cronjob has none: a failed run's pod does not restart (restartPolicy Never), and Container
-        # Insights has no Job metrics (README, "Workers, scheduled jobs and one-off tasks": the gap).
-        if self._app.alarms is not None:
-            self._restarts_alarm(self._app.alarms.restarts)
+        # A cronjob's failed run does not restart its pod (restartPolicy Never): its alarm reads what
+        # kube-state-metrics publishes of the CronJob instead.
+        alarms = self._app.alarms
+        if alarms is not None and alarms.restarts is not None:
+            self._restarts_alarm(alarms.restarts)
+        if alarms is not None and alarms.failed_runs is not None:
+            self._failed_runs_alarm(alarms.failed_runs)
         self._widgets()
+
+    def _failed_runs_alarm(self, rule: AlarmRule) -> None:
+        """In ALARM while the CronJob's last scheduled run has not succeeded, for the whole window (longer
+        than a run may take to start and finish, which config checks); OK again after a run succeeds.
+
+        kube-state-metrics' two gauges, published by the scraper in APP_METRICS_NAMESPACE by ClusterName and
+        namespace (components/cluster.py): the last schedule time, and the completion time of the last
+        successful run. A period breaches while its earliest schedule time is after every success in it. A
+        CronJob that never succeeded has no success series: FILL makes it 0."""
+        dimensions = {"ClusterName": self._context.cluster_name, "namespace": self._app.name}
+
+        def gauge(query_id: str, metric_name: str, stat: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+            return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id=query_id,
+                metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                    namespace=APP_METRICS_NAMESPACE,
+                    metric_name=metric_name,
+                    dimensions=dimensions,
+                    period=rule.period_seconds,
+                    stat=stat,
+                ),
+            )
+
+        minutes = rule.periods * rule.period_seconds // 60
+        spec = AlarmSpec(
+            description=f"The last scheduled run of {self._app.name} has not succeeded for {minutes} "
+            "minutes: it failed, or was stopped at its deadline",
+            metric_queries=[
+                gauge("scheduled", KSM_LAST_SCHEDULE, "Minimum"),
+                gauge("succeeded", KSM_LAST_SUCCESS, "Maximum"),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="unsucceeded",
+                    expression="IF(scheduled > FILL(succeeded, 0), 1, 0)",
+                    label="last run not succeeded",
+                    return_data=True,
+                ),
+            ],
+            comparison_operator="GreaterThanThreshold",
+            threshold=rule.threshold,
+            evaluation_periods=rule.periods,
+            datapoints_to_alarm=rule.periods,
+            # No series: kube-state-metrics or the scraper is down, or the CronJob never ran.
+            treat_missing_data="notBreaching",
+        )
+        self._context.alerting.alarm(
+            f"app-{self._app.name}-failed-runs", spec, parent=self, runbook="cronjob-failed"
+        )
 
     def _restarts_alarm(self, rule: AlarmRule) -> None:
         restarts = rule.threshold_for(

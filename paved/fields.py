@@ -174,7 +174,15 @@ WafCountryCode = Annotated[str, AfterValidator(_waf_country)]
 # and those paved's controllers, add-ons and database bootstrap run in (tests/test_workload.py checks these
 # against the recorded stacks).
 SYSTEM_NAMESPACES = frozenset(
-    {"default", "external-secrets", "reloader", "paved-database", "amazon-cloudwatch", "nats"}
+    {
+        "default",
+        "external-secrets",
+        "reloader",
+        "paved-database",
+        "amazon-cloudwatch",
+        "nats",
+        "kube-state-metrics",
+    }
 )
 
 

@@ -263,6 +263,9 @@ _APP_KINDS: dict[str, dict[str, Any]] = {
         "cronjob.successfulJobsHistoryLimit": 3,
         "cronjob.failedJobsHistoryLimit": 3,
         "cronjob.suspend": False,
+        # The last run has not succeeded for 70 minutes: longer than the preset's 300 s to start and 3600 s
+        # to run (config checks the window against the cronjob's own deadlines).
+        "alarms.failedRuns": {"threshold": 0, "periods": 14, "periodSeconds": 300},
     },
 }
 

@@ -16,6 +16,7 @@ from paved.recorder import Recording
 from tests.data_tier import recording_of
 from tests.test_email import email_on
 from tests.test_nats import nats_on
+from tests.test_workload_kinds import REPORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOKS = ROOT / "docs" / "runbooks"
@@ -31,8 +32,8 @@ OTHER_ALERTS = {
 
 
 # Pages of alerts that exist only when a stack turns on what the shipped stacks leave off (paved:nats,
-# paved:email).
-OPT_IN_ALERTS = {"nats-restarts", "nats-pods", "email-bounce-rate", "email-complaint-rate"}
+# paved:email, a cronjob app).
+OPT_IN_ALERTS = {"nats-restarts", "nats-pods", "email-bounce-rate", "email-complaint-rate", "cronjob-failed"}
 
 
 def _pages() -> set[str]:
@@ -71,7 +72,8 @@ def test_every_page_is_an_alert_of_a_shipped_stack(prod: Recording, staging: Rec
 
 def test_opt_in_alerts_link_their_pages(staging: Recording) -> None:
     """Alerts of what the shipped stacks leave off, recorded with it on."""
-    recording = run_project(ROOT, "staging", email_on(nats_on("staging")))
+    raw = email_on(nats_on("staging"))
+    recording = run_project(ROOT, "staging", {**raw, "paved:apps": [*raw["paved:apps"], REPORTS]})
     assert set(_linked(recording).values()) - set(_linked(staging).values()) == OPT_IN_ALERTS
 
 
