@@ -175,6 +175,7 @@ def test_every_container_has_resources_probes_and_a_locked_down_context(recordin
             probe: container[f"{probe}Probe"]["httpGet"]["path"]
             for probe in ("startup", "readiness", "liveness")
         }
+        assert app.health_paths is not None  # every shipped app is a service
         assert probes == app.health_paths.model_dump()
         mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
         assert mounts == set(app.writable_paths)
@@ -215,6 +216,7 @@ def test_every_deployment_has_an_hpa_a_pdb_and_network_policies(recording: Recor
     for app in config.apps:
         hpa = hpas[app.name].inputs["spec"]
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": app.name}
+        assert app.replicas is not None
         assert (hpa["minReplicas"], hpa["maxReplicas"]) == (app.replicas.min, app.replicas.max)
         assert {m["resource"]["name"] for m in hpa["metrics"]} == {"cpu", "memory"}
         assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 300
