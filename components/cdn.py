@@ -20,7 +20,13 @@ import pulumi_aws as aws
 
 from components.buckets import SecureBucket, ServerAccessLogs, cloudfront_read_statement
 from components.dashboard import GLOBAL_REGION, Metric, Widget
-from components.edge import ORIGIN_HEADER, EdgeArgs
+from components.edge import (
+    CORS_ALLOWED_HEADERS,
+    CORS_MAX_AGE_SECONDS,
+    HSTS_MAX_AGE_SECONDS,
+    ORIGIN_HEADER,
+    EdgeArgs,
+)
 from components.iam import policy_document, service_role
 from components.kms import KmsKey, cloudfront_key
 from components.log_delivery import log_delivery_policy
@@ -43,7 +49,6 @@ CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
 MINIMUM_TLS = "TLSv1.2_2021"
 _ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 _READ_METHODS = ["GET", "HEAD"]
-_ONE_YEAR = 31_536_000
 # What an uploaded file may do when opened from the apps' origin: nothing but show itself.
 UPLOADS_CONTENT_SECURITY_POLICY = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
@@ -406,7 +411,7 @@ class Cdn(pulumi.ComponentResource):
             cors = aws.cloudfront.ResponseHeadersPolicyCorsConfigArgs(
                 access_control_allow_credentials=False,
                 access_control_allow_headers=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlAllowHeadersArgs(
-                    items=["Authorization", "Content-Type"]
+                    items=list(CORS_ALLOWED_HEADERS)
                 ),
                 access_control_allow_methods=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlAllowMethodsArgs(
                     items=_ALL_METHODS
@@ -414,7 +419,7 @@ class Cdn(pulumi.ComponentResource):
                 access_control_allow_origins=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlAllowOriginsArgs(
                     items=list(args.cors_allowed_origins)
                 ),
-                access_control_max_age_sec=600,
+                access_control_max_age_sec=CORS_MAX_AGE_SECONDS,
                 origin_override=True,
             )
         return aws.cloudfront.ResponseHeadersPolicy(
@@ -422,7 +427,10 @@ class Cdn(pulumi.ComponentResource):
             comment="paved: HSTS, CSP, no sniffing, no framing, strict referrer, no powerful features",
             security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
                 strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
-                    access_control_max_age_sec=_ONE_YEAR, include_subdomains=True, preload=True, override=True
+                    access_control_max_age_sec=HSTS_MAX_AGE_SECONDS,
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
                 ),
                 content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
                     content_security_policy=content_security_policy, override=True

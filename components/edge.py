@@ -241,6 +241,13 @@ class EdgeArgs(ConfigModel):
         return list(self.ingress_cidrs) == ["0.0.0.0/0"]
 
 
+# What both edges send, CloudFront's response headers policy (components/cdn.py) and, without CloudFront, the
+# ALB's listener: HSTS for a year with subdomains and preload, and CORS for these request headers, whose
+# preflight answers browsers may keep for 10 minutes.
+HSTS_MAX_AGE_SECONDS = 31_536_000
+CORS_ALLOWED_HEADERS = ("Authorization", "Content-Type")
+CORS_MAX_AGE_SECONDS = 600
+
 # The valid values pulumi-aws 7.51.1 documents for the listener's Access-Control-Allow-Methods (lb.Listener:
 # GET, HEAD, POST, DELETE, CONNECT, OPTIONS, TRACE or PATCH): CloudFront's methods but PUT, which it omits.
 _ALB_CORS_METHODS = "GET,HEAD,OPTIONS,POST,PATCH,DELETE"
@@ -254,9 +261,8 @@ def _response_headers(args: EdgeArgs) -> dict[str, Any]:
     https://docs.aws.amazon.com/elasticloadbalancing/latest/application/header-modification.html).
     CORS goes here only for exactly one origin; the loader hands more to the apps (CORS_ORIGINS_ENV)."""
     headers: dict[str, Any] = {
-        # CloudFront's policy sends the same: a year, subdomains, preload (components/cdn.py).
         "routing_http_response_strict_transport_security_header_value": (
-            "max-age=31536000; includeSubDomains; preload"
+            f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains; preload"
         ),
         "routing_http_response_content_security_policy_header_value": args.content_security_policy,
         "routing_http_response_x_content_type_options_header_value": "nosniff",
@@ -266,8 +272,8 @@ def _response_headers(args: EdgeArgs) -> dict[str, Any]:
         headers |= {
             "routing_http_response_access_control_allow_origin_header_value": args.cors_allowed_origins[0],
             "routing_http_response_access_control_allow_methods_header_value": _ALB_CORS_METHODS,
-            "routing_http_response_access_control_allow_headers_header_value": "Authorization,Content-Type",
-            "routing_http_response_access_control_max_age_header_value": "600",
+            "routing_http_response_access_control_allow_headers_header_value": ",".join(CORS_ALLOWED_HEADERS),
+            "routing_http_response_access_control_max_age_header_value": str(CORS_MAX_AGE_SECONDS),
         }
     return headers
 

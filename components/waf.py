@@ -75,14 +75,13 @@ SIZE_RESTRICTIONS_BODY_LABEL = "awswaf:managed:aws:core-rule-set:SizeRestriction
 # Our own label, added by the upload-path rule; without a prefix a label match stays in this ACL's namespace:
 # https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-label-match.html
 UPLOAD_PATH_LABEL = "paved:upload-path"
-# Upload paths are compared after URL decoding and path normalisation, so `/uploads/../admin` or
-# `/upl%6Fads/..` cannot borrow the upload exemption.
-_UPLOAD_PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH")
-# A rate-limited path is compared the same way, so `/api//auth/` or `/api/%61uth/` is counted too. Its
-# rule costs the rate-based statement's 2 WCU plus its scope-down statement's (STARTS_WITH, transformations).
-_WCU_RATE_LIMITED_PATH = (
-    _WCU_RATE_BASED + _WCU_STARTS_WITH + _WCU_TEXT_TRANSFORMATION * len(_UPLOAD_PATH_TRANSFORMATIONS)
-)
+# Paths are compared after URL decoding and path normalisation, so `/uploads/../admin` or `/upl%6Fads/..`
+# cannot borrow the upload exemption, and `/api//auth/` or `/api/%61uth/` is counted by a path's rate limit.
+_PATH_TRANSFORMATIONS = ("URL_DECODE", "NORMALIZE_PATH")
+# One path prefix compared that way: STARTS_WITH and its transformations.
+_WCU_PATH_MATCH = _WCU_STARTS_WITH + _WCU_TEXT_TRANSFORMATION * len(_PATH_TRANSFORMATIONS)
+# A rate-limited path: the rate-based statement, scoped down to its path.
+_WCU_RATE_LIMITED_PATH = _WCU_RATE_BASED + _WCU_PATH_MATCH
 
 # An ACL without client-IP rules sits behind CloudFront and sees only its addresses, so it has no per-IP
 # rate limit; this tag says where viewers are rate-limited instead (the policy pack's wafv2-rate-based-rule
@@ -199,7 +198,7 @@ def _starts_with(path: str) -> aws.wafv2.WebAclRuleStatementArgs:
     uri_path = aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchArgs(
         uri_path=aws.wafv2.WebAclRuleStatementByteMatchStatementFieldToMatchUriPathArgs()
     )
-    return _byte_match(path, "STARTS_WITH", uri_path, _UPLOAD_PATH_TRANSFORMATIONS)
+    return _byte_match(path, "STARTS_WITH", uri_path, _PATH_TRANSFORMATIONS)
 
 
 def _method_is(method: str) -> aws.wafv2.WebAclRuleStatementArgs:
@@ -223,7 +222,7 @@ def _rate_limited_path(limit: PathRateLimit) -> aws.wafv2.WebAclRuleStatementArg
                 aws.wafv2.WebAclRuleStatementRateBasedStatementScopeDownStatementByteMatchStatementTextTransformationArgs(
                     priority=i, type=kind
                 )
-                for i, kind in enumerate(_UPLOAD_PATH_TRANSFORMATIONS)
+                for i, kind in enumerate(_PATH_TRANSFORMATIONS)
             ],
         )
     )
@@ -309,13 +308,12 @@ def _plan(
         # Counts (never blocks) and labels requests that send a body to an upload path, so the size rules
         # below can exempt them with one label match instead of repeating the comparisons. A GET or DELETE
         # to an upload path carries no upload, so it keeps the body limits.
-        per_path = _WCU_STARTS_WITH + _WCU_TEXT_TRANSFORMATION * len(_UPLOAD_PATH_TRANSFORMATIONS)
         methods = list(args.upload_methods)
         rules.append(
             _Rule(
                 "upload-path",
                 _all([_any([_starts_with(p) for p in uploads]), _any([_method_is(m) for m in methods])]),
-                per_path * len(uploads) + _WCU_EXACTLY * len(methods),
+                _WCU_PATH_MATCH * len(uploads) + _WCU_EXACTLY * len(methods),
                 action="count",
                 labels=[UPLOAD_PATH_LABEL],
             )
