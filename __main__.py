@@ -238,6 +238,7 @@ if config.edge.cloudfront:
     if served_uploads is not None:
         served_uploads(cdn.distribution_arn)
 app_secrets = AppSecrets("app-secrets", config.secrets, placement=placement, cache_url=cache.url)
+cronjob_apps = [app.name for app in config.apps if app.kind == "cronjob"]
 cluster = Cluster(
     "cluster",
     config.cluster,
@@ -250,7 +251,7 @@ cluster = Cluster(
     protect=protect,
     tags=tags,
     metrics_targets=[target for app in config.apps if (target := app.metrics_target)],
-    cronjob_apps=[app.name for app in config.apps if app.kind == "cronjob"],
+    cronjob_apps=cronjob_apps,
     volume_zones=config.network.az_count if config.nats.enabled else None,
 )
 controllers = Controllers(
@@ -260,7 +261,7 @@ controllers = Controllers(
     vpc_id=network.vpc_id,
     target_group_arns=load_balancer.target_group_arns,
     tags=tags,
-    cronjobs=any(app.kind == "cronjob" for app in config.apps),
+    cronjobs=bool(cronjob_apps),
 )
 subnet_plan = plan_subnets(config.network.cidr, config.network.az_count)
 workload_context = WorkloadContext(

@@ -136,9 +136,15 @@ class MetricsTarget(NamedTuple):
     scheme: str  # http or https, as the ALB and the probes talk to the app
 
 
-def _scrape_job(cluster_name: str, target: MetricsTarget) -> dict[str, Any]:
+# kube-state-metrics' pod, read like an app's: the chart labels it app.kubernetes.io/name in its namespace,
+# both named KSM_NAMESPACE.
+KSM_TARGET = MetricsTarget(KSM_NAMESPACE, KSM_PORT, "/metrics", "http")
+
+
+def _scrape_job(cluster_name: str, target: MetricsTarget, *, pod_labels: bool = True) -> dict[str, Any]:
     """A Prometheus scrape job for one app's pods, found through the API (kubernetes_sd, role pod), labelled
-    with the dimensions the EMF declaration publishes."""
+    with the dimensions the EMF declaration publishes. Without `pod_labels` the series keep labels of their
+    own: kube-state-metrics' `namespace` is the cronjob app's, which no Namespace of its pod may shadow."""
     job: dict[str, Any] = {
         "job_name": target.app,
         "metrics_path": target.path,
@@ -156,8 +162,14 @@ def _scrape_job(cluster_name: str, target: MetricsTarget) -> dict[str, Any]:
                 "regex": str(target.port),
                 "action": "keep",
             },
-            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "Namespace"},
-            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "PodName"},
+            *(
+                [
+                    {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "Namespace"},
+                    {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "PodName"},
+                ]
+                if pod_labels
+                else []
+            ),
             {"target_label": "ClusterName", "replacement": cluster_name},
         ],
     }
@@ -165,30 +177,6 @@ def _scrape_job(cluster_name: str, target: MetricsTarget) -> dict[str, Any]:
         # Like the ALB, which doesn't verify the certificate of a target either: the pod's is its own.
         job["tls_config"] = {"insecure_skip_verify": True}
     return job
-
-
-def _kube_state_metrics_job(cluster_name: str) -> dict[str, Any]:
-    """The scrape job for kube-state-metrics' pod (the chart labels it app.kubernetes.io/name, and serves
-    metrics on `KSM_PORT`). Its series keep their own `namespace` label: the cronjob app's namespace."""
-    return {
-        "job_name": KSM_NAMESPACE,
-        "metrics_path": "/metrics",
-        "scheme": "http",
-        "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [KSM_NAMESPACE]}}],
-        "relabel_configs": [
-            {
-                "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
-                "regex": KSM_NAMESPACE,
-                "action": "keep",
-            },
-            {
-                "source_labels": ["__meta_kubernetes_pod_container_port_number"],
-                "regex": str(KSM_PORT),
-                "action": "keep",
-            },
-            {"target_label": "ClusterName", "replacement": cluster_name},
-        ],
-    }
 
 
 def observability_values(
@@ -262,7 +250,7 @@ def observability_values(
                 "global": {"scrape_interval": "1m", "scrape_timeout": "10s"},
                 "scrape_configs": [
                     *(_scrape_job(cluster_name, target) for target in targets),
-                    *([_kube_state_metrics_job(cluster_name)] if cronjob_apps else []),
+                    *([_scrape_job(cluster_name, KSM_TARGET, pod_labels=False)] if cronjob_apps else []),
                 ],
             }
         },

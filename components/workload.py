@@ -833,12 +833,7 @@ def _agent_peer(agent: str) -> k8s.networking.v1.NetworkPolicyPeerArgs:
     address; the node agent runs on the host network, so that is its node's, and a CNI that ignores
     host-network pods as peers would need an ipBlock, which here would be the private subnets, every pod's
     address too (components/subnets.py)."""
-    return k8s.networking.v1.NetworkPolicyPeerArgs(
-        namespace_selector=meta.LabelSelectorArgs(
-            match_labels={"kubernetes.io/metadata.name": OBSERVABILITY_NAMESPACE}
-        ),
-        pod_selector=meta.LabelSelectorArgs(match_labels=agent_pods(agent)),
-    )
+    return pods_in(OBSERVABILITY_NAMESPACE, agent_pods(agent))
 
 
 # What an app with `tracing` sends to the agent on its node: the injected SDK's OTLP and sampling requests, to

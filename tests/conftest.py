@@ -23,6 +23,7 @@ from paved.lineage import snapshot_of
 from paved.preview import PreviewResult, prove_wiring
 from paved.program import load_project, load_stack_config, run_project
 from paved.recorder import Recording
+from tests.stack_config import MAILER, REPORTS, shipped, with_apps
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -180,6 +181,14 @@ def judged_prod(shipped_recordings: Callable[[str], Recording]) -> PreviewResult
 def bootstrap(xdist_shared: Path | None) -> Recording:
     """The bootstrap program's shipped stack (bootstrap/stacks/Pulumi.main.yaml), recorded once a run."""
     return _made_once(xdist_shared, "recording-bootstrap", lambda: run_project(ROOT / "bootstrap", "main"))
+
+
+@pytest.fixture(scope="session")
+def prod_with_kinds(xdist_shared: Path | None) -> Recording:
+    """prod with the app kinds it lacks (tests/stack_config.py: REPORTS, a cronjob; MAILER, a worker without
+    a port), recorded once a run for the modules that read them."""
+    raw = with_apps(shipped("prod"), REPORTS, MAILER)
+    return _made_once(xdist_shared, "recording-prod-kinds", lambda: run_project(ROOT, "prod", raw))
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,33 @@ def without(raw: Raw, key: str) -> Raw:
     return {name: value for name, value in raw.items() if name != key}
 
 
+def with_apps(raw: Raw, *apps: Raw) -> Raw:
+    """`raw` with `apps` added after its own."""
+    return {**raw, "paved:apps": [*raw["paved:apps"], *apps]}
+
+
+# A cronjob that reads the api's schema, and a worker without a port: the app kinds a shipped stack lacks.
+REPORTS: Raw = {
+    "name": "reports",
+    "kind": "cronjob",
+    "image": "api:2.7.0",
+    "cronjob": {
+        "schedule": "30 2 * * MON-FRI",
+        "timeZone": "Europe/Berlin",
+        "command": ["node", "report.js"],
+    },
+    "database": {"readSchemas": ["api"]},
+    "secrets": ["REDIS_URL"],
+}
+MAILER: Raw = {
+    "name": "mailer",
+    "kind": "worker",
+    "image": "worker:2.7.0",
+    "healthCommands": {"readiness": ["node", "ready.js"], "liveness": ["node", "live.js"]},
+    "secrets": ["REDIS_URL"],
+}
+
+
 def with_app(raw: Raw, index: int, changes: Raw) -> Raw:
     apps = [
         deep_merge(app, changes) if position == index else app

@@ -8,17 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from paved.config import StackConfig, load_stack_config
+from paved.config import StackConfig, load_stack_file
 from tests.stack_config import ROOT
 
 EXAMPLES = sorted((ROOT / "examples").glob("*/Pulumi.*.yaml"))
 
 
 def _load(path: Path) -> StackConfig:
-    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    return load_stack_config(yaml.safe_load(path.read_text(encoding="utf-8"))["config"], stack)
+    # Read as strictly as a stack file in stacks/ is (duplicate keys, dates and non-text keys refused).
+    return load_stack_file(path, path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.parent.name)

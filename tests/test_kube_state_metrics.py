@@ -30,10 +30,9 @@ from components.controllers import KUBE_STATE_METRICS
 from paved.program import run_project
 from paved.recorder import Recording
 from tests.manifests import manifest
-from tests.stack_config import ROOT, Raw, assert_rule_reports_path_and_hint, shipped
+from tests.stack_config import REPORTS, ROOT, Raw, assert_rule_reports_path_and_hint, shipped, with_apps
 from tests.test_cluster import ADDON_SCHEMA, AGENT_SCHEMA
 from tests.test_nats import _restricted_problems
-from tests.test_workload_kinds import REPORTS
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -42,14 +41,9 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 CHART_DIR = ROOT / "tests" / "fixtures" / "charts" / f"{KUBE_STATE_METRICS.name}-{KUBE_STATE_METRICS.version}"
 
 
-def _with_reports(stack: str) -> Raw:
-    raw = shipped(stack)
-    return {**raw, "paved:apps": [*raw["paved:apps"], REPORTS]}
-
-
 @pytest.fixture(scope="module")
-def recording() -> Recording:
-    return run_project(ROOT, "prod", _with_reports("prod"))
+def recording(prod_with_kinds: Recording) -> Recording:
+    return prod_with_kinds
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +189,7 @@ def test_the_add_on_values_pass_the_add_on_and_agent_schemas(recording: Recordin
 
 
 def test_a_cronjob_alone_still_gets_the_scraper() -> None:
-    raw = _with_reports("prod")
+    raw = with_apps(shipped("prod"), REPORTS)
     raw["paved:apps"] = [
         {key: value for key, value in app.items() if key != "metricsPath"} for app in raw["paved:apps"]
     ]

@@ -46,7 +46,7 @@ def edited(stack: Stack, resource_type: str, change: Change) -> Stack:
             resources.append(resource)
         elif (inputs := change(resource)) is not None:
             resources.append(dataclasses.replace(resource, inputs=inputs))
-    return dataclasses.replace(stack, resources=tuple(resources), _by_type={})
+    return dataclasses.replace(stack, resources=tuple(resources))
 
 
 def dropped(resource_type: str) -> Callable[[Stack], Stack]:
@@ -81,7 +81,7 @@ def _with_uploads_bucket(stack: Stack) -> Stack:
     """The stack with `paved:uploads` on, as far as its resources tell: a bucket named `uploads`."""
     bucket = stack.of("aws:s3/bucket:Bucket")[0]
     uploads = dataclasses.replace(bucket, name="uploads", urn=f"{bucket.urn}-uploads")
-    return dataclasses.replace(stack, resources=(*stack.resources, uploads), _by_type={})
+    return dataclasses.replace(stack, resources=(*stack.resources, uploads))
 
 
 def _with_nats(stack: Stack) -> Stack:
@@ -94,7 +94,7 @@ def _with_nats(stack: Stack) -> Stack:
         parent="",
         inputs={"chart": "nats", "values": {"config": {"nats": {"tls": {"enabled": True}}}}},
     )
-    return dataclasses.replace(stack, resources=(*stack.resources, release), _by_type={})
+    return dataclasses.replace(stack, resources=(*stack.resources, release))
 
 
 def _compress_everywhere(stack: Stack) -> Stack:
@@ -126,7 +126,7 @@ def _with_trail(stack: Stack) -> Stack:
         parent="",
         inputs={"isMultiRegionTrail": True},
     )
-    return dataclasses.replace(stack, resources=(*stack.resources, trail), _by_type={})
+    return dataclasses.replace(stack, resources=(*stack.resources, trail))
 
 
 def _tracing(template: dict[str, Any]) -> None:

@@ -14,9 +14,9 @@ import pytest
 from paved.program import run_project
 from paved.recorder import Recording
 from tests.data_tier import recording_of
+from tests.stack_config import REPORTS, with_apps
 from tests.test_email import email_on
 from tests.test_nats import nats_on
-from tests.test_workload_kinds import REPORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNBOOKS = ROOT / "docs" / "runbooks"
@@ -73,7 +73,7 @@ def test_every_page_is_an_alert_of_a_shipped_stack(prod: Recording, staging: Rec
 def test_opt_in_alerts_link_their_pages(staging: Recording) -> None:
     """Alerts of what the shipped stacks leave off, recorded with it on."""
     raw = email_on(nats_on("staging"))
-    recording = run_project(ROOT, "staging", {**raw, "paved:apps": [*raw["paved:apps"], REPORTS]})
+    recording = run_project(ROOT, "staging", with_apps(raw, REPORTS))
     assert set(_linked(recording).values()) - set(_linked(staging).values()) == OPT_IN_ALERTS
 
 

@@ -12,10 +12,10 @@ from components.workload import APP_UID, cron_schedule, iana_time_zone
 from paved.analyzer import StackContext, analyze_with_pack
 from paved.config import load_stack_config as parse_config
 from paved.errors import ConfigError
-from paved.program import load_project, load_stack_config, run_project
+from paved.program import load_project, load_stack_config
 from paved.recorder import RecordedResource, Recording
 from tests.manifests import manifest
-from tests.stack_config import Raw, assert_rule_reports_path_and_hint, shipped
+from tests.stack_config import MAILER, REPORTS, Raw, assert_rule_reports_path_and_hint, shipped, with_apps
 
 ROOT = Path(__file__).resolve().parent.parent
 CRON_JOB = "kubernetes:batch/v1:CronJob"
@@ -27,36 +27,12 @@ COMPANIONS = (
     "kubernetes:core/v1:Service",
     "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding",
 )
-REPORTS: Raw = {
-    "name": "reports",
-    "kind": "cronjob",
-    "image": "api:2.7.0",
-    "cronjob": {
-        "schedule": "30 2 * * MON-FRI",
-        "timeZone": "Europe/Berlin",
-        "command": ["node", "report.js"],
-    },
-    "database": {"readSchemas": ["api"]},
-    "secrets": ["REDIS_URL"],
-}
-MAILER: Raw = {
-    "name": "mailer",
-    "kind": "worker",
-    "image": "worker:2.7.0",
-    "healthCommands": {"readiness": ["node", "ready.js"], "liveness": ["node", "live.js"]},
-    "secrets": ["REDIS_URL"],
-}
-
-
-def _with_apps(*apps: Raw) -> Raw:
-    raw = shipped("prod")
-    return {**raw, "paved:apps": [*raw["paved:apps"], *apps]}
 
 
 @pytest.fixture(scope="module")
-def kinds() -> Recording:
+def kinds(prod_with_kinds: Recording) -> Recording:
     """prod with a cronjob that reads the api's schema and a worker without a port."""
-    return run_project(ROOT, "prod", _with_apps(REPORTS, MAILER))
+    return prod_with_kinds
 
 
 def _named(recording: Recording, type_: str, app: str) -> RecordedResource:
@@ -126,7 +102,7 @@ def test_only_deployments_get_an_autoscaler_a_budget_and_a_restarts_alarm(kinds:
 
 def test_the_pack_passes_a_cronjob_and_a_port_less_worker(kinds: Recording) -> None:
     config = load_stack_config(
-        load_project(ROOT), "prod", {"paved:apps": _with_apps(REPORTS, MAILER)["paved:apps"]}
+        load_project(ROOT), "prod", {"paved:apps": with_apps(shipped("prod"), REPORTS, MAILER)["paved:apps"]}
     )
     context = StackContext("paved", "prod", "organization", config.values, config.secret_keys)
     result = analyze_with_pack(ROOT / "policies", kinds, context)
@@ -228,7 +204,7 @@ def test_time_zones_outside_the_iana_database_are_refused(zone: str) -> None:
 def test_a_worker_may_keep_a_port_and_http_probes() -> None:
     worker = {**MAILER, "healthCommands": None, "port": 8080, "metricsPath": "/metrics"}
     worker["healthPaths"] = {"startup": "/health", "readiness": "/ready", "liveness": "/live"}
-    config = parse_config(_with_apps(worker), "prod")
+    config = parse_config(with_apps(shipped("prod"), worker), "prod")
     assert config.apps[3].metrics_target is not None
     with pytest.raises(ConfigError):
-        parse_config(_with_apps({**worker, "port": None}), "prod")
+        parse_config(with_apps(shipped("prod"), {**worker, "port": None}), "prod")

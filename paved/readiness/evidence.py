@@ -7,8 +7,9 @@ each of which holds or not on that evidence: never from the item's words.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +63,17 @@ class Stack:
     flows: tuple[FlowResult, ...]
     runbooks: frozenset[str]  # file names in docs/runbooks
     project_dir: Path
-    _by_type: dict[str, list[RecordedResource]] = field(default_factory=dict, compare=False, repr=False)
+
+    @cached_property
+    def _by_type(self) -> dict[str, list[RecordedResource]]:
+        # Derived from `resources`, so a copy made with dataclasses.replace indexes its own.
+        index: dict[str, list[RecordedResource]] = {}
+        for resource in self.resources:
+            index.setdefault(resource.type, []).append(resource)
+        return index
 
     def of(self, *types: str) -> list[RecordedResource]:
         """The custom resources of these types (e.g. `aws:rds/proxy:Proxy`), in registration order."""
-        if not self._by_type:
-            for resource in self.resources:
-                self._by_type.setdefault(resource.type, []).append(resource)
         return [resource for kind in types for resource in self._by_type.get(kind, [])]
 
     def enforced(self, *policies: str) -> list[str]:
